@@ -1,0 +1,81 @@
+//! The one error type of faultlens. Every binding maps these variants, by [`Error::code`], to its
+//! own error kinds (see `docs/errors.md`), so callers can tell bad input from a corrupt file.
+
+/// Everything that can go wrong in faultlens. Bad input is always an `Err`, never a panic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration field is out of range or inconsistent with another field.
+    #[error("invalid config `{field}`: {reason}")]
+    InvalidConfig {
+        /// The offending field, as named in the config struct.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// An argument (texts, documents, ids, vectors) cannot be used as given.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A model was used before it was trained.
+    #[error("{what} is not fitted: call fit() first")]
+    NotFitted {
+        /// The type that needs fitting.
+        what: &'static str,
+    },
+    /// A vector or matrix has the wrong width.
+    #[error("dimension mismatch: expected {expected}, got {got}")]
+    Dimension {
+        /// The width the model expects.
+        expected: usize,
+        /// The width that was passed.
+        got: usize,
+    },
+    /// A model file of a format version this build cannot read.
+    #[error("model format v{found} unsupported (this build reads v{min}..=v{max})")]
+    Format {
+        /// The version stored in the file.
+        found: u32,
+        /// Oldest version this build reads.
+        min: u32,
+        /// Newest version this build reads.
+        max: u32,
+    },
+    /// A model file that is truncated, damaged or not a faultlens file at all.
+    #[error("corrupt model file: {0}")]
+    Corrupt(String),
+    /// A valid model file that holds another kind of artifact than the one requested.
+    #[error("wrong model kind: expected `{expected}`, file holds `{found}`")]
+    WrongKind {
+        /// The kind the caller asked for.
+        expected: String,
+        /// The kind stored in the file.
+        found: String,
+    },
+    /// An operating-system I/O failure (reading or writing a file).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// A stable, language-neutral name for the variant: Python's exception class is named
+    /// `<code>Error`, Node's `err.code` is this string, C's status is `FL_STATUS_<CODE>`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidConfig { .. } => "InvalidConfig",
+            Error::InvalidInput(_) => "InvalidInput",
+            Error::NotFitted { .. } => "NotFitted",
+            Error::Dimension { .. } => "Dimension",
+            Error::Format { .. } => "Format",
+            Error::Corrupt(_) => "Corrupt",
+            Error::WrongKind { .. } => "WrongKind",
+            Error::Io(_) => "Io",
+        }
+    }
+
+    pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidConfig { field, reason: reason.into() }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

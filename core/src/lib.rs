@@ -1,0 +1,45 @@
+//! # faultlens
+//!
+//! Turn raw error and log text into decisions, in-process. One module per capability:
+//!
+//! - [`text`]: preprocessing (lowercase, masking of variable parts, Unicode word segmentation,
+//!   stopwords, Snowball stemming) — [`Preprocessor`].
+//! - [`vectorize`]: TF-IDF with word n-grams, equal to scikit-learn's given the same tokens —
+//!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
+//! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
+//!
+//! The Python, Node and C bindings expose the same names; see `docs/api.json`.
+//!
+//! ```
+//! use faultlens::{Artifact, TfidfConfig, TfidfVectorizer};
+//!
+//! let logs = [
+//!     "Connection refused to 10.0.0.7:5432 after 3 retries",
+//!     "Connection refused to 10.0.0.9:5432 after 5 retries",
+//!     "Disk quota exceeded for /var/lib/postgres",
+//! ];
+//! let mut v = TfidfVectorizer::new(TfidfConfig { ngram_range: (1, 2), ..Default::default() })?;
+//! let x = v.fit_transform(&logs)?;
+//! assert_eq!((x.n_rows, x.n_cols), (3, v.n_features()?));
+//! // Masking makes the first two lines identical: their similarity is 1.
+//! assert!((v.similarity(logs[0], logs[1])? - 1.0).abs() < 1e-9);
+//! let reloaded = TfidfVectorizer::from_bytes(&v.to_bytes()?)?;
+//! assert_eq!(reloaded, v);
+//! # Ok::<(), faultlens::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod models;
+pub mod parallel;
+pub mod text;
+pub mod vectorize;
+
+pub use error::{Error, Result};
+pub use models::{Artifact, ArtifactInfo};
+pub use parallel::{parallelism, set_parallelism};
+pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};
+pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
+
+/// The library version, written into every model file.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,271 @@
+//! The single model-file container every trained artifact uses, in every language.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 0..8 | magic `FAULTLNS` |
+//! | 8..12 | format version (`u32`) |
+//! | 12..20 | payload length (`u64`) |
+//! | 20..24 | CRC-32 of the payload (`u32`) |
+//! | 24.. | payload: UTF-8 JSON `{"format":"faultlens-model","format_version":1,"kind":..,"library_version":..,"payload":{..}}` |
+//!
+//! Readers accept versions `OLDEST_SUPPORTED..=FORMAT_VERSION` and name both ends when they refuse
+//! a file. Saves go to a temporary file in the same folder, are flushed to disk, then renamed over
+//! the target, so a failed or interrupted save never destroys the previous file.
+//!
+//! ```
+//! use faultlens::{Artifact, Preprocessor};
+//! let bytes = Preprocessor::default().to_bytes().unwrap();
+//! assert_eq!(Preprocessor::from_bytes(&bytes).unwrap(), Preprocessor::default());
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The format version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The oldest format version this build reads.
+pub const OLDEST_SUPPORTED: u32 = 1;
+/// The first eight bytes of every faultlens model file.
+pub const MAGIC: &[u8; 8] = b"FAULTLNS";
+const HEADER_LEN: usize = 24;
+const FORMAT_NAME: &str = "faultlens-model";
+
+/// What the header and envelope of a model file say, without decoding its payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactInfo {
+    /// The artifact kind, e.g. `tfidf_vectorizer`.
+    pub kind: String,
+    /// The container format version.
+    pub format_version: u32,
+    /// The faultlens version that wrote the file.
+    pub library_version: String,
+    /// Payload size in bytes.
+    pub payload_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, T: Serialize> {
+    format: &'a str,
+    format_version: u32,
+    kind: &'a str,
+    library_version: &'a str,
+    payload: &'a T,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn<'a> {
+    format: String,
+    format_version: u32,
+    kind: String,
+    library_version: String,
+    #[serde(borrow)]
+    payload: &'a serde_json::value::RawValue,
+}
+
+/// A trained (or configured) object that saves to and loads from the model file.
+pub trait Artifact: Serialize + DeserializeOwned {
+    /// The kind name stored in the file; loading checks it.
+    const KIND: &'static str;
+
+    /// The complete model file as bytes (what `save` writes; Python pickles and Node buffers use it).
+    fn to_bytes(&self) -> Result<Vec<u8>> {
+        let envelope = EnvelopeOut {
+            format: FORMAT_NAME,
+            format_version: FORMAT_VERSION,
+            kind: Self::KIND,
+            library_version: crate::VERSION,
+            payload: self,
+        };
+        let payload = serde_json::to_vec(&envelope)
+            .map_err(|e| Error::InvalidInput(format!("cannot serialise {}: {e}", Self::KIND)))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Decodes a model file held in memory, checking magic, version, length, checksum and kind.
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let env = open_envelope(bytes)?;
+        if env.kind != Self::KIND {
+            return Err(Error::WrongKind { expected: Self::KIND.into(), found: env.kind });
+        }
+        serde_json::from_str(env.payload.get())
+            .map_err(|e| Error::Corrupt(format!("{} payload does not decode: {e}", Self::KIND)))
+    }
+
+    /// Writes the model file atomically (temporary file, fsync, rename).
+    fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.to_bytes()?)
+    }
+
+    /// Reads a model file written by `save` in any language.
+    fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_bytes(&std::fs::read(path)?)
+    }
+}
+
+fn open_envelope(bytes: &[u8]) -> Result<EnvelopeIn<'_>> {
+    if bytes.len() < HEADER_LEN {
+        if !bytes.is_empty() && !MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+            return Err(Error::Corrupt("not a faultlens model file (bad magic bytes)".into()));
+        }
+        return Err(Error::Corrupt(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    }
+    if &bytes[..8] != MAGIC {
+        return Err(Error::Corrupt("not a faultlens model file (bad magic bytes)".into()));
+    }
+    let le_u32 = |r: std::ops::Range<usize>| u32::from_le_bytes(bytes[r].try_into().unwrap_or([0; 4]));
+    let version = le_u32(8..12);
+    if !(OLDEST_SUPPORTED..=FORMAT_VERSION).contains(&version) {
+        return Err(Error::Format { found: version, min: OLDEST_SUPPORTED, max: FORMAT_VERSION });
+    }
+    let declared = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or([0; 8]));
+    let payload = &bytes[HEADER_LEN..];
+    if declared != payload.len() as u64 {
+        return Err(Error::Corrupt(format!(
+            "truncated or padded: header declares {declared} payload bytes, file holds {}",
+            payload.len()
+        )));
+    }
+    if crc32fast::hash(payload) != le_u32(20..24) {
+        return Err(Error::Corrupt("checksum mismatch: the payload was modified or damaged".into()));
+    }
+    let env: EnvelopeIn<'_> = serde_json::from_slice(payload)
+        .map_err(|e| Error::Corrupt(format!("envelope does not decode: {e}")))?;
+    if env.format != FORMAT_NAME || env.format_version != version {
+        return Err(Error::Corrupt(format!(
+            "envelope says {:?} v{}, header says v{version}",
+            env.format, env.format_version
+        )));
+    }
+    Ok(env)
+}
+
+/// Reads the header and envelope of a model file in memory: kind, versions, size.
+pub fn inspect_bytes(bytes: &[u8]) -> Result<ArtifactInfo> {
+    let env = open_envelope(bytes)?;
+    Ok(ArtifactInfo {
+        kind: env.kind,
+        format_version: env.format_version,
+        library_version: env.library_version,
+        payload_bytes: env.payload.get().len() as u64,
+    })
+}
+
+/// [`inspect_bytes`] for a file on disk.
+pub fn inspect(path: impl AsRef<Path>) -> Result<ArtifactInfo> {
+    inspect_bytes(&std::fs::read(path)?)
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` so that readers only ever see the old file or the complete new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Persist the rename itself; not every platform can open a directory, hence best effort.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{Preprocessor, PreprocessorConfig};
+
+    fn sample() -> Vec<u8> {
+        let p = Preprocessor::new(PreprocessorConfig { min_token_length: 3, ..Default::default() }).unwrap();
+        p.to_bytes().unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_inspect() {
+        let b = sample();
+        assert_eq!(&b[..8], MAGIC);
+        let p = Preprocessor::from_bytes(&b).unwrap();
+        assert_eq!(p.config().min_token_length, 3);
+        let info = inspect_bytes(&b).unwrap();
+        assert_eq!(info.kind, "preprocessor");
+        assert_eq!(info.format_version, FORMAT_VERSION);
+    }
+
+    #[test]
+    fn every_damage_is_named() {
+        let b = sample();
+        let check = |bytes: &[u8], want: &str| {
+            let e = Preprocessor::from_bytes(bytes).unwrap_err();
+            assert_eq!(e.code(), want, "{e}");
+        };
+        check(&[], "Corrupt");
+        check(&b[..10], "Corrupt");
+        check(&b[..b.len() - 1], "Corrupt");
+        check(b"PK\x03\x04 this is a zip file, not a model", "Corrupt");
+        let mut flipped = b.clone();
+        let last = flipped.len() - 2;
+        flipped[last] ^= 1;
+        check(&flipped, "Corrupt");
+        let mut newer = b.clone();
+        newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+        match Preprocessor::from_bytes(&newer).unwrap_err() {
+            Error::Format { found: 99, min: 1, max: 1 } => {}
+            e => panic!("{e}"),
+        }
+        let v = crate::vectorize::TfidfVectorizer::new(Default::default()).unwrap();
+        let e = Preprocessor::from_bytes(&v.to_bytes().unwrap()).unwrap_err();
+        assert!(matches!(e, Error::WrongKind { .. }), "{e}");
+    }
+
+    #[test]
+    fn failed_save_keeps_previous_file() {
+        let dir = std::env::temp_dir().join(format!("fl-models-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.flm");
+        Preprocessor::default().save(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // A save into a folder that does not exist fails without touching anything else.
+        assert!(Preprocessor::default().save(dir.join("missing").join("p.flm")).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // No temporary files are left behind.
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,639 @@
+//! Text preprocessing: from a raw log line to the tokens every other capability consumes.
+//!
+//! Steps, in order: lowercase → mask variable parts (user rules first, then the built-ins
+//! `url email uuid ts ip path hex num`) → Unicode word segmentation (UAX #29, so Hangul and other
+//! scripts stay whole; identifiers such as `java.lang.NullPointerException`, `ERR_CONNECTION_REFUSED`,
+//! `kube-proxy` stay single tokens) → stemming → minimum length → stopwords.
+//!
+//! ```
+//! use faultlens::{Preprocessor, PreprocessorConfig};
+//! let p = Preprocessor::new(PreprocessorConfig::default()).unwrap();
+//! assert_eq!(
+//!     p.tokens("Connection refused to 10.0.0.7:8080 after 3 retries"),
+//!     ["connect", "refus", "<ip>", "after", "<num>", "retri"]
+//! );
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use regex::{Captures, Regex, RegexBuilder};
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::error::{Error, Result};
+use crate::parallel;
+
+/// Built-in English stopwords: NLTK's list without the negations and state words (`not`, `no`,
+/// `down`, `off`, `after`, `couldn't`, ...) that decide what an error message means.
+const ENGLISH_STOPWORDS: &str = include_str!("stopwords_en.txt");
+
+/// Names of the built-in masks, in the order they are applied.
+pub const BUILTIN_MASKS: [&str; 8] = ["url", "email", "uuid", "ts", "ip", "path", "hex", "num"];
+
+/// A user-supplied masking rule: every match of `pattern` becomes `placeholder`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskRule {
+    /// A `regex` crate pattern (linear time; add `(?i)` for case-insensitive).
+    pub pattern: String,
+    /// The token that replaces a match: `<` + ASCII letters, digits or `_` + `>`, e.g. `<order_id>`.
+    pub placeholder: String,
+}
+
+/// Preprocessing options. Every field has a default, so a config file may name only what it changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreprocessorConfig {
+    /// Lowercase the text first (default on; some templates differ only in letter case).
+    pub lowercase: bool,
+    /// Replace variable parts with placeholder tokens (default on).
+    pub mask: bool,
+    /// Which built-in masks run when `mask` is on (default: all of [`BUILTIN_MASKS`]).
+    pub masks: Vec<String>,
+    /// Extra masking rules, applied before the built-ins.
+    pub custom_masks: Vec<MaskRule>,
+    /// Also emit the parts of compound identifiers (`kube-proxy` → `kube-proxy kube proxy`).
+    pub split_identifiers: bool,
+    /// Built-in stopword list: `"english"` (default) or `"none"`.
+    pub stop_words: String,
+    /// Words added to the stopword list (use `stop_words = "none"` to replace the list).
+    pub extra_stop_words: Vec<String>,
+    /// Snowball stemmer language (any rust-stemmers language, e.g. `"english"`, `"german"`) or `"none"`.
+    pub stemmer: String,
+    /// Tokens shorter than this many characters are dropped (placeholders are always kept).
+    pub min_token_length: usize,
+}
+
+impl Default for PreprocessorConfig {
+    fn default() -> Self {
+        Self {
+            lowercase: true,
+            mask: true,
+            masks: BUILTIN_MASKS.iter().map(|s| s.to_string()).collect(),
+            custom_masks: Vec::new(),
+            split_identifiers: false,
+            stop_words: "english".into(),
+            extra_stop_words: Vec::new(),
+            stemmer: "english".into(),
+            min_token_length: 2,
+        }
+    }
+}
+
+impl PreprocessorConfig {
+    /// Checks every field; [`Preprocessor::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        self.compile().map(|_| ())
+    }
+
+    fn compile(&self) -> Result<Compiled> {
+        let stemmer = stemmer_for(&self.stemmer)?;
+        let mut masks = Vec::new();
+        for rule in &self.custom_masks {
+            if !is_placeholder(&rule.placeholder) {
+                return Err(Error::config(
+                    "custom_masks",
+                    format!(
+                        "placeholder {:?} must look like <name> (ASCII letters, digits, _)",
+                        rule.placeholder
+                    ),
+                ));
+            }
+            let re = RegexBuilder::new(&rule.pattern)
+                .size_limit(1 << 22)
+                .build()
+                .map_err(|e| Error::config("custom_masks", format!("pattern {:?}: {e}", rule.pattern)))?;
+            if re.is_match("") {
+                return Err(Error::config(
+                    "custom_masks",
+                    format!("pattern {:?} matches the empty string", rule.pattern),
+                ));
+            }
+            masks.push(Mask { re, placeholder: rule.placeholder.clone(), kind: MaskKind::Custom });
+        }
+        if self.mask {
+            for name in &self.masks {
+                if !BUILTIN_MASKS.contains(&name.as_str()) {
+                    return Err(Error::config(
+                        "masks",
+                        format!("unknown mask {name:?}; expected some of {BUILTIN_MASKS:?}"),
+                    ));
+                }
+            }
+            // Built-ins run in their fixed priority order whatever order the list gives.
+            for name in BUILTIN_MASKS.iter().filter(|n| self.masks.iter().any(|m| m == *n)) {
+                masks.push(builtin_mask(name));
+            }
+        }
+        let stop_base: Vec<&str> = match self.stop_words.as_str() {
+            "english" => ENGLISH_STOPWORDS.lines().filter(|l| !l.is_empty()).collect(),
+            "none" => Vec::new(),
+            other => {
+                return Err(Error::config(
+                    "stop_words",
+                    format!("unknown list {other:?}; expected \"english\" or \"none\""),
+                ));
+            }
+        };
+        // Stopwords are normalised exactly like text tokens, so `having` still removes `have`.
+        let stopwords = stop_base
+            .iter()
+            .copied()
+            .chain(self.extra_stop_words.iter().map(String::as_str))
+            .map(|w| stem_word(stemmer.as_ref(), &w.to_lowercase()).into_owned())
+            .collect();
+        Ok(Compiled { masks, stemmer, stopwords })
+    }
+}
+
+fn stemmer_for(name: &str) -> Result<Option<Stemmer>> {
+    let alg = match name.to_ascii_lowercase().as_str() {
+        "none" | "" => return Ok(None),
+        "arabic" => Algorithm::Arabic,
+        "danish" => Algorithm::Danish,
+        "dutch" => Algorithm::Dutch,
+        "english" => Algorithm::English,
+        "finnish" => Algorithm::Finnish,
+        "french" => Algorithm::French,
+        "german" => Algorithm::German,
+        "greek" => Algorithm::Greek,
+        "hungarian" => Algorithm::Hungarian,
+        "italian" => Algorithm::Italian,
+        "norwegian" => Algorithm::Norwegian,
+        "portuguese" => Algorithm::Portuguese,
+        "romanian" => Algorithm::Romanian,
+        "russian" => Algorithm::Russian,
+        "spanish" => Algorithm::Spanish,
+        "swedish" => Algorithm::Swedish,
+        "tamil" => Algorithm::Tamil,
+        "turkish" => Algorithm::Turkish,
+        other => {
+            return Err(Error::config(
+                "stemmer",
+                format!("unknown language {other:?}; expected \"none\" or a Snowball language such as \"english\""),
+            ));
+        }
+    };
+    Ok(Some(Stemmer::create(alg)))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum MaskKind {
+    Custom,
+    Plain,
+    /// Only when the preceding character is not part of a word (no look-behind in `regex`).
+    AfterBoundary,
+    /// Hex ids: only when at least 6 characters long, or `0x`-prefixed.
+    Hex,
+    /// Numbers: also after `_` (`blk_123`), never inside a word (`abc123`); a `-` sign only
+    /// counts when it is not a hyphen (`blk_-42` is negative, `proxy-2` is not).
+    Number,
+}
+
+struct Mask {
+    re: Regex,
+    placeholder: String,
+    kind: MaskKind,
+}
+
+fn builtin_mask(name: &str) -> Mask {
+    let (pattern, kind) = match name {
+        "url" => (r"\b(?:[a-z][a-z0-9+.\-]{1,15})://[^\s<>\x22']+", MaskKind::Plain),
+        "email" => (r"\b[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b", MaskKind::Plain),
+        "uuid" => (
+            r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+            MaskKind::Plain,
+        ),
+        "ts" => (
+            concat!(
+                r"\b\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:z|[+\-]\d{2}:?\d{2})?)?\b",
+                r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+\d{1,2}(?:,?\s+\d{4})?\s+\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b",
+                r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
+            ),
+            MaskKind::Plain,
+        ),
+        "ip" => (
+            concat!(
+                r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b",
+                r"|\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b",
+                r"|\b(?:[0-9a-f]{1,4}:){1,6}:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5}\b",
+                r"|::(?:ffff:)?(?:\d{1,3}\.){3}\d{1,3}\b|::1\b"
+            ),
+            MaskKind::Plain,
+        ),
+        "path" => (
+            r"(?:[a-z]:\\|~/|\.{1,2}/|/)(?:[\w.\-@%+~$]+[/\\])*[\w.\-@%+~$]+/?",
+            MaskKind::AfterBoundary,
+        ),
+        "hex" => (r"\b0x[0-9a-f]+\b|\b[0-9a-f]*(?:[0-9][0-9a-f]*[a-f]|[a-f][0-9a-f]*[0-9])[0-9a-f]*\b", MaskKind::Hex),
+        _ => (r"-?\d+(?:[.,]\d+)*\b", MaskKind::Number), // "num"
+    };
+    let re = RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .unwrap_or_else(|e| unreachable!("built-in mask {name} must compile: {e}"));
+    Mask { re, placeholder: format!("<{name}>"), kind }
+}
+
+fn is_placeholder(s: &str) -> bool {
+    s.len() > 2
+        && s.starts_with('<')
+        && s.ends_with('>')
+        && s[1..s.len() - 1].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+struct Compiled {
+    masks: Vec<Mask>,
+    stemmer: Option<Stemmer>,
+    stopwords: HashSet<String>,
+}
+
+/// A masked line and its stable id, usable as a grouping key (e.g. by the window module).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    /// The line after lowercasing and masking, with runs of whitespace collapsed to one space.
+    pub masked: String,
+    /// 16 hex digits of the 64-bit FNV-1a hash of `masked`: the same on every platform and version.
+    pub id: String,
+}
+
+/// A configured preprocessor. Cheap to share across threads (`Send + Sync`); build it once.
+pub struct Preprocessor {
+    config: PreprocessorConfig,
+    compiled: Compiled,
+}
+
+impl std::fmt::Debug for Preprocessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preprocessor").field("config", &self.config).finish()
+    }
+}
+
+impl Clone for Preprocessor {
+    fn clone(&self) -> Self {
+        // The config was validated when `self` was built, so compiling it again cannot fail.
+        Self::new(self.config.clone()).unwrap_or_else(|e| unreachable!("validated config: {e}"))
+    }
+}
+
+impl PartialEq for Preprocessor {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+    }
+}
+
+impl Default for Preprocessor {
+    fn default() -> Self {
+        Self::new(PreprocessorConfig::default()).unwrap_or_else(|e| unreachable!("default config: {e}"))
+    }
+}
+
+impl Serialize for Preprocessor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.config.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Preprocessor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let config = PreprocessorConfig::deserialize(d)?;
+        Preprocessor::new(config).map_err(serde::de::Error::custom)
+    }
+}
+
+impl crate::models::Artifact for Preprocessor {
+    const KIND: &'static str = "preprocessor";
+}
+
+impl Preprocessor {
+    /// Validates `config` and compiles its rules.
+    pub fn new(config: PreprocessorConfig) -> Result<Self> {
+        let compiled = config.compile()?;
+        Ok(Self { config, compiled })
+    }
+
+    /// The configuration this preprocessor was built from.
+    pub fn config(&self) -> &PreprocessorConfig {
+        &self.config
+    }
+
+    /// Lowercases (if configured) and masks `text`, leaving everything else as it was.
+    fn masked<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut s: Cow<'a, str> = if self.config.lowercase && text.chars().any(char::is_uppercase) {
+            Cow::Owned(text.to_lowercase())
+        } else {
+            Cow::Borrowed(text)
+        };
+        for m in &self.compiled.masks {
+            let replaced = replace_mask(m, &s);
+            if let Cow::Owned(o) = replaced {
+                s = Cow::Owned(o);
+            }
+        }
+        s
+    }
+
+    /// The tokens of `text`, in order.
+    pub fn tokens(&self, text: &str) -> Vec<String> {
+        let masked = self.masked(text);
+        let mut out = Vec::new();
+        for raw in segment(&masked) {
+            match raw {
+                Segment::Placeholder(p) => out.push(p.to_owned()),
+                Segment::Word(w) => {
+                    let w = w.trim_matches(|c| c == '_' || c == '.' || c == '\'' || c == ':');
+                    if w.is_empty() {
+                        continue;
+                    }
+                    self.push_token(w, &mut out);
+                    if self.config.split_identifiers && w.contains(IDENT_SEPARATORS) {
+                        for part in w.split(IDENT_SEPARATORS) {
+                            self.push_token(part, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn push_token(&self, word: &str, out: &mut Vec<String>) {
+        let stemmed = stem_word(self.compiled.stemmer.as_ref(), word);
+        if stemmed.chars().count() < self.config.min_token_length {
+            return;
+        }
+        let is_stop = if self.config.lowercase {
+            self.compiled.stopwords.contains(stemmed.as_ref())
+        } else {
+            // Matching is case-insensitive either way, so a stop list never silently misses.
+            let lower = word.to_lowercase();
+            self.compiled.stopwords.contains(stem_word(self.compiled.stemmer.as_ref(), &lower).as_ref())
+        };
+        if !is_stop {
+            out.push(stemmed.into_owned());
+        }
+    }
+
+    /// The tokens of `text` joined by one space.
+    pub fn process(&self, text: &str) -> String {
+        self.tokens(text).join(" ")
+    }
+
+    /// The masked line and its stable template id.
+    pub fn template(&self, text: &str) -> Template {
+        let masked = self.masked(text);
+        let masked = masked.split_whitespace().collect::<Vec<_>>().join(" ");
+        let id = format!("{:016x}", fnv1a64(masked.as_bytes()));
+        Template { masked, id }
+    }
+
+    /// [`tokens`](Self::tokens) for many texts, using all cores for large batches.
+    pub fn tokens_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Vec<String>> {
+        parallel::map(texts, |t| self.tokens(t.as_ref()))
+    }
+
+    /// [`process`](Self::process) for many texts, using all cores for large batches.
+    pub fn process_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<String> {
+        parallel::map(texts, |t| self.process(t.as_ref()))
+    }
+
+    /// [`template`](Self::template) for many texts, using all cores for large batches.
+    pub fn template_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Template> {
+        parallel::map(texts, |t| self.template(t.as_ref()))
+    }
+}
+
+const IDENT_SEPARATORS: [char; 4] = ['.', '_', '-', ':'];
+
+fn replace_mask<'a>(m: &Mask, s: &'a str) -> Cow<'a, str> {
+    match m.kind {
+        MaskKind::Plain | MaskKind::Custom => m.re.replace_all(s, m.placeholder.as_str()),
+        MaskKind::AfterBoundary => m.re.replace_all(s, |c: &Captures| {
+            let start = c.get(0).map_or(0, |g| g.start());
+            let prev = s[..start].chars().next_back();
+            let whole = &c[0];
+            // `a/b` (read/write) is not a path; `/a`, `=/a`, `(/a` and `a: /b` are.
+            if prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '<') {
+                whole.to_owned()
+            } else {
+                m.placeholder.clone()
+            }
+        }),
+        MaskKind::Hex => m.re.replace_all(s, |c: &Captures| {
+            let whole = &c[0];
+            let prefixed = whole.len() > 2 && whole[..2].eq_ignore_ascii_case("0x");
+            if prefixed || whole.len() >= 6 { m.placeholder.clone() } else { whole.to_owned() }
+        }),
+        MaskKind::Number => m.re.replace_all(s, |c: &Captures| {
+            let start = c.get(0).map_or(0, |g| g.start());
+            let whole = &c[0];
+            let prev_alnum = s[..start].chars().next_back().is_some_and(char::is_alphanumeric);
+            match (prev_alnum, whole.starts_with('-')) {
+                (false, _) => m.placeholder.clone(),
+                (true, true) => format!("-{}", m.placeholder),
+                (true, false) => whole.to_owned(),
+            }
+        }),
+    }
+}
+
+fn stem_word<'a>(stemmer: Option<&Stemmer>, word: &'a str) -> Cow<'a, str> {
+    // Only plain alphabetic words are stemmed: identifiers and alphanumerics keep their exact form.
+    match stemmer {
+        Some(st) if word.chars().all(char::is_alphabetic) => st.stem(word),
+        _ => Cow::Borrowed(word),
+    }
+}
+
+enum Segment<'a> {
+    Word(&'a str),
+    Placeholder(&'a str),
+}
+
+fn is_word(seg: &str) -> bool {
+    seg.chars().any(char::is_alphanumeric)
+}
+
+fn is_cjk_char(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF   // Hiragana, Katakana
+        | 0x3400..=0x4DBF // CJK Extension A
+        | 0x4E00..=0x9FFF // CJK Unified Ideographs
+        | 0xF900..=0xFAFF // CJK Compatibility Ideographs
+        | 0x20000..=0x2FA1F)
+}
+
+/// UAX #29 word segmentation with three joins on top: `<name>` placeholders, hyphenated
+/// identifiers (`kube-proxy`), and runs of Han/Kana characters (which UAX #29 splits per character).
+fn segment(text: &str) -> Vec<Segment<'_>> {
+    let segs: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < segs.len() {
+        let (start, seg) = segs[i];
+        if seg == "<"
+            && i + 2 < segs.len()
+            && segs[i + 2].1 == ">"
+            && segs[i + 1].1.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            let end = segs[i + 2].0 + 1;
+            out.push(Segment::Placeholder(&text[start..end]));
+            i += 3;
+            continue;
+        }
+        if !is_word(seg) {
+            i += 1;
+            continue;
+        }
+        let mut end = start + seg.len();
+        let mut j = i + 1;
+        loop {
+            let last_cjk = text[..end].chars().next_back().is_some_and(is_cjk_char);
+            if j + 1 < segs.len() && segs[j].1 == "-" && is_word(segs[j + 1].1) && !starts_placeholder(&segs, j + 1) {
+                end = segs[j + 1].0 + segs[j + 1].1.len();
+                j += 2;
+            } else if j < segs.len() && last_cjk && segs[j].1.chars().next().is_some_and(is_cjk_char) {
+                end = segs[j].0 + segs[j].1.len();
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        out.push(Segment::Word(&text[start..end]));
+        i = j;
+    }
+    out
+}
+
+fn starts_placeholder(segs: &[(usize, &str)], i: usize) -> bool {
+    i > 0 && segs[i - 1].1 == "<"
+}
+
+/// 64-bit FNV-1a: tiny, fast and fixed forever, so template ids are stable across releases.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain() -> PreprocessorConfig {
+        PreprocessorConfig { stemmer: "none".into(), stop_words: "none".into(), min_token_length: 1, ..Default::default() }
+    }
+
+    fn toks(cfg: PreprocessorConfig, text: &str) -> Vec<String> {
+        Preprocessor::new(cfg).unwrap().tokens(text)
+    }
+
+    #[test]
+    fn masks_each_kind() {
+        let cases = [
+            ("see https://example.com/a?b=1 now", "see <url> now"),
+            ("mail ops@example.co.kr today", "mail <email> today"),
+            ("req 123e4567-e89b-12d3-a456-426614174000 done", "req <uuid> done"),
+            ("at 2024-01-02T03:04:05.123Z ok", "at <ts> ok"),
+            ("at 2015-07-29 17:41:44,747 ok", "at <ts> ok"),
+            ("at Jun 14 15:16:01 ok", "at <ts> ok"),
+            ("from 10.251.73.220:50010 up", "from <ip> up"),
+            ("from fe80::1ff:fe23:4567:890a up", "from <ip> up"),
+            ("open /var/log/syslog.1 failed", "open <path> failed"),
+            ("open C:\\temp\\x.txt failed", "open <path> failed"),
+            ("ptr 0x7ffd1234 bad", "ptr <hex> bad"),
+            ("id deadbeef42 bad", "id <hex> bad"),
+            ("took 250 ms and 3.5 s", "took <num> ms and <num> s"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Preprocessor::new(plain()).unwrap().process(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn read_write_is_not_a_path_and_short_hex_words_stay() {
+        assert_eq!(toks(plain(), "read/write face cafe"), ["read", "write", "face", "cafe"]);
+    }
+
+    #[test]
+    fn keeps_identifiers_whole_and_optionally_splits_them() {
+        let t = toks(plain(), "java.lang.NullPointerException ERR_CONNECTION_REFUSED kube-proxy error.code");
+        assert_eq!(t, ["java.lang.nullpointerexception", "err_connection_refused", "kube-proxy", "error.code"]);
+        let t = toks(PreprocessorConfig { split_identifiers: true, ..plain() }, "kube-proxy");
+        assert_eq!(t, ["kube-proxy", "kube", "proxy"]);
+    }
+
+    #[test]
+    fn korean_and_mixed_scripts() {
+        let t = toks(PreprocessorConfig::default(), "데이터베이스 연결 실패: Connection timed out after 30s");
+        assert_eq!(t[..3], ["데이터베이스", "연결", "실패"]);
+        assert!(t.contains(&"connect".to_string()));
+        let t = toks(plain(), "接続エラー 😀 emoji");
+        assert_eq!(t, ["接続エラー", "emoji"]);
+    }
+
+    #[test]
+    fn stopwords_match_after_stemming_and_case() {
+        let cfg = PreprocessorConfig { extra_stop_words: vec!["Retrying".into()], ..Default::default() };
+        assert_eq!(toks(cfg.clone(), "The server is retrying"), ["server"]);
+        let cfg = PreprocessorConfig { lowercase: false, ..cfg };
+        assert_eq!(toks(cfg, "The Server retries"), ["Server"]);
+    }
+
+    #[test]
+    fn negations_are_not_stopwords() {
+        assert_eq!(toks(PreprocessorConfig::default(), "file not found"), ["file", "not", "found"]);
+    }
+
+    #[test]
+    fn custom_masks_and_their_errors() {
+        let rule = MaskRule { pattern: r"ord-[a-z]+".into(), placeholder: "<order>".into() };
+        let cfg = PreprocessorConfig { custom_masks: vec![rule], ..plain() };
+        assert_eq!(toks(cfg, "order ord-abc failed"), ["order", "<order>", "failed"]);
+        let bad = MaskRule { pattern: "(".into(), placeholder: "<x>".into() };
+        let err = Preprocessor::new(PreprocessorConfig { custom_masks: vec![bad], ..plain() }).unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig { field: "custom_masks", .. }));
+        let bad = MaskRule { pattern: "x".into(), placeholder: "oops".into() };
+        assert!(Preprocessor::new(PreprocessorConfig { custom_masks: vec![bad], ..plain() }).is_err());
+    }
+
+    #[test]
+    fn bad_config_names_the_field() {
+        for (cfg, field) in [
+            (PreprocessorConfig { stemmer: "klingon".into(), ..Default::default() }, "stemmer"),
+            (PreprocessorConfig { stop_words: "french".into(), ..Default::default() }, "stop_words"),
+            (PreprocessorConfig { masks: vec!["phone".into()], ..Default::default() }, "masks"),
+        ] {
+            match Preprocessor::new(cfg).unwrap_err() {
+                Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
+                e => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn template_is_stable() {
+        let p = Preprocessor::default();
+        let a = p.template("PacketResponder 1 for block blk_38865049064139660 terminating");
+        let b = p.template("PacketResponder  0 for block blk_-6952295868487656571 terminating");
+        assert_eq!(a, b);
+        assert_eq!(a.masked, "packetresponder <num> for block blk_<num> terminating");
+        assert_eq!(a.id, format!("{:016x}", fnv1a64(a.masked.as_bytes())));
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+    }
+
+    #[test]
+    fn degenerate_inputs_are_defined() {
+        let p = Preprocessor::default();
+        assert!(p.tokens("").is_empty());
+        assert!(p.tokens(" \t\n ").is_empty());
+        assert_eq!(p.tokens("a\0b error\0"), ["error"]);
+        let long = "timeout error ".repeat(800_000);
+        assert_eq!(p.tokens(&long).len(), 1_600_000);
+    }
+}

@@ -1,0 +1,30 @@
+//! Helpers shared by the workspace-level tests, benches and examples: where the fixtures and the
+//! optional real data live.
+
+use std::path::PathBuf;
+
+/// The repository root (the folder holding the workspace `Cargo.toml`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests").join("fixtures").join(name)
+}
+
+/// `../shared/data/loghub` when present (development machines), else `None`.
+pub fn loghub_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("..").join("shared").join("data").join("loghub");
+    dir.is_dir().then_some(dir)
+}
+
+/// Reads the `text` field of every line of a Loghub-style JSONL file.
+pub fn read_jsonl_texts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let body = std::fs::read_to_string(path)?;
+    Ok(body
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_owned))
+        .collect())
+}

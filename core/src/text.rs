@@ -228,7 +228,7 @@ fn builtin_mask(name: &str) -> Mask {
             MaskKind::AfterBoundary,
         ),
         "hex" => (r"\b0x[0-9a-f]+\b|\b[0-9a-f]*(?:[0-9][0-9a-f]*[a-f]|[a-f][0-9a-f]*[0-9])[0-9a-f]*\b", MaskKind::Hex),
-        _ => (r"-?\d+(?:[.,]\d+)*\b", MaskKind::Number), // "num"
+        _ => (r"-?\d+(?:[.,]\d+)*", MaskKind::Number), // "num"
     };
     let re = RegexBuilder::new(pattern)
         .case_insensitive(true)
@@ -427,10 +427,13 @@ fn replace_mask<'a>(m: &Mask, s: &'a str) -> Cow<'a, str> {
             if prefixed || whole.len() >= 6 { m.placeholder.clone() } else { whole.to_owned() }
         }),
         MaskKind::Number => m.re.replace_all(s, |c: &Captures| {
-            let start = c.get(0).map_or(0, |g| g.start());
+            let (start, end) = c.get(0).map_or((0, 0), |g| (g.start(), g.end()));
             let whole = &c[0];
             let prev_alnum = s[..start].chars().next_back().is_some_and(char::is_alphanumeric);
-            match (prev_alnum, whole.starts_with('-')) {
+            // A unit suffix (`250ms`, `30초`) still masks; a mixed id (`3f2a9`) does not.
+            let suffix_has_digit = s[end..].chars().take_while(|c| c.is_alphanumeric()).any(|c| c.is_numeric());
+            match (prev_alnum || suffix_has_digit, whole.starts_with('-')) {
+                _ if suffix_has_digit => whole.to_owned(),
                 (false, _) => m.placeholder.clone(),
                 (true, true) => format!("-{}", m.placeholder),
                 (true, false) => whole.to_owned(),
@@ -549,6 +552,8 @@ mod tests {
             ("ptr 0x7ffd1234 bad", "ptr <hex> bad"),
             ("id deadbeef42 bad", "id <hex> bad"),
             ("took 250 ms and 3.5 s", "took <num> ms and <num> s"),
+            ("took 250ms", "took <num> ms"),
+            ("id 3f2a9 x2 user123", "id 3f2a9 x2 user123"),
         ];
         for (text, want) in cases {
             assert_eq!(Preprocessor::new(plain()).unwrap().process(text), want, "{text}");

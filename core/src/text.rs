@@ -15,7 +15,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use regex::{Captures, Regex, RegexBuilder};
 use rust_stemmers::{Algorithm, Stemmer};
@@ -111,7 +110,7 @@ impl PreprocessorConfig {
                     format!("pattern {:?} matches the empty string", rule.pattern),
                 ));
             }
-            masks.push(Mask { re, placeholder: rule.placeholder.clone(), kind: MaskKind::Custom });
+            masks.push(Mask { re, placeholder: rule.placeholder.clone(), kind: MaskKind::Custom, prefilter: any_byte });
         }
         if self.mask {
             for name in &self.masks {
@@ -142,13 +141,13 @@ impl PreprocessorConfig {
             .iter()
             .copied()
             .chain(self.extra_stop_words.iter().map(String::as_str))
-            .map(|w| stem_word(stemmer.as_ref(), &w.to_lowercase()).into_owned())
+            .map(|w| with_stem(stemmer.as_ref(), &w.to_lowercase(), str::to_owned))
             .collect();
         Ok(Compiled { masks, stemmer, stopwords })
     }
 }
 
-fn stemmer_for(name: &str) -> Result<Option<Stemmer>> {
+fn stemmer_for(name: &str) -> Result<Option<(usize, Stemmer)>> {
     let alg = match name.to_ascii_lowercase().as_str() {
         "none" | "" => return Ok(None),
         "arabic" => Algorithm::Arabic,
@@ -176,7 +175,7 @@ fn stemmer_for(name: &str) -> Result<Option<Stemmer>> {
             ));
         }
     };
-    Ok(Some(Stemmer::create(alg)))
+    Ok(Some((alg as usize, Stemmer::create(alg))))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -196,6 +195,24 @@ struct Mask {
     re: Regex,
     placeholder: String,
     kind: MaskKind,
+    /// A cheap byte test every match needs (a digit, `@`, `/`, ...); lines failing it skip the regex.
+    prefilter: fn(&[u8]) -> bool,
+}
+
+fn any_byte(s: &[u8]) -> bool {
+    !s.is_empty()
+}
+fn has_digit(s: &[u8]) -> bool {
+    s.iter().any(u8::is_ascii_digit)
+}
+fn has_at(s: &[u8]) -> bool {
+    s.contains(&b'@')
+}
+fn has_url(s: &[u8]) -> bool {
+    s.windows(3).any(|w| w == b"://")
+}
+fn has_path(s: &[u8]) -> bool {
+    s.iter().any(|&b| b == b'/' || b == b'\\' || b == b'~')
 }
 
 fn builtin_mask(name: &str) -> Mask {
@@ -228,13 +245,19 @@ fn builtin_mask(name: &str) -> Mask {
             MaskKind::AfterBoundary,
         ),
         "hex" => (r"\b0x[0-9a-f]+\b|\b[0-9a-f]*(?:[0-9][0-9a-f]*[a-f]|[a-f][0-9a-f]*[0-9])[0-9a-f]*\b", MaskKind::Hex),
-        _ => (r"-?\d+(?:[.,]\d+)*", MaskKind::Number), // "num"
+        _ => (r"-?[0-9]+(?:[.,][0-9]+)*", MaskKind::Number), // "num" (see `mask_numbers`)
     };
     let re = RegexBuilder::new(pattern)
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|e| unreachable!("built-in mask {name} must compile: {e}"));
-    Mask { re, placeholder: format!("<{name}>"), kind }
+    let prefilter = match name {
+        "url" => has_url,
+        "email" => has_at,
+        "path" => has_path,
+        _ => has_digit,
+    };
+    Mask { re, placeholder: format!("<{name}>"), kind, prefilter }
 }
 
 fn is_placeholder(s: &str) -> bool {
@@ -246,8 +269,9 @@ fn is_placeholder(s: &str) -> bool {
 
 struct Compiled {
     masks: Vec<Mask>,
-    stemmer: Option<Stemmer>,
-    stopwords: HashSet<String>,
+    /// (language id, stemmer): the id keys the per-thread stem cache.
+    stemmer: Option<(usize, Stemmer)>,
+    stopwords: rustc_hash::FxHashSet<String>,
 }
 
 /// A masked line and its stable id, usable as a grouping key (e.g. by the window module).
@@ -321,14 +345,25 @@ impl Preprocessor {
 
     /// Lowercases (if configured) and masks `text`, leaving everything else as it was.
     fn masked<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut s: Cow<'a, str> = if self.config.lowercase && text.chars().any(char::is_uppercase) {
+        let mut s: Cow<'a, str> = if !self.config.lowercase {
+            Cow::Borrowed(text)
+        } else if text.is_ascii() {
+            if text.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(text.to_ascii_lowercase()) } else { Cow::Borrowed(text) }
+        } else if text.chars().any(char::is_uppercase) {
             Cow::Owned(text.to_lowercase())
         } else {
             Cow::Borrowed(text)
         };
         for m in &self.compiled.masks {
-            let replaced = replace_mask(m, &s);
-            if let Cow::Owned(o) = replaced {
+            if !(m.prefilter)(s.as_bytes()) {
+                continue;
+            }
+            let replaced = if m.kind == MaskKind::Number {
+                mask_numbers(&s, &m.placeholder)
+            } else {
+                replace_mask(m, &s)
+            };
+            if let Some(o) = replaced {
                 s = Cow::Owned(o);
             }
         }
@@ -337,43 +372,50 @@ impl Preprocessor {
 
     /// The tokens of `text`, in order.
     pub fn tokens(&self, text: &str) -> Vec<String> {
-        let masked = self.masked(text);
         let mut out = Vec::new();
-        for raw in segment(&masked) {
+        self.for_each_token(text, |t| out.push(t.to_owned()));
+        out
+    }
+
+    /// Calls `f` with each token of `text` in order, without allocating a `String` per token
+    /// (the vectoriser looks tokens up straight from here).
+    pub(crate) fn for_each_token(&self, text: &str, mut f: impl FnMut(&str)) {
+        let masked = self.masked(text);
+        let segments = if masked.is_ascii() { segment_ascii(&masked) } else { segment(&masked) };
+        for raw in segments {
             match raw {
-                Segment::Placeholder(p) => out.push(p.to_owned()),
+                Segment::Placeholder(p) => f(p),
                 Segment::Word(w) => {
                     let w = w.trim_matches(|c| c == '_' || c == '.' || c == '\'' || c == ':');
                     if w.is_empty() {
                         continue;
                     }
-                    self.push_token(w, &mut out);
+                    self.emit(w, &mut f);
                     if self.config.split_identifiers && w.contains(IDENT_SEPARATORS) {
                         for part in w.split(IDENT_SEPARATORS) {
-                            self.push_token(part, &mut out);
+                            self.emit(part, &mut f);
                         }
                     }
                 }
             }
         }
-        out
     }
 
-    fn push_token(&self, word: &str, out: &mut Vec<String>) {
-        let stemmed = stem_word(self.compiled.stemmer.as_ref(), word);
-        if stemmed.chars().count() < self.config.min_token_length {
-            return;
-        }
-        let is_stop = if self.config.lowercase {
-            self.compiled.stopwords.contains(stemmed.as_ref())
-        } else {
-            // Matching is case-insensitive either way, so a stop list never silently misses.
-            let lower = word.to_lowercase();
-            self.compiled.stopwords.contains(stem_word(self.compiled.stemmer.as_ref(), &lower).as_ref())
-        };
-        if !is_stop {
-            out.push(stemmed.into_owned());
-        }
+    fn emit(&self, word: &str, f: &mut impl FnMut(&str)) {
+        let stemmer = self.compiled.stemmer.as_ref();
+        let stopwords = &self.compiled.stopwords;
+        // Matching is case-insensitive either way, so a stop list never silently misses.
+        let cased_stop = !self.config.lowercase && with_stem(stemmer, &word.to_lowercase(), |s| stopwords.contains(s));
+        let min_len = self.config.min_token_length;
+        with_stem(stemmer, word, |stemmed| {
+            // Byte length bounds char count from above, so most tokens skip the char count.
+            let too_short =
+                stemmed.len() < min_len || (stemmed.len() < 4 * min_len && stemmed.chars().count() < min_len);
+            let stop = if self.config.lowercase { stopwords.contains(stemmed) } else { cased_stop };
+            if !too_short && !stop {
+                f(stemmed)
+            }
+        });
     }
 
     /// The tokens of `text` joined by one space.
@@ -407,47 +449,127 @@ impl Preprocessor {
 
 const IDENT_SEPARATORS: [char; 4] = ['.', '_', '-', ':'];
 
-fn replace_mask<'a>(m: &Mask, s: &'a str) -> Cow<'a, str> {
-    match m.kind {
-        MaskKind::Plain | MaskKind::Custom => m.re.replace_all(s, m.placeholder.as_str()),
-        MaskKind::AfterBoundary => m.re.replace_all(s, |c: &Captures| {
-            let start = c.get(0).map_or(0, |g| g.start());
-            let prev = s[..start].chars().next_back();
-            let whole = &c[0];
-            // `a/b` (read/write) is not a path; `/a`, `=/a`, `(/a` and `a: /b` are.
-            if prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '<') {
-                whole.to_owned()
-            } else {
-                m.placeholder.clone()
+/// The `num` mask by hand: the same matches and decisions as its regex `-?\d+(?:[.,]\d+)*` (ASCII
+/// digits) through [`replace_mask`], at a fraction of the cost; numbers are the most frequent
+/// variable part of log lines. `number_scanner_matches_regex` checks the two agree.
+fn mask_numbers(s: &str, placeholder: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out: Option<String> = None;
+    let (mut i, mut last) = (0, 0);
+    while i < b.len() {
+        let neg = b[i] == b'-' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if !(neg || b[i].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = if neg { i + 1 } else { i };
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        while j + 1 < b.len() && (b[j] == b'.' || b[j] == b',') && b[j + 1].is_ascii_digit() {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
             }
-        }),
-        MaskKind::Hex => m.re.replace_all(s, |c: &Captures| {
-            let whole = &c[0];
-            let prefixed = whole.len() > 2 && whole[..2].eq_ignore_ascii_case("0x");
-            if prefixed || whole.len() >= 6 { m.placeholder.clone() } else { whole.to_owned() }
-        }),
-        MaskKind::Number => m.re.replace_all(s, |c: &Captures| {
-            let (start, end) = c.get(0).map_or((0, 0), |g| (g.start(), g.end()));
-            let whole = &c[0];
-            let prev_alnum = s[..start].chars().next_back().is_some_and(char::is_alphanumeric);
-            // A unit suffix (`250ms`, `30초`) still masks; a mixed id (`3f2a9`) does not.
-            let suffix_has_digit = s[end..].chars().take_while(|c| c.is_alphanumeric()).any(|c| c.is_numeric());
-            match (prev_alnum || suffix_has_digit, whole.starts_with('-')) {
-                _ if suffix_has_digit => whole.to_owned(),
-                (false, _) => m.placeholder.clone(),
-                (true, true) => format!("-{}", m.placeholder),
-                (true, false) => whole.to_owned(),
-            }
-        }),
+        }
+        i = j;
+        let prev_alnum = s[..start].chars().next_back().is_some_and(char::is_alphanumeric);
+        let suffix_digit = s[j..].chars().take_while(|c| c.is_alphanumeric()).any(|c| c.is_numeric());
+        let replacement = match (suffix_digit, prev_alnum, neg) {
+            (true, _, _) | (false, true, false) => continue,
+            (false, false, _) => placeholder,
+            (false, true, true) => "-",
+        };
+        let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
+        o.push_str(&s[last..start]);
+        o.push_str(replacement);
+        if replacement == "-" {
+            o.push_str(placeholder);
+        }
+        last = j;
     }
+    let mut o = out?;
+    o.push_str(&s[last..]);
+    Some(o)
 }
 
-fn stem_word<'a>(stemmer: Option<&Stemmer>, word: &'a str) -> Cow<'a, str> {
-    // Only plain alphabetic words are stemmed: identifiers and alphanumerics keep their exact form.
-    match stemmer {
-        Some(st) if word.chars().all(char::is_alphabetic) => st.stem(word),
-        _ => Cow::Borrowed(word),
+/// Replaces the accepted matches of one mask; `None` when nothing changed (no allocation).
+/// Uses `find_iter` (the regex's fast DFA path) rather than captures.
+fn replace_mask(m: &Mask, s: &str) -> Option<String> {
+    let mut out: Option<String> = None;
+    let mut last = 0;
+    for hit in m.re.find_iter(s) {
+        let (start, end) = (hit.start(), hit.end());
+        let whole = hit.as_str();
+        let prev = s[..start].chars().next_back();
+        let replacement: Option<Cow<'_, str>> = match m.kind {
+            MaskKind::Plain | MaskKind::Custom => Some(Cow::Borrowed(&m.placeholder)),
+            // `a/b` (read/write) is not a path; `/a`, `=/a`, `(/a` and `a: /b` are.
+            MaskKind::AfterBoundary => {
+                (!prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '<')).then_some(Cow::Borrowed(&m.placeholder))
+            }
+            MaskKind::Hex => {
+                let prefixed = whole.len() > 2 && whole[..2].eq_ignore_ascii_case("0x");
+                (prefixed || whole.len() >= 6).then_some(Cow::Borrowed(&m.placeholder))
+            }
+            MaskKind::Number => {
+                let prev_alnum = prev.is_some_and(char::is_alphanumeric);
+                // A unit suffix (`250ms`, `30초`) still masks; a mixed id (`3f2a9`) does not.
+                let suffix_digit = s[end..].chars().take_while(|c| c.is_alphanumeric()).any(|c| c.is_numeric());
+                match (suffix_digit, prev_alnum, whole.starts_with('-')) {
+                    (true, _, _) => None,
+                    (false, false, _) => Some(Cow::Borrowed(&m.placeholder)),
+                    (false, true, true) => Some(Cow::Owned(format!("-{}", m.placeholder))),
+                    (false, true, false) => None,
+                }
+            }
+        };
+        if let Some(r) = replacement {
+            let o = out.get_or_insert_with(|| String::with_capacity(s.len()));
+            o.push_str(&s[last..start]);
+            o.push_str(&r);
+            last = end;
+        }
     }
+    let mut o = out?;
+    o.push_str(&s[last..]);
+    Some(o)
+}
+
+/// Calls `f` with the stem of `word`. Only plain alphabetic words are stemmed: identifiers and
+/// alphanumerics keep their exact form. Stems are memoised per thread (Snowball costs ~100 ns a
+/// word and log vocabularies are small), bounded to `STEM_CACHE_MAX` entries.
+fn with_stem<R>(stemmer: Option<&(usize, Stemmer)>, word: &str, f: impl FnOnce(&str) -> R) -> R {
+    let Some(st) = stemmer else { return f(word) };
+    if !word.chars().all(char::is_alphabetic) {
+        return f(word);
+    }
+    let (lang, st) = (st.0, &st.1);
+    STEM_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != lang {
+            cache.0 = lang;
+            cache.1.clear();
+        }
+        if let Some(hit) = cache.1.get(word) {
+            return f(hit);
+        }
+        let stemmed = st.stem(word).into_owned();
+        if cache.1.len() >= STEM_CACHE_MAX {
+            cache.1.clear();
+        }
+        let r = f(&stemmed);
+        cache.1.insert(word.into(), stemmed.into_boxed_str());
+        r
+    })
+}
+
+const STEM_CACHE_MAX: usize = 1 << 16;
+
+thread_local! {
+    static STEM_CACHE: std::cell::RefCell<(usize, rustc_hash::FxHashMap<Box<str>, Box<str>>)> =
+        std::cell::RefCell::new((usize::MAX, rustc_hash::FxHashMap::default()));
 }
 
 enum Segment<'a> {
@@ -472,6 +594,10 @@ fn is_cjk_char(c: char) -> bool {
 /// identifiers (`kube-proxy`), and runs of Han/Kana characters (which UAX #29 splits per character).
 fn segment(text: &str) -> Vec<Segment<'_>> {
     let segs: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+    join_segments(text, &segs)
+}
+
+fn join_segments<'a>(text: &'a str, segs: &[(usize, &'a str)]) -> Vec<Segment<'a>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < segs.len() {
@@ -494,7 +620,7 @@ fn segment(text: &str) -> Vec<Segment<'_>> {
         let mut j = i + 1;
         loop {
             let last_cjk = text[..end].chars().next_back().is_some_and(is_cjk_char);
-            if j + 1 < segs.len() && segs[j].1 == "-" && is_word(segs[j + 1].1) && !starts_placeholder(&segs, j + 1) {
+            if j + 1 < segs.len() && segs[j].1 == "-" && is_word(segs[j + 1].1) && !starts_placeholder(segs, j + 1) {
                 end = segs[j + 1].0 + segs[j + 1].1.len();
                 j += 2;
             } else if j < segs.len() && last_cjk && segs[j].1.chars().next().is_some_and(is_cjk_char) {
@@ -508,6 +634,60 @@ fn segment(text: &str) -> Vec<Segment<'_>> {
         i = j;
     }
     out
+}
+
+/// [`segment`] for ASCII text without the UAX #29 tables: the same rules, restricted to ASCII
+/// (letters, digits and `_` join; `:` `.` `'` join two letters; `.` `,` `;` `'` join two digits).
+/// `ascii_segmentation_matches_uax29` checks it against unicode-segmentation.
+fn segment_ascii(text: &str) -> Vec<Segment<'_>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum C { Letter, Digit, Under, MidLetter, MidNumLet, MidNum, Other }
+    let class = |b: u8| match b {
+        b'a'..=b'z' | b'A'..=b'Z' => C::Letter,
+        b'0'..=b'9' => C::Digit,
+        b'_' => C::Under,
+        b':' => C::MidLetter,
+        b'.' | b'\'' => C::MidNumLet,
+        b',' | b';' => C::MidNum,
+        _ => C::Other,
+    };
+    let b = text.as_bytes();
+    let mut segs: Vec<(usize, &str)> = Vec::with_capacity(b.len() / 3);
+    let mut i = 0;
+    while i < b.len() {
+        let c = class(b[i]);
+        if !matches!(c, C::Letter | C::Digit | C::Under) {
+            segs.push((i, &text[i..i + 1]));
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut prev = c;
+        i += 1;
+        while i < b.len() {
+            let c = class(b[i]);
+            match c {
+                C::Letter | C::Digit | C::Under => {
+                    prev = c;
+                    i += 1;
+                }
+                C::MidLetter | C::MidNumLet | C::MidNum if i + 1 < b.len() => {
+                    let next = class(b[i + 1]);
+                    let letters = prev == C::Letter && next == C::Letter && c != C::MidNum;
+                    let digits = prev == C::Digit && next == C::Digit && c != C::MidLetter;
+                    if letters || digits {
+                        prev = next;
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        segs.push((start, &text[start..i]));
+    }
+    join_segments(text, &segs)
 }
 
 fn starts_placeholder(segs: &[(usize, &str)], i: usize) -> bool {
@@ -618,6 +798,51 @@ mod tests {
                 Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
                 e => panic!("{e}"),
             }
+        }
+    }
+
+    #[test]
+    fn number_scanner_matches_regex() {
+        let m = builtin_mask("num");
+        let alphabet = ["1", "23", "-", ".", ",", "a", "_", " ", "초", "x9"];
+        let mut samples = vec!["blk_-123 1.5,6 a-7 -8- 250ms 3f2a9 v1.2.3 1..2 1,,2 --3".to_string()];
+        for x in alphabet {
+            for y in alphabet {
+                for z in alphabet {
+                    samples.push(format!("{x}{y}{z}{x}1{y}"));
+                }
+            }
+        }
+        for s in &samples {
+            assert_eq!(mask_numbers(s, "<num>"), replace_mask(&m, s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_segmentation_matches_uax29() {
+        let mut samples: Vec<String> = vec![
+            "a.b a:b a'b 1.2 1,2 1;2 a.1 1.a a_.b _a_ a__b ab: :ab a:: 1.2.3 v1.2 x.y.z. ..a a..b".into(),
+            "kube-proxy <num> <a b> a-<num> -a- a--b e.g. don't 10.0.0.1:80 k=v (x) [y] {z}".into(),
+        ];
+        // Every pair of ASCII classes, in short strings.
+        let alphabet = ["a", "Z", "1", "_", ":", ".", "'", ",", ";", "-", " ", "<", ">", "/"];
+        for x in alphabet {
+            for y in alphabet {
+                for z in alphabet {
+                    samples.push(format!("{x}{y}{z}a{x}1{y}{z}"));
+                }
+            }
+        }
+        let render = |v: Vec<Segment<'_>>| {
+            v.into_iter()
+                .map(|s| match s {
+                    Segment::Word(w) => format!("W({w})"),
+                    Segment::Placeholder(p) => format!("P({p})"),
+                })
+                .collect::<Vec<_>>()
+        };
+        for s in &samples {
+            assert_eq!(render(segment_ascii(s)), render(segment(s)), "{s:?}");
         }
     }
 

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: scikit-learn vs faultlens on the same Loghub lines in one run.
+# Usage (from the repo root): make bench-python  [LINES=200000]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV=build/venv-bench
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q scikit-learn nltk ./bindings-python
+"$VENV/bin/python" benches/python/bench_tfidf.py --lines "${LINES:-16000}" --json build/bench-tfidf.json

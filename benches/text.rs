@@ -16,7 +16,14 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(lines.len() as u64));
     g.sample_size(10);
     for parallel in [false, true] {
-        let id = BenchmarkId::new("tokens_batch", format!("{}_lines/{}", lines.len(), if parallel { "all_cores" } else { "one_core" }));
+        let id = BenchmarkId::new(
+            "tokens_batch",
+            format!(
+                "{}_lines/{}",
+                lines.len(),
+                if parallel { "all_cores" } else { "one_core" }
+            ),
+        );
         g.bench_function(id, |b| {
             faultlens::set_parallelism(parallel);
             b.iter(|| p.tokens_batch(&lines));

@@ -10,22 +10,47 @@ use faultlens::{Artifact, Preprocessor, TfidfConfig, TfidfVectorizer};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let body = std::fs::read_to_string(root.join("examples/data/errors.jsonl"))?;
-    let rows: Vec<serde_json::Value> = body.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let rows: Vec<serde_json::Value> = body
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
     let errors: Vec<&str> = rows.iter().filter_map(|r| r["error"].as_str()).collect();
     let solutions: Vec<&str> = rows.iter().filter_map(|r| r["solution"].as_str()).collect();
-    println!("faultlens {} demo: {} past errors with their remedies\n", faultlens::VERSION, errors.len());
+    println!(
+        "faultlens {} demo: {} past errors with their remedies\n",
+        faultlens::VERSION,
+        errors.len()
+    );
 
     println!("== 1. preprocessing: tokens and templates");
     let pre = Preprocessor::default();
     for line in errors.iter().take(4) {
         let t = pre.template(line);
-        println!("  {line}\n    tokens:   {}\n    template: {} [{}]", pre.tokens(line).join(" "), t.masked, t.id);
+        println!(
+            "  {line}\n    tokens:   {}\n    template: {} [{}]",
+            pre.tokens(line).join(" "),
+            t.masked,
+            t.id
+        );
     }
-    let templates: std::collections::HashSet<String> = pre.template_batch(&errors).into_iter().map(|t| t.id).collect();
-    println!("  {} lines collapse to {} templates\n", errors.len(), templates.len());
+    let templates: std::collections::HashSet<String> = pre
+        .template_batch(&errors)
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    println!(
+        "  {} lines collapse to {} templates\n",
+        errors.len(),
+        templates.len()
+    );
 
     println!("== 2. TF-IDF, word 1..3-grams");
-    let config = TfidfConfig { ngram_range: (1, 3), sublinear_tf: true, min_df: faultlens::DfBound::Count(2), ..Default::default() };
+    let config = TfidfConfig {
+        ngram_range: (1, 3),
+        sublinear_tf: true,
+        min_df: faultlens::DfBound::Count(2),
+        ..Default::default()
+    };
     let mut vectorizer = TfidfVectorizer::new(config)?;
     let started = Instant::now();
     let x = vectorizer.fit_transform(&errors)?;
@@ -42,7 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (&j, &v) in x.indices.iter().zip(&x.data) {
         weight[j as usize] += v;
     }
-    let mut top: Vec<usize> = (0..names.len()).filter(|&j| names[j].contains(' ')).collect();
+    let mut top: Vec<usize> = (0..names.len())
+        .filter(|&j| names[j].contains(' '))
+        .collect();
     top.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]));
     println!("  top n-grams by total weight:");
     for &j in top.iter().take(8) {
@@ -62,10 +89,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|j| (j, q.cosine(i, &x, j)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or((0, 0.0));
-        println!("  {e}\n    -> {:.3} like \"{}\"\n       remedy: {}", score, errors[best], solutions[best]);
+        println!(
+            "  {e}\n    -> {:.3} like \"{}\"\n       remedy: {}",
+            score, errors[best], solutions[best]
+        );
     }
-    let (a, b) = (new_errors[0], errors.iter().find(|e| e.contains("HikariPool")).copied().unwrap_or(""));
-    println!("  similarity of two different database errors: {:.3}", vectorizer.similarity(a, b)?);
+    let (a, b) = (
+        new_errors[0],
+        errors
+            .iter()
+            .find(|e| e.contains("HikariPool"))
+            .copied()
+            .unwrap_or(""),
+    );
+    println!(
+        "  similarity of two different database errors: {:.3}",
+        vectorizer.similarity(a, b)?
+    );
 
     println!("\n== 4. model file");
     let path = std::env::temp_dir().join(format!("faultlens-demo-{}.flm", std::process::id()));
@@ -86,6 +126,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for s in &solutions {
         *per_remedy.entry(s).or_default() += 1;
     }
-    println!("\n{} remedies in the knowledge base; classification, resolver, drift and incidents come with the next capabilities.", per_remedy.len());
+    println!(
+        "\n{} remedies in the knowledge base; classification, resolver, drift and incidents come with the next capabilities.",
+        per_remedy.len()
+    );
     Ok(())
 }

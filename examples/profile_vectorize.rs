@@ -3,16 +3,32 @@ use faultlens::{TfidfConfig, TfidfVectorizer};
 fn main() {
     let dir = faultlens_suite::loghub_dir().expect("needs ../shared/data/loghub");
     let mut lines = Vec::new();
-    for s in ["HDFS", "Linux", "OpenSSH", "Apache", "Spark", "Zookeeper", "Hadoop", "Mac"] {
+    for s in [
+        "HDFS",
+        "Linux",
+        "OpenSSH",
+        "Apache",
+        "Spark",
+        "Zookeeper",
+        "Hadoop",
+        "Mac",
+    ] {
         lines.extend(faultlens_suite::read_jsonl_texts(&dir.join(format!("{s}.jsonl"))).unwrap());
     }
     faultlens::set_parallelism(false);
-    let mut v = TfidfVectorizer::new(TfidfConfig { ngram_range: (1, 3), ..Default::default() }).unwrap();
+    let mut v = TfidfVectorizer::new(TfidfConfig {
+        ngram_range: (1, 3),
+        ..Default::default()
+    })
+    .unwrap();
     v.fit(&lines).unwrap();
     let t = std::time::Instant::now();
     let mut nnz = 0;
     for _ in 0..10 {
         nnz += v.transform(&lines).unwrap().nnz();
     }
-    println!("{:.0} lines/s (nnz {nnz})", 10.0 * lines.len() as f64 / t.elapsed().as_secs_f64());
+    println!(
+        "{:.0} lines/s (nnz {nnz})",
+        10.0 * lines.len() as f64 / t.elapsed().as_secs_f64()
+    );
 }

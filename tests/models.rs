@@ -6,7 +6,8 @@ use faultlens_suite::fixture;
 
 /// The corpus and config the golden vectoriser was fitted on (also in `golden.json`).
 fn golden_spec() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture("models/v1/golden.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixture("models/v1/golden.json")).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -41,13 +42,25 @@ fn write_golden() {
         "데이터베이스 연결 실패: connection timed out",
         "ERR_CONNECTION_REFUSED while fetching https://api.example.com/v1/items",
     ];
-    let probe = ["connection refused by 10.1.2.3:80", "disk quota exceeded", "unrelated words only"];
-    let config = faultlens::TfidfConfig { ngram_range: (1, 2), sublinear_tf: true, ..Default::default() };
+    let probe = [
+        "connection refused by 10.1.2.3:80",
+        "disk quota exceeded",
+        "unrelated words only",
+    ];
+    let config = faultlens::TfidfConfig {
+        ngram_range: (1, 2),
+        sublinear_tf: true,
+        ..Default::default()
+    };
     let mut v = TfidfVectorizer::new(config.clone()).unwrap();
     v.fit(&corpus).unwrap();
     let dir = fixture("models/v1");
     v.save(dir.join("tfidf_vectorizer.flm")).unwrap();
-    let p = Preprocessor::new(faultlens::PreprocessorConfig { split_identifiers: true, ..Default::default() }).unwrap();
+    let p = Preprocessor::new(faultlens::PreprocessorConfig {
+        split_identifiers: true,
+        ..Default::default()
+    })
+    .unwrap();
     p.save(dir.join("preprocessor.flm")).unwrap();
     let spec = serde_json::json!({
         "about": "Expected behaviour of the v1 golden files; written with them by tests/models.rs::write_golden.",
@@ -58,5 +71,9 @@ fn write_golden() {
         "probe_dense": v.transform(&probe).unwrap().to_dense(),
         "probe_tokens": p.tokens(probe[0]),
     });
-    std::fs::write(dir.join("golden.json"), serde_json::to_string_pretty(&spec).unwrap() + "\n").unwrap();
+    std::fs::write(
+        dir.join("golden.json"),
+        serde_json::to_string_pretty(&spec).unwrap() + "\n",
+    )
+    .unwrap();
 }

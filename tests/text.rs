@@ -8,7 +8,8 @@ use serde_json::Value;
 #[test]
 fn shared_text_cases() {
     let cases: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(fixture("text_cases.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture("text_cases.json")).unwrap())
+            .unwrap();
     assert!(cases.len() >= 15);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
@@ -20,13 +21,19 @@ fn shared_text_cases() {
         assert_eq!(p.process(text), want.join(" "), "{name}: process");
         let t = p.template(text);
         assert_eq!(t.masked, case["masked"].as_str().unwrap(), "{name}: masked");
-        assert_eq!(t.id, case["template_id"].as_str().unwrap(), "{name}: template id");
+        assert_eq!(
+            t.id,
+            case["template_id"].as_str().unwrap(),
+            "{name}: template id"
+        );
     }
 }
 
 #[test]
 fn batch_equals_single_on_real_lines() {
-    let Some(dir) = faultlens_suite::loghub_dir() else { return };
+    let Some(dir) = faultlens_suite::loghub_dir() else {
+        return;
+    };
     let texts = faultlens_suite::read_jsonl_texts(&dir.join("Linux.jsonl")).unwrap();
     let p = Preprocessor::default();
     let batch = p.tokens_batch(&texts);

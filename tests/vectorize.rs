@@ -21,7 +21,11 @@ fn matches_scikit_learn_on_every_fixture_case() {
         let mut v = TfidfVectorizer::new(config).unwrap();
         let x = v.fit_transform_tokens(&docs).unwrap();
         let names: Vec<String> = serde_json::from_value(case["feature_names"].clone()).unwrap();
-        assert_eq!(v.feature_names().unwrap(), names, "{name}: vocabulary order");
+        assert_eq!(
+            v.feature_names().unwrap(),
+            names,
+            "{name}: vocabulary order"
+        );
         let shape: Vec<usize> = serde_json::from_value(case["shape"].clone()).unwrap();
         assert_eq!((x.n_rows, x.n_cols), (shape[0], shape[1]), "{name}: shape");
         let indptr: Vec<usize> = serde_json::from_value(case["indptr"].clone()).unwrap();
@@ -51,13 +55,21 @@ fn real_log_lines_vectorise_with_trigrams() {
         "Failed password for invalid user admin from 187.141.143.180 port 46364 ssh2",
         "jk2_init() Found child 6725 in scoreboard slot 10",
     ];
-    let mut v = TfidfVectorizer::new(TfidfConfig { ngram_range: (1, 3), ..Default::default() }).unwrap();
+    let mut v = TfidfVectorizer::new(TfidfConfig {
+        ngram_range: (1, 3),
+        ..Default::default()
+    })
+    .unwrap();
     let x = v.fit_transform(&texts).unwrap();
     assert_eq!(x.n_rows, 5);
     // Masking makes the first two lines the same template.
     assert!((x.cosine(0, &x, 1) - 1.0).abs() < 1e-12);
     assert!(x.cosine(0, &x, 3) < 0.1);
-    assert!(v.vocabulary().unwrap().contains_key("fail password invalid"));
+    assert!(
+        v.vocabulary()
+            .unwrap()
+            .contains_key("fail password invalid")
+    );
     // Unknown words give an empty row, not an error.
     let y = v.transform(&["zzz qqq"]).unwrap();
     assert_eq!(y.nnz(), 0);

@@ -73,7 +73,10 @@ impl Error {
     }
 
     pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::InvalidConfig { field, reason: reason.into() }
+        Error::InvalidConfig {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -28,6 +28,7 @@
 //! # Ok::<(), faultlens::Error>(())
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod error;
 pub mod models;

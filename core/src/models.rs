@@ -99,7 +99,10 @@ pub trait Artifact: Serialize + DeserializeOwned {
     fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let env = open_envelope(bytes)?;
         if env.kind != Self::KIND {
-            return Err(Error::WrongKind { expected: Self::KIND.into(), found: env.kind });
+            return Err(Error::WrongKind {
+                expected: Self::KIND.into(),
+                found: env.kind,
+            });
         }
         serde_json::from_str(env.payload.get())
             .map_err(|e| Error::Corrupt(format!("{} payload does not decode: {e}", Self::KIND)))
@@ -119,7 +122,9 @@ pub trait Artifact: Serialize + DeserializeOwned {
 fn open_envelope(bytes: &[u8]) -> Result<EnvelopeIn<'_>> {
     if bytes.len() < HEADER_LEN {
         if !bytes.is_empty() && !MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
-            return Err(Error::Corrupt("not a faultlens model file (bad magic bytes)".into()));
+            return Err(Error::Corrupt(
+                "not a faultlens model file (bad magic bytes)".into(),
+            ));
         }
         return Err(Error::Corrupt(format!(
             "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
@@ -127,12 +132,19 @@ fn open_envelope(bytes: &[u8]) -> Result<EnvelopeIn<'_>> {
         )));
     }
     if &bytes[..8] != MAGIC {
-        return Err(Error::Corrupt("not a faultlens model file (bad magic bytes)".into()));
+        return Err(Error::Corrupt(
+            "not a faultlens model file (bad magic bytes)".into(),
+        ));
     }
-    let le_u32 = |r: std::ops::Range<usize>| u32::from_le_bytes(bytes[r].try_into().unwrap_or([0; 4]));
+    let le_u32 =
+        |r: std::ops::Range<usize>| u32::from_le_bytes(bytes[r].try_into().unwrap_or([0; 4]));
     let version = le_u32(8..12);
     if !(OLDEST_SUPPORTED..=FORMAT_VERSION).contains(&version) {
-        return Err(Error::Format { found: version, min: OLDEST_SUPPORTED, max: FORMAT_VERSION });
+        return Err(Error::Format {
+            found: version,
+            min: OLDEST_SUPPORTED,
+            max: FORMAT_VERSION,
+        });
     }
     let declared = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or([0; 8]));
     let payload = &bytes[HEADER_LEN..];
@@ -143,7 +155,9 @@ fn open_envelope(bytes: &[u8]) -> Result<EnvelopeIn<'_>> {
         )));
     }
     if crc32fast::hash(payload) != le_u32(20..24) {
-        return Err(Error::Corrupt("checksum mismatch: the payload was modified or damaged".into()));
+        return Err(Error::Corrupt(
+            "checksum mismatch: the payload was modified or damaged".into(),
+        ));
     }
     let env: EnvelopeIn<'_> = serde_json::from_slice(payload)
         .map_err(|e| Error::Corrupt(format!("envelope does not decode: {e}")))?;
@@ -212,7 +226,11 @@ mod tests {
     use crate::text::{Preprocessor, PreprocessorConfig};
 
     fn sample() -> Vec<u8> {
-        let p = Preprocessor::new(PreprocessorConfig { min_token_length: 3, ..Default::default() }).unwrap();
+        let p = Preprocessor::new(PreprocessorConfig {
+            min_token_length: 3,
+            ..Default::default()
+        })
+        .unwrap();
         p.to_bytes().unwrap()
     }
 
@@ -245,7 +263,11 @@ mod tests {
         let mut newer = b.clone();
         newer[8..12].copy_from_slice(&99u32.to_le_bytes());
         match Preprocessor::from_bytes(&newer).unwrap_err() {
-            Error::Format { found: 99, min: 1, max: 1 } => {}
+            Error::Format {
+                found: 99,
+                min: 1,
+                max: 1,
+            } => {}
             e => panic!("{e}"),
         }
         let v = crate::vectorize::TfidfVectorizer::new(Default::default()).unwrap();
@@ -261,7 +283,11 @@ mod tests {
         Preprocessor::default().save(&path).unwrap();
         let before = std::fs::read(&path).unwrap();
         // A save into a folder that does not exist fails without touching anything else.
-        assert!(Preprocessor::default().save(dir.join("missing").join("p.flm")).is_err());
+        assert!(
+            Preprocessor::default()
+                .save(dir.join("missing").join("p.flm"))
+                .is_err()
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before);
         // No temporary files are left behind.
         let leftovers = std::fs::read_dir(&dir).unwrap().count();

@@ -103,14 +103,21 @@ impl PreprocessorConfig {
             let re = RegexBuilder::new(&rule.pattern)
                 .size_limit(1 << 22)
                 .build()
-                .map_err(|e| Error::config("custom_masks", format!("pattern {:?}: {e}", rule.pattern)))?;
+                .map_err(|e| {
+                    Error::config("custom_masks", format!("pattern {:?}: {e}", rule.pattern))
+                })?;
             if re.is_match("") {
                 return Err(Error::config(
                     "custom_masks",
                     format!("pattern {:?} matches the empty string", rule.pattern),
                 ));
             }
-            masks.push(Mask { re, placeholder: rule.placeholder.clone(), kind: MaskKind::Custom, prefilter: any_byte });
+            masks.push(Mask {
+                re,
+                placeholder: rule.placeholder.clone(),
+                kind: MaskKind::Custom,
+                prefilter: any_byte,
+            });
         }
         if self.mask {
             for name in &self.masks {
@@ -122,12 +129,18 @@ impl PreprocessorConfig {
                 }
             }
             // Built-ins run in their fixed priority order whatever order the list gives.
-            for name in BUILTIN_MASKS.iter().filter(|n| self.masks.iter().any(|m| m == *n)) {
+            for name in BUILTIN_MASKS
+                .iter()
+                .filter(|n| self.masks.iter().any(|m| m == *n))
+            {
                 masks.push(builtin_mask(name));
             }
         }
         let stop_base: Vec<&str> = match self.stop_words.as_str() {
-            "english" => ENGLISH_STOPWORDS.lines().filter(|l| !l.is_empty()).collect(),
+            "english" => ENGLISH_STOPWORDS
+                .lines()
+                .filter(|l| !l.is_empty())
+                .collect(),
             "none" => Vec::new(),
             other => {
                 return Err(Error::config(
@@ -143,7 +156,11 @@ impl PreprocessorConfig {
             .chain(self.extra_stop_words.iter().map(String::as_str))
             .map(|w| with_stem(stemmer.as_ref(), &w.to_lowercase(), str::to_owned))
             .collect();
-        Ok(Compiled { masks, stemmer, stopwords })
+        Ok(Compiled {
+            masks,
+            stemmer,
+            stopwords,
+        })
     }
 }
 
@@ -171,7 +188,9 @@ fn stemmer_for(name: &str) -> Result<Option<(usize, Stemmer)>> {
         other => {
             return Err(Error::config(
                 "stemmer",
-                format!("unknown language {other:?}; expected \"none\" or a Snowball language such as \"english\""),
+                format!(
+                    "unknown language {other:?}; expected \"none\" or a Snowball language such as \"english\""
+                ),
             ));
         }
     };
@@ -217,8 +236,14 @@ fn has_path(s: &[u8]) -> bool {
 
 fn builtin_mask(name: &str) -> Mask {
     let (pattern, kind) = match name {
-        "url" => (r"\b(?:[a-z][a-z0-9+.\-]{1,15})://[^\s<>\x22']+", MaskKind::Plain),
-        "email" => (r"\b[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b", MaskKind::Plain),
+        "url" => (
+            r"\b(?:[a-z][a-z0-9+.\-]{1,15})://[^\s<>\x22']+",
+            MaskKind::Plain,
+        ),
+        "email" => (
+            r"\b[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b",
+            MaskKind::Plain,
+        ),
         "uuid" => (
             r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
             MaskKind::Plain,
@@ -244,7 +269,10 @@ fn builtin_mask(name: &str) -> Mask {
             r"(?:[a-z]:\\|~/|\.{1,2}/|/)(?:[\w.\-@%+~$]+[/\\])*[\w.\-@%+~$]+/?",
             MaskKind::AfterBoundary,
         ),
-        "hex" => (r"\b0x[0-9a-f]+\b|\b[0-9a-f]*(?:[0-9][0-9a-f]*[a-f]|[a-f][0-9a-f]*[0-9])[0-9a-f]*\b", MaskKind::Hex),
+        "hex" => (
+            r"\b0x[0-9a-f]+\b|\b[0-9a-f]*(?:[0-9][0-9a-f]*[a-f]|[a-f][0-9a-f]*[0-9])[0-9a-f]*\b",
+            MaskKind::Hex,
+        ),
         _ => (r"-?[0-9]+(?:[.,][0-9]+)*", MaskKind::Number), // "num" (see `mask_numbers`)
     };
     let re = RegexBuilder::new(pattern)
@@ -257,14 +285,21 @@ fn builtin_mask(name: &str) -> Mask {
         "path" => has_path,
         _ => has_digit,
     };
-    Mask { re, placeholder: format!("<{name}>"), kind, prefilter }
+    Mask {
+        re,
+        placeholder: format!("<{name}>"),
+        kind,
+        prefilter,
+    }
 }
 
 fn is_placeholder(s: &str) -> bool {
     s.len() > 2
         && s.starts_with('<')
         && s.ends_with('>')
-        && s[1..s.len() - 1].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && s[1..s.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 struct Compiled {
@@ -291,7 +326,9 @@ pub struct Preprocessor {
 
 impl std::fmt::Debug for Preprocessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Preprocessor").field("config", &self.config).finish()
+        f.debug_struct("Preprocessor")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -310,7 +347,8 @@ impl PartialEq for Preprocessor {
 
 impl Default for Preprocessor {
     fn default() -> Self {
-        Self::new(PreprocessorConfig::default()).unwrap_or_else(|e| unreachable!("default config: {e}"))
+        Self::new(PreprocessorConfig::default())
+            .unwrap_or_else(|e| unreachable!("default config: {e}"))
     }
 }
 
@@ -348,7 +386,11 @@ impl Preprocessor {
         let mut s: Cow<'a, str> = if !self.config.lowercase {
             Cow::Borrowed(text)
         } else if text.is_ascii() {
-            if text.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(text.to_ascii_lowercase()) } else { Cow::Borrowed(text) }
+            if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(text.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(text)
+            }
         } else if text.chars().any(char::is_uppercase) {
             Cow::Owned(text.to_lowercase())
         } else {
@@ -381,7 +423,11 @@ impl Preprocessor {
     /// (the vectoriser looks tokens up straight from here).
     pub(crate) fn for_each_token(&self, text: &str, mut f: impl FnMut(&str)) {
         let masked = self.masked(text);
-        let segments = if masked.is_ascii() { segment_ascii(&masked) } else { segment(&masked) };
+        let segments = if masked.is_ascii() {
+            segment_ascii(&masked)
+        } else {
+            segment(&masked)
+        };
         for raw in segments {
             match raw {
                 Segment::Placeholder(p) => f(p),
@@ -405,13 +451,18 @@ impl Preprocessor {
         let stemmer = self.compiled.stemmer.as_ref();
         let stopwords = &self.compiled.stopwords;
         // Matching is case-insensitive either way, so a stop list never silently misses.
-        let cased_stop = !self.config.lowercase && with_stem(stemmer, &word.to_lowercase(), |s| stopwords.contains(s));
+        let cased_stop = !self.config.lowercase
+            && with_stem(stemmer, &word.to_lowercase(), |s| stopwords.contains(s));
         let min_len = self.config.min_token_length;
         with_stem(stemmer, word, |stemmed| {
             // Byte length bounds char count from above, so most tokens skip the char count.
-            let too_short =
-                stemmed.len() < min_len || (stemmed.len() < 4 * min_len && stemmed.chars().count() < min_len);
-            let stop = if self.config.lowercase { stopwords.contains(stemmed) } else { cased_stop };
+            let too_short = stemmed.len() < min_len
+                || (stemmed.len() < 4 * min_len && stemmed.chars().count() < min_len);
+            let stop = if self.config.lowercase {
+                stopwords.contains(stemmed)
+            } else {
+                cased_stop
+            };
             if !too_short && !stop {
                 f(stemmed)
             }
@@ -474,8 +525,14 @@ fn mask_numbers(s: &str, placeholder: &str) -> Option<String> {
             }
         }
         i = j;
-        let prev_alnum = s[..start].chars().next_back().is_some_and(char::is_alphanumeric);
-        let suffix_digit = s[j..].chars().take_while(|c| c.is_alphanumeric()).any(|c| c.is_numeric());
+        let prev_alnum = s[..start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let suffix_digit = s[j..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric())
+            .any(|c| c.is_numeric());
         let replacement = match (suffix_digit, prev_alnum, neg) {
             (true, _, _) | (false, true, false) => continue,
             (false, false, _) => placeholder,
@@ -506,9 +563,9 @@ fn replace_mask(m: &Mask, s: &str) -> Option<String> {
         let replacement: Option<Cow<'_, str>> = match m.kind {
             MaskKind::Plain | MaskKind::Custom => Some(Cow::Borrowed(&m.placeholder)),
             // `a/b` (read/write) is not a path; `/a`, `=/a`, `(/a` and `a: /b` are.
-            MaskKind::AfterBoundary => {
-                (!prev.is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '<')).then_some(Cow::Borrowed(&m.placeholder))
-            }
+            MaskKind::AfterBoundary => (!prev
+                .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '<'))
+            .then_some(Cow::Borrowed(&m.placeholder)),
             MaskKind::Hex => {
                 let prefixed = whole.len() > 2 && whole[..2].eq_ignore_ascii_case("0x");
                 (prefixed || whole.len() >= 6).then_some(Cow::Borrowed(&m.placeholder))
@@ -516,7 +573,10 @@ fn replace_mask(m: &Mask, s: &str) -> Option<String> {
             MaskKind::Number => {
                 let prev_alnum = prev.is_some_and(char::is_alphanumeric);
                 // A unit suffix (`250ms`, `30초`) still masks; a mixed id (`3f2a9`) does not.
-                let suffix_digit = s[end..].chars().take_while(|c| c.is_alphanumeric()).any(|c| c.is_numeric());
+                let suffix_digit = s[end..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric())
+                    .any(|c| c.is_numeric());
                 match (suffix_digit, prev_alnum, whole.starts_with('-')) {
                     (true, _, _) => None,
                     (false, false, _) => Some(Cow::Borrowed(&m.placeholder)),
@@ -567,8 +627,11 @@ fn with_stem<R>(stemmer: Option<&(usize, Stemmer)>, word: &str, f: impl FnOnce(&
 
 const STEM_CACHE_MAX: usize = 1 << 16;
 
+/// (language id, word → stem) for the calling thread.
+type StemCache = (usize, rustc_hash::FxHashMap<Box<str>, Box<str>>);
+
 thread_local! {
-    static STEM_CACHE: std::cell::RefCell<(usize, rustc_hash::FxHashMap<Box<str>, Box<str>>)> =
+    static STEM_CACHE: std::cell::RefCell<StemCache> =
         std::cell::RefCell::new((usize::MAX, rustc_hash::FxHashMap::default()));
 }
 
@@ -605,7 +668,10 @@ fn join_segments<'a>(text: &'a str, segs: &[(usize, &'a str)]) -> Vec<Segment<'a
         if seg == "<"
             && i + 2 < segs.len()
             && segs[i + 2].1 == ">"
-            && segs[i + 1].1.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && segs[i + 1]
+                .1
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             let end = segs[i + 2].0 + 1;
             out.push(Segment::Placeholder(&text[start..end]));
@@ -620,10 +686,17 @@ fn join_segments<'a>(text: &'a str, segs: &[(usize, &'a str)]) -> Vec<Segment<'a
         let mut j = i + 1;
         loop {
             let last_cjk = text[..end].chars().next_back().is_some_and(is_cjk_char);
-            if j + 1 < segs.len() && segs[j].1 == "-" && is_word(segs[j + 1].1) && !starts_placeholder(segs, j + 1) {
+            if j + 1 < segs.len()
+                && segs[j].1 == "-"
+                && is_word(segs[j + 1].1)
+                && !starts_placeholder(segs, j + 1)
+            {
                 end = segs[j + 1].0 + segs[j + 1].1.len();
                 j += 2;
-            } else if j < segs.len() && last_cjk && segs[j].1.chars().next().is_some_and(is_cjk_char) {
+            } else if j < segs.len()
+                && last_cjk
+                && segs[j].1.chars().next().is_some_and(is_cjk_char)
+            {
                 end = segs[j].0 + segs[j].1.len();
                 j += 1;
             } else {
@@ -641,7 +714,15 @@ fn join_segments<'a>(text: &'a str, segs: &[(usize, &'a str)]) -> Vec<Segment<'a
 /// `ascii_segmentation_matches_uax29` checks it against unicode-segmentation.
 fn segment_ascii(text: &str) -> Vec<Segment<'_>> {
     #[derive(Clone, Copy, PartialEq)]
-    enum C { Letter, Digit, Under, MidLetter, MidNumLet, MidNum, Other }
+    enum C {
+        Letter,
+        Digit,
+        Under,
+        MidLetter,
+        MidNumLet,
+        MidNum,
+        Other,
+    }
     let class = |b: u8| match b {
         b'a'..=b'z' | b'A'..=b'Z' => C::Letter,
         b'0'..=b'9' => C::Digit,
@@ -709,7 +790,12 @@ mod tests {
     use super::*;
 
     fn plain() -> PreprocessorConfig {
-        PreprocessorConfig { stemmer: "none".into(), stop_words: "none".into(), min_token_length: 1, ..Default::default() }
+        PreprocessorConfig {
+            stemmer: "none".into(),
+            stop_words: "none".into(),
+            min_token_length: 1,
+            ..Default::default()
+        }
     }
 
     fn toks(cfg: PreprocessorConfig, text: &str) -> Vec<String> {
@@ -721,7 +807,10 @@ mod tests {
         let cases = [
             ("see https://example.com/a?b=1 now", "see <url> now"),
             ("mail ops@example.co.kr today", "mail <email> today"),
-            ("req 123e4567-e89b-12d3-a456-426614174000 done", "req <uuid> done"),
+            (
+                "req 123e4567-e89b-12d3-a456-426614174000 done",
+                "req <uuid> done",
+            ),
             ("at 2024-01-02T03:04:05.123Z ok", "at <ts> ok"),
             ("at 2015-07-29 17:41:44,747 ok", "at <ts> ok"),
             ("at Jun 14 15:16:01 ok", "at <ts> ok"),
@@ -736,26 +825,53 @@ mod tests {
             ("id 3f2a9 x2 user123", "id 3f2a9 x2 user123"),
         ];
         for (text, want) in cases {
-            assert_eq!(Preprocessor::new(plain()).unwrap().process(text), want, "{text}");
+            assert_eq!(
+                Preprocessor::new(plain()).unwrap().process(text),
+                want,
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn read_write_is_not_a_path_and_short_hex_words_stay() {
-        assert_eq!(toks(plain(), "read/write face cafe"), ["read", "write", "face", "cafe"]);
+        assert_eq!(
+            toks(plain(), "read/write face cafe"),
+            ["read", "write", "face", "cafe"]
+        );
     }
 
     #[test]
     fn keeps_identifiers_whole_and_optionally_splits_them() {
-        let t = toks(plain(), "java.lang.NullPointerException ERR_CONNECTION_REFUSED kube-proxy error.code");
-        assert_eq!(t, ["java.lang.nullpointerexception", "err_connection_refused", "kube-proxy", "error.code"]);
-        let t = toks(PreprocessorConfig { split_identifiers: true, ..plain() }, "kube-proxy");
+        let t = toks(
+            plain(),
+            "java.lang.NullPointerException ERR_CONNECTION_REFUSED kube-proxy error.code",
+        );
+        assert_eq!(
+            t,
+            [
+                "java.lang.nullpointerexception",
+                "err_connection_refused",
+                "kube-proxy",
+                "error.code"
+            ]
+        );
+        let t = toks(
+            PreprocessorConfig {
+                split_identifiers: true,
+                ..plain()
+            },
+            "kube-proxy",
+        );
         assert_eq!(t, ["kube-proxy", "kube", "proxy"]);
     }
 
     #[test]
     fn korean_and_mixed_scripts() {
-        let t = toks(PreprocessorConfig::default(), "데이터베이스 연결 실패: Connection timed out after 30s");
+        let t = toks(
+            PreprocessorConfig::default(),
+            "데이터베이스 연결 실패: Connection timed out after 30s",
+        );
         assert_eq!(t[..3], ["데이터베이스", "연결", "실패"]);
         assert!(t.contains(&"connect".to_string()));
         let t = toks(plain(), "接続エラー 😀 emoji");
@@ -764,35 +880,93 @@ mod tests {
 
     #[test]
     fn stopwords_match_after_stemming_and_case() {
-        let cfg = PreprocessorConfig { extra_stop_words: vec!["Retrying".into()], ..Default::default() };
+        let cfg = PreprocessorConfig {
+            extra_stop_words: vec!["Retrying".into()],
+            ..Default::default()
+        };
         assert_eq!(toks(cfg.clone(), "The server is retrying"), ["server"]);
-        let cfg = PreprocessorConfig { lowercase: false, ..cfg };
+        let cfg = PreprocessorConfig {
+            lowercase: false,
+            ..cfg
+        };
         assert_eq!(toks(cfg, "The Server retries"), ["Server"]);
     }
 
     #[test]
     fn negations_are_not_stopwords() {
-        assert_eq!(toks(PreprocessorConfig::default(), "file not found"), ["file", "not", "found"]);
+        assert_eq!(
+            toks(PreprocessorConfig::default(), "file not found"),
+            ["file", "not", "found"]
+        );
     }
 
     #[test]
     fn custom_masks_and_their_errors() {
-        let rule = MaskRule { pattern: r"ord-[a-z]+".into(), placeholder: "<order>".into() };
-        let cfg = PreprocessorConfig { custom_masks: vec![rule], ..plain() };
-        assert_eq!(toks(cfg, "order ord-abc failed"), ["order", "<order>", "failed"]);
-        let bad = MaskRule { pattern: "(".into(), placeholder: "<x>".into() };
-        let err = Preprocessor::new(PreprocessorConfig { custom_masks: vec![bad], ..plain() }).unwrap_err();
-        assert!(matches!(err, Error::InvalidConfig { field: "custom_masks", .. }));
-        let bad = MaskRule { pattern: "x".into(), placeholder: "oops".into() };
-        assert!(Preprocessor::new(PreprocessorConfig { custom_masks: vec![bad], ..plain() }).is_err());
+        let rule = MaskRule {
+            pattern: r"ord-[a-z]+".into(),
+            placeholder: "<order>".into(),
+        };
+        let cfg = PreprocessorConfig {
+            custom_masks: vec![rule],
+            ..plain()
+        };
+        assert_eq!(
+            toks(cfg, "order ord-abc failed"),
+            ["order", "<order>", "failed"]
+        );
+        let bad = MaskRule {
+            pattern: "(".into(),
+            placeholder: "<x>".into(),
+        };
+        let err = Preprocessor::new(PreprocessorConfig {
+            custom_masks: vec![bad],
+            ..plain()
+        })
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidConfig {
+                field: "custom_masks",
+                ..
+            }
+        ));
+        let bad = MaskRule {
+            pattern: "x".into(),
+            placeholder: "oops".into(),
+        };
+        assert!(
+            Preprocessor::new(PreprocessorConfig {
+                custom_masks: vec![bad],
+                ..plain()
+            })
+            .is_err()
+        );
     }
 
     #[test]
     fn bad_config_names_the_field() {
         for (cfg, field) in [
-            (PreprocessorConfig { stemmer: "klingon".into(), ..Default::default() }, "stemmer"),
-            (PreprocessorConfig { stop_words: "french".into(), ..Default::default() }, "stop_words"),
-            (PreprocessorConfig { masks: vec!["phone".into()], ..Default::default() }, "masks"),
+            (
+                PreprocessorConfig {
+                    stemmer: "klingon".into(),
+                    ..Default::default()
+                },
+                "stemmer",
+            ),
+            (
+                PreprocessorConfig {
+                    stop_words: "french".into(),
+                    ..Default::default()
+                },
+                "stop_words",
+            ),
+            (
+                PreprocessorConfig {
+                    masks: vec!["phone".into()],
+                    ..Default::default()
+                },
+                "masks",
+            ),
         ] {
             match Preprocessor::new(cfg).unwrap_err() {
                 Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
@@ -805,7 +979,8 @@ mod tests {
     fn number_scanner_matches_regex() {
         let m = builtin_mask("num");
         let alphabet = ["1", "23", "-", ".", ",", "a", "_", " ", "초", "x9"];
-        let mut samples = vec!["blk_-123 1.5,6 a-7 -8- 250ms 3f2a9 v1.2.3 1..2 1,,2 --3".to_string()];
+        let mut samples =
+            vec!["blk_-123 1.5,6 a-7 -8- 250ms 3f2a9 v1.2.3 1..2 1,,2 --3".to_string()];
         for x in alphabet {
             for y in alphabet {
                 for z in alphabet {
@@ -821,11 +996,14 @@ mod tests {
     #[test]
     fn ascii_segmentation_matches_uax29() {
         let mut samples: Vec<String> = vec![
-            "a.b a:b a'b 1.2 1,2 1;2 a.1 1.a a_.b _a_ a__b ab: :ab a:: 1.2.3 v1.2 x.y.z. ..a a..b".into(),
+            "a.b a:b a'b 1.2 1,2 1;2 a.1 1.a a_.b _a_ a__b ab: :ab a:: 1.2.3 v1.2 x.y.z. ..a a..b"
+                .into(),
             "kube-proxy <num> <a b> a-<num> -a- a--b e.g. don't 10.0.0.1:80 k=v (x) [y] {z}".into(),
         ];
         // Every pair of ASCII classes, in short strings.
-        let alphabet = ["a", "Z", "1", "_", ":", ".", "'", ",", ";", "-", " ", "<", ">", "/"];
+        let alphabet = [
+            "a", "Z", "1", "_", ":", ".", "'", ",", ";", "-", " ", "<", ">", "/",
+        ];
         for x in alphabet {
             for y in alphabet {
                 for z in alphabet {
@@ -852,7 +1030,10 @@ mod tests {
         let a = p.template("PacketResponder 1 for block blk_38865049064139660 terminating");
         let b = p.template("PacketResponder  0 for block blk_-6952295868487656571 terminating");
         assert_eq!(a, b);
-        assert_eq!(a.masked, "packetresponder <num> for block blk_<num> terminating");
+        assert_eq!(
+            a.masked,
+            "packetresponder <num> for block blk_<num> terminating"
+        );
         assert_eq!(a.id, format!("{:016x}", fnv1a64(a.masked.as_bytes())));
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
     }

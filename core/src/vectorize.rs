@@ -44,9 +44,10 @@ impl DfBound {
 
     fn validate(self, field: &'static str) -> Result<()> {
         match self {
-            DfBound::Fraction(f) if !(0.0..=1.0).contains(&f) => {
-                Err(Error::config(field, format!("fraction {f} is outside [0, 1]; use an integer for a document count")))
-            }
+            DfBound::Fraction(f) if !(0.0..=1.0).contains(&f) => Err(Error::config(
+                field,
+                format!("fraction {f} is outside [0, 1]; use an integer for a document count"),
+            )),
             _ => Ok(()),
         }
     }
@@ -65,7 +66,11 @@ impl<'de> Deserialize<'de> for DfBound {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
         let v = serde_json::Value::deserialize(d)?;
-        let bad = || D::Error::custom(format!("expected an integer count, a float fraction, {{\"count\": n}} or {{\"fraction\": x}}, got {v}"));
+        let bad = || {
+            D::Error::custom(format!(
+                "expected an integer count, a float fraction, {{\"count\": n}} or {{\"fraction\": x}}, got {v}"
+            ))
+        };
         match &v {
             serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
                 (Some(c), _) => Ok(DfBound::Count(c as usize)),
@@ -154,18 +159,26 @@ impl TfidfConfig {
         }
         self.min_df.validate("min_df")?;
         self.max_df.validate("max_df")?;
-        if let (DfBound::Count(a), DfBound::Count(b)) = (self.min_df, self.max_df) {
-            if a > b {
-                return Err(Error::config("min_df", format!("min_df ({a}) is above max_df ({b})")));
+        let above = match (self.min_df, self.max_df) {
+            (DfBound::Count(a), DfBound::Count(b)) => {
+                (a > b).then(|| (a.to_string(), b.to_string()))
             }
-        }
-        if let (DfBound::Fraction(a), DfBound::Fraction(b)) = (self.min_df, self.max_df) {
-            if a > b {
-                return Err(Error::config("min_df", format!("min_df ({a}) is above max_df ({b})")));
+            (DfBound::Fraction(a), DfBound::Fraction(b)) => {
+                (a > b).then(|| (a.to_string(), b.to_string()))
             }
+            _ => None, // a count against a fraction is only comparable at fit time
+        };
+        if let Some((a, b)) = above {
+            return Err(Error::config(
+                "min_df",
+                format!("min_df ({a}) is above max_df ({b})"),
+            ));
         }
         if self.max_features == Some(0) {
-            return Err(Error::config("max_features", "must be at least 1 (or unset for no limit)"));
+            return Err(Error::config(
+                "max_features",
+                "must be at least 1 (or unset for no limit)",
+            ));
         }
         if let Some(p) = &self.preprocessor {
             p.validate()?;
@@ -233,7 +246,11 @@ impl CsrMatrix {
         }
         let na = av.iter().map(|x| x * x).sum::<f64>().sqrt();
         let nb = bv.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+        if na == 0.0 || nb == 0.0 {
+            0.0
+        } else {
+            dot / (na * nb)
+        }
     }
 
     fn from_rows(rows: Vec<(Vec<u32>, Vec<f64>)>, n_cols: usize) -> Self {
@@ -281,15 +298,28 @@ enum NgramIndex {
 const PACKED_MAX_N: usize = 4;
 
 fn pack(g: &[u32]) -> u128 {
-    g.iter().fold(0u128, |acc, &t| (acc << 32) | (u128::from(t) + 1))
+    g.iter()
+        .fold(0u128, |acc, &t| (acc << 32) | (u128::from(t) + 1))
 }
 
 impl NgramIndex {
     fn build(features: &[Box<[u32]>]) -> Self {
         if features.iter().all(|f| f.len() <= PACKED_MAX_N) {
-            NgramIndex::Packed(features.iter().enumerate().map(|(i, f)| (pack(f), i as u32)).collect())
+            NgramIndex::Packed(
+                features
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (pack(f), i as u32))
+                    .collect(),
+            )
         } else {
-            NgramIndex::Slices(features.iter().enumerate().map(|(i, f)| (f.clone(), i as u32)).collect())
+            NgramIndex::Slices(
+                features
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (f.clone(), i as u32))
+                    .collect(),
+            )
         }
     }
 
@@ -311,9 +341,19 @@ struct VocabState {
 
 impl Vocab {
     fn new(tokens: Vec<String>, features: Vec<Box<[u32]>>, idf: Vec<f64>) -> Self {
-        let token_ids = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let token_ids = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         let feature_index = NgramIndex::build(&features);
-        Vocab { tokens, token_ids, features, feature_index, idf }
+        Vocab {
+            tokens,
+            token_ids,
+            features,
+            feature_index,
+            idf,
+        }
     }
 
     /// The id of a token, or [`UNKNOWN`] when no feature uses it.
@@ -322,7 +362,10 @@ impl Vocab {
     }
 
     fn feature_name(&self, f: &[u32]) -> String {
-        f.iter().map(|&t| self.tokens[t as usize].as_str()).collect::<Vec<_>>().join(" ")
+        f.iter()
+            .map(|&t| self.tokens[t as usize].as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn state(&self) -> VocabState {
@@ -336,11 +379,20 @@ impl Vocab {
     fn from_state(s: VocabState) -> Result<Self> {
         let bad = |m: String| Error::Corrupt(format!("tfidf vocabulary: {m}"));
         if s.features.len() != s.idf.len() {
-            return Err(bad(format!("{} features but {} idf values", s.features.len(), s.idf.len())));
+            return Err(bad(format!(
+                "{} features but {} idf values",
+                s.features.len(),
+                s.idf.len()
+            )));
         }
         for f in &s.features {
-            if f.is_empty() || f.len() > MAX_NGRAM || f.iter().any(|&t| t as usize >= s.tokens.len()) {
-                return Err(bad(format!("feature {f:?} refers to tokens outside the table")));
+            if f.is_empty()
+                || f.len() > MAX_NGRAM
+                || f.iter().any(|&t| t as usize >= s.tokens.len())
+            {
+                return Err(bad(format!(
+                    "feature {f:?} refers to tokens outside the table"
+                )));
             }
         }
         let features = s.features.into_iter().map(Vec::into_boxed_slice).collect();
@@ -361,7 +413,9 @@ impl PartialEq for TfidfVectorizer {
         self.config == other.config
             && match (&self.vocab, &other.vocab) {
                 (None, None) => true,
-                (Some(a), Some(b)) => a.tokens == b.tokens && a.features == b.features && a.idf == b.idf,
+                (Some(a), Some(b)) => {
+                    a.tokens == b.tokens && a.features == b.features && a.idf == b.idf
+                }
                 _ => false,
             }
     }
@@ -373,8 +427,16 @@ impl TfidfVectorizer {
     /// Validates `config` and builds an unfitted vectoriser.
     pub fn new(config: TfidfConfig) -> Result<Self> {
         config.validate()?;
-        let preprocessor = config.preprocessor.clone().map(Preprocessor::new).transpose()?;
-        Ok(Self { config, preprocessor, vocab: None })
+        let preprocessor = config
+            .preprocessor
+            .clone()
+            .map(Preprocessor::new)
+            .transpose()?;
+        Ok(Self {
+            config,
+            preprocessor,
+            vocab: None,
+        })
     }
 
     /// The configuration.
@@ -409,7 +471,12 @@ impl TfidfVectorizer {
 
     /// Feature name → column.
     pub fn vocabulary(&self) -> Result<HashMap<String, usize>> {
-        Ok(self.feature_names()?.into_iter().enumerate().map(|(i, n)| (n, i)).collect())
+        Ok(self
+            .feature_names()?
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, i))
+            .collect())
     }
 
     /// Inverse document frequency per column (all ones when `use_idf` is off).
@@ -420,7 +487,9 @@ impl TfidfVectorizer {
     fn tokenize<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Vec<String>> {
         match &self.preprocessor {
             Some(p) => p.tokens_batch(texts),
-            None => parallel::map(texts, |t| t.as_ref().split_whitespace().map(str::to_owned).collect()),
+            None => parallel::map(texts, |t| {
+                t.as_ref().split_whitespace().map(str::to_owned).collect()
+            }),
         }
     }
 
@@ -486,17 +555,27 @@ impl TfidfVectorizer {
         let max_count = self.config.max_df.resolve(n_docs);
         let min_count = self.config.min_df.resolve(n_docs);
         if max_count < min_count {
-            return Err(Error::config("max_df", "max_df corresponds to fewer documents than min_df"));
+            return Err(Error::config(
+                "max_df",
+                "max_df corresponds to fewer documents than min_df",
+            ));
         }
-        let name = |g: &[u32]| g.iter().map(|&t| tokens[t as usize].as_str()).collect::<Vec<_>>().join(" ");
+        let name = |g: &[u32]| {
+            g.iter()
+                .map(|&t| tokens[t as usize].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let mut kept: Vec<(String, &[u32], u32, u64)> = stats
             .into_iter()
             .filter(|(_, (df, _))| f64::from(*df) <= max_count && f64::from(*df) >= min_count)
             .map(|(g, (df, tf))| (name(g), g, df, tf))
             .collect();
         kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if let Some(limit) = self.config.max_features {
-            if kept.len() > limit {
+        if let Some(limit) = self.config.max_features
+            && kept.len() > limit
+        {
+            {
                 // Most frequent first; the stable sort keeps ties in alphabetical order.
                 let mut order: Vec<usize> = (0..kept.len()).collect();
                 order.sort_by(|&a, &b| kept[b].3.cmp(&kept[a].3));
@@ -556,7 +635,11 @@ impl TfidfVectorizer {
                 self.row_from_ids(vocab, &ids)
             }),
             None => parallel::map(texts, |t| {
-                let ids: Vec<u32> = t.as_ref().split_whitespace().map(|tok| vocab.token_id(tok)).collect();
+                let ids: Vec<u32> = t
+                    .as_ref()
+                    .split_whitespace()
+                    .map(|tok| vocab.token_id(tok))
+                    .collect();
                 self.row_from_ids(vocab, &ids)
             }),
         };
@@ -620,7 +703,11 @@ impl TfidfVectorizer {
         let mut val = Vec::new();
         for chunk in cols.chunk_by(|a, b| a == b) {
             let tf = chunk.len() as f64;
-            let tf = if self.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
+            let tf = if self.config.sublinear_tf {
+                1.0 + tf.ln()
+            } else {
+                tf
+            };
             idx.push(chunk[0]);
             val.push(tf * vocab.idf[chunk[0] as usize]);
         }
@@ -644,7 +731,11 @@ struct Persisted {
 
 impl Serialize for TfidfVectorizer {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        Persisted { config: self.config.clone(), vocab: self.vocab.as_ref().map(Vocab::state) }.serialize(s)
+        Persisted {
+            config: self.config.clone(),
+            vocab: self.vocab.as_ref().map(Vocab::state),
+        }
+        .serialize(s)
     }
 }
 
@@ -653,7 +744,11 @@ impl<'de> Deserialize<'de> for TfidfVectorizer {
         use serde::de::Error as _;
         let p = Persisted::deserialize(d)?;
         let mut v = TfidfVectorizer::new(p.config).map_err(D::Error::custom)?;
-        v.vocab = p.vocab.map(Vocab::from_state).transpose().map_err(D::Error::custom)?;
+        v.vocab = p
+            .vocab
+            .map(Vocab::from_state)
+            .transpose()
+            .map_err(D::Error::custom)?;
         Ok(v)
     }
 }
@@ -667,7 +762,11 @@ mod tests {
     use super::*;
 
     fn cfg(lo: usize, hi: usize) -> TfidfConfig {
-        TfidfConfig { ngram_range: (lo, hi), preprocessor: None, ..Default::default() }
+        TfidfConfig {
+            ngram_range: (lo, hi),
+            preprocessor: None,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -685,7 +784,11 @@ mod tests {
 
     #[test]
     fn ngrams_and_limits() {
-        let mut v = TfidfVectorizer::new(TfidfConfig { max_features: Some(2), ..cfg(1, 2) }).unwrap();
+        let mut v = TfidfVectorizer::new(TfidfConfig {
+            max_features: Some(2),
+            ..cfg(1, 2)
+        })
+        .unwrap();
         v.fit(&["x y x", "x z"]).unwrap();
         // x appears 3 times; "x y", "y x", "x z", y, z once each: ties go alphabetically.
         assert_eq!(v.feature_names().unwrap(), ["x", "x y"]);
@@ -694,14 +797,33 @@ mod tests {
     #[test]
     fn df_bounds() {
         let docs = ["a b", "a c", "a d"];
-        let mut v = TfidfVectorizer::new(TfidfConfig { max_df: DfBound::Fraction(0.5), ..cfg(1, 1) }).unwrap();
+        let mut v = TfidfVectorizer::new(TfidfConfig {
+            max_df: DfBound::Fraction(0.5),
+            ..cfg(1, 1)
+        })
+        .unwrap();
         v.fit(&docs).unwrap();
         assert_eq!(v.feature_names().unwrap(), ["b", "c", "d"]);
-        let mut v = TfidfVectorizer::new(TfidfConfig { min_df: DfBound::Count(2), ..cfg(1, 1) }).unwrap();
+        let mut v = TfidfVectorizer::new(TfidfConfig {
+            min_df: DfBound::Count(2),
+            ..cfg(1, 1)
+        })
+        .unwrap();
         v.fit(&docs).unwrap();
         assert_eq!(v.feature_names().unwrap(), ["a"]);
-        let mut v = TfidfVectorizer::new(TfidfConfig { min_df: DfBound::Count(3), max_df: DfBound::Fraction(0.1), ..cfg(1, 1) }).unwrap();
-        assert!(matches!(v.fit(&docs), Err(Error::InvalidConfig { field: "max_df", .. })));
+        let mut v = TfidfVectorizer::new(TfidfConfig {
+            min_df: DfBound::Count(3),
+            max_df: DfBound::Fraction(0.1),
+            ..cfg(1, 1)
+        })
+        .unwrap();
+        assert!(matches!(
+            v.fit(&docs),
+            Err(Error::InvalidConfig {
+                field: "max_df",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -709,10 +831,36 @@ mod tests {
         for (c, field) in [
             (cfg(3, 1), "ngram_range"),
             (cfg(0, 1), "ngram_range"),
-            (TfidfConfig { max_features: Some(0), ..cfg(1, 1) }, "max_features"),
-            (TfidfConfig { min_df: DfBound::Count(5), max_df: DfBound::Count(2), ..cfg(1, 1) }, "min_df"),
-            (TfidfConfig { min_df: DfBound::Fraction(0.9), max_df: DfBound::Fraction(0.2), ..cfg(1, 1) }, "min_df"),
-            (TfidfConfig { max_df: DfBound::Fraction(1.5), ..cfg(1, 1) }, "max_df"),
+            (
+                TfidfConfig {
+                    max_features: Some(0),
+                    ..cfg(1, 1)
+                },
+                "max_features",
+            ),
+            (
+                TfidfConfig {
+                    min_df: DfBound::Count(5),
+                    max_df: DfBound::Count(2),
+                    ..cfg(1, 1)
+                },
+                "min_df",
+            ),
+            (
+                TfidfConfig {
+                    min_df: DfBound::Fraction(0.9),
+                    max_df: DfBound::Fraction(0.2),
+                    ..cfg(1, 1)
+                },
+                "min_df",
+            ),
+            (
+                TfidfConfig {
+                    max_df: DfBound::Fraction(1.5),
+                    ..cfg(1, 1)
+                },
+                "max_df",
+            ),
         ] {
             match TfidfVectorizer::new(c) {
                 Err(Error::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
@@ -727,13 +875,19 @@ mod tests {
         assert!(matches!(v.transform(&["a"]), Err(Error::NotFitted { .. })));
         let mut v = TfidfVectorizer::new(TfidfConfig::default()).unwrap();
         assert!(matches!(v.fit(&[] as &[&str]), Err(Error::InvalidInput(_))));
-        assert!(matches!(v.fit(&["", "  ", "the of"]), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            v.fit(&["", "  ", "the of"]),
+            Err(Error::InvalidInput(_))
+        ));
     }
 
     #[test]
     fn df_bound_json() {
         let c: TfidfConfig = serde_json::from_str(r#"{"min_df": 2, "max_df": 1.0}"#).unwrap();
-        assert_eq!((c.min_df, c.max_df), (DfBound::Count(2), DfBound::Fraction(1.0)));
+        assert_eq!(
+            (c.min_df, c.max_df),
+            (DfBound::Count(2), DfBound::Fraction(1.0))
+        );
         let c: TfidfConfig = serde_json::from_str(r#"{"max_df": {"fraction": 1}}"#).unwrap();
         assert_eq!(c.max_df, DfBound::Fraction(1.0));
         assert!(serde_json::from_str::<TfidfConfig>(r#"{"min_dff": 2}"#).is_err());
@@ -743,7 +897,9 @@ mod tests {
 
     #[test]
     fn transform_parallel_equals_sequential() {
-        let texts: Vec<String> = (0..1000).map(|i| format!("err{} code{} disk full", i % 7, i % 13)).collect();
+        let texts: Vec<String> = (0..1000)
+            .map(|i| format!("err{} code{} disk full", i % 7, i % 13))
+            .collect();
         let mut v = TfidfVectorizer::new(cfg(1, 3)).unwrap();
         let a = v.fit_transform(&texts).unwrap();
         let seq: Vec<CsrMatrix> = texts.iter().map(|t| v.transform(&[t]).unwrap()).collect();

@@ -15,7 +15,11 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// `../shared/data/loghub` when present (development machines), else `None`.
 pub fn loghub_dir() -> Option<PathBuf> {
-    let dir = repo_root().join("..").join("shared").join("data").join("loghub");
+    let dir = repo_root()
+        .join("..")
+        .join("shared")
+        .join("data")
+        .join("loghub");
     dir.is_dir().then_some(dir)
 }
 

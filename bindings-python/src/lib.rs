@@ -1,1 +1,60 @@
+//! `faultlens._faultlens`: the Python binding of faultlens (PyO3).
+//!
+//! This crate only converts: Python arguments into core types, then (for heavy work, through
+//! [`error::run_unlocked`]) the core call with the GIL released, then core results into Python
+//! objects and core errors into `faultlens.<code>Error` ([`error::to_pyerr`]). All behaviour is in
+//! the `faultlens` crate (`core/`). The pure-Python package `faultlens` (`python/faultlens`)
+//! re-exports these names and defines the exception classes.
+//!
+//! One file per capability, as in every layer: `text.rs` (Preprocessor), `vectorize.rs`
+//! (TfidfVectorizer), `models.rs` (bytes, files, pickling, `inspect`); plus `error.rs` and
+//! `convert.rs` (keyword arguments ↔ core config structs).
 
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+
+mod convert;
+mod error;
+mod models;
+mod text;
+mod vectorize;
+
+/// The faultlens version (also written into every model file).
+#[pyfunction]
+fn version() -> &'static str {
+    faultlens::VERSION
+}
+
+/// Turns multi-core batch work on (default) or off for the whole process. `faultlens` turns it
+/// off in forked children (rayon's threads do not survive `fork`).
+#[pyfunction]
+fn set_parallelism(enabled: bool) {
+    faultlens::set_parallelism(enabled);
+}
+
+/// Whether batch work may use all cores.
+#[pyfunction]
+fn parallelism() -> bool {
+    faultlens::parallelism()
+}
+
+/// Reads a model file's header and envelope without decoding it:
+/// `{"kind", "format_version", "library_version", "payload_bytes"}`.
+#[pyfunction]
+fn inspect(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
+    models::inspect(py, path)
+}
+
+#[pymodule(gil_used = false)]
+fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(set_parallelism, m)?)?;
+    m.add_function(wrap_pyfunction!(parallelism, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add_class::<text::PyPreprocessor>()?;
+    m.add_class::<text::PyTemplate>()?;
+    m.add_class::<vectorize::PyTfidfVectorizer>()?;
+    m.add("__version__", faultlens::VERSION)?;
+    Ok(())
+}

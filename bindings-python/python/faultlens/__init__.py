@@ -1,0 +1,60 @@
+"""faultlens: turn raw error and log text into decisions, in-process.
+
+- :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
+- :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
+- :func:`inspect`: what a model file holds, without loading it.
+
+Every class saves to the same versioned model file as the Rust, Node and C APIs
+(``save``/``load``/``to_bytes``/``from_bytes``) and pickles through it.
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+from ._errors import (
+    CorruptError,
+    DimensionError,
+    FaultlensError,
+    FormatError,
+    InvalidConfigError,
+    InvalidInputError,
+    IoError,
+    NotFittedError,
+    WrongKindError,
+)
+from ._faultlens import (
+    Preprocessor,
+    Template,
+    TfidfVectorizer,
+    inspect,
+    parallelism,
+    set_parallelism,
+    version,
+)
+
+__version__: str = version()
+
+__all__ = [
+    "Preprocessor",
+    "Template",
+    "TfidfVectorizer",
+    "inspect",
+    "parallelism",
+    "set_parallelism",
+    "version",
+    "FaultlensError",
+    "InvalidConfigError",
+    "InvalidInputError",
+    "NotFittedError",
+    "DimensionError",
+    "FormatError",
+    "CorruptError",
+    "WrongKindError",
+    "IoError",
+]
+
+# rayon's worker threads do not survive fork(): a forked child (multiprocessing, gunicorn) that
+# used the inherited pool would hang, so children run batches on the calling thread.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=lambda: set_parallelism(False))

@@ -1,0 +1,150 @@
+"""Type stubs of the native module faultlens._faultlens (re-exported by ``faultlens``).
+
+Keep in sync with bindings-python/src/*.rs; tests/test_api_parity.py checks the names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, Literal, TypedDict, Union
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse
+
+__version__: str
+
+_Path = Union[str, "os.PathLike[str]"]
+_Bytes = Union[bytes, bytearray]
+# Raw texts, or documents already split into tokens.
+_Docs = Union[Sequence[str], Sequence[Sequence[str]]]
+
+class _MaskRule(TypedDict):
+    pattern: str
+    placeholder: str
+
+class _PreprocessorConfig(TypedDict, total=False):
+    lowercase: bool
+    mask: bool
+    masks: list[str]
+    custom_masks: list[_MaskRule]
+    split_identifiers: bool
+    stop_words: str
+    extra_stop_words: list[str]
+    stemmer: str
+    min_token_length: int
+
+class _TfidfConfig(TypedDict, total=False):
+    ngram_range: list[int]
+    min_df: int | float
+    max_df: int | float
+    max_features: int | None
+    sublinear_tf: bool
+    norm: Literal["l2", "l1", "none"]
+    use_idf: bool
+    smooth_idf: bool
+    preprocessor: _PreprocessorConfig | None
+
+class _ArtifactInfo(TypedDict):
+    kind: str
+    format_version: int
+    library_version: str
+    payload_bytes: int
+
+def version() -> str:
+    """The faultlens version (also written into every model file)."""
+
+def set_parallelism(enabled: bool) -> None:
+    """Turn multi-core batch work on (default) or off for the whole process."""
+
+def parallelism() -> bool:
+    """Whether batch work may use all cores (off in forked children)."""
+
+def inspect(path: _Path) -> _ArtifactInfo:
+    """Kind, format version, writer version and payload size of a model file, without decoding it."""
+
+class Template:
+    """A masked line and its stable 16-hex-digit id; also readable as t["masked"], t["id"]."""
+
+    @property
+    def masked(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    def __init__(self, masked: str, id: str) -> None: ...
+    def __getitem__(self, key: Literal["masked", "id"]) -> str: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Preprocessor:
+    """Raw log line -> tokens: lowercase, mask, segment, stem, minimum length, stopwords."""
+
+    def __init__(
+        self,
+        *,
+        lowercase: bool = True,
+        mask: bool = True,
+        masks: Sequence[str] = ("url", "email", "uuid", "ts", "ip", "path", "hex", "num"),
+        custom_masks: Sequence[_MaskRule | tuple[str, str]] = (),
+        split_identifiers: bool = False,
+        stop_words: str = "english",
+        extra_stop_words: Sequence[str] = (),
+        stemmer: str = "english",
+        min_token_length: int = 2,
+    ) -> None: ...
+    def tokens(self, text: str) -> list[str]: ...
+    def tokens_batch(self, texts: Sequence[str]) -> list[list[str]]: ...
+    def process(self, text: str) -> str: ...
+    def process_batch(self, texts: Sequence[str]) -> list[str]: ...
+    def template(self, text: str) -> Template: ...
+    def template_batch(self, texts: Sequence[str]) -> list[Template]: ...
+    def config(self) -> _PreprocessorConfig: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> Preprocessor: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> Preprocessor: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+class TfidfVectorizer:
+    """TF-IDF over word n-grams (scikit-learn's values given the same tokens), CSR output."""
+
+    def __init__(
+        self,
+        *,
+        ngram_range: tuple[int, int] | Sequence[int] = (1, 1),
+        min_df: int | float = 1,
+        max_df: int | float = 1.0,
+        max_features: int | None = None,
+        sublinear_tf: bool = False,
+        norm: Literal["l2", "l1", "none"] | None = "l2",
+        use_idf: bool = True,
+        smooth_idf: bool = True,
+        preprocessor: Preprocessor | _PreprocessorConfig | None = ...,
+    ) -> None: ...
+    def fit(self, raw_documents: _Docs, y: object = None) -> TfidfVectorizer: ...
+    def fit_tokens(self, docs: Sequence[Sequence[str]]) -> TfidfVectorizer: ...
+    def transform(self, raw_documents: _Docs) -> scipy.sparse.csr_matrix: ...
+    def transform_tokens(self, docs: Sequence[Sequence[str]]) -> scipy.sparse.csr_matrix: ...
+    def fit_transform(self, raw_documents: _Docs, y: object = None) -> scipy.sparse.csr_matrix: ...
+    def fit_transform_tokens(self, docs: Sequence[Sequence[str]]) -> scipy.sparse.csr_matrix: ...
+    def similarity(self, a: str, b: str) -> float: ...
+    def is_fitted(self) -> bool: ...
+    def n_features(self) -> int: ...
+    def feature_names(self) -> list[str]: ...
+    def vocabulary(self) -> dict[str, int]: ...
+    def idf(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def vocabulary_(self) -> dict[str, int]: ...
+    @property
+    def idf_(self) -> npt.NDArray[np.float64]: ...
+    def get_feature_names_out(self, input_features: object = None) -> npt.NDArray[np.object_]: ...
+    def config(self) -> _TfidfConfig: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> TfidfVectorizer: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> TfidfVectorizer: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...

@@ -1,0 +1,27 @@
+"""Shared paths for the binding tests: the fixtures every language runs live in <repo>/tests/fixtures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+API_JSON = REPO_ROOT / "docs" / "api.json"
+
+
+def load_json(path: Path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def golden() -> dict:
+    return load_json(FIXTURES / "models" / "v1" / "golden.json")

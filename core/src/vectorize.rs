@@ -91,8 +91,9 @@ impl<'de> Deserialize<'de> for DfBound {
     }
 }
 
-/// Row normalisation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Row normalisation. In config files `"l2"`, `"l1"`, `"none"`; JSON `null` also means none
+/// (scikit-learn's `norm=None`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Norm {
     /// Each row has unit Euclidean length (default).
@@ -102,6 +103,20 @@ pub enum Norm {
     L1,
     /// No normalisation.
     None,
+}
+
+impl<'de> Deserialize<'de> for Norm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match Option::<String>::deserialize(d)?.as_deref() {
+            None | Some("none") => Ok(Norm::None),
+            Some("l2") => Ok(Norm::L2),
+            Some("l1") => Ok(Norm::L1),
+            Some(other) => Err(D::Error::custom(format!(
+                "unknown norm {other:?}; expected \"l2\", \"l1\", \"none\" or null"
+            ))),
+        }
+    }
 }
 
 /// TF-IDF options, named as in scikit-learn.
@@ -891,6 +906,9 @@ mod tests {
         let c: TfidfConfig = serde_json::from_str(r#"{"max_df": {"fraction": 1}}"#).unwrap();
         assert_eq!(c.max_df, DfBound::Fraction(1.0));
         assert!(serde_json::from_str::<TfidfConfig>(r#"{"min_dff": 2}"#).is_err());
+        let c: TfidfConfig = serde_json::from_str(r#"{"norm": null}"#).unwrap();
+        assert_eq!(c.norm, Norm::None);
+        assert!(serde_json::from_str::<TfidfConfig>(r#"{"norm": "l3"}"#).is_err());
         let back: TfidfConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
     }

@@ -1,1 +1,30 @@
-fn main() {}
+//! Writes include/faultlens.h with cbindgen and sets the linker flags of the C library.
+use std::path::PathBuf;
+
+fn main() {
+    let dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=build.rs");
+
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        // Keep the symbols of static dependencies (e.g. C-callable functions some crates export)
+        // out of the .so's dynamic symbol table: only fl_* is exported.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--exclude-libs=ALL");
+        // The Makefile installs the library as libfaultlens.so; programs record that name.
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libfaultlens.so");
+    }
+
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml"))
+        .unwrap_or_else(|e| panic!("bindings-c/cbindgen.toml: {e}"));
+    let header = cbindgen::Builder::new()
+        .with_crate(&dir)
+        .with_config(config)
+        .generate()
+        .unwrap_or_else(|e| panic!("cbindgen could not generate include/faultlens.h: {e}"));
+    let include = dir.join("include");
+    std::fs::create_dir_all(&include).unwrap_or_else(|e| panic!("{}: {e}", include.display()));
+    // Only rewrites the file when its content changes.
+    header.write_to_file(include.join("faultlens.h"));
+}

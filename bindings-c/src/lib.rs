@@ -1,1 +1,572 @@
+//! The C API of faultlens: opaque handles, `FlStatus` return codes, a thread-local last-error
+//! message, and result containers the caller frees. `build.rs` turns this crate into
+//! `include/faultlens.h` with cbindgen; every `///` comment below ends up in that header.
+//!
+//! Shape (after regex's `regex-capi`):
+//! - every exported body runs through [`guard`] / [`guard_or`]: `catch_unwind`, then one
+//!   mapping from the core [`faultlens::Error`] to [`FlStatus`] ([`status_of`]) plus the message;
+//! - inputs are checked here (NULL, UTF-8), everything else is the core's job;
+//! - outputs go through out-pointers, which are set to NULL / 0 first, so on failure they hold
+//!   nothing to free.
+//!
+//! Capabilities live in `text.rs` (Preprocessor), `vectorize.rs` (TfidfVectorizer, CSR) and
+//! `models.rs` (inspect); this file holds status, errors, module functions and memory helpers.
+#![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's doc
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+pub mod models;
+pub mod text;
+pub mod vectorize;
+
+/// The result of every faultlens call that can fail. `FL_STATUS_OK` (0) is success; on any other
+/// value `fl_last_error()` returns a message for the calling thread. Stored as an `int32_t`.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlStatus {
+    /// Success.
+    Ok = 0,
+    /// A configuration field is out of range, unknown, or the config JSON does not parse.
+    InvalidConfig = 1,
+    /// An argument cannot be used as given (empty corpus, empty vocabulary, bad path, ...).
+    InvalidInput = 2,
+    /// A model was used before `fit`.
+    NotFitted = 3,
+    /// A vector or matrix has the wrong width.
+    Dimension = 4,
+    /// A model file of a format version this build does not read (the message names both).
+    Format = 5,
+    /// A truncated, damaged or foreign model file.
+    Corrupt = 6,
+    /// A valid model file holding another kind of artifact.
+    WrongKind = 7,
+    /// An operating-system I/O failure.
+    Io = 8,
+    /// A required pointer argument was NULL.
+    NullPointer = 9,
+    /// A string argument is not valid UTF-8.
+    InvalidUtf8 = 10,
+    /// faultlens panicked: a bug, please report it with the message from `fl_last_error()`.
+    Panic = 11,
+}
+
+/// Core error code (`faultlens::Error::code()`) → C status: the one table of this binding
+/// (`docs/errors.md`). A code missing here maps to `InvalidInput`; a unit test checks that every
+/// code listed in `docs/api.json` is present.
+const STATUS_TABLE: [(&str, FlStatus); 8] = [
+    ("InvalidConfig", FlStatus::InvalidConfig),
+    ("InvalidInput", FlStatus::InvalidInput),
+    ("NotFitted", FlStatus::NotFitted),
+    ("Dimension", FlStatus::Dimension),
+    ("Format", FlStatus::Format),
+    ("Corrupt", FlStatus::Corrupt),
+    ("WrongKind", FlStatus::WrongKind),
+    ("Io", FlStatus::Io),
+];
+
+fn status_of(e: &faultlens::Error) -> FlStatus {
+    let code = e.code();
+    STATUS_TABLE
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(FlStatus::InvalidInput, |(_, s)| *s)
+}
+
+/// A failure on its way to the caller: a status and the message `fl_last_error()` will return.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    status: FlStatus,
+    message: String,
+}
+
+impl Fail {
+    pub(crate) fn new(status: FlStatus, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<faultlens::Error> for Fail {
+    fn from(e: faultlens::Error) -> Self {
+        Fail::new(status_of(&e), e.to_string())
+    }
+}
+
+pub(crate) type Res<T> = Result<T, Fail>;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: String) {
+    // A message with an interior NUL is cut there rather than lost.
+    let message = match CString::new(message) {
+        Ok(c) => c,
+        Err(e) => {
+            let pos = e.nul_position();
+            let mut bytes = e.into_vec();
+            bytes.truncate(pos);
+            CString::new(bytes).unwrap_or_default()
+        }
+    };
+    // `try_with`: during thread teardown the slot may be gone; the message is dropped then.
+    let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = message);
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".into());
+    format!("panic inside faultlens (a bug, please report it): {what}")
+}
+
+/// Runs the body of a status-returning `extern "C"` function: catches panics, maps failures to a
+/// status and stores their message for `fl_last_error()`. Every such function goes through here.
+pub(crate) fn guard(body: impl FnOnce() -> Res<()>) -> FlStatus {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => FlStatus::Ok,
+        Ok(Err(fail)) => {
+            set_last_error(fail.message);
+            fail.status
+        }
+        Err(payload) => {
+            set_last_error(panic_message(payload.as_ref()));
+            FlStatus::Panic
+        }
+    }
+}
+
+/// [`guard`] for the accessors and `_free` functions that return a value instead of a status:
+/// a panic yields `fallback` (and sets `fl_last_error()`).
+pub(crate) fn guard_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(payload) => {
+            set_last_error(panic_message(payload.as_ref()));
+            fallback
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument helpers (all `unsafe`: callers promise the pointers follow the documented contract).
+
+/// A borrowed `&str` from a NUL-terminated C string; `what` names the argument in messages.
+pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Res<&'a str> {
+    if p.is_null() {
+        return Err(Fail::new(
+            FlStatus::NullPointer,
+            format!("`{what}` is NULL"),
+        ));
+    }
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    std::str::from_utf8(bytes).map_err(|e| {
+        Fail::new(
+            FlStatus::InvalidUtf8,
+            format!(
+                "`{what}` is not valid UTF-8 (first bad byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// `n` borrowed strings from an array of C strings (NULL is allowed only when `n == 0`).
+pub(crate) unsafe fn str_array_arg<'a>(
+    p: *const *const c_char,
+    n: usize,
+    what: &str,
+) -> Res<Vec<&'a str>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Fail::new(
+            FlStatus::NullPointer,
+            format!("`{what}` is NULL but its length is {n}"),
+        ));
+    }
+    let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
+    ptrs.iter()
+        .enumerate()
+        .map(|(i, &s)| unsafe { str_arg(s, &format!("{what}[{i}]")) })
+        .collect()
+}
+
+/// A borrowed slice of plain values (NULL is allowed only when `n == 0`).
+pub(crate) unsafe fn slice_arg<'a, T>(p: *const T, n: usize, what: &str) -> Res<&'a [T]> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Fail::new(
+            FlStatus::NullPointer,
+            format!("`{what}` is NULL but its length is {n}"),
+        ));
+    }
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
+/// A borrowed handle.
+pub(crate) unsafe fn handle<'a, T>(p: *const T, what: &str) -> Res<&'a T> {
+    unsafe { p.as_ref() }
+        .ok_or_else(|| Fail::new(FlStatus::NullPointer, format!("`{what}` is NULL")))
+}
+
+/// Values an out-pointer is reset to before any work: NULL, 0, false.
+pub(crate) trait Empty {
+    fn empty() -> Self;
+}
+impl<T> Empty for *mut T {
+    fn empty() -> Self {
+        std::ptr::null_mut()
+    }
+}
+impl Empty for usize {
+    fn empty() -> Self {
+        0
+    }
+}
+impl Empty for f64 {
+    fn empty() -> Self {
+        0.0
+    }
+}
+impl Empty for bool {
+    fn empty() -> Self {
+        false
+    }
+}
+
+/// An out-pointer, checked and reset to NULL / zero so a failed call leaves nothing to free.
+pub(crate) unsafe fn out_arg<'a, T: Empty>(p: *mut T, what: &str) -> Res<&'a mut T> {
+    let out = unsafe { p.as_mut() }.ok_or_else(|| {
+        Fail::new(
+            FlStatus::NullPointer,
+            format!("out-pointer `{what}` is NULL"),
+        )
+    })?;
+    *out = T::empty();
+    Ok(out)
+}
+
+/// A file-system path: raw bytes on Unix (any path the OS accepts), UTF-8 elsewhere.
+pub(crate) unsafe fn path_arg(p: *const c_char, what: &str) -> Res<std::path::PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        if p.is_null() {
+            return Err(Fail::new(
+                FlStatus::NullPointer,
+                format!("`{what}` is NULL"),
+            ));
+        }
+        let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+        Ok(std::ffi::OsStr::from_bytes(bytes).into())
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(unsafe { str_arg(p, what) }?.into())
+    }
+}
+
+/// A Rust string as a NUL-terminated C string (fails on an interior NUL, e.g. from a crafted file).
+pub(crate) fn c_string(s: String) -> Res<CString> {
+    CString::new(s).map_err(|e| {
+        Fail::new(
+            FlStatus::InvalidInput,
+            format!(
+                "a result string holds a NUL byte at offset {} and cannot be returned to C",
+                e.nul_position()
+            ),
+        )
+    })
+}
+
+/// A Rust string handed to the caller; released by `fl_string_free`.
+pub(crate) fn owned_c_string(s: String) -> Res<*mut c_char> {
+    Ok(c_string(s)?.into_raw())
+}
+
+/// JSON text of a serialisable value, handed to the caller.
+pub(crate) fn owned_json<T: serde::Serialize + ?Sized>(v: &T) -> Res<*mut c_char> {
+    let s = serde_json::to_string(v)
+        .map_err(|e| Fail::new(FlStatus::InvalidInput, format!("cannot encode JSON: {e}")))?;
+    owned_c_string(s)
+}
+
+/// Parses a config from JSON (NULL means the defaults). Any parse problem is `InvalidConfig`.
+pub(crate) unsafe fn config_arg<T: serde::de::DeserializeOwned + Default>(
+    p: *const c_char,
+    what: &str,
+) -> Res<T> {
+    if p.is_null() {
+        return Ok(T::default());
+    }
+    let s = unsafe { str_arg(p, what) }?;
+    serde_json::from_str(s).map_err(|e| {
+        Fail::new(
+            FlStatus::InvalidConfig,
+            format!("`{what}` is not a valid config: {e}"),
+        )
+    })
+}
+
+/// Hands a buffer to the caller as `(pointer, length)`; released by `fl_bytes_free` /
+/// `fl_doubles_free` with the same length.
+pub(crate) fn give_slice<T>(v: Vec<T>) -> (*mut T, usize) {
+    let b = v.into_boxed_slice();
+    let len = b.len();
+    (Box::into_raw(b).cast::<T>(), len)
+}
+
+unsafe fn take_slice<T>(p: *mut T, len: usize) {
+    if !p.is_null() {
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Result containers.
+
+/// An immutable list of UTF-8 strings returned by faultlens. Read it with `fl_strings_len` and
+/// `fl_strings_get`; release it with `fl_strings_free`. Safe to read from several threads.
+pub struct FlStrings {
+    items: Vec<CString>,
+}
+
+impl FlStrings {
+    pub(crate) fn from_vec(v: Vec<String>) -> Res<Self> {
+        Ok(Self {
+            items: v.into_iter().map(c_string).collect::<Res<_>>()?,
+        })
+    }
+
+    pub(crate) fn into_raw(self) -> *mut FlStrings {
+        Box::into_raw(Box::new(self))
+    }
+}
+
+/// An immutable list of `FlStrings` (one per input text, e.g. from `fl_preprocessor_tokens_batch`).
+/// Read it with `fl_string_lists_len` / `fl_string_lists_get`; release it with
+/// `fl_string_lists_free`. Safe to read from several threads.
+pub struct FlStringLists {
+    lists: Vec<FlStrings>,
+}
+
+impl FlStringLists {
+    pub(crate) fn from_vecs(v: Vec<Vec<String>>) -> Res<Self> {
+        Ok(Self {
+            lists: v.into_iter().map(FlStrings::from_vec).collect::<Res<_>>()?,
+        })
+    }
+
+    pub(crate) fn into_raw(self) -> *mut FlStringLists {
+        Box::into_raw(Box::new(self))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Module functions.
+
+/// The message of the last failed call on the calling thread, or "" if no call has failed on it.
+///
+/// Never NULL. The string is owned by faultlens and stays valid until the next failing faultlens
+/// call on the same thread; copy it to keep it. Successful calls do not clear it. Thread-safe:
+/// each thread has its own message.
+#[unsafe(no_mangle)]
+pub extern "C" fn fl_last_error() -> *const c_char {
+    static EMPTY: &CStr = c"";
+    guard_or(EMPTY.as_ptr(), || {
+        LAST_ERROR
+            .try_with(|m| m.borrow().as_ptr())
+            .unwrap_or(EMPTY.as_ptr())
+    })
+}
+
+/// The faultlens version, e.g. "0.1.0" (the version written into model files).
+///
+/// Never NULL; a static string owned by faultlens (do not free). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn fl_version() -> *const c_char {
+    static VERSION: OnceLock<CString> = OnceLock::new();
+    static EMPTY: &CStr = c"";
+    guard_or(EMPTY.as_ptr(), || {
+        VERSION
+            .get_or_init(|| CString::new(faultlens::VERSION).unwrap_or_default())
+            .as_ptr()
+    })
+}
+
+/// Turns multi-core batch work on (the default) or off for the whole process.
+///
+/// Call `fl_set_parallelism(false)` in a child process after `fork()`: the child has no worker
+/// threads and parallel batches would hang. Thread-safe; affects calls that start afterwards.
+#[unsafe(no_mangle)]
+pub extern "C" fn fl_set_parallelism(enabled: bool) {
+    guard_or((), || faultlens::set_parallelism(enabled))
+}
+
+/// Whether batch work may use all cores (see `fl_set_parallelism`). Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn fl_parallelism() -> bool {
+    guard_or(false, faultlens::parallelism)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory release and container access.
+
+/// Frees a string returned by faultlens through a `char **` out-pointer (JSON, processed text,
+/// template parts). NULL is a no-op. Do not use it on strings from `fl_strings_get`,
+/// `fl_last_error` or `fl_version`, which faultlens owns.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_string_free(s: *mut c_char) {
+    guard_or((), || {
+        if !s.is_null() {
+            drop(unsafe { CString::from_raw(s) });
+        }
+    })
+}
+
+/// Frees a byte buffer returned by faultlens (`*_to_bytes`); `len` must be the length returned
+/// with it. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_bytes_free(bytes: *mut u8, len: usize) {
+    guard_or((), || unsafe { take_slice(bytes, len) })
+}
+
+/// Frees an array of doubles returned by faultlens (`fl_tfidf_idf`); `len` must be the length
+/// returned with it. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_doubles_free(values: *mut f64, len: usize) {
+    guard_or((), || unsafe { take_slice(values, len) })
+}
+
+/// Number of strings in `list` (0 if `list` is NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_strings_len(list: *const FlStrings) -> usize {
+    guard_or(0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+}
+
+/// String `index` of `list`, NUL-terminated UTF-8; NULL if `list` is NULL or `index` is out of
+/// range. Borrowed: valid until `fl_strings_free(list)`; do not free it. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_strings_get(list: *const FlStrings, index: usize) -> *const c_char {
+    guard_or(std::ptr::null(), || {
+        unsafe { list.as_ref() }
+            .and_then(|l| l.items.get(index))
+            .map_or(std::ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// Frees a list of strings and every string in it. NULL is a no-op. Must not race with reads of
+/// the same list.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_strings_free(list: *mut FlStrings) {
+    guard_or((), || {
+        if !list.is_null() {
+            drop(unsafe { Box::from_raw(list) });
+        }
+    })
+}
+
+/// Number of lists in `lists` (0 if `lists` is NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_string_lists_len(lists: *const FlStringLists) -> usize {
+    guard_or(0, || unsafe { lists.as_ref() }.map_or(0, |l| l.lists.len()))
+}
+
+/// List `index` of `lists`; NULL if `lists` is NULL or `index` is out of range. Borrowed: valid
+/// until `fl_string_lists_free(lists)`; never pass it to `fl_strings_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_string_lists_get(
+    lists: *const FlStringLists,
+    index: usize,
+) -> *const FlStrings {
+    guard_or(std::ptr::null(), || {
+        unsafe { lists.as_ref() }
+            .and_then(|l| l.lists.get(index))
+            .map_or(std::ptr::null(), |s| s as *const FlStrings)
+    })
+}
+
+/// Frees a list of lists and everything in it. NULL is a no-op. Must not race with reads.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_string_lists_free(lists: *mut FlStringLists) {
+    guard_or((), || {
+        if !lists.is_null() {
+            drop(unsafe { Box::from_raw(lists) });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_error_code_has_a_status() {
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let codes = manifest["errors"].as_array().unwrap();
+        assert_eq!(codes.len(), STATUS_TABLE.len());
+        for code in codes {
+            let code = code.as_str().unwrap();
+            assert!(
+                STATUS_TABLE.iter().any(|(c, _)| *c == code),
+                "no FlStatus for {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn core_errors_map_by_code() {
+        let e = faultlens::Error::NotFitted { what: "x" };
+        let f = Fail::from(e);
+        assert_eq!(f.status, FlStatus::NotFitted);
+        assert!(f.message.contains("not fitted"));
+        let io = faultlens::Error::Io(std::io::Error::other("boom"));
+        assert_eq!(status_of(&io), FlStatus::Io);
+    }
+
+    #[test]
+    fn panics_become_a_status_and_a_message() {
+        let st = guard(|| panic!("kaboom"));
+        assert_eq!(st, FlStatus::Panic);
+        let msg = unsafe { CStr::from_ptr(fl_last_error()) }.to_str().unwrap();
+        assert!(msg.contains("kaboom") && msg.contains("bug"), "{msg}");
+        assert_eq!(guard_or(7, || panic!("again")), 7);
+    }
+
+    #[test]
+    fn last_error_is_per_thread() {
+        let st = guard(|| Err(Fail::new(FlStatus::Io, "main thread")));
+        assert_eq!(st, FlStatus::Io);
+        std::thread::spawn(|| {
+            let msg = unsafe { CStr::from_ptr(fl_last_error()) };
+            assert_eq!(msg.to_bytes(), b"");
+        })
+        .join()
+        .unwrap();
+        let msg = unsafe { CStr::from_ptr(fl_last_error()) };
+        assert_eq!(msg.to_bytes(), b"main thread");
+    }
+
+    #[test]
+    fn interior_nul_in_a_message_is_cut() {
+        set_last_error("before\0after".into());
+        let msg = unsafe { CStr::from_ptr(fl_last_error()) };
+        assert_eq!(msg.to_bytes(), b"before");
+    }
+}

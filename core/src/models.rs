@@ -246,6 +246,24 @@ mod tests {
     }
 
     #[test]
+    fn fitted_vectorizer_bytes_round_trip_exactly() {
+        // idf values must survive JSON bit for bit (serde_json's `float_roundtrip`).
+        let docs: Vec<String> = (0..200)
+            .map(|i| format!("w{} x{} y{} disk error", i % 7, i % 11, i % 13))
+            .collect();
+        let mut v = crate::vectorize::TfidfVectorizer::new(crate::TfidfConfig {
+            ngram_range: (1, 2),
+            ..Default::default()
+        })
+        .unwrap();
+        v.fit(&docs).unwrap();
+        let b = v.to_bytes().unwrap();
+        let back = crate::vectorize::TfidfVectorizer::from_bytes(&b).unwrap();
+        assert_eq!(back, v);
+        assert_eq!(back.to_bytes().unwrap(), b);
+    }
+
+    #[test]
     fn every_damage_is_named() {
         let b = sample();
         let check = |bytes: &[u8], want: &str| {

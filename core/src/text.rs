@@ -116,7 +116,7 @@ impl PreprocessorConfig {
                 re,
                 placeholder: rule.placeholder.clone(),
                 kind: MaskKind::Custom,
-                prefilter: any_byte,
+                prefilter: any_line,
             });
         }
         if self.mask {
@@ -215,23 +215,48 @@ struct Mask {
     placeholder: String,
     kind: MaskKind,
     /// A cheap byte test every match needs (a digit, `@`, `/`, ...); lines failing it skip the regex.
-    prefilter: fn(&[u8]) -> bool,
+    prefilter: fn(&LineFlags) -> bool,
 }
 
-fn any_byte(s: &[u8]) -> bool {
-    !s.is_empty()
+/// What one byte scan of a line says about it; each mask's prefilter is a necessary condition
+/// for a match (masks only insert letters and `<>`, so the flags stay valid after replacements).
+#[derive(Clone, Copy, Default)]
+struct LineFlags {
+    digit: bool,
+    at: bool,
+    slash: bool,
+    colon: bool,
+    dot: bool,
+    dash: bool,
+    /// `0x` or a run of six or more ASCII hex characters.
+    hex_run: bool,
 }
-fn has_digit(s: &[u8]) -> bool {
-    s.iter().any(u8::is_ascii_digit)
+
+impl LineFlags {
+    fn scan(s: &[u8]) -> Self {
+        let mut f = LineFlags::default();
+        let mut run = 0;
+        for (i, &b) in s.iter().enumerate() {
+            match b {
+                b'0'..=b'9' => f.digit = true,
+                b'@' => f.at = true,
+                b'/' | b'\\' | b'~' => f.slash = true,
+                b':' => f.colon = true,
+                b'.' => f.dot = true,
+                b'-' => f.dash = true,
+                _ => {}
+            }
+            run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+            if run >= 6 || (b == b'0' && matches!(s.get(i + 1), Some(b'x' | b'X'))) {
+                f.hex_run = true;
+            }
+        }
+        f
+    }
 }
-fn has_at(s: &[u8]) -> bool {
-    s.contains(&b'@')
-}
-fn has_url(s: &[u8]) -> bool {
-    s.windows(3).any(|w| w == b"://")
-}
-fn has_path(s: &[u8]) -> bool {
-    s.iter().any(|&b| b == b'/' || b == b'\\' || b == b'~')
+
+fn any_line(_: &LineFlags) -> bool {
+    true
 }
 
 fn builtin_mask(name: &str) -> Mask {
@@ -279,11 +304,15 @@ fn builtin_mask(name: &str) -> Mask {
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|e| unreachable!("built-in mask {name} must compile: {e}"));
-    let prefilter = match name {
-        "url" => has_url,
-        "email" => has_at,
-        "path" => has_path,
-        _ => has_digit,
+    let prefilter: fn(&LineFlags) -> bool = match name {
+        "url" => |f| f.colon && f.slash,
+        "email" => |f| f.at && f.dot,
+        "uuid" => |f| f.dash && f.hex_run,
+        "ts" => |f| f.digit && (f.colon || f.dash || f.slash),
+        "ip" => |f| f.digit && (f.dot || f.colon),
+        "path" => |f| f.slash,
+        "hex" => |f| f.digit && f.hex_run,
+        _ => |f| f.digit,
     };
     Mask {
         re,
@@ -396,8 +425,9 @@ impl Preprocessor {
         } else {
             Cow::Borrowed(text)
         };
+        let flags = LineFlags::scan(s.as_bytes());
         for m in &self.compiled.masks {
-            if !(m.prefilter)(s.as_bytes()) {
+            if !(m.prefilter)(&flags) {
                 continue;
             }
             let replaced = if m.kind == MaskKind::Number {

@@ -1,1 +1,62 @@
+//! `faultlens` for Node.js (napi-rs v3): the names of `docs/api.json` in camelCase.
+//!
+//! This crate only converts: JS arguments into core types, the core call (heavy calls also as
+//! Promise-returning `AsyncTask`s on the libuv pool), then results into JS values and core errors
+//! into JS errors with `err.code` = the core variant name ([`error::to_js`]). All behaviour is in
+//! the `faultlens` crate (`core/`). Every export is `#[napi(catch_unwind)]`: no panic crosses.
+//!
+//! One file per capability, as in every layer: `text.rs` (Preprocessor), `vectorize.rs`
+//! (TfidfVectorizer); plus `error.rs` (the one error mapping) and `convert.rs` (options objects
+//! ↔ core config structs). Module functions are here.
 
+use napi_derive::napi;
+
+mod convert;
+mod error;
+mod text;
+mod vectorize;
+
+use error::{Result, to_js};
+
+/// The faultlens version (also written into every model file).
+#[napi(catch_unwind)]
+pub fn version() -> String {
+    faultlens::VERSION.to_owned()
+}
+
+/// Turns multi-core batch work on (default) or off for the whole process.
+#[napi(catch_unwind)]
+pub fn set_parallelism(enabled: bool) {
+    faultlens::set_parallelism(enabled);
+}
+
+/// Whether batch work may use all cores.
+#[napi(catch_unwind)]
+pub fn parallelism() -> bool {
+    faultlens::parallelism()
+}
+
+/// What the header and envelope of a model file say, without decoding its payload.
+#[napi(object, object_from_js = false)]
+pub struct ArtifactInfo {
+    /// The artifact kind: `"preprocessor"` or `"tfidf_vectorizer"`.
+    pub kind: String,
+    /// The container format version.
+    pub format_version: u32,
+    /// The faultlens version that wrote the file.
+    pub library_version: String,
+    /// Payload size in bytes.
+    pub payload_bytes: f64,
+}
+
+/// Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`.
+#[napi(catch_unwind)]
+pub fn inspect(path: String) -> Result<ArtifactInfo> {
+    let info = faultlens::models::inspect(path).map_err(to_js)?;
+    Ok(ArtifactInfo {
+        kind: info.kind,
+        format_version: info.format_version,
+        library_version: info.library_version,
+        payload_bytes: info.payload_bytes as f64,
+    })
+}

@@ -57,6 +57,14 @@ impl Serialize for DfBound {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match *self {
             DfBound::Count(c) => s.serialize_u64(c as u64),
+            // A whole-number fraction (the default 1.0) is written as {"fraction": 1.0}: many JSON
+            // readers (JavaScript among them) turn 1.0 into 1, which would read back as a count.
+            DfBound::Fraction(f) if f.fract() == 0.0 => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("fraction", &f)?;
+                m.end()
+            }
             DfBound::Fraction(f) => s.serialize_f64(f),
         }
     }
@@ -911,6 +919,9 @@ mod tests {
         assert!(serde_json::from_str::<TfidfConfig>(r#"{"norm": "l3"}"#).is_err());
         let back: TfidfConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
+        let json = serde_json::to_value(TfidfConfig::default()).unwrap();
+        assert_eq!(json["max_df"], serde_json::json!({"fraction": 1.0}));
+        assert_eq!(json["min_df"], serde_json::json!(1));
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! `Preprocessor`: raw log text → tokens, masked lines and template ids (core `text` module).
+//!
+//! The core preprocessor is immutable once built and `Send + Sync`, so it is held in an `Arc`
+//! with no lock; `TfidfVectorizer`'s constructor can read its config.
+
+use std::sync::Arc;
+
+use faultlens::Artifact;
+use napi::bindgen_prelude::{Buffer, Env, Uint8Array, Unknown};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert;
+use crate::error::{Result, to_js};
+
+/// Options of `new Preprocessor(options)`: the fields of the core `PreprocessorConfig`, in
+/// camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
+pub struct PreprocessorOptions {
+    /// Lowercase the text first (default true).
+    pub lowercase: Option<bool>,
+    /// Replace variable parts (ids, numbers, paths, ...) with placeholder tokens (default true).
+    pub mask: Option<bool>,
+    /// Built-in masks to run: some of `url email uuid ts ip path hex num` (default all).
+    pub masks: Option<Vec<String>>,
+    /// Extra masking rules, applied before the built-ins.
+    pub custom_masks: Option<Vec<MaskRule>>,
+    /// Also emit the parts of compound identifiers (`kube-proxy` → `kube-proxy kube proxy`).
+    pub split_identifiers: Option<bool>,
+    /// Built-in stopword list: `"english"` (default) or `"none"`.
+    pub stop_words: Option<String>,
+    /// Words added to the stopword list.
+    pub extra_stop_words: Option<Vec<String>>,
+    /// Snowball stemmer language (`"english"`, `"german"`, ...) or `"none"`.
+    pub stemmer: Option<String>,
+    /// Tokens shorter than this are dropped (placeholders are kept). Default 2.
+    pub min_token_length: Option<u32>,
+}
+
+/// A user masking rule: every match of `pattern` (Rust `regex` syntax) becomes `placeholder`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct MaskRule {
+    /// A Rust `regex` pattern (linear time; `(?i)` for case-insensitive).
+    pub pattern: String,
+    /// `<` + ASCII letters, digits or `_` + `>`, e.g. `<order_id>`.
+    pub placeholder: String,
+}
+
+/// A masked line and its stable id (16 hex digits of FNV-1a 64 of `masked`).
+#[napi(object, object_from_js = false)]
+pub struct Template {
+    /// The line after lowercasing and masking, whitespace runs collapsed.
+    pub masked: String,
+    /// Stable id of `masked`, the same on every platform and version.
+    pub id: String,
+}
+
+impl From<faultlens::Template> for Template {
+    fn from(t: faultlens::Template) -> Self {
+        Template {
+            masked: t.masked,
+            id: t.id,
+        }
+    }
+}
+
+/// Text preprocessing: lowercase, mask variable parts, segment words, stem, drop stopwords.
+#[napi]
+pub struct Preprocessor {
+    pub(crate) inner: Arc<faultlens::Preprocessor>,
+}
+
+#[napi]
+impl Preprocessor {
+    /// Builds a preprocessor; throws `InvalidConfig` for a bad or unknown option.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "PreprocessorOptions | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: faultlens::PreprocessorConfig =
+            convert::from_snake(convert::options_json(&env, options)?)?;
+        let inner = faultlens::Preprocessor::new(config).map_err(to_js)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The tokens of `text`, in order.
+    #[napi(catch_unwind)]
+    pub fn tokens(&self, text: String) -> Vec<String> {
+        self.inner.tokens(&text)
+    }
+
+    /// `tokens` for each text (on all cores for large batches).
+    #[napi(catch_unwind)]
+    pub fn tokens_batch(&self, texts: Vec<String>) -> Vec<Vec<String>> {
+        self.inner.tokens_batch(&texts)
+    }
+
+    /// The tokens of `text` joined by one space.
+    #[napi(catch_unwind)]
+    pub fn process(&self, text: String) -> String {
+        self.inner.process(&text)
+    }
+
+    /// `process` for each text.
+    #[napi(catch_unwind)]
+    pub fn process_batch(&self, texts: Vec<String>) -> Vec<String> {
+        self.inner.process_batch(&texts)
+    }
+
+    /// The masked line and its stable id: `{masked, id}`.
+    #[napi(catch_unwind)]
+    pub fn template(&self, text: String) -> Template {
+        self.inner.template(&text).into()
+    }
+
+    /// `template` for each text.
+    #[napi(catch_unwind)]
+    pub fn template_batch(&self, texts: Vec<String>) -> Vec<Template> {
+        self.inner
+            .template_batch(&texts)
+            .into_iter()
+            .map(Template::from)
+            .collect()
+    }
+
+    /// The full configuration (camelCase keys); `new Preprocessor(p.config())` rebuilds it.
+    #[napi(catch_unwind, ts_return_type = "Required<PreprocessorOptions>")]
+    pub fn config(&self) -> Result<Value> {
+        convert::config_to_js(self.inner.config())
+    }
+
+    /// The model file as bytes (what `save` writes).
+    #[napi(catch_unwind)]
+    pub fn to_bytes(&self) -> Result<Buffer> {
+        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+    }
+
+    /// Decodes a model file held in memory (a `Buffer` or `Uint8Array`; copied).
+    #[napi(factory, catch_unwind)]
+    pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+        let inner = faultlens::Preprocessor::from_bytes(&bytes).map_err(to_js)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Writes the model file atomically.
+    #[napi(catch_unwind)]
+    pub fn save(&self, path: String) -> Result<()> {
+        self.inner.save(path).map_err(to_js)
+    }
+
+    /// Reads a model file written by `save` in any language.
+    #[napi(factory, catch_unwind)]
+    pub fn load(path: String) -> Result<Self> {
+        let inner = faultlens::Preprocessor::load(path).map_err(to_js)?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+}

@@ -1,0 +1,63 @@
+// Every error code of docs/api.json ("errors", table in docs/errors.md) surfaces in Node as an
+// `Error` whose `code` is the core variant name and whose message is the core's message.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'node:test'
+
+import { Preprocessor, TfidfVectorizer, inspect } from '../index.js'
+
+const API = JSON.parse(readFileSync(new URL('../../docs/api.json', import.meta.url), 'utf8'))
+const dir = mkdtempSync(join(tmpdir(), 'faultlens-node-errors-'))
+test.after(() => rmSync(dir, { recursive: true, force: true }))
+
+const good = () => {
+  const v = new TfidfVectorizer()
+  v.fit(['disk full', 'disk quota exceeded'])
+  return v.toBytes()
+}
+
+// One trigger per code: [code, call, message pattern]. null = no API can raise it.
+const TRIGGERS = {
+  InvalidConfig: [() => new TfidfVectorizer({ ngramRange: [0, 1] }), /^invalid config `ngram_range`: \(0, 1\) is invalid/],
+  InvalidInput: [() => new TfidfVectorizer().fit([]), /^invalid input: cannot fit on an empty corpus$/],
+  NotFitted: [() => new TfidfVectorizer().transform(['x']), /^TfidfVectorizer is not fitted: call fit\(\) first$/],
+  Dimension: null, // no current API takes a vector (docs/python.md says the same)
+  Format: [() => { const b = good(); b.writeUInt32LE(2, 8); TfidfVectorizer.fromBytes(b) },
+    /^model format v2 unsupported \(this build reads v1\.\.=v1\)$/],
+  Corrupt: [() => Preprocessor.fromBytes(good().subarray(0, 30)), /^corrupt model file: truncated/],
+  WrongKind: [() => Preprocessor.fromBytes(good()),
+    /^wrong model kind: expected `preprocessor`, file holds `tfidf_vectorizer`$/],
+  Io: [() => inspect(join(dir, 'missing.flm')), /^I\/O error: No such file or directory/],
+}
+
+test('the manifest and this table list the same codes', () => {
+  assert.deepEqual(Object.keys(TRIGGERS).sort(), [...API.errors].sort())
+})
+
+for (const code of API.errors) {
+  const trigger = TRIGGERS[code]
+  test(`error code ${code}`, { skip: trigger ? false : 'no API returns it yet' }, () => {
+    const [call, message] = trigger
+    assert.throws(call, (e) => {
+      assert.ok(e instanceof Error, 'an Error instance')
+      assert.equal(e.code, code)
+      assert.match(e.message, message)
+      assert.ok(e.stack.includes('errors.test.mjs'), 'a JS stack pointing at the caller')
+      return true
+    })
+  })
+}
+
+test('async rejections carry the code too', async () => {
+  await assert.rejects(new TfidfVectorizer().transformAsync(['x']), (e) => e instanceof Error && e.code === 'NotFitted')
+  await assert.rejects(new TfidfVectorizer().fitAsync([]), { code: 'InvalidInput' })
+  await assert.rejects(new TfidfVectorizer({ preprocessor: null }).fitTransformAsync(['', ' ']), { code: 'InvalidInput' })
+})
+
+test('errors can be told apart by code alone', () => {
+  const codeOf = (f) => { try { f(); return null } catch (e) { return e.code } }
+  const codes = Object.values(TRIGGERS).filter(Boolean).map(([f]) => codeOf(f))
+  assert.equal(new Set(codes).size, codes.length)
+})

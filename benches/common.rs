@@ -2,23 +2,8 @@
 //! synthetic corpus so `cargo bench` still runs on a machine without the shared data.
 
 pub fn corpus() -> Vec<String> {
-    if let Some(dir) = faultlens_suite::loghub_dir() {
-        let mut out = Vec::new();
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        {
-            out.extend(faultlens_suite::read_jsonl_texts(f).unwrap());
-        }
-        if !out.is_empty() {
-            return out;
-        }
+    if let Some(lines) = faultlens_suite::loghub_texts() {
+        return lines;
     }
     (0..16_000)
         .map(|i| {

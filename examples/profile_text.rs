@@ -2,20 +2,7 @@
 use faultlens::{Preprocessor, PreprocessorConfig};
 use std::time::Instant;
 fn main() {
-    let dir = faultlens_suite::loghub_dir().expect("needs ../shared/data/loghub");
-    let mut lines = Vec::new();
-    for s in [
-        "HDFS",
-        "Linux",
-        "OpenSSH",
-        "Apache",
-        "Spark",
-        "Zookeeper",
-        "Hadoop",
-        "Mac",
-    ] {
-        lines.extend(faultlens_suite::read_jsonl_texts(&dir.join(format!("{s}.jsonl"))).unwrap());
-    }
+    let lines = faultlens_suite::loghub_texts().expect("needs ../shared/data/loghub");
     let base = PreprocessorConfig::default();
     let variants = [
         ("default", base.clone()),

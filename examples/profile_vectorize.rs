@@ -1,20 +1,7 @@
 //! Single-threaded TF-IDF (1..3) transform of the Loghub lines in a loop, for `perf record` (development aid).
 use faultlens::{TfidfConfig, TfidfVectorizer};
 fn main() {
-    let dir = faultlens_suite::loghub_dir().expect("needs ../shared/data/loghub");
-    let mut lines = Vec::new();
-    for s in [
-        "HDFS",
-        "Linux",
-        "OpenSSH",
-        "Apache",
-        "Spark",
-        "Zookeeper",
-        "Hadoop",
-        "Mac",
-    ] {
-        lines.extend(faultlens_suite::read_jsonl_texts(&dir.join(format!("{s}.jsonl"))).unwrap());
-    }
+    let lines = faultlens_suite::loghub_texts().expect("needs ../shared/data/loghub");
     faultlens::set_parallelism(false);
     let mut v = TfidfVectorizer::new(TfidfConfig {
         ngram_range: (1, 3),

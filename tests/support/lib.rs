@@ -32,3 +32,20 @@ pub fn read_jsonl_texts(path: &std::path::Path) -> std::io::Result<Vec<String>> 
         .filter_map(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_owned))
         .collect())
 }
+
+/// Every `text` of every `*.jsonl` under `../shared/data/loghub`, files in name order; `None`
+/// when the shared data is not there or holds no lines.
+pub fn loghub_texts() -> Option<Vec<String>> {
+    let dir = loghub_dir()?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in &files {
+        out.extend(read_jsonl_texts(f).ok()?);
+    }
+    (!out.is_empty()).then_some(out)
+}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os as _os
 
+from . import _errors
 from ._errors import (
     CorruptError,
     DimensionError,
@@ -43,15 +44,7 @@ __all__ = [
     "parallelism",
     "set_parallelism",
     "version",
-    "FaultlensError",
-    "InvalidConfigError",
-    "InvalidInputError",
-    "NotFittedError",
-    "DimensionError",
-    "FormatError",
-    "CorruptError",
-    "WrongKindError",
-    "IoError",
+    *_errors.__all__,
 ]
 
 # rayon's worker threads do not survive fork(): a forked child (multiprocessing, gunicorn) that

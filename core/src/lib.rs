@@ -30,11 +30,15 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod classify;
+pub mod drift;
 pub mod error;
+pub mod index;
 pub mod models;
 pub mod parallel;
 pub mod text;
 pub mod vectorize;
+pub mod window;
 
 pub use error::{Error, Result};
 pub use models::{Artifact, ArtifactInfo};

@@ -1,0 +1,1 @@
+//! Classifiers: error text to remedy label with calibrated confidence (issue 3).

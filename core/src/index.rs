@@ -1,0 +1,1 @@
+//! Similarity search over vectors and texts on HNSW (issue 4).

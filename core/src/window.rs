@@ -1,0 +1,1 @@
+//! Sliding-window aggregation over event time and incidents (issue 7).

@@ -451,12 +451,22 @@ impl Preprocessor {
 
     /// Calls `f` with each token of `text` in order, without allocating a `String` per token
     /// (the vectoriser looks tokens up straight from here).
-    pub(crate) fn for_each_token(&self, text: &str, mut f: impl FnMut(&str)) {
-        let masked = self.masked(text);
+    pub(crate) fn for_each_token(&self, text: &str, f: impl FnMut(&str)) {
+        self.for_each_masked_token(&self.masked(text), f)
+    }
+
+    /// [`masked`](Self::masked) alone: log lines repeat heavily once their variable parts are
+    /// masked, so batch callers mask every line but tokenise each distinct masked line once.
+    pub(crate) fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.masked(text)
+    }
+
+    /// The tokens of a line that [`mask`](Self::mask) already masked.
+    pub(crate) fn for_each_masked_token(&self, masked: &str, mut f: impl FnMut(&str)) {
         let segments = if masked.is_ascii() {
-            segment_ascii(&masked)
+            segment_ascii(masked)
         } else {
-            segment(&masked)
+            segment(masked)
         };
         for raw in segments {
             match raw {

@@ -36,6 +36,7 @@ pub mod error;
 pub mod index;
 pub mod models;
 pub mod parallel;
+pub mod resolve;
 pub mod text;
 pub mod vectorize;
 pub mod window;

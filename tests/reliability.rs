@@ -1,0 +1,183 @@
+//! Faults a host service meets: damaged model files and saves interrupted by a kill. Every
+//! artifact kind goes through the same sweep; `docs/reliability.md` records the counts.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use faultlens::{Artifact, Preprocessor, PreprocessorConfig, TfidfConfig, TfidfVectorizer};
+
+/// A loader for one artifact kind: decodes bytes, reporting only success or the error's code.
+type Loader = fn(&[u8]) -> Result<(), &'static str>;
+
+fn loader<T: Artifact>() -> Loader {
+    |b| T::from_bytes(b).map(|_| ()).map_err(|e| e.code())
+}
+
+fn corpus(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                "worker{} failed to connect to 10.0.{}.{}:{} after {} retries: code E{:04}",
+                i % 17,
+                i % 9,
+                i % 250,
+                8000 + i % 50,
+                i % 7,
+                i % 101
+            )
+        })
+        .collect()
+}
+
+fn fitted_vectorizer(n: usize) -> TfidfVectorizer {
+    let mut v = TfidfVectorizer::new(TfidfConfig {
+        ngram_range: (1, 2),
+        ..Default::default()
+    })
+    .unwrap();
+    v.fit(&corpus(n)).unwrap();
+    v
+}
+
+/// (kind, model file bytes, loader) for every artifact kind.
+fn artifacts() -> Vec<(&'static str, Vec<u8>, Loader)> {
+    let pre = Preprocessor::new(PreprocessorConfig {
+        min_token_length: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    vec![
+        (
+            "preprocessor",
+            pre.to_bytes().unwrap(),
+            loader::<Preprocessor>(),
+        ),
+        (
+            "tfidf_vectorizer",
+            fitted_vectorizer(300).to_bytes().unwrap(),
+            loader::<TfidfVectorizer>(),
+        ),
+    ]
+}
+
+#[test]
+fn every_truncation_and_byte_flip_is_a_clear_error() {
+    for (kind, bytes, load) in artifacts() {
+        assert_eq!(load(&bytes), Ok(()), "{kind}: intact file loads");
+        let started = Instant::now();
+        for cut in 0..bytes.len() {
+            let r = load(&bytes[..cut]);
+            assert_eq!(
+                r,
+                Err("Corrupt"),
+                "{kind}: truncated at {cut} of {}",
+                bytes.len()
+            );
+        }
+        // Flip every bit pattern that matters at every offset of the header, and across the
+        // payload at a stride that still touches every region (the CRC covers all of it).
+        let stride = (bytes.len() / 4000).max(1);
+        let mut flips = 0;
+        for i in (0..bytes.len()).filter(|&i| i < 24 || i % stride == 0) {
+            for mask in [0x01u8, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[i] ^= mask;
+                let r = load(&b);
+                assert!(
+                    matches!(r, Err("Corrupt" | "Format")),
+                    "{kind}: byte {i} ^ {mask:#x} gave {r:?}"
+                );
+                flips += 1;
+            }
+        }
+        // Lengths that claim far more than the file holds never allocate that much.
+        let mut b = bytes.clone();
+        b[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(load(&b), Err("Corrupt"));
+        eprintln!(
+            "{kind}: {} truncations, {flips} flips, all refused in {:?}",
+            bytes.len(),
+            started.elapsed()
+        );
+    }
+}
+
+/// Runs inside the child process of `killed_saves_never_destroy_the_previous_file`: saves two
+/// different models to the same path, alternately, until killed.
+#[test]
+fn child_saver() {
+    let Ok(path) = std::env::var("FAULTLENS_SAVER_PATH") else {
+        return; // only meaningful as a child process
+    };
+    let a = fitted_vectorizer(2000);
+    let b = fitted_vectorizer(3000);
+    let (a, b) = (a.to_bytes().unwrap(), b.to_bytes().unwrap());
+    println!("ready");
+    loop {
+        faultlens::models::write_atomic(Path::new(&path), &a).unwrap();
+        faultlens::models::write_atomic(Path::new(&path), &b).unwrap();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_saves_never_destroy_the_previous_file() {
+    let dir = std::env::temp_dir().join(format!("faultlens-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.flm");
+    let first = fitted_vectorizer(2000);
+    first.save(&path).unwrap();
+    let versions = [
+        fitted_vectorizer(2000).to_bytes().unwrap(),
+        fitted_vectorizer(3000).to_bytes().unwrap(),
+    ];
+    let exe = std::env::current_exe().unwrap();
+    // A seeded sequence of kill moments between 1 and 40 ms after the child starts saving.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let kills = 40;
+    let mut interrupted = 0;
+    for round in 0..kills {
+        let mut child = Command::new(&exe)
+            .args(["--exact", "child_saver", "--nocapture", "--test-threads=1"])
+            .env("FAULTLENS_SAVER_PATH", &path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the child has built its models and entered the save loop.
+        let mut out = child.stdout.take().unwrap();
+        let mut buf = [0u8; 64];
+        let mut seen = String::new();
+        while !seen.contains("ready") {
+            let n = std::io::Read::read(&mut out, &mut buf).unwrap();
+            assert!(n > 0, "child exited before saving");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_micros(1000 + seed % 39_000));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            versions.iter().any(|v| *v == bytes),
+            "round {round}: the file is neither complete version ({} bytes)",
+            bytes.len()
+        );
+        TfidfVectorizer::from_bytes(&bytes).unwrap();
+        let temps = std::fs::read_dir(&dir).unwrap().count() - 1;
+        assert!(temps <= 1, "round {round}: {temps} temporary files left");
+        interrupted += temps;
+    }
+    eprintln!("{kills} kills, {interrupted} in the middle of writing a temporary file");
+    // The next save by a live process clears what the killed ones left.
+    first.save(&path).unwrap();
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("model.flm")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

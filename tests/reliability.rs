@@ -162,7 +162,7 @@ fn killed_saves_never_destroy_the_previous_file() {
         child.wait().unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert!(
-            versions.iter().any(|v| *v == bytes),
+            versions.contains(&bytes),
             "round {round}: the file is neither complete version ({} bytes)",
             bytes.len()
         );

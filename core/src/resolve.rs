@@ -1,18 +1,24 @@
 //! The resolver cascade users run today — exact regex rules, then similar past errors, then a
 //! classifier — and the metrics a host service exposes at `/metrics` (issue 5).
 //!
-//! This file holds the pieces that do not depend on the knowledge base or the classifier:
-//! [`Rules`] (hand-written rule files, JSON or TOML) and [`Metrics`] (counters and histograms,
-//! snapshot and Prometheus text exposition).
+//! - [`Rules`]: hand-written rule files (JSON or TOML), first match wins, linear-time regexes.
+//! - [`KnowledgeBase`]: past error → solution pairs searched by similarity (JSONL files).
+//! - [`Resolver`]: the cascade, per-stage thresholds, method preference, feedback, save/load.
+//! - [`Metrics`]: counters and histograms, as a snapshot and in the Prometheus text format.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::Instant;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::Artifact;
+use crate::parallel;
+use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
 
 /// Compiled size limit per rule: the `regex` crate never backtracks, so matching is linear in the
 /// text; this bounds the memory a hand-written rule can take.
@@ -550,6 +556,765 @@ fn prom_float(v: f64) -> String {
     }
 }
 
+/// One past error similar to the one being resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimilarError {
+    /// Position of the pair in the knowledge base (insertion order).
+    pub id: u64,
+    /// The past error text.
+    pub error: String,
+    /// The solution recorded for it.
+    pub solution: String,
+    /// Cosine similarity to the text being resolved, in `[0, 1]`.
+    pub similarity: f64,
+}
+
+/// One classifier label and its probability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelScore {
+    /// The remedy label.
+    pub label: String,
+    /// Its probability.
+    pub probability: f64,
+}
+
+/// One line of a knowledge-base JSONL file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeLine {
+    error: String,
+    solution: String,
+}
+
+/// Past error → solution pairs, searched by TF-IDF cosine similarity.
+///
+/// The vectoriser is fitted on the errors given when the base is first built; pairs added later
+/// (for example from feedback) are weighted with that vocabulary. Search is exact (an inverted
+/// index over the sparse rows visits only pairs that share an n-gram with the query).
+#[derive(Clone, Debug)]
+pub struct KnowledgeBase {
+    errors: Vec<String>,
+    solutions: Vec<String>,
+    vectorizer: TfidfVectorizer,
+    /// Feature → (pair, weight) for every pair whose row holds the feature.
+    postings: Vec<Vec<(u32, f64)>>,
+    /// Pairs the vectoriser was fitted on.
+    fitted_on: usize,
+}
+
+impl KnowledgeBase {
+    /// Fits the vectoriser on `errors` and indexes the pairs.
+    pub fn new<S: AsRef<str> + Sync>(
+        config: TfidfConfig,
+        errors: &[S],
+        solutions: &[S],
+    ) -> Result<Self> {
+        check_pairs(errors, solutions)?;
+        let mut vectorizer = TfidfVectorizer::new(config)?;
+        vectorizer.fit(errors)?;
+        let n = vectorizer.n_features()?;
+        let rows = vectorizer.transform(errors)?;
+        let mut kb = KnowledgeBase {
+            errors: Vec::new(),
+            solutions: Vec::new(),
+            vectorizer,
+            postings: vec![Vec::new(); n],
+            fitted_on: errors.len(),
+        };
+        kb.index(errors, solutions, &rows)?;
+        Ok(kb)
+    }
+
+    /// Reads a JSONL file of `{"error": ..., "solution": ...}` lines (blank lines are skipped).
+    /// A line that does not parse is an error naming its line number, unless `skip_invalid`, in
+    /// which case it is skipped and logged; the count of skipped lines is returned alongside.
+    pub fn read_jsonl(
+        path: impl AsRef<Path>,
+        skip_invalid: bool,
+    ) -> Result<(Vec<String>, Vec<String>, usize)> {
+        let path = path.as_ref();
+        let body = std::fs::read_to_string(path)?;
+        let (mut errors, mut solutions, mut skipped) = (Vec::new(), Vec::new(), 0);
+        for (i, line) in body.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str::<KnowledgeLine>(line)
+                .map_err(|e| e.to_string())
+                .and_then(|k| {
+                    if k.error.trim().is_empty() || k.solution.trim().is_empty() {
+                        Err("empty error or solution".to_owned())
+                    } else {
+                        Ok(k)
+                    }
+                });
+            match parsed {
+                Ok(k) => {
+                    errors.push(k.error);
+                    solutions.push(k.solution);
+                }
+                Err(e) if skip_invalid => {
+                    skipped += 1;
+                    log::warn!("{} line {}: skipped: {e}", path.display(), i + 1);
+                }
+                Err(e) => {
+                    return Err(Error::InvalidInput(format!(
+                        "{} line {}: expected {{\"error\": string, \"solution\": string}}: {e}",
+                        path.display(),
+                        i + 1
+                    )));
+                }
+            }
+        }
+        Ok((errors, solutions, skipped))
+    }
+
+    /// Adds pairs; returns how many were added. New pairs are weighted with the fitted
+    /// vocabulary, and the vectoriser is refitted on every error (postings rebuilt) when a new
+    /// error shares no n-gram with it or the base has grown by a tenth since the last fit, so
+    /// pairs learned from feedback can always be found.
+    pub fn add<S: AsRef<str> + Sync>(&mut self, errors: &[S], solutions: &[S]) -> Result<usize> {
+        check_pairs(errors, solutions)?;
+        let rows = self.vectorizer.transform(errors)?;
+        let unseen = (0..rows.n_rows).any(|i| rows.row(i).0.is_empty());
+        if !self.errors.is_empty()
+            && (unseen || (self.len() + errors.len()) * 10 >= self.fitted_on * 11)
+        {
+            let mut all_errors = std::mem::take(&mut self.errors);
+            let mut all_solutions = std::mem::take(&mut self.solutions);
+            all_errors.extend(errors.iter().map(|e| e.as_ref().to_owned()));
+            all_solutions.extend(solutions.iter().map(|e| e.as_ref().to_owned()));
+            *self = KnowledgeBase::new(
+                self.vectorizer.config().clone(),
+                &all_errors,
+                &all_solutions,
+            )?;
+            return Ok(errors.len());
+        }
+        self.index(errors, solutions, &rows)
+    }
+
+    fn index<S: AsRef<str>>(
+        &mut self,
+        errors: &[S],
+        solutions: &[S],
+        rows: &CsrMatrix,
+    ) -> Result<usize> {
+        let first = self.errors.len();
+        if first + errors.len() > u32::MAX as usize {
+            return Err(Error::InvalidInput(
+                "knowledge base is full (2^32 pairs)".into(),
+            ));
+        }
+        for i in 0..rows.n_rows {
+            let (idx, val) = rows.row(i);
+            for (&f, &w) in idx.iter().zip(val) {
+                self.postings[f as usize].push(((first + i) as u32, w));
+            }
+        }
+        self.errors
+            .extend(errors.iter().map(|e| e.as_ref().to_owned()));
+        self.solutions
+            .extend(solutions.iter().map(|e| e.as_ref().to_owned()));
+        Ok(errors.len())
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The `k` most similar past errors (similarity > 0), best first; ties keep insertion order.
+    pub fn search(&self, text: &str, k: usize) -> Result<Vec<SimilarError>> {
+        let q: CsrMatrix = self.vectorizer.transform(&[text])?;
+        let (idx, val) = q.row(0);
+        let mut scores: rustc_hash::FxHashMap<u32, f64> = rustc_hash::FxHashMap::default();
+        for (&f, &w) in idx.iter().zip(val) {
+            for &(pair, v) in &self.postings[f as usize] {
+                *scores.entry(pair).or_insert(0.0) += w * v;
+            }
+        }
+        let mut hits: Vec<(u32, f64)> = scores.into_iter().filter(|&(_, s)| s > 0.0).collect();
+        hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        hits.truncate(k);
+        Ok(hits
+            .into_iter()
+            .map(|(i, s)| SimilarError {
+                id: u64::from(i),
+                error: self.errors[i as usize].clone(),
+                solution: self.solutions[i as usize].clone(),
+                // Rounding can put identical rows a hair above 1.
+                similarity: s.min(1.0),
+            })
+            .collect())
+    }
+}
+
+fn check_pairs<S: AsRef<str>>(errors: &[S], solutions: &[S]) -> Result<()> {
+    if errors.len() != solutions.len() {
+        return Err(Error::InvalidInput(format!(
+            "{} errors but {} solutions: they pair up one to one",
+            errors.len(),
+            solutions.len()
+        )));
+    }
+    if let Some(i) = solutions.iter().position(|s| s.as_ref().trim().is_empty()) {
+        return Err(Error::InvalidInput(format!("solution {i} is empty")));
+    }
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+struct KnowledgeState {
+    errors: Vec<String>,
+    solutions: Vec<String>,
+    vectorizer: TfidfVectorizer,
+    fitted_on: usize,
+}
+
+impl Serialize for KnowledgeBase {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        KnowledgeState {
+            errors: self.errors.clone(),
+            solutions: self.solutions.clone(),
+            vectorizer: self.vectorizer.clone(),
+            fitted_on: self.fitted_on,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for KnowledgeBase {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let st = KnowledgeState::deserialize(d)?;
+        let n = st
+            .vectorizer
+            .n_features()
+            .map_err(serde::de::Error::custom)?;
+        check_pairs(&st.errors, &st.solutions).map_err(serde::de::Error::custom)?;
+        let rows = st
+            .vectorizer
+            .transform(&st.errors)
+            .map_err(serde::de::Error::custom)?;
+        let mut kb = KnowledgeBase {
+            errors: Vec::new(),
+            solutions: Vec::new(),
+            vectorizer: st.vectorizer,
+            postings: vec![Vec::new(); n],
+            fitted_on: st.fitted_on,
+        };
+        kb.index(&st.errors, &st.solutions, &rows)
+            .map_err(serde::de::Error::custom)?;
+        Ok(kb)
+    }
+}
+
+/// Which stages `resolve` may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Rules, then similarity, then the classifier; the first above its threshold wins.
+    Auto,
+    /// Rules only.
+    Rules,
+    /// Similar past errors only.
+    Similarity,
+    /// The classifier only.
+    Classifier,
+}
+
+impl Mode {
+    /// Parses `auto`, `rules`, `similarity` or `classifier`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "auto" | "" => Ok(Mode::Auto),
+            "rules" => Ok(Mode::Rules),
+            "similarity" => Ok(Mode::Similarity),
+            "classifier" => Ok(Mode::Classifier),
+            _ => Err(Error::InvalidInput(format!(
+                "unknown method {name:?}: expected auto, rules, similarity or classifier"
+            ))),
+        }
+    }
+}
+
+/// Resolver settings (thresholds per stage, candidates kept, feedback, limits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResolverConfig {
+    /// A rule answers when its confidence (always 1.0) reaches this. Default 1.0.
+    pub exact_threshold: f64,
+    /// A similar past error answers when its similarity reaches this. Default 0.7.
+    pub similarity_threshold: f64,
+    /// The classifier answers when its top probability reaches this. Default 0.8.
+    pub classifier_threshold: f64,
+    /// Candidates kept per stage (similar errors, classifier labels). Default 3.
+    pub top_k: usize,
+    /// Successful outcomes join the knowledge base. Default true.
+    pub learn_from_feedback: bool,
+    /// Longest text accepted, in bytes; longer input is an error rather than a slow call. Default 1 MiB.
+    pub max_text_bytes: usize,
+    /// Outcomes kept in memory for `outcomes()` (oldest dropped first). Default 10,000.
+    pub max_outcomes: usize,
+    /// How the knowledge base turns error texts into vectors.
+    pub knowledge_vectorizer: TfidfConfig,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            exact_threshold: 1.0,
+            similarity_threshold: 0.7,
+            classifier_threshold: 0.8,
+            top_k: 3,
+            learn_from_feedback: true,
+            max_text_bytes: 1 << 20,
+            max_outcomes: 10_000,
+            knowledge_vectorizer: TfidfConfig {
+                ngram_range: (1, 2),
+                sublinear_tf: true,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl ResolverConfig {
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("exact_threshold", self.exact_threshold),
+            ("similarity_threshold", self.similarity_threshold),
+            ("classifier_threshold", self.classifier_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::config(
+                    field,
+                    format!("must be within [0, 1], got {v}"),
+                ));
+            }
+        }
+        if self.top_k == 0 {
+            return Err(Error::config("top_k", "must be at least 1"));
+        }
+        if self.max_text_bytes == 0 {
+            return Err(Error::config("max_text_bytes", "must be at least 1"));
+        }
+        self.knowledge_vectorizer.validate()
+    }
+}
+
+/// The answer to one `resolve` call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// The remedy, or `None` when no stage produced one.
+    pub solution: Option<String>,
+    /// Confidence of the answer in `[0, 1]` (0 for `no_match`).
+    pub confidence: f64,
+    /// The stage that answered.
+    pub method: Method,
+    /// Whether the answer reached its stage's threshold.
+    pub reliable: bool,
+    /// The matching rule's name, for `exact_match`.
+    pub rule: Option<String>,
+    /// Similar past errors the similarity stage found (empty when it did not run).
+    pub similar: Vec<SimilarError>,
+    /// The classifier's top labels (empty when it did not run).
+    pub predictions: Vec<LabelScore>,
+    /// Time taken, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// Feedback on one answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The error text.
+    pub text: String,
+    /// The solution that was applied.
+    pub solution: String,
+    /// Whether it worked.
+    pub success: bool,
+    /// The method that had answered this text most recently (`no_match` when unknown).
+    pub method: Method,
+    /// Seconds since the Unix epoch.
+    pub timestamp: f64,
+}
+
+/// Texts whose answering method `record_outcome` can still attribute.
+const RECENT_ANSWERS: usize = 4096;
+
+/// The rules → similarity → classifier cascade.
+///
+/// `Send + Sync`: `resolve` takes `&self` and may run on many threads while another thread
+/// records outcomes (which may add to the knowledge base under a write lock).
+#[derive(Debug)]
+pub struct Resolver {
+    config: ResolverConfig,
+    rules: Rules,
+    knowledge: RwLock<Option<KnowledgeBase>>,
+    metrics: Metrics,
+    /// Recent (text hash, method) answers, oldest first.
+    recent: Mutex<VecDeque<(u64, Method)>>,
+    outcomes: Mutex<VecDeque<Outcome>>,
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Resolver::build(ResolverConfig::default())
+    }
+}
+
+impl Resolver {
+    /// A resolver with no stage configured yet.
+    pub fn new(config: ResolverConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Resolver::build(config))
+    }
+
+    fn build(config: ResolverConfig) -> Self {
+        Resolver {
+            config,
+            rules: Rules::default(),
+            knowledge: RwLock::new(None),
+            metrics: Metrics::default(),
+            recent: Mutex::new(VecDeque::new()),
+            outcomes: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ResolverConfig {
+        &self.config
+    }
+
+    /// Replaces the rules.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+    }
+
+    /// Replaces the rules with those of a JSON or TOML file (by extension).
+    pub fn load_rules(&mut self, path: impl AsRef<Path>) -> Result<usize> {
+        self.rules = Rules::from_file(path)?;
+        Ok(self.rules.len())
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Adds past error → solution pairs; the first call fits the knowledge base's vectoriser on
+    /// its errors. Returns the knowledge base's new size.
+    pub fn add_knowledge<S: AsRef<str> + Sync>(
+        &self,
+        errors: &[S],
+        solutions: &[S],
+    ) -> Result<usize> {
+        let mut kb = self
+            .knowledge
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        match kb.as_mut() {
+            Some(k) => {
+                k.add(errors, solutions)?;
+            }
+            None => {
+                *kb = Some(KnowledgeBase::new(
+                    self.config.knowledge_vectorizer.clone(),
+                    errors,
+                    solutions,
+                )?);
+            }
+        }
+        Ok(kb.as_ref().map_or(0, KnowledgeBase::len))
+    }
+
+    /// Adds the pairs of a JSONL file (see [`KnowledgeBase::read_jsonl`]); returns how many were added.
+    pub fn load_knowledge(&self, path: impl AsRef<Path>, skip_invalid: bool) -> Result<usize> {
+        let (errors, solutions, _) = KnowledgeBase::read_jsonl(path, skip_invalid)?;
+        if errors.is_empty() {
+            return Err(Error::InvalidInput(
+                "the knowledge base file holds no pairs".into(),
+            ));
+        }
+        self.add_knowledge(&errors, &solutions)?;
+        Ok(errors.len())
+    }
+
+    /// Number of pairs in the knowledge base.
+    pub fn knowledge_size(&self) -> usize {
+        self.knowledge
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, KnowledgeBase::len)
+    }
+
+    fn check_text(&self, text: &str) -> Result<()> {
+        if text.trim().is_empty() {
+            return Err(Error::InvalidInput("empty error text".into()));
+        }
+        if text.len() > self.config.max_text_bytes {
+            return Err(Error::InvalidInput(format!(
+                "error text is {} bytes, over max_text_bytes = {}",
+                text.len(),
+                self.config.max_text_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Resolves one error text with the stages `mode` allows.
+    pub fn resolve(&self, text: &str, mode: Mode) -> Result<Resolution> {
+        let started = Instant::now();
+        let result = self
+            .check_text(text)
+            .and_then(|()| self.cascade(text, mode));
+        match result {
+            Ok(mut r) => {
+                let elapsed = started.elapsed();
+                r.elapsed_us = elapsed.as_micros() as u64;
+                self.metrics.record_resolution(
+                    r.method,
+                    r.confidence,
+                    r.reliable,
+                    elapsed.as_secs_f64(),
+                );
+                self.remember(text, r.method);
+                Ok(r)
+            }
+            Err(e) => {
+                self.metrics.record_error();
+                Err(e)
+            }
+        }
+    }
+
+    /// Resolves many texts on all cores. Every text is checked first: one invalid text is an
+    /// error naming its index, and nothing is resolved.
+    pub fn resolve_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        mode: Mode,
+    ) -> Result<Vec<Resolution>> {
+        for (i, t) in texts.iter().enumerate() {
+            self.check_text(t.as_ref()).map_err(|e| {
+                self.metrics.record_error();
+                Error::InvalidInput(format!("text {i}: {e}"))
+            })?;
+        }
+        self.check_stages(mode)?;
+        parallel::map(texts, |t| self.resolve(t.as_ref(), mode))
+            .into_iter()
+            .collect()
+    }
+
+    fn check_stages(&self, mode: Mode) -> Result<()> {
+        let has_kb = self.knowledge_size() > 0;
+        let missing = match mode {
+            Mode::Auto if self.rules.is_empty() && !has_kb => {
+                Some("no stage configured: add rules or a knowledge base")
+            }
+            Mode::Rules if self.rules.is_empty() => Some("no rules configured"),
+            Mode::Similarity if !has_kb => Some("no knowledge base configured"),
+            Mode::Classifier => Some("no classifier configured"),
+            _ => None,
+        };
+        match missing {
+            Some(m) => Err(Error::InvalidInput(m.into())),
+            None => Ok(()),
+        }
+    }
+
+    fn cascade(&self, text: &str, mode: Mode) -> Result<Resolution> {
+        self.check_stages(mode)?;
+        let mut r = Resolution {
+            solution: None,
+            confidence: 0.0,
+            method: Method::NoMatch,
+            reliable: false,
+            rule: None,
+            similar: Vec::new(),
+            predictions: Vec::new(),
+            elapsed_us: 0,
+        };
+        // The best answer below its threshold, returned (unreliable) when no stage is sure.
+        let mut fallback: Option<(Method, String, f64, Option<String>)> = None;
+        let mut consider = |r: &mut Resolution,
+                            m: Method,
+                            sol: &str,
+                            conf: f64,
+                            threshold: f64,
+                            rule: Option<&str>| {
+            if conf >= threshold {
+                r.solution = Some(sol.to_owned());
+                r.confidence = conf;
+                r.method = m;
+                r.reliable = true;
+                r.rule = rule.map(str::to_owned);
+                return true;
+            }
+            if fallback.as_ref().is_none_or(|f| conf > f.2) {
+                fallback = Some((m, sol.to_owned(), conf, rule.map(str::to_owned)));
+            }
+            false
+        };
+        if matches!(mode, Mode::Auto | Mode::Rules)
+            && let Some((_, rule)) = self.rules.first_match(text)
+            && consider(
+                &mut r,
+                Method::ExactMatch,
+                &rule.solution,
+                1.0,
+                self.config.exact_threshold,
+                Some(&rule.name),
+            )
+        {
+            return Ok(r);
+        }
+        if matches!(mode, Mode::Auto | Mode::Similarity) {
+            let kb = self
+                .knowledge
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(kb) = kb.as_ref() {
+                r.similar = kb.search(text, self.config.top_k)?;
+                if let Some(top) = r.similar.first().cloned()
+                    && consider(
+                        &mut r,
+                        Method::SimilarityMatch,
+                        &top.solution,
+                        top.similarity,
+                        self.config.similarity_threshold,
+                        None,
+                    )
+                {
+                    return Ok(r);
+                }
+            }
+        }
+        if let Some((m, sol, conf, rule)) = fallback {
+            r.solution = Some(sol);
+            r.confidence = conf;
+            r.method = m;
+            r.rule = rule;
+        }
+        Ok(r)
+    }
+
+    fn remember(&self, text: &str, method: Method) {
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        if recent.len() == RECENT_ANSWERS {
+            recent.pop_front();
+        }
+        recent.push_back((crate::text::fnv1a64(text.as_bytes()), method));
+    }
+
+    /// Records whether `solution` worked for `text`. The outcome counts for the method that last
+    /// answered this text (`no_match` when it was not resolved recently); a success joins the
+    /// knowledge base when `learn_from_feedback` is on and a knowledge base exists.
+    pub fn record_outcome(&self, text: &str, solution: &str, success: bool) -> Result<()> {
+        self.check_text(text)?;
+        if solution.trim().is_empty() {
+            return Err(Error::InvalidInput("empty solution".into()));
+        }
+        let h = crate::text::fnv1a64(text.as_bytes());
+        let method = self
+            .recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|(t, _)| *t == h)
+            .map_or(Method::NoMatch, |&(_, m)| m);
+        self.metrics.record_outcome(method, success);
+        if success && self.config.learn_from_feedback && self.knowledge_size() > 0 {
+            self.add_knowledge(&[text], &[solution])?;
+        }
+        let mut outcomes = self.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
+        if outcomes.len() >= self.config.max_outcomes.max(1) {
+            outcomes.pop_front();
+        }
+        outcomes.push_back(Outcome {
+            text: text.to_owned(),
+            solution: solution.to_owned(),
+            success,
+            method,
+            timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        });
+        Ok(())
+    }
+
+    /// The outcomes kept so far, oldest first.
+    pub fn outcomes(&self) -> Vec<Outcome> {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Current metrics.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    /// Current metrics in the Prometheus text exposition format.
+    pub fn metrics_prometheus(&self) -> String {
+        self.metrics.snapshot().to_prometheus()
+    }
+
+    /// Clears the metrics.
+    pub fn reset_metrics(&self) {
+        self.metrics.reset();
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResolverState {
+    config: ResolverConfig,
+    rules: Rules,
+    knowledge: Option<KnowledgeBase>,
+}
+
+impl Serialize for Resolver {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        ResolverState {
+            config: self.config.clone(),
+            rules: self.rules.clone(),
+            knowledge: self
+                .knowledge
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Resolver {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let st = ResolverState::deserialize(d)?;
+        st.config.validate().map_err(serde::de::Error::custom)?;
+        let mut r = Resolver::build(st.config);
+        r.rules = st.rules;
+        r.knowledge = RwLock::new(st.knowledge);
+        Ok(r)
+    }
+}
+
+impl Artifact for Resolver {
+    const KIND: &'static str = "resolver";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,5 +1428,235 @@ mod tests {
             assert_eq!(Method::parse(m.as_str()).unwrap(), m);
         }
         assert!(Method::parse("magic").is_err());
+    }
+
+    fn resolver() -> Resolver {
+        let mut r = Resolver::new(ResolverConfig::default()).unwrap();
+        r.set_rules(rules());
+        r.add_knowledge(
+            &[
+                "psycopg2.OperationalError: could not connect to server on host 10.0.0.1 port 5432",
+                "HikariPool-1 - Connection is not available, request timed out after 30000ms",
+                "x509: certificate has expired or is not yet valid",
+                "kube-proxy failed to sync iptables rules",
+            ],
+            &[
+                "restart_database_pool",
+                "restart_database_pool",
+                "renew_tls_certificate",
+                "restart_kube_proxy",
+            ],
+        )
+        .unwrap();
+        r
+    }
+
+    #[test]
+    fn cascade_stages_thresholds_and_modes() {
+        let r = resolver();
+        let a = r
+            .resolve("Disk quota exceeded on /var", Mode::Auto)
+            .unwrap();
+        assert_eq!(
+            (a.method, a.solution.as_deref(), a.confidence),
+            (Method::ExactMatch, Some("free disk space"), 1.0)
+        );
+        assert_eq!(a.rule.as_deref(), Some("disk"));
+        assert!(
+            a.reliable && a.similar.is_empty(),
+            "later stages do not run"
+        );
+
+        let b = r
+            .resolve(
+                "psycopg2.OperationalError: could not connect to server on host 10.9.9.9 port 6432",
+                Mode::Auto,
+            )
+            .unwrap();
+        assert_eq!(b.method, Method::SimilarityMatch);
+        assert_eq!(b.solution.as_deref(), Some("restart_database_pool"));
+        assert!((b.confidence - 1.0).abs() < 1e-9 && b.reliable);
+        assert_eq!(b.similar[0].id, 0);
+
+        // Nothing above a threshold: the most confident answer, marked unreliable.
+        let c = r.resolve("iptables sync slow", Mode::Auto).unwrap();
+        assert_eq!(c.method, Method::SimilarityMatch);
+        assert!(
+            !c.reliable && c.confidence < 0.7 && c.confidence > 0.0,
+            "{c:?}"
+        );
+        assert_eq!(c.solution.as_deref(), Some("restart_kube_proxy"));
+
+        let d = r.resolve("the flux capacitor hummed", Mode::Auto).unwrap();
+        assert_eq!(
+            (d.method, d.solution, d.confidence, d.reliable),
+            (Method::NoMatch, None, 0.0, false)
+        );
+
+        // Method preference: similarity only, even though a rule would match.
+        let e = r
+            .resolve(
+                "kube-proxy failed to sync iptables rules: connection refused",
+                Mode::Similarity,
+            )
+            .unwrap();
+        assert_eq!(e.method, Method::SimilarityMatch);
+        let f = r
+            .resolve("kube-proxy: connection refused", Mode::Rules)
+            .unwrap();
+        assert_eq!(
+            (f.method, f.solution.as_deref()),
+            (Method::ExactMatch, Some("start the service"))
+        );
+        assert!(f.similar.is_empty());
+
+        let m = r.metrics();
+        assert_eq!(m.total, 6);
+        assert_eq!(m.resolutions["exact_match"], 2);
+        assert_eq!(m.resolutions["no_match"], 1);
+        assert_eq!(m.unreliable, 2);
+    }
+
+    #[test]
+    fn rule_below_a_raised_exact_threshold_is_a_fallback() {
+        // exact_threshold 1.0 always lets rules answer; the cascade still treats it as a threshold.
+        let mut r = Resolver::new(ResolverConfig {
+            similarity_threshold: 0.99,
+            ..Default::default()
+        })
+        .unwrap();
+        r.set_rules(rules());
+        let a = r.resolve("connection refused", Mode::Auto).unwrap();
+        assert!(a.reliable);
+        assert_eq!(a.method, Method::ExactMatch);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_and_the_resolver_stays_usable() {
+        let r = resolver();
+        for bad in ["", "   \n"] {
+            assert_eq!(
+                r.resolve(bad, Mode::Auto).unwrap_err().code(),
+                "InvalidInput"
+            );
+        }
+        let huge = "x".repeat(10 << 20);
+        let e = r.resolve(&huge, Mode::Auto).unwrap_err();
+        assert!(e.to_string().contains("max_text_bytes"), "{e}");
+        let e = r.resolve("disk full", Mode::Classifier).unwrap_err();
+        assert!(e.to_string().contains("no classifier"), "{e}");
+        assert!(Mode::parse("magic").is_err());
+        let empty = Resolver::default();
+        let e = empty.resolve("disk full", Mode::Auto).unwrap_err();
+        assert!(e.to_string().contains("no stage configured"), "{e}");
+        let e = r.resolve_batch(&["disk full", ""], Mode::Auto).unwrap_err();
+        assert!(e.to_string().contains("text 1"), "{e}");
+        assert_eq!(r.metrics().errors, 5);
+        assert_eq!(
+            r.resolve("disk full", Mode::Auto).unwrap().method,
+            Method::ExactMatch
+        );
+        assert!(r.add_knowledge(&["a"], &["x", "y"]).is_err());
+        for (field, cfg) in [
+            (
+                "similarity_threshold",
+                ResolverConfig {
+                    similarity_threshold: 1.5,
+                    ..Default::default()
+                },
+            ),
+            (
+                "top_k",
+                ResolverConfig {
+                    top_k: 0,
+                    ..Default::default()
+                },
+            ),
+        ] {
+            match Resolver::new(cfg).unwrap_err() {
+                Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn batch_equals_single_calls() {
+        let r = resolver();
+        let texts: Vec<String> = (0..600)
+            .map(|i| match i % 3 {
+                0 => format!(
+                    "HikariPool-{i} - Connection is not available, request timed out after {i}ms"
+                ),
+                1 => format!("disk full on node{i}"),
+                _ => format!("unrelated message {i}"),
+            })
+            .collect();
+        let batch = r.resolve_batch(&texts, Mode::Auto).unwrap();
+        for (t, b) in texts.iter().zip(&batch) {
+            let one = r.resolve(t, Mode::Auto).unwrap();
+            assert_eq!(
+                (one.method, &one.solution, one.confidence),
+                (b.method, &b.solution, b.confidence)
+            );
+        }
+    }
+
+    #[test]
+    fn feedback_learns_and_counts_by_method() {
+        let r = resolver();
+        let text = "OrderService: ledger lock wait exceeded on shard";
+        assert_eq!(r.resolve(text, Mode::Auto).unwrap().method, Method::NoMatch);
+        r.record_outcome(text, "raise_lock_timeout", true).unwrap();
+        assert_eq!(r.knowledge_size(), 5);
+        // The vocabulary is the one fitted first, so only known words count; the pair is found.
+        let again = r
+            .resolve(
+                "OrderService: ledger lock wait exceeded on shard",
+                Mode::Similarity,
+            )
+            .unwrap();
+        assert_eq!(again.similar[0].solution, "raise_lock_timeout");
+        r.record_outcome("disk full", "free disk space", false)
+            .unwrap();
+        r.resolve("disk full", Mode::Auto).unwrap();
+        r.record_outcome("disk full", "free disk space", true)
+            .unwrap();
+        let m = r.metrics();
+        assert_eq!(m.outcomes["no_match"].success, 1);
+        assert_eq!(m.outcomes["exact_match"].success, 1);
+        assert_eq!(r.outcomes().len(), 3);
+        assert!(r.record_outcome("x", " ", true).is_err());
+    }
+
+    #[test]
+    fn saves_and_loads_as_one_artifact() {
+        let r = resolver();
+        let bytes = r.to_bytes().unwrap();
+        let back = Resolver::from_bytes(&bytes).unwrap();
+        assert_eq!(back.rules(), r.rules());
+        assert_eq!(back.knowledge_size(), 4);
+        let t = "HikariPool-2 - Connection is not available, request timed out after 5ms";
+        assert_eq!(
+            back.resolve(t, Mode::Auto).unwrap().solution,
+            r.resolve(t, Mode::Auto).unwrap().solution
+        );
+    }
+
+    #[test]
+    fn knowledge_jsonl_errors_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("faultlens-kb-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("kb.jsonl");
+        std::fs::write(&p, "{\"error\": \"disk full\", \"solution\": \"expand\"}\n\n{not json}\n{\"error\": \"x\"}\n").unwrap();
+        let e = KnowledgeBase::read_jsonl(&p, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+        let (errors, _, skipped) = KnowledgeBase::read_jsonl(&p, true).unwrap();
+        assert_eq!((errors.len(), skipped), (1, 2));
+        let r = Resolver::default();
+        assert_eq!(r.load_knowledge(&p, true).unwrap(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

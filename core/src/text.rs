@@ -705,6 +705,10 @@ fn join_segments<'a>(text: &'a str, segs: &[(usize, &'a str)]) -> Vec<Segment<'a
     let mut i = 0;
     while i < segs.len() {
         let (start, seg) = segs[i];
+        // UAX #29 keeps combining marks with whatever precedes them, even a space (rule WB4):
+        // " \u{1e000}" is one segment. The space is never part of a word.
+        let trimmed = seg.trim_start();
+        let (start, seg) = (start + (seg.len() - trimmed.len()), trimmed);
         if seg == "<"
             && i + 2 < segs.len()
             && segs[i + 2].1 == ">"
@@ -904,6 +908,26 @@ mod tests {
             "kube-proxy",
         );
         assert_eq!(t, ["kube-proxy", "kube", "proxy"]);
+    }
+
+    #[test]
+    fn combining_mark_after_a_space_is_not_glued_to_the_space() {
+        // Found by tests/fuzz.rs: UAX #29 makes " \u{1e000}" one segment.
+        let cfg = PreprocessorConfig {
+            lowercase: false,
+            mask: false,
+            ..Default::default()
+        };
+        let t = toks(cfg, "10.0.0.1:8080 \u{1e000}");
+        assert!(
+            t.iter().all(|t| !t.chars().any(char::is_whitespace)),
+            "{t:?}"
+        );
+        assert_eq!(
+            t,
+            ["10.0.0.1", "8080"],
+            "a lone mark is one char: below min_token_length"
+        );
     }
 
     #[test]

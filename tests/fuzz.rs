@@ -1,0 +1,255 @@
+//! Property-based fuzzing (proptest, stable Rust) of every function that takes outside input:
+//! arbitrary text through preprocessing and the vectoriser, arbitrary bytes through every artifact
+//! loader, arbitrary rule files, knowledge-base lines and texts through the resolver. Each property
+//! is "returns `Ok` or a clear `Err`, never panics", plus invariants where there are some.
+//!
+//! `make test` runs the default number of cases; the longer documented run (docs/reliability.md) is
+//! `PROPTEST_CASES=20000 cargo test --release -p faultlens-suite --test fuzz`. Failures proptest
+//! finds are saved under `proptest-regressions/` and replayed first on every run; inputs that found
+//! bugs are also kept as plain tests at the end of this file.
+
+use faultlens::resolve::{KnowledgeBase, Mode, Resolver, ResolverConfig, Rules};
+use faultlens::{Artifact, Preprocessor, PreprocessorConfig, TfidfConfig, TfidfVectorizer};
+use proptest::prelude::*;
+
+/// Log-like text: pieces that trigger every mask and the segmenter's special cases, mixed with
+/// arbitrary Unicode (Hangul, emoji, control characters, NUL).
+fn log_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("10.0.0.1:8080".to_owned()),
+        Just("::1".to_owned()),
+        Just("fe80::1ff:fe23:4567:890a".to_owned()),
+        Just("0xDEADbeef".to_owned()),
+        Just("123e4567-e89b-12d3-a456-426614174000".to_owned()),
+        Just("2026-11-22T10:00:00.123Z".to_owned()),
+        Just("Nov 22 10:00:00".to_owned()),
+        Just("/var/log/../x.log".to_owned()),
+        Just("C:\\temp\\a b".to_owned()),
+        Just("https://a.b/c?d=e".to_owned()),
+        Just("a@b.co".to_owned()),
+        Just("java.lang.NullPointerException".to_owned()),
+        Just("ERR_CONNECTION_REFUSED".to_owned()),
+        Just("데이터베이스 연결 실패".to_owned()),
+        Just("-12.5,3".to_owned()),
+        Just("<num>".to_owned()),
+        Just("\u{0}\u{7}\u{202e}🔥".to_owned()),
+        "[a-zA-Z0-9_.:/\\-]{0,12}",
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.join(" "))
+}
+
+fn preprocessor_config() -> impl Strategy<Value = PreprocessorConfig> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0usize..5,
+        prop_oneof![Just("english"), Just("none")],
+    )
+        .prop_map(
+            |(lowercase, mask, split, min_len, stemmer)| PreprocessorConfig {
+                lowercase,
+                mask,
+                split_identifiers: split,
+                min_token_length: min_len,
+                stemmer: stemmer.to_owned(),
+                ..Default::default()
+            },
+        )
+}
+
+fn cases(default: u32) -> ProptestConfig {
+    // PROPTEST_CASES (the documented long run) overrides the short default used by `make test`.
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases: n,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Built once: each case edits a copy.
+fn sample_artifacts() -> &'static [Vec<u8>] {
+    static SAMPLES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SAMPLES.get_or_init(build_samples)
+}
+
+fn default_preprocessor() -> &'static Preprocessor {
+    static P: std::sync::OnceLock<Preprocessor> = std::sync::OnceLock::new();
+    P.get_or_init(Preprocessor::default)
+}
+
+fn build_samples() -> Vec<Vec<u8>> {
+    let mut v = TfidfVectorizer::new(TfidfConfig {
+        ngram_range: (1, 2),
+        ..Default::default()
+    })
+    .unwrap();
+    v.fit(&[
+        "disk full on /dev/sda1",
+        "connection refused 10.0.0.1",
+        "disk quota exceeded",
+    ])
+    .unwrap();
+    let mut r = Resolver::new(ResolverConfig::default()).unwrap();
+    r.set_rules(Rules::from_json(r#"[{"pattern": "disk", "solution": "expand"}]"#).unwrap());
+    r.add_knowledge(&["connection refused"], &["restart"])
+        .unwrap();
+    vec![
+        Preprocessor::default().to_bytes().unwrap(),
+        v.to_bytes().unwrap(),
+        r.to_bytes().unwrap(),
+    ]
+}
+
+/// Every loader on the same bytes: none may panic.
+fn load_all(bytes: &[u8]) {
+    let _ = Preprocessor::from_bytes(bytes);
+    let _ = TfidfVectorizer::from_bytes(bytes);
+    let _ = Resolver::from_bytes(bytes);
+    let _ = faultlens::models::inspect_bytes(bytes);
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn preprocessing_never_panics_and_is_deterministic(text in log_text(), cfg in preprocessor_config()) {
+        let p = Preprocessor::new(cfg).unwrap();
+        let tokens = p.tokens(&text);
+        prop_assert!(tokens.iter().all(|t| !t.is_empty() && !t.chars().any(char::is_whitespace)));
+        prop_assert_eq!(&tokens, &p.tokens(&text));
+        let t = p.template(&text);
+        prop_assert_eq!(t.id.len(), 16);
+        prop_assert_eq!(p.process(&text), tokens.join(" "));
+    }
+
+    #[test]
+    fn arbitrary_bytes_as_lossy_text(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = default_preprocessor().tokens(&text);
+    }
+
+}
+
+proptest! {
+    // Each case fits a vectoriser or builds a resolver: fewer cases in the short run.
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn vectoriser_fit_transform_is_ok_or_a_clear_error(
+        docs in prop::collection::vec(log_text(), 0..12),
+        probe in prop::collection::vec(log_text(), 0..4),
+        lo in 1usize..3, extra in 0usize..2, sublinear in any::<bool>(),
+    ) {
+        let mut v = TfidfVectorizer::new(TfidfConfig {
+            ngram_range: (lo, lo + extra), sublinear_tf: sublinear, ..Default::default()
+        }).unwrap();
+        match v.fit(&docs) {
+            Err(e) => prop_assert_eq!(e.code(), "InvalidInput"),
+            Ok(_) => {
+                let x = v.transform(&probe).unwrap();
+                prop_assert_eq!(x.n_rows, probe.len());
+                for i in 0..x.n_rows {
+                    let (idx, val) = x.row(i);
+                    prop_assert!(idx.windows(2).all(|w| w[0] < w[1]));
+                    let norm: f64 = val.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    prop_assert!(val.is_empty() || (norm - 1.0).abs() < 1e-9);
+                }
+                // The batch path (grouped by masked form) equals one call per text.
+                for (i, t) in probe.iter().enumerate() {
+                    let one = v.transform(&[t]).unwrap();
+                    prop_assert_eq!(x.row(i), one.row(0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn knowledge_lines_and_resolve_never_panic(lines in prop::collection::vec(any::<String>(), 0..8), text in log_text()) {
+        knowledge_and_resolve(lines, text)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    #[test]
+    fn loaders_survive_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        load_all(&bytes);
+        let mut with_magic = b"FAULTLNS".to_vec();
+        with_magic.extend_from_slice(&bytes);
+        load_all(&with_magic);
+    }
+
+    #[test]
+    fn loaders_survive_edited_model_files(
+        which in 0usize..3,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+    ) {
+        let mut b = sample_artifacts()[which].clone();
+        for (at, byte, kind) in edits {
+            let i = at.index(b.len().max(1));
+            match kind {
+                0 if i < b.len() => b[i] = byte,
+                1 => b.insert(i.min(b.len()), byte),
+                _ if i < b.len() => { b.remove(i); }
+                _ => {}
+            }
+        }
+        load_all(&b);
+    }
+
+    #[test]
+    fn rule_files_are_ok_or_a_clear_error(text in any::<String>(), pattern in any::<String>()) {
+        let _ = Rules::from_json(&text);
+        let _ = Rules::from_toml(&text);
+        let json = serde_json::json!([{"name": "fuzz", "pattern": pattern, "solution": "x"}]).to_string();
+        match Rules::from_json(&json) {
+            Ok(r) => { let _ = r.first_match(&text); }
+            Err(e) => prop_assert_eq!(e.code(), "InvalidInput"),
+        }
+    }
+
+}
+
+fn knowledge_and_resolve(lines: Vec<String>, text: String) -> Result<(), TestCaseError> {
+    let dir = std::env::temp_dir().join(format!("faultlens-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("kb-{}.jsonl", text.len()));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let _ = KnowledgeBase::read_jsonl(&path, false);
+    let _ = KnowledgeBase::read_jsonl(&path, true);
+    let _ = std::fs::remove_file(&path);
+    let mut r = Resolver::new(ResolverConfig::default()).unwrap();
+    r.set_rules(Rules::from_json(r#"[{"pattern": "refused|disk", "solution": "fix"}]"#).unwrap());
+    let _ = r.add_knowledge(
+        &["connection refused by 10.0.0.1", "disk full"],
+        &["restart", "expand"],
+    );
+    for mode in [Mode::Auto, Mode::Rules, Mode::Similarity, Mode::Classifier] {
+        match r.resolve(&text, mode) {
+            Ok(res) => prop_assert!((0.0..=1.0).contains(&res.confidence)),
+            Err(e) => prop_assert_eq!(e.code(), "InvalidInput"),
+        }
+    }
+    Ok(())
+}
+
+/// Inputs the fuzzer found bugs with, kept as plain regression tests.
+#[test]
+fn regressions() {
+    // A combining mark after a space made a token holding the space (UAX #29 rule WB4).
+    let p = Preprocessor::new(PreprocessorConfig {
+        lowercase: false,
+        mask: false,
+        ..Default::default()
+    })
+    .unwrap();
+    for t in p.tokens("10.0.0.1:8080 \u{1e000}") {
+        assert!(!t.chars().any(char::is_whitespace), "{t:?}");
+    }
+}

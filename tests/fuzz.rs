@@ -252,4 +252,13 @@ fn regressions() {
     for t in p.tokens("10.0.0.1:8080 \u{1e000}") {
         assert!(!t.chars().any(char::is_whitespace), "{t:?}");
     }
+    // Splitting `ab__cd` into identifier parts made an empty token when min_token_length was 0.
+    let p = Preprocessor::new(PreprocessorConfig {
+        min_token_length: 0,
+        mask: false,
+        split_identifiers: true,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(p.tokens("ab__cd"), ["ab__cd", "ab", "cd"]);
 }

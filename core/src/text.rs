@@ -478,7 +478,8 @@ impl Preprocessor {
                     }
                     self.emit(w, &mut f);
                     if self.config.split_identifiers && w.contains(IDENT_SEPARATORS) {
-                        for part in w.split(IDENT_SEPARATORS) {
+                        // `a__b` has an empty part between its separators: never a token.
+                        for part in w.split(IDENT_SEPARATORS).filter(|p| !p.is_empty()) {
                             self.emit(part, &mut f);
                         }
                     }

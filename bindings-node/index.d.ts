@@ -37,6 +37,65 @@ export declare class Preprocessor {
   static load(path: string): Preprocessor
 }
 
+/** The rules → similar past errors → classifier cascade. */
+export declare class Resolver {
+  /** A resolver with no stage configured; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: ResolverOptions | null)
+  /** Replaces the rules (first match wins); returns their number. */
+  setRules(rules: Array<ResolverRule>): number
+  /** Replaces the rules with a JSON or TOML file's (by extension); returns their number. */
+  loadRules(path: string): number
+  /** The rules in order. */
+  rules(): Array<ResolverRule>
+  /** Adds past error → solution pairs; returns the knowledge base's size. */
+  addKnowledge(errors: Array<string>, solutions: Array<string>): number
+  /**
+   * Adds a JSONL file's `{"error", "solution"}` lines (a bad line throws, naming it, unless
+   * `skipInvalid`); returns how many were added.
+   */
+  loadKnowledge(path: string, skipInvalid?: boolean | undefined | null): number
+  /** Pairs in the knowledge base. */
+  knowledgeSize(): number
+  /**
+   * Resolves one error text; `method` is `'auto'` (default), `'rules'`, `'similarity'` or
+   * `'classifier'`.
+   */
+  resolve(text: string, method?: 'auto' | 'rules' | 'similarity' | 'classifier'): Resolution
+  /**
+   * Resolves many texts on all cores (every text is checked first; a bad one throws, naming
+   * its index).
+   */
+  resolveBatch(texts: Array<string>, method?: 'auto' | 'rules' | 'similarity' | 'classifier'): Array<Resolution>
+  /** `resolveBatch` on the libuv thread pool. */
+  resolveBatchAsync(texts: Array<string>, method?: 'auto' | 'rules' | 'similarity' | 'classifier'): Promise<Array<Resolution>>
+  /**
+   * Records whether `solution` fixed `text`; successes join the knowledge base when
+   * `learnFromFeedback` is on.
+   */
+  recordOutcome(text: string, solution: string, success: boolean): void
+  /** Recorded outcomes, oldest first. */
+  outcomes(): Array<Outcome>
+  /**
+   * Counters and histograms (camelCase keys): `total`, `resolutions` by method, `unreliable`,
+   * `errors`, `outcomes` by method, `latencySeconds` and `confidence` histograms.
+   */
+  metrics(): Record<string, any>
+  /** The metrics in the Prometheus text exposition format, ready to serve at `/metrics`. */
+  metricsPrometheus(): string
+  /** Zeroes every counter and histogram. */
+  resetMetrics(): void
+  /** The full configuration (camelCase keys); `new Resolver(r.config())` rebuilds an empty one. */
+  config(): Required<ResolverOptions>
+  /** The whole resolver (config, rules, knowledge base, classifier) as model-file bytes. */
+  toBytes(): Buffer
+  /** Decodes a resolver file held in memory. */
+  static fromBytes(bytes: Uint8Array): Resolver
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a resolver file written by `save` in any language. */
+  static load(path: string): Resolver
+}
+
 /** TF-IDF with word n-grams, equal to scikit-learn's `TfidfVectorizer` given the same tokens. */
 export declare class TfidfVectorizer {
   /** Builds an unfitted vectoriser; throws `InvalidConfig` for a bad or unknown option. */
@@ -134,12 +193,34 @@ export interface DfFraction {
 /** Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`. */
 export declare function inspect(path: string): ArtifactInfo
 
+/** A classifier label and its probability. */
+export interface LabelScore {
+  /** The remedy label. */
+  label: string
+  /** Its probability. */
+  probability: number
+}
+
 /** A user masking rule: every match of `pattern` (Rust `regex` syntax) becomes `placeholder`. */
 export interface MaskRule {
   /** A Rust `regex` pattern (linear time; `(?i)` for case-insensitive). */
   pattern: string
   /** `<` + ASCII letters, digits or `_` + `>`, e.g. `<order_id>`. */
   placeholder: string
+}
+
+/** Feedback on one answer. */
+export interface Outcome {
+  /** The error text. */
+  text: string
+  /** The solution applied. */
+  solution: string
+  /** Whether it worked. */
+  success: boolean
+  /** The method that had answered this text (`no_match` when unknown). */
+  method: string
+  /** Seconds since the Unix epoch. */
+  timestamp: number
 }
 
 /** Whether batch work may use all cores. */
@@ -170,8 +251,73 @@ export interface PreprocessorOptions {
   minTokenLength?: number
 }
 
+/** The answer to one `resolve` call. */
+export interface Resolution {
+  /** The remedy, or `null` when no stage produced one. */
+  solution?: string
+  /** Confidence in `[0, 1]` (0 for `no_match`). */
+  confidence: number
+  /** The stage that answered. */
+  method: 'exact_match' | 'similarity_match' | 'ml_prediction' | 'no_match'
+  /** Whether the answer reached its stage's threshold. */
+  reliable: boolean
+  /** The matching rule's name, for `exact_match`. */
+  rule?: string
+  /** Similar past errors (empty when that stage did not run). */
+  similar: Array<SimilarError>
+  /** The classifier's top labels (empty when it did not run). */
+  predictions: Array<LabelScore>
+  /** Time taken, in microseconds. */
+  elapsedUs: number
+}
+
+/**
+ * Options of `new Resolver(options)`: the fields of the core `ResolverConfig`, in camelCase.
+ * Every field is optional; an unknown key throws `InvalidConfig`.
+ */
+export interface ResolverOptions {
+  /** A rule answers when its confidence (1.0) reaches this. Default 1.0. */
+  exactThreshold?: number
+  /** A similar past error answers when its similarity reaches this. Default 0.7. */
+  similarityThreshold?: number
+  /** The classifier answers when its top probability reaches this. Default 0.8. */
+  classifierThreshold?: number
+  /** Candidates kept per stage. Default 3. */
+  topK?: number
+  /** Successful outcomes join the knowledge base. Default true. */
+  learnFromFeedback?: boolean
+  /** Longest text accepted, in bytes. Default 1 MiB. */
+  maxTextBytes?: number
+  /** Outcomes kept for `outcomes()`. Default 10,000. */
+  maxOutcomes?: number
+  /** How the knowledge base vectorises error texts. */
+  knowledgeVectorizer?: TfidfOptions
+}
+
+/** One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`. */
+export interface ResolverRule {
+  /** A name for reports and errors (default `rule <n>`). */
+  name?: string
+  /** Regular expression (Rust `regex` syntax). */
+  pattern: string
+  /** The remedy. */
+  solution: string
+}
+
 /** Turns multi-core batch work on (default) or off for the whole process. */
 export declare function setParallelism(enabled: boolean): void
+
+/** A similar past error found by the similarity stage. */
+export interface SimilarError {
+  /** Position of the pair in the knowledge base. */
+  id: number
+  /** The past error text. */
+  error: string
+  /** Its recorded solution. */
+  solution: string
+  /** Cosine similarity in `[0, 1]`. */
+  similarity: number
+}
 
 /** A masked line and its stable id (16 hex digits of FNV-1a 64 of `masked`). */
 export interface Template {

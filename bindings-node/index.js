@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Preprocessor = nativeBinding.Preprocessor
+module.exports.Resolver = nativeBinding.Resolver
 module.exports.TfidfVectorizer = nativeBinding.TfidfVectorizer
 module.exports.inspect = nativeBinding.inspect
 module.exports.parallelism = nativeBinding.parallelism

@@ -7,3 +7,4 @@ VENV=build/venv-bench
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q scikit-learn nltk ./bindings-python
 "$VENV/bin/python" benches/python/bench_tfidf.py --lines "${LINES:-16000}" --json build/bench-tfidf.json
+"$VENV/bin/python" benches/python/bench_resolve.py --json build/bench-resolve.json

@@ -98,6 +98,29 @@ typedef struct FlCsr FlCsr;
 typedef struct FlPreprocessor FlPreprocessor;
 
 /**
+ * The answer to one resolve call. Read it with the `fl_resolution_*` accessors; release it with
+ * `fl_resolution_free` (except the borrowed ones inside an `FlResolutions`). Immutable; safe to
+ * read from several threads.
+ */
+typedef struct FlResolution FlResolution;
+
+/**
+ * The resolutions of a batch, in input order. Read with `fl_resolutions_len` /
+ * `fl_resolutions_get`; release with `fl_resolutions_free`.
+ */
+typedef struct FlResolutions FlResolutions;
+
+/**
+ * The rules → similar past errors → classifier cascade, with feedback and metrics.
+ *
+ * Thread-safe: any number of threads may call `fl_resolver_resolve*`, `fl_resolver_record_outcome`
+ * and the other reading calls at once; `fl_resolver_set_rules` / `fl_resolver_load_rules` wait
+ * for them and run alone. Create with `fl_resolver_new`, `fl_resolver_from_bytes` or
+ * `fl_resolver_load`; release with `fl_resolver_free`.
+ */
+typedef struct FlResolver FlResolver;
+
+/**
  * An immutable list of `FlStrings` (one per input text, e.g. from `fl_preprocessor_tokens_batch`).
  * Read it with `fl_string_lists_len` / `fl_string_lists_get`; release it with
  * `fl_string_lists_free`. Safe to read from several threads.
@@ -214,6 +237,221 @@ void fl_string_lists_free(FlStringLists *lists);
  * On success `*out_json` owns a new string: free it with `fl_string_free`. Thread-safe.
  */
 FlStatus fl_inspect(const char *path, char **out_json);
+
+/**
+ * Builds a resolver with no stage configured from a JSON config with the core's snake_case names
+ * (`exact_threshold`, `similarity_threshold`, `classifier_threshold`, `top_k`,
+ * `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`); NULL (or
+ * `{}`) means the defaults (1.0 / 0.7 / 0.8, top 3). Bad JSON, unknown fields and out-of-range
+ * values give `FL_STATUS_INVALID_CONFIG`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_resolver_free`. Thread-safe.
+ */
+FlStatus fl_resolver_new(const char *config_json, FlResolver **out);
+
+/**
+ * Frees a resolver. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_resolver_free(FlResolver *r);
+
+/**
+ * Replaces the rules with a JSON array of `{"name", "pattern", "solution"}` objects (`name`
+ * optional; also accepted: `{"rules": [...]}`). The first rule whose case-insensitive regex
+ * matches answers. An invalid regex gives `FL_STATUS_INVALID_INPUT` naming the rule. Writes the
+ * number of rules to `*n_rules` (may be NULL). Takes the write lock.
+ */
+FlStatus fl_resolver_set_rules(FlResolver *r, const char *rules_json, size_t *n_rules);
+
+/**
+ * Replaces the rules with those of a JSON or TOML file (chosen by extension). Takes the write
+ * lock only after the file has been read and checked.
+ */
+FlStatus fl_resolver_load_rules(FlResolver *r, const char *path);
+
+/**
+ * The rules in order as a JSON array of `{"name", "pattern", "solution"}`.
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_rules(const FlResolver *r, char **json);
+
+/**
+ * Adds `n` past error → solution pairs (two arrays of `n` strings, read only during the call).
+ * Writes the knowledge base's new size to `*size` (may be NULL). Thread-safe.
+ */
+FlStatus fl_resolver_add_knowledge(const FlResolver *r,
+                                   const char *const *errors,
+                                   const char *const *solutions,
+                                   size_t n,
+                                   size_t *size);
+
+/**
+ * Adds the `{"error", "solution"}` lines of a JSONL file. A bad line gives
+ * `FL_STATUS_INVALID_INPUT` naming its number, unless `skip_invalid`. Writes the number of pairs
+ * added to `*added` (may be NULL). Thread-safe.
+ */
+FlStatus fl_resolver_load_knowledge(const FlResolver *r,
+                                    const char *path,
+                                    bool skip_invalid,
+                                    size_t *added);
+
+/**
+ * Writes the number of pairs in the knowledge base to `*out`. Thread-safe.
+ */
+FlStatus fl_resolver_knowledge_size(const FlResolver *r, size_t *out);
+
+/**
+ * Resolves one error text. `method`: `"auto"` (or NULL), `"rules"`, `"similarity"` or
+ * `"classifier"`. Empty or oversized text gives `FL_STATUS_INVALID_INPUT`.
+ *
+ * On success `*out` owns the answer: free it with `fl_resolution_free`. Thread-safe.
+ */
+FlStatus fl_resolver_resolve(const FlResolver *r,
+                             const char *text,
+                             const char *method,
+                             FlResolution **out);
+
+/**
+ * Resolves `n` texts on all cores. Every text is checked first: a bad one fails the call,
+ * naming its index.
+ *
+ * On success `*out` owns the answers: free them with `fl_resolutions_free`. Thread-safe.
+ */
+FlStatus fl_resolver_resolve_batch(const FlResolver *r,
+                                   const char *const *texts,
+                                   size_t n,
+                                   const char *method,
+                                   FlResolutions **out);
+
+/**
+ * Records whether `solution` fixed `text`; a success joins the knowledge base when
+ * `learn_from_feedback` is on. Thread-safe.
+ */
+FlStatus fl_resolver_record_outcome(const FlResolver *r,
+                                    const char *text,
+                                    const char *solution,
+                                    bool success);
+
+/**
+ * Recorded outcomes, oldest first, as a JSON array of
+ * `{"text", "solution", "success", "method", "timestamp"}`.
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_outcomes(const FlResolver *r, char **json);
+
+/**
+ * Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `errors`, `outcomes`,
+ * `latency_seconds`, `confidence`).
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_metrics(const FlResolver *r, char **json);
+
+/**
+ * The metrics in the Prometheus text exposition format (serve it at `/metrics`).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_metrics_prometheus(const FlResolver *r, char **text);
+
+/**
+ * Sets every counter and histogram back to zero. Thread-safe.
+ */
+FlStatus fl_resolver_reset_metrics(const FlResolver *r);
+
+/**
+ * The configuration as JSON (what `fl_resolver_new` accepts).
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_config(const FlResolver *r, char **json);
+
+/**
+ * The whole resolver (config, rules, knowledge base, classifier) as a model file in memory.
+ *
+ * On success `*bytes` owns `*len` bytes: free them with `fl_bytes_free(*bytes, *len)`.
+ */
+FlStatus fl_resolver_to_bytes(const FlResolver *r, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a resolver file held in memory (`len` bytes, read only during the call).
+ *
+ * On success `*out` owns a new handle: free it with `fl_resolver_free`.
+ */
+FlStatus fl_resolver_from_bytes(const uint8_t *bytes, size_t len, FlResolver **out);
+
+/**
+ * Writes the resolver file to `path` atomically: a failed save leaves any previous file intact.
+ */
+FlStatus fl_resolver_save(const FlResolver *r, const char *path);
+
+/**
+ * Reads a resolver file written by `save` in any language.
+ *
+ * On success `*out` owns a new handle: free it with `fl_resolver_free`.
+ */
+FlStatus fl_resolver_load(const char *path, FlResolver **out);
+
+/**
+ * The remedy, or NULL for `no_match` (or a NULL `res`). Owned by `res`.
+ */
+const char *fl_resolution_solution(const FlResolution *res);
+
+/**
+ * The answering stage: `"exact_match"`, `"similarity_match"`, `"ml_prediction"` or
+ * `"no_match"` ("" for a NULL `res`). Owned by `res`.
+ */
+const char *fl_resolution_method(const FlResolution *res);
+
+/**
+ * Confidence in `[0, 1]` (0 for `no_match` or a NULL `res`).
+ */
+double fl_resolution_confidence(const FlResolution *res);
+
+/**
+ * Whether the answer reached its stage's threshold (false for a NULL `res`).
+ */
+bool fl_resolution_reliable(const FlResolution *res);
+
+/**
+ * The matching rule's name for `exact_match`, else NULL. Owned by `res`.
+ */
+const char *fl_resolution_rule(const FlResolution *res);
+
+/**
+ * Microseconds the resolve took (0 for a NULL `res`).
+ */
+uint64_t fl_resolution_elapsed_us(const FlResolution *res);
+
+/**
+ * The whole resolution as JSON, candidates included (`similar`, `predictions`).
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`.
+ */
+FlStatus fl_resolution_to_json(const FlResolution *res, char **json);
+
+/**
+ * Frees a resolution from `fl_resolver_resolve`. NULL is a no-op. Never pass one obtained from
+ * `fl_resolutions_get` (the list owns those).
+ */
+void fl_resolution_free(FlResolution *res);
+
+/**
+ * Number of resolutions in the list (0 for NULL).
+ */
+size_t fl_resolutions_len(const FlResolutions *list);
+
+/**
+ * The `i`-th resolution, borrowed from the list (valid until `fl_resolutions_free`), or NULL
+ * when `i` is out of range.
+ */
+const FlResolution *fl_resolutions_get(const FlResolutions *list, size_t i);
+
+/**
+ * Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op.
+ */
+void fl_resolutions_free(FlResolutions *list);
 
 /**
  * Builds a preprocessor from a JSON config with the core's snake_case field names, e.g.

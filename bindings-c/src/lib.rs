@@ -10,7 +10,7 @@
 //!   nothing to free.
 //!
 //! Capabilities live in `text.rs` (Preprocessor), `vectorize.rs` (TfidfVectorizer, CSR) and
-//! `models.rs` (inspect); this file holds status, errors, module functions and memory helpers.
+//! `models.rs` (inspect), `resolve.rs` (Resolver, resolutions); this file holds status, errors, module functions and memory helpers.
 #![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's doc
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -20,6 +20,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 pub mod models;
+pub mod resolve;
 pub mod text;
 pub mod vectorize;
 

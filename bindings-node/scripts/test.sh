@@ -221,5 +221,9 @@ EOF
 step "consumer app: node --test (Express server on 127.0.0.1, ephemeral port)"
 timeout 120 node --test test/ || status=1
 
+step "examples/node-express: npm install (express + faultlens from bindings-node), node --test"
+cd "$ROOT/examples/node-express"
+timeout 600 npm install --no-package-lock && timeout 120 npm test || status=1
+
 step "done in $(( $(date +%s) - start ))s (status $status)"
 exit "$status"

@@ -6,13 +6,14 @@
 //! the `faultlens` crate (`core/`). Every export is `#[napi(catch_unwind)]`: no panic crosses.
 //!
 //! One file per capability, as in every layer: `text.rs` (Preprocessor), `vectorize.rs`
-//! (TfidfVectorizer); plus `error.rs` (the one error mapping) and `convert.rs` (options objects
+//! (TfidfVectorizer), `resolve.rs` (Resolver); plus `error.rs` (the one error mapping) and `convert.rs` (options objects
 //! ↔ core config structs). Module functions are here.
 
 use napi_derive::napi;
 
 mod convert;
 mod error;
+mod resolve;
 mod text;
 mod vectorize;
 

@@ -24,7 +24,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 
 echo "== python: pip install ./bindings-python (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 "$PY" -m pip install ./bindings-python
-"$PY" -m pip install pytest joblib   # joblib: the pickling test uses it when present
+"$PY" -m pip install pytest joblib prometheus_client   # joblib: pickling test; prometheus_client: metrics parser
 
 echo "== python: pytest (installed package: $(cd / && "$PY" -c 'import faultlens; print(faultlens.__file__)'))"
 # Run from the tests folder with a safe sys.path (PYTHONSAFEPATH: the current directory is not
@@ -33,5 +33,7 @@ cd "$TESTS"
 status=0
 FAULTLENS_EXPECT_INSTALLED=1 PYTHONSAFEPATH=1 "$PY" -m pytest \
     -p no:cacheprovider --rootdir "$TESTS" -q -rs "$TESTS" || status=$?
+echo "== python: examples/python/resolver.py against the installed package"
+(cd / && PYTHONSAFEPATH=1 "$PY" "$ROOT/examples/python/resolver.py") || status=1
 echo "== python: done in $(( $(date +%s) - start ))s (pytest exit status $status)"
 exit "$status"

@@ -7,7 +7,7 @@
 //! re-exports these names and defines the exception classes.
 //!
 //! One file per capability, as in every layer: `text.rs` (Preprocessor), `vectorize.rs`
-//! (TfidfVectorizer), `models.rs` (bytes, files, pickling, `inspect`); plus `error.rs` and
+//! (TfidfVectorizer), `models.rs` (bytes, files, pickling, `inspect`), `resolve.rs` (Resolver); plus `error.rs` and
 //! `convert.rs` (keyword arguments ↔ core config structs).
 
 use std::path::PathBuf;
@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 mod convert;
 mod error;
 mod models;
+mod resolve;
 mod text;
 mod vectorize;
 
@@ -55,6 +56,10 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;
+    m.add_class::<resolve::PyResolver>()?;
+    m.add_class::<resolve::PyResolution>()?;
+    m.add_class::<resolve::PySimilarError>()?;
+    m.add_class::<resolve::PyLabelScore>()?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

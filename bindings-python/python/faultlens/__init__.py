@@ -2,6 +2,7 @@
 
 - :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
 - :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
+- :class:`Resolver`: the rules -> similar past errors -> classifier cascade, feedback, metrics.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -25,7 +26,11 @@ from ._errors import (
     WrongKindError,
 )
 from ._faultlens import (
+    LabelScore,
     Preprocessor,
+    Resolution,
+    Resolver,
+    SimilarError,
     Template,
     TfidfVectorizer,
     inspect,
@@ -37,7 +42,11 @@ from ._faultlens import (
 __version__: str = version()
 
 __all__ = [
+    "LabelScore",
     "Preprocessor",
+    "Resolution",
+    "Resolver",
+    "SimilarError",
     "Template",
     "TfidfVectorizer",
     "inspect",

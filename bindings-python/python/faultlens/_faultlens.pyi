@@ -148,3 +148,106 @@ class TfidfVectorizer:
     @classmethod
     def load(cls, path: _Path) -> TfidfVectorizer: ...
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+_Method = Literal["auto", "rules", "similarity", "classifier"]
+
+class _Rule(TypedDict, total=False):
+    name: str
+    pattern: str
+    solution: str
+
+class SimilarError:
+    """A past error the similarity stage found, with its cosine similarity in [0, 1]."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def error(self) -> str: ...
+    @property
+    def solution(self) -> str: ...
+    @property
+    def similarity(self) -> float: ...
+
+class LabelScore:
+    """A classifier label and its probability."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
+
+class Resolution:
+    """The answer to one resolve call: which stage answered, how sure, the candidates, the time."""
+
+    @property
+    def solution(self) -> str | None: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def method(self) -> Literal["exact_match", "similarity_match", "ml_prediction", "no_match"]: ...
+    @property
+    def reliable(self) -> bool: ...
+    @property
+    def rule(self) -> str | None: ...
+    @property
+    def similar(self) -> list[SimilarError]: ...
+    @property
+    def predictions(self) -> list[LabelScore]: ...
+    @property
+    def elapsed_us(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The resolution as a JSON-ready dict."""
+
+class Resolver:
+    """The rules -> similar past errors -> classifier cascade, with feedback and metrics."""
+
+    def __init__(
+        self,
+        *,
+        exact_threshold: float = ...,
+        similarity_threshold: float = ...,
+        classifier_threshold: float = ...,
+        top_k: int = ...,
+        learn_from_feedback: bool = ...,
+        max_text_bytes: int = ...,
+        max_outcomes: int = ...,
+        knowledge_vectorizer: _TfidfConfig = ...,
+    ) -> None: ...
+    def set_rules(self, rules: Sequence[_Rule]) -> int:
+        """Replace the rules (first match wins, case-insensitive regexes); returns their number."""
+    def load_rules(self, path: _Path) -> int:
+        """Replace the rules with a JSON or TOML file's; returns their number."""
+    def rules(self) -> list[_Rule]:
+        """The rules in order."""
+    def add_knowledge(self, errors: Sequence[str], solutions: Sequence[str]) -> int:
+        """Add past error -> solution pairs; returns the knowledge base's size."""
+    def load_knowledge(self, path: _Path, skip_invalid: bool = False) -> int:
+        """Add a JSONL file's {"error", "solution"} lines; returns how many were added."""
+    def knowledge_size(self) -> int:
+        """Pairs in the knowledge base."""
+    def resolve(self, text: str, method: _Method = "auto") -> Resolution:
+        """Resolve one error text through the cascade (or one stage)."""
+    def resolve_batch(self, texts: Sequence[str], method: _Method = "auto") -> list[Resolution]:
+        """Resolve many texts on all cores."""
+    def record_outcome(self, text: str, solution: str, success: bool) -> None:
+        """Record whether a solution worked; successes join the knowledge base."""
+    def outcomes(self) -> list[dict[str, Any]]:
+        """Recorded outcomes, oldest first."""
+    def metrics(self) -> dict[str, Any]:
+        """Counters and histograms."""
+    def metrics_prometheus(self) -> str:
+        """The metrics in the Prometheus text exposition format."""
+    def reset_metrics(self) -> None:
+        """Zero every counter and histogram."""
+    def config(self) -> dict[str, Any]:
+        """The configuration."""
+    def to_bytes(self) -> bytes:
+        """The whole resolver as model-file bytes."""
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> Resolver:
+        """Rebuild from to_bytes() output."""
+    def save(self, path: _Path) -> None:
+        """Write the model file atomically."""
+    @classmethod
+    def load(cls, path: _Path) -> Resolver:
+        """Read a file written by save (any language)."""

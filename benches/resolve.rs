@@ -1,0 +1,135 @@
+//! The resolver cascade on real log lines: 50 rules and a 10,000-pair knowledge base built from
+//! Loghub (error text → its template id as the "solution"), queried with the other lines.
+//! Prints single-call latency percentiles (p50/p99, one thread) before criterion's runs, then
+//! benches single calls and batches on one core and all cores.
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use faultlens::resolve::{Mode, Resolver, ResolverConfig, Rule, Rules};
+
+/// (text, solution, template) of every Loghub line, or a synthetic stand-in without the data.
+fn labelled() -> Vec<(String, String, String)> {
+    let Some(dir) = faultlens_suite::loghub_dir() else {
+        return (0..16_000)
+            .map(|i| {
+                let k = i % 40;
+                (
+                    format!("service {k} failed at step {i}: code E{k} on 10.0.{}.{}", i % 250, i % 7),
+                    format!("fix_{k}"),
+                    format!("service <*> failed at step <*>: code E{k} on <*>"),
+                )
+            })
+            .collect();
+    };
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        for line in std::fs::read_to_string(f).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            out.push((s("text"), format!("{}:{}", s("system"), s("label")), s("template")));
+        }
+    }
+    out
+}
+
+/// The same split and rules as benches/python/bench_resolve.py: every 8th line is a query
+/// (2,000), the first 10,000 others are the knowledge base; 50 rules match the longest literal
+/// piece of 50 templates (the most frequent ones, so rules do fire).
+pub fn setup() -> (Resolver, Vec<String>) {
+    let rows = labelled();
+    let (mut kb_err, mut kb_sol, mut queries) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (text, sol, _)) in rows.iter().enumerate() {
+        if i % 8 == 0 {
+            queries.push(text.clone());
+        } else if kb_err.len() < 10_000 {
+            kb_err.push(text.clone());
+            kb_sol.push(sol.clone());
+        }
+    }
+    let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    for (_, sol, tpl) in &rows {
+        *counts.entry((sol.as_str(), tpl.as_str())).or_default() += 1;
+    }
+    let mut by_freq: Vec<_> = counts.into_iter().collect();
+    by_freq.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rules: Vec<Rule> = by_freq
+        .iter()
+        .filter_map(|((sol, tpl), _)| {
+            let piece = tpl.split("<*>").map(str::trim).max_by_key(|p| p.len())?;
+            (piece.len() >= 8).then(|| Rule {
+                name: (*sol).to_owned(),
+                pattern: regex_escape(piece),
+                solution: (*sol).to_owned(),
+            })
+        })
+        .take(50)
+        .collect();
+    let mut r = Resolver::new(ResolverConfig::default()).unwrap();
+    r.set_rules(Rules::new(rules).unwrap());
+    r.add_knowledge(&kb_err, &kb_sol).unwrap();
+    (r, queries)
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn percentiles(r: &Resolver, queries: &[String]) {
+    let mut us: Vec<f64> = Vec::with_capacity(queries.len() * 3);
+    for _ in 0..3 {
+        for q in queries {
+            let t = Instant::now();
+            std::hint::black_box(r.resolve(q, Mode::Auto).unwrap());
+            us.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    us.sort_by(f64::total_cmp);
+    let p = |q: f64| us[((us.len() - 1) as f64 * q) as usize];
+    println!(
+        "resolve single call, {} calls: p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+        us.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let (r, queries) = setup();
+    percentiles(&r, &queries);
+    let mut g = c.benchmark_group("resolve");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(queries.len() as u64));
+    g.bench_function(BenchmarkId::new("single_calls", queries.len()), |b| {
+        b.iter(|| {
+            for q in &queries {
+                std::hint::black_box(r.resolve(q, Mode::Auto).unwrap());
+            }
+        })
+    });
+    for parallel in [false, true] {
+        let cores = if parallel { "all_cores" } else { "one_core" };
+        g.bench_function(BenchmarkId::new("batch", cores), |b| {
+            faultlens::set_parallelism(parallel);
+            b.iter(|| r.resolve_batch(&queries, Mode::Auto).unwrap());
+            faultlens::set_parallelism(true);
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

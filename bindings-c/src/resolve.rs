@@ -1,0 +1,527 @@
+//! `FlResolver` (`faultlens::resolve::Resolver`) and `FlResolution` from C.
+
+use std::ffi::{CString, c_char};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use faultlens::Artifact;
+use faultlens::resolve::{Mode, Resolution, Resolver, ResolverConfig, Rule, Rules};
+
+use crate::{
+    Fail, FlStatus, Res, c_string, config_arg, give_slice, guard, guard_or, handle, out_arg,
+    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+};
+
+/// The rules → similar past errors → classifier cascade, with feedback and metrics.
+///
+/// Thread-safe: any number of threads may call `fl_resolver_resolve*`, `fl_resolver_record_outcome`
+/// and the other reading calls at once; `fl_resolver_set_rules` / `fl_resolver_load_rules` wait
+/// for them and run alone. Create with `fl_resolver_new`, `fl_resolver_from_bytes` or
+/// `fl_resolver_load`; release with `fl_resolver_free`.
+pub struct FlResolver {
+    inner: RwLock<Resolver>,
+}
+
+impl FlResolver {
+    fn into_raw(r: Resolver) -> *mut FlResolver {
+        Box::into_raw(Box::new(FlResolver {
+            inner: RwLock::new(r),
+        }))
+    }
+}
+
+fn poisoned() -> Fail {
+    Fail::new(
+        FlStatus::Panic,
+        "this FlResolver is unusable: an earlier call panicked while updating it",
+    )
+}
+
+unsafe fn read<'a>(r: *const FlResolver) -> Res<RwLockReadGuard<'a, Resolver>> {
+    unsafe { handle(r, "resolver") }?
+        .inner
+        .read()
+        .map_err(|_| poisoned())
+}
+
+unsafe fn write<'a>(r: *const FlResolver) -> Res<RwLockWriteGuard<'a, Resolver>> {
+    unsafe { handle(r, "resolver") }?
+        .inner
+        .write()
+        .map_err(|_| poisoned())
+}
+
+/// `method` as a mode; NULL means `"auto"`.
+unsafe fn mode_arg(method: *const c_char) -> Res<Mode> {
+    if method.is_null() {
+        return Ok(Mode::Auto);
+    }
+    Ok(Mode::parse(unsafe { str_arg(method, "method") }?)?)
+}
+
+/// The answer to one resolve call. Read it with the `fl_resolution_*` accessors; release it with
+/// `fl_resolution_free` (except the borrowed ones inside an `FlResolutions`). Immutable; safe to
+/// read from several threads.
+pub struct FlResolution {
+    inner: Resolution,
+    solution: Option<CString>,
+    method: CString,
+    rule: Option<CString>,
+}
+
+impl FlResolution {
+    fn new(r: Resolution) -> Res<Self> {
+        Ok(FlResolution {
+            solution: r.solution.clone().map(c_string).transpose()?,
+            method: c_string(r.method.as_str().to_owned())?,
+            rule: r.rule.clone().map(c_string).transpose()?,
+            inner: r,
+        })
+    }
+}
+
+/// The resolutions of a batch, in input order. Read with `fl_resolutions_len` /
+/// `fl_resolutions_get`; release with `fl_resolutions_free`.
+pub struct FlResolutions {
+    items: Vec<FlResolution>,
+}
+
+/// Builds a resolver with no stage configured from a JSON config with the core's snake_case names
+/// (`exact_threshold`, `similarity_threshold`, `classifier_threshold`, `top_k`,
+/// `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`); NULL (or
+/// `{}`) means the defaults (1.0 / 0.7 / 0.8, top 3). Bad JSON, unknown fields and out-of-range
+/// values give `FL_STATUS_INVALID_CONFIG`.
+///
+/// On success `*out` owns a new handle: free it with `fl_resolver_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_new(
+    config_json: *const c_char,
+    out: *mut *mut FlResolver,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let config: ResolverConfig = unsafe { config_arg(config_json, "config_json") }?;
+        *out = FlResolver::into_raw(Resolver::new(config)?);
+        Ok(())
+    })
+}
+
+/// Frees a resolver. NULL is a no-op. No other call may be using the handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_free(r: *mut FlResolver) {
+    guard_or((), || {
+        if !r.is_null() {
+            drop(unsafe { Box::from_raw(r) });
+        }
+    })
+}
+
+/// Replaces the rules with a JSON array of `{"name", "pattern", "solution"}` objects (`name`
+/// optional; also accepted: `{"rules": [...]}`). The first rule whose case-insensitive regex
+/// matches answers. An invalid regex gives `FL_STATUS_INVALID_INPUT` naming the rule. Writes the
+/// number of rules to `*n_rules` (may be NULL). Takes the write lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_set_rules(
+    r: *mut FlResolver,
+    rules_json: *const c_char,
+    n_rules: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let rules = Rules::from_json(unsafe { str_arg(rules_json, "rules_json") }?)?;
+        let n = rules.len();
+        unsafe { write(r) }?.set_rules(rules);
+        if let Some(out) = unsafe { n_rules.as_mut() } {
+            *out = n;
+        }
+        Ok(())
+    })
+}
+
+/// Replaces the rules with those of a JSON or TOML file (chosen by extension). Takes the write
+/// lock only after the file has been read and checked.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_load_rules(r: *mut FlResolver, path: *const c_char) -> FlStatus {
+    guard(|| {
+        let path = unsafe { path_arg(path, "path") }?;
+        let rules = Rules::from_file(path)?;
+        unsafe { write(r) }?.set_rules(rules);
+        Ok(())
+    })
+}
+
+/// The rules in order as a JSON array of `{"name", "pattern", "solution"}`.
+///
+/// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_rules(
+    r: *const FlResolver,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        let rules: Vec<Rule> = unsafe { read(r) }?.rules().rules().to_vec();
+        *json = owned_json(&rules)?;
+        Ok(())
+    })
+}
+
+/// Adds `n` past error → solution pairs (two arrays of `n` strings, read only during the call).
+/// Writes the knowledge base's new size to `*size` (may be NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_add_knowledge(
+    r: *const FlResolver,
+    errors: *const *const c_char,
+    solutions: *const *const c_char,
+    n: usize,
+    size: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let errors = unsafe { str_array_arg(errors, n, "errors") }?;
+        let solutions = unsafe { str_array_arg(solutions, n, "solutions") }?;
+        let total = unsafe { read(r) }?.add_knowledge(&errors, &solutions)?;
+        if let Some(out) = unsafe { size.as_mut() } {
+            *out = total;
+        }
+        Ok(())
+    })
+}
+
+/// Adds the `{"error", "solution"}` lines of a JSONL file. A bad line gives
+/// `FL_STATUS_INVALID_INPUT` naming its number, unless `skip_invalid`. Writes the number of pairs
+/// added to `*added` (may be NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_load_knowledge(
+    r: *const FlResolver,
+    path: *const c_char,
+    skip_invalid: bool,
+    added: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let path = unsafe { path_arg(path, "path") }?;
+        let n = unsafe { read(r) }?.load_knowledge(path, skip_invalid)?;
+        if let Some(out) = unsafe { added.as_mut() } {
+            *out = n;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the number of pairs in the knowledge base to `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_knowledge_size(
+    r: *const FlResolver,
+    out: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { read(r) }?.knowledge_size();
+        Ok(())
+    })
+}
+
+/// Resolves one error text. `method`: `"auto"` (or NULL), `"rules"`, `"similarity"` or
+/// `"classifier"`. Empty or oversized text gives `FL_STATUS_INVALID_INPUT`.
+///
+/// On success `*out` owns the answer: free it with `fl_resolution_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_resolve(
+    r: *const FlResolver,
+    text: *const c_char,
+    method: *const c_char,
+    out: *mut *mut FlResolution,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let text = unsafe { str_arg(text, "text") }?;
+        let mode = unsafe { mode_arg(method) }?;
+        let res = unsafe { read(r) }?.resolve(text, mode)?;
+        *out = Box::into_raw(Box::new(FlResolution::new(res)?));
+        Ok(())
+    })
+}
+
+/// Resolves `n` texts on all cores. Every text is checked first: a bad one fails the call,
+/// naming its index.
+///
+/// On success `*out` owns the answers: free them with `fl_resolutions_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_resolve_batch(
+    r: *const FlResolver,
+    texts: *const *const c_char,
+    n: usize,
+    method: *const c_char,
+    out: *mut *mut FlResolutions,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let mode = unsafe { mode_arg(method) }?;
+        let items = unsafe { read(r) }?
+            .resolve_batch(&texts, mode)?
+            .into_iter()
+            .map(FlResolution::new)
+            .collect::<Res<_>>()?;
+        *out = Box::into_raw(Box::new(FlResolutions { items }));
+        Ok(())
+    })
+}
+
+/// Records whether `solution` fixed `text`; a success joins the knowledge base when
+/// `learn_from_feedback` is on. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_record_outcome(
+    r: *const FlResolver,
+    text: *const c_char,
+    solution: *const c_char,
+    success: bool,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { str_arg(text, "text") }?;
+        let solution = unsafe { str_arg(solution, "solution") }?;
+        unsafe { read(r) }?.record_outcome(text, solution, success)?;
+        Ok(())
+    })
+}
+
+/// Recorded outcomes, oldest first, as a JSON array of
+/// `{"text", "solution", "success", "method", "timestamp"}`.
+///
+/// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_outcomes(
+    r: *const FlResolver,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { read(r) }?.outcomes())?;
+        Ok(())
+    })
+}
+
+/// Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `errors`, `outcomes`,
+/// `latency_seconds`, `confidence`).
+///
+/// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_metrics(
+    r: *const FlResolver,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { read(r) }?.metrics())?;
+        Ok(())
+    })
+}
+
+/// The metrics in the Prometheus text exposition format (serve it at `/metrics`).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_metrics_prometheus(
+    r: *const FlResolver,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = owned_c_string(unsafe { read(r) }?.metrics_prometheus())?;
+        Ok(())
+    })
+}
+
+/// Sets every counter and histogram back to zero. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_reset_metrics(r: *const FlResolver) -> FlStatus {
+    guard(|| {
+        unsafe { read(r) }?.reset_metrics();
+        Ok(())
+    })
+}
+
+/// The configuration as JSON (what `fl_resolver_new` accepts).
+///
+/// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_config(
+    r: *const FlResolver,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(unsafe { read(r) }?.config())?;
+        Ok(())
+    })
+}
+
+/// The whole resolver (config, rules, knowledge base, classifier) as a model file in memory.
+///
+/// On success `*bytes` owns `*len` bytes: free them with `fl_bytes_free(*bytes, *len)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_to_bytes(
+    r: *const FlResolver,
+    bytes: *mut *mut u8,
+    len: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let bytes = unsafe { out_arg(bytes, "bytes") }?;
+        let len = unsafe { out_arg(len, "len") }?;
+        (*bytes, *len) = give_slice(unsafe { read(r) }?.to_bytes()?);
+        Ok(())
+    })
+}
+
+/// Decodes a resolver file held in memory (`len` bytes, read only during the call).
+///
+/// On success `*out` owns a new handle: free it with `fl_resolver_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_from_bytes(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut FlResolver,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
+        *out = FlResolver::into_raw(Resolver::from_bytes(bytes)?);
+        Ok(())
+    })
+}
+
+/// Writes the resolver file to `path` atomically: a failed save leaves any previous file intact.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_save(r: *const FlResolver, path: *const c_char) -> FlStatus {
+    guard(|| {
+        let path = unsafe { path_arg(path, "path") }?;
+        unsafe { read(r) }?.save(path)?;
+        Ok(())
+    })
+}
+
+/// Reads a resolver file written by `save` in any language.
+///
+/// On success `*out` owns a new handle: free it with `fl_resolver_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_load(
+    path: *const c_char,
+    out: *mut *mut FlResolver,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let path = unsafe { path_arg(path, "path") }?;
+        *out = FlResolver::into_raw(Resolver::load(path)?);
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// FlResolution accessors (NULL-safe: a NULL resolution reads as empty).
+
+/// The remedy, or NULL for `no_match` (or a NULL `res`). Owned by `res`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_solution(res: *const FlResolution) -> *const c_char {
+    guard_or(std::ptr::null(), || {
+        unsafe { res.as_ref() }
+            .and_then(|r| r.solution.as_ref())
+            .map_or(std::ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// The answering stage: `"exact_match"`, `"similarity_match"`, `"ml_prediction"` or
+/// `"no_match"` ("" for a NULL `res`). Owned by `res`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_method(res: *const FlResolution) -> *const c_char {
+    guard_or(c"".as_ptr(), || {
+        unsafe { res.as_ref() }.map_or(c"".as_ptr(), |r| r.method.as_ptr())
+    })
+}
+
+/// Confidence in `[0, 1]` (0 for `no_match` or a NULL `res`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_confidence(res: *const FlResolution) -> f64 {
+    guard_or(0.0, || {
+        unsafe { res.as_ref() }.map_or(0.0, |r| r.inner.confidence)
+    })
+}
+
+/// Whether the answer reached its stage's threshold (false for a NULL `res`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_reliable(res: *const FlResolution) -> bool {
+    guard_or(false, || {
+        unsafe { res.as_ref() }.is_some_and(|r| r.inner.reliable)
+    })
+}
+
+/// The matching rule's name for `exact_match`, else NULL. Owned by `res`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_rule(res: *const FlResolution) -> *const c_char {
+    guard_or(std::ptr::null(), || {
+        unsafe { res.as_ref() }
+            .and_then(|r| r.rule.as_ref())
+            .map_or(std::ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// Microseconds the resolve took (0 for a NULL `res`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_elapsed_us(res: *const FlResolution) -> u64 {
+    guard_or(0, || {
+        unsafe { res.as_ref() }.map_or(0, |r| r.inner.elapsed_us)
+    })
+}
+
+/// The whole resolution as JSON, candidates included (`similar`, `predictions`).
+///
+/// On success `*json` owns the text: free it with `fl_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_to_json(
+    res: *const FlResolution,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        let res = unsafe { handle(res, "res") }?;
+        *json = owned_json(&res.inner)?;
+        Ok(())
+    })
+}
+
+/// Frees a resolution from `fl_resolver_resolve`. NULL is a no-op. Never pass one obtained from
+/// `fl_resolutions_get` (the list owns those).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_free(res: *mut FlResolution) {
+    guard_or((), || {
+        if !res.is_null() {
+            drop(unsafe { Box::from_raw(res) });
+        }
+    })
+}
+
+/// Number of resolutions in the list (0 for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolutions_len(list: *const FlResolutions) -> usize {
+    guard_or(0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+}
+
+/// The `i`-th resolution, borrowed from the list (valid until `fl_resolutions_free`), or NULL
+/// when `i` is out of range.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolutions_get(
+    list: *const FlResolutions,
+    i: usize,
+) -> *const FlResolution {
+    guard_or(std::ptr::null(), || {
+        unsafe { list.as_ref() }
+            .and_then(|l| l.items.get(i))
+            .map_or(std::ptr::null(), |r| r as *const FlResolution)
+    })
+}
+
+/// Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolutions_free(list: *mut FlResolutions) {
+    guard_or((), || {
+        if !list.is_null() {
+            drop(unsafe { Box::from_raw(list) });
+        }
+    })
+}

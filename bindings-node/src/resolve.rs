@@ -1,0 +1,418 @@
+//! `Resolver`: the rules → similar past errors → classifier cascade, feedback and Prometheus
+//! metrics (core `resolve` module).
+//!
+//! The core resolver is `Sync` and resolves through `&self`, so it sits in an `Arc<RwLock<..>>`
+//! whose read side is shared by synchronous calls and `resolveBatchAsync`; only replacing the
+//! rules takes the write side.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use faultlens::Artifact;
+use faultlens::resolve::{Mode, Rule, Rules};
+use napi::Task;
+use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Uint8Array, Unknown};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert;
+use crate::error::{Result, binding, guard, poisoned, reject, to_js};
+
+type Core = faultlens::resolve::Resolver;
+type Shared = Arc<RwLock<Core>>;
+
+const WHAT: &str = "Resolver";
+
+fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
+    shared.read().map_err(|_| poisoned(WHAT))
+}
+
+fn write(shared: &Shared) -> Result<RwLockWriteGuard<'_, Core>> {
+    shared.write().map_err(|_| poisoned(WHAT))
+}
+
+fn mode(method: Option<String>) -> Result<Mode> {
+    Mode::parse(method.as_deref().unwrap_or("auto")).map_err(to_js)
+}
+
+/// Options of `new Resolver(options)`: the fields of the core `ResolverConfig`, in camelCase.
+/// Every field is optional; an unknown key throws `InvalidConfig`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
+pub struct ResolverOptions {
+    /// A rule answers when its confidence (1.0) reaches this. Default 1.0.
+    pub exact_threshold: Option<f64>,
+    /// A similar past error answers when its similarity reaches this. Default 0.7.
+    pub similarity_threshold: Option<f64>,
+    /// The classifier answers when its top probability reaches this. Default 0.8.
+    pub classifier_threshold: Option<f64>,
+    /// Candidates kept per stage. Default 3.
+    pub top_k: Option<u32>,
+    /// Successful outcomes join the knowledge base. Default true.
+    pub learn_from_feedback: Option<bool>,
+    /// Longest text accepted, in bytes. Default 1 MiB.
+    pub max_text_bytes: Option<u32>,
+    /// Outcomes kept for `outcomes()`. Default 10,000.
+    pub max_outcomes: Option<u32>,
+    /// How the knowledge base vectorises error texts.
+    #[napi(ts_type = "TfidfOptions")]
+    pub knowledge_vectorizer: Option<Value>,
+}
+
+/// One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`.
+#[napi(object)]
+pub struct ResolverRule {
+    /// A name for reports and errors (default `rule <n>`).
+    pub name: Option<String>,
+    /// Regular expression (Rust `regex` syntax).
+    pub pattern: String,
+    /// The remedy.
+    pub solution: String,
+}
+
+/// A similar past error found by the similarity stage.
+#[napi(object, object_from_js = false)]
+pub struct SimilarError {
+    /// Position of the pair in the knowledge base.
+    pub id: f64,
+    /// The past error text.
+    pub error: String,
+    /// Its recorded solution.
+    pub solution: String,
+    /// Cosine similarity in `[0, 1]`.
+    pub similarity: f64,
+}
+
+/// A classifier label and its probability.
+#[napi(object, object_from_js = false)]
+pub struct LabelScore {
+    /// The remedy label.
+    pub label: String,
+    /// Its probability.
+    pub probability: f64,
+}
+
+/// The answer to one `resolve` call.
+#[napi(object, object_from_js = false)]
+pub struct Resolution {
+    /// The remedy, or `null` when no stage produced one.
+    pub solution: Option<String>,
+    /// Confidence in `[0, 1]` (0 for `no_match`).
+    pub confidence: f64,
+    /// The stage that answered.
+    #[napi(ts_type = "'exact_match' | 'similarity_match' | 'ml_prediction' | 'no_match'")]
+    pub method: String,
+    /// Whether the answer reached its stage's threshold.
+    pub reliable: bool,
+    /// The matching rule's name, for `exact_match`.
+    pub rule: Option<String>,
+    /// Similar past errors (empty when that stage did not run).
+    pub similar: Vec<SimilarError>,
+    /// The classifier's top labels (empty when it did not run).
+    pub predictions: Vec<LabelScore>,
+    /// Time taken, in microseconds.
+    pub elapsed_us: f64,
+}
+
+impl From<faultlens::resolve::Resolution> for Resolution {
+    fn from(r: faultlens::resolve::Resolution) -> Self {
+        Resolution {
+            solution: r.solution,
+            confidence: r.confidence,
+            method: r.method.as_str().to_owned(),
+            reliable: r.reliable,
+            rule: r.rule,
+            similar: r
+                .similar
+                .into_iter()
+                .map(|s| SimilarError {
+                    id: s.id as f64,
+                    error: s.error,
+                    solution: s.solution,
+                    similarity: s.similarity,
+                })
+                .collect(),
+            predictions: r
+                .predictions
+                .into_iter()
+                .map(|p| LabelScore {
+                    label: p.label,
+                    probability: p.probability,
+                })
+                .collect(),
+            elapsed_us: r.elapsed_us as f64,
+        }
+    }
+}
+
+/// Feedback on one answer.
+#[napi(object, object_from_js = false)]
+pub struct Outcome {
+    /// The error text.
+    pub text: String,
+    /// The solution applied.
+    pub solution: String,
+    /// Whether it worked.
+    pub success: bool,
+    /// The method that had answered this text (`no_match` when unknown).
+    pub method: String,
+    /// Seconds since the Unix epoch.
+    pub timestamp: f64,
+}
+
+/// The rules → similar past errors → classifier cascade.
+#[napi]
+pub struct Resolver {
+    inner: Shared,
+}
+
+impl Resolver {
+    fn wrap(r: Core) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(r)),
+        }
+    }
+}
+
+#[napi]
+impl Resolver {
+    /// A resolver with no stage configured; throws `InvalidConfig` for a bad or unknown option.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "ResolverOptions | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: faultlens::resolve::ResolverConfig =
+            convert::from_snake(convert::options_json(&env, options)?)?;
+        Ok(Self::wrap(Core::new(config).map_err(to_js)?))
+    }
+
+    /// Replaces the rules (first match wins); returns their number.
+    #[napi(catch_unwind)]
+    pub fn set_rules(&self, rules: Vec<ResolverRule>) -> Result<u32> {
+        let rules = Rules::new(
+            rules
+                .into_iter()
+                .map(|r| Rule {
+                    name: r.name.unwrap_or_default(),
+                    pattern: r.pattern,
+                    solution: r.solution,
+                })
+                .collect(),
+        )
+        .map_err(to_js)?;
+        let n = rules.len() as u32;
+        write(&self.inner)?.set_rules(rules);
+        Ok(n)
+    }
+
+    /// Replaces the rules with a JSON or TOML file's (by extension); returns their number.
+    #[napi(catch_unwind)]
+    pub fn load_rules(&self, path: String) -> Result<u32> {
+        let rules = Rules::from_file(path).map_err(to_js)?;
+        let n = rules.len() as u32;
+        write(&self.inner)?.set_rules(rules);
+        Ok(n)
+    }
+
+    /// The rules in order.
+    #[napi(catch_unwind)]
+    pub fn rules(&self) -> Result<Vec<ResolverRule>> {
+        Ok(read(&self.inner)?
+            .rules()
+            .rules()
+            .iter()
+            .map(|r| ResolverRule {
+                name: Some(r.name.clone()),
+                pattern: r.pattern.clone(),
+                solution: r.solution.clone(),
+            })
+            .collect())
+    }
+
+    /// Adds past error → solution pairs; returns the knowledge base's size.
+    #[napi(catch_unwind)]
+    pub fn add_knowledge(&self, errors: Vec<String>, solutions: Vec<String>) -> Result<u32> {
+        let n = read(&self.inner)?
+            .add_knowledge(&errors, &solutions)
+            .map_err(to_js)?;
+        Ok(n as u32)
+    }
+
+    /// Adds a JSONL file's `{"error", "solution"}` lines (a bad line throws, naming it, unless
+    /// `skipInvalid`); returns how many were added.
+    #[napi(catch_unwind)]
+    pub fn load_knowledge(&self, path: String, skip_invalid: Option<bool>) -> Result<u32> {
+        let n = read(&self.inner)?
+            .load_knowledge(path, skip_invalid.unwrap_or(false))
+            .map_err(to_js)?;
+        Ok(n as u32)
+    }
+
+    /// Pairs in the knowledge base.
+    #[napi(catch_unwind)]
+    pub fn knowledge_size(&self) -> Result<u32> {
+        Ok(read(&self.inner)?.knowledge_size() as u32)
+    }
+
+    /// Resolves one error text; `method` is `'auto'` (default), `'rules'`, `'similarity'` or
+    /// `'classifier'`.
+    #[napi(catch_unwind)]
+    pub fn resolve(
+        &self,
+        text: String,
+        #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
+            String,
+        >,
+    ) -> Result<Resolution> {
+        let mode = mode(method)?;
+        Ok(read(&self.inner)?
+            .resolve(&text, mode)
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// Resolves many texts on all cores (every text is checked first; a bad one throws, naming
+    /// its index).
+    #[napi(catch_unwind)]
+    pub fn resolve_batch(
+        &self,
+        texts: Vec<String>,
+        #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
+            String,
+        >,
+    ) -> Result<Vec<Resolution>> {
+        let mode = mode(method)?;
+        let rs = read(&self.inner)?
+            .resolve_batch(&texts, mode)
+            .map_err(to_js)?;
+        Ok(rs.into_iter().map(Resolution::from).collect())
+    }
+
+    /// `resolveBatch` on the libuv thread pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<Resolution>>")]
+    pub fn resolve_batch_async(
+        &self,
+        texts: Vec<String>,
+        #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
+            String,
+        >,
+    ) -> Result<AsyncTask<ResolveBatchTask>> {
+        Ok(AsyncTask::new(ResolveBatchTask {
+            inner: self.inner.clone(),
+            texts,
+            mode: mode(method)?,
+        }))
+    }
+
+    /// Records whether `solution` fixed `text`; successes join the knowledge base when
+    /// `learnFromFeedback` is on.
+    #[napi(catch_unwind)]
+    pub fn record_outcome(&self, text: String, solution: String, success: bool) -> Result<()> {
+        read(&self.inner)?
+            .record_outcome(&text, &solution, success)
+            .map_err(to_js)
+    }
+
+    /// Recorded outcomes, oldest first.
+    #[napi(catch_unwind)]
+    pub fn outcomes(&self) -> Result<Vec<Outcome>> {
+        Ok(read(&self.inner)?
+            .outcomes()
+            .into_iter()
+            .map(|o| Outcome {
+                text: o.text,
+                solution: o.solution,
+                success: o.success,
+                method: o.method.as_str().to_owned(),
+                timestamp: o.timestamp,
+            })
+            .collect())
+    }
+
+    /// Counters and histograms (camelCase keys): `total`, `resolutions` by method, `unreliable`,
+    /// `errors`, `outcomes` by method, `latencySeconds` and `confidence` histograms.
+    #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
+    pub fn metrics(&self) -> Result<Value> {
+        let snapshot = read(&self.inner)?.metrics();
+        // Method names are map keys, not fields: keep them as the core spells them.
+        let mut v = serde_json::to_value(&snapshot)
+            .map_err(|e| binding("GenericFailure", e.to_string()))?;
+        if let Value::Object(m) = &mut v {
+            for key in ["latency_seconds"] {
+                if let Some(h) = m.remove(key) {
+                    m.insert(convert::camel_case(key), h);
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    /// The metrics in the Prometheus text exposition format, ready to serve at `/metrics`.
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> Result<String> {
+        Ok(read(&self.inner)?.metrics_prometheus())
+    }
+
+    /// Zeroes every counter and histogram.
+    #[napi(catch_unwind)]
+    pub fn reset_metrics(&self) -> Result<()> {
+        read(&self.inner)?.reset_metrics();
+        Ok(())
+    }
+
+    /// The full configuration (camelCase keys); `new Resolver(r.config())` rebuilds an empty one.
+    #[napi(catch_unwind, ts_return_type = "Required<ResolverOptions>")]
+    pub fn config(&self) -> Result<Value> {
+        convert::config_to_js(read(&self.inner)?.config())
+    }
+
+    /// The whole resolver (config, rules, knowledge base, classifier) as model-file bytes.
+    #[napi(catch_unwind)]
+    pub fn to_bytes(&self) -> Result<Buffer> {
+        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+    }
+
+    /// Decodes a resolver file held in memory.
+    #[napi(factory, catch_unwind)]
+    pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+    }
+
+    /// Writes the model file atomically.
+    #[napi(catch_unwind)]
+    pub fn save(&self, path: String) -> Result<()> {
+        read(&self.inner)?.save(path).map_err(to_js)
+    }
+
+    /// Reads a resolver file written by `save` in any language.
+    #[napi(factory, catch_unwind)]
+    pub fn load(path: String) -> Result<Self> {
+        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    }
+}
+
+/// The work of `resolveBatchAsync`.
+pub struct ResolveBatchTask {
+    inner: Shared,
+    texts: Vec<String>,
+    mode: Mode,
+}
+
+impl Task for ResolveBatchTask {
+    type Output = Result<Vec<faultlens::resolve::Resolution>>;
+    type JsValue = Vec<Resolution>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(guard(|| {
+            read(&self.inner)?
+                .resolve_batch(&self.texts, self.mode)
+                .map_err(to_js)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output
+            .map(|rs| rs.into_iter().map(Resolution::from).collect())
+            .map_err(|e| reject(&env, e))
+    }
+}

@@ -1,0 +1,120 @@
+// Resolver from Node: the cascade over the bundled example rules and knowledge base, batch (sync
+// and async), feedback, Prometheus text, round trips and bad input.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import test from 'node:test'
+
+import { Resolver, inspect } from '../index.js'
+
+const DATA = fileURLToPath(new URL('../../examples/data/', import.meta.url))
+
+function tmp(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'faultlens-node-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+const build = () => {
+  const r = new Resolver({ similarityThreshold: 0.7, topK: 2 })
+  assert.equal(r.loadRules(join(DATA, 'rules.toml')), r.rules().length)
+  const added = r.loadKnowledge(join(DATA, 'errors.jsonl'))
+  assert.ok(added > 100)
+  assert.equal(r.knowledgeSize(), added)
+  return r
+}
+
+test('rules answer first, with the rule name', () => {
+  const res = build().resolve('Container api-1 was OOMKilled (exit code 137)')
+  assert.equal(res.method, 'exact_match')
+  assert.equal(res.solution, 'increase_memory_limit')
+  assert.equal(res.rule, 'oom-killed')
+  assert.equal(res.confidence, 1)
+  assert.equal(res.reliable, true)
+  assert.equal(typeof res.elapsedUs, 'number')
+})
+
+test('similarity stage: the answer and its candidates', () => {
+  const res = build().resolve('Container billing-7ccf2 was OOMKilled (exit code 137), memory limit 2048Mi', 'similarity')
+  assert.equal(res.method, 'similarity_match')
+  assert.equal(res.solution, 'increase_memory_limit')
+  assert.ok(res.confidence > 0.9)
+  assert.ok(res.similar.length >= 1 && res.similar.length <= 2)
+  assert.ok(Math.abs(res.similar[0].similarity - res.confidence) < 1e-12)
+  assert.deepEqual(res.predictions, [])
+})
+
+test('no match is unreliable, with no solution', () => {
+  const res = build().resolve('zzqx flux capacitor hums')
+  assert.equal(res.method, 'no_match')
+  assert.ok(res.solution == null)
+  assert.equal(res.reliable, false)
+})
+
+test('batch, async batch and single calls agree', async () => {
+  const r = build()
+  const texts = ['disk quota exceeded on /var', 'x509: certificate has expired', 'zzqx', 'ThrottlingException: Rate exceeded']
+  const key = (x) => [x.method, x.solution, x.confidence]
+  const single = texts.map((t) => key(r.resolve(t)))
+  assert.deepEqual(r.resolveBatch(texts).map(key), single)
+  assert.deepEqual((await r.resolveBatchAsync(texts)).map(key), single)
+  await assert.rejects(r.resolveBatchAsync(['ok', '']), (e) => e.code === 'InvalidInput' && /text 1/.test(e.message))
+})
+
+test('feedback joins the knowledge base; metrics and Prometheus text count it', () => {
+  const r = build()
+  const text = 'zorblat frobnicated wibblewobble quux'
+  assert.equal(r.resolve(text, 'similarity').method, 'no_match')
+  const before = r.knowledgeSize()
+  r.recordOutcome(text, 'restart_ledger', true)
+  assert.equal(r.knowledgeSize(), before + 1)
+  assert.equal(r.resolve(text, 'similarity').solution, 'restart_ledger')
+  const outcomes = r.outcomes()
+  assert.equal(outcomes.at(-1).solution, 'restart_ledger')
+  assert.equal(outcomes.at(-1).method, 'no_match')
+  const m = r.metrics()
+  assert.equal(m.total, 2)
+  assert.equal(m.resolutions.no_match, 1)
+  const prom = r.metricsPrometheus()
+  assert.match(prom, /^# TYPE faultlens_resolutions_total counter$/m)
+  assert.match(prom, /^faultlens_resolutions_total\{method="similarity_match"\} 1$/m)
+  assert.match(prom, /^faultlens_resolve_latency_seconds_count 2$/m)
+  r.resetMetrics()
+  assert.equal(r.metrics().total, 0)
+})
+
+test('bytes and file round trips resolve the same', (t) => {
+  const r = build()
+  const text = 'ThrottlingException: Rate exceeded (Request ID: 123)'
+  const want = r.resolve(text)
+  const path = join(tmp(t), 'resolver.flm')
+  r.save(path)
+  assert.equal(inspect(path).kind, 'resolver')
+  for (const other of [Resolver.load(path), Resolver.fromBytes(r.toBytes())]) {
+    const got = other.resolve(text)
+    assert.deepEqual([got.solution, got.method, got.confidence], [want.solution, want.method, want.confidence])
+  }
+  assert.deepEqual(new Resolver(r.config()).config(), r.config())
+  assert.throws(() => Resolver.fromBytes(r.toBytes().subarray(0, 40)), (e) => e.code === 'Corrupt')
+})
+
+test('bad input is a clear error and the resolver stays usable', (t) => {
+  const r = new Resolver()
+  assert.equal(r.setRules([{ pattern: 'refused', solution: 'restart' }]), 1)
+  assert.equal(r.resolve('Connection REFUSED').solution, 'restart')
+  assert.throws(() => r.setRules([{ name: 'broken', pattern: '(', solution: 'x' }]),
+    (e) => e.code === 'InvalidInput' && /broken/.test(e.message))
+  const kb = join(tmp(t), 'kb.jsonl')
+  writeFileSync(kb, '{"error": "database connection refused", "solution": "restart_db"}\nnot json\n')
+  assert.throws(() => r.loadKnowledge(kb), (e) => e.code === 'InvalidInput' && /line 2/.test(e.message))
+  assert.equal(r.loadKnowledge(kb, true), 1)
+  assert.throws(() => r.resolve(''), (e) => e.code === 'InvalidInput')
+  assert.throws(() => r.resolve('x', 'psychic'), (e) => e.code === 'InvalidInput' && /psychic/.test(e.message))
+  assert.throws(() => r.resolve('x'.repeat(10 * 1024 * 1024)), (e) => e.code === 'InvalidInput')
+  assert.throws(() => r.resolve('x', 'classifier'), (e) => /classifier/.test(e.message))
+  assert.throws(() => new Resolver({ similarityThreshold: 1.5 }), (e) => e.code === 'InvalidConfig' && /similarity_threshold|similarityThreshold/.test(e.message))
+  assert.throws(() => new Resolver({ noSuchOption: 1 }), (e) => e.code === 'InvalidConfig' && /noSuchOption/.test(e.message))
+  assert.equal(r.resolve('connection refused').solution, 'restart')
+})

@@ -1,0 +1,342 @@
+//! `faultlens.Resolver` over `faultlens::resolve::Resolver`: the rules → similar past errors →
+//! classifier cascade, feedback and Prometheus metrics.
+//!
+//! The core resolver is `Sync` and resolves through `&self`; only replacing the rules (and the
+//! classifier) needs `&mut`, so it sits in an `RwLock` that resolves share. Batch calls, file
+//! loading and serialisation run with the GIL released; a single `resolve` of a short text keeps
+//! it (microseconds).
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use faultlens::resolve::{
+    LabelScore, Mode, Resolution, Resolver, ResolverConfig, Rule, Rules, SimilarError,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyType};
+
+use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
+use crate::error::{Failure, attached, run_sized, run_unlocked};
+use crate::models;
+
+const WHAT: &str = "Resolver";
+
+/// A similar past error found by the similarity stage.
+#[pyclass(module = "faultlens", name = "SimilarError", frozen, get_all)]
+pub(crate) struct PySimilarError {
+    id: u64,
+    error: String,
+    solution: String,
+    similarity: f64,
+}
+
+/// A classifier label and its probability.
+#[pyclass(module = "faultlens", name = "LabelScore", frozen, get_all)]
+pub(crate) struct PyLabelScore {
+    label: String,
+    probability: f64,
+}
+
+/// The answer to one `resolve` call: `solution` (or None), `confidence`, `method`
+/// (`exact_match`, `similarity_match`, `ml_prediction`, `no_match`), `reliable`, `rule`,
+/// the candidates (`similar`, `predictions`) and `elapsed_us`.
+#[pyclass(module = "faultlens", name = "Resolution", frozen)]
+pub(crate) struct PyResolution {
+    #[pyo3(get)]
+    solution: Option<String>,
+    #[pyo3(get)]
+    confidence: f64,
+    #[pyo3(get)]
+    method: &'static str,
+    #[pyo3(get)]
+    reliable: bool,
+    #[pyo3(get)]
+    rule: Option<String>,
+    #[pyo3(get)]
+    similar: Vec<Py<PySimilarError>>,
+    #[pyo3(get)]
+    predictions: Vec<Py<PyLabelScore>>,
+    #[pyo3(get)]
+    elapsed_us: u64,
+    /// Kept for `to_dict()`.
+    raw: Resolution,
+}
+
+impl PyResolution {
+    fn build(py: Python<'_>, r: Resolution) -> PyResult<Self> {
+        let similar = r
+            .similar
+            .iter()
+            .map(|s: &SimilarError| {
+                Py::new(
+                    py,
+                    PySimilarError {
+                        id: s.id,
+                        error: s.error.clone(),
+                        solution: s.solution.clone(),
+                        similarity: s.similarity,
+                    },
+                )
+            })
+            .collect::<PyResult<_>>()?;
+        let predictions = r
+            .predictions
+            .iter()
+            .map(|p: &LabelScore| {
+                Py::new(
+                    py,
+                    PyLabelScore {
+                        label: p.label.clone(),
+                        probability: p.probability,
+                    },
+                )
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(PyResolution {
+            solution: r.solution.clone(),
+            confidence: r.confidence,
+            method: r.method.as_str(),
+            reliable: r.reliable,
+            rule: r.rule.clone(),
+            similar,
+            predictions,
+            elapsed_us: r.elapsed_us,
+            raw: r,
+        })
+    }
+}
+
+#[pymethods]
+impl PyResolution {
+    /// The resolution as a plain dict (JSON-ready).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.raw)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Resolution(solution={:?}, confidence={:.3}, method={:?}, reliable={})",
+            self.solution, self.confidence, self.method, self.reliable
+        )
+    }
+}
+
+#[pymethods]
+impl PySimilarError {
+    fn __repr__(&self) -> String {
+        format!(
+            "SimilarError(id={}, similarity={:.3}, solution={:?})",
+            self.id, self.similarity, self.solution
+        )
+    }
+}
+
+#[pymethods]
+impl PyLabelScore {
+    fn __repr__(&self) -> String {
+        format!(
+            "LabelScore(label={:?}, probability={:.3})",
+            self.label, self.probability
+        )
+    }
+}
+
+/// The rules → similarity → classifier cascade. Keyword arguments are the fields of the core
+/// `ResolverConfig`: `exact_threshold`, `similarity_threshold`, `classifier_threshold`, `top_k`,
+/// `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`.
+#[pyclass(module = "faultlens", name = "Resolver", frozen)]
+pub(crate) struct PyResolver {
+    inner: RwLock<Resolver>,
+}
+
+impl PyResolver {
+    fn read(&self) -> Result<RwLockReadGuard<'_, Resolver>, Failure> {
+        self.inner.read().map_err(|_| Failure::poisoned(WHAT))
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, Resolver>, Failure> {
+        self.inner.write().map_err(|_| Failure::poisoned(WHAT))
+    }
+
+    fn unlocked<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Send + FnOnce(&Resolver) -> Result<T, Failure>,
+    ) -> PyResult<T> {
+        run_unlocked(py, || f(&*self.read()?))
+    }
+}
+
+/// `{"name", "pattern", "solution"}` dicts (name optional) → core rules.
+fn rules_from_py(rules: &Bound<'_, PyAny>) -> Result<Rules, Failure> {
+    let value = crate::convert::py_to_json(rules).map_err(Failure::invalid_config)?;
+    let list: Vec<Rule> = serde_json::from_value(value).map_err(|e| {
+        Failure::from(faultlens::Error::InvalidInput(format!(
+            "rules must be a list of {{\"name\", \"pattern\", \"solution\"}} dicts: {e}"
+        )))
+    })?;
+    Ok(Rules::new(list)?)
+}
+
+#[pymethods]
+impl PyResolver {
+    #[new]
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config: ResolverConfig =
+            attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
+        let inner = attached(py, Resolver::new(config).map_err(Into::into))?;
+        Ok(PyResolver {
+            inner: RwLock::new(inner),
+        })
+    }
+
+    /// Replaces the rules with a list of `{"name", "pattern", "solution"}` dicts (first match
+    /// wins; patterns are case-insensitive regexes). Returns the number of rules.
+    fn set_rules(&self, py: Python<'_>, rules: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let rules = attached(py, rules_from_py(rules))?;
+        run_unlocked(py, || {
+            let n = rules.len();
+            self.write()?.set_rules(rules);
+            Ok(n)
+        })
+    }
+
+    /// Replaces the rules with those of a JSON or TOML file (by extension). Returns their number.
+    fn load_rules(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
+        run_unlocked(py, || Ok(self.write()?.load_rules(&path)?))
+    }
+
+    /// The rules, in order, as `{"name", "pattern", "solution"}` dicts.
+    fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rules = attached(py, self.read().map(|r| r.rules().rules().to_vec()))?;
+        to_py(py, &rules)
+    }
+
+    /// Adds past error → solution pairs to the knowledge base. Returns its new size.
+    fn add_knowledge(
+        &self,
+        py: Python<'_>,
+        errors: Vec<String>,
+        solutions: Vec<String>,
+    ) -> PyResult<usize> {
+        self.unlocked(py, |r| Ok(r.add_knowledge(&errors, &solutions)?))
+    }
+
+    /// Adds the `{"error", "solution"}` lines of a JSONL file. A bad line is an error naming it,
+    /// unless `skip_invalid`. Returns the number of pairs added.
+    #[pyo3(signature = (path, skip_invalid = false))]
+    fn load_knowledge(&self, py: Python<'_>, path: PathBuf, skip_invalid: bool) -> PyResult<usize> {
+        self.unlocked(py, |r| Ok(r.load_knowledge(&path, skip_invalid)?))
+    }
+
+    /// Number of pairs in the knowledge base.
+    fn knowledge_size(&self, py: Python<'_>) -> PyResult<usize> {
+        attached(py, self.read().map(|r| r.knowledge_size()))
+    }
+
+    /// Resolves one error text. `method`: `"auto"` (default), `"rules"`, `"similarity"` or
+    /// `"classifier"`.
+    #[pyo3(signature = (text, method = "auto"))]
+    fn resolve(&self, py: Python<'_>, text: String, method: &str) -> PyResult<PyResolution> {
+        let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
+        let r = run_sized(py, text.len(), || Ok(self.read()?.resolve(&text, mode)?))?;
+        PyResolution::build(py, r)
+    }
+
+    /// Resolves many texts on all cores (GIL released). Every text is checked first; a bad one
+    /// is an error naming its index.
+    #[pyo3(signature = (texts, method = "auto"))]
+    fn resolve_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        method: &str,
+    ) -> PyResult<Vec<PyResolution>> {
+        let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
+        let rs = self.unlocked(py, |r| Ok(r.resolve_batch(&texts, mode)?))?;
+        rs.into_iter().map(|r| PyResolution::build(py, r)).collect()
+    }
+
+    /// Records whether `solution` fixed `text`; successful pairs join the knowledge base when
+    /// `learn_from_feedback` is on.
+    fn record_outcome(
+        &self,
+        py: Python<'_>,
+        text: String,
+        solution: String,
+        success: bool,
+    ) -> PyResult<()> {
+        self.unlocked(py, |r| Ok(r.record_outcome(&text, &solution, success)?))
+    }
+
+    /// Recorded outcomes, oldest first, as dicts
+    /// (`text`, `solution`, `success`, `method`, `timestamp`).
+    fn outcomes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let outcomes = attached(py, self.read().map(|r| r.outcomes()))?;
+        to_py(py, &outcomes)
+    }
+
+    /// Counters and histograms as a dict (`total`, `resolutions`, `unreliable`, `errors`,
+    /// `outcomes`, `latency_seconds`, `confidence`).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let snapshot = attached(py, self.read().map(|r| r.metrics()))?;
+        to_py(py, &snapshot)
+    }
+
+    /// The metrics in the Prometheus text exposition format, ready to serve at `/metrics`.
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        attached(py, self.read().map(|r| r.metrics_prometheus()))
+    }
+
+    /// Sets every counter and histogram back to zero.
+    fn reset_metrics(&self, py: Python<'_>) -> PyResult<()> {
+        attached(py, self.read().map(|r| r.reset_metrics()))
+    }
+
+    /// The configuration as a dict (`Resolver(**r.config())` rebuilds an empty resolver).
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let config = attached(py, self.read().map(|r| r.config().clone()))?;
+        to_py(py, &config)
+    }
+
+    /// The whole resolver (config, rules, knowledge base, classifier) as model-file bytes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.unlocked(py, |r| Ok(faultlens::Artifact::to_bytes(r)?))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Rebuilds a resolver from `to_bytes()` output (or a file's content).
+    #[classmethod]
+    fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
+        Ok(PyResolver {
+            inner: RwLock::new(models::from_bytes(py, data)?),
+        })
+    }
+
+    /// Writes the model file atomically: a failed save leaves any previous file as it was.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        self.unlocked(py, |r| Ok(faultlens::Artifact::save(r, &path)?))
+    }
+
+    /// Reads a resolver file written by `save` (in any language).
+    #[classmethod]
+    fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        Ok(PyResolver {
+            inner: RwLock::new(models::load(py, path)?),
+        })
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let bytes = slf.get().to_bytes(slf.py())?;
+        models::reduce(slf.as_any(), bytes)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let config = attached(py, self.read().map(|r| r.config().clone()))?;
+        repr_config(py, "Resolver", &config, &ResolverConfig::default())
+    }
+}

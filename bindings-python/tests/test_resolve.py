@@ -1,0 +1,153 @@
+"""faultlens.Resolver: the cascade over the bundled example rules and knowledge base, feedback,
+metrics parsed by prometheus_client's real parser, round trips, pickling and bad input."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+
+import faultlens
+from conftest import REPO_ROOT
+
+DATA = REPO_ROOT / "examples" / "data"
+
+
+@pytest.fixture()
+def resolver() -> faultlens.Resolver:
+    r = faultlens.Resolver(similarity_threshold=0.7, top_k=2)
+    assert r.load_rules(DATA / "rules.toml") == len(r.rules())
+    added = r.load_knowledge(str(DATA / "errors.jsonl"))
+    assert added == r.knowledge_size() > 100
+    return r
+
+
+def test_rules_answer_first(resolver):
+    res = resolver.resolve("Container api-1 was OOMKilled (exit code 137)")
+    assert (res.method, res.solution, res.rule) == ("exact_match", "increase_memory_limit", "oom-killed")
+    assert res.confidence == 1.0 and res.reliable
+    assert isinstance(res.elapsed_us, int)
+    assert res.to_dict()["method"] == "exact_match"
+
+
+def test_similarity_and_candidates(resolver):
+    res = resolver.resolve(
+        "Container billing-7ccf2 was OOMKilled (exit code 137), memory limit 2048Mi", method="similarity"
+    )
+    assert res.method == "similarity_match"
+    assert res.solution == "increase_memory_limit"
+    assert 0.9 < res.confidence <= 1.0
+    assert 1 <= len(res.similar) <= 2
+    best = res.similar[0]
+    assert isinstance(best, faultlens.SimilarError)
+    assert best.similarity == pytest.approx(res.confidence)
+    assert res.similar == sorted(res.similar, key=lambda s: -s.similarity) or len(res.similar) == 1
+
+
+def test_no_match_is_unreliable(resolver):
+    res = resolver.resolve("zzqx flux capacitor hums")
+    assert res.method == "no_match" and res.solution is None and not res.reliable
+
+
+def test_batch_equals_single_calls(resolver):
+    texts = ["disk quota exceeded on /var", "x509: certificate has expired", "zzqx", "ThrottlingException: Rate exceeded"]
+    batch = resolver.resolve_batch(texts)
+    single = [resolver.resolve(t) for t in texts]
+    assert [(b.method, b.solution, b.confidence) for b in batch] == [(s.method, s.solution, s.confidence) for s in single]
+
+
+def test_feedback_joins_knowledge_and_counts(resolver):
+    text = "zorblat frobnicated wibblewobble quux"
+    assert resolver.resolve(text, method="similarity").method == "no_match"
+    before = resolver.knowledge_size()
+    resolver.record_outcome(text, "restart_ledger", True)
+    assert resolver.knowledge_size() == before + 1
+    again = resolver.resolve(text, method="similarity")
+    assert again.solution == "restart_ledger" and again.confidence == pytest.approx(1.0)
+    out = resolver.outcomes()
+    assert out[-1]["solution"] == "restart_ledger" and out[-1]["success"] is True
+    resolver.record_outcome("Container x was OOMKilled", "increase_memory_limit", False)
+    assert resolver.metrics()["total"] >= 2
+
+
+def test_metrics_parse_with_prometheus_client(resolver):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    resolver.resolve("no space left on device")
+    resolver.resolve("zzqx")
+    resolver.record_outcome("no space left on device", "expand_disk", True)
+    with pytest.raises(faultlens.InvalidInputError):
+        resolver.resolve("")
+    families = {f.name: f for f in text_string_to_metric_families(resolver.metrics_prometheus())}
+    by_method = {s.labels["method"]: s.value for s in families["faultlens_resolutions"].samples
+                 if s.name == "faultlens_resolutions_total"}
+    assert by_method["exact_match"] == 1 and by_method["no_match"] == 1
+    assert families["faultlens_resolve_latency_seconds"].type == "histogram"
+    errors = [s.value for s in families["faultlens_resolve_errors"].samples if s.name.endswith("_total")]
+    assert errors == [1]
+    outcomes = [s for s in families["faultlens_outcomes"].samples
+                if s.labels.get("method") == "exact_match" and s.labels.get("result") == "success"]
+    assert outcomes and outcomes[0].value == 1
+    resolver.reset_metrics()
+    assert resolver.metrics()["total"] == 0
+
+
+def test_round_trips_and_pickle(resolver, tmp_path):
+    text = "ThrottlingException: Rate exceeded (Request ID: 123)"
+    want = resolver.resolve(text).to_dict()
+    path = tmp_path / "resolver.flm"
+    resolver.save(path)
+    assert faultlens.inspect(path)["kind"] == "resolver"
+    for other in (faultlens.Resolver.load(path), faultlens.Resolver.from_bytes(resolver.to_bytes()),
+                  pickle.loads(pickle.dumps(resolver))):
+        got = other.resolve(text).to_dict()
+        assert (got["solution"], got["method"], got["confidence"]) == (want["solution"], want["method"], want["confidence"])
+    assert faultlens.Resolver(**resolver.config()).config() == resolver.config()
+
+
+def test_set_rules_and_bad_input(tmp_path):
+    r = faultlens.Resolver()
+    assert r.set_rules([{"pattern": "refused", "solution": "restart"}]) == 1
+    assert r.resolve("Connection REFUSED").solution == "restart"
+    with pytest.raises(faultlens.InvalidInputError, match="broken"):
+        r.set_rules([{"name": "broken", "pattern": "(", "solution": "x"}])
+    assert r.resolve("connection refused").solution == "restart"  # old rules kept
+    bad = tmp_path / "kb.jsonl"
+    bad.write_text('{"error": "database connection refused", "solution": "restart_db"}\nnot json\n')
+    with pytest.raises(faultlens.InvalidInputError, match="line 2"):
+        r.load_knowledge(bad)
+    assert r.load_knowledge(bad, skip_invalid=True) == 1
+    with pytest.raises(faultlens.InvalidInputError, match="psychic"):
+        r.resolve("x", method="psychic")
+    with pytest.raises(faultlens.InvalidInputError):
+        r.resolve("x" * (10 * 1024 * 1024))
+    with pytest.raises(faultlens.InvalidInputError, match="no classifier"):
+        r.resolve("x", method="classifier")
+    with pytest.raises(faultlens.InvalidConfigError, match="similarity_threshold"):
+        faultlens.Resolver(similarity_threshold=1.5)
+    with pytest.raises(faultlens.InvalidConfigError):
+        faultlens.Resolver(no_such_option=1)
+    assert r.resolve("connection refused").solution == "restart"
+
+
+def test_threads_resolve_while_learning(resolver):
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for j in range(50):
+                resolver.resolve(f"Container c{i}-{j} was OOMKilled")
+                resolver.resolve_batch([f"disk quota exceeded {j}", "zzqx"])
+                if i == 0:
+                    resolver.record_outcome(f"novel failure mode {j} in shard {i}", "page_oncall", True)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert resolver.metrics()["total"] == 4 * 50 * 3

@@ -19,6 +19,7 @@ test-rust:
 
 test-c:
 	$(MAKE) -C bindings-c test
+	$(MAKE) -C examples/c test
 
 test-python:
 	bash bindings-python/scripts/test.sh

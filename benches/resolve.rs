@@ -14,7 +14,11 @@ fn labelled() -> Vec<(String, String, String)> {
             .map(|i| {
                 let k = i % 40;
                 (
-                    format!("service {k} failed at step {i}: code E{k} on 10.0.{}.{}", i % 250, i % 7),
+                    format!(
+                        "service {k} failed at step {i}: code E{k} on 10.0.{}.{}",
+                        i % 250,
+                        i % 7
+                    ),
                     format!("fix_{k}"),
                     format!("service <*> failed at step <*>: code E{k} on <*>"),
                 )
@@ -32,7 +36,11 @@ fn labelled() -> Vec<(String, String, String)> {
         for line in std::fs::read_to_string(f).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-            out.push((s("text"), format!("{}:{}", s("system"), s("label")), s("template")));
+            out.push((
+                s("text"),
+                format!("{}:{}", s("system"), s("label")),
+                s("template"),
+            ));
         }
     }
     out

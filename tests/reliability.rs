@@ -236,7 +236,12 @@ fn resolving_while_learning_and_saving() {
         std::thread::spawn(move || {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) && n < 200 {
-                r.record_outcome(&format!("ledger shard {n} lock wait exceeded"), "raise_lock_timeout", true).unwrap();
+                r.record_outcome(
+                    &format!("ledger shard {n} lock wait exceeded"),
+                    "raise_lock_timeout",
+                    true,
+                )
+                .unwrap();
                 n += 1;
             }
             n
@@ -265,5 +270,8 @@ fn resolving_while_learning_and_saving() {
     assert!(loaded.knowledge_size() >= start_size);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(resolved.load(Ordering::Relaxed) > 0 && saves > 0);
-    eprintln!("{} resolutions, {learned} learned pairs, {saves} saves", resolved.load(Ordering::Relaxed));
+    eprintln!(
+        "{} resolutions, {learned} learned pairs, {saves} saves",
+        resolved.load(Ordering::Relaxed)
+    );
 }

@@ -177,6 +177,12 @@ void fl_set_parallelism(bool enabled);
 bool fl_parallelism(void);
 
 /**
+ * Panics inside faultlens on purpose (`message` may be NULL), so tests can show that a panic
+ * comes back as `FL_STATUS_PANIC` with a message, never an abort. Not for other use.
+ */
+FlStatus fl_panic_for_tests(const char *message);
+
+/**
  * Frees a string returned by faultlens through a `char **` out-pointer (JSON, processed text,
  * template parts). NULL is a no-op. Do not use it on strings from `fl_strings_get`,
  * `fl_last_error` or `fl_version`, which faultlens owns.

@@ -422,6 +422,20 @@ pub extern "C" fn fl_parallelism() -> bool {
     guard_or(false, faultlens::parallelism)
 }
 
+/// Panics inside faultlens on purpose (`message` may be NULL), so tests can show that a panic
+/// comes back as `FL_STATUS_PANIC` with a message, never an abort. Not for other use.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_panic_for_tests(message: *const c_char) -> FlStatus {
+    guard(|| {
+        let message = if message.is_null() {
+            "test panic"
+        } else {
+            unsafe { str_arg(message, "message") }?
+        };
+        faultlens::panic_for_tests(message)
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Memory release and container access.
 

@@ -139,7 +139,10 @@ pub unsafe extern "C" fn fl_resolver_set_rules(
 /// Replaces the rules with those of a JSON or TOML file (chosen by extension). Takes the write
 /// lock only after the file has been read and checked.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_resolver_load_rules(r: *mut FlResolver, path: *const c_char) -> FlStatus {
+pub unsafe extern "C" fn fl_resolver_load_rules(
+    r: *mut FlResolver,
+    path: *const c_char,
+) -> FlStatus {
     guard(|| {
         let path = unsafe { path_arg(path, "path") }?;
         let rules = Rules::from_file(path)?;

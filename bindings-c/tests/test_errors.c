@@ -238,7 +238,16 @@ static void test_last_error_per_thread(void) {
     fl_tfidf_free(v);
 }
 
+static void test_panic_is_a_status(void) {
+    CHECK_STATUS(fl_panic_for_tests("boom"), FL_STATUS_PANIC);
+    CHECK_CONTAINS(fl_last_error(), "panic inside faultlens");
+    CHECK_CONTAINS(fl_last_error(), "boom");
+    CHECK_STATUS(fl_panic_for_tests(NULL), FL_STATUS_PANIC);
+    CHECK(fl_version()[0] != '\0'); /* still usable */
+}
+
 int main(void) {
+    test_panic_is_a_status();
     test_status_values_are_abi();
     test_null_pointers();
     test_invalid_utf8();

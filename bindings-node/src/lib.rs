@@ -25,6 +25,13 @@ pub fn version() -> String {
     faultlens::VERSION.to_owned()
 }
 
+/// Panics inside faultlens on purpose, so the tests can show a panic arrives as a JS error and
+/// the process lives on. Not public API (listed under the manifest's Node extras).
+#[napi(catch_unwind, js_name = "_panicForTests")]
+pub fn panic_for_tests(message: String) {
+    faultlens::panic_for_tests(&message)
+}
+
 /// Turns multi-core batch work on (default) or off for the whole process.
 #[napi(catch_unwind)]
 pub fn set_parallelism(enabled: bool) {

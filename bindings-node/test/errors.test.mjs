@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 
-import { Preprocessor, TfidfVectorizer, inspect } from '../index.js'
+import { Preprocessor, TfidfVectorizer, _panicForTests, inspect, version } from '../index.js'
 
 const API = JSON.parse(readFileSync(new URL('../../docs/api.json', import.meta.url), 'utf8'))
 const dir = mkdtempSync(join(tmpdir(), 'faultlens-node-errors-'))
@@ -60,4 +60,10 @@ test('errors can be told apart by code alone', () => {
   const codeOf = (f) => { try { f(); return null } catch (e) { return e.code } }
   const codes = Object.values(TRIGGERS).filter(Boolean).map(([f]) => codeOf(f))
   assert.equal(new Set(codes).size, codes.length)
+})
+
+test('a panic inside faultlens is a JS error and the process lives on', () => {
+  assert.throws(() => _panicForTests('boom'), (e) => e instanceof Error && /boom/.test(e.message))
+  assert.match(version(), /^\d+\.\d+\.\d+/)
+  assert.ok(new TfidfVectorizer().fitTransform(['disk full', 'disk quota']).shape[1] > 0)
 })

@@ -36,6 +36,19 @@ impl Failure {
         }
     }
 
+    /// A panic inside faultlens (a bug), caught before it could unwind into Python.
+    pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic payload".into());
+        Failure::Binding {
+            code: None,
+            message: format!("panic inside faultlens (a bug, please report it): {what}"),
+        }
+    }
+
     /// A lock poisoned by a panic in an earlier call (itself a bug): the object is unusable.
     pub(crate) fn poisoned(what: &str) -> Self {
         Failure::Binding {
@@ -116,7 +129,14 @@ where
     F: Send + FnOnce() -> Result<T, Failure>,
     T: Send,
 {
-    py.detach(f).map_err(|e| to_pyerr(py, e))
+    py.detach(|| catching(f)).map_err(|e| to_pyerr(py, e))
+}
+
+/// Runs `f`, turning a panic into a `Failure` (raised as `FaultlensError`, an `Exception`),
+/// instead of PyO3's `PanicException`, which derives from `BaseException` only.
+pub(crate) fn catching<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|p| Err(Failure::panicked(p)))
 }
 
 /// Inputs from this size on release the GIL even in single-item calls (one huge log line).
@@ -132,7 +152,7 @@ where
     if input_bytes >= UNLOCK_FROM_BYTES {
         run_unlocked(py, f)
     } else {
-        attached(py, f())
+        attached(py, catching(f))
     }
 }
 

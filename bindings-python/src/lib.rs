@@ -47,12 +47,20 @@ fn inspect(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     models::inspect(py, path)
 }
 
+/// Panics inside faultlens on purpose, through the same path as every heavy call, so the tests
+/// can show a panic arrives as `FaultlensError` and the interpreter lives on. Not public API.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
+    error::run_unlocked(py, || faultlens::panic_for_tests(&message))
+}
+
 #[pymodule(gil_used = false)]
 fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(set_parallelism, m)?)?;
     m.add_function(wrap_pyfunction!(parallelism, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;

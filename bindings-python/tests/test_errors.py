@@ -95,3 +95,12 @@ def test_errors_are_catchable_as_exception_not_base_exception_only():
             assert isinstance(e, FaultlensError), repr(e)
         else:
             pytest.fail("expected an error")
+
+
+def test_a_panic_inside_faultlens_is_a_faultlens_error_and_python_lives_on():
+    from faultlens import _faultlens
+
+    with pytest.raises(FaultlensError, match="panic inside faultlens.*boom") as e:
+        _faultlens._panic_for_tests("boom")
+    assert type(e.value) is FaultlensError
+    assert TfidfVectorizer().fit(["disk full", "disk quota"]).n_features() > 0

@@ -49,3 +49,10 @@ pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
 
 /// The library version, written into every model file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Panics with `message`. Each binding's tests call it to show that a panic inside faultlens
+/// reaches the host language as an error, never an abort. Not for other use.
+#[doc(hidden)]
+pub fn panic_for_tests(message: &str) -> ! {
+    panic!("{message}")
+}

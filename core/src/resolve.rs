@@ -596,8 +596,14 @@ pub struct KnowledgeBase {
     errors: Vec<String>,
     solutions: Vec<String>,
     vectorizer: TfidfVectorizer,
-    /// Feature → (pair, weight) for every pair whose row holds the feature.
+    /// Feature → (distinct row, weight) for every distinct row holding the feature.
     postings: Vec<Vec<(u32, f64)>>,
+    /// Distinct row → its pairs, ascending. Errors that differ only in masked parts (numbers,
+    /// ids, paths) have the same vector; scoring each distinct vector once keeps a search's cost
+    /// at the number of distinct errors, not of pairs (10,000 Loghub pairs hold ~900 vectors).
+    members: Vec<Vec<u32>>,
+    /// A row's (columns, value bits) → its distinct row.
+    row_ids: rustc_hash::FxHashMap<(Box<[u32]>, Box<[u64]>), u32>,
     /// Pairs the vectoriser was fitted on.
     fitted_on: usize,
 }
@@ -619,6 +625,8 @@ impl KnowledgeBase {
             solutions: Vec::new(),
             vectorizer,
             postings: vec![Vec::new(); n],
+            members: Vec::new(),
+            row_ids: Default::default(),
             fitted_on: errors.len(),
         };
         kb.index(errors, solutions, &rows)?;
@@ -707,10 +715,20 @@ impl KnowledgeBase {
             ));
         }
         for i in 0..rows.n_rows {
+            let pair = (first + i) as u32;
             let (idx, val) = rows.row(i);
-            for (&f, &w) in idx.iter().zip(val) {
-                self.postings[f as usize].push(((first + i) as u32, w));
+            let key: (Box<[u32]>, Box<[u64]>) =
+                (idx.into(), val.iter().map(|v| v.to_bits()).collect());
+            if let Some(&r) = self.row_ids.get(&key) {
+                self.members[r as usize].push(pair);
+                continue;
             }
+            let r = self.members.len() as u32;
+            for (&f, &w) in idx.iter().zip(val) {
+                self.postings[f as usize].push((r, w));
+            }
+            self.members.push(vec![pair]);
+            self.row_ids.insert(key, r);
         }
         self.errors
             .extend(errors.iter().map(|e| e.as_ref().to_owned()));
@@ -733,13 +751,48 @@ impl KnowledgeBase {
     pub fn search(&self, text: &str, k: usize) -> Result<Vec<SimilarError>> {
         let q: CsrMatrix = self.vectorizer.transform(&[text])?;
         let (idx, val) = q.row(0);
-        let mut scores: rustc_hash::FxHashMap<u32, f64> = rustc_hash::FxHashMap::default();
-        for (&f, &w) in idx.iter().zip(val) {
-            for &(pair, v) in &self.postings[f as usize] {
-                *scores.entry(pair).or_insert(0.0) += w * v;
+        // Scores per distinct row, accumulated in a per-thread buffer (TF-IDF weights are
+        // positive, so a row's first touch is when its score is still 0).
+        let mut rows: Vec<(u32, f64)> = SCRATCH.with(|cell| {
+            let (scores, touched) = &mut *cell.borrow_mut();
+            if scores.len() < self.members.len() {
+                scores.resize(self.members.len(), 0.0);
             }
+            for (&f, &w) in idx.iter().zip(val) {
+                for &(r, v) in &self.postings[f as usize] {
+                    let s = &mut scores[r as usize];
+                    if *s == 0.0 {
+                        touched.push(r);
+                    }
+                    *s += w * v;
+                }
+            }
+            let out = touched
+                .iter()
+                .map(|&r| (r, std::mem::take(&mut scores[r as usize])))
+                .filter(|&(_, s)| s > 0.0)
+                .collect();
+            touched.clear();
+            out
+        });
+        // The k best distinct rows by (score, first pair) hold the k best pairs by (score, pair):
+        // a row ranked above one holding a top-k pair has a pair ranked above that pair.
+        let first = |r: u32| self.members[r as usize][0];
+        let by_rank =
+            |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(first(a.0).cmp(&first(b.0)));
+        if rows.len() > k && k > 0 {
+            rows.select_nth_unstable_by(k - 1, by_rank);
+            rows.truncate(k);
         }
-        let mut hits: Vec<(u32, f64)> = scores.into_iter().filter(|&(_, s)| s > 0.0).collect();
+        let mut hits: Vec<(u32, f64)> = rows
+            .iter()
+            .flat_map(|&(r, s)| {
+                self.members[r as usize]
+                    .iter()
+                    .take(k)
+                    .map(move |&p| (p, s))
+            })
+            .collect();
         hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         hits.truncate(k);
         Ok(hits
@@ -753,6 +806,16 @@ impl KnowledgeBase {
             })
             .collect())
     }
+
+    /// Number of distinct error vectors (pairs whose errors differ only in masked parts share one).
+    pub fn distinct_vectors(&self) -> usize {
+        self.members.len()
+    }
+}
+
+thread_local! {
+    /// Per-thread score accumulator of `KnowledgeBase::search`: (scores by row, rows touched).
+    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 fn check_pairs<S: AsRef<str>>(errors: &[S], solutions: &[S]) -> Result<()> {
@@ -806,6 +869,8 @@ impl<'de> Deserialize<'de> for KnowledgeBase {
             solutions: Vec::new(),
             vectorizer: st.vectorizer,
             postings: vec![Vec::new(); n],
+            members: Vec::new(),
+            row_ids: Default::default(),
             fitted_on: st.fitted_on,
         };
         kb.index(&st.errors, &st.solutions, &rows)
@@ -1318,6 +1383,65 @@ impl Artifact for Resolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Distinct-row search returns exactly what scoring every pair would: same pairs, same
+    /// order (score, then insertion), same similarities, for every k.
+    #[test]
+    fn knowledge_search_equals_brute_force_over_pairs() {
+        let errors: Vec<String> = (0..300)
+            .map(|i| match i % 5 {
+                0 => format!(
+                    "connection refused to 10.0.0.{}:5432 after {} retries",
+                    i % 7,
+                    i
+                ),
+                1 => format!("disk quota exceeded on /var/lib/db{}", i % 3),
+                2 => format!("worker {} timed out waiting for lock on table orders", i),
+                3 => format!("user {} not found in directory shard {}", i % 11, i % 4),
+                _ => format!(
+                    "connection reset by peer while reading table orders shard {}",
+                    i % 2
+                ),
+            })
+            .collect();
+        let solutions: Vec<String> = (0..300).map(|i| format!("fix_{}", i % 9)).collect();
+        let config = ResolverConfig::default().knowledge_vectorizer;
+        let kb = KnowledgeBase::new(config, &errors, &solutions).unwrap();
+        assert!(
+            kb.distinct_vectors() < errors.len() / 5,
+            "{}",
+            kb.distinct_vectors()
+        );
+        let all = kb.vectorizer.transform(&errors).unwrap();
+        for query in [
+            "connection refused to 10.9.9.9:6432 after 1 retries",
+            "table orders lock timeout on shard 1",
+            "disk quota",
+            "connection",
+            "nothing like it zzz",
+        ] {
+            let q = kb.vectorizer.transform(&[query]).unwrap();
+            let mut brute: Vec<(u64, f64)> = (0..errors.len())
+                .map(|j| (j as u64, q.cosine(0, &all, j)))
+                .filter(|&(_, s)| s > 0.0)
+                .collect();
+            brute.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            for k in [1, 2, 3, 7, 50, 400] {
+                let got: Vec<(u64, f64)> = kb
+                    .search(query, k)
+                    .unwrap()
+                    .iter()
+                    .map(|s| (s.id, s.similarity))
+                    .collect();
+                let want: Vec<(u64, f64)> = brute.iter().take(k).copied().collect();
+                assert_eq!(got.len(), want.len(), "{query} k={k}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!(g.0, w.0, "{query} k={k}");
+                    assert!((g.1 - w.1.min(1.0)).abs() < 1e-9, "{query} k={k}");
+                }
+            }
+        }
+    }
 
     fn rules() -> Rules {
         Rules::from_json(

@@ -41,6 +41,10 @@ pub mod text;
 pub mod vectorize;
 pub mod window;
 
+pub use classify::{
+    ClassificationReport, ClassifierConfig, Comparison, ModelKind, Prediction, TextClassifier,
+    compare, evaluate,
+};
 pub use error::{Error, Result};
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};

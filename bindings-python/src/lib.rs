@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+mod classify;
 mod convert;
 mod error;
 mod models;
@@ -55,6 +56,9 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;
+    m.add_class::<classify::PyTextClassifier>()?;
+    m.add_function(wrap_pyfunction!(classify::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(classify::compare, m)?)?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

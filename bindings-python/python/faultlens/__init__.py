@@ -2,6 +2,8 @@
 
 - :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
 - :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
+- :class:`TextClassifier`: error text to remedy label with calibrated confidence
+  (scikit-learn style estimator); :func:`evaluate` and :func:`compare` report and A/B-test it.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -27,7 +29,10 @@ from ._errors import (
 from ._faultlens import (
     Preprocessor,
     Template,
+    TextClassifier,
     TfidfVectorizer,
+    compare,
+    evaluate,
     inspect,
     parallelism,
     set_parallelism,
@@ -39,7 +44,10 @@ __version__: str = version()
 __all__ = [
     "Preprocessor",
     "Template",
+    "TextClassifier",
     "TfidfVectorizer",
+    "compare",
+    "evaluate",
     "inspect",
     "parallelism",
     "set_parallelism",

@@ -37,6 +37,51 @@ export declare class Preprocessor {
   static load(path: string): Preprocessor
 }
 
+/**
+ * Error text → label with calibrated confidence: TF-IDF, then logistic regression, naive Bayes,
+ * a calibrated linear SVM or the best of them by cross-validation.
+ */
+export declare class TextClassifier {
+  /** Builds an unfitted classifier; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: ClassifierOptions | null)
+  /**
+   * Trains on `texts` with string `labels`, on the libuv thread pool. `progress(stage, done,
+   * total)` is called on the JS thread while it runs. Resolves to `undefined`; a failed fit
+   * leaves the previous model.
+   */
+  fit(texts: Array<string>, labels: Array<string>, progress?: ((stage: string, done: number, total: number) => void) | null): Promise<void>
+  /** Learns more labelled texts without retraining (naive Bayes; unfitted, it is a full fit). */
+  partialFit(texts: Array<string>, labels: Array<string>): void
+  /** The most probable label per text. */
+  predict(texts: Array<string>): Array<string>
+  /** One `Float64Array` of probabilities per text, in `classes()` order. */
+  predictProba(texts: Array<string>): Array<Float64Array>
+  /** One text's label, confidence, `reliable`, alternatives and explanation (synchronous). */
+  predictOne(text: string): Prediction
+  /** Accuracy on labelled texts. */
+  score(texts: Array<string>, labels: Array<string>): number
+  /** The labels, in `predictProba` column order. */
+  classes(): Array<string>
+  /** Whether `fit` has run. */
+  isFitted(): boolean
+  /** The model that was trained (`"auto"` resolved to the winner). */
+  model(): string
+  /** Training metadata (camelCase keys): time, sample counts, options, cross-validation scores. */
+  trainingInfo(): Record<string, any>
+  /** Top-class probabilities on held-out data at training time (a drift baseline). */
+  baselineConfidences(): Float64Array
+  /** The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it. */
+  config(): Required<ClassifierOptions>
+  /** The model file as bytes (what `save` writes). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory (copied). */
+  static fromBytes(bytes: Uint8Array): TextClassifier
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): TextClassifier
+}
+
 /** TF-IDF with word n-grams, equal to scikit-learn's `TfidfVectorizer` given the same tokens. */
 export declare class TfidfVectorizer {
   /** Builds an unfitted vectoriser; throws `InvalidConfig` for a bad or unknown option. */
@@ -99,6 +144,45 @@ export interface ArtifactInfo {
 }
 
 /**
+ * Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
+ * camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
+ */
+export interface ClassifierOptions {
+  /** `"logistic"` (default), `"naive_bayes"`, `"linear_svm"` or `"auto"` (cross-validated). */
+  model?: 'logistic' | 'naive_bayes' | 'linear_svm' | 'auto'
+  /** TF-IDF options (default: 1- and 2-grams, sublinear tf, default preprocessor). */
+  tfidf?: TfidfOptions
+  /** Inverse L2 strength of `logistic` and `linear_svm` (default 20). */
+  c?: number
+  /** Naive Bayes smoothing (default 0.01). */
+  alpha?: number
+  /** Solver iteration cap (default 300). */
+  maxIter?: number
+  /** Solver tolerance (default 1e-4). */
+  tol?: number
+  /** Folds of `auto` model selection (default 5). */
+  cvFolds?: number
+  /** Held-out folds of the SVM's Platt calibration (default 3). */
+  calibrationFolds?: number
+  /** Share held out once to record the confidence baseline (default 0.2; 0 skips). */
+  holdout?: number
+  /** Seed of the folds and the SVM's sample order (default 0). */
+  seed?: number
+  /** `predictOne` calls a prediction reliable from this confidence on (default 0.7). */
+  threshold?: number
+  /** Alternatives returned by `predictOne` (default 3). */
+  topK?: number
+  /** N-grams in `predictOne`'s explanation (default 5). */
+  explainTop?: number
+}
+
+/**
+ * Evaluates `a` and `b` on the same labelled texts: both reports, the differences, McNemar's
+ * `pValue`, `significant`, `better` (`"a"`, `"b"` or `"tie"`) and `text`.
+ */
+export declare function compare(a: TextClassifier, b: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
+
+/**
  * A sparse matrix in compressed sparse row form (scipy's `csr_matrix` layout): row `i` holds
  * the entries `indptr[i]..indptr[i + 1]` of `indices` (columns, ascending) and `data` (values).
  */
@@ -131,6 +215,12 @@ export interface DfFraction {
   fraction: number
 }
 
+/**
+ * Evaluates a fitted classifier on labelled texts: `{accuracy, perClass, macroF1, weightedF1,
+ * confusion, labels, ..., text}` (`text` is the readable report).
+ */
+export declare function evaluate(model: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
+
 /** Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`. */
 export declare function inspect(path: string): ArtifactInfo
 
@@ -144,6 +234,20 @@ export interface MaskRule {
 
 /** Whether batch work may use all cores. */
 export declare function parallelism(): boolean
+
+/** What `predictOne` returns. */
+export interface Prediction {
+  /** The most probable label. */
+  label: string
+  /** Its probability. */
+  confidence: number
+  /** `confidence >= threshold`. */
+  reliable: boolean
+  /** The next most probable labels: `[label, probability]` pairs. */
+  alternatives: Array<[string, number]>
+  /** The n-grams that pushed the decision most: `[ngram, weight]` pairs. */
+  explanation: Array<[string, number]>
+}
 
 /**
  * Options of `new Preprocessor(options)`: the fields of the core `PreprocessorConfig`, in

@@ -836,7 +836,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Preprocessor = nativeBinding.Preprocessor
+module.exports.TextClassifier = nativeBinding.TextClassifier
 module.exports.TfidfVectorizer = nativeBinding.TfidfVectorizer
+module.exports.compare = nativeBinding.compare
+module.exports.evaluate = nativeBinding.evaluate
 module.exports.inspect = nativeBinding.inspect
 module.exports.parallelism = nativeBinding.parallelism
 module.exports.setParallelism = nativeBinding.setParallelism

@@ -7,7 +7,8 @@
 //!   directly over the sparse rows (cost per pass O(non-zeros x classes), never a dense matrix).
 //! - `naive_bayes`: multinomial naive Bayes with smoothing `alpha`; supports [`TextClassifier::partial_fit`].
 //! - `linear_svm`: one-vs-rest linear SVM (squared hinge, dual coordinate descent as in
-//!   liblinear), its scores calibrated into probabilities by Platt scaling fitted on held-out folds.
+//!   liblinear), its scores calibrated into probabilities on held-out folds (per-class Platt
+//!   sigmoids or their multiclass form, one temperature, whichever fits the held-out margins better).
 //! - `auto`: seeded stratified k-fold cross-validation of the three, keeping every score.
 //!
 //! Identical (row, label) training pairs are merged into one weighted sample before solving: log
@@ -260,6 +261,10 @@ enum Link {
     Softmax,
     /// Per-class sigmoid `1 / (1 + exp(a s + b))`, then normalised to sum to one.
     Platt { a: Vec<f64>, b: Vec<f64> },
+    /// Softmax of the scores divided by `t`: Platt scaling's multiclass form (one shared slope,
+    /// "temperature scaling"), better calibrated than normalised one-vs-rest sigmoids when many
+    /// classes each hold a little probability.
+    Temperature { t: f64 },
 }
 
 /// A linear scorer: `score[k] = intercept[k] + sum_f x_f coef[f * n_classes + k]`
@@ -499,6 +504,10 @@ fn sigmoid_platt(a: f64, b: f64, s: f64) -> f64 {
 fn apply_link(link: &Link, s: &mut [f64]) {
     match link {
         Link::Softmax => softmax_in_place(s),
+        Link::Temperature { t } => {
+            s.iter_mut().for_each(|v| *v /= *t);
+            softmax_in_place(s)
+        }
         Link::Platt { a, b } => {
             let mut z = 0.0;
             for (k, v) in s.iter_mut().enumerate() {
@@ -971,7 +980,19 @@ fn out_of_fold(
     oof
 }
 
-/// Platt parameters per class from out-of-fold SVM margins.
+/// Mean negative log-likelihood of the true classes under `link`.
+fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for (s, &c) in oof.iter().zip(y) {
+        let mut p = s.clone();
+        apply_link(link, &mut p);
+        total -= p[c].max(1e-15).ln();
+    }
+    total / y.len().max(1) as f64
+}
+
+/// The SVM's probability link from out-of-fold margins: per-class Platt sigmoids (normalised)
+/// or one temperature over all classes, whichever has the lower held-out log-loss.
 fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize) -> Link {
     let w = vec![1.0; y.len()];
     let mut a = Vec::with_capacity(n_classes);
@@ -983,7 +1004,34 @@ fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize) -> Link {
         a.push(ak);
         b.push(bk);
     }
-    Link::Platt { a, b }
+    let platt_link = Link::Platt { a, b };
+    // Golden-section search on ln(t): the log-loss is unimodal in the temperature.
+    let loss_at = |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y);
+    let (mut lo, mut hi) = (-7.0f64, 3.0f64);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut x1, mut x2) = (hi - g * (hi - lo), lo + g * (hi - lo));
+    let (mut f1, mut f2) = (loss_at(x1), loss_at(x2));
+    for _ in 0..40 {
+        if f1 < f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - g * (hi - lo);
+            f1 = loss_at(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + g * (hi - lo);
+            f2 = loss_at(x2);
+        }
+    }
+    let temp_link = Link::Temperature {
+        t: ((lo + hi) / 2.0).exp(),
+    };
+    let (lp, lt) = (log_loss(&platt_link, oof, y), log_loss(&temp_link, oof, y));
+    log::debug!("svm calibration log-loss: platt {lp:.4}, temperature {lt:.4}");
+    if lt < lp { temp_link } else { platt_link }
 }
 
 fn now_unix() -> u64 {
@@ -1516,6 +1564,7 @@ impl<'de> Deserialize<'de> for TextClassifier {
             let lin = &f.linear;
             let link_ok = match &f.link {
                 Link::Softmax => true,
+                Link::Temperature { t } => t.is_finite() && *t > 0.0,
                 Link::Platt { a, b } => a.len() == k && b.len() == k,
             };
             if lin.n_features != nf

@@ -992,19 +992,15 @@ fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize]) -> f64 {
 }
 
 /// The SVM's probability link from out-of-fold margins: per-class Platt sigmoids (normalised)
-/// or one temperature over all classes, whichever has the lower held-out log-loss.
-fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize) -> Link {
+/// or one temperature over all classes, whichever has the lower held-out log-loss. Per-class
+/// sigmoids are only candidates when every class has at least `folds` lines: a class held out
+/// whole never gets a positive margin in its fold, its sigmoid then learns a meaningless slope,
+/// and (unlike one shared temperature) per-class sigmoids can reorder the classes.
+fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize, folds: usize) -> Link {
+    let mut count = vec![0usize; n_classes];
+    y.iter().for_each(|&c| count[c] += 1);
+    let platt_ok = count.iter().all(|&n| n >= folds);
     let w = vec![1.0; y.len()];
-    let mut a = Vec::with_capacity(n_classes);
-    let mut b = Vec::with_capacity(n_classes);
-    for k in 0..n_classes {
-        let s: Vec<f64> = oof.iter().map(|r| r[k]).collect();
-        let pos: Vec<bool> = y.iter().map(|&c| c == k).collect();
-        let (ak, bk) = platt(&s, &pos, &w);
-        a.push(ak);
-        b.push(bk);
-    }
-    let platt_link = Link::Platt { a, b };
     // Golden-section search on ln(t): the log-loss is unimodal in the temperature.
     let loss_at = |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y);
     let (mut lo, mut hi) = (-7.0f64, 3.0f64);
@@ -1029,6 +1025,19 @@ fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize) -> Link {
     let temp_link = Link::Temperature {
         t: ((lo + hi) / 2.0).exp(),
     };
+    if !platt_ok {
+        return temp_link;
+    }
+    let mut a = Vec::with_capacity(n_classes);
+    let mut b = Vec::with_capacity(n_classes);
+    for k in 0..n_classes {
+        let s: Vec<f64> = oof.iter().map(|r| r[k]).collect();
+        let pos: Vec<bool> = y.iter().map(|&c| c == k).collect();
+        let (ak, bk) = platt(&s, &pos, &w);
+        a.push(ak);
+        b.push(bk);
+    }
+    let platt_link = Link::Platt { a, b };
     let (lp, lt) = (log_loss(&platt_link, oof, y), log_loss(&temp_link, oof, y));
     log::debug!("svm calibration log-loss: platt {lp:.4}, temperature {lt:.4}");
     if lt < lp { temp_link } else { platt_link }
@@ -1155,7 +1164,8 @@ impl TextClassifier {
 
         let mut cv_scores = Vec::new();
         let mut baseline = Vec::new();
-        let mut svm_oof: Option<Vec<Vec<f64>>> = None;
+        // Out-of-fold SVM margins and the number of folds they came from.
+        let mut svm_oof: Option<(Vec<Vec<f64>>, usize)> = None;
         let model = if cfg.model == ModelKind::Auto {
             let folds = d.folds(cfg.cv_folds.min(d.y.len()), cfg.seed);
             let total = CANDIDATES.len() * folds.len();
@@ -1197,7 +1207,7 @@ impl TextClassifier {
             let model = CANDIDATES[winner];
             let oof = oofs.swap_remove(winner);
             if model == ModelKind::LinearSvm {
-                svm_oof = Some(oof);
+                svm_oof = Some((oof, folds.len()));
             } else {
                 baseline = oof
                     .iter()
@@ -1213,7 +1223,7 @@ impl TextClassifier {
             let folds = d.folds(cfg.calibration_folds.min(d.y.len()), cfg.seed);
             let total = folds.len();
             let mut done = 0;
-            svm_oof = Some(out_of_fold(
+            let oof = out_of_fold(
                 model,
                 &d,
                 &folds,
@@ -1222,7 +1232,8 @@ impl TextClassifier {
                 "calibrate",
                 &mut done,
                 total,
-            ));
+            );
+            svm_oof = Some((oof, folds.len()));
         }
         if cfg.model != ModelKind::Auto && model != ModelKind::LinearSvm && cfg.holdout > 0.0 {
             let k = (1.0 / cfg.holdout).round().max(2.0) as usize;
@@ -1246,8 +1257,8 @@ impl TextClassifier {
 
         let (t, _) = d.subset(&d.all());
         let mut trained = train_raw(model, &t, &cfg, &mut rep);
-        if let Some(oof) = svm_oof {
-            let link = calibrate(&oof, &d.y, classes.len());
+        if let Some((oof, n_folds)) = svm_oof {
+            let link = calibrate(&oof, &d.y, classes.len(), n_folds);
             baseline = oof
                 .into_iter()
                 .map(|mut s| {
@@ -2078,6 +2089,33 @@ mod tests {
         let (a, b) = platt(&s, &pos, &vec![1.0; s.len()]);
         assert!((a + 2.0).abs() < 0.3, "a = {a}");
         assert!(b.abs() < 0.2, "b = {b}");
+    }
+
+    #[test]
+    fn svm_calibration_keeps_rare_classes_ranked() {
+        // Classes with one line each cannot be calibrated per class (held out whole in their
+        // fold); the shared temperature keeps the SVM's own ranking, so they stay learnable.
+        let (mut t, mut l) = toy();
+        for (i, w) in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+            .iter()
+            .enumerate()
+        {
+            t.push(format!("rare {w} failure code{i}"));
+            l.push(format!("rare_{w}"));
+        }
+        let mut c = TextClassifier::new(cfg(ModelKind::LinearSvm)).unwrap();
+        c.fit(&t, &l).unwrap();
+        assert!(matches!(
+            c.fitted.as_ref().unwrap().link,
+            Link::Temperature { .. }
+        ));
+        for w in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"] {
+            assert_eq!(
+                c.predict(&[format!("rare {w} failure")]).unwrap()[0],
+                format!("rare_{w}")
+            );
+        }
+        assert_eq!(c.score(&t, &l).unwrap(), 1.0);
     }
 
     #[test]

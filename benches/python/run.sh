@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=build/venv-bench
+# `run.sh classify`: the classifier side-by-side (benches/python/bench_classify.py) instead.
+if [ "${1:-}" = classify ]; then
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q scikit-learn ./bindings-python
+    exec "$VENV/bin/python" benches/python/bench_classify.py --json build/bench-classify.json "${@:2}"
+fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q scikit-learn nltk ./bindings-python
 "$VENV/bin/python" benches/python/bench_tfidf.py --lines "${LINES:-16000}" --json build/bench-tfidf.json

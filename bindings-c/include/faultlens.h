@@ -82,6 +82,17 @@ typedef int32_t FlStatus;
 #endif // __cplusplus
 
 /**
+ * A text classifier (TF-IDF, then logistic regression, naive Bayes, a calibrated linear SVM, or
+ * the best of them by cross-validation), fitted or not.
+ *
+ * Thread-safe: any number of reading calls (predict*, score, classes, to_bytes, ...) may run at
+ * once from different threads; `fit` and `partial_fit` wait for them and run alone. Create with
+ * `fl_classifier_new`, `fl_classifier_from_bytes` or `fl_classifier_load`; release with
+ * `fl_classifier_free`.
+ */
+typedef struct FlClassifier FlClassifier;
+
+/**
  * A sparse matrix in compressed sparse row form, laid out as scipy's `csr_matrix`: row `i`
  * holds the entries `indptr[i] .. indptr[i + 1]` of `indices` (columns, ascending within a row)
  * and `data` (values). Immutable; safe to read from several threads. Release with `fl_csr_free`.
@@ -142,6 +153,13 @@ typedef struct FlStrings FlStrings;
  * `fl_tfidf_load`; release with `fl_tfidf_free`.
  */
 typedef struct FlTfidf FlTfidf;
+
+/**
+ * Progress callback of `fl_classifier_fit`: `stage` (a static NUL-terminated name such as
+ * "vectorize", "cv", "train", "calibrate", "holdout", valid only during the call), work `done`
+ * out of `total`, and the `user_data` given to `fl_classifier_fit`. Called on the fitting thread.
+ */
+typedef void (*FlProgressFn)(const char *stage, size_t done, size_t total, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -235,6 +253,186 @@ const FlStrings *fl_string_lists_get(const FlStringLists *lists, size_t index);
 void fl_string_lists_free(FlStringLists *lists);
 
 /**
+ * Builds an unfitted classifier from a JSON config with the core's snake_case names (`model`:
+ * "logistic", "naive_bayes", "linear_svm" or "auto"; `tfidf`, `c`, `alpha`, `max_iter`, `tol`,
+ * `cv_folds`, `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`);
+ * NULL (or `{}`) means the defaults. Bad JSON, unknown fields and out-of-range values give
+ * `FL_STATUS_INVALID_CONFIG`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_classifier_free`. Thread-safe.
+ */
+FlStatus fl_classifier_new(const char *config_json, FlClassifier **out);
+
+/**
+ * Frees a classifier. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_classifier_free(FlClassifier *c);
+
+/**
+ * Trains on `n` texts with their `n` labels (NUL-terminated UTF-8, read only during the call).
+ * `progress` may be NULL; otherwise it is called with `user_data` as training advances (on the
+ * calling thread, with the handle's write lock held: it must not call into this handle). On
+ * failure the previous state is kept.
+ */
+FlStatus fl_classifier_fit(FlClassifier *c,
+                           const char *const *texts,
+                           const char *const *labels,
+                           size_t n,
+                           FlProgressFn progress,
+                           void *user_data);
+
+/**
+ * Learns `n` more labelled texts without retraining (naive Bayes only; an unfitted classifier
+ * does a full fit). New labels are appended to the classes. Takes the write lock.
+ */
+FlStatus fl_classifier_partial_fit(FlClassifier *c,
+                                   const char *const *texts,
+                                   const char *const *labels,
+                                   size_t n);
+
+/**
+ * The most probable label of each of `n` texts.
+ *
+ * On success `*out` owns a new list of `n` labels: free it with `fl_strings_free`.
+ * Thread-safe (read lock).
+ */
+FlStatus fl_classifier_predict(const FlClassifier *c,
+                               const char *const *texts,
+                               size_t n,
+                               FlStrings **out);
+
+/**
+ * Probabilities of `n` texts, row-major: `n` rows of `n_classes` values in
+ * `fl_classifier_classes` order (`*len` = n * n_classes).
+ *
+ * On success `*values` owns `*len` doubles: free them with `fl_doubles_free(*values, *len)`.
+ * Thread-safe (read lock).
+ */
+FlStatus fl_classifier_predict_proba(const FlClassifier *c,
+                                     const char *const *texts,
+                                     size_t n,
+                                     double **values,
+                                     size_t *len);
+
+/**
+ * One text's prediction as JSON: `{"label", "confidence", "reliable", "alternatives":
+ * [[label, p], ...], "explanation": [[ngram, weight], ...]}`.
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_predict_one(const FlClassifier *c, const char *text, char **json);
+
+/**
+ * Writes the accuracy on `n` labelled texts to `*out`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_score(const FlClassifier *c,
+                             const char *const *texts,
+                             const char *const *labels,
+                             size_t n,
+                             double *out);
+
+/**
+ * The labels in probability column order.
+ *
+ * On success `*out` owns a new list: free it with `fl_strings_free`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_classes(const FlClassifier *c, FlStrings **out);
+
+/**
+ * Writes whether `fit` has run to `*out`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_is_fitted(const FlClassifier *c, bool *out);
+
+/**
+ * The model that was trained ("logistic", "naive_bayes" or "linear_svm"; "auto" is resolved).
+ *
+ * On success `*out` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_model(const FlClassifier *c, char **out);
+
+/**
+ * Training metadata as JSON (snake_case): time, sample counts, options, cross-validation scores,
+ * baseline confidences.
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_training_info(const FlClassifier *c, char **json);
+
+/**
+ * Top-class probabilities on held-out data at training time (a drift baseline); empty when
+ * unfitted.
+ *
+ * On success `*values` owns `*len` doubles: free them with `fl_doubles_free(*values, *len)`.
+ * Thread-safe (read lock).
+ */
+FlStatus fl_classifier_baseline_confidences(const FlClassifier *c, double **values, size_t *len);
+
+/**
+ * The full configuration as JSON (every field, snake_case), accepted by `fl_classifier_new`.
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_config(const FlClassifier *c, char **json);
+
+/**
+ * The classifier as a complete model file in memory.
+ *
+ * On success `*bytes` owns `*len` bytes: free them with `fl_bytes_free(*bytes, *len)`.
+ * Thread-safe (read lock).
+ */
+FlStatus fl_classifier_to_bytes(const FlClassifier *c, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a model file held in memory (`len` bytes, read only during the call): damaged data
+ * gives `FL_STATUS_CORRUPT`, an unsupported version `FL_STATUS_FORMAT`, another artifact kind
+ * `FL_STATUS_WRONG_KIND`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_classifier_free`. Thread-safe.
+ */
+FlStatus fl_classifier_from_bytes(const uint8_t *bytes, size_t len, FlClassifier **out);
+
+/**
+ * Writes the model file to `path` atomically. Thread-safe (read lock).
+ */
+FlStatus fl_classifier_save(const FlClassifier *c, const char *path);
+
+/**
+ * Reads a model file written by `save` in any language.
+ *
+ * On success `*out` owns a new handle: free it with `fl_classifier_free`. Thread-safe.
+ */
+FlStatus fl_classifier_load(const char *path, FlClassifier **out);
+
+/**
+ * Evaluates a fitted classifier on `n` labelled texts. The report is JSON: `accuracy`,
+ * `per_class` (label, precision, recall, f1, support), `macro_f1`, `weighted_f1`, `confusion`
+ * (rows: true, columns: predicted, in `labels` order), `labels`, `n_samples`, and `text` (the
+ * readable report).
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
+ */
+FlStatus fl_evaluate(const FlClassifier *c,
+                     const char *const *texts,
+                     const char *const *labels,
+                     size_t n,
+                     char **json);
+
+/**
+ * Evaluates classifiers `a` and `b` on the same `n` labelled texts. JSON: reports `a` and `b`,
+ * `accuracy_difference` and `macro_f1_difference` (B - A), `a_only_correct`, `b_only_correct`,
+ * McNemar's `p_value`, `significant`, `alpha`, `better` ("a", "b" or "tie") and `text`. Every
+ * label must be known to at least one model (else `FL_STATUS_INVALID_INPUT`).
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read locks).
+ */
+FlStatus fl_compare(const FlClassifier *a,
+                    const FlClassifier *b,
+                    const char *const *texts,
+                    const char *const *labels,
+                    size_t n,
+                    char **json);
+
+/**
  * Reads only the header and envelope of the model file at `path` and writes them as JSON to
  * `*out_json`: `{"kind":"tfidf_vectorizer","format_version":1,"library_version":"0.1.0",
  * "payload_bytes":1234}`. Fails like `*_load` (`FL_STATUS_IO`, `FL_STATUS_CORRUPT`,
@@ -267,6 +465,17 @@ void fl_resolver_free(FlResolver *r);
  * number of rules to `*n_rules` (may be NULL). Takes the write lock.
  */
 FlStatus fl_resolver_set_rules(FlResolver *r, const char *rules_json, size_t *n_rules);
+
+/**
+ * Sets the classifier stage to a copy of a fitted classifier (`FL_STATUS_NOT_FITTED` otherwise);
+ * the classifier handle stays the caller's. Takes the resolver's write lock.
+ */
+FlStatus fl_resolver_set_classifier(FlResolver *r, const FlClassifier *classifier);
+
+/**
+ * Sets the classifier stage from a classifier model file written by `save` in any language.
+ */
+FlStatus fl_resolver_load_classifier(FlResolver *r, const char *path);
 
 /**
  * Replaces the rules with those of a JSON or TOML file (chosen by extension). Takes the write

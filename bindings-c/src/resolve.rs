@@ -136,6 +136,34 @@ pub unsafe extern "C" fn fl_resolver_set_rules(
     })
 }
 
+/// Sets the classifier stage to a copy of a fitted classifier (`FL_STATUS_NOT_FITTED` otherwise);
+/// the classifier handle stays the caller's. Takes the resolver's write lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_set_classifier(
+    r: *mut FlResolver,
+    classifier: *const crate::classify::FlClassifier,
+) -> FlStatus {
+    guard(|| {
+        let c = unsafe { crate::classify::read(classifier) }?.clone();
+        unsafe { write(r) }?.set_classifier(c)?;
+        Ok(())
+    })
+}
+
+/// Sets the classifier stage from a classifier model file written by `save` in any language.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_load_classifier(
+    r: *mut FlResolver,
+    path: *const c_char,
+) -> FlStatus {
+    guard(|| {
+        let path = unsafe { path_arg(path, "path") }?;
+        let c = faultlens::TextClassifier::load(path)?;
+        unsafe { write(r) }?.set_classifier(c)?;
+        Ok(())
+    })
+}
+
 /// Replaces the rules with those of a JSON or TOML file (chosen by extension). Takes the write
 /// lock only after the file has been read and checked.
 #[unsafe(no_mangle)]

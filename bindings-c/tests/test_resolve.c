@@ -183,6 +183,34 @@ static void test_bad_input(FlResolver *r) {
     fl_resolution_free(res);
 }
 
+static void test_classifier_stage(FlResolver *r) {
+    const char *texts[] = {"Container a was OOMKilled (exit code 137)", "Pod b OOMKilled, memory limit 1Gi",
+                           "out of memory: killed process 12", "disk quota exceeded on /var",
+                           "no space left on device /dev/sda", "disk full writing /tmp/x",
+                           "x509: certificate has expired", "certificate verify failed: expired",
+                           "tls certificate expired for api"};
+    const char *labels[] = {"increase_memory_limit", "increase_memory_limit", "increase_memory_limit",
+                            "expand_disk", "expand_disk", "expand_disk",
+                            "renew_tls_certificate", "renew_tls_certificate", "renew_tls_certificate"};
+    FlClassifier *c = NULL;
+    CHECK_OK(fl_classifier_new(NULL, &c));
+    CHECK_STATUS(fl_resolver_set_classifier(r, c), FL_STATUS_NOT_FITTED);
+    CHECK_OK(fl_classifier_fit(c, texts, labels, 9, NULL, NULL));
+    CHECK_OK(fl_resolver_set_classifier(r, c));
+    fl_classifier_free(c); /* the resolver holds its own copy */
+    FlResolution *res = NULL;
+    CHECK_OK(fl_resolver_resolve(r, "Pod api-7f was OOMKilled (exit code 137)", "classifier", &res));
+    CHECK_STR(fl_resolution_method(res), "ml_prediction");
+    CHECK_STR(fl_resolution_solution(res), "increase_memory_limit");
+    char *json = NULL;
+    CHECK_OK(fl_resolution_to_json(res, &json));
+    CHECK_CONTAINS(json, "\"predictions\":[{\"label\":\"increase_memory_limit\"");
+    fl_string_free(json);
+    fl_resolution_free(res);
+    CHECK_STATUS(fl_resolver_load_classifier(r, "/nonexistent/clf.flm"), FL_STATUS_IO);
+    CHECK_STATUS(fl_resolver_set_classifier(r, NULL), FL_STATUS_NULL_POINTER);
+}
+
 int main(void) {
     FlResolver *r = build();
     test_cascade(r);
@@ -190,6 +218,7 @@ int main(void) {
     test_rules_and_config(r);
     test_round_trips(r);
     test_bad_input(r);
+    test_classifier_stage(r);
     fl_resolver_free(r);
     return check_finish("test_resolve");
 }

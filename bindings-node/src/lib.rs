@@ -11,6 +11,7 @@
 
 use napi_derive::napi;
 
+mod classify;
 mod convert;
 mod error;
 mod resolve;

@@ -205,6 +205,24 @@ impl Resolver {
         Ok(n)
     }
 
+    /// Sets the classifier stage to a copy of a fitted `TextClassifier`.
+    #[napi(catch_unwind)]
+    pub fn set_classifier(&self, classifier: &crate::classify::TextClassifier) -> Result<()> {
+        let c = classifier
+            .inner
+            .read()
+            .map_err(|_| poisoned("TextClassifier"))?
+            .clone();
+        write(&self.inner)?.set_classifier(c).map_err(to_js)
+    }
+
+    /// Sets the classifier stage from a classifier model file (saved in any language).
+    #[napi(catch_unwind)]
+    pub fn load_classifier(&self, path: String) -> Result<()> {
+        let c = faultlens::TextClassifier::load(path).map_err(to_js)?;
+        write(&self.inner)?.set_classifier(c).map_err(to_js)
+    }
+
     /// Replaces the rules with a JSON or TOML file's (by extension); returns their number.
     #[napi(catch_unwind)]
     pub fn load_rules(&self, path: String) -> Result<u32> {

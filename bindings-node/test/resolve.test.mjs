@@ -1,13 +1,13 @@
 // Resolver from Node: the cascade over the bundled example rules and knowledge base, batch (sync
 // and async), feedback, Prometheus text, round trips and bad input.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import test from 'node:test'
 
-import { Resolver, inspect } from '../index.js'
+import { Resolver, TextClassifier, inspect } from '../index.js'
 
 const DATA = fileURLToPath(new URL('../../examples/data/', import.meta.url))
 
@@ -117,4 +117,25 @@ test('bad input is a clear error and the resolver stays usable', (t) => {
   assert.throws(() => new Resolver({ similarityThreshold: 1.5 }), (e) => e.code === 'InvalidConfig' && /similarity_threshold|similarityThreshold/.test(e.message))
   assert.throws(() => new Resolver({ noSuchOption: 1 }), (e) => e.code === 'InvalidConfig' && /noSuchOption/.test(e.message))
   assert.equal(r.resolve('connection refused').solution, 'restart')
+})
+
+test('the classifier stage: set, answer, save with the resolver, load from its own file', async (t) => {
+  const pairs = readFileSync(join(DATA, 'errors.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const clf = new TextClassifier()
+  const r = build()
+  assert.throws(() => r.setClassifier(clf), (e) => e.code === 'NotFitted')
+  await clf.fit(pairs.map((p) => p.error), pairs.map((p) => p.solution))
+  r.setClassifier(clf)
+  const text = 'Pod api-7f was OOMKilled (exit code 137)'
+  const res = r.resolve(text, 'classifier')
+  assert.equal(res.method, 'ml_prediction')
+  assert.equal(res.solution, 'increase_memory_limit')
+  assert.equal(res.predictions[0].label, res.solution)
+  const dir = tmp(t)
+  r.save(join(dir, 'resolver.flm'))
+  assert.ok(Math.abs(Resolver.load(join(dir, 'resolver.flm')).resolve(text, 'classifier').confidence - res.confidence) < 1e-12)
+  clf.save(join(dir, 'clf.flm'))
+  const other = new Resolver()
+  other.loadClassifier(join(dir, 'clf.flm'))
+  assert.equal(other.resolve(text).method, 'ml_prediction')
 })

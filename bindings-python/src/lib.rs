@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+mod classify;
 mod convert;
 mod error;
 mod models;
@@ -68,6 +69,9 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<resolve::PyResolution>()?;
     m.add_class::<resolve::PySimilarError>()?;
     m.add_class::<resolve::PyLabelScore>()?;
+    m.add_class::<classify::PyTextClassifier>()?;
+    m.add_function(wrap_pyfunction!(classify::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(classify::compare, m)?)?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

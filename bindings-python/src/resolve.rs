@@ -16,6 +16,7 @@ use faultlens::resolve::{
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
+use crate::classify::PyTextClassifier;
 use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
 use crate::models;
@@ -200,6 +201,25 @@ impl PyResolver {
             let n = rules.len();
             self.write()?.set_rules(rules);
             Ok(n)
+        })
+    }
+
+    /// Sets the classifier stage to a copy of a fitted `TextClassifier` (later changes to that
+    /// object do not affect the resolver).
+    fn set_classifier(
+        &self,
+        py: Python<'_>,
+        classifier: PyRef<'_, PyTextClassifier>,
+    ) -> PyResult<()> {
+        let c = attached(py, classifier.read().map(|c| c.clone()))?;
+        run_unlocked(py, || Ok(self.write()?.set_classifier(c)?))
+    }
+
+    /// Sets the classifier stage from a classifier model file (saved in any language).
+    fn load_classifier(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        run_unlocked(py, || {
+            let c = <faultlens::TextClassifier as faultlens::Artifact>::load(&path)?;
+            Ok(self.write()?.set_classifier(c)?)
         })
     }
 

@@ -151,3 +151,28 @@ def test_threads_resolve_while_learning(resolver):
         t.join()
     assert not errors
     assert resolver.metrics()["total"] == 4 * 50 * 3
+
+
+def test_classifier_stage(resolver, tmp_path):
+    import json
+
+    pairs = [json.loads(l) for l in (DATA / "errors.jsonl").read_text().splitlines() if l.strip()]
+    clf = faultlens.TextClassifier().fit([p["error"] for p in pairs], [p["solution"] for p in pairs])
+    with pytest.raises(faultlens.NotFittedError):
+        resolver.set_classifier(faultlens.TextClassifier())
+    resolver.set_classifier(clf)
+    text = "Pod api-7f was OOMKilled (exit code 137)"
+    res = resolver.resolve(text, method="classifier")
+    assert res.method == "ml_prediction" and res.solution == "increase_memory_limit"
+    assert res.predictions[0].label == res.solution
+    assert res.predictions[0].probability == pytest.approx(res.confidence)
+    assert res.similar == []
+    # The classifier travels with the resolver file, and loads from its own file.
+    path = tmp_path / "resolver.flm"
+    resolver.save(path)
+    again = faultlens.Resolver.load(path).resolve(text, method="classifier")
+    assert again.confidence == pytest.approx(res.confidence)
+    clf.save(tmp_path / "clf.flm")
+    other = faultlens.Resolver()
+    other.load_classifier(tmp_path / "clf.flm")
+    assert other.resolve(text).method == "ml_prediction"

@@ -1,1 +1,2256 @@
-//! Classifiers: error text to remedy label with calibrated confidence (issue 3).
+//! Classifiers: error text to remedy label with calibrated confidence.
+//!
+//! [`TextClassifier`] owns the whole pipeline (preprocessing and TF-IDF through its
+//! [`TfidfVectorizer`], then a linear model) and saves to one model file. Models:
+//!
+//! - `logistic`: multinomial (softmax) logistic regression with L2 penalty `C`, solved by L-BFGS
+//!   directly over the sparse rows (cost per pass O(non-zeros x classes), never a dense matrix).
+//! - `naive_bayes`: multinomial naive Bayes with smoothing `alpha`; supports [`TextClassifier::partial_fit`].
+//! - `linear_svm`: one-vs-rest linear SVM (squared hinge, dual coordinate descent as in
+//!   liblinear), its scores calibrated into probabilities on held-out folds (per-class Platt
+//!   sigmoids or their multiclass form, one temperature, whichever fits the held-out margins better).
+//! - `auto`: seeded stratified k-fold cross-validation of the three, keeping every score.
+//!
+//! Identical (row, label) training pairs are merged into one weighted sample before solving: log
+//! data repeats itself (Loghub's Linux sample has 290 distinct texts in 2,000 lines), and a weighted
+//! sample gives exactly the same optimum at a fraction of the cost.
+//!
+//! Evaluation lives here too ([`ClassificationReport`], [`evaluate`], [`compare`]) and is
+//! re-exported from [`crate::models`].
+//!
+//! ```
+//! use faultlens::{ClassifierConfig, TextClassifier};
+//! let texts = ["disk full on /var", "no space left on device /tmp", "connection refused 10.0.0.1",
+//!              "connection reset by peer", "disk quota exceeded", "connection timed out"];
+//! let labels = ["disk", "disk", "net", "net", "disk", "net"];
+//! let mut clf = TextClassifier::new(ClassifierConfig::default())?;
+//! clf.fit(&texts, &labels)?;
+//! let p = clf.predict_one("connection refused by 10.1.1.1")?;
+//! assert_eq!(p.label, "net");
+//! # Ok::<(), faultlens::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::models::Artifact;
+use crate::parallel;
+use crate::text::Preprocessor;
+use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
+
+const WHAT: &str = "TextClassifier";
+
+/// Which model a [`TextClassifier`] trains. In config files: `"logistic"`, `"naive_bayes"`,
+/// `"linear_svm"`, `"auto"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Multinomial logistic regression (softmax, L2, `c`).
+    #[default]
+    Logistic,
+    /// Multinomial naive Bayes (`alpha`).
+    NaiveBayes,
+    /// One-vs-rest linear SVM with Platt-calibrated probabilities (`c`).
+    LinearSvm,
+    /// The best of the three by stratified k-fold cross-validation.
+    Auto,
+}
+
+impl ModelKind {
+    /// The name used in config files and model files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::NaiveBayes => "naive_bayes",
+            ModelKind::LinearSvm => "linear_svm",
+            ModelKind::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The candidates `auto` cross-validates, in tie-break order.
+const CANDIDATES: [ModelKind; 3] = [
+    ModelKind::Logistic,
+    ModelKind::LinearSvm,
+    ModelKind::NaiveBayes,
+];
+
+/// The TF-IDF settings a classifier uses unless told otherwise: word 1- and 2-grams with
+/// sublinear tf (chosen on the Loghub benchmark, see `docs/classify.md`).
+pub fn default_classifier_tfidf() -> TfidfConfig {
+    TfidfConfig {
+        ngram_range: (1, 2),
+        sublinear_tf: true,
+        ..Default::default()
+    }
+}
+
+/// Options of a [`TextClassifier`]. Defaults were chosen by measurement on Loghub (see
+/// `docs/classify.md`): scikit-learn's `C=1` under-fits classes with one or two examples, and
+/// `alpha=1` flattens naive Bayes when there are hundreds of classes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClassifierConfig {
+    /// The model (default `logistic`).
+    pub model: ModelKind,
+    /// TF-IDF options, including the preprocessor (default: 1- and 2-grams, sublinear tf).
+    pub tfidf: TfidfConfig,
+    /// Inverse L2 strength for `logistic` and `linear_svm` (default 20).
+    pub c: f64,
+    /// Additive smoothing for `naive_bayes` (default 0.01).
+    pub alpha: f64,
+    /// Solver iteration cap (L-BFGS iterations; SVM passes over the data). Default 300.
+    pub max_iter: usize,
+    /// Solver tolerance (largest gradient entry for L-BFGS, projected-gradient gap for the SVM).
+    pub tol: f64,
+    /// Folds for `auto` model selection (default 5).
+    pub cv_folds: usize,
+    /// Held-out folds used to fit the SVM's Platt scaling (default 3).
+    pub calibration_folds: usize,
+    /// Share of the training data held out once to record the confidence distribution on unseen
+    /// data (the drift baseline) for `logistic` and `naive_bayes`; 0 skips it. Default 0.2.
+    /// (`auto` and `linear_svm` get that distribution from their folds at no extra cost.)
+    pub holdout: f64,
+    /// Seed for fold assignment and the SVM's sample order (default 0).
+    pub seed: u64,
+    /// `predict_one` calls a prediction reliable when its confidence reaches this (default 0.7).
+    pub threshold: f64,
+    /// Alternatives returned by `predict_one` (default 3).
+    pub top_k: usize,
+    /// N-grams returned in `predict_one`'s explanation (default 5).
+    pub explain_top: usize,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelKind::Logistic,
+            tfidf: default_classifier_tfidf(),
+            c: 20.0,
+            alpha: 0.01,
+            max_iter: 300,
+            tol: 1e-4,
+            cv_folds: 5,
+            calibration_folds: 3,
+            holdout: 0.2,
+            seed: 0,
+            threshold: 0.7,
+            top_k: 3,
+            explain_top: 5,
+        }
+    }
+}
+
+impl ClassifierConfig {
+    /// Checks every field; [`TextClassifier::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        self.tfidf.validate()?;
+        let positive = |field: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    field,
+                    format!("{v} must be a finite number above 0"),
+                ))
+            }
+        };
+        positive("c", self.c)?;
+        positive("alpha", self.alpha)?;
+        positive("tol", self.tol)?;
+        if self.max_iter == 0 {
+            return Err(Error::config("max_iter", "must be at least 1"));
+        }
+        if self.cv_folds < 2 {
+            return Err(Error::config("cv_folds", "must be at least 2"));
+        }
+        if self.calibration_folds < 2 {
+            return Err(Error::config("calibration_folds", "must be at least 2"));
+        }
+        if !(self.holdout.is_finite() && (0.0..0.5).contains(&self.holdout)) {
+            return Err(Error::config(
+                "holdout",
+                format!("{} must be in [0, 0.5)", self.holdout),
+            ));
+        }
+        if !(self.threshold.is_finite() && (0.0..=1.0).contains(&self.threshold)) {
+            return Err(Error::config(
+                "threshold",
+                format!("{} must be in [0, 1]", self.threshold),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One prediction with its evidence, as returned by [`TextClassifier::predict_one`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The most probable label.
+    pub label: String,
+    /// Its probability.
+    pub confidence: f64,
+    /// `confidence >= threshold`.
+    pub reliable: bool,
+    /// The next most probable labels with their probabilities (at most `top_k`).
+    pub alternatives: Vec<(String, f64)>,
+    /// The n-grams that pushed the decision most towards `label`, with their contribution
+    /// (feature value x how much more the feature weighs for `label` than on average).
+    pub explanation: Vec<(String, f64)>,
+}
+
+/// Cross-validation result of one candidate model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    /// The candidate.
+    pub model: ModelKind,
+    /// Out-of-fold accuracy over all training samples.
+    pub accuracy: f64,
+    /// Out-of-fold macro-averaged F1.
+    pub macro_f1: f64,
+    /// Accuracy per fold.
+    pub fold_accuracy: Vec<f64>,
+}
+
+/// What is known about how a classifier was trained; saved with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// The model that was trained (never `auto`).
+    pub model: ModelKind,
+    /// Seconds since the Unix epoch when training finished.
+    pub trained_at: u64,
+    /// Wall-clock seconds `fit` took.
+    pub fit_seconds: f64,
+    /// Training samples (all `fit` and `partial_fit` calls).
+    pub n_samples: usize,
+    /// Distinct (TF-IDF row, label) pairs among them in the last `fit`.
+    pub n_distinct: usize,
+    /// TF-IDF features.
+    pub n_features: usize,
+    /// Solver iterations of the final model (0 for naive Bayes).
+    pub iterations: usize,
+    /// Whether the solver met `tol` before `max_iter`.
+    pub converged: bool,
+    /// Per-candidate cross-validation scores (`auto` only).
+    pub cv_scores: Vec<CandidateScore>,
+    /// Top-class probabilities on data the model (or its fold copy) did not train on.
+    pub baseline_confidences: Vec<f64>,
+    /// The options `fit` ran with.
+    pub options: ClassifierConfig,
+}
+
+/// How scores become probabilities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Link {
+    /// Softmax of the linear scores (logistic regression; naive Bayes joint log-likelihoods).
+    Softmax,
+    /// Per-class sigmoid `1 / (1 + exp(a s + b))`, then normalised to sum to one.
+    Platt { a: Vec<f64>, b: Vec<f64> },
+    /// Softmax of the scores divided by `t`: Platt scaling's multiclass form (one shared slope,
+    /// "temperature scaling"), better calibrated than normalised one-vs-rest sigmoids when many
+    /// classes each hold a little probability.
+    Temperature { t: f64 },
+}
+
+/// A linear scorer: `score[k] = intercept[k] + sum_f x_f coef[f * n_classes + k]`
+/// (feature-major so one non-zero touches one contiguous run).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Linear {
+    n_features: usize,
+    n_classes: usize,
+    coef: Vec<f64>,
+    intercept: Vec<f64>,
+}
+
+impl Linear {
+    fn zeros(n_features: usize, n_classes: usize) -> Self {
+        Linear {
+            n_features,
+            n_classes,
+            coef: vec![0.0; n_features * n_classes],
+            intercept: vec![0.0; n_classes],
+        }
+    }
+
+    fn scores_into(&self, idx: &[u32], val: &[f64], out: &mut [f64]) {
+        let k = self.n_classes;
+        out.copy_from_slice(&self.intercept);
+        for (&f, &x) in idx.iter().zip(val) {
+            let f = f as usize;
+            if f >= self.n_features {
+                continue;
+            }
+            let w = &self.coef[f * k..(f + 1) * k];
+            for (o, &wi) in out.iter_mut().zip(w) {
+                *o += x * wi;
+            }
+        }
+    }
+}
+
+/// Naive Bayes sufficient statistics (kept so `partial_fit` can add to them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct NbCounts {
+    /// Class-major: `feature_count[k * n_features + f]`.
+    feature_count: Vec<f64>,
+    class_count: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Fitted {
+    model: ModelKind,
+    classes: Vec<String>,
+    linear: Linear,
+    link: Link,
+    nb: Option<NbCounts>,
+    info: TrainingInfo,
+}
+
+/// Derived, never saved: feature names and per-feature mean weight (for explanations).
+#[derive(Clone, Debug, Default)]
+struct Derived {
+    names: Arc<Vec<String>>,
+    coef_mean: Arc<Vec<f64>>,
+}
+
+/// Optional progress callback: `(stage, done, total)`. Stages: `vectorize`, `cv`, `train`,
+/// `calibrate`, `holdout`.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+struct Reporter<'a>(Option<Progress<'a>>);
+
+impl Reporter<'_> {
+    fn report(&mut self, stage: &str, done: usize, total: usize) {
+        if let Some(f) = self.0.as_mut() {
+            f(stage, done, total);
+        }
+    }
+}
+
+/// Error text → remedy label, with calibrated confidence, explanations and one model file.
+///
+/// `Send + Sync + Clone`: share one fitted classifier between threads behind an `Arc`, and call
+/// [`predict_one`](Self::predict_one) through `&self`.
+#[derive(Clone, Debug)]
+pub struct TextClassifier {
+    config: ClassifierConfig,
+    vectorizer: TfidfVectorizer,
+    fitted: Option<Fitted>,
+    derived: Derived,
+}
+
+impl PartialEq for TextClassifier {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.vectorizer == other.vectorizer
+            && self.fitted == other.fitted
+    }
+}
+
+/// Training data after vectorising: rows, class ids, and a group id per sample (equal groups =
+/// identical row and label).
+struct Design {
+    x: CsrMatrix,
+    y: Vec<usize>,
+    group: Vec<usize>,
+    n_groups: usize,
+    n_classes: usize,
+}
+
+/// A weighted, de-duplicated training set.
+struct Train {
+    x: CsrMatrix,
+    y: Vec<usize>,
+    w: Vec<f64>,
+    n_classes: usize,
+}
+
+impl Design {
+    fn new(x: CsrMatrix, y: Vec<usize>, n_classes: usize) -> Self {
+        let mut map: FxHashMap<(usize, &[u32], Vec<u64>), usize> = FxHashMap::default();
+        let mut group = Vec::with_capacity(y.len());
+        for (i, &label) in y.iter().enumerate() {
+            let (idx, val) = x.row(i);
+            let bits: Vec<u64> = val.iter().map(|v| v.to_bits()).collect();
+            let next = map.len();
+            group.push(*map.entry((label, idx, bits)).or_insert(next));
+        }
+        let n_groups = map.len();
+        drop(map);
+        Design {
+            x,
+            y,
+            group,
+            n_groups,
+            n_classes,
+        }
+    }
+
+    /// The samples `idx` as a weighted set of distinct rows; also maps every sample to its row.
+    fn subset(&self, idx: &[usize]) -> (Train, Vec<usize>) {
+        let mut slot = vec![usize::MAX; self.n_groups];
+        let mut reps = Vec::new();
+        let mut w = Vec::new();
+        let mut of_sample = Vec::with_capacity(idx.len());
+        for &i in idx {
+            let g = self.group[i];
+            if slot[g] == usize::MAX {
+                slot[g] = reps.len();
+                reps.push(i);
+                w.push(0.0);
+            }
+            w[slot[g]] += 1.0;
+            of_sample.push(slot[g]);
+        }
+        let mut m = CsrMatrix {
+            indptr: vec![0],
+            indices: Vec::new(),
+            data: Vec::new(),
+            n_rows: reps.len(),
+            n_cols: self.x.n_cols,
+        };
+        for &i in &reps {
+            let (ix, v) = self.x.row(i);
+            m.indices.extend_from_slice(ix);
+            m.data.extend_from_slice(v);
+            m.indptr.push(m.indices.len());
+        }
+        let y = reps.iter().map(|&i| self.y[i]).collect();
+        (
+            Train {
+                x: m,
+                y,
+                w,
+                n_classes: self.n_classes,
+            },
+            of_sample,
+        )
+    }
+
+    fn all(&self) -> Vec<usize> {
+        (0..self.y.len()).collect()
+    }
+
+    /// Seeded stratified folds: each class's samples are shuffled and dealt round-robin, starting
+    /// where the previous class stopped, so folds differ in size by at most one.
+    fn folds(&self, k: usize, seed: u64) -> Vec<Vec<usize>> {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut by_class = vec![Vec::new(); self.n_classes];
+        for (i, &c) in self.y.iter().enumerate() {
+            by_class[c].push(i);
+        }
+        let mut folds = vec![Vec::new(); k];
+        let mut next = 0;
+        for members in &mut by_class {
+            members.shuffle(&mut rng);
+            for &i in members.iter() {
+                folds[next % k].push(i);
+                next += 1;
+            }
+        }
+        for f in &mut folds {
+            f.sort_unstable();
+        }
+        folds
+    }
+}
+
+fn complement(n: usize, fold: &[usize]) -> Vec<usize> {
+    let mut out_of = vec![false; n];
+    for &i in fold {
+        out_of[i] = true;
+    }
+    (0..n).filter(|&i| !out_of[i]).collect()
+}
+
+fn softmax_in_place(s: &mut [f64]) {
+    let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut z = 0.0;
+    for v in s.iter_mut() {
+        *v = (*v - m).exp();
+        z += *v;
+    }
+    for v in s.iter_mut() {
+        *v /= z;
+    }
+}
+
+fn sigmoid_platt(a: f64, b: f64, s: f64) -> f64 {
+    let t = a * s + b;
+    // 1 / (1 + exp(t)), written to avoid overflow on either side.
+    if t >= 0.0 {
+        let e = (-t).exp();
+        e / (1.0 + e)
+    } else {
+        1.0 / (1.0 + t.exp())
+    }
+}
+
+fn apply_link(link: &Link, s: &mut [f64]) {
+    match link {
+        Link::Softmax => softmax_in_place(s),
+        Link::Temperature { t } => {
+            s.iter_mut().for_each(|v| *v /= *t);
+            softmax_in_place(s)
+        }
+        Link::Platt { a, b } => {
+            let mut z = 0.0;
+            for (k, v) in s.iter_mut().enumerate() {
+                *v = sigmoid_platt(a[k], b[k], *v);
+                z += *v;
+            }
+            if z > 0.0 {
+                s.iter_mut().for_each(|v| *v /= z);
+            } else {
+                let u = 1.0 / s.len() as f64;
+                s.iter_mut().for_each(|v| *v = u);
+            }
+        }
+    }
+}
+
+fn argmax(s: &[f64]) -> usize {
+    let mut best = 0;
+    for (k, &v) in s.iter().enumerate() {
+        if v > s[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solvers
+// ---------------------------------------------------------------------------------------------
+
+struct Solved {
+    linear: Linear,
+    iterations: usize,
+    converged: bool,
+}
+
+/// Multinomial logistic regression by L-BFGS over the sparse rows.
+///
+/// Minimises `(1/W) sum_i w_i CE_i + ||coef||^2 / (2 C W)` (scikit-learn's objective divided by
+/// the total weight `W`, which moves no optimum but keeps `tol` independent of the sample count).
+fn fit_logistic(t: &Train, c: f64, max_iter: usize, tol: f64, rep: &mut Reporter) -> Solved {
+    let nf = t.x.n_cols;
+    let k = t.n_classes;
+    let n_coef = nf * k;
+    let w_total: f64 = t.w.iter().sum();
+    let lambda = 1.0 / (c * w_total);
+    let eval = |theta: &[f64], grad: &mut [f64]| -> f64 {
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        let (coef, intercept) = theta.split_at(n_coef);
+        let mut s = vec![0.0; k];
+        let mut loss = 0.0;
+        for i in 0..t.x.n_rows {
+            let (idx, val) = t.x.row(i);
+            s.copy_from_slice(intercept);
+            for (&f, &x) in idx.iter().zip(val) {
+                let row = &coef[f as usize * k..(f as usize + 1) * k];
+                for (sv, &wv) in s.iter_mut().zip(row) {
+                    *sv += x * wv;
+                }
+            }
+            let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut z = 0.0;
+            for v in s.iter_mut() {
+                *v = (*v - m).exp();
+                z += *v;
+            }
+            let wi = t.w[i] / w_total;
+            let yi = t.y[i];
+            loss += wi * (z.ln() - (s[yi].ln()));
+            for v in s.iter_mut() {
+                *v = *v / z * wi;
+            }
+            s[yi] -= wi;
+            for (&f, &x) in idx.iter().zip(val) {
+                let g = &mut grad[f as usize * k..(f as usize + 1) * k];
+                for (gv, &sv) in g.iter_mut().zip(&s) {
+                    *gv += x * sv;
+                }
+            }
+            for (gv, &sv) in grad[n_coef..].iter_mut().zip(&s) {
+                *gv += sv;
+            }
+        }
+        let mut reg = 0.0;
+        for (g, &w) in grad[..n_coef].iter_mut().zip(coef) {
+            reg += w * w;
+            *g += lambda * w;
+        }
+        loss + 0.5 * lambda * reg
+    };
+    let theta0 = vec![0.0; n_coef + k];
+    let (theta, iterations, converged) = lbfgs(theta0, eval, max_iter, tol, 7, rep);
+    let (coef, intercept) = theta.split_at(n_coef);
+    Solved {
+        linear: Linear {
+            n_features: nf,
+            n_classes: k,
+            coef: coef.to_vec(),
+            intercept: intercept.to_vec(),
+        },
+        iterations,
+        converged,
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Limited-memory BFGS with an Armijo backtracking line search; stops when the largest gradient
+/// entry is below `tol`, the objective stops moving, or after `max_iter` iterations.
+fn lbfgs(
+    mut x: Vec<f64>,
+    mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
+    max_iter: usize,
+    tol: f64,
+    m: usize,
+    rep: &mut Reporter,
+) -> (Vec<f64>, usize, bool) {
+    let n = x.len();
+    let mut g = vec![0.0; n];
+    let mut fx = f(&x, &mut g);
+    let mut s_hist: Vec<Vec<f64>> = Vec::new();
+    let mut y_hist: Vec<Vec<f64>> = Vec::new();
+    let mut rho: Vec<f64> = Vec::new();
+    let mut d = vec![0.0; n];
+    let mut x_new = vec![0.0; n];
+    let mut g_new = vec![0.0; n];
+    let inf_norm = |v: &[f64]| v.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+    for it in 0..max_iter {
+        rep.report("train", it, max_iter);
+        if inf_norm(&g) < tol {
+            return (x, it, true);
+        }
+        // Two-loop recursion: d = -H g.
+        d.copy_from_slice(&g);
+        let mut alpha = vec![0.0; s_hist.len()];
+        for j in (0..s_hist.len()).rev() {
+            alpha[j] = rho[j] * dot(&s_hist[j], &d);
+            for (dv, &yv) in d.iter_mut().zip(&y_hist[j]) {
+                *dv -= alpha[j] * yv;
+            }
+        }
+        let gamma = match (s_hist.last(), y_hist.last()) {
+            (Some(s), Some(y)) => dot(s, y) / dot(y, y),
+            _ => 1.0 / inf_norm(&g).max(1e-12),
+        };
+        d.iter_mut().for_each(|v| *v *= gamma);
+        for j in 0..s_hist.len() {
+            let beta = rho[j] * dot(&y_hist[j], &d);
+            for (dv, &sv) in d.iter_mut().zip(&s_hist[j]) {
+                *dv += (alpha[j] - beta) * sv;
+            }
+        }
+        d.iter_mut().for_each(|v| *v = -*v);
+        let mut slope = dot(&g, &d);
+        if slope >= 0.0 {
+            // Not a descent direction (numerical trouble): restart from steepest descent.
+            s_hist.clear();
+            y_hist.clear();
+            rho.clear();
+            let scale = 1.0 / inf_norm(&g).max(1e-12);
+            for (dv, &gv) in d.iter_mut().zip(&g) {
+                *dv = -gv * scale;
+            }
+            slope = dot(&g, &d);
+        }
+        let mut step = 1.0;
+        let mut f_new;
+        loop {
+            for ((xn, &xv), &dv) in x_new.iter_mut().zip(&x).zip(&d) {
+                *xn = xv + step * dv;
+            }
+            f_new = f(&x_new, &mut g_new);
+            if f_new <= fx + 1e-4 * step * slope || step < 1e-10 {
+                break;
+            }
+            step *= 0.5;
+        }
+        if step < 1e-10 {
+            return (x, it + 1, false);
+        }
+        let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = g_new.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let sy = dot(&s, &y);
+        std::mem::swap(&mut x, &mut x_new);
+        std::mem::swap(&mut g, &mut g_new);
+        let rel = (fx - f_new).abs() / fx.abs().max(f_new.abs()).max(1.0);
+        fx = f_new;
+        if sy > 1e-12 {
+            if s_hist.len() == m {
+                s_hist.remove(0);
+                y_hist.remove(0);
+                rho.remove(0);
+            }
+            rho.push(1.0 / sy);
+            s_hist.push(s);
+            y_hist.push(y);
+        }
+        if rel < 1e-12 {
+            return (x, it + 1, true);
+        }
+    }
+    let done = inf_norm(&g) < tol;
+    (x, max_iter, done)
+}
+
+/// Multinomial naive Bayes counts from weighted rows.
+fn nb_counts(t: &Train) -> NbCounts {
+    let nf = t.x.n_cols;
+    let mut feature_count = vec![0.0; nf * t.n_classes];
+    let mut class_count = vec![0.0; t.n_classes];
+    for i in 0..t.x.n_rows {
+        let (idx, val) = t.x.row(i);
+        let c = t.y[i];
+        class_count[c] += t.w[i];
+        let fc = &mut feature_count[c * nf..(c + 1) * nf];
+        for (&f, &x) in idx.iter().zip(val) {
+            fc[f as usize] += t.w[i] * x;
+        }
+    }
+    NbCounts {
+        feature_count,
+        class_count,
+    }
+}
+
+/// The log-probability scorer of naive Bayes counts (softmax of it is the posterior).
+fn nb_linear(nb: &NbCounts, nf: usize, alpha: f64) -> Linear {
+    let k = nb.class_count.len();
+    let mut lin = Linear::zeros(nf, k);
+    let total: f64 = nb.class_count.iter().sum();
+    for c in 0..k {
+        let fc = &nb.feature_count[c * nf..(c + 1) * nf];
+        let denom = (fc.iter().sum::<f64>() + alpha * nf as f64).ln();
+        for (f, &v) in fc.iter().enumerate() {
+            lin.coef[f * k + c] = (v + alpha).ln() - denom;
+        }
+        // A class present only through partial_fit history still gets a finite prior.
+        lin.intercept[c] = (nb.class_count[c].max(1e-9) / total).ln();
+    }
+    lin
+}
+
+/// One-vs-rest L2-regularised squared-hinge SVM by dual coordinate descent (Hsieh et al. 2008,
+/// liblinear's solver 1), with a regularised bias feature of value 1. Classes train in parallel.
+fn fit_svm(t: &Train, c: f64, max_iter: usize, tol: f64, seed: u64) -> Solved {
+    let nf = t.x.n_cols;
+    let k = t.n_classes;
+    let n = t.x.n_rows;
+    let sq_norm: Vec<f64> = (0..n)
+        .map(|i| t.x.row(i).1.iter().map(|v| v * v).sum::<f64>() + 1.0)
+        .collect();
+    let one_class = |cls: usize| -> (Vec<f64>, f64, usize, bool) {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed ^ cls as u64);
+        let mut w = vec![0.0; nf];
+        let mut b = 0.0;
+        let mut alpha = vec![0.0; n];
+        let diag: Vec<f64> = t.w.iter().map(|&wi| 0.5 / (c * wi)).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut iterations = max_iter;
+        let mut converged = false;
+        for it in 0..max_iter {
+            order.shuffle(&mut rng);
+            let (mut max_pg, mut min_pg) = (f64::NEG_INFINITY, f64::INFINITY);
+            for &i in &order {
+                let yi = if t.y[i] == cls { 1.0 } else { -1.0 };
+                let (idx, val) = t.x.row(i);
+                let mut wx = b;
+                for (&f, &x) in idx.iter().zip(val) {
+                    wx += w[f as usize] * x;
+                }
+                let g = yi * wx - 1.0 + diag[i] * alpha[i];
+                let pg = if alpha[i] == 0.0 { g.min(0.0) } else { g };
+                max_pg = max_pg.max(pg);
+                min_pg = min_pg.min(pg);
+                if pg.abs() > 1e-12 {
+                    let old = alpha[i];
+                    alpha[i] = (old - g / (sq_norm[i] + diag[i])).max(0.0);
+                    let dlt = (alpha[i] - old) * yi;
+                    for (&f, &x) in idx.iter().zip(val) {
+                        w[f as usize] += dlt * x;
+                    }
+                    b += dlt;
+                }
+            }
+            if max_pg - min_pg < tol.max(1e-3) {
+                iterations = it + 1;
+                converged = true;
+                break;
+            }
+        }
+        (w, b, iterations, converged)
+    };
+    let per_class: Vec<(Vec<f64>, f64, usize, bool)> = if parallel::parallelism() && k > 1 {
+        (0..k).into_par_iter().map(one_class).collect()
+    } else {
+        (0..k).map(one_class).collect()
+    };
+    let mut lin = Linear::zeros(nf, k);
+    let mut iterations = 0;
+    let mut converged = true;
+    for (cls, (w, b, it, conv)) in per_class.into_iter().enumerate() {
+        for (f, v) in w.into_iter().enumerate() {
+            lin.coef[f * k + cls] = v;
+        }
+        lin.intercept[cls] = b;
+        iterations = iterations.max(it);
+        converged &= conv;
+    }
+    Solved {
+        linear: lin,
+        iterations,
+        converged,
+    }
+}
+
+/// Platt's sigmoid `P(y=1|s) = 1 / (1 + exp(a s + b))` fitted by Newton's method with Platt's
+/// smoothed targets (Lin, Lin & Weng 2007), on weighted decision values.
+fn platt(scores: &[f64], positive: &[bool], weight: &[f64]) -> (f64, f64) {
+    let prior1: f64 = positive
+        .iter()
+        .zip(weight)
+        .filter(|(p, _)| **p)
+        .map(|(_, w)| w)
+        .sum();
+    let prior0: f64 = weight.iter().sum::<f64>() - prior1;
+    let hi = (prior1 + 1.0) / (prior1 + 2.0);
+    let lo = 1.0 / (prior0 + 2.0);
+    let target: Vec<f64> = positive.iter().map(|&p| if p { hi } else { lo }).collect();
+    let (mut a, mut b) = (0.0, ((prior0 + 1.0) / (prior1 + 1.0)).ln());
+    let objective = |a: f64, b: f64| -> f64 {
+        let mut f = 0.0;
+        for ((&s, &t), &w) in scores.iter().zip(&target).zip(weight) {
+            let z = a * s + b;
+            f += w * if z >= 0.0 {
+                t * z + (1.0 + (-z).exp()).ln()
+            } else {
+                (t - 1.0) * z + (1.0 + z.exp()).ln()
+            };
+        }
+        f
+    };
+    let mut fval = objective(a, b);
+    for _ in 0..100 {
+        let (mut h11, mut h22, mut h21, mut g1, mut g2) = (1e-12, 1e-12, 0.0, 0.0, 0.0);
+        for ((&s, &t), &w) in scores.iter().zip(&target).zip(weight) {
+            let z = a * s + b;
+            let (p, q) = if z >= 0.0 {
+                let e = (-z).exp();
+                (e / (1.0 + e), 1.0 / (1.0 + e))
+            } else {
+                let e = z.exp();
+                (1.0 / (1.0 + e), e / (1.0 + e))
+            };
+            let d2 = w * p * q;
+            h11 += s * s * d2;
+            h22 += d2;
+            h21 += s * d2;
+            let d1 = w * (t - p);
+            g1 += s * d1;
+            g2 += d1;
+        }
+        if g1.abs() < 1e-5 && g2.abs() < 1e-5 {
+            break;
+        }
+        let det = h11 * h22 - h21 * h21;
+        let da = -(h22 * g1 - h21 * g2) / det;
+        let db = -(-h21 * g1 + h11 * g2) / det;
+        let gd = g1 * da + g2 * db;
+        let mut step = 1.0;
+        while step >= 1e-10 {
+            let (na, nb) = (a + step * da, b + step * db);
+            let nf = objective(na, nb);
+            if nf < fval + 1e-4 * step * gd {
+                a = na;
+                b = nb;
+                fval = nf;
+                break;
+            }
+            step /= 2.0;
+        }
+        if step < 1e-10 {
+            break;
+        }
+    }
+    (a, b)
+}
+
+/// A trained model plus how its scores become probabilities, before any file wrapping.
+struct Trained {
+    linear: Linear,
+    link: Link,
+    nb: Option<NbCounts>,
+    iterations: usize,
+    converged: bool,
+}
+
+/// Raw (uncalibrated) training for one concrete model.
+fn train_raw(model: ModelKind, t: &Train, cfg: &ClassifierConfig, rep: &mut Reporter) -> Trained {
+    match model {
+        ModelKind::NaiveBayes => {
+            let nb = nb_counts(t);
+            Trained {
+                linear: nb_linear(&nb, t.x.n_cols, cfg.alpha),
+                link: Link::Softmax,
+                nb: Some(nb),
+                iterations: 0,
+                converged: true,
+            }
+        }
+        ModelKind::LinearSvm => {
+            let s = fit_svm(t, cfg.c, cfg.max_iter, cfg.tol, cfg.seed);
+            Trained {
+                linear: s.linear,
+                // Placeholder until calibrated: plain softmax of margins (only argmax is used).
+                link: Link::Softmax,
+                nb: None,
+                iterations: s.iterations,
+                converged: s.converged,
+            }
+        }
+        ModelKind::Logistic | ModelKind::Auto => {
+            let s = fit_logistic(t, cfg.c, cfg.max_iter, cfg.tol, rep);
+            Trained {
+                linear: s.linear,
+                link: Link::Softmax,
+                nb: None,
+                iterations: s.iterations,
+                converged: s.converged,
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // progress bookkeeping rides along
+/// Out-of-fold raw scores (after the model's link for logistic/NB; raw margins for the SVM).
+fn out_of_fold(
+    model: ModelKind,
+    d: &Design,
+    folds: &[Vec<usize>],
+    cfg: &ClassifierConfig,
+    rep: &mut Reporter,
+    stage: &str,
+    done: &mut usize,
+    total: usize,
+) -> Vec<Vec<f64>> {
+    let n = d.y.len();
+    let mut oof = vec![Vec::new(); n];
+    for fold in folds {
+        if fold.is_empty() {
+            continue;
+        }
+        let train_idx = complement(n, fold);
+        let (t, _) = d.subset(&train_idx);
+        let mut quiet = Reporter(None);
+        let m = train_raw(model, &t, cfg, &mut quiet);
+        for &i in fold {
+            let (idx, val) = d.x.row(i);
+            let mut s = vec![0.0; d.n_classes];
+            m.linear.scores_into(idx, val, &mut s);
+            if model != ModelKind::LinearSvm {
+                apply_link(&m.link, &mut s);
+            }
+            oof[i] = s;
+        }
+        *done += 1;
+        rep.report(stage, *done, total);
+    }
+    oof
+}
+
+/// Mean negative log-likelihood of the true classes under `link`.
+fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for (s, &c) in oof.iter().zip(y) {
+        let mut p = s.clone();
+        apply_link(link, &mut p);
+        total -= p[c].max(1e-15).ln();
+    }
+    total / y.len().max(1) as f64
+}
+
+/// The SVM's probability link from out-of-fold margins: per-class Platt sigmoids (normalised)
+/// or one temperature over all classes, whichever has the lower held-out log-loss. Per-class
+/// sigmoids are only candidates when every class has at least `folds` lines: a class held out
+/// whole never gets a positive margin in its fold, its sigmoid then learns a meaningless slope,
+/// and (unlike one shared temperature) per-class sigmoids can reorder the classes.
+fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize, folds: usize) -> Link {
+    let mut count = vec![0usize; n_classes];
+    y.iter().for_each(|&c| count[c] += 1);
+    let platt_ok = count.iter().all(|&n| n >= folds);
+    let w = vec![1.0; y.len()];
+    // Golden-section search on ln(t): the log-loss is unimodal in the temperature.
+    let loss_at = |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y);
+    let (mut lo, mut hi) = (-7.0f64, 3.0f64);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut x1, mut x2) = (hi - g * (hi - lo), lo + g * (hi - lo));
+    let (mut f1, mut f2) = (loss_at(x1), loss_at(x2));
+    for _ in 0..40 {
+        if f1 < f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - g * (hi - lo);
+            f1 = loss_at(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + g * (hi - lo);
+            f2 = loss_at(x2);
+        }
+    }
+    let temp_link = Link::Temperature {
+        t: ((lo + hi) / 2.0).exp(),
+    };
+    if !platt_ok {
+        return temp_link;
+    }
+    let mut a = Vec::with_capacity(n_classes);
+    let mut b = Vec::with_capacity(n_classes);
+    for k in 0..n_classes {
+        let s: Vec<f64> = oof.iter().map(|r| r[k]).collect();
+        let pos: Vec<bool> = y.iter().map(|&c| c == k).collect();
+        let (ak, bk) = platt(&s, &pos, &w);
+        a.push(ak);
+        b.push(bk);
+    }
+    let platt_link = Link::Platt { a, b };
+    let (lp, lt) = (log_loss(&platt_link, oof, y), log_loss(&temp_link, oof, y));
+    log::debug!("svm calibration log-loss: platt {lp:.4}, temperature {lt:.4}");
+    if lt < lp { temp_link } else { platt_link }
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl TextClassifier {
+    /// Validates `config` and builds an unfitted classifier.
+    pub fn new(config: ClassifierConfig) -> Result<Self> {
+        config.validate()?;
+        let vectorizer = TfidfVectorizer::new(config.tfidf.clone())?;
+        Ok(Self {
+            config,
+            vectorizer,
+            fitted: None,
+            derived: Derived::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClassifierConfig {
+        &self.config
+    }
+
+    /// Replaces the options (scikit-learn's `set_params`). A fitted model stays as trained:
+    /// `threshold`, `top_k` and `explain_top` apply at once, the rest at the next `fit`.
+    pub fn set_config(&mut self, config: ClassifierConfig) -> Result<()> {
+        config.validate()?;
+        if !self.is_fitted() {
+            self.vectorizer = TfidfVectorizer::new(config.tfidf.clone())?;
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    /// The TF-IDF vectoriser (fitted once the classifier is).
+    pub fn vectorizer(&self) -> &TfidfVectorizer {
+        &self.vectorizer
+    }
+
+    /// The preprocessor raw texts go through, if any.
+    pub fn preprocessor(&self) -> Option<&Preprocessor> {
+        self.vectorizer.preprocessor()
+    }
+
+    /// Whether `fit` has run.
+    pub fn is_fitted(&self) -> bool {
+        self.fitted.is_some()
+    }
+
+    fn fitted(&self) -> Result<&Fitted> {
+        self.fitted.as_ref().ok_or(Error::NotFitted { what: WHAT })
+    }
+
+    /// The labels, in the column order of [`predict_proba`](Self::predict_proba) (sorted at
+    /// `fit`; labels first seen by `partial_fit` are appended).
+    pub fn classes(&self) -> Result<&[String]> {
+        Ok(&self.fitted()?.classes)
+    }
+
+    /// The model that was trained (`auto` resolved to the winner).
+    pub fn model(&self) -> Result<ModelKind> {
+        Ok(self.fitted()?.model)
+    }
+
+    /// How the classifier was trained (time, sample count, cross-validation scores, ...).
+    pub fn training_info(&self) -> Result<&TrainingInfo> {
+        Ok(&self.fitted()?.info)
+    }
+
+    /// Top-class probabilities on held-out data recorded at training: a drift detector's baseline.
+    /// Empty when unfitted or when `holdout` was 0.
+    pub fn baseline_confidences(&self) -> Vec<f64> {
+        self.fitted
+            .as_ref()
+            .map(|f| f.info.baseline_confidences.clone())
+            .unwrap_or_default()
+    }
+
+    /// Trains on `texts` with string `labels` (one per text).
+    pub fn fit<S: AsRef<str> + Sync, L: AsRef<str>>(
+        &mut self,
+        texts: &[S],
+        labels: &[L],
+    ) -> Result<&mut Self> {
+        self.fit_with_progress(texts, labels, None)
+    }
+
+    /// [`fit`](Self::fit) reporting `(stage, done, total)` to `progress`.
+    pub fn fit_with_progress<S: AsRef<str> + Sync, L: AsRef<str>>(
+        &mut self,
+        texts: &[S],
+        labels: &[L],
+        progress: Option<Progress<'_>>,
+    ) -> Result<&mut Self> {
+        let started = std::time::Instant::now();
+        let mut rep = Reporter(progress);
+        let (classes, y) = check_training(texts, labels, None)?;
+        if classes.len() < 2 {
+            return Err(Error::InvalidInput(format!(
+                "only one class ({:?}) in the labels: a classifier needs at least two",
+                classes[0]
+            )));
+        }
+        let cfg = self.config.clone();
+        rep.report("vectorize", 0, 1);
+        let mut vectorizer = TfidfVectorizer::new(cfg.tfidf.clone())?;
+        let x = vectorizer.fit_transform(texts)?;
+        rep.report("vectorize", 1, 1);
+        let d = Design::new(x, y, classes.len());
+        log::info!(
+            "classifier fit: {} samples ({} distinct), {} features, {} classes, model {}",
+            d.y.len(),
+            d.n_groups,
+            d.x.n_cols,
+            classes.len(),
+            cfg.model
+        );
+
+        let mut cv_scores = Vec::new();
+        let mut baseline = Vec::new();
+        // Out-of-fold SVM margins and the number of folds they came from.
+        let mut svm_oof: Option<(Vec<Vec<f64>>, usize)> = None;
+        let model = if cfg.model == ModelKind::Auto {
+            let folds = d.folds(cfg.cv_folds.min(d.y.len()), cfg.seed);
+            let total = CANDIDATES.len() * folds.len();
+            let mut done = 0;
+            let mut best: Option<(usize, f64, f64)> = None;
+            let mut oofs = Vec::new();
+            for (ci, &cand) in CANDIDATES.iter().enumerate() {
+                let oof = out_of_fold(cand, &d, &folds, &cfg, &mut rep, "cv", &mut done, total);
+                let pred: Vec<usize> = oof.iter().map(|s| argmax(s)).collect();
+                let rep_c = ClassificationReport::from_ids(&d.y, &pred, &classes);
+                let fold_accuracy = folds
+                    .iter()
+                    .map(|f| {
+                        let ok = f.iter().filter(|&&i| pred[i] == d.y[i]).count();
+                        ok as f64 / f.len().max(1) as f64
+                    })
+                    .collect();
+                log::info!(
+                    "cv {cand}: accuracy {:.4}, macro F1 {:.4}",
+                    rep_c.accuracy,
+                    rep_c.macro_f1
+                );
+                let better = match best {
+                    None => true,
+                    Some((_, acc, f1)) => (rep_c.accuracy, rep_c.macro_f1) > (acc, f1),
+                };
+                if better {
+                    best = Some((ci, rep_c.accuracy, rep_c.macro_f1));
+                }
+                cv_scores.push(CandidateScore {
+                    model: cand,
+                    accuracy: rep_c.accuracy,
+                    macro_f1: rep_c.macro_f1,
+                    fold_accuracy,
+                });
+                oofs.push(oof);
+            }
+            let winner = best.map_or(0, |b| b.0);
+            let model = CANDIDATES[winner];
+            let oof = oofs.swap_remove(winner);
+            if model == ModelKind::LinearSvm {
+                svm_oof = Some((oof, folds.len()));
+            } else {
+                baseline = oof
+                    .iter()
+                    .map(|s| s.iter().copied().fold(0.0, f64::max))
+                    .collect();
+            }
+            model
+        } else {
+            cfg.model
+        };
+
+        if model == ModelKind::LinearSvm && svm_oof.is_none() {
+            let folds = d.folds(cfg.calibration_folds.min(d.y.len()), cfg.seed);
+            let total = folds.len();
+            let mut done = 0;
+            let oof = out_of_fold(
+                model,
+                &d,
+                &folds,
+                &cfg,
+                &mut rep,
+                "calibrate",
+                &mut done,
+                total,
+            );
+            svm_oof = Some((oof, folds.len()));
+        }
+        if cfg.model != ModelKind::Auto && model != ModelKind::LinearSvm && cfg.holdout > 0.0 {
+            let k = (1.0 / cfg.holdout).round().max(2.0) as usize;
+            let folds = d.folds(k, cfg.seed);
+            let mut done = 0;
+            let oof = out_of_fold(
+                model,
+                &d,
+                &folds[..1],
+                &cfg,
+                &mut rep,
+                "holdout",
+                &mut done,
+                1,
+            );
+            baseline = folds[0]
+                .iter()
+                .map(|&i| oof[i].iter().copied().fold(0.0, f64::max))
+                .collect();
+        }
+
+        let (t, _) = d.subset(&d.all());
+        let mut trained = train_raw(model, &t, &cfg, &mut rep);
+        if let Some((oof, n_folds)) = svm_oof {
+            let link = calibrate(&oof, &d.y, classes.len(), n_folds);
+            baseline = oof
+                .into_iter()
+                .map(|mut s| {
+                    apply_link(&link, &mut s);
+                    s.into_iter().fold(0.0, f64::max)
+                })
+                .collect();
+            trained.link = link;
+        }
+        rep.report("train", cfg.max_iter, cfg.max_iter);
+        if !trained.converged {
+            log::warn!(
+                "classifier {model}: solver stopped at max_iter={} before reaching tol={}",
+                cfg.max_iter,
+                cfg.tol
+            );
+        }
+        let info = TrainingInfo {
+            model,
+            trained_at: now_unix(),
+            fit_seconds: started.elapsed().as_secs_f64(),
+            n_samples: d.y.len(),
+            n_distinct: d.n_groups,
+            n_features: d.x.n_cols,
+            iterations: trained.iterations,
+            converged: trained.converged,
+            cv_scores,
+            baseline_confidences: baseline,
+            options: cfg.clone(),
+        };
+        log::info!(
+            "classifier fit done: {model} in {:.3}s ({} iterations)",
+            info.fit_seconds,
+            info.iterations
+        );
+        self.vectorizer = vectorizer;
+        self.fitted = Some(Fitted {
+            model,
+            classes,
+            linear: trained.linear,
+            link: trained.link,
+            nb: trained.nb,
+            info,
+        });
+        self.derive()?;
+        Ok(self)
+    }
+
+    /// Learns more samples without retraining from scratch (naive Bayes only: its counts just
+    /// add up). Unfitted, it is `fit`. The vocabulary stays as fitted (new words are ignored);
+    /// new labels are appended to `classes`.
+    pub fn partial_fit<S: AsRef<str> + Sync, L: AsRef<str>>(
+        &mut self,
+        texts: &[S],
+        labels: &[L],
+    ) -> Result<&mut Self> {
+        let Some(f) = self.fitted.as_ref() else {
+            return self.fit(texts, labels);
+        };
+        if f.model != ModelKind::NaiveBayes {
+            return Err(Error::InvalidInput(format!(
+                "partial_fit needs model \"naive_bayes\"; this classifier is {}: call fit() to retrain",
+                f.model
+            )));
+        }
+        let (classes, y) = check_training(texts, labels, Some(&f.classes))?;
+        let x = self.vectorizer.transform(texts)?;
+        let nf = x.n_cols;
+        let Some(mut f) = self.fitted.take() else {
+            return Err(Error::NotFitted { what: WHAT });
+        };
+        let Some(nb) = f.nb.as_mut() else {
+            self.fitted = Some(f);
+            return Err(Error::Corrupt("naive Bayes model without counts".into()));
+        };
+        let k = classes.len();
+        nb.feature_count.resize(k * nf, 0.0);
+        nb.class_count.resize(k, 0.0);
+        let d = Design::new(x, y, k);
+        let (t, _) = d.subset(&d.all());
+        let add = nb_counts(&t);
+        nb.feature_count
+            .iter_mut()
+            .zip(&add.feature_count)
+            .for_each(|(a, b)| *a += b);
+        nb.class_count
+            .iter_mut()
+            .zip(&add.class_count)
+            .for_each(|(a, b)| *a += b);
+        f.linear = nb_linear(nb, nf, f.info.options.alpha);
+        f.classes = classes;
+        f.info.n_samples += d.y.len();
+        f.info.trained_at = now_unix();
+        log::info!("classifier partial_fit: {} samples added", d.y.len());
+        self.fitted = Some(f);
+        self.derive()?;
+        Ok(self)
+    }
+
+    fn derive(&mut self) -> Result<()> {
+        let Some(f) = &self.fitted else {
+            self.derived = Derived::default();
+            return Ok(());
+        };
+        let names = self.vectorizer.feature_names()?;
+        let k = f.linear.n_classes;
+        let coef_mean = f
+            .linear
+            .coef
+            .chunks(k.max(1))
+            .map(|r| r.iter().sum::<f64>() / k as f64)
+            .collect();
+        self.derived = Derived {
+            names: Arc::new(names),
+            coef_mean: Arc::new(coef_mean),
+        };
+        Ok(())
+    }
+
+    fn proba_matrix(&self, f: &Fitted, x: &CsrMatrix) -> Vec<Vec<f64>> {
+        let rows: Vec<usize> = (0..x.n_rows).collect();
+        parallel::map(&rows, |&i| {
+            let (idx, val) = x.row(i);
+            let mut s = vec![0.0; f.linear.n_classes];
+            f.linear.scores_into(idx, val, &mut s);
+            apply_link(&f.link, &mut s);
+            s
+        })
+    }
+
+    /// Probabilities per text, each row in [`classes`](Self::classes) order and summing to one.
+    pub fn predict_proba<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f64>>> {
+        let f = self.fitted()?;
+        let x = self.vectorizer.transform(texts)?;
+        Ok(self.proba_matrix(f, &x))
+    }
+
+    /// The most probable label per text.
+    pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<String>> {
+        let f = self.fitted()?;
+        Ok(self
+            .predict_proba(texts)?
+            .iter()
+            .map(|p| f.classes[argmax(p)].clone())
+            .collect())
+    }
+
+    /// Accuracy on labelled texts (scikit-learn's `score`).
+    pub fn score<S: AsRef<str> + Sync, L: AsRef<str>>(
+        &self,
+        texts: &[S],
+        labels: &[L],
+    ) -> Result<f64> {
+        check_lengths(texts.len(), labels.len())?;
+        if texts.is_empty() {
+            return Err(Error::InvalidInput("no texts to score".into()));
+        }
+        let pred = self.predict(texts)?;
+        let ok = pred
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| p.as_str() == l.as_ref())
+            .count();
+        Ok(ok as f64 / texts.len() as f64)
+    }
+
+    /// The label of one text with its confidence, alternatives and the n-grams behind it.
+    pub fn predict_one(&self, text: &str) -> Result<Prediction> {
+        let f = self.fitted()?;
+        let x = self.vectorizer.transform(&[text])?;
+        Ok(self.explain_row(f, &x, 0))
+    }
+
+    /// [`predict_one`](Self::predict_one) for many texts (in parallel for large batches).
+    pub fn predict_many<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Prediction>> {
+        let f = self.fitted()?;
+        let x = self.vectorizer.transform(texts)?;
+        let rows: Vec<usize> = (0..x.n_rows).collect();
+        Ok(parallel::map(&rows, |&i| self.explain_row(f, &x, i)))
+    }
+
+    fn explain_row(&self, f: &Fitted, x: &CsrMatrix, i: usize) -> Prediction {
+        let (idx, val) = x.row(i);
+        let k = f.linear.n_classes;
+        let mut p = vec![0.0; k];
+        f.linear.scores_into(idx, val, &mut p);
+        apply_link(&f.link, &mut p);
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+        let best = order[0];
+        let alternatives = order
+            .iter()
+            .skip(1)
+            .take(self.config.top_k)
+            .map(|&c| (f.classes[c].clone(), p[c]))
+            .collect();
+        let mut contrib: Vec<(usize, f64)> = idx
+            .iter()
+            .zip(val)
+            .map(|(&ft, &v)| {
+                let ft = ft as usize;
+                let w = f.linear.coef[ft * k + best] - self.derived.coef_mean[ft];
+                (ft, v * w)
+            })
+            .filter(|(_, c)| *c > 0.0)
+            .collect();
+        contrib.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let explanation = contrib
+            .into_iter()
+            .take(self.config.explain_top)
+            .map(|(ft, c)| (self.derived.names[ft].clone(), c))
+            .collect();
+        Prediction {
+            label: f.classes[best].clone(),
+            confidence: p[best],
+            reliable: p[best] >= self.config.threshold,
+            alternatives,
+            explanation,
+        }
+    }
+}
+
+fn check_lengths(texts: usize, labels: usize) -> Result<()> {
+    if texts != labels {
+        return Err(Error::InvalidInput(format!(
+            "texts and labels differ in length: {texts} texts, {labels} labels"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a training batch and maps labels to class ids. With `known`, ids follow `known`'s
+/// order and new labels are appended; without, classes are sorted.
+fn check_training<S: AsRef<str>, L: AsRef<str>>(
+    texts: &[S],
+    labels: &[L],
+    known: Option<&[String]>,
+) -> Result<(Vec<String>, Vec<usize>)> {
+    check_lengths(texts.len(), labels.len())?;
+    if texts.is_empty() {
+        return Err(Error::InvalidInput("no training texts".into()));
+    }
+    if let Some(i) = labels.iter().position(|l| l.as_ref().trim().is_empty()) {
+        return Err(Error::InvalidInput(format!(
+            "label {i} is empty: every text needs a non-empty label"
+        )));
+    }
+    let mut classes: Vec<String> = match known {
+        Some(k) => k.to_vec(),
+        None => {
+            let mut c: Vec<String> = labels.iter().map(|l| l.as_ref().to_owned()).collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        }
+    };
+    let mut id: HashMap<String, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), i))
+        .collect();
+    let mut y = Vec::with_capacity(labels.len());
+    for l in labels {
+        let l = l.as_ref();
+        let c = match id.get(l) {
+            Some(&c) => c,
+            None => {
+                classes.push(l.to_owned());
+                id.insert(l.to_owned(), classes.len() - 1);
+                classes.len() - 1
+            }
+        };
+        y.push(c);
+    }
+    Ok((classes, y))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    config: ClassifierConfig,
+    vectorizer: TfidfVectorizer,
+    fitted: Option<Fitted>,
+}
+
+impl Serialize for TextClassifier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            config: &'a ClassifierConfig,
+            vectorizer: &'a TfidfVectorizer,
+            fitted: &'a Option<Fitted>,
+        }
+        Out {
+            config: &self.config,
+            vectorizer: &self.vectorizer,
+            fitted: &self.fitted,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TextClassifier {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let p = Persisted::deserialize(d)?;
+        p.config.validate().map_err(D::Error::custom)?;
+        if let Some(f) = &p.fitted {
+            let nf = p.vectorizer.n_features().map_err(D::Error::custom)?;
+            let k = f.classes.len();
+            let lin = &f.linear;
+            let link_ok = match &f.link {
+                Link::Softmax => true,
+                Link::Temperature { t } => t.is_finite() && *t > 0.0,
+                Link::Platt { a, b } => a.len() == k && b.len() == k,
+            };
+            if lin.n_features != nf
+                || lin.n_classes != k
+                || lin.coef.len() != nf * k
+                || lin.intercept.len() != k
+                || !link_ok
+                || lin
+                    .coef
+                    .iter()
+                    .chain(&lin.intercept)
+                    .any(|v| !v.is_finite())
+            {
+                return Err(D::Error::custom(
+                    "classifier weights do not match its vocabulary and classes",
+                ));
+            }
+        }
+        let mut c = TextClassifier {
+            config: p.config,
+            vectorizer: p.vectorizer,
+            fitted: p.fitted,
+            derived: Derived::default(),
+        };
+        c.derive().map_err(D::Error::custom)?;
+        Ok(c)
+    }
+}
+
+impl Artifact for TextClassifier {
+    const KIND: &'static str = "text_classifier";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+// ---------------------------------------------------------------------------------------------
+
+/// Precision, recall, F1 and support of one class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    /// The label.
+    pub label: String,
+    /// Of the texts predicted as this label, the share that truly are.
+    pub precision: f64,
+    /// Of the texts truly of this label, the share predicted so.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall (0 when both are 0).
+    pub f1: f64,
+    /// Texts truly of this label.
+    pub support: usize,
+}
+
+/// Accuracy, per-class metrics, macro and weighted F1 and the confusion matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationReport {
+    /// Every label seen in the truth or the predictions, sorted; the order of `per_class` and
+    /// of the confusion matrix.
+    pub labels: Vec<String>,
+    /// Share of correct predictions.
+    pub accuracy: f64,
+    /// One entry per label.
+    pub per_class: Vec<ClassMetrics>,
+    /// Unweighted mean of per-class precision.
+    pub macro_precision: f64,
+    /// Unweighted mean of per-class recall.
+    pub macro_recall: f64,
+    /// Unweighted mean of per-class F1.
+    pub macro_f1: f64,
+    /// Per-class F1 weighted by support.
+    pub weighted_f1: f64,
+    /// `confusion[t][p]`: texts of label `t` predicted as `p` (indices into `labels`).
+    pub confusion: Vec<Vec<usize>>,
+    /// Texts evaluated.
+    pub n_samples: usize,
+}
+
+impl ClassificationReport {
+    /// The report for true and predicted labels of equal length (at least one).
+    pub fn from_labels<T: AsRef<str>, P: AsRef<str>>(y_true: &[T], y_pred: &[P]) -> Result<Self> {
+        if y_true.len() != y_pred.len() {
+            return Err(Error::InvalidInput(format!(
+                "true and predicted labels differ in length: {} and {}",
+                y_true.len(),
+                y_pred.len()
+            )));
+        }
+        if y_true.is_empty() {
+            return Err(Error::InvalidInput("no labels to evaluate".into()));
+        }
+        let mut labels: Vec<String> = y_true
+            .iter()
+            .map(|l| l.as_ref().to_owned())
+            .chain(y_pred.iter().map(|l| l.as_ref().to_owned()))
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        let id: HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
+        let t: Vec<usize> = y_true.iter().map(|l| id[l.as_ref()]).collect();
+        let p: Vec<usize> = y_pred.iter().map(|l| id[l.as_ref()]).collect();
+        Ok(Self::from_ids(&t, &p, &labels))
+    }
+
+    fn from_ids(t: &[usize], p: &[usize], labels: &[String]) -> Self {
+        let k = labels.len();
+        let mut confusion = vec![vec![0usize; k]; k];
+        for (&a, &b) in t.iter().zip(p) {
+            confusion[a][b] += 1;
+        }
+        let n = t.len();
+        let correct: usize = (0..k).map(|i| confusion[i][i]).sum();
+        let mut per_class = Vec::with_capacity(k);
+        for c in 0..k {
+            let tp = confusion[c][c] as f64;
+            let support: usize = confusion[c].iter().sum();
+            let predicted: usize = confusion.iter().map(|r| r[c]).sum();
+            let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+            let precision = ratio(tp, predicted);
+            let recall = ratio(tp, support);
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            per_class.push(ClassMetrics {
+                label: labels[c].clone(),
+                precision,
+                recall,
+                f1,
+                support,
+            });
+        }
+        let mean = |f: &dyn Fn(&ClassMetrics) -> f64| {
+            per_class.iter().map(f).sum::<f64>() / k.max(1) as f64
+        };
+        let macro_precision = mean(&|m| m.precision);
+        let macro_recall = mean(&|m| m.recall);
+        let macro_f1 = mean(&|m| m.f1);
+        let weighted_f1 = per_class
+            .iter()
+            .map(|m| m.f1 * m.support as f64)
+            .sum::<f64>()
+            / n.max(1) as f64;
+        ClassificationReport {
+            labels: labels.to_vec(),
+            accuracy: correct as f64 / n.max(1) as f64,
+            per_class,
+            macro_precision,
+            macro_recall,
+            macro_f1,
+            weighted_f1,
+            confusion,
+            n_samples: n,
+        }
+    }
+}
+
+impl fmt::Display for ClassificationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(12);
+        writeln!(
+            f,
+            "{:>w$}  {:>9}  {:>9}  {:>9}  {:>7}",
+            "", "precision", "recall", "f1-score", "support"
+        )?;
+        writeln!(f)?;
+        for m in &self.per_class {
+            writeln!(
+                f,
+                "{:>w$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}",
+                m.label, m.precision, m.recall, m.f1, m.support
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:>w$}  {:>9}  {:>9}  {:>9.4}  {:>7}",
+            "accuracy", "", "", self.accuracy, self.n_samples
+        )?;
+        writeln!(
+            f,
+            "{:>w$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}",
+            "macro avg", self.macro_precision, self.macro_recall, self.macro_f1, self.n_samples
+        )?;
+        writeln!(
+            f,
+            "{:>w$}  {:>9}  {:>9}  {:>9.4}  {:>7}",
+            "weighted avg", "", "", self.weighted_f1, self.n_samples
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "confusion matrix (rows: true, columns: predicted, in label order):"
+        )?;
+        for row in &self.confusion {
+            let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+            writeln!(f, "  [{}]", cells.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Evaluates a fitted classifier on labelled texts.
+pub fn evaluate<S: AsRef<str> + Sync, L: AsRef<str>>(
+    model: &TextClassifier,
+    texts: &[S],
+    labels: &[L],
+) -> Result<ClassificationReport> {
+    check_lengths(texts.len(), labels.len())?;
+    if let Some(i) = labels.iter().position(|l| l.as_ref().is_empty()) {
+        return Err(Error::InvalidInput(format!("label {i} is empty")));
+    }
+    let pred = model.predict(texts)?;
+    ClassificationReport::from_labels(labels, &pred)
+}
+
+/// The outcome of [`compare`]: both reports and McNemar's test on the paired predictions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Model A's report.
+    pub a: ClassificationReport,
+    /// Model B's report.
+    pub b: ClassificationReport,
+    /// `b.accuracy - a.accuracy`.
+    pub accuracy_difference: f64,
+    /// `b.macro_f1 - a.macro_f1`.
+    pub macro_f1_difference: f64,
+    /// Texts A got right and B wrong.
+    pub a_only_correct: usize,
+    /// Texts B got right and A wrong.
+    pub b_only_correct: usize,
+    /// Two-sided McNemar p-value (exact binomial when fewer than 25 texts disagree, else
+    /// chi-squared with continuity correction).
+    pub p_value: f64,
+    /// `p_value < alpha`.
+    pub significant: bool,
+    /// The significance level used (0.05).
+    pub alpha: f64,
+    /// `"a"`, `"b"` or `"tie"` by accuracy.
+    pub better: String,
+}
+
+impl Comparison {
+    /// Whether B beats A by accuracy with a significant McNemar test.
+    pub fn b_beats_a(&self) -> bool {
+        self.better == "b" && self.significant
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "A: accuracy {:.4}, macro F1 {:.4}",
+            self.a.accuracy, self.a.macro_f1
+        )?;
+        writeln!(
+            f,
+            "B: accuracy {:.4}, macro F1 {:.4}",
+            self.b.accuracy, self.b.macro_f1
+        )?;
+        writeln!(
+            f,
+            "B - A: accuracy {:+.4}, macro F1 {:+.4}",
+            self.accuracy_difference, self.macro_f1_difference
+        )?;
+        writeln!(
+            f,
+            "disagreements: A only right {}, B only right {}; McNemar p = {:.4} ({} at alpha {})",
+            self.a_only_correct,
+            self.b_only_correct,
+            self.p_value,
+            if self.significant {
+                "significant"
+            } else {
+                "not significant"
+            },
+            self.alpha
+        )?;
+        write!(
+            f,
+            "better: {}",
+            match self.better.as_str() {
+                "tie" => "neither (tie)",
+                "a" => "A",
+                _ => "B",
+            }
+        )
+    }
+}
+
+/// Two-sided McNemar p-value for `b` and `c` discordant pairs.
+pub fn mcnemar_p_value(b: usize, c: usize) -> f64 {
+    use statrs::distribution::{Binomial, ChiSquared, ContinuousCDF, DiscreteCDF};
+    let n = b + c;
+    if n == 0 {
+        return 1.0;
+    }
+    if n < 25 {
+        // Exact: under H0 each discordant pair goes either way with probability 1/2.
+        let Ok(bin) = Binomial::new(0.5, n as u64) else {
+            return 1.0;
+        };
+        return (2.0 * bin.cdf(b.min(c) as u64)).min(1.0);
+    }
+    let diff = (b as f64 - c as f64).abs() - 1.0;
+    let stat = diff.max(0.0).powi(2) / n as f64;
+    match ChiSquared::new(1.0) {
+        Ok(chi) => (1.0 - chi.cdf(stat)).clamp(0.0, 1.0),
+        Err(_) => 1.0,
+    }
+}
+
+/// Evaluates A and B on the same labelled texts and tests whether they differ (McNemar).
+/// Every label must be one at least one of the models knows.
+pub fn compare<S: AsRef<str> + Sync, L: AsRef<str>>(
+    a: &TextClassifier,
+    b: &TextClassifier,
+    texts: &[S],
+    labels: &[L],
+) -> Result<Comparison> {
+    check_lengths(texts.len(), labels.len())?;
+    if texts.is_empty() {
+        return Err(Error::InvalidInput("no texts to compare on".into()));
+    }
+    let (ca, cb) = (a.classes()?, b.classes()?);
+    for (i, l) in labels.iter().enumerate() {
+        let l = l.as_ref();
+        if l.is_empty() {
+            return Err(Error::InvalidInput(format!("label {i} is empty")));
+        }
+        if !ca.iter().any(|c| c == l) && !cb.iter().any(|c| c == l) {
+            return Err(Error::InvalidInput(format!(
+                "label {l:?} (text {i}) was never seen by either model: compare on labels they were trained on"
+            )));
+        }
+    }
+    let pa = a.predict(texts)?;
+    let pb = b.predict(texts)?;
+    let mut a_only = 0;
+    let mut b_only = 0;
+    for ((x, y), l) in pa.iter().zip(&pb).zip(labels) {
+        let l = l.as_ref();
+        match (x == l, y == l) {
+            (true, false) => a_only += 1,
+            (false, true) => b_only += 1,
+            _ => {}
+        }
+    }
+    let ra = ClassificationReport::from_labels(labels, &pa)?;
+    let rb = ClassificationReport::from_labels(labels, &pb)?;
+    let p_value = mcnemar_p_value(a_only, b_only);
+    let alpha = 0.05;
+    let better = match b_only.cmp(&a_only) {
+        std::cmp::Ordering::Greater => "b",
+        std::cmp::Ordering::Less => "a",
+        std::cmp::Ordering::Equal => "tie",
+    };
+    Ok(Comparison {
+        accuracy_difference: rb.accuracy - ra.accuracy,
+        macro_f1_difference: rb.macro_f1 - ra.macro_f1,
+        a: ra,
+        b: rb,
+        a_only_correct: a_only,
+        b_only_correct: b_only,
+        p_value,
+        significant: p_value < alpha,
+        alpha,
+        better: better.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> (Vec<String>, Vec<String>) {
+        let mut t = Vec::new();
+        let mut l = Vec::new();
+        for i in 0..30 {
+            t.push(format!("disk full on volume vol{i} no space left"));
+            l.push("disk".to_owned());
+            t.push(format!("connection refused to host h{i} port 5432"));
+            l.push("net".to_owned());
+            t.push(format!("out of memory killed process p{i} oom"));
+            l.push("oom".to_owned());
+        }
+        (t, l)
+    }
+
+    fn cfg(model: ModelKind) -> ClassifierConfig {
+        ClassifierConfig {
+            model,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_model_learns_the_toy_set() {
+        let (t, l) = toy();
+        for m in [
+            ModelKind::Logistic,
+            ModelKind::NaiveBayes,
+            ModelKind::LinearSvm,
+            ModelKind::Auto,
+        ] {
+            let mut c = TextClassifier::new(cfg(m)).unwrap();
+            c.fit(&t, &l).unwrap();
+            assert_eq!(c.classes().unwrap(), ["disk", "net", "oom"]);
+            let p = c.predict_one("no space left on disk volume").unwrap();
+            assert_eq!(p.label, "disk", "{m}");
+            assert!(p.confidence > 0.5, "{m}: {p:?}");
+            assert!(!p.explanation.is_empty());
+            let proba = c
+                .predict_proba(&["connection refused", "oom killed"])
+                .unwrap();
+            for row in &proba {
+                assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            }
+            assert_eq!(argmax(&proba[0]), 1, "{m}");
+            assert_eq!(c.score(&t, &l).unwrap(), 1.0, "{m}");
+            let info = c.training_info().unwrap();
+            assert_ne!(info.model, ModelKind::Auto);
+            assert_eq!(info.n_samples, 90);
+            if m == ModelKind::Auto {
+                assert_eq!(info.cv_scores.len(), 3);
+            }
+            assert!(!c.baseline_confidences().is_empty(), "{m}");
+        }
+    }
+
+    #[test]
+    fn logistic_converges_to_tol() {
+        let (t, l) = toy();
+        let mut c = TextClassifier::new(ClassifierConfig {
+            c: 1.0,
+            tol: 1e-8,
+            max_iter: 2000,
+            holdout: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
+        c.fit(&t, &l).unwrap();
+        let info = c.training_info().unwrap();
+        assert!(info.converged, "{info:?}");
+    }
+
+    #[test]
+    fn dedup_gives_the_same_model_as_repetition() {
+        // Doubling the data doubles the weights, not the rows.
+        let (mut t, mut l) = toy();
+        t.extend(t.clone());
+        l.extend(l.clone());
+        let x = TfidfVectorizer::new(TfidfConfig::default())
+            .unwrap()
+            .fit_transform(&t)
+            .unwrap();
+        let (classes, y) = check_training(&t, &l, None).unwrap();
+        let d = Design::new(x, y, classes.len());
+        assert_eq!(d.n_groups, 90);
+        let (train, map) = d.subset(&d.all());
+        assert_eq!(train.w.iter().sum::<f64>(), 180.0);
+        assert_eq!(map.len(), 180);
+    }
+
+    #[test]
+    fn stratified_folds_cover_everything_once() {
+        let (t, l) = toy();
+        let x = TfidfVectorizer::new(TfidfConfig::default())
+            .unwrap()
+            .fit_transform(&t)
+            .unwrap();
+        let (classes, y) = check_training(&t, &l, None).unwrap();
+        let d = Design::new(x, y, classes.len());
+        let folds = d.folds(5, 7);
+        let mut all: Vec<usize> = folds.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..90).collect::<Vec<_>>());
+        for f in &folds {
+            assert_eq!(f.len(), 18);
+            for c in 0..3 {
+                assert_eq!(f.iter().filter(|&&i| d.y[i] == c).count(), 6);
+            }
+        }
+        assert_eq!(folds, d.folds(5, 7));
+        assert_ne!(folds, d.folds(5, 8));
+    }
+
+    #[test]
+    fn platt_recovers_a_known_sigmoid() {
+        // Scores with P(y=1|s) = 1/(1+exp(-2s)) i.e. a=-2, b=0, sampled deterministically.
+        let mut s = Vec::new();
+        let mut pos = Vec::new();
+        for i in 0..2000 {
+            let x = -3.0 + 6.0 * (i as f64) / 2000.0;
+            let p = 1.0 / (1.0 + (-2.0 * x).exp());
+            // Deterministic "sampling": position within a cycle of 100.
+            let u = ((i * 37) % 100) as f64 / 100.0 + 0.005;
+            s.push(x);
+            pos.push(u < p);
+        }
+        let (a, b) = platt(&s, &pos, &vec![1.0; s.len()]);
+        assert!((a + 2.0).abs() < 0.3, "a = {a}");
+        assert!(b.abs() < 0.2, "b = {b}");
+    }
+
+    #[test]
+    fn svm_calibration_keeps_rare_classes_ranked() {
+        // Classes with one line each cannot be calibrated per class (held out whole in their
+        // fold); the shared temperature keeps the SVM's own ranking, so they stay learnable.
+        let (mut t, mut l) = toy();
+        for (i, w) in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+            .iter()
+            .enumerate()
+        {
+            t.push(format!("rare {w} failure code{i}"));
+            l.push(format!("rare_{w}"));
+        }
+        let mut c = TextClassifier::new(cfg(ModelKind::LinearSvm)).unwrap();
+        c.fit(&t, &l).unwrap();
+        assert!(matches!(
+            c.fitted.as_ref().unwrap().link,
+            Link::Temperature { .. }
+        ));
+        for w in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"] {
+            assert_eq!(
+                c.predict(&[format!("rare {w} failure")]).unwrap()[0],
+                format!("rare_{w}")
+            );
+        }
+        assert_eq!(c.score(&t, &l).unwrap(), 1.0);
+    }
+
+    #[test]
+    fn mcnemar_values() {
+        // Exact: b=0, c=10 → 2 * 0.5^10.
+        assert!((mcnemar_p_value(0, 10) - 2.0 * 0.5f64.powi(10)).abs() < 1e-12);
+        assert_eq!(mcnemar_p_value(5, 5), 1.0);
+        assert_eq!(mcnemar_p_value(0, 0), 1.0);
+        // Chi-squared with correction: b=10, c=30 → (|10-30|-1)^2/40 = 9.025, p ≈ 0.002663.
+        assert!((mcnemar_p_value(10, 30) - 0.002663).abs() < 1e-5);
+    }
+
+    #[test]
+    fn report_matches_hand_counts() {
+        let t = ["a", "a", "b", "b", "c"];
+        let p = ["a", "b", "b", "b", "a"];
+        let r = ClassificationReport::from_labels(&t, &p).unwrap();
+        assert_eq!(r.labels, ["a", "b", "c"]);
+        assert!((r.accuracy - 0.6).abs() < 1e-12);
+        assert_eq!(
+            r.confusion,
+            vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 0]]
+        );
+        let a = &r.per_class[0];
+        assert!((a.precision - 0.5).abs() < 1e-12 && (a.recall - 0.5).abs() < 1e-12);
+        let b = &r.per_class[1];
+        assert!((b.precision - 2.0 / 3.0).abs() < 1e-12 && (b.recall - 1.0).abs() < 1e-12);
+        assert_eq!(r.per_class[2].f1, 0.0);
+        let f1b = 0.8;
+        assert!((r.macro_f1 - (0.5 + f1b) / 3.0).abs() < 1e-12);
+        assert!((r.weighted_f1 - (0.5 * 2.0 + f1b * 2.0) / 5.0).abs() < 1e-12);
+        let text = r.to_string();
+        assert!(
+            text.contains("macro avg") && text.contains("confusion"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn naive_bayes_partial_fit_adds_up() {
+        let (t, l) = toy();
+        let mut once = TextClassifier::new(cfg(ModelKind::NaiveBayes)).unwrap();
+        once.fit(&t, &l).unwrap();
+        let mut inc = once.clone();
+        // The vocabulary stays as fitted: the new class is learnt from known words.
+        let new_texts = vec!["refused oom volume"; 20];
+        inc.partial_fit(&new_texts, &vec!["fire"; 20]).unwrap();
+        assert_eq!(inc.classes().unwrap(), ["disk", "net", "oom", "fire"]);
+        assert_eq!(inc.predict(&["volume refused oom"]).unwrap(), ["fire"]);
+        assert_eq!(inc.predict(&["disk full on volume"]).unwrap(), ["disk"]);
+        assert_eq!(inc.training_info().unwrap().n_samples, 110);
+        let mut lr = TextClassifier::new(cfg(ModelKind::Logistic)).unwrap();
+        lr.fit(&t, &l).unwrap();
+        let e = lr.partial_fit(&["x"], &["disk"]).unwrap_err();
+        assert!(e.to_string().contains("naive_bayes"), "{e}");
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let mut c = TextClassifier::new(ClassifierConfig::default()).unwrap();
+        let e = c.predict(&["x"]).unwrap_err();
+        assert!(matches!(e, Error::NotFitted { .. }), "{e}");
+        let e = c.fit(&["a", "b"], &["x"]).unwrap_err();
+        assert!(e.to_string().contains("differ in length"), "{e}");
+        let e = c.fit(&["a", "b"], &["x", "x"]).unwrap_err();
+        assert!(e.to_string().contains("only one class"), "{e}");
+        let e = c.fit(&["a", "b"], &["x", ""]).unwrap_err();
+        assert!(e.to_string().contains("label 1 is empty"), "{e}");
+        let e = c.fit::<&str, &str>(&[], &[]).unwrap_err();
+        assert!(e.to_string().contains("no training"), "{e}");
+        for (field, cfg) in [
+            (
+                "c",
+                ClassifierConfig {
+                    c: f64::NAN,
+                    ..Default::default()
+                },
+            ),
+            (
+                "alpha",
+                ClassifierConfig {
+                    alpha: 0.0,
+                    ..Default::default()
+                },
+            ),
+            (
+                "threshold",
+                ClassifierConfig {
+                    threshold: 1.5,
+                    ..Default::default()
+                },
+            ),
+            (
+                "cv_folds",
+                ClassifierConfig {
+                    cv_folds: 1,
+                    ..Default::default()
+                },
+            ),
+            (
+                "holdout",
+                ClassifierConfig {
+                    holdout: f64::INFINITY,
+                    ..Default::default()
+                },
+            ),
+        ] {
+            match TextClassifier::new(cfg).unwrap_err() {
+                Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
+                e => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_probabilities() {
+        let (t, l) = toy();
+        let mut c = TextClassifier::new(cfg(ModelKind::LinearSvm)).unwrap();
+        c.fit(&t, &l).unwrap();
+        let back = TextClassifier::from_bytes(&c.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, c);
+        let q = ["disk full", "refused"];
+        assert_eq!(
+            back.predict_proba(&q).unwrap(),
+            c.predict_proba(&q).unwrap()
+        );
+        assert_eq!(
+            back.predict_one("disk full").unwrap(),
+            c.predict_one("disk full").unwrap()
+        );
+    }
+
+    #[test]
+    fn is_send_sync_clone() {
+        fn check<T: Send + Sync + Clone>() {}
+        check::<TextClassifier>();
+    }
+}

@@ -6,6 +6,8 @@
 //!   stopwords, Snowball stemming) — [`Preprocessor`].
 //! - [`vectorize`]: TF-IDF with word n-grams, equal to scikit-learn's given the same tokens —
 //!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
+//! - [`classify`]: error text → label with calibrated confidence and explanations —
+//!   [`TextClassifier`]; [`evaluate`] / [`compare`] (McNemar) for reports and A/B tests.
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -41,6 +43,10 @@ pub mod text;
 pub mod vectorize;
 pub mod window;
 
+pub use classify::{
+    ClassificationReport, ClassifierConfig, Comparison, ModelKind, Prediction, TextClassifier,
+    compare, evaluate,
+};
 pub use error::{Error, Result};
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};

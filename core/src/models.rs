@@ -29,6 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Evaluation and A/B comparison of classifiers (implemented in [`crate::classify`]).
+pub use crate::classify::{ClassificationReport, Comparison, compare, evaluate};
+
 /// The format version this build writes.
 pub const FORMAT_VERSION: u32 = 1;
 /// The oldest format version this build reads.

@@ -15,6 +15,7 @@ use std::time::Instant;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::classify::TextClassifier;
 use crate::error::{Error, Result};
 use crate::models::Artifact;
 use crate::parallel;
@@ -1022,6 +1023,7 @@ pub struct Resolver {
     config: ResolverConfig,
     rules: Rules,
     knowledge: RwLock<Option<KnowledgeBase>>,
+    classifier: Option<TextClassifier>,
     metrics: Metrics,
     /// Recent (text hash, method) answers, oldest first.
     recent: Mutex<VecDeque<(u64, Method)>>,
@@ -1046,6 +1048,7 @@ impl Resolver {
             config,
             rules: Rules::default(),
             knowledge: RwLock::new(None),
+            classifier: None,
             metrics: Metrics::default(),
             recent: Mutex::new(VecDeque::new()),
             outcomes: Mutex::new(VecDeque::new()),
@@ -1097,6 +1100,28 @@ impl Resolver {
             }
         }
         Ok(kb.as_ref().map_or(0, KnowledgeBase::len))
+    }
+
+    /// Sets the classifier stage (replacing any earlier one); it must be fitted.
+    pub fn set_classifier(&mut self, classifier: TextClassifier) -> Result<()> {
+        if !classifier.is_fitted() {
+            return Err(Error::NotFitted {
+                what: "TextClassifier",
+            });
+        }
+        self.classifier = Some(classifier);
+        Ok(())
+    }
+
+    /// Sets the classifier stage from a classifier model file (written by `TextClassifier::save`
+    /// in any language).
+    pub fn load_classifier(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.set_classifier(TextClassifier::load(path)?)
+    }
+
+    /// The classifier stage, if set.
+    pub fn classifier(&self) -> Option<&TextClassifier> {
+        self.classifier.as_ref()
     }
 
     /// Adds the pairs of a JSONL file (see [`KnowledgeBase::read_jsonl`]); returns how many were added.
@@ -1181,13 +1206,14 @@ impl Resolver {
 
     fn check_stages(&self, mode: Mode) -> Result<()> {
         let has_kb = self.knowledge_size() > 0;
+        let has_classifier = self.classifier.is_some();
         let missing = match mode {
-            Mode::Auto if self.rules.is_empty() && !has_kb => {
-                Some("no stage configured: add rules or a knowledge base")
+            Mode::Auto if self.rules.is_empty() && !has_kb && !has_classifier => {
+                Some("no stage configured: add rules, a knowledge base or a classifier")
             }
             Mode::Rules if self.rules.is_empty() => Some("no rules configured"),
             Mode::Similarity if !has_kb => Some("no knowledge base configured"),
-            Mode::Classifier => Some("no classifier configured"),
+            Mode::Classifier if !has_classifier => Some("no classifier configured"),
             _ => None,
         };
         match missing {
@@ -1261,6 +1287,26 @@ impl Resolver {
                 {
                     return Ok(r);
                 }
+            }
+        }
+        if matches!(mode, Mode::Auto | Mode::Classifier)
+            && let Some(c) = &self.classifier
+        {
+            let p = c.predict_one(text)?;
+            r.predictions = std::iter::once((p.label.clone(), p.confidence))
+                .chain(p.alternatives.iter().cloned())
+                .take(self.config.top_k)
+                .map(|(label, probability)| LabelScore { label, probability })
+                .collect();
+            if consider(
+                &mut r,
+                Method::MlPrediction,
+                &p.label,
+                p.confidence,
+                self.config.classifier_threshold,
+                None,
+            ) {
+                return Ok(r);
             }
         }
         if let Some((m, sol, conf, rule)) = fallback {
@@ -1348,6 +1394,8 @@ struct ResolverState {
     config: ResolverConfig,
     rules: Rules,
     knowledge: Option<KnowledgeBase>,
+    #[serde(default)]
+    classifier: Option<TextClassifier>,
 }
 
 impl Serialize for Resolver {
@@ -1360,6 +1408,7 @@ impl Serialize for Resolver {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
+            classifier: self.classifier.clone(),
         }
         .serialize(s)
     }
@@ -1372,6 +1421,7 @@ impl<'de> Deserialize<'de> for Resolver {
         let mut r = Resolver::build(st.config);
         r.rules = st.rules;
         r.knowledge = RwLock::new(st.knowledge);
+        r.classifier = st.classifier;
         Ok(r)
     }
 }
@@ -1441,6 +1491,68 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn classifier_stage_answers_and_travels_with_the_resolver() {
+        let errors = [
+            "connection refused to db 10.0.0.1:5432",
+            "connection refused to db 10.0.0.2:5432 after retry",
+            "db connection refused by host",
+            "disk quota exceeded on /var/lib",
+            "no space left on device /dev/sda1",
+            "disk full while writing /tmp/x",
+            "certificate has expired for api.example.com",
+            "x509 certificate expired",
+            "tls handshake failed: certificate expired",
+        ];
+        let labels = [
+            "restart_db",
+            "restart_db",
+            "restart_db",
+            "free_disk",
+            "free_disk",
+            "free_disk",
+            "renew_cert",
+            "renew_cert",
+            "renew_cert",
+        ];
+        let mut c = TextClassifier::new(crate::classify::ClassifierConfig::default()).unwrap();
+        let mut r = Resolver::new(ResolverConfig {
+            classifier_threshold: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
+        let unfitted = r.set_classifier(c.clone()).unwrap_err();
+        assert_eq!(unfitted.code(), "NotFitted");
+        c.fit(&errors, &labels).unwrap();
+        r.set_classifier(c).unwrap();
+        let res = r
+            .resolve("disk quota exceeded on /home", Mode::Auto)
+            .unwrap();
+        assert_eq!(res.method, Method::MlPrediction);
+        assert_eq!(res.solution.as_deref(), Some("free_disk"));
+        assert!(res.reliable);
+        assert_eq!(res.predictions[0].label, "free_disk");
+        assert!((res.predictions[0].probability - res.confidence).abs() < 1e-12);
+        assert!(res.predictions.len() <= 3 && res.predictions.len() >= 2);
+        let strict = Resolver::from_bytes(&r.to_bytes().unwrap()).unwrap();
+        let again = strict
+            .resolve("disk quota exceeded on /home", Mode::Classifier)
+            .unwrap();
+        assert_eq!(again.solution, res.solution);
+        assert!((again.confidence - res.confidence).abs() < 1e-12);
+        // Above a threshold it cannot reach, the prediction is still the (unreliable) answer.
+        let mut high = Resolver::new(ResolverConfig {
+            classifier_threshold: 1.0,
+            ..Default::default()
+        })
+        .unwrap();
+        high.set_classifier(strict.classifier().unwrap().clone())
+            .unwrap();
+        let low = high.resolve("certificate expired", Mode::Auto).unwrap();
+        assert_eq!(low.method, Method::MlPrediction);
+        assert!(!low.reliable);
     }
 
     fn rules() -> Rules {

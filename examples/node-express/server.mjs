@@ -4,16 +4,21 @@
 //   POST /feedback {"error_text": "...", "solution": "...", "success": true}
 //   GET  /metrics  Prometheus text exposition
 //   GET  /health
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
-import { Resolver, version } from 'faultlens'
+import { Resolver, TextClassifier, version } from 'faultlens'
 
 const DATA = fileURLToPath(new URL('../data/', import.meta.url))
 
 export async function buildResolver() {
+  const pairs = readFileSync(DATA + 'errors.jsonl', 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const classifier = new TextClassifier()
+  await classifier.fit(pairs.map((p) => p.error), pairs.map((p) => p.solution))
   const resolver = new Resolver({ similarityThreshold: 0.7, classifierThreshold: 0.8 })
   resolver.loadRules(DATA + 'rules.toml')
   resolver.loadKnowledge(DATA + 'errors.jsonl')
+  resolver.setClassifier(classifier)
   return resolver
 }
 

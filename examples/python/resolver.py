@@ -20,11 +20,15 @@ def main() -> int:
     errors = [p["error"] for p in pairs]
     remedies = [p["solution"] for p in pairs]
 
+    classifier = faultlens.TextClassifier()
+    classifier.fit(errors, remedies)
+
     resolver = faultlens.Resolver(similarity_threshold=0.7, classifier_threshold=0.8)
     resolver.load_rules(str(DATA / "rules.toml"))
     added = resolver.load_knowledge(str(DATA / "errors.jsonl"))
+    resolver.set_classifier(classifier)
     print(f"faultlens {faultlens.version()}: {len(resolver.rules())} rules, {added} known errors, "
-          f"{len(set(remedies))} remedies")
+          f"classifier over {len(classifier.classes_)} remedies")
 
     incoming = [
         "Container checkout-5f9c2 was OOMKilled (exit code 137), memory limit 512Mi",

@@ -3,6 +3,8 @@
 - :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
 - :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
 - :class:`Resolver`: the rules -> similar past errors -> classifier cascade, feedback, metrics.
+- :class:`TextClassifier`: error text to remedy label with calibrated confidence
+  (scikit-learn style estimator); :func:`evaluate` and :func:`compare` report and A/B-test it.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -32,7 +34,10 @@ from ._faultlens import (
     Resolver,
     SimilarError,
     Template,
+    TextClassifier,
     TfidfVectorizer,
+    compare,
+    evaluate,
     inspect,
     parallelism,
     set_parallelism,
@@ -48,7 +53,10 @@ __all__ = [
     "Resolver",
     "SimilarError",
     "Template",
+    "TextClassifier",
     "TfidfVectorizer",
+    "compare",
+    "evaluate",
     "inspect",
     "parallelism",
     "set_parallelism",

@@ -17,6 +17,8 @@ __version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 _Bytes = Union[bytes, bytearray]
+# Texts or labels: a list, tuple or 1-D numpy array of str.
+_Strs = Union[Sequence[str], "npt.NDArray[Any]"]
 # Raw texts, or documents already split into tokens.
 _Docs = Union[Sequence[str], Sequence[Sequence[str]]]
 
@@ -63,6 +65,12 @@ def parallelism() -> bool:
 
 def inspect(path: _Path) -> _ArtifactInfo:
     """Kind, format version, writer version and payload size of a model file, without decoding it."""
+
+def evaluate(model: TextClassifier, texts: _Strs, labels: _Strs) -> dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1/support, macro/weighted F1, confusion, ``text``."""
+
+def compare(a: TextClassifier, b: TextClassifier, texts: _Strs, labels: _Strs) -> dict[str, Any]:
+    """Both reports, differences, McNemar ``p_value``, ``significant``, ``better``, ``text``."""
 
 class Template:
     """A masked line and its stable 16-hex-digit id; also readable as t["masked"], t["id"]."""
@@ -200,6 +208,15 @@ class Resolution:
 
 class Resolver:
     """The rules -> similar past errors -> classifier cascade, with feedback and metrics."""
+class _Prediction(TypedDict):
+    label: str
+    confidence: float
+    reliable: bool
+    alternatives: list[tuple[str, float]]
+    explanation: list[tuple[str, float]]
+
+class TextClassifier:
+    """Error text -> label with calibrated confidence (scikit-learn style estimator)."""
 
     def __init__(
         self,
@@ -217,6 +234,10 @@ class Resolver:
         """Replace the rules (first match wins, case-insensitive regexes); returns their number."""
     def load_rules(self, path: _Path) -> int:
         """Replace the rules with a JSON or TOML file's; returns their number."""
+    def set_classifier(self, classifier: TextClassifier) -> None:
+        """Use a copy of a fitted TextClassifier as the classifier stage."""
+    def load_classifier(self, path: _Path) -> None:
+        """Use a classifier model file (saved in any language) as the classifier stage."""
     def rules(self) -> list[_Rule]:
         """The rules in order."""
     def add_knowledge(self, errors: Sequence[str], solutions: Sequence[str]) -> int:
@@ -251,3 +272,41 @@ class Resolver:
     @classmethod
     def load(cls, path: _Path) -> Resolver:
         """Read a file written by save (any language)."""
+        model: Literal["logistic", "naive_bayes", "linear_svm", "auto"] = "logistic",
+        tfidf: _TfidfConfig = ...,
+        c: float = 20.0,
+        alpha: float = 0.01,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        cv_folds: int = 5,
+        calibration_folds: int = 3,
+        holdout: float = 0.2,
+        seed: int = 0,
+        threshold: float = 0.7,
+        top_k: int = 3,
+        explain_top: int = 5,
+        verbose: bool = False,
+    ) -> None: ...
+    def fit(self, X: _Strs, y: _Strs, progress: Any = None) -> TextClassifier: ...
+    def partial_fit(self, X: _Strs, y: _Strs) -> TextClassifier: ...
+    def predict(self, X: _Strs) -> npt.NDArray[np.object_]: ...
+    def predict_proba(self, X: _Strs) -> npt.NDArray[np.float64]: ...
+    def predict_one(self, text: str) -> _Prediction: ...
+    def score(self, X: _Strs, y: _Strs, sample_weight: None = None) -> float: ...
+    def classes(self) -> list[str]: ...
+    @property
+    def classes_(self) -> npt.NDArray[np.object_]: ...
+    def is_fitted(self) -> bool: ...
+    def model(self) -> str: ...
+    def training_info(self) -> dict[str, Any]: ...
+    def baseline_confidences(self) -> npt.NDArray[np.float64]: ...
+    def config(self) -> dict[str, Any]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> TextClassifier: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> TextClassifier: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> TextClassifier: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...

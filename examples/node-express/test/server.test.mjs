@@ -108,6 +108,15 @@ test('metrics count what was served, in Prometheus text', async () => {
   assert.match(text, /^faultlens_outcomes_total\{method="exact_match",result="success"\} 1$/m)
 })
 
+test('the classifier stage answers when asked for', async () => {
+  const { status, body } = await post('/resolve', { error_text: 'Pod api-7f was OOMKilled (exit code 137)', method: 'classifier' })
+  assert.equal(status, 200)
+  assert.equal(body.method, 'ml_prediction')
+  assert.equal(body.solution, 'increase_memory_limit')
+  assert.ok(body.predictions.length > 0)
+  assert.equal(body.predictions[0].label, body.solution)
+})
+
 test('concurrent requests', async () => {
   const results = await Promise.all(Array.from({ length: 30 }, (_, i) =>
     post('/resolve', { error_text: `Container billing-${i} was OOMKilled (exit code 137)` })))

@@ -1,0 +1,309 @@
+//! `TextClassifier` (core `classify` module) and the module functions `evaluate` and `compare`.
+//!
+//! `fit` returns a Promise: training runs on the libuv pool, on a copy that is swapped in when it
+//! succeeds, so the event loop keeps serving `predictOne` (against the previous model) meanwhile.
+//! An optional progress callback is called on the JS thread through a thread-safe function.
+//! Reports and training info come back as plain objects with camelCase keys.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use faultlens::Artifact;
+use napi::Task;
+use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float64Array, FnArgs, Uint8Array, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert;
+use crate::error::{Result, guard, poisoned, reject, to_js};
+
+type Core = faultlens::TextClassifier;
+type Shared = Arc<RwLock<Core>>;
+type ProgressFn = ThreadsafeFunction<
+    FnArgs<(String, u32, u32)>,
+    Unknown<'static>,
+    FnArgs<(String, u32, u32)>,
+    napi::Status,
+    false,
+>;
+
+const WHAT: &str = "TextClassifier";
+
+fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
+    shared.read().map_err(|_| poisoned(WHAT))
+}
+
+/// Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
+/// camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
+pub struct ClassifierOptions {
+    /// `"logistic"` (default), `"naive_bayes"`, `"linear_svm"` or `"auto"` (cross-validated).
+    #[napi(ts_type = "'logistic' | 'naive_bayes' | 'linear_svm' | 'auto'")]
+    pub model: Option<String>,
+    /// TF-IDF options (default: 1- and 2-grams, sublinear tf, default preprocessor).
+    #[napi(ts_type = "TfidfOptions")]
+    pub tfidf: Option<Value>,
+    /// Inverse L2 strength of `logistic` and `linear_svm` (default 20).
+    pub c: Option<f64>,
+    /// Naive Bayes smoothing (default 0.01).
+    pub alpha: Option<f64>,
+    /// Solver iteration cap (default 300).
+    pub max_iter: Option<u32>,
+    /// Solver tolerance (default 1e-4).
+    pub tol: Option<f64>,
+    /// Folds of `auto` model selection (default 5).
+    pub cv_folds: Option<u32>,
+    /// Held-out folds of the SVM's Platt calibration (default 3).
+    pub calibration_folds: Option<u32>,
+    /// Share held out once to record the confidence baseline (default 0.2; 0 skips).
+    pub holdout: Option<f64>,
+    /// Seed of the folds and the SVM's sample order (default 0).
+    pub seed: Option<u32>,
+    /// `predictOne` calls a prediction reliable from this confidence on (default 0.7).
+    pub threshold: Option<f64>,
+    /// Alternatives returned by `predictOne` (default 3).
+    pub top_k: Option<u32>,
+    /// N-grams in `predictOne`'s explanation (default 5).
+    pub explain_top: Option<u32>,
+}
+
+/// What `predictOne` returns.
+#[napi(object, object_from_js = false)]
+pub struct Prediction {
+    /// The most probable label.
+    pub label: String,
+    /// Its probability.
+    pub confidence: f64,
+    /// `confidence >= threshold`.
+    pub reliable: bool,
+    /// The next most probable labels: `[label, probability]` pairs.
+    #[napi(ts_type = "Array<[string, number]>")]
+    pub alternatives: Value,
+    /// The n-grams that pushed the decision most: `[ngram, weight]` pairs.
+    #[napi(ts_type = "Array<[string, number]>")]
+    pub explanation: Value,
+}
+
+impl From<faultlens::Prediction> for Prediction {
+    fn from(p: faultlens::Prediction) -> Self {
+        Prediction {
+            label: p.label,
+            confidence: p.confidence,
+            reliable: p.reliable,
+            alternatives: serde_json::to_value(p.alternatives).unwrap_or(Value::Null),
+            explanation: serde_json::to_value(p.explanation).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// Error text → label with calibrated confidence: TF-IDF, then logistic regression, naive Bayes,
+/// a calibrated linear SVM or the best of them by cross-validation.
+#[napi]
+pub struct TextClassifier {
+    pub(crate) inner: Shared,
+}
+
+impl TextClassifier {
+    fn wrap(c: Core) -> Self {
+        Self {
+            inner: Arc::new(RwLock::new(c)),
+        }
+    }
+}
+
+#[napi]
+impl TextClassifier {
+    /// Builds an unfitted classifier; throws `InvalidConfig` for a bad or unknown option.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "ClassifierOptions | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: faultlens::ClassifierConfig =
+            convert::from_snake(convert::options_json(&env, options)?)?;
+        Ok(Self::wrap(Core::new(config).map_err(to_js)?))
+    }
+
+    /// Trains on `texts` with string `labels`, on the libuv thread pool. `progress(stage, done,
+    /// total)` is called on the JS thread while it runs. Resolves to `undefined`; a failed fit
+    /// leaves the previous model.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn fit(
+        &self,
+        texts: Vec<String>,
+        labels: Vec<String>,
+        #[napi(ts_arg_type = "((stage: string, done: number, total: number) => void) | null")]
+        progress: Option<ProgressFn>,
+    ) -> AsyncTask<FitTask> {
+        AsyncTask::new(FitTask {
+            inner: self.inner.clone(),
+            texts,
+            labels,
+            progress,
+        })
+    }
+
+    /// Learns more labelled texts without retraining (naive Bayes; unfitted, it is a full fit).
+    #[napi(catch_unwind)]
+    pub fn partial_fit(&self, texts: Vec<String>, labels: Vec<String>) -> Result<()> {
+        let mut fresh = read(&self.inner)?.clone();
+        fresh.partial_fit(&texts, &labels).map_err(to_js)?;
+        *self.inner.write().map_err(|_| poisoned(WHAT))? = fresh;
+        Ok(())
+    }
+
+    /// The most probable label per text.
+    #[napi(catch_unwind)]
+    pub fn predict(&self, texts: Vec<String>) -> Result<Vec<String>> {
+        read(&self.inner)?.predict(&texts).map_err(to_js)
+    }
+
+    /// One `Float64Array` of probabilities per text, in `classes()` order.
+    #[napi(catch_unwind)]
+    pub fn predict_proba(&self, texts: Vec<String>) -> Result<Vec<Float64Array>> {
+        let rows = read(&self.inner)?.predict_proba(&texts).map_err(to_js)?;
+        Ok(rows.into_iter().map(Float64Array::new).collect())
+    }
+
+    /// One text's label, confidence, `reliable`, alternatives and explanation (synchronous).
+    #[napi(catch_unwind)]
+    pub fn predict_one(&self, text: String) -> Result<Prediction> {
+        Ok(read(&self.inner)?.predict_one(&text).map_err(to_js)?.into())
+    }
+
+    /// Accuracy on labelled texts.
+    #[napi(catch_unwind)]
+    pub fn score(&self, texts: Vec<String>, labels: Vec<String>) -> Result<f64> {
+        read(&self.inner)?.score(&texts, &labels).map_err(to_js)
+    }
+
+    /// The labels, in `predictProba` column order.
+    #[napi(catch_unwind)]
+    pub fn classes(&self) -> Result<Vec<String>> {
+        Ok(read(&self.inner)?.classes().map_err(to_js)?.to_vec())
+    }
+
+    /// Whether `fit` has run.
+    #[napi(catch_unwind)]
+    pub fn is_fitted(&self) -> Result<bool> {
+        Ok(read(&self.inner)?.is_fitted())
+    }
+
+    /// The model that was trained (`"auto"` resolved to the winner).
+    #[napi(catch_unwind)]
+    pub fn model(&self) -> Result<String> {
+        Ok(read(&self.inner)?.model().map_err(to_js)?.name().to_owned())
+    }
+
+    /// Training metadata (camelCase keys): time, sample counts, options, cross-validation scores.
+    #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
+    pub fn training_info(&self) -> Result<Value> {
+        convert::config_to_js(read(&self.inner)?.training_info().map_err(to_js)?)
+    }
+
+    /// Top-class probabilities on held-out data at training time (a drift baseline).
+    #[napi(catch_unwind)]
+    pub fn baseline_confidences(&self) -> Result<Float64Array> {
+        Ok(Float64Array::new(read(&self.inner)?.baseline_confidences()))
+    }
+
+    /// The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it.
+    #[napi(catch_unwind, ts_return_type = "Required<ClassifierOptions>")]
+    pub fn config(&self) -> Result<Value> {
+        convert::config_to_js(read(&self.inner)?.config())
+    }
+
+    /// The model file as bytes (what `save` writes).
+    #[napi(catch_unwind)]
+    pub fn to_bytes(&self) -> Result<Buffer> {
+        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+    }
+
+    /// Decodes a model file held in memory (copied).
+    #[napi(factory, catch_unwind)]
+    pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+    }
+
+    /// Writes the model file atomically.
+    #[napi(catch_unwind)]
+    pub fn save(&self, path: String) -> Result<()> {
+        read(&self.inner)?.save(path).map_err(to_js)
+    }
+
+    /// Reads a model file written by `save` in any language.
+    #[napi(factory, catch_unwind)]
+    pub fn load(path: String) -> Result<Self> {
+        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    }
+}
+
+/// The work of `fit`.
+pub struct FitTask {
+    inner: Shared,
+    texts: Vec<String>,
+    labels: Vec<String>,
+    progress: Option<ProgressFn>,
+}
+
+impl Task for FitTask {
+    type Output = Result<()>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(guard(|| {
+            let mut fresh = read(&self.inner)?.clone();
+            let tsfn = self.progress.take();
+            let mut report = |stage: &str, done: usize, total: usize| {
+                if let Some(f) = &tsfn {
+                    let args = (stage.to_owned(), done as u32, total as u32);
+                    f.call(args.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                }
+            };
+            let progress: Option<faultlens::classify::Progress<'_>> = if tsfn.is_some() {
+                Some(&mut report)
+            } else {
+                None
+            };
+            fresh
+                .fit_with_progress(&self.texts, &self.labels, progress)
+                .map_err(to_js)?;
+            *self.inner.write().map_err(|_| poisoned(WHAT))? = fresh;
+            Ok(())
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output.map_err(|e| reject(&env, e))
+    }
+}
+
+/// Evaluates a fitted classifier on labelled texts: `{accuracy, perClass, macroF1, weightedF1,
+/// confusion, labels, ..., text}` (`text` is the readable report).
+#[napi(catch_unwind, ts_return_type = "Record<string, any>")]
+pub fn evaluate(model: &TextClassifier, texts: Vec<String>, labels: Vec<String>) -> Result<Value> {
+    let r = faultlens::evaluate(&*read(&model.inner)?, &texts, &labels).map_err(to_js)?;
+    with_text(convert::config_to_js(&r)?, r.to_string())
+}
+
+/// Evaluates `a` and `b` on the same labelled texts: both reports, the differences, McNemar's
+/// `pValue`, `significant`, `better` (`"a"`, `"b"` or `"tie"`) and `text`.
+#[napi(catch_unwind, ts_return_type = "Record<string, any>")]
+pub fn compare(
+    a: &TextClassifier,
+    b: &TextClassifier,
+    texts: Vec<String>,
+    labels: Vec<String>,
+) -> Result<Value> {
+    let r =
+        faultlens::compare(&*read(&a.inner)?, &*read(&b.inner)?, &texts, &labels).map_err(to_js)?;
+    with_text(convert::config_to_js(&r)?, r.to_string())
+}
+
+fn with_text(mut v: Value, text: String) -> Result<Value> {
+    if let Value::Object(m) = &mut v {
+        m.insert("text".into(), Value::String(text));
+    }
+    Ok(v)
+}

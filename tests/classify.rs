@@ -1,0 +1,282 @@
+//! TextClassifier end to end on the shipped Loghub fixture: every model, save/load, the
+//! cross-language model file, evaluation, comparison, progress and bad input.
+
+use std::sync::Arc;
+
+use faultlens::classify::{ModelKind, mcnemar_p_value};
+use faultlens::{
+    Artifact, ClassifierConfig, Error, TextClassifier, compare, evaluate, set_parallelism,
+};
+use faultlens_suite::fixture;
+use serde_json::{Value, json};
+
+fn read(name: &str) -> (Vec<String>, Vec<String>) {
+    let body = std::fs::read_to_string(fixture(&format!("classify/{name}"))).unwrap();
+    body.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["text"].as_str().unwrap().to_owned(),
+                v["label"].as_str().unwrap().to_owned(),
+            )
+        })
+        .unzip()
+}
+
+fn fitted(model: ModelKind) -> TextClassifier {
+    let (t, l) = read("train.jsonl");
+    let mut c = TextClassifier::new(ClassifierConfig {
+        model,
+        ..Default::default()
+    })
+    .unwrap();
+    c.fit(&t, &l).unwrap();
+    c
+}
+
+#[test]
+fn every_model_is_accurate_on_held_out_lines() {
+    let (t, l) = read("test.jsonl");
+    for m in [
+        ModelKind::Logistic,
+        ModelKind::NaiveBayes,
+        ModelKind::LinearSvm,
+        ModelKind::Auto,
+    ] {
+        let c = fitted(m);
+        let r = evaluate(&c, &t, &l).unwrap();
+        assert!(r.accuracy >= 0.9, "{m}: {r}");
+        let proba = c.predict_proba(&t).unwrap();
+        assert_eq!(proba.len(), t.len());
+        for row in &proba {
+            assert_eq!(row.len(), c.classes().unwrap().len());
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            assert!(row.iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+        let base = c.baseline_confidences();
+        assert!(!base.is_empty(), "{m}");
+        assert!(base.iter().all(|p| (0.0..=1.0).contains(p)));
+        let info = c.training_info().unwrap();
+        assert_eq!(info.n_samples, 390);
+        assert!(info.n_distinct <= 390);
+        assert_eq!(info.options.model, m);
+        if m == ModelKind::Auto {
+            let names: Vec<ModelKind> = info.cv_scores.iter().map(|s| s.model).collect();
+            assert_eq!(names.len(), 3);
+            let best = info
+                .cv_scores
+                .iter()
+                .map(|s| (s.accuracy, s.macro_f1))
+                .fold((0.0, 0.0), |a, b| if b > a { b } else { a });
+            let chosen = info
+                .cv_scores
+                .iter()
+                .find(|s| s.model == info.model)
+                .unwrap();
+            assert_eq!((chosen.accuracy, chosen.macro_f1), best);
+            assert!(chosen.fold_accuracy.len() == 5);
+        }
+    }
+}
+
+#[test]
+fn predict_one_explains_itself() {
+    let c = fitted(ModelKind::Logistic);
+    let p = c
+        .predict_one("Failed password for invalid user admin from 10.1.2.3 port 2222 ssh2")
+        .unwrap();
+    assert!(p.label.starts_with("OpenSSH:"), "{p:?}");
+    assert_eq!(p.reliable, p.confidence >= 0.7);
+    assert!(p.alternatives.len() <= 3);
+    assert!(p.alternatives.iter().all(|(_, q)| *q <= p.confidence));
+    assert!(!p.explanation.is_empty());
+    assert!(p.explanation.windows(2).all(|w| w[0].1 >= w[1].1));
+    let names = c.vectorizer().feature_names().unwrap();
+    assert!(
+        p.explanation
+            .iter()
+            .all(|(f, w)| names.contains(f) && *w > 0.0)
+    );
+    // predict_many agrees with predict_one.
+    let many = c
+        .predict_many(&["Failed password for invalid user admin from 10.1.2.3 port 2222 ssh2"])
+        .unwrap();
+    assert_eq!(many[0], p);
+}
+
+#[test]
+fn parallel_batches_equal_sequential_and_threads_share_one_model() {
+    let c = Arc::new(fitted(ModelKind::Logistic));
+    let (t, _) = read("train.jsonl");
+    let big: Vec<String> = t.iter().cycle().take(1000).cloned().collect();
+    let par = c.predict_proba(&big).unwrap();
+    set_parallelism(false);
+    let seq = c.predict_proba(&big).unwrap();
+    set_parallelism(true);
+    assert_eq!(par, seq);
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let c = Arc::clone(&c);
+            let text = t[i * 7].clone();
+            std::thread::spawn(move || c.predict_one(&text).unwrap().label)
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), c.predict(&[&t[i * 7]]).unwrap()[0]);
+    }
+}
+
+#[test]
+fn save_load_round_trip_and_newer_format_is_refused() {
+    let c = fitted(ModelKind::NaiveBayes);
+    let dir = std::env::temp_dir().join(format!("fl-classify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clf.flm");
+    c.save(&path).unwrap();
+    let back = TextClassifier::load(&path).unwrap();
+    assert_eq!(back, c);
+    let (t, _) = read("test.jsonl");
+    assert_eq!(
+        back.predict_proba(&t).unwrap(),
+        c.predict_proba(&t).unwrap()
+    );
+    assert_eq!(
+        faultlens::models::inspect(&path).unwrap().kind,
+        "text_classifier"
+    );
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let e = TextClassifier::from_bytes(&bytes).unwrap_err();
+    assert!(matches!(e, Error::Format { found: 2, .. }), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The model file every language loads, and the probabilities each must reproduce from it.
+/// `FAULTLENS_REGEN=1` rewrites both (training is deterministic, so Python's test retrains the
+/// same model from train.jsonl with the default options and checks the same numbers).
+#[test]
+fn cross_language_model_fixture() {
+    let model_path = fixture("classify/model.flm");
+    let expected_path = fixture("classify/expected.json");
+    let (test_texts, _) = read("test.jsonl");
+    let texts: Vec<String> = test_texts.into_iter().take(12).collect();
+    if std::env::var_os("FAULTLENS_REGEN").is_some() {
+        let c = fitted(ModelKind::Logistic);
+        c.save(&model_path).unwrap();
+        let proba = c.predict_proba(&texts).unwrap();
+        let body = json!({
+            "about": "TextClassifier with default options trained on train.jsonl; model.flm is that model. Every binding loads model.flm (and Python also retrains) and must reproduce `proba` (rows: texts, columns: classes) within 1e-9.",
+            "texts": texts,
+            "classes": c.classes().unwrap(),
+            "predict": c.predict(&texts).unwrap(),
+            "proba": proba,
+        });
+        std::fs::write(
+            &expected_path,
+            serde_json::to_string_pretty(&body).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
+    let c = TextClassifier::load(&model_path).unwrap();
+    let classes: Vec<String> = serde_json::from_value(expected["classes"].clone()).unwrap();
+    assert_eq!(c.classes().unwrap(), classes.as_slice());
+    let want: Vec<Vec<f64>> = serde_json::from_value(expected["proba"].clone()).unwrap();
+    let texts: Vec<String> = serde_json::from_value(expected["texts"].clone()).unwrap();
+    let got = c.predict_proba(&texts).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+    }
+    // Retraining from the fixture gives the same model: training is deterministic.
+    let again = fitted(ModelKind::Logistic);
+    let re = again.predict_proba(&texts).unwrap();
+    for (g, w) in re.iter().zip(&want) {
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn compare_says_which_is_better_and_whether_it_matters() {
+    let (t, l) = read("test.jsonl");
+    let good = fitted(ModelKind::Logistic);
+    // A deliberately weak model: heavy naive-Bayes smoothing on unigrams.
+    let (tt, tl) = read("train.jsonl");
+    let mut weak = TextClassifier::new(ClassifierConfig {
+        model: ModelKind::NaiveBayes,
+        alpha: 50.0,
+        ..Default::default()
+    })
+    .unwrap();
+    weak.fit(&tt, &tl).unwrap();
+    let cmp = compare(&weak, &good, &t, &l).unwrap();
+    assert!(cmp.b.accuracy > cmp.a.accuracy, "{cmp}");
+    assert_eq!(cmp.better, "b");
+    assert!((cmp.accuracy_difference - (cmp.b.accuracy - cmp.a.accuracy)).abs() < 1e-12);
+    assert_eq!(
+        cmp.p_value,
+        mcnemar_p_value(cmp.a_only_correct, cmp.b_only_correct)
+    );
+    assert_eq!(cmp.significant, cmp.p_value < 0.05);
+    assert!(cmp.to_string().contains("McNemar"));
+    // Same model against itself: a tie, p = 1.
+    let same = compare(&good, &good, &t, &l).unwrap();
+    assert_eq!((same.better.as_str(), same.p_value), ("tie", 1.0));
+    // A label neither model has seen.
+    let mut bad = l.clone();
+    bad[0] = "Nope:E999".into();
+    let e = compare(&good, &weak, &t, &bad).unwrap_err();
+    assert!(e.to_string().contains("never seen"), "{e}");
+    let e = compare(&good, &weak, &t[..3], &l[..2]).unwrap_err();
+    assert!(e.to_string().contains("differ in length"), "{e}");
+}
+
+#[test]
+fn progress_reports_every_stage() {
+    let (t, l) = read("train.jsonl");
+    let mut c = TextClassifier::new(ClassifierConfig {
+        model: ModelKind::Auto,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut seen: Vec<(String, usize, usize)> = Vec::new();
+    let mut cb = |s: &str, d: usize, n: usize| seen.push((s.to_owned(), d, n));
+    c.fit_with_progress(&t, &l, Some(&mut cb)).unwrap();
+    let stages: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert!(
+        stages.contains(&"vectorize") && stages.contains(&"cv"),
+        "{stages:?}"
+    );
+    let cv: Vec<_> = seen.iter().filter(|s| s.0 == "cv").collect();
+    assert_eq!(cv.len(), 15);
+    assert_eq!(cv.last().map(|s| (s.1, s.2)), Some((15, 15)));
+    assert!(seen.iter().all(|s| s.1 <= s.2));
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let c = TextClassifier::new(ClassifierConfig::default()).unwrap();
+    assert!(matches!(
+        c.predict_one("x").unwrap_err(),
+        Error::NotFitted { .. }
+    ));
+    assert!(matches!(
+        c.predict_proba(&["x"]).unwrap_err(),
+        Error::NotFitted { .. }
+    ));
+    let e = evaluate(&c, &["x"], &["y"]).unwrap_err();
+    assert!(matches!(e, Error::NotFitted { .. }), "{e}");
+    let fitted = fitted(ModelKind::Logistic);
+    let e = fitted.score(&["a", "b"], &["x"]).unwrap_err();
+    assert!(e.to_string().contains("differ in length"), "{e}");
+    let e: Error = serde_json::from_str::<ClassifierConfig>(r#"{"modle": "auto"}"#)
+        .map_err(|e| Error::InvalidInput(e.to_string()))
+        .unwrap_err();
+    assert!(e.to_string().contains("modle"), "{e}");
+    let e = serde_json::from_str::<ClassifierConfig>(r#"{"model": "forest"}"#).unwrap_err();
+    assert!(e.to_string().contains("forest"), "{e}");
+}

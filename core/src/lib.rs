@@ -6,6 +6,8 @@
 //!   stopwords, Snowball stemming) — [`Preprocessor`].
 //! - [`vectorize`]: TF-IDF with word n-grams, equal to scikit-learn's given the same tokens —
 //!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
+//! - [`window`]: keyed sliding-window counts over event time raising incidents —
+//!   [`WindowAggregator`].
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -46,6 +48,7 @@ pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};
 pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
+pub use window::{Event, Incident, WindowAggregator, WindowConfig};
 
 /// The library version, written into every model file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

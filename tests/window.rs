@@ -581,3 +581,38 @@ fn damaged_snapshots_are_errors() {
     let e = faultlens::TfidfVectorizer::from_bytes(&bytes).unwrap_err();
     assert_eq!(e.code(), "WrongKind");
 }
+
+#[test]
+fn shared_fixture() {
+    let case: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(faultlens_suite::fixture("window_cases.json")).unwrap(),
+    )
+    .unwrap();
+    let config: WindowConfig = serde_json::from_value(case["config"].clone()).unwrap();
+    let evs: Vec<Ev> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_owned();
+            Ev {
+                t: e["timestamp_ms"].as_i64().unwrap(),
+                service: s("service"),
+                route: s("route"),
+                code: s("error_code"),
+                message: s("message"),
+                trace: s("trace_id"),
+            }
+        })
+        .collect();
+    let mut w = WindowAggregator::new(config).unwrap();
+    let o = push_all(&mut w, &evs);
+    let mut incidents = o.incidents;
+    incidents.extend(w.flush().incidents);
+    assert_eq!(serde_json::to_value(&o.late).unwrap(), case["late"]);
+    assert_eq!(serde_json::to_value(&incidents).unwrap(), case["incidents"]);
+    let stats = serde_json::to_value(w.stats()).unwrap();
+    for (k, v) in case["stats_after_flush"].as_object().unwrap() {
+        assert_eq!(&stats[k], v, "stats.{k}");
+    }
+}

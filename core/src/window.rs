@@ -438,6 +438,8 @@ struct Slot {
     last_over: bool,
     last_fire: Option<i64>,
     ring: VecDeque<RingEntry>,
+    /// How many of the newest ring entries are the key's latest events (older ones are stale).
+    ring_valid: usize,
     pending: u64,
     prev: u32,
     next: u32,
@@ -757,20 +759,33 @@ impl WindowAggregator {
         if batch.is_empty() {
             return Vec::new();
         }
-        // Per key, by time; ties by (message, trace id) so samples never depend on arrival order.
-        batch.sort_unstable_by(|a, b| {
-            (a.slot, a.generation, a.t)
-                .cmp(&(b.slot, b.generation, b.t))
-                .then_with(|| self.text(a).cmp(&self.text(b)))
-        });
+        // The heap pops in (time, key) order, so each key sees its events in time order and the
+        // events of one key at one time are adjacent; only those ties need sorting, by (message,
+        // trace id), so samples never depend on arrival order.
+        let same =
+            |a: &Pending, b: &Pending| (a.t, a.slot, a.generation) == (b.t, b.slot, b.generation);
+        let mut i = 0;
+        while i < batch.len() {
+            let mut j = i + 1;
+            while j < batch.len() && same(&batch[i], &batch[j]) {
+                j += 1;
+            }
+            if j - i > 1 {
+                let (arena, run) = (&self.arena, &mut batch[i..j]);
+                let text = |p: &Pending| {
+                    let m = p.off + p.msg_len;
+                    (&arena[p.off..m], &arena[m..m + p.trace_len])
+                };
+                run.sort_by(|a, b| text(a).cmp(&text(b)));
+            }
+            i = j;
+        }
         let mut incidents = Vec::new();
         let mut i = 0;
         while i < batch.len() {
             let p = batch[i];
             let mut j = i + 1;
-            while j < batch.len()
-                && (batch[j].slot, batch[j].generation, batch[j].t) == (p.slot, p.generation, p.t)
-            {
+            while j < batch.len() && same(&p, &batch[j]) {
                 j += 1;
             }
             let live = {
@@ -831,7 +846,14 @@ impl WindowAggregator {
                 .map(|&(_, c)| c)
                 .sum()
         };
-        if ring_len > 0 {
+        // An event with count c is among the last `ring_len` events before a firing only if
+        // c + ring_len > threshold + 1 (each later event adds at most one to the count). Colder
+        // events are not copied; they only cut the ring, whose older entries are then too old.
+        let useful = count.saturating_add(ring_len as u64) > slot.threshold.saturating_add(1);
+        if ring_len > 0 && !useful {
+            slot.ring_valid = 0;
+        } else if ring_len > 0 {
+            slot.ring_valid = (slot.ring_valid + run.len()).min(ring_len);
             for p in run {
                 let m = p.off + p.msg_len;
                 let (msg, trace) = (&self.arena[p.off..m], &self.arena[m..m + p.trace_len]);
@@ -865,10 +887,12 @@ impl WindowAggregator {
             .map_or(t, |&(ft, _)| ft);
         let in_window = |e: &&RingEntry| i128::from(e.t) > cutoff && e.t <= t;
         let mut samples: Vec<String> = Vec::new();
+        let valid = slot.ring_valid;
         for e in slot
             .ring
             .iter()
             .rev()
+            .take(valid)
             .filter(in_window)
             .take(self.config.max_samples)
         {
@@ -881,6 +905,7 @@ impl WindowAggregator {
             .ring
             .iter()
             .rev()
+            .take(valid)
             .filter(in_window)
             .take(self.config.max_trace_ids)
         {
@@ -971,6 +996,7 @@ impl WindowAggregator {
                 recent: x
                     .ring
                     .iter()
+                    .skip(x.ring.len() - x.ring_valid)
                     .map(|e| (e.t, e.message().to_owned(), e.trace().to_owned()))
                     .collect(),
             });
@@ -1049,7 +1075,8 @@ impl WindowAggregator {
             x.count = x.times.iter().map(|&(_, c)| c).sum();
             x.last_over |= k.last_over;
             x.last_fire = x.last_fire.max(k.last_fire);
-            let mut ring: Vec<RingEntry> = x.ring.drain(..).collect();
+            let stale = x.ring.len() - x.ring_valid;
+            let mut ring: Vec<RingEntry> = x.ring.drain(..).skip(stale).collect();
             ring.extend(k.recent.into_iter().map(|(t, m, tr)| RingEntry {
                 t,
                 msg_len: m.len(),
@@ -1058,6 +1085,7 @@ impl WindowAggregator {
             ring.sort_by_key(|e| e.t);
             let skip = ring.len().saturating_sub(ring_len);
             x.ring = ring.into_iter().skip(skip).collect();
+            x.ring_valid = x.ring.len();
         }
         for p in st.pending {
             self.encode_key(&p.key, &mut buf);

@@ -19,6 +19,7 @@ mod error;
 mod models;
 mod text;
 mod vectorize;
+mod window;
 
 /// The faultlens version (also written into every model file).
 #[pyfunction]
@@ -55,6 +56,7 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;
+    m.add_class::<window::PyWindowAggregator>()?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 - :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
 - :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
+- :class:`WindowAggregator`: keyed sliding-window counts over event time that raise incidents.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -28,6 +29,7 @@ from ._faultlens import (
     Preprocessor,
     Template,
     TfidfVectorizer,
+    WindowAggregator,
     inspect,
     parallelism,
     set_parallelism,
@@ -40,6 +42,7 @@ __all__ = [
     "Preprocessor",
     "Template",
     "TfidfVectorizer",
+    "WindowAggregator",
     "inspect",
     "parallelism",
     "set_parallelism",

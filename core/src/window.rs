@@ -36,7 +36,7 @@
 //! Internals: keys are interned once (length-prefixed bytes → slot); not-yet-final events wait in
 //! a min-heap by time with their texts in one arena (no allocation per event); final events are
 //! applied per key in time order to a deque of `(time, count)` pairs and a small ring of recent
-//! texts whose strings are reused.
+//! texts in one byte buffer per key.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -61,7 +61,8 @@ pub enum KeyField {
     Service,
     /// `Event::route`.
     Route,
-    /// `Event::error_code`.
+    /// `Event::error_code` (also accepted as `"errorCode"`, as JavaScript spells it).
+    #[serde(alias = "errorCode")]
     ErrorCode,
 }
 
@@ -410,19 +411,49 @@ struct Pending {
     trace_len: usize,
 }
 
+/// A key's most recent events (time, message, trace id), oldest first, with all texts in one byte
+/// buffer: hot keys append to memory that stays in cache, and the bytes of dropped entries are
+/// reclaimed by an occasional compaction (amortised O(1) per event, no allocation once warm).
 #[derive(Clone, Debug, Default)]
-struct RingEntry {
-    t: i64,
-    text: String,
-    msg_len: usize,
+struct Ring {
+    /// (time, start in `text`, message length, trace id length).
+    entries: VecDeque<(i64, usize, usize, usize)>,
+    text: Vec<u8>,
 }
 
-impl RingEntry {
-    fn message(&self) -> &str {
-        &self.text[..self.msg_len]
+impl Ring {
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.text.clear();
     }
-    fn trace(&self) -> &str {
-        &self.text[self.msg_len..]
+
+    fn push(&mut self, cap: usize, t: i64, message: &[u8], trace: &[u8]) {
+        if self.entries.len() >= cap {
+            self.entries.pop_front();
+            let dead = self.entries.front().map_or(self.text.len(), |e| e.1);
+            if dead > 1024 && dead * 2 > self.text.len() {
+                self.text.drain(..dead);
+                for e in &mut self.entries {
+                    e.1 -= dead;
+                }
+            }
+        }
+        if self.entries.is_empty() {
+            self.text.clear();
+        }
+        let start = self.text.len();
+        self.text.extend_from_slice(message);
+        self.text.extend_from_slice(trace);
+        self.entries
+            .push_back((t, start, message.len(), trace.len()));
+    }
+
+    /// Oldest first: (time, message, trace id). The bytes came from `&str`s, so they are UTF-8.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (i64, &str, &str)> + '_ {
+        self.entries.iter().map(|&(t, start, m, tr)| {
+            let text = |a: usize, b: usize| std::str::from_utf8(&self.text[a..b]).unwrap_or("");
+            (t, text(start, start + m), text(start + m, start + m + tr))
+        })
     }
 }
 
@@ -437,9 +468,7 @@ struct Slot {
     count: u64,
     last_over: bool,
     last_fire: Option<i64>,
-    ring: VecDeque<RingEntry>,
-    /// How many of the newest ring entries are the key's latest events (older ones are stale).
-    ring_valid: usize,
+    ring: Ring,
     pending: u64,
     prev: u32,
     next: u32,
@@ -851,23 +880,13 @@ impl WindowAggregator {
         // events are not copied; they only cut the ring, whose older entries are then too old.
         let useful = count.saturating_add(ring_len as u64) > slot.threshold.saturating_add(1);
         if ring_len > 0 && !useful {
-            slot.ring_valid = 0;
+            slot.ring.clear();
         } else if ring_len > 0 {
-            slot.ring_valid = (slot.ring_valid + run.len()).min(ring_len);
+            let arena = self.arena.as_bytes();
             for p in run {
                 let m = p.off + p.msg_len;
-                let (msg, trace) = (&self.arena[p.off..m], &self.arena[m..m + p.trace_len]);
-                let mut e = if slot.ring.len() >= ring_len {
-                    slot.ring.pop_front().unwrap_or_default()
-                } else {
-                    RingEntry::default()
-                };
-                e.t = t;
-                e.text.clear();
-                e.text.push_str(msg);
-                e.text.push_str(trace);
-                e.msg_len = msg.len();
-                slot.ring.push_back(e);
+                slot.ring
+                    .push(ring_len, t, &arena[p.off..m], &arena[m..m + p.trace_len]);
             }
         }
         let over = count > slot.threshold;
@@ -885,32 +904,29 @@ impl WindowAggregator {
             .iter()
             .find(|&&(ft, _)| i128::from(ft) > cutoff)
             .map_or(t, |&(ft, _)| ft);
-        let in_window = |e: &&RingEntry| i128::from(e.t) > cutoff && e.t <= t;
+        let in_window = |e: &(i64, &str, &str)| i128::from(e.0) > cutoff && e.0 <= t;
         let mut samples: Vec<String> = Vec::new();
-        let valid = slot.ring_valid;
-        for e in slot
+        for (_, message, _) in slot
             .ring
             .iter()
             .rev()
-            .take(valid)
             .filter(in_window)
             .take(self.config.max_samples)
         {
-            if !samples.iter().any(|s| s == e.message()) {
-                samples.push(e.message().to_owned());
+            if !samples.iter().any(|s| s == message) {
+                samples.push(message.to_owned());
             }
         }
         let mut trace_ids: Vec<String> = Vec::new();
-        for e in slot
+        for (_, _, trace) in slot
             .ring
             .iter()
             .rev()
-            .take(valid)
             .filter(in_window)
             .take(self.config.max_trace_ids)
         {
-            if !e.trace().is_empty() && !trace_ids.iter().any(|s| s == e.trace()) {
-                trace_ids.push(e.trace().to_owned());
+            if !trace.is_empty() && !trace_ids.iter().any(|s| s == trace) {
+                trace_ids.push(trace.to_owned());
             }
         }
         let threshold = slot.threshold;
@@ -996,8 +1012,7 @@ impl WindowAggregator {
                 recent: x
                     .ring
                     .iter()
-                    .skip(x.ring.len() - x.ring_valid)
-                    .map(|e| (e.t, e.message().to_owned(), e.trace().to_owned()))
+                    .map(|(t, m, tr)| (t, m.to_owned(), tr.to_owned()))
                     .collect(),
             });
             s = x.prev;
@@ -1059,7 +1074,7 @@ impl WindowAggregator {
             let slot = self.slot_for(&buf);
             let ring_len = self.ring_len;
             let x = &mut self.slots[slot as usize];
-            let fresh = x.times.is_empty() && x.ring.is_empty() && x.last_fire.is_none();
+            let fresh = x.times.is_empty() && x.ring.entries.is_empty() && x.last_fire.is_none();
             if fresh {
                 x.times = k.times.into_iter().collect();
             } else {
@@ -1075,17 +1090,18 @@ impl WindowAggregator {
             x.count = x.times.iter().map(|&(_, c)| c).sum();
             x.last_over |= k.last_over;
             x.last_fire = x.last_fire.max(k.last_fire);
-            let stale = x.ring.len() - x.ring_valid;
-            let mut ring: Vec<RingEntry> = x.ring.drain(..).skip(stale).collect();
-            ring.extend(k.recent.into_iter().map(|(t, m, tr)| RingEntry {
-                t,
-                msg_len: m.len(),
-                text: m + &tr,
-            }));
-            ring.sort_by_key(|e| e.t);
-            let skip = ring.len().saturating_sub(ring_len);
-            x.ring = ring.into_iter().skip(skip).collect();
-            x.ring_valid = x.ring.len();
+            let mut recent: Vec<(i64, String, String)> = x
+                .ring
+                .iter()
+                .map(|(t, m, tr)| (t, m.to_owned(), tr.to_owned()))
+                .chain(k.recent)
+                .collect();
+            recent.sort_by_key(|e| e.0);
+            let skip = recent.len().saturating_sub(ring_len);
+            x.ring.clear();
+            for (t, m, tr) in recent.into_iter().skip(skip) {
+                x.ring.push(ring_len, t, m.as_bytes(), tr.as_bytes());
+            }
         }
         for p in st.pending {
             self.encode_key(&p.key, &mut buf);

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Preprocessor = nativeBinding.Preprocessor
 module.exports.TfidfVectorizer = nativeBinding.TfidfVectorizer
+module.exports.WindowAggregator = nativeBinding.WindowAggregator
 module.exports.inspect = nativeBinding.inspect
 module.exports.parallelism = nativeBinding.parallelism
 module.exports.setParallelism = nativeBinding.setParallelism

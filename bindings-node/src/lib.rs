@@ -15,6 +15,7 @@ mod convert;
 mod error;
 mod text;
 mod vectorize;
+mod window;
 
 use error::{Result, to_js};
 

@@ -145,6 +145,39 @@ export declare class TfidfVectorizer {
   fitTransformAsync(docs: Array<string> | Array<Array<string>>): Promise<CsrMatrix>
 }
 
+/** Keyed sliding-window counts over event time that raise incidents; see docs/window.md. */
+export declare class WindowAggregator {
+  /** Builds an empty aggregator; throws `InvalidConfig` for a bad, missing or unknown option. */
+  constructor(options?: WindowOptions)
+  /** Adds one event; returns `{incidents, late, rejected}`. */
+  push(event: WindowEvent): WindowOutcome
+  /**
+   * Adds events in arrival order; returns `{incidents, late, rejected}` (indices into `events`).
+   * A bad event throws `InvalidInput` naming it, and nothing is pushed.
+   */
+  pushBatch(events: Array<WindowEvent>): WindowOutcome
+  /** Moves the watermark up to `watermarkMs`; returns the incidents that became final. */
+  advance(watermarkMs: number): WindowOutcome
+  /** Makes every pending event final; returns the resulting incidents. */
+  flush(): WindowOutcome
+  /** Takes over another aggregator's state (same options), e.g. on a partition rebalance. */
+  merge(other: WindowAggregator): WindowOutcome
+  /** Counters and sizes. */
+  stats(): WindowStats
+  /** The watermark in ms (older events are late), or `null` before any event. */
+  watermark(): number | null
+  /** The full configuration (camelCase keys); `new WindowAggregator(w.config())` rebuilds it. */
+  config(): Required<WindowOptions>
+  /** A snapshot of the whole state as model-file bytes. */
+  toBytes(): Buffer
+  /** Restores an aggregator from `toBytes()` output (copied). */
+  static fromBytes(bytes: Uint8Array): WindowAggregator
+  /** Writes the snapshot atomically. */
+  save(path: string): void
+  /** Reads a snapshot written by `save` in any language. */
+  static load(path: string): WindowAggregator
+}
+
 /** What the header and envelope of a model file say, without decoding its payload. */
 export interface ArtifactInfo {
   /** The artifact kind: `"preprocessor"` or `"tfidf_vectorizer"`. */
@@ -188,6 +221,28 @@ export interface DfCount {
 export interface DfFraction {
   /** A fraction of the documents, in `[0, 1]`. */
   fraction: number
+}
+
+/** A raised incident (see docs/window.md). */
+export interface Incident {
+  /** 16 hex digits, a hash of key, start and end. */
+  id: string
+  /** The key. */
+  key: WindowKey
+  /** Earliest event time counted in the firing window. */
+  startMs: number
+  /** Time of the event whose count exceeded the threshold. */
+  endMs: number
+  /** Events of the key in `(endMs - windowMs, endMs]`. */
+  count: number
+  /** The threshold exceeded. */
+  threshold: number
+  /** `count / threshold`: under 2x low, under 5x medium, under 10x high, else critical. */
+  severity: 'low' | 'medium' | 'high' | 'critical'
+  /** Distinct recent messages, newest first. */
+  samples: Array<string>
+  /** Distinct recent trace ids, newest first. */
+  traceIds: Array<string>
 }
 
 /** Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`. */
@@ -361,3 +416,95 @@ export interface TfidfOptions {
 
 /** The faultlens version (also written into every model file). */
 export declare function version(): string
+
+/** One log event. `timestampMs` and the key fields are required; the rest default to `""`. */
+export interface WindowEvent {
+  /** Event time in ms (an integer). */
+  timestampMs?: number
+  /** Service name. */
+  service?: string
+  /** Route or endpoint. */
+  route?: string
+  /** Error code. */
+  errorCode?: string
+  /** The log message (kept as an incident sample). */
+  message?: string
+  /** Trace id. */
+  traceId?: string
+}
+
+/** A grouping key: the key fields are set, the others `null`. */
+export interface WindowKey {
+  /** Service, when it is a key field. */
+  service?: string | null
+  /** Route, when it is a key field. */
+  route?: string | null
+  /** Error code, when it is a key field. */
+  errorCode?: string | null
+}
+
+/**
+ * Options of `new WindowAggregator(options)`: the fields of the core `WindowConfig`, in camelCase.
+ * `allowedLatenessMs` is required; an unknown key throws `InvalidConfig`.
+ */
+export interface WindowOptions {
+  /**
+   * Window length in ms: an event at `t` counts its key's events in `(t - windowMs, t]`
+   * (default 300000).
+   */
+  windowMs?: number
+  /** Key fields, a non-empty subset of `'service'`, `'route'`, `'errorCode'` (default all). */
+  keyFields?: Array<'service' | 'route' | 'errorCode' | 'error_code'>
+  /** An incident fires when a count exceeds this (default 10, at least 1). */
+  threshold?: number
+  /** Per-key thresholds: `[{key: {service, route, errorCode}, threshold}]`. */
+  keyThresholds?: Array<{ key: WindowKey; threshold: number }>
+  /** How far behind the largest event time an event may be and still count (required). */
+  allowedLatenessMs: number
+  /** Minimum ms between two incidents of one key (default 0). */
+  cooldownMs?: number
+  /** Most keys held; the least recently seen is evicted beyond it (default 100000). */
+  maxKeys?: number
+  /** Most sample messages per incident (default 5). */
+  maxSamples?: number
+  /** Most trace ids per incident (default 10). */
+  maxTraceIds?: number
+  /** Reject events more than this ahead of the largest event time (default null: no limit). */
+  maxFutureMs?: number | null
+}
+
+/** What a call returned: final incidents, and indices of the events not counted. */
+export interface WindowOutcome {
+  /** Incidents that became final, by `endMs` then key. */
+  incidents: Array<Incident>
+  /** Events older than the watermark (indices into the batch). */
+  late: Array<number>
+  /** Events beyond `maxFutureMs` (indices into the batch). */
+  rejected: Array<number>
+}
+
+/** Counters and sizes. */
+export interface WindowStats {
+  /** On-time events accepted. */
+  events: number
+  /** Late events (not counted). */
+  lateEvents: number
+  /** Events rejected by `maxFutureMs`. */
+  rejectedEvents: number
+  /** Keys held now. */
+  liveKeys: number
+  /** Keys evicted by `maxKeys`. */
+  evictedKeys: number
+  /** Not-yet-final events dropped with evicted keys. */
+  evictedEvents: number
+  /** Keys removed because their window emptied. */
+  expiredKeys: number
+  /** Events waiting for the watermark. */
+  pendingEvents: number
+  /** Incidents raised. */
+  incidents: number
+  /** Current watermark. */
+  watermarkMs?: number | null
+  /** Largest on-time event time. */
+  maxEventTimeMs?: number | null
+}

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.Preprocessor = nativeBinding.Preprocessor
 module.exports.Resolver = nativeBinding.Resolver
 module.exports.TfidfVectorizer = nativeBinding.TfidfVectorizer
+module.exports.WindowAggregator = nativeBinding.WindowAggregator
 module.exports.inspect = nativeBinding.inspect
 module.exports.parallelism = nativeBinding.parallelism
 module.exports.setParallelism = nativeBinding.setParallelism

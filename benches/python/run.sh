@@ -14,3 +14,6 @@ fi
 "$VENV/bin/pip" install -q scikit-learn nltk ./bindings-python
 "$VENV/bin/python" benches/python/bench_tfidf.py --lines "${LINES:-16000}" --json build/bench-tfidf.json
 "$VENV/bin/python" benches/python/bench_resolve.py --json build/bench-resolve.json
+# Sliding-window incidents: faultlens vs plain Python (dict + deque) and pandas, same events.
+"$VENV/bin/pip" install -q pandas
+"$VENV/bin/python" benches/python/bench_window.py --events "${EVENTS:-3000000}" --json build/bench-window.json

@@ -155,11 +155,118 @@ typedef struct FlStrings FlStrings;
 typedef struct FlTfidf FlTfidf;
 
 /**
+ * Keyed sliding-window counts over event time that raise incidents (see docs/window.md).
+ *
+ * Thread-safe: a read-write lock inside; pushes, advance, flush and merge take it for writing.
+ * Create with `fl_window_new`, `fl_window_from_bytes` or `fl_window_load`; release with
+ * `fl_window_free`.
+ */
+typedef struct FlWindow FlWindow;
+
+/**
+ * What a window call returned: incidents that became final and the indices of events that were
+ * not counted (late, rejected). Immutable; safe to read from several threads. Read it with
+ * `fl_window_result_*`; release it with `fl_window_result_free`.
+ */
+typedef struct FlWindowResult FlWindowResult;
+
+/**
  * Progress callback of `fl_classifier_fit`: `stage` (a static NUL-terminated name such as
  * "vectorize", "cv", "train", "calibrate", "holdout", valid only during the call), work `done`
  * out of `total`, and the `user_data` given to `fl_classifier_fit`. Called on the fitting thread.
  */
 typedef void (*FlProgressFn)(const char *stage, size_t done, size_t total, void *user_data);
+
+/**
+ * One log event, borrowed by faultlens only during the call. Strings are NUL-terminated UTF-8.
+ * A NULL `service`, `route` or `error_code` is a missing field: an error when it is a key field,
+ * "" otherwise. A NULL `message` or `trace_id` is "".
+ */
+typedef struct {
+  /**
+   * Event time in milliseconds.
+   */
+  int64_t timestamp_ms;
+  /**
+   * Service name.
+   */
+  const char *service;
+  /**
+   * Route or endpoint.
+   */
+  const char *route;
+  /**
+   * Error code.
+   */
+  const char *error_code;
+  /**
+   * The log message (kept as an incident sample).
+   */
+  const char *message;
+  /**
+   * Trace id.
+   */
+  const char *trace_id;
+} FlEvent;
+
+/**
+ * A view of one incident inside an `FlWindowResult`, filled by `fl_window_result_incident`.
+ * Every pointer is borrowed from the result and valid until `fl_window_result_free`.
+ */
+typedef struct {
+  /**
+   * 16 hex digits, a hash of key, start and end.
+   */
+  const char *id;
+  /**
+   * The key's service, or NULL when service is not a key field.
+   */
+  const char *service;
+  /**
+   * The key's route, or NULL when route is not a key field.
+   */
+  const char *route;
+  /**
+   * The key's error code, or NULL when error_code is not a key field.
+   */
+  const char *error_code;
+  /**
+   * Earliest event time counted in the firing window.
+   */
+  int64_t start_ms;
+  /**
+   * Time of the event whose count exceeded the threshold.
+   */
+  int64_t end_ms;
+  /**
+   * Events of the key in (end_ms - window_ms, end_ms].
+   */
+  uint64_t count;
+  /**
+   * The threshold exceeded.
+   */
+  uint64_t threshold;
+  /**
+   * "low", "medium", "high" or "critical".
+   */
+  const char *severity;
+  /**
+   * Distinct recent messages, newest first (`n_samples` of them).
+   */
+  const char *const *samples;
+  /**
+   * Number of `samples`.
+   */
+  size_t n_samples;
+  /**
+   * Distinct recent trace ids, newest first (`n_trace_ids` of them).
+   */
+  const char *const *trace_ids;
+  /**
+   * Number of `trace_ids`.
+   */
+  size_t n_trace_ids;
+} FlIncident;
 
 #ifdef __cplusplus
 extern "C" {
@@ -968,6 +1075,131 @@ const double *fl_csr_data(const FlCsr *m);
  * Frees a matrix and its arrays. NULL is a no-op. Must not race with reads of the same matrix.
  */
 void fl_csr_free(FlCsr *m);
+
+/**
+ * Builds an empty aggregator from a JSON config with the core's snake_case names (`window_ms`,
+ * `key_fields`, `threshold`, `key_thresholds`, `allowed_lateness_ms` (required),
+ * `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`), e.g.
+ * `{"threshold":10,"allowed_lateness_ms":5000}`. Bad JSON, unknown or missing fields and
+ * out-of-range values give `FL_STATUS_INVALID_CONFIG`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_window_free`. Thread-safe.
+ */
+FlStatus fl_window_new(const char *config_json, FlWindow **out);
+
+/**
+ * Frees an aggregator. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_window_free(FlWindow *w);
+
+/**
+ * Adds one event (`fl_window_push_batch` with one event).
+ *
+ * On success `*out` owns a new result: free it with `fl_window_result_free`.
+ */
+FlStatus fl_window_push(FlWindow *w, const FlEvent *event, FlWindowResult **out);
+
+/**
+ * Adds `n` events in arrival order (read only during the call). A bad event (NULL key field,
+ * invalid UTF-8) fails the call with `FL_STATUS_INVALID_INPUT` / `FL_STATUS_INVALID_UTF8` naming
+ * it, and nothing is pushed. Late and rejected events are listed by index in the result.
+ *
+ * On success `*out` owns a new result: free it with `fl_window_result_free`. Takes the write lock.
+ */
+FlStatus fl_window_push_batch(FlWindow *w, const FlEvent *events, size_t n, FlWindowResult **out);
+
+/**
+ * Moves the watermark up to `watermark_ms` (never down); the result holds the incidents that
+ * became final. On success `*out` owns a new result. Takes the write lock.
+ */
+FlStatus fl_window_advance(FlWindow *w, int64_t watermark_ms, FlWindowResult **out);
+
+/**
+ * Makes every pending event final (later events at or before the largest time seen are late).
+ * On success `*out` owns a new result. Takes the write lock.
+ */
+FlStatus fl_window_flush(FlWindow *w, FlWindowResult **out);
+
+/**
+ * Takes over the state of `other` (same config; `other` is unchanged), e.g. when a partition
+ * moves to this consumer. Different configs, or `other == w`, give `FL_STATUS_INVALID_INPUT`.
+ * On success `*out` owns a new result. Takes `w`'s write lock and `other`'s read lock.
+ */
+FlStatus fl_window_merge(FlWindow *w, const FlWindow *other, FlWindowResult **out);
+
+/**
+ * Counters and sizes as JSON (`events`, `late_events`, `rejected_events`, `live_keys`,
+ * `evicted_keys`, `evicted_events`, `expired_keys`, `pending_events`, `incidents`,
+ * `watermark_ms`, `max_event_time_ms`). `*json` is owned: free it with `fl_string_free`.
+ */
+FlStatus fl_window_stats(const FlWindow *w, char **json);
+
+/**
+ * The current watermark: `*has` is false before any event or advance (then `*watermark_ms` is 0).
+ */
+FlStatus fl_window_watermark(const FlWindow *w, bool *has, int64_t *watermark_ms);
+
+/**
+ * The configuration as JSON (accepted back by `fl_window_new`). Free `*json` with
+ * `fl_string_free`.
+ */
+FlStatus fl_window_config(const FlWindow *w, char **json);
+
+/**
+ * A snapshot of the whole state as model-file bytes. Free `*bytes` with `fl_bytes_free(*bytes,
+ * *len)`. Thread-safe (read lock).
+ */
+FlStatus fl_window_to_bytes(const FlWindow *w, uint8_t **bytes, size_t *len);
+
+/**
+ * Restores an aggregator from `fl_window_to_bytes` output (`len` bytes, read during the call).
+ * Damaged data gives `FL_STATUS_CORRUPT`, another artifact `FL_STATUS_WRONG_KIND`.
+ * On success `*out` owns a new handle: free it with `fl_window_free`.
+ */
+FlStatus fl_window_from_bytes(const uint8_t *bytes, size_t len, FlWindow **out);
+
+/**
+ * Writes the snapshot to `path` atomically. Thread-safe (read lock).
+ */
+FlStatus fl_window_save(const FlWindow *w, const char *path);
+
+/**
+ * Reads a snapshot written by `save` in any language. On success `*out` owns a new handle.
+ */
+FlStatus fl_window_load(const char *path, FlWindow **out);
+
+/**
+ * Number of incidents in `r` (0 if `r` is NULL).
+ */
+size_t fl_window_result_incidents(const FlWindowResult *r);
+
+/**
+ * Fills `*out` with a view of incident `index`; false (and `*out` untouched) if `r` or `out` is
+ * NULL or `index` is out of range. The view's pointers live until `fl_window_result_free(r)`.
+ */
+bool fl_window_result_incident(const FlWindowResult *r, size_t index, FlIncident *out);
+
+/**
+ * Indices (into the pushed batch) of late events; `*n` gets their number. Borrowed from `r`;
+ * NULL with `*n == 0` when there are none or `r` is NULL.
+ */
+const size_t *fl_window_result_late(const FlWindowResult *r, size_t *n);
+
+/**
+ * Indices of events rejected by `max_future_ms`, as `fl_window_result_late`.
+ */
+const size_t *fl_window_result_rejected(const FlWindowResult *r, size_t *n);
+
+/**
+ * The whole result as JSON (`{"incidents":[...],"late":[...],"rejected":[...]}`, the same
+ * document as Python's and Node's). Free `*json` with `fl_string_free`.
+ */
+FlStatus fl_window_result_json(const FlWindowResult *r, char **json);
+
+/**
+ * Frees a result and every string in it. NULL is a no-op.
+ */
+void fl_window_result_free(FlWindowResult *r);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -24,6 +24,7 @@ pub mod models;
 pub mod resolve;
 pub mod text;
 pub mod vectorize;
+pub mod window;
 
 /// The result of every faultlens call that can fail. `FL_STATUS_OK` (0) is success; on any other
 /// value `fl_last_error()` returns a message for the calling thread. Stored as an `int32_t`.

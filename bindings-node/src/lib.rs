@@ -17,6 +17,7 @@ mod error;
 mod resolve;
 mod text;
 mod vectorize;
+mod window;
 
 use error::{Result, to_js};
 

@@ -21,6 +21,7 @@ mod models;
 mod resolve;
 mod text;
 mod vectorize;
+mod window;
 
 /// The faultlens version (also written into every model file).
 #[pyfunction]
@@ -72,6 +73,7 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<classify::PyTextClassifier>()?;
     m.add_function(wrap_pyfunction!(classify::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(classify::compare, m)?)?;
+    m.add_class::<window::PyWindowAggregator>()?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

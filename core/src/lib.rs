@@ -8,6 +8,8 @@
 //!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
 //! - [`classify`]: error text → label with calibrated confidence and explanations —
 //!   [`TextClassifier`]; [`evaluate`] / [`compare`] (McNemar) for reports and A/B tests.
+//! - [`window`]: keyed sliding-window counts over event time raising incidents —
+//!   [`WindowAggregator`].
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -52,6 +54,7 @@ pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};
 pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
+pub use window::{Event, Incident, WindowAggregator, WindowConfig};
 
 /// The library version, written into every model file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -5,6 +5,7 @@
 - :class:`Resolver`: the rules -> similar past errors -> classifier cascade, feedback, metrics.
 - :class:`TextClassifier`: error text to remedy label with calibrated confidence
   (scikit-learn style estimator); :func:`evaluate` and :func:`compare` report and A/B-test it.
+- :class:`WindowAggregator`: keyed sliding-window counts over event time that raise incidents.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -38,6 +39,7 @@ from ._faultlens import (
     TfidfVectorizer,
     compare,
     evaluate,
+    WindowAggregator,
     inspect,
     parallelism,
     set_parallelism,
@@ -57,6 +59,7 @@ __all__ = [
     "TfidfVectorizer",
     "compare",
     "evaluate",
+    "WindowAggregator",
     "inspect",
     "parallelism",
     "set_parallelism",

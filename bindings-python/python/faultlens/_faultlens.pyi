@@ -6,7 +6,7 @@ Keep in sync with bindings-python/src/*.rs; tests/test_api_parity.py checks the 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TypedDict, Union
 
 import numpy as np
@@ -47,6 +47,67 @@ class _TfidfConfig(TypedDict, total=False):
     use_idf: bool
     smooth_idf: bool
     preprocessor: _PreprocessorConfig | None
+
+class _WindowKey(TypedDict, total=False):
+    service: str | None
+    route: str | None
+    error_code: str | None
+
+class _KeyThreshold(TypedDict):
+    key: _WindowKey
+    threshold: int
+
+class _WindowConfig(TypedDict, total=False):
+    window_ms: int
+    key_fields: list[Literal["service", "route", "error_code"]]
+    threshold: int
+    key_thresholds: list[_KeyThreshold]
+    allowed_lateness_ms: int | None
+    cooldown_ms: int
+    max_keys: int
+    max_samples: int
+    max_trace_ids: int
+    max_future_ms: int | None
+
+class _Event(TypedDict, total=False):
+    timestamp_ms: int
+    service: str
+    route: str
+    error_code: str
+    message: str
+    trace_id: str
+
+# A dict, or (timestamp_ms, service, route, error_code[, message[, trace_id]]).
+_EventLike = Union[_Event, tuple[Any, ...], list[Any]]
+
+class _Incident(TypedDict):
+    id: str
+    key: _WindowKey
+    start_ms: int
+    end_ms: int
+    count: int
+    threshold: int
+    severity: Literal["low", "medium", "high", "critical"]
+    samples: list[str]
+    trace_ids: list[str]
+
+class _Outcome(TypedDict):
+    incidents: list[_Incident]
+    late: list[int]
+    rejected: list[int]
+
+class _WindowStats(TypedDict):
+    events: int
+    late_events: int
+    rejected_events: int
+    live_keys: int
+    evicted_keys: int
+    evicted_events: int
+    expired_keys: int
+    pending_events: int
+    incidents: int
+    watermark_ms: int | None
+    max_event_time_ms: int | None
 
 class _ArtifactInfo(TypedDict):
     kind: str
@@ -217,6 +278,8 @@ class _Prediction(TypedDict):
 
 class TextClassifier:
     """Error text -> label with calibrated confidence (scikit-learn style estimator)."""
+class WindowAggregator:
+    """Keyed sliding-window counts over event time that raise incidents (docs/window.md)."""
 
     def __init__(
         self,
@@ -309,4 +372,29 @@ class TextClassifier:
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls, path: _Path) -> TextClassifier: ...
+        allowed_lateness_ms: int,
+        window_ms: int = 300000,
+        key_fields: Sequence[Literal["service", "route", "error_code"]] = ("service", "route", "error_code"),
+        threshold: int = 10,
+        key_thresholds: Sequence[_KeyThreshold] = (),
+        cooldown_ms: int = 0,
+        max_keys: int = 100000,
+        max_samples: int = 5,
+        max_trace_ids: int = 10,
+        max_future_ms: int | None = None,
+    ) -> None: ...
+    def push(self, event: _EventLike) -> _Outcome: ...
+    def push_batch(self, events: Iterable[_EventLike]) -> _Outcome: ...
+    def advance(self, watermark_ms: int) -> _Outcome: ...
+    def flush(self) -> _Outcome: ...
+    def merge(self, other: WindowAggregator) -> _Outcome: ...
+    def stats(self) -> _WindowStats: ...
+    def watermark(self) -> int | None: ...
+    def config(self) -> _WindowConfig: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> WindowAggregator: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> WindowAggregator: ...
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...

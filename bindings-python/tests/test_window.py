@@ -1,0 +1,156 @@
+"""WindowAggregator from Python: the shared fixture, event forms (dict, tuple), errors, GIL release,
+snapshot/pickle and merge. The semantics themselves are tested in Rust (tests/window.rs)."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import threading
+import time
+
+import pytest
+
+from faultlens import InvalidConfigError, InvalidInputError, WindowAggregator
+
+from conftest import FIXTURES, load_json
+
+CASE = load_json(FIXTURES / "window_cases.json")
+
+
+def test_shared_fixture_with_dicts():
+    w = WindowAggregator(**CASE["config"])
+    out = w.push_batch(CASE["events"])
+    assert out["late"] == CASE["late"]
+    assert out["rejected"] == []
+    incidents = out["incidents"] + w.flush()["incidents"]
+    assert incidents == CASE["incidents"]
+    stats = w.stats()
+    for k, v in CASE["stats_after_flush"].items():
+        assert stats[k] == v, k
+
+
+def test_tuples_and_single_pushes_give_the_same():
+    w = WindowAggregator(**CASE["config"])
+    incidents, late = [], []
+    for i, e in enumerate(CASE["events"]):
+        t = (e["timestamp_ms"], e["service"], e["route"], e["error_code"], e["message"], e["trace_id"])
+        out = w.push(t)
+        incidents += out["incidents"]
+        late += [i] if out["late"] else []
+    incidents += w.flush()["incidents"]
+    assert incidents == CASE["incidents"]
+    assert late == CASE["late"]
+
+
+def test_generators_lists_and_short_tuples():
+    w = WindowAggregator(threshold=1, allowed_lateness_ms=0, key_fields=["service"])
+    out = w.push_batch((t, "api", "/", "E1") for t in (1, 2))
+    assert out["late"] == []
+    out = w.push_batch([[3, "api", "/x", "E2", "msg"]])
+    incidents = out["incidents"] + w.flush()["incidents"]
+    assert [i["end_ms"] for i in incidents] == [2]
+    assert incidents[0]["key"] == {"service": "api", "route": None, "error_code": None}
+
+
+def test_config_round_trip_and_errors():
+    w = WindowAggregator(allowed_lateness_ms=5, threshold=3, key_fields=["route"])
+    c = w.config()
+    assert c["window_ms"] == 300000 and c["key_fields"] == ["route"]
+    assert WindowAggregator(**c).config() == c
+    assert "threshold=3" in repr(w)
+    with pytest.raises(InvalidConfigError, match="allowed_lateness_ms"):
+        WindowAggregator()
+    with pytest.raises(InvalidConfigError, match="threshold"):
+        WindowAggregator(allowed_lateness_ms=0, threshold=0)
+    with pytest.raises(InvalidConfigError, match="window_m"):
+        WindowAggregator(allowed_lateness_ms=0, window_m=5)
+    with pytest.raises(ValueError):  # InvalidConfigError is a ValueError
+        WindowAggregator(allowed_lateness_ms=0, key_fields=["host"])
+
+
+def test_bad_events_are_clear_errors_and_push_nothing():
+    w = WindowAggregator(allowed_lateness_ms=0)
+    good = {"timestamp_ms": 1, "service": "a", "route": "/", "error_code": "E"}
+    cases = [
+        ({"timestamp_ms": 1, "service": "a", "route": "/"}, "error_code"),
+        ({"service": "a", "route": "/", "error_code": "E"}, "timestamp_ms"),
+        ({**good, "timestamp_ms": 1.5}, "timestamp_ms"),
+        ({**good, "service": 7}, "service"),
+        ((1, "a"), "4 to 6 items"),
+        ("not an event", "dict or a tuple"),
+        ({**good, "timestamp_ms": 2**70}, "timestamp_ms"),
+    ]
+    for bad, needle in cases:
+        with pytest.raises(InvalidInputError, match=needle) as e:
+            w.push_batch([good, bad])
+        assert "event 1" in str(e.value)
+    assert w.stats()["events"] == 0
+    # A field that is not a key field may be missing.
+    w2 = WindowAggregator(allowed_lateness_ms=0, key_fields=["service"])
+    assert w2.push({"timestamp_ms": 1, "service": "a"})["late"] == []
+
+
+def test_watermark_advance_and_late():
+    w = WindowAggregator(allowed_lateness_ms=100, threshold=1)
+    assert w.watermark() is None
+    w.push((1000, "a", "/", "E"))
+    assert w.watermark() == 900
+    assert w.push((899, "a", "/", "E"))["late"] == [0]
+    w.push((1001, "a", "/", "E"))
+    out = w.advance(5000)
+    assert [i["end_ms"] for i in out["incidents"]] == [1001]
+    assert w.stats()["late_events"] == 1
+
+
+def test_snapshot_pickle_save_and_merge(tmp_path):
+    cfg = dict(threshold=2, window_ms=100, allowed_lateness_ms=10)
+    a, b = WindowAggregator(**cfg), WindowAggregator(**cfg)
+    a.push_batch([(t, "a", "/", "E") for t in (1, 2)])
+    b.push_batch([(t, "b", "/", "E") for t in (1, 2, 3)])
+    for restored in (
+        WindowAggregator.from_bytes(a.to_bytes()),
+        pickle.loads(pickle.dumps(a)),
+    ):
+        assert restored.to_bytes() == a.to_bytes()
+    path = tmp_path / "w.flm"
+    b.save(path)
+    moved = WindowAggregator.load(path)
+    a.merge(moved)
+    a.push((3, "a", "/", "E"))
+    ends = sorted((i["key"]["service"], i["end_ms"]) for i in a.flush()["incidents"])
+    assert ends == [("a", 3), ("b", 3)]
+    with pytest.raises(InvalidInputError):
+        a.merge(WindowAggregator(allowed_lateness_ms=1))
+    with pytest.raises(InvalidInputError, match="itself"):
+        a.merge(a)
+
+
+def test_push_batch_releases_the_gil():
+    """With the switch interval at 30 s, another thread only runs when push_batch releases the GIL."""
+    w = WindowAggregator(allowed_lateness_ms=1000, threshold=1000)
+    events = [(i, f"s{i % 500}", "/", "E", "message", "") for i in range(300_000)]
+    ticks = 0
+    stop = threading.Event()
+
+    def ticker():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.0002)
+
+    old = sys.getswitchinterval()
+    th = threading.Thread(target=ticker)
+    th.start()
+    try:
+        time.sleep(0.01)
+        sys.setswitchinterval(30.0)
+        before = ticks
+        w.push_batch(events)
+        w.flush()
+        during = ticks - before
+    finally:
+        sys.setswitchinterval(old)
+        stop.set()
+        th.join()
+    assert w.stats()["events"] == 300_000
+    assert during >= 3, f"another thread ran only {during} times during push_batch"

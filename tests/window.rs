@@ -1,0 +1,618 @@
+//! `WindowAggregator` against a brute-force oracle of the documented semantics (docs/window.md) on
+//! random out-of-order streams, plus lateness, cooldown, eviction, snapshot and merge cases.
+
+use std::collections::BTreeMap;
+
+use faultlens::Artifact;
+use faultlens::window::{
+    Event, Incident, KeyField, KeyThreshold, Outcome, Severity, WindowAggregator, WindowConfig,
+    WindowKey,
+};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+struct Ev {
+    t: i64,
+    service: String,
+    route: String,
+    code: String,
+    message: String,
+    trace: String,
+}
+
+impl Ev {
+    fn event(&self) -> Event<'_> {
+        Event::new(self.t, &self.service, &self.route, &self.code)
+            .message(&self.message)
+            .trace_id(&self.trace)
+    }
+
+    fn key(&self, fields: &[KeyField]) -> WindowKey {
+        let pick = |f: KeyField, v: &str| fields.contains(&f).then(|| v.to_owned());
+        WindowKey {
+            service: pick(KeyField::Service, &self.service),
+            route: pick(KeyField::Route, &self.route),
+            error_code: pick(KeyField::ErrorCode, &self.code),
+        }
+    }
+}
+
+fn ev(t: i64, service: &str, code: &str) -> Ev {
+    Ev {
+        t,
+        service: service.into(),
+        route: "/r".into(),
+        code: code.into(),
+        message: format!("{service} {code} failed"),
+        trace: format!("tr-{t}"),
+    }
+}
+
+/// The documented semantics, computed the slow way: lateness by replaying arrival order, then,
+/// per key, every count by scanning all of the key's on-time events.
+fn oracle(cfg: &WindowConfig, ops: &[Op]) -> (Vec<Incident>, Vec<usize>) {
+    let lateness = cfg.allowed_lateness_ms.unwrap_or(0) as i64;
+    let w = cfg.window_ms as i64;
+    let (mut wm, mut max_seen): (Option<i64>, Option<i64>) = (None, None);
+    let mut on_time: Vec<&Ev> = Vec::new();
+    let mut late = Vec::new();
+    let mut i = 0;
+    for op in ops {
+        match op {
+            Op::Push(batch) => {
+                for e in batch {
+                    if wm.is_some_and(|wm| e.t < wm) {
+                        late.push(i);
+                    } else {
+                        on_time.push(e);
+                        if max_seen.is_none_or(|m| e.t > m) {
+                            max_seen = Some(e.t);
+                            wm = wm.max(Some(e.t - lateness));
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            Op::Advance(a) => wm = wm.max(Some(*a)),
+        }
+    }
+    let mut by_key: BTreeMap<WindowKey, Vec<&Ev>> = BTreeMap::new();
+    for e in on_time {
+        by_key.entry(e.key(&cfg.key_fields)).or_default().push(e);
+    }
+    let ring = cfg.max_samples.max(cfg.max_trace_ids);
+    let mut out = Vec::new();
+    for (key, mut evs) in by_key {
+        let threshold = cfg
+            .key_thresholds
+            .iter()
+            .find(|k| k.key == key)
+            .map_or(cfg.threshold, |k| k.threshold);
+        evs.sort_by(|a, b| (a.t, &a.message, &a.trace).cmp(&(b.t, &b.message, &b.trace)));
+        let mut times: Vec<i64> = evs.iter().map(|e| e.t).collect();
+        times.dedup();
+        let (mut last_over, mut last_fire) = (false, None::<i64>);
+        for t in times {
+            let in_window: Vec<&&Ev> = evs.iter().filter(|e| e.t > t - w && e.t <= t).collect();
+            let count = in_window.len() as u64;
+            let over = count > threshold;
+            let cooled = last_fire.is_none_or(|f| t >= f + cfg.cooldown_ms as i64);
+            if over && !last_over && cooled {
+                last_fire = Some(t);
+                let upto: Vec<&&Ev> = evs.iter().filter(|e| e.t <= t).collect();
+                let recent: Vec<&&&Ev> = upto[upto.len().saturating_sub(ring)..]
+                    .iter()
+                    .rev()
+                    .filter(|e| e.t > t - w)
+                    .collect();
+                let mut samples: Vec<String> = Vec::new();
+                for e in recent.iter().take(cfg.max_samples) {
+                    if !samples.contains(&e.message) {
+                        samples.push(e.message.clone());
+                    }
+                }
+                let mut trace_ids: Vec<String> = Vec::new();
+                for e in recent.iter().take(cfg.max_trace_ids) {
+                    if !e.trace.is_empty() && !trace_ids.contains(&e.trace) {
+                        trace_ids.push(e.trace.clone());
+                    }
+                }
+                out.push(Incident {
+                    id: String::new(),
+                    key: key.clone(),
+                    start_ms: in_window.iter().map(|e| e.t).min().unwrap_or(t),
+                    end_ms: t,
+                    count,
+                    threshold,
+                    severity: Severity::of(count, threshold),
+                    samples,
+                    trace_ids,
+                });
+            }
+            last_over = over;
+        }
+    }
+    out.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
+    (out, late)
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Push(Vec<Ev>),
+    Advance(i64),
+}
+
+/// Runs the aggregator over `ops`, then flushes; returns all incidents and late indices.
+fn run(cfg: &WindowConfig, ops: &[Op]) -> (Vec<Incident>, Vec<usize>) {
+    let mut w = WindowAggregator::new(cfg.clone()).expect("valid config");
+    let mut incidents = Vec::new();
+    let mut late = Vec::new();
+    let mut base = 0;
+    for op in ops {
+        match op {
+            Op::Push(batch) => {
+                let events: Vec<Event<'_>> = batch.iter().map(Ev::event).collect();
+                let o = if events.len() == 1 {
+                    w.push(&events[0])
+                } else {
+                    w.push_batch(&events)
+                };
+                late.extend(o.late.iter().map(|i| i + base));
+                incidents.extend(o.incidents);
+                base += batch.len();
+            }
+            Op::Advance(a) => incidents.extend(w.advance(*a).incidents),
+        }
+    }
+    incidents.extend(w.flush().incidents);
+    assert_eq!(w.stats().pending_events, 0);
+    (incidents, late)
+}
+
+fn without_ids(mut v: Vec<Incident>) -> Vec<Incident> {
+    for i in &mut v {
+        assert_eq!(i.id.len(), 16);
+        i.id.clear();
+    }
+    v.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
+    v
+}
+
+fn config_strategy() -> impl Strategy<Value = WindowConfig> {
+    (
+        1u64..6,
+        1u64..60,
+        0u64..25,
+        prop_oneof![Just(0u64), 0u64..80],
+        prop::sample::subsequence(
+            vec![KeyField::Service, KeyField::Route, KeyField::ErrorCode],
+            1..=3,
+        ),
+        0usize..4,
+        0usize..4,
+        prop::option::of(1u64..4),
+    )
+        .prop_map(
+            |(threshold, window_ms, lateness, cooldown_ms, key_fields, ms, mt, special)| {
+                // Optionally one per-key threshold for service "a" (and the other key fields' "x"/"1").
+                let key_thresholds = special
+                    .map(|threshold| {
+                        let pick =
+                            |f: KeyField, v: &str| key_fields.contains(&f).then(|| v.to_owned());
+                        vec![KeyThreshold {
+                            key: WindowKey {
+                                service: pick(KeyField::Service, "a"),
+                                route: pick(KeyField::Route, "x"),
+                                error_code: pick(KeyField::ErrorCode, "1"),
+                            },
+                            threshold,
+                        }]
+                    })
+                    .unwrap_or_default();
+                WindowConfig {
+                    threshold,
+                    window_ms,
+                    allowed_lateness_ms: Some(lateness),
+                    cooldown_ms,
+                    key_fields,
+                    key_thresholds,
+                    max_samples: ms,
+                    max_trace_ids: mt,
+                    max_keys: 1_000,
+                    ..Default::default()
+                }
+            },
+        )
+}
+
+/// Events with nearly increasing times (steps of 0..4 ms) minus a jitter of up to `jitter` ms,
+/// cut into batches, with the odd explicit advance.
+fn ops_strategy() -> impl Strategy<Value = Vec<Op>> {
+    (0i64..30).prop_flat_map(|jitter| {
+        prop::collection::vec(
+            (
+                0i64..4,
+                0..=jitter,
+                prop::sample::select(vec!["a", "b"]),
+                prop::sample::select(vec!["x", "y"]),
+                prop::sample::select(vec!["1", "2"]),
+                0u8..3,
+                0u8..4,
+                0u8..12,
+            ),
+            0..160,
+        )
+        .prop_map(|raw| {
+            let mut ops = Vec::new();
+            let mut batch = Vec::new();
+            let mut base = 0i64;
+            for (step, jit, s, r, c, m, tr, cut) in raw {
+                base += step;
+                batch.push(Ev {
+                    t: base - jit,
+                    service: s.into(),
+                    route: r.into(),
+                    code: c.into(),
+                    message: format!("m{m}"),
+                    trace: if tr == 0 {
+                        String::new()
+                    } else {
+                        format!("t{tr}")
+                    },
+                });
+                if cut < 3 {
+                    ops.push(Op::Push(std::mem::take(&mut batch)));
+                }
+                if cut == 11 {
+                    ops.push(Op::Advance(base - 40));
+                }
+            }
+            if !batch.is_empty() {
+                ops.push(Op::Push(batch));
+            }
+            ops
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn matches_brute_force_oracle(cfg in config_strategy(), ops in ops_strategy()) {
+        let (got, late) = run(&cfg, &ops);
+        let (want, want_late) = oracle(&cfg, &ops);
+        prop_assert_eq!(late, want_late);
+        prop_assert_eq!(without_ids(got), want);
+    }
+
+    #[test]
+    fn arrival_order_within_lateness_does_not_matter(
+        cfg in config_strategy(),
+        ops in ops_strategy(),
+        seed in any::<u64>(),
+    ) {
+        // All events in one batch, arriving in the order of time + a random delay of at most
+        // the allowed lateness: then no event is late, whatever the delays.
+        let mut events: Vec<Ev> = ops.iter().flat_map(|o| match o {
+            Op::Push(b) => b.clone(),
+            Op::Advance(_) => Vec::new(),
+        }).collect();
+        events.sort_by_key(|e| e.t);
+        let lateness = cfg.allowed_lateness_ms.unwrap_or(0) as i64;
+        let mut x = seed | 1;
+        let mut delayed: Vec<(i64, Ev)> = events.iter().map(|e| {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            (e.t + (x % (lateness as u64 + 1)) as i64, e.clone())
+        }).collect();
+        delayed.sort_by_key(|(arrival, _)| *arrival);
+        let shuffled: Vec<Ev> = delayed.into_iter().map(|(_, e)| e).collect();
+        let a = run(&cfg, &[Op::Push(events)]);
+        let b = run(&cfg, &[Op::Push(shuffled)]);
+        prop_assert!(b.1.is_empty(), "late: {:?}", b.1);
+        prop_assert_eq!(a.0, b.0);
+    }
+
+    #[test]
+    fn snapshot_mid_stream_changes_nothing(cfg in config_strategy(), ops in ops_strategy(), cut in 0usize..20) {
+        let (want, _) = run(&cfg, &ops);
+        let cut = cut.min(ops.len());
+        let mut w = WindowAggregator::new(cfg.clone()).unwrap();
+        let mut got = Vec::new();
+        let feed = |w: &mut WindowAggregator, op: &Op| match op {
+            Op::Push(b) => w.push_batch(&b.iter().map(Ev::event).collect::<Vec<_>>()).incidents,
+            Op::Advance(a) => w.advance(*a).incidents,
+        };
+        for op in &ops[..cut] {
+            got.extend(feed(&mut w, op));
+        }
+        let bytes = w.to_bytes().unwrap();
+        let mut w = WindowAggregator::from_bytes(&bytes).unwrap();
+        prop_assert_eq!(w.to_bytes().unwrap(), bytes);
+        for op in &ops[cut..] {
+            got.extend(feed(&mut w, op));
+        }
+        got.extend(w.flush().incidents);
+        prop_assert_eq!(got, want);
+    }
+}
+
+fn cfg(threshold: u64, window_ms: u64, lateness: u64) -> WindowConfig {
+    WindowConfig {
+        threshold,
+        window_ms,
+        allowed_lateness_ms: Some(lateness),
+        ..Default::default()
+    }
+}
+
+fn push_all(w: &mut WindowAggregator, evs: &[Ev]) -> Outcome {
+    let events: Vec<Event<'_>> = evs.iter().map(Ev::event).collect();
+    w.push_batch(&events)
+}
+
+#[test]
+fn late_events_are_reported_and_not_counted() {
+    let mut w = WindowAggregator::new(cfg(2, 1_000, 100)).unwrap();
+    let o = push_all(
+        &mut w,
+        &[ev(1_000, "a", "1"), ev(950, "a", "1"), ev(899, "a", "1")],
+    );
+    assert_eq!(o.late, vec![2]); // watermark 900: 950 is on time, 899 late
+    assert_eq!(w.watermark(), Some(900));
+    let s = w.stats();
+    assert_eq!((s.events, s.late_events, s.pending_events), (2, 1, 2));
+    // Only two events counted: threshold 2 is not exceeded.
+    assert!(w.flush().incidents.is_empty());
+    // After flush the watermark is past the largest time: an event at it is late.
+    assert_eq!(w.push(&ev(1_000, "a", "1").event()).late, vec![0]);
+}
+
+#[test]
+fn incidents_wait_for_the_watermark() {
+    let mut w = WindowAggregator::new(cfg(1, 1_000, 50)).unwrap();
+    assert!(
+        push_all(&mut w, &[ev(100, "a", "1"), ev(120, "a", "1")])
+            .incidents
+            .is_empty()
+    );
+    // An event 30 ms later could still arrive before 120: nothing is final yet.
+    assert!(w.push(&ev(160, "b", "1").event()).incidents.is_empty());
+    let o = w.push(&ev(171, "b", "1").event()); // watermark 121 passes 120
+    assert_eq!(o.incidents.len(), 1);
+    let i = &o.incidents[0];
+    assert_eq!(
+        (i.start_ms, i.end_ms, i.count, i.threshold),
+        (100, 120, 2, 1)
+    );
+    assert_eq!(i.key.service.as_deref(), Some("a"));
+    assert_eq!(
+        i.trace_ids,
+        vec!["tr-120".to_string(), "tr-100".to_string()]
+    );
+    assert_eq!(i.severity, Severity::Medium);
+    // advance() makes the rest final without new events.
+    let o = w.advance(10_000);
+    assert_eq!(o.incidents.len(), 1);
+    assert_eq!(o.incidents[0].end_ms, 171);
+}
+
+#[test]
+fn cooldown_and_rearm() {
+    // Threshold 1, window 10: pairs of events 5 ms apart fire; a lone event re-arms.
+    let times = [0, 5, 30, 60, 65, 100, 105];
+    let run_with = |cooldown: u64| {
+        let mut c = cfg(1, 10, 0);
+        c.cooldown_ms = cooldown;
+        let mut w = WindowAggregator::new(c).unwrap();
+        let evs: Vec<Ev> = times.iter().map(|&t| ev(t, "a", "1")).collect();
+        let mut got = push_all(&mut w, &evs).incidents;
+        got.extend(w.flush().incidents);
+        got.iter().map(|i| i.end_ms).collect::<Vec<_>>()
+    };
+    assert_eq!(run_with(0), vec![5, 65, 105]);
+    // 65 is within 80 ms of the incident at 5; 105 is not.
+    assert_eq!(run_with(80), vec![5, 105]);
+    // No re-arm without an event under the threshold: 0,5,8 keeps the key over.
+    let mut w = WindowAggregator::new(cfg(1, 10, 0)).unwrap();
+    let mut got = push_all(&mut w, &[ev(0, "a", "1"), ev(5, "a", "1"), ev(8, "a", "1")]).incidents;
+    got.extend(w.flush().incidents);
+    assert_eq!(got.len(), 1);
+}
+
+#[test]
+fn eviction_drops_the_least_recently_seen_key_and_counts_it() {
+    let mut c = cfg(1, 1_000, 1_000);
+    c.max_keys = 2;
+    let mut w = WindowAggregator::new(c).unwrap();
+    push_all(
+        &mut w,
+        &[
+            ev(1, "a", "1"),
+            ev(2, "b", "1"),
+            ev(3, "a", "1"),
+            ev(4, "c", "1"),
+        ],
+    );
+    let s = w.stats();
+    assert_eq!((s.live_keys, s.evicted_keys, s.evicted_events), (2, 1, 1)); // "b" went
+    let got = w.flush().incidents;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].key.service.as_deref(), Some("a"));
+    // A million distinct keys stay within the bound.
+    let mut c = cfg(5, 1_000, 0);
+    c.max_keys = 1_000;
+    let mut w = WindowAggregator::new(c).unwrap();
+    let names: Vec<String> = (0..200_000).map(|i| format!("svc{i}")).collect();
+    let events: Vec<Event<'_>> = names.iter().map(|n| Event::new(7, n, "/", "E")).collect();
+    w.push_batch(&events);
+    let s = w.stats();
+    assert_eq!((s.live_keys, s.evicted_keys), (1_000, 199_000));
+}
+
+#[test]
+fn idle_keys_expire_without_changing_results() {
+    let mut w = WindowAggregator::new(cfg(1, 100, 0)).unwrap();
+    for i in 0..50 {
+        w.push(&ev(i * 1_000, &format!("s{i}"), "1").event());
+    }
+    w.flush();
+    let s = w.stats();
+    assert!(s.live_keys <= 2, "{s:?}");
+    assert!(s.expired_keys >= 48);
+}
+
+#[test]
+fn per_key_thresholds_and_key_fields() {
+    let mut c = cfg(5, 1_000, 0);
+    c.key_fields = vec![KeyField::ErrorCode];
+    c.key_thresholds = vec![KeyThreshold {
+        key: WindowKey {
+            error_code: Some("1".into()),
+            ..Default::default()
+        },
+        threshold: 1,
+    }];
+    let mut w = WindowAggregator::new(c).unwrap();
+    // Different services, same code: one key.
+    let mut got = push_all(
+        &mut w,
+        &[
+            ev(1, "a", "1"),
+            ev(2, "b", "1"),
+            ev(3, "a", "2"),
+            ev(4, "b", "2"),
+        ],
+    )
+    .incidents;
+    got.extend(w.flush().incidents);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].key,
+        WindowKey {
+            error_code: Some("1".into()),
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        got[0].samples,
+        vec!["b 1 failed".to_string(), "a 1 failed".to_string()]
+    );
+}
+
+#[test]
+fn far_future_events_can_be_rejected() {
+    let mut c = cfg(1, 1_000, 10);
+    c.max_future_ms = Some(60_000);
+    let mut w = WindowAggregator::new(c).unwrap();
+    let o = push_all(
+        &mut w,
+        &[
+            ev(1_000, "a", "1"),
+            ev(i64::MAX, "a", "1"),
+            ev(1_001, "a", "1"),
+        ],
+    );
+    assert_eq!((o.rejected, o.late), (vec![1], vec![]));
+    assert_eq!(w.stats().rejected_events, 1);
+    // Without the limit, extreme times are accepted and nothing overflows.
+    let mut w = WindowAggregator::new(cfg(1, 1_000, 10)).unwrap();
+    let o = push_all(
+        &mut w,
+        &[
+            ev(i64::MIN, "a", "1"),
+            ev(i64::MIN + 1, "a", "1"),
+            ev(i64::MAX, "a", "1"),
+        ],
+    );
+    assert!(o.late.is_empty());
+    assert_eq!(o.incidents.len(), 1);
+    w.flush();
+}
+
+#[test]
+fn merge_of_partitions_equals_one_aggregator() {
+    let c = cfg(2, 100, 20);
+    let mut all = Vec::new();
+    for i in 0..300i64 {
+        let svc = ["a", "b", "c", "d"][(i % 4) as usize];
+        all.push(ev(i * 3 - (i % 7), svc, if i % 5 == 0 { "2" } else { "1" }));
+    }
+    let mut one = WindowAggregator::new(c.clone()).unwrap();
+    let mut want = push_all(&mut one, &all).incidents;
+    want.extend(one.flush().incidents);
+
+    // Partition by service: p1 gets a, b; p2 gets c, d. Halfway, p2 hands over to p1.
+    let (half1, half2) = all.split_at(150);
+    let part = |evs: &[Ev], mine: &[&str]| -> Vec<Ev> {
+        evs.iter()
+            .filter(|e| mine.contains(&e.service.as_str()))
+            .cloned()
+            .collect()
+    };
+    let mut p1 = WindowAggregator::new(c.clone()).unwrap();
+    let mut p2 = WindowAggregator::new(c.clone()).unwrap();
+    let mut got = push_all(&mut p1, &part(half1, &["a", "b"])).incidents;
+    got.extend(push_all(&mut p2, &part(half1, &["c", "d"])).incidents);
+    let moved = WindowAggregator::from_bytes(&p2.to_bytes().unwrap()).unwrap();
+    got.extend(p1.merge(&moved).unwrap().incidents);
+    got.extend(push_all(&mut p1, half2).incidents);
+    got.extend(p1.flush().incidents);
+    got.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
+    assert_eq!(got, want);
+    assert_eq!(p1.stats().events, one.stats().events);
+
+    let other = WindowAggregator::new(cfg(3, 100, 20)).unwrap();
+    assert_eq!(p1.merge(&other).unwrap_err().code(), "InvalidInput");
+}
+
+#[test]
+fn damaged_snapshots_are_errors() {
+    let mut w = WindowAggregator::new(cfg(1, 100, 10)).unwrap();
+    push_all(&mut w, &[ev(1, "a", "1"), ev(2, "a", "1")]);
+    let bytes = w.to_bytes().unwrap();
+    assert_eq!(
+        faultlens::models::inspect_bytes(&bytes).unwrap().kind,
+        "window_aggregator"
+    );
+    for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        assert!(WindowAggregator::from_bytes(&bytes[..cut]).is_err());
+    }
+    let e = faultlens::TfidfVectorizer::from_bytes(&bytes).unwrap_err();
+    assert_eq!(e.code(), "WrongKind");
+}
+
+#[test]
+fn shared_fixture() {
+    let case: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(faultlens_suite::fixture("window_cases.json")).unwrap(),
+    )
+    .unwrap();
+    let config: WindowConfig = serde_json::from_value(case["config"].clone()).unwrap();
+    let evs: Vec<Ev> = case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap().to_owned();
+            Ev {
+                t: e["timestamp_ms"].as_i64().unwrap(),
+                service: s("service"),
+                route: s("route"),
+                code: s("error_code"),
+                message: s("message"),
+                trace: s("trace_id"),
+            }
+        })
+        .collect();
+    let mut w = WindowAggregator::new(config).unwrap();
+    let o = push_all(&mut w, &evs);
+    let mut incidents = o.incidents;
+    incidents.extend(w.flush().incidents);
+    assert_eq!(serde_json::to_value(&o.late).unwrap(), case["late"]);
+    assert_eq!(serde_json::to_value(&incidents).unwrap(), case["incidents"]);
+    let stats = serde_json::to_value(w.stats()).unwrap();
+    for (k, v) in case["stats_after_flush"].as_object().unwrap() {
+        assert_eq!(&stats[k], v, "stats.{k}");
+    }
+}

@@ -6,6 +6,8 @@
 //!   stopwords, Snowball stemming) — [`Preprocessor`].
 //! - [`vectorize`]: TF-IDF with word n-grams, equal to scikit-learn's given the same tokens —
 //!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
+//! - [`index`]: nearest-neighbour search (HNSW and exact) over vectors and texts —
+//!   [`SimilarityIndex`], [`TextIndex`].
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -42,6 +44,10 @@ pub mod vectorize;
 pub mod window;
 
 pub use error::{Error, Result};
+pub use index::{
+    Embedding, Entry, Filter, Hit, IndexConfig, Metric, SearchOptions, SimilarityIndex, TextHit,
+    TextIndex, TextIndexConfig,
+};
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};

@@ -58,6 +58,10 @@ impl Metric {
 
 /// Largest HNSW `m`; hnsw_rs stores link counts in a byte (it exits the process above 256).
 pub const MAX_M: usize = 128;
+/// Queries scanned together by an exact batch search (they stay in L1 while each stored vector
+/// streams through once).
+const EXACT_BLOCK: usize = 8;
+
 /// Largest accepted vector dimension.
 pub const MAX_DIM: usize = 1 << 16;
 
@@ -726,6 +730,42 @@ impl SimilarityIndex {
         heap.into_sorted_vec()
     }
 
+    /// [`exact_nodes`](Self::exact_nodes) for a block of queries in one pass over the vectors.
+    fn exact_block(&self, s: &Store, qs: &[Vec<f32>], k: usize) -> Vec<Vec<Scored>> {
+        let d = self.config.dim;
+        let mut heaps: Vec<BinaryHeap<Scored>> = qs
+            .iter()
+            .map(|_| BinaryHeap::with_capacity(k + 1))
+            .collect();
+        if k == 0 {
+            return heaps.into_iter().map(|_| Vec::new()).collect();
+        }
+        for (n, ids) in s.node_ids.iter().enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            let v = &s.vectors[n * d..(n + 1) * d];
+            for (q, heap) in qs.iter().zip(heaps.iter_mut()) {
+                let key = self.key(q, v);
+                if heap.len() < k {
+                    heap.push(Scored {
+                        key,
+                        node: n as u32,
+                    });
+                } else if let Some(top) = heap.peek()
+                    && key < top.key
+                {
+                    heap.pop();
+                    heap.push(Scored {
+                        key,
+                        node: n as u32,
+                    });
+                }
+            }
+        }
+        heaps.into_iter().map(BinaryHeap::into_sorted_vec).collect()
+    }
+
     fn graph_nodes(
         &self,
         gs: &GraphState,
@@ -790,10 +830,23 @@ impl SimilarityIndex {
             (Some(gs), None) if !opts.exact => self.graph_nodes(gs, s, q, k_nodes, ef, live),
             (_, None) => self.exact_nodes(s, q, k_nodes, None),
         };
+        self.expand(s, nodes, k, opts.threshold, allowed)
+    }
+
+    /// Best-first nodes → best-first ids (each node's ids in insertion order), cut at `k` and at
+    /// the threshold, keeping only ids the filter allows.
+    fn expand(
+        &self,
+        s: &Store,
+        nodes: Vec<Scored>,
+        k: usize,
+        threshold: Option<f32>,
+        allowed: Option<&Allowed>,
+    ) -> Vec<Hit> {
         let mut hits = Vec::with_capacity(k.min(nodes.len() * 2));
         'outer: for sc in nodes {
             let score = self.score_of_key(sc.key);
-            if !self.passes(score, opts.threshold) {
+            if !self.passes(score, threshold) {
                 break;
             }
             for id in &s.node_ids[sc.node as usize] {
@@ -861,6 +914,18 @@ impl SimilarityIndex {
         let g = self.graph.read().map_err(|_| poisoned())?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
         let live = Self::live_mask(&s);
+        if allowed.is_none() && (opts.exact || g.is_none()) && prepared.len() > 1 {
+            // Exact batch: blocks of queries share one pass over the stored vectors, so each
+            // vector is read from memory once per block instead of once per query.
+            let k_nodes = k.min(s.live_nodes);
+            let blocks: Vec<&[Vec<f32>]> = prepared.chunks(EXACT_BLOCK).collect();
+            let found = map_blocks(&blocks, |b| self.exact_block(&s, b, k_nodes));
+            return Ok(found
+                .into_iter()
+                .flatten()
+                .map(|nodes| self.expand(&s, nodes, k, opts.threshold, None))
+                .collect());
+        }
         Ok(parallel::map(&prepared, |q| {
             self.search_prepared(
                 &s,
@@ -993,6 +1058,17 @@ impl SimilarityIndex {
         }
         index.grow_graph(0)?;
         Ok(index)
+    }
+}
+
+/// Maps few, heavy items (blocks of queries) on all cores whenever there is more than one
+/// (`parallel::map` waits for 256 items, right for single texts but not for blocks).
+fn map_blocks<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() > 1 && parallel::parallelism() {
+        items.par_iter().map(f).collect()
+    } else {
+        items.iter().map(f).collect()
     }
 }
 

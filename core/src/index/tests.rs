@@ -509,3 +509,26 @@ fn text_index_adds_searches_refits_and_reloads() {
         .unwrap();
     assert_eq!(h[0][0].text, "a");
 }
+
+#[test]
+fn exact_batch_blocks_equal_one_query_at_a_time() {
+    let d = 12;
+    let idx = SimilarityIndex::new(IndexConfig::new(d)).unwrap();
+    let v = rand_vecs(300, d, 9);
+    idx.add(&ids(300), &v, None).unwrap();
+    idx.remove(&[5, 6, 7]).unwrap();
+    let q = rand_vecs(21, d, 10); // not a multiple of the block size
+    let opts = SearchOptions {
+        exact: true,
+        threshold: Some(0.1),
+        ..Default::default()
+    };
+    let batch = idx.search(&q, 7, &opts).unwrap();
+    for (i, row) in q.chunks(d).enumerate() {
+        assert_eq!(
+            idx.search_one(row, 7, &opts).unwrap(),
+            batch[i],
+            "query {i}"
+        );
+    }
+}

@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 
 mod convert;
 mod error;
+mod index;
 mod models;
 mod text;
 mod vectorize;
@@ -55,6 +56,8 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;
+    m.add_class::<index::PySimilarityIndex>()?;
+    m.add_class::<index::PyTextIndex>()?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 - :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
 - :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
+- :class:`SimilarityIndex`, :class:`TextIndex`: nearest-neighbour search over vectors and texts.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -26,7 +27,9 @@ from ._errors import (
 )
 from ._faultlens import (
     Preprocessor,
+    SimilarityIndex,
     Template,
+    TextIndex,
     TfidfVectorizer,
     inspect,
     parallelism,
@@ -38,7 +41,9 @@ __version__: str = version()
 
 __all__ = [
     "Preprocessor",
+    "SimilarityIndex",
     "Template",
+    "TextIndex",
     "TfidfVectorizer",
     "inspect",
     "parallelism",

@@ -37,6 +37,91 @@ export declare class Preprocessor {
   static load(path: string): Preprocessor
 }
 
+/** Nearest-neighbour index over float32 vectors (HNSW; exact below `exactBelow` vectors). */
+export declare class SimilarityIndex {
+  /** An empty index; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: IndexOptions)
+  /** Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads. */
+  add(ids: Array<number>, vectors: Float32Array, payloads: Payloads): void
+  /** The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first. */
+  search(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<IndexHit>>
+  /** Every id within `threshold` of one vector, best first. */
+  rangeSearch(vector: Float32Array, threshold: number, options?: IndexSearchOptions | null): Array<IndexHit>
+  /** Removes ids (all or nothing: an unknown id throws and removes none). */
+  remove(ids: Array<number>): void
+  /** Drops removed vectors and rebuilds the graph. */
+  compact(): void
+  /** The stored vector and payload of `id`, or `null`. */
+  get(id: number): IndexEntry | null
+  /** Number of ids stored. */
+  len(): number
+  /** Whether `id` is stored. */
+  contains(id: number): boolean
+  /** All stored ids (no particular order). */
+  ids(): Array<number>
+  /** Number of distinct vectors (identical vectors share one graph node). */
+  nVectors(): number
+  /** The configuration (camelCase keys). */
+  config(): Required<IndexOptions>
+  /** The model file as bytes. */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory (the graph is rebuilt). */
+  static fromBytes(bytes: Uint8Array): SimilarityIndex
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): SimilarityIndex
+  /** `add` on the libuv thread pool (the vectors are copied first). */
+  addAsync(ids: Array<number>, vectors: Float32Array, payloads: Payloads): Promise<void>
+  /** `search` on the libuv thread pool (all cores for large batches). */
+  searchAsync(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Promise<IndexHit[][]>
+}
+
+/** (error text, solution) pairs searched by text: TF-IDF + projection, or your own embeddings. */
+export declare class TextIndex {
+  /**
+   * An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
+   * {type: 'external', dim}, index: IndexOptions-without-dim}`.
+   */
+  constructor(options?: Record<string, unknown> | null)
+  /** Adds texts with optional payloads; returns their new ids. */
+  add(texts: Array<string>, payloads: Payloads): Array<number>
+  /** Adds texts with your own embeddings (`vectors`: rows of `dim` values). */
+  addEmbedded(texts: Array<string>, vectors: Float32Array, payloads: Payloads): Array<number>
+  /** The `k` most similar stored texts, best first. */
+  search(text: string, k: number, options?: IndexSearchOptions | null): Array<TextIndexHit>
+  /** `search` for many texts. */
+  searchBatch(texts: Array<string>, k: number, options?: IndexSearchOptions | null): Array<Array<TextIndexHit>>
+  /** Search by your own embeddings (rows of `dim` values). */
+  searchEmbedded(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<TextIndexHit>>
+  /** The dense vectors the index stores for `texts`, row after row. */
+  embed(texts: Array<string>): Float32Array
+  /** Removes texts by id (all or nothing). */
+  remove(ids: Array<number>): void
+  /** Reclaims the space of removed texts. */
+  compact(): void
+  /** Refits the TF-IDF vectoriser on all stored texts now. */
+  refit(): void
+  /** The stored text and payload of `id`, or `null`. */
+  get(id: number): TextEntry | null
+  /** Number of stored texts. */
+  len(): number
+  /** The configuration (camelCase keys). */
+  config(): any
+  /** The model file as bytes. */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): TextIndex
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): TextIndex
+  /** `add` on the libuv thread pool. */
+  addAsync(texts: Array<string>, payloads: Payloads): Promise<number[]>
+  /** `searchBatch` on the libuv thread pool. */
+  searchBatchAsync(texts: Array<string>, k: number, options?: IndexSearchOptions | null): Promise<TextIndexHit[][]>
+}
+
 /** TF-IDF with word n-grams, equal to scikit-learn's `TfidfVectorizer` given the same tokens. */
 export declare class TfidfVectorizer {
   /** Builds an unfitted vectoriser; throws `InvalidConfig` for a bad or unknown option. */
@@ -131,6 +216,52 @@ export interface DfFraction {
   fraction: number
 }
 
+/** A stored vector and its payload. */
+export interface IndexEntry {
+  /** The stored vector (unit length under cosine). */
+  vector: Float32Array
+  /** The payload. */
+  payload?: string
+}
+
+/** A search result: `score` is cosine similarity, inner product, or Euclidean distance (l2). */
+export interface IndexHit {
+  /** The id given to `add`. */
+  id: number
+  /** Similarity (cosine, dot) or distance (l2). */
+  score: number
+  /** The payload stored with the id. */
+  payload?: string
+}
+
+/** Options of `new SimilarityIndex(options)`: the core `IndexConfig` fields in camelCase. */
+export interface IndexOptions {
+  /** Number of components of every vector (required). */
+  dim: number
+  /** `"cosine"` (default), `"dot"` or `"l2"`. */
+  metric?: 'cosine' | 'dot' | 'l2'
+  /** HNSW links per node (default 16). */
+  m?: number
+  /** Build-time candidate list (default 200). */
+  efConstruction?: number
+  /** Search-time candidate list (default 64). */
+  efSearch?: number
+  /** Exact scans below this many distinct vectors (default 2048). */
+  exactBelow?: number
+}
+
+/** Per-search options: the core `SearchOptions` fields in camelCase. */
+export interface IndexSearchOptions {
+  /** Minimum score (cosine, dot) or maximum distance (l2). */
+  threshold?: number
+  /** HNSW candidate list for this search. */
+  ef?: number
+  /** `{type: 'ids', ids: [...]}` or `{type: 'payload', field, value}`. */
+  filter?: { type: 'ids', ids: number[] } | { type: 'payload', field: string, value: unknown }
+  /** Scan every vector (exact answers). */
+  exact?: boolean
+}
+
 /** Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`. */
 export declare function inspect(path: string): ArtifactInfo
 
@@ -179,6 +310,26 @@ export interface Template {
   masked: string
   /** Stable id of `masked`, the same on every platform and version. */
   id: string
+}
+
+/** A stored text and its payload. */
+export interface TextEntry {
+  /** The stored text. */
+  text: string
+  /** The payload. */
+  payload?: string
+}
+
+/** A text search result. */
+export interface TextIndexHit {
+  /** The id `add` returned. */
+  id: number
+  /** Cosine similarity (or the configured metric for external embeddings). */
+  score: number
+  /** The stored text. */
+  text: string
+  /** The payload stored with it. */
+  payload?: string
 }
 
 /**

@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Preprocessor = nativeBinding.Preprocessor
+module.exports.SimilarityIndex = nativeBinding.SimilarityIndex
+module.exports.TextIndex = nativeBinding.TextIndex
 module.exports.TfidfVectorizer = nativeBinding.TfidfVectorizer
 module.exports.inspect = nativeBinding.inspect
 module.exports.parallelism = nativeBinding.parallelism

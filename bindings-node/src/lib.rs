@@ -13,6 +13,7 @@ use napi_derive::napi;
 
 mod convert;
 mod error;
+mod index;
 mod text;
 mod vectorize;
 

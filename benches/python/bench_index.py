@@ -161,6 +161,28 @@ def exact(out, n=10000, d=384, nq=1000):
     out.append({"data": f"exact-{n}x{d}", "numpy_s": tn, "faultlens_batch_s": tf, "faultlens_one_by_one_s": t1})
 
 
+def threshold(out, d=384):
+    """Where the graph starts paying off: one-query latency, exact scan vs graph (ef=64)."""
+    print(f"\n== exact_below: single-query ms at {d} dims, exact scan vs graph (ef=64, recall vs exact)")
+    x_all, q = random_set(16384, d, 5)
+    q = q[:200]
+    for n in (512, 1024, 2048, 4096, 8192, 16384):
+        x = x_all[:n]
+        idx = faultlens.SimilarityIndex(dim=d, exact_below=0)
+        t = time.perf_counter()
+        idx.add(np.arange(n, dtype=np.uint64), x)
+        build = time.perf_counter() - t
+        t = time.perf_counter()
+        ex = [idx.search(v, k=K, exact=True) for v in q]
+        te = (time.perf_counter() - t) / len(q) * 1000
+        t = time.perf_counter()
+        gr = [idx.search(v, k=K, ef=64) for v in q]
+        tg = (time.perf_counter() - t) / len(q) * 1000
+        r = np.mean([len({h[0] for h in a} & {h[0] for h in b}) / K for a, b in zip(ex, gr)])
+        print(f"n={n:6d}: exact {te:.3f} ms, graph {tg:.3f} ms (recall {r:.3f}), graph build {build:.2f}s")
+        out.append({"data": f"threshold-{n}x{d}", "exact_ms": te, "graph_ms": tg, "graph_recall": r, "build_s": build})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000, help="points per random data set")
@@ -173,6 +195,7 @@ def main():
     for d in (128, 384):
         compare(f"random-{d}", *random_set(a.n, d, d), out)
     exact(out)
+    threshold(out)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

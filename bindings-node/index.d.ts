@@ -246,7 +246,7 @@ export interface IndexOptions {
   efConstruction?: number
   /** Search-time candidate list (default 64). */
   efSearch?: number
-  /** Exact scans below this many distinct vectors (default 2048). */
+  /** Exact scans below this many distinct vectors (default 8192). */
   exactBelow?: number
 }
 

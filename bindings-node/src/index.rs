@@ -73,7 +73,7 @@ pub struct IndexOptions {
     pub ef_construction: Option<u32>,
     /// Search-time candidate list (default 64).
     pub ef_search: Option<u32>,
-    /// Exact scans below this many distinct vectors (default 2048).
+    /// Exact scans below this many distinct vectors (default 8192).
     pub exact_below: Option<u32>,
 }
 

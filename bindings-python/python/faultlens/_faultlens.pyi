@@ -177,7 +177,7 @@ class SimilarityIndex:
         m: int = 16,
         ef_construction: int = 200,
         ef_search: int = 64,
-        exact_below: int = 2048,
+        exact_below: int = 8192,
     ) -> None: ...
     def add(self, ids: _Ids, vectors: _Vectors, payloads: Sequence[str | None] | None = None) -> None: ...
     def search(

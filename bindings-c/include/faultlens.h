@@ -100,6 +100,18 @@ typedef struct FlClassifier FlClassifier;
 typedef struct FlCsr FlCsr;
 
 /**
+ * Search results: `fl_hits_rows` rows (one per query), each with `fl_hits_len` hits, best first.
+ * Immutable; safe to read from several threads. Free with `fl_hits_free`.
+ */
+typedef struct FlHits FlHits;
+
+/**
+ * A similarity index over float vectors (HNSW graph; exact scans below `exact_below` vectors).
+ * Create with `fl_index_new`, `fl_index_from_bytes` or `fl_index_load`; free with `fl_index_free`.
+ */
+typedef struct FlIndex FlIndex;
+
+/**
  * A configured text preprocessor (lowercase, mask, segment, stem, filter).
  *
  * Immutable once built: every function taking a `const FlPreprocessor *` may be called from
@@ -143,6 +155,12 @@ typedef struct FlStringLists FlStringLists;
  * `fl_strings_get`; release it with `fl_strings_free`. Safe to read from several threads.
  */
 typedef struct FlStrings FlStrings;
+
+/**
+ * A text index: (error text, payload) pairs searched by text. Create with `fl_text_index_new`,
+ * `fl_text_index_from_bytes` or `fl_text_index_load`; free with `fl_text_index_free`.
+ */
+typedef struct FlTextIndex FlTextIndex;
 
 /**
  * A TF-IDF vectoriser (word n-grams, scikit-learn compatible values), fitted or not.
@@ -538,6 +556,313 @@ FlStatus fl_compare(const FlClassifier *a,
                     const char *const *labels,
                     size_t n,
                     char **json);
+
+/**
+ * Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`
+ * (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`; e.g.
+ * `{"dim": 384}`. Bad values give `FL_STATUS_INVALID_CONFIG`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_index_free`. Thread-safe.
+ */
+FlStatus fl_index_new(const char *config_json, FlIndex **out);
+
+/**
+ * Frees an index. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_index_free(FlIndex *idx);
+
+/**
+ * Adds `rows` vectors (`vectors`: `rows * dim` floats) under `ids` (`rows` of them), with
+ * optional payloads (`payloads`: NULL, or `rows` strings, each possibly NULL). All or nothing:
+ * a wrong `dim`, a NaN/inf component, a zero vector under cosine, or a repeated or existing id
+ * fails and adds nothing. Thread-safe.
+ */
+FlStatus fl_index_add(const FlIndex *idx,
+                      const uint64_t *ids,
+                      const float *vectors,
+                      size_t rows,
+                      size_t dim,
+                      const char *const *payloads);
+
+/**
+ * The `k` nearest ids of each of `rows` query vectors, best first (fewer when fewer qualify).
+ * `options_json` may be NULL (see the search options in `docs/index.md`).
+ *
+ * On success `*out` owns the results: free them with `fl_hits_free`. Thread-safe.
+ */
+FlStatus fl_index_search(const FlIndex *idx,
+                         const float *queries,
+                         size_t rows,
+                         size_t dim,
+                         size_t k,
+                         const char *options_json,
+                         FlHits **out);
+
+/**
+ * Every id within `threshold` of one query vector (score >= threshold for cosine/dot, distance
+ * <= threshold for l2), best first, as one row of results.
+ *
+ * On success `*out` owns the results: free them with `fl_hits_free`. Thread-safe.
+ */
+FlStatus fl_index_range_search(const FlIndex *idx,
+                               const float *query,
+                               size_t dim,
+                               float threshold,
+                               const char *options_json,
+                               FlHits **out);
+
+/**
+ * Removes `n` ids (all or nothing: an unknown or repeated id fails and removes none).
+ * Thread-safe.
+ */
+FlStatus fl_index_remove(const FlIndex *idx, const uint64_t *ids, size_t n);
+
+/**
+ * Drops removed vectors and rebuilds the graph. Thread-safe.
+ */
+FlStatus fl_index_compact(const FlIndex *idx);
+
+/**
+ * Looks `id` up. `*found` says whether it is stored; if so, `*vector` owns `*dim` floats (free
+ * with `fl_floats_free(*vector, *dim)`) and `*payload` owns its payload or is NULL (free with
+ * `fl_string_free`). Thread-safe.
+ */
+FlStatus fl_index_get(const FlIndex *idx,
+                      uint64_t id,
+                      bool *found,
+                      float **vector,
+                      size_t *dim,
+                      char **payload);
+
+/**
+ * Writes the number of stored ids to `*out`. Thread-safe.
+ */
+FlStatus fl_index_len(const FlIndex *idx, size_t *out);
+
+/**
+ * Writes whether `id` is stored to `*out`. Thread-safe.
+ */
+FlStatus fl_index_contains(const FlIndex *idx, uint64_t id, bool *out);
+
+/**
+ * All stored ids (no particular order): `*ids` owns `*n` of them; free with `fl_ids_free`.
+ */
+FlStatus fl_index_ids(const FlIndex *idx, uint64_t **ids, size_t *n);
+
+/**
+ * Writes the number of distinct stored vectors to `*out`. Thread-safe.
+ */
+FlStatus fl_index_n_vectors(const FlIndex *idx, size_t *out);
+
+/**
+ * The configuration as JSON; `*json` owns it (free with `fl_string_free`).
+ */
+FlStatus fl_index_config(const FlIndex *idx, char **json);
+
+/**
+ * The index as a complete model file in memory; `*bytes` owns `*len` bytes (free with
+ * `fl_bytes_free`). Thread-safe.
+ */
+FlStatus fl_index_to_bytes(const FlIndex *idx, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a model file held in memory (the graph is rebuilt). On success `*out` owns a new
+ * handle: free it with `fl_index_free`.
+ */
+FlStatus fl_index_from_bytes(const uint8_t *bytes, size_t len, FlIndex **out);
+
+/**
+ * Writes the model file to `path` atomically. Thread-safe.
+ */
+FlStatus fl_index_save(const FlIndex *idx, const char *path);
+
+/**
+ * Reads a model file written by `save` in any language. On success `*out` owns a new handle:
+ * free it with `fl_index_free`.
+ */
+FlStatus fl_index_load(const char *path, FlIndex **out);
+
+/**
+ * Builds an empty text index from a JSON config (NULL = defaults): `{"embedding": {"type":
+ * "tfidf", "tfidf": {...}, "dim": 512} | {"type": "external", "dim": n}, "index": {...}}`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_text_index_free`. Thread-safe.
+ */
+FlStatus fl_text_index_new(const char *config_json, FlTextIndex **out);
+
+/**
+ * Frees a text index. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_text_index_free(FlTextIndex *idx);
+
+/**
+ * Adds `n` texts with optional payloads (NULL, or `n` strings each possibly NULL). `*ids` owns
+ * the `n` new ids (free with `fl_ids_free(*ids, n)`). Thread-safe.
+ */
+FlStatus fl_text_index_add(const FlTextIndex *idx,
+                           const char *const *texts,
+                           size_t n,
+                           const char *const *payloads,
+                           uint64_t **ids);
+
+/**
+ * Adds `n` texts with your own embeddings (`vectors`: `n * dim` floats). `*ids` owns the `n`
+ * new ids (free with `fl_ids_free(*ids, n)`). Thread-safe.
+ */
+FlStatus fl_text_index_add_embedded(const FlTextIndex *idx,
+                                    const char *const *texts,
+                                    size_t n,
+                                    const float *vectors,
+                                    size_t dim,
+                                    const char *const *payloads,
+                                    uint64_t **ids);
+
+/**
+ * The `k` stored texts most similar to `text`, as one row of results (with texts).
+ * On success `*out` owns them: free with `fl_hits_free`. Thread-safe.
+ */
+FlStatus fl_text_index_search(const FlTextIndex *idx,
+                              const char *text,
+                              size_t k,
+                              const char *options_json,
+                              FlHits **out);
+
+/**
+ * `fl_text_index_search` for `n` texts (one row each, all cores). Free with `fl_hits_free`.
+ */
+FlStatus fl_text_index_search_batch(const FlTextIndex *idx,
+                                    const char *const *texts,
+                                    size_t n,
+                                    size_t k,
+                                    const char *options_json,
+                                    FlHits **out);
+
+/**
+ * Search by your own embeddings (`rows * dim` floats). Free with `fl_hits_free`.
+ */
+FlStatus fl_text_index_search_embedded(const FlTextIndex *idx,
+                                       const float *queries,
+                                       size_t rows,
+                                       size_t dim,
+                                       size_t k,
+                                       const char *options_json,
+                                       FlHits **out);
+
+/**
+ * The dense vectors of `n` texts (TF-IDF mode): `*vectors` owns `*len` = `n * dim` floats
+ * (free with `fl_floats_free`). Thread-safe.
+ */
+FlStatus fl_text_index_embed(const FlTextIndex *idx,
+                             const char *const *texts,
+                             size_t n,
+                             float **vectors,
+                             size_t *len);
+
+/**
+ * Removes `n` texts by id (all or nothing). Thread-safe.
+ */
+FlStatus fl_text_index_remove(const FlTextIndex *idx, const uint64_t *ids, size_t n);
+
+/**
+ * Reclaims the space of removed texts. Thread-safe.
+ */
+FlStatus fl_text_index_compact(const FlTextIndex *idx);
+
+/**
+ * Refits the TF-IDF vectoriser on all stored texts now. Thread-safe.
+ */
+FlStatus fl_text_index_refit(const FlTextIndex *idx);
+
+/**
+ * Looks `id` up: `*found`, and if found `*text` (owned) and `*payload` (owned or NULL); free
+ * both with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_text_index_get(const FlTextIndex *idx,
+                           uint64_t id,
+                           bool *found,
+                           char **text,
+                           char **payload);
+
+/**
+ * Writes the number of stored texts to `*out`. Thread-safe.
+ */
+FlStatus fl_text_index_len(const FlTextIndex *idx, size_t *out);
+
+/**
+ * The configuration as JSON; `*json` owns it (free with `fl_string_free`).
+ */
+FlStatus fl_text_index_config(const FlTextIndex *idx, char **json);
+
+/**
+ * The text index as a model file in memory; `*bytes` owns `*len` bytes (free with
+ * `fl_bytes_free`).
+ */
+FlStatus fl_text_index_to_bytes(const FlTextIndex *idx, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a text index model file held in memory. Free the handle with `fl_text_index_free`.
+ */
+FlStatus fl_text_index_from_bytes(const uint8_t *bytes, size_t len, FlTextIndex **out);
+
+/**
+ * Writes the model file to `path` atomically.
+ */
+FlStatus fl_text_index_save(const FlTextIndex *idx, const char *path);
+
+/**
+ * Reads a text index model file. Free the handle with `fl_text_index_free`.
+ */
+FlStatus fl_text_index_load(const char *path, FlTextIndex **out);
+
+/**
+ * Number of result rows (one per query); 0 if `hits` is NULL.
+ */
+size_t fl_hits_rows(const FlHits *hits);
+
+/**
+ * Number of hits in `row`; 0 if out of range.
+ */
+size_t fl_hits_len(const FlHits *hits, size_t row);
+
+/**
+ * Id of hit `i` of `row` (0 if out of range).
+ */
+uint64_t fl_hits_id(const FlHits *hits, size_t row, size_t i);
+
+/**
+ * Score of hit `i` of `row`: cosine similarity, inner product, or l2 distance (NaN if out of
+ * range).
+ */
+float fl_hits_score(const FlHits *hits, size_t row, size_t i);
+
+/**
+ * Payload of hit `i` of `row`, or NULL when it has none. Borrowed: valid until
+ * `fl_hits_free(hits)`.
+ */
+const char *fl_hits_payload(const FlHits *hits, size_t row, size_t i);
+
+/**
+ * Text of hit `i` of `row` (text index results only; NULL otherwise). Borrowed: valid until
+ * `fl_hits_free(hits)`.
+ */
+const char *fl_hits_text(const FlHits *hits, size_t row, size_t i);
+
+/**
+ * Frees search results. NULL is a no-op.
+ */
+void fl_hits_free(FlHits *hits);
+
+/**
+ * Frees an array of floats returned by faultlens (`fl_index_get`, `fl_text_index_embed`);
+ * `len` must be the length returned with it. NULL is a no-op.
+ */
+void fl_floats_free(float *values, size_t len);
+
+/**
+ * Frees an array of ids returned by faultlens (`fl_index_ids`, `fl_text_index_add*`); `len`
+ * must be the length returned with it (or the number of texts added). NULL is a no-op.
+ */
+void fl_ids_free(uint64_t *ids, size_t len);
 
 /**
  * Reads only the header and envelope of the model file at `path` and writes them as JSON to

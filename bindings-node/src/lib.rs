@@ -14,6 +14,7 @@ use napi_derive::napi;
 mod classify;
 mod convert;
 mod error;
+mod index;
 mod resolve;
 mod text;
 mod vectorize;

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 mod classify;
 mod convert;
 mod error;
+mod index;
 mod models;
 mod resolve;
 mod text;
@@ -74,6 +75,8 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(classify::compare, m)?)?;
     m.add_class::<window::PyWindowAggregator>()?;
+    m.add_class::<index::PySimilarityIndex>()?;
+    m.add_class::<index::PyTextIndex>()?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

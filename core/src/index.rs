@@ -1,1 +1,1120 @@
-//! Similarity search over vectors and texts on HNSW (issue 4).
+//! Similarity search over vectors ([`SimilarityIndex`]) and over error texts ([`TextIndex`]).
+//!
+//! [`SimilarityIndex`] stores vectors of a fixed dimension under `u64` ids, each with an optional
+//! string payload (a solution, or JSON metadata), and answers k-nearest-neighbour and range
+//! queries under cosine (default), dot-product or Euclidean metrics. Large indexes search an HNSW
+//! graph (hnsw_rs); below [`IndexConfig::exact_below`] distinct vectors, and whenever asked, the
+//! search is an exact scan, so small knowledge bases always get exact answers.
+//!
+//! Identical vectors (log lines that differ only in masked numbers) share one graph node that
+//! holds all their ids: clusters of identical points otherwise stall HNSW recall, and the graph
+//! stays as small as the number of distinct vectors.
+//!
+//! ```
+//! use faultlens::{IndexConfig, SearchOptions, SimilarityIndex};
+//! let index = SimilarityIndex::new(IndexConfig::new(3))?;
+//! index.add(&[1, 2, 3], &[1.0, 0.0, 0.0, 0.9, 0.1, 0.0, 0.0, 0.0, 1.0], None)?;
+//! let hits = index.search_one(&[1.0, 0.05, 0.0], 2, &SearchOptions::default())?;
+//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [1, 2]);
+//! # Ok::<(), faultlens::Error>(())
+//! ```
+
+use std::collections::BinaryHeap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::models::Artifact;
+use crate::parallel;
+
+mod kernels;
+mod text_index;
+
+pub use text_index::{Embedding, PROJECTION_NNZ, TextHit, TextIndex, TextIndexConfig, project};
+
+/// How two vectors are compared. Scores are reported so that the meaning of a threshold is the
+/// natural one for each metric (see [`SearchOptions::threshold`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Cosine similarity in `[-1, 1]`, higher is closer (default). Vectors are stored normalised.
+    #[default]
+    Cosine,
+    /// Inner product, higher is closer (maximum inner product search). Vectors are stored as given.
+    Dot,
+    /// Euclidean distance, lower is closer.
+    L2,
+}
+
+impl Metric {
+    fn higher_is_better(self) -> bool {
+        !matches!(self, Metric::L2)
+    }
+}
+
+/// Largest HNSW `m`; hnsw_rs stores link counts in a byte (it exits the process above 256).
+pub const MAX_M: usize = 128;
+/// Queries scanned together by an exact batch search (they stay in L1 while each stored vector
+/// streams through once).
+const EXACT_BLOCK: usize = 8;
+
+/// Largest accepted vector dimension.
+pub const MAX_DIM: usize = 1 << 16;
+
+/// Settings of a [`SimilarityIndex`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Number of components of every vector (required, 1..=65536).
+    pub dim: usize,
+    /// Similarity measure (default cosine).
+    pub metric: Metric,
+    /// HNSW links per node and layer (layer 0 keeps twice as many); default 16.
+    pub m: usize,
+    /// Candidate list size while building the graph; default 200.
+    pub ef_construction: usize,
+    /// Candidate list size while searching, unless a search passes its own `ef`; default 64.
+    pub ef_search: usize,
+    /// Below this many distinct vectors no graph is built and every search is an exact scan
+    /// (default 8192: measured on 384-dim vectors, an exact scan of 8192 takes ~2 ms, no more
+    /// than an ef=64 search of hnsw_rs's graph, and is exact; see `docs/benchmarks.md`).
+    pub exact_below: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            dim: 0,
+            metric: Metric::Cosine,
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+            exact_below: 8192,
+        }
+    }
+}
+
+impl IndexConfig {
+    /// Defaults for vectors of `dim` components.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            dim,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field; [`SimilarityIndex::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        if self.dim == 0 || self.dim > MAX_DIM {
+            return Err(Error::config(
+                "dim",
+                format!("{} is invalid: need 1 <= dim <= {MAX_DIM}", self.dim),
+            ));
+        }
+        if !(2..=MAX_M).contains(&self.m) {
+            return Err(Error::config(
+                "m",
+                format!("{} is invalid: need 2 <= m <= {MAX_M}", self.m),
+            ));
+        }
+        if !(1..=100_000).contains(&self.ef_construction) {
+            return Err(Error::config(
+                "ef_construction",
+                format!("{} is invalid: need 1..=100000", self.ef_construction),
+            ));
+        }
+        if !(1..=100_000).contains(&self.ef_search) {
+            return Err(Error::config(
+                "ef_search",
+                format!("{} is invalid: need 1..=100000", self.ef_search),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Restricts a search to some items. Results keep full recall however tight the filter: when few
+/// items pass, the search scans exactly those items instead of walking the graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Filter {
+    /// Only these ids (unknown ids are ignored).
+    Ids {
+        /// The ids that may be returned.
+        ids: Vec<u64>,
+    },
+    /// Only items whose payload is a JSON object with `field` equal to `value`.
+    Payload {
+        /// Top-level field of the payload object.
+        field: String,
+        /// Required value (compared as JSON: `"db"` matches the string, `3` the number).
+        value: serde_json::Value,
+    },
+}
+
+/// Per-search options.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchOptions {
+    /// Keep only results at least this close: `score >= threshold` for cosine and dot,
+    /// `distance <= threshold` for l2.
+    pub threshold: Option<f32>,
+    /// HNSW candidate list size for this search (default [`IndexConfig::ef_search`]).
+    pub ef: Option<usize>,
+    /// Restrict results to some ids or payloads.
+    pub filter: Option<Filter>,
+    /// Scan every vector instead of walking the graph (exact answers, linear time).
+    pub exact: bool,
+}
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The id given to [`SimilarityIndex::add`].
+    pub id: u64,
+    /// Cosine similarity, inner product, or Euclidean distance (by metric).
+    pub score: f32,
+    /// The payload stored with the id.
+    pub payload: Option<String>,
+}
+
+/// A stored item, as [`SimilarityIndex::get`] returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The stored vector (unit length under cosine).
+    pub vector: Vec<f32>,
+    /// The payload stored with the id.
+    pub payload: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    node: u32,
+    payload: Option<String>,
+}
+
+/// Everything but the graph. Node `n` is `vectors[n * dim..(n + 1) * dim]`; a node whose id list
+/// is empty is a tombstone (all its ids were removed) until `compact` drops it.
+#[derive(Default)]
+struct Store {
+    vectors: Vec<f32>,
+    node_ids: Vec<Vec<u64>>,
+    by_hash: FxHashMap<u64, Vec<u32>>,
+    items: FxHashMap<u64, Item>,
+    live_nodes: usize,
+}
+
+impl Store {
+    fn n_nodes(&self) -> usize {
+        self.node_ids.len()
+    }
+}
+
+/// The distance hnsw_rs walks the graph with. It must be non-negative and order pairs as the
+/// metric does; scores are recomputed exactly from the stored vectors before they are returned.
+#[derive(Clone, Copy)]
+struct GraphDist(Metric);
+
+impl Distance<f32> for GraphDist {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        match self.0 {
+            Metric::Cosine => (1.0 - kernels::dot(a, b)).max(0.0),
+            // Any positive, strictly decreasing function of the inner product keeps its order.
+            Metric::Dot => {
+                let d = kernels::dot(a, b);
+                if d >= 0.0 { 1.0 / (1.0 + d) } else { 1.0 - d }
+            }
+            Metric::L2 => kernels::l2_squared(a, b),
+        }
+    }
+}
+
+type Graph = Hnsw<'static, f32, GraphDist>;
+
+/// Graph plus the number of nodes (a prefix of the store's nodes) inserted into it.
+struct GraphState {
+    graph: Graph,
+    n_nodes: usize,
+}
+
+/// An approximate (HNSW) and exact nearest-neighbour index over fixed-dimension vectors.
+///
+/// All methods take `&self`: many threads may search while one adds or removes. Adds, removes
+/// and `compact` are serialised among themselves; a search never waits for a graph insertion.
+pub struct SimilarityIndex {
+    config: IndexConfig,
+    store: RwLock<Store>,
+    graph: RwLock<Option<GraphState>>,
+    writer: Mutex<()>,
+}
+
+impl std::fmt::Debug for SimilarityIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimilarityIndex")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+fn poisoned() -> Error {
+    Error::InvalidInput("the index lock is poisoned: a thread panicked while writing".into())
+}
+
+/// Scored node: `key` is lower-is-closer for every metric (negated similarity for cosine/dot).
+#[derive(Clone, Copy, PartialEq)]
+struct Scored {
+    key: f32,
+    node: u32,
+}
+
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.key.total_cmp(&o.key).then(self.node.cmp(&o.node))
+    }
+}
+
+/// A filter resolved against the store: which nodes may appear and which of their ids.
+struct Allowed {
+    nodes: Vec<u32>,
+    node_mask: Vec<bool>,
+    ids: Option<FxHashSet<u64>>,
+}
+
+struct NodeFilter<'a> {
+    mask: &'a [bool],
+}
+
+impl FilterT for NodeFilter<'_> {
+    fn hnsw_filter(&self, id: &usize) -> bool {
+        self.mask.get(*id).copied().unwrap_or(false)
+    }
+}
+
+fn hash_vector(v: &[f32]) -> u64 {
+    let mut h = FxHasher::default();
+    for x in v {
+        // +0.0 and -0.0 are the same point.
+        (if *x == 0.0 { 0u32 } else { x.to_bits() }).hash(&mut h);
+    }
+    h.finish()
+}
+
+impl SimilarityIndex {
+    /// An empty index; fails with `InvalidConfig` naming the bad field.
+    pub fn new(config: IndexConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            store: RwLock::new(Store::default()),
+            graph: RwLock::new(None),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// The settings this index was created with.
+    pub fn config(&self) -> &IndexConfig {
+        &self.config
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.config.dim
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, Store>> {
+        self.store.read().map_err(|_| poisoned())
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, Store>> {
+        self.store.write().map_err(|_| poisoned())
+    }
+
+    /// Number of ids stored.
+    pub fn len(&self) -> usize {
+        self.read().map(|s| s.items.len()).unwrap_or(0)
+    }
+
+    /// Whether no id is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of distinct vectors stored (graph nodes holding at least one id).
+    pub fn n_vectors(&self) -> usize {
+        self.read().map(|s| s.live_nodes).unwrap_or(0)
+    }
+
+    /// Whether searches currently walk an HNSW graph (false: exact scans only).
+    pub fn has_graph(&self) -> bool {
+        self.graph.read().map(|g| g.is_some()).unwrap_or(false)
+    }
+
+    /// Whether `id` is stored.
+    pub fn contains(&self, id: u64) -> bool {
+        self.read()
+            .map(|s| s.items.contains_key(&id))
+            .unwrap_or(false)
+    }
+
+    /// All stored ids, in no particular order.
+    pub fn ids(&self) -> Vec<u64> {
+        self.read()
+            .map(|s| s.items.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The stored vector and payload of `id`, or `None` when it is not stored.
+    pub fn get(&self, id: u64) -> Option<Entry> {
+        let s = self.read().ok()?;
+        let item = s.items.get(&id)?;
+        let d = self.config.dim;
+        let n = item.node as usize;
+        Some(Entry {
+            vector: s.vectors[n * d..(n + 1) * d].to_vec(),
+            payload: item.payload.clone(),
+        })
+    }
+
+    /// Checks one vector and returns it as stored (normalised under cosine).
+    fn prepare(&self, v: &[f32], what: impl Fn() -> String) -> Result<Vec<f32>> {
+        if v.len() != self.config.dim {
+            return Err(Error::Dimension {
+                expected: self.config.dim,
+                got: v.len(),
+            });
+        }
+        if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::InvalidInput(format!(
+                "{} has a non-finite component ({}) at position {j}",
+                what(),
+                v[j]
+            )));
+        }
+        let mut out = v.to_vec();
+        if self.config.metric == Metric::Cosine {
+            let norm = kernels::dot(v, v).sqrt();
+            if norm == 0.0 || !norm.is_finite() {
+                return Err(Error::InvalidInput(format!(
+                    "{} has length {norm}: cosine similarity needs a non-zero, finite vector",
+                    what()
+                )));
+            }
+            out.iter_mut().for_each(|x| *x /= norm);
+        }
+        Ok(out)
+    }
+
+    fn rows<'a>(&self, flat: &'a [f32], what: &str) -> Result<Vec<&'a [f32]>> {
+        let d = self.config.dim;
+        if !flat.len().is_multiple_of(d) {
+            return Err(Error::InvalidInput(format!(
+                "{what}: {} values is not a whole number of rows of dim {d}",
+                flat.len()
+            )));
+        }
+        Ok(flat.chunks_exact(d).collect())
+    }
+
+    /// Adds `ids.len()` vectors (`vectors` holds them row after row) with optional payloads.
+    ///
+    /// Fails without changing anything on a wrong length, a non-finite component, a zero vector
+    /// under cosine, or an id that is repeated or already stored.
+    pub fn add(
+        &self,
+        ids: &[u64],
+        vectors: &[f32],
+        payloads: Option<Vec<Option<String>>>,
+    ) -> Result<()> {
+        let d = self.config.dim;
+        if vectors.len() != ids.len() * d {
+            if ids.len() == 1 || vectors.len() < d {
+                return Err(Error::Dimension {
+                    expected: d,
+                    got: vectors.len() / ids.len().max(1),
+                });
+            }
+            return Err(Error::InvalidInput(format!(
+                "{} ids but {} values: expected {} rows of dim {d}",
+                ids.len(),
+                vectors.len(),
+                ids.len()
+            )));
+        }
+        let mut payloads = match payloads {
+            Some(p) if p.len() != ids.len() => {
+                return Err(Error::InvalidInput(format!(
+                    "{} ids but {} payloads",
+                    ids.len(),
+                    p.len()
+                )));
+            }
+            Some(p) => p,
+            None => vec![None; ids.len()],
+        };
+        let rows = parallel::map(&(0..ids.len()).collect::<Vec<_>>(), |&i| {
+            self.prepare(&vectors[i * d..(i + 1) * d], || {
+                format!("vector {i} (id {})", ids[i])
+            })
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+
+        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let first_new = {
+            let mut s = self.write()?;
+            let mut seen = FxHashSet::default();
+            for &id in ids {
+                if s.items.contains_key(&id) {
+                    return Err(Error::InvalidInput(format!(
+                        "id {id} is already in the index"
+                    )));
+                }
+                if !seen.insert(id) {
+                    return Err(Error::InvalidInput(format!(
+                        "id {id} appears twice in this batch"
+                    )));
+                }
+            }
+            let first_new = s.n_nodes();
+            for ((&id, row), payload) in ids.iter().zip(&rows).zip(payloads.iter_mut()) {
+                let h = hash_vector(row);
+                let existing = s.by_hash.get(&h).and_then(|cands| {
+                    cands.iter().copied().find(|&n| {
+                        &s.vectors[n as usize * d..(n as usize + 1) * d] == row.as_slice()
+                    })
+                });
+                let node = match existing {
+                    Some(n) => {
+                        if s.node_ids[n as usize].is_empty() {
+                            s.live_nodes += 1; // a tombstone comes back to life
+                        }
+                        n
+                    }
+                    None => {
+                        let n = s.n_nodes() as u32;
+                        s.vectors.extend_from_slice(row);
+                        s.node_ids.push(Vec::new());
+                        s.by_hash.entry(h).or_default().push(n);
+                        s.live_nodes += 1;
+                        n
+                    }
+                };
+                s.node_ids[node as usize].push(id);
+                s.items.insert(
+                    id,
+                    Item {
+                        node,
+                        payload: payload.take(),
+                    },
+                );
+            }
+            first_new
+        };
+        self.grow_graph(first_new)
+    }
+
+    /// Inserts nodes `first_new..` into the graph, or builds the graph once the index is large
+    /// enough. Runs under the writer lock; searches continue meanwhile.
+    fn grow_graph(&self, first_new: usize) -> Result<()> {
+        let s = self.read()?;
+        let has_graph = self.graph.read().map_err(|_| poisoned())?.is_some();
+        if has_graph {
+            let g = self.graph.read().map_err(|_| poisoned())?;
+            if let Some(gs) = g.as_ref() {
+                self.insert_nodes(&gs.graph, &s, first_new..s.n_nodes());
+            }
+            drop(g);
+            let mut g = self.graph.write().map_err(|_| poisoned())?;
+            if let Some(gs) = g.as_mut() {
+                gs.n_nodes = s.n_nodes();
+            }
+        } else if s.live_nodes >= self.config.exact_below.max(1) {
+            // Build off-lock: searches keep scanning exactly until the whole graph is ready.
+            let gs = self.build_graph(&s);
+            drop(s);
+            *self.graph.write().map_err(|_| poisoned())? = Some(gs);
+        }
+        Ok(())
+    }
+
+    fn build_graph(&self, s: &Store) -> GraphState {
+        let n = s.n_nodes();
+        let graph = Hnsw::new(
+            self.config.m,
+            n.max(1024),
+            16,
+            self.config.ef_construction,
+            GraphDist(self.config.metric),
+        );
+        self.insert_nodes(&graph, s, 0..n);
+        GraphState { graph, n_nodes: n }
+    }
+
+    fn insert_nodes(&self, graph: &Graph, s: &Store, range: std::ops::Range<usize>) {
+        let d = self.config.dim;
+        // Tombstones are inserted too: an add of the same vector may bring them back to life.
+        let batch: Vec<(&[f32], usize)> =
+            range.map(|n| (&s.vectors[n * d..(n + 1) * d], n)).collect();
+        if batch.len() >= parallel::MIN_PARALLEL_BATCH && parallel::parallelism() {
+            graph.parallel_insert_slice(&batch);
+        } else {
+            for item in batch {
+                graph.insert_slice(item);
+            }
+        }
+    }
+
+    /// Removes ids; their nodes are never returned again. Fails without removing anything when
+    /// an id is unknown or repeated. Space is reclaimed by [`compact`](Self::compact).
+    pub fn remove(&self, ids: &[u64]) -> Result<()> {
+        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let mut s = self.write()?;
+        let mut seen = FxHashSet::default();
+        for &id in ids {
+            if !s.items.contains_key(&id) {
+                return Err(Error::InvalidInput(format!("id {id} is not in the index")));
+            }
+            if !seen.insert(id) {
+                return Err(Error::InvalidInput(format!(
+                    "id {id} appears twice in this batch"
+                )));
+            }
+        }
+        for id in ids {
+            if let Some(item) = s.items.remove(id) {
+                let list = &mut s.node_ids[item.node as usize];
+                list.retain(|x| x != id);
+                if list.is_empty() {
+                    s.live_nodes -= 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of stored nodes whose ids were all removed (still in memory until `compact`).
+    pub fn n_tombstones(&self) -> usize {
+        self.read().map(|s| s.n_nodes() - s.live_nodes).unwrap_or(0)
+    }
+
+    /// Drops removed vectors and rebuilds the graph from the live ones.
+    pub fn compact(&self) -> Result<()> {
+        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let mut s = self.write()?;
+        let d = self.config.dim;
+        let old = std::mem::take(&mut *s);
+        let mut fresh = Store::default();
+        for (n, ids) in old.node_ids.into_iter().enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            let new_n = fresh.n_nodes() as u32;
+            let v = &old.vectors[n * d..(n + 1) * d];
+            fresh.vectors.extend_from_slice(v);
+            fresh.by_hash.entry(hash_vector(v)).or_default().push(new_n);
+            fresh.node_ids.push(ids);
+        }
+        fresh.live_nodes = fresh.n_nodes();
+        fresh.items = old.items;
+        for (n, ids) in fresh.node_ids.iter().enumerate() {
+            for id in ids {
+                if let Some(item) = fresh.items.get_mut(id) {
+                    item.node = n as u32;
+                }
+            }
+        }
+        *s = fresh;
+        let mut g = self.graph.write().map_err(|_| poisoned())?;
+        *g = (s.live_nodes >= self.config.exact_below.max(1)).then(|| self.build_graph(&s));
+        Ok(())
+    }
+
+    fn resolve_filter(&self, s: &Store, filter: &Filter) -> Allowed {
+        let mut node_mask = vec![false; s.n_nodes()];
+        let mut nodes = Vec::new();
+        let mut ids = FxHashSet::default();
+        let mut allow = |id: u64, node: u32| {
+            ids.insert(id);
+            if !node_mask[node as usize] {
+                node_mask[node as usize] = true;
+                nodes.push(node);
+            }
+        };
+        match filter {
+            Filter::Ids { ids: wanted } => {
+                for id in wanted {
+                    if let Some(item) = s.items.get(id) {
+                        allow(*id, item.node);
+                    }
+                }
+            }
+            Filter::Payload { field, value } => {
+                for (id, item) in &s.items {
+                    let Some(p) = item.payload.as_deref() else {
+                        continue;
+                    };
+                    if payload_field_matches(p, field, value) {
+                        allow(*id, item.node);
+                    }
+                }
+            }
+        }
+        nodes.sort_unstable();
+        Allowed {
+            nodes,
+            node_mask,
+            ids: Some(ids),
+        }
+    }
+
+    fn key(&self, q: &[f32], v: &[f32]) -> f32 {
+        match self.config.metric {
+            Metric::Cosine | Metric::Dot => -kernels::dot(q, v),
+            Metric::L2 => kernels::l2_squared(q, v),
+        }
+    }
+
+    fn score_of_key(&self, key: f32) -> f32 {
+        match self.config.metric {
+            Metric::Cosine | Metric::Dot => -key,
+            Metric::L2 => key.max(0.0).sqrt(),
+        }
+    }
+
+    fn passes(&self, score: f32, threshold: Option<f32>) -> bool {
+        match threshold {
+            None => true,
+            Some(t) if self.config.metric.higher_is_better() => score >= t,
+            Some(t) => score <= t,
+        }
+    }
+
+    /// The `k` closest nodes among `candidates` (all live nodes when `None`), best first.
+    fn exact_nodes(
+        &self,
+        s: &Store,
+        q: &[f32],
+        k: usize,
+        candidates: Option<&[u32]>,
+    ) -> Vec<Scored> {
+        let d = self.config.dim;
+        let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
+        let mut consider = |n: u32| {
+            let v = &s.vectors[n as usize * d..(n as usize + 1) * d];
+            let key = self.key(q, v);
+            if heap.len() < k {
+                heap.push(Scored { key, node: n });
+            } else if let Some(top) = heap.peek()
+                && key < top.key
+            {
+                heap.pop();
+                heap.push(Scored { key, node: n });
+            }
+        };
+        match candidates {
+            Some(c) => c.iter().for_each(|&n| consider(n)),
+            None => (0..s.n_nodes() as u32)
+                .filter(|&n| !s.node_ids[n as usize].is_empty())
+                .for_each(&mut consider),
+        }
+        heap.into_sorted_vec()
+    }
+
+    /// [`exact_nodes`](Self::exact_nodes) for a block of queries in one pass over the vectors.
+    fn exact_block(&self, s: &Store, qs: &[Vec<f32>], k: usize) -> Vec<Vec<Scored>> {
+        let d = self.config.dim;
+        let mut heaps: Vec<BinaryHeap<Scored>> = qs
+            .iter()
+            .map(|_| BinaryHeap::with_capacity(k + 1))
+            .collect();
+        if k == 0 {
+            return heaps.into_iter().map(|_| Vec::new()).collect();
+        }
+        for (n, ids) in s.node_ids.iter().enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            let v = &s.vectors[n * d..(n + 1) * d];
+            for (q, heap) in qs.iter().zip(heaps.iter_mut()) {
+                let key = self.key(q, v);
+                if heap.len() < k {
+                    heap.push(Scored {
+                        key,
+                        node: n as u32,
+                    });
+                } else if let Some(top) = heap.peek()
+                    && key < top.key
+                {
+                    heap.pop();
+                    heap.push(Scored {
+                        key,
+                        node: n as u32,
+                    });
+                }
+            }
+        }
+        heaps.into_iter().map(BinaryHeap::into_sorted_vec).collect()
+    }
+
+    fn graph_nodes(
+        &self,
+        gs: &GraphState,
+        s: &Store,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        mask: Option<&[bool]>,
+    ) -> Vec<Scored> {
+        let d = self.config.dim;
+        let filter = mask.map(|m| NodeFilter { mask: m });
+        let found =
+            gs.graph
+                .search_filter(q, k, ef.max(k), filter.as_ref().map(|f| f as &dyn FilterT));
+        let mut out: Vec<Scored> = found
+            .into_iter()
+            .filter(|nb| nb.d_id < s.n_nodes() && !s.node_ids[nb.d_id].is_empty())
+            .filter(|nb| mask.is_none_or(|m| m[nb.d_id]))
+            .map(|nb| {
+                let n = nb.d_id;
+                Scored {
+                    key: self.key(q, &s.vectors[n * d..(n + 1) * d]),
+                    node: n as u32,
+                }
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)] // one private call site per search kind
+    fn search_prepared(
+        &self,
+        s: &Store,
+        g: Option<&GraphState>,
+        q: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+        allowed: Option<&Allowed>,
+        live: Option<&[bool]>,
+    ) -> Vec<Hit> {
+        let ef = opts.ef.unwrap_or(self.config.ef_search);
+        let k_nodes = k.min(s.live_nodes);
+        if k_nodes == 0 {
+            return Vec::new();
+        }
+        let nodes = match (g, allowed) {
+            (_, Some(a)) if a.nodes.is_empty() => Vec::new(),
+            (Some(gs), Some(a)) if !opts.exact && !self.selective(a, s) => {
+                // A looser filter: walk the graph with a wider beam, scaled by how few pass.
+                let ratio = (s.live_nodes as f32 / a.nodes.len() as f32).ceil() as usize;
+                self.graph_nodes(
+                    gs,
+                    s,
+                    q,
+                    k_nodes,
+                    ef.saturating_mul(ratio.min(8)),
+                    Some(&a.node_mask),
+                )
+            }
+            (_, Some(a)) => self.exact_nodes(s, q, k_nodes, Some(&a.nodes)),
+            (Some(gs), None) if !opts.exact => self.graph_nodes(gs, s, q, k_nodes, ef, live),
+            (_, None) => self.exact_nodes(s, q, k_nodes, None),
+        };
+        self.expand(s, nodes, k, opts.threshold, allowed)
+    }
+
+    /// Best-first nodes → best-first ids (each node's ids in insertion order), cut at `k` and at
+    /// the threshold, keeping only ids the filter allows.
+    fn expand(
+        &self,
+        s: &Store,
+        nodes: Vec<Scored>,
+        k: usize,
+        threshold: Option<f32>,
+        allowed: Option<&Allowed>,
+    ) -> Vec<Hit> {
+        let mut hits = Vec::with_capacity(k.min(nodes.len() * 2));
+        'outer: for sc in nodes {
+            let score = self.score_of_key(sc.key);
+            if !self.passes(score, threshold) {
+                break;
+            }
+            for id in &s.node_ids[sc.node as usize] {
+                if let Some(ids) = allowed.and_then(|a| a.ids.as_ref())
+                    && !ids.contains(id)
+                {
+                    continue;
+                }
+                if hits.len() == k {
+                    break 'outer;
+                }
+                hits.push(Hit {
+                    id: *id,
+                    score,
+                    payload: s.items.get(id).and_then(|i| i.payload.clone()),
+                });
+            }
+        }
+        hits
+    }
+
+    /// A filter that lets few nodes through is answered by scanning them: the graph would have
+    /// to visit about `live / allowed` nodes per result.
+    fn selective(&self, a: &Allowed, s: &Store) -> bool {
+        a.nodes.len() <= self.config.exact_below.max(1) || a.nodes.len() * 10 <= s.live_nodes
+    }
+
+    /// Which nodes still hold ids, when some do not (the graph search must skip tombstones).
+    fn live_mask(s: &Store) -> Option<Vec<bool>> {
+        (s.live_nodes < s.n_nodes()).then(|| s.node_ids.iter().map(|ids| !ids.is_empty()).collect())
+    }
+
+    fn check_k(k: usize) -> Result<()> {
+        if k == 0 {
+            return Err(Error::InvalidInput("k must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    fn check_opts(&self, opts: &SearchOptions) -> Result<()> {
+        if let Some(t) = opts.threshold
+            && !t.is_finite()
+        {
+            return Err(Error::InvalidInput(format!("threshold {t} is not finite")));
+        }
+        if opts.ef == Some(0) {
+            return Err(Error::InvalidInput("ef must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The `k` nearest ids of each query (`queries` holds rows of `dim` values), best first.
+    /// Fewer than `k` come back when fewer items exist or pass the threshold and filter.
+    /// Batches run on all cores.
+    pub fn search(&self, queries: &[f32], k: usize, opts: &SearchOptions) -> Result<Vec<Vec<Hit>>> {
+        Self::check_k(k)?;
+        self.check_opts(opts)?;
+        let rows = self.rows(queries, "queries")?;
+        let prepared = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| self.prepare(r, || format!("query {i}")))
+            .collect::<Result<Vec<_>>>()?;
+        let s = self.read()?;
+        let g = self.graph.read().map_err(|_| poisoned())?;
+        let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
+        let live = Self::live_mask(&s);
+        if allowed.is_none() && (opts.exact || g.is_none()) && prepared.len() > 1 {
+            // Exact batch: blocks of queries share one pass over the stored vectors, so each
+            // vector is read from memory once per block instead of once per query.
+            let k_nodes = k.min(s.live_nodes);
+            let blocks: Vec<&[Vec<f32>]> = prepared.chunks(EXACT_BLOCK).collect();
+            let found = map_blocks(&blocks, |b| self.exact_block(&s, b, k_nodes));
+            return Ok(found
+                .into_iter()
+                .flatten()
+                .map(|nodes| self.expand(&s, nodes, k, opts.threshold, None))
+                .collect());
+        }
+        Ok(parallel::map(&prepared, |q| {
+            self.search_prepared(
+                &s,
+                g.as_ref(),
+                q,
+                k,
+                opts,
+                allowed.as_ref(),
+                live.as_deref(),
+            )
+        }))
+    }
+
+    /// [`search`](Self::search) for one query vector.
+    pub fn search_one(&self, query: &[f32], k: usize, opts: &SearchOptions) -> Result<Vec<Hit>> {
+        Ok(self.search(query, k, opts)?.pop().unwrap_or_default())
+    }
+
+    /// Every id within `threshold` of `query` (score >= threshold for cosine/dot, distance <=
+    /// threshold for l2), best first. With a graph this widens a k-nearest search until the
+    /// boundary is reached; with `opts.exact` (or a small index) it is an exact scan.
+    pub fn range_search(
+        &self,
+        query: &[f32],
+        threshold: f32,
+        opts: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        let opts = SearchOptions {
+            threshold: Some(threshold),
+            ..opts.clone()
+        };
+        self.check_opts(&opts)?;
+        let q = self.prepare(query, || "query".to_string())?;
+        let s = self.read()?;
+        let g = self.graph.read().map_err(|_| poisoned())?;
+        let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
+        let live = Self::live_mask(&s);
+        let total = s.items.len();
+        let mut k = 64.min(total.max(1));
+        loop {
+            let hits = self.search_prepared(
+                &s,
+                g.as_ref(),
+                &q,
+                k,
+                &opts,
+                allowed.as_ref(),
+                live.as_deref(),
+            );
+            if hits.len() < k || k >= total {
+                return Ok(hits);
+            }
+            k = (k * 4).min(total);
+        }
+    }
+
+    fn snapshot(&self) -> Result<Snapshot> {
+        let s = self.read()?;
+        let d = self.config.dim;
+        let mut node_map = vec![u32::MAX; s.n_nodes()];
+        let mut vectors = Vec::with_capacity(s.live_nodes * d);
+        let mut next = 0u32;
+        let (mut ids, mut nodes, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+        // Ids in node order, then insertion order within a node: a stable, compact layout.
+        for (n, list) in s.node_ids.iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            node_map[n] = next;
+            vectors.extend_from_slice(&s.vectors[n * d..(n + 1) * d]);
+            for id in list {
+                ids.push(*id);
+                nodes.push(next);
+                payloads.push(s.items.get(id).and_then(|i| i.payload.clone()));
+            }
+            next += 1;
+        }
+        Ok(Snapshot {
+            config: self.config.clone(),
+            ids,
+            nodes,
+            payloads,
+            vectors: kernels::f32s_to_base64(&vectors),
+        })
+    }
+
+    fn from_snapshot(snap: Snapshot) -> Result<Self> {
+        let index = Self::new(snap.config)?;
+        let d = index.config.dim;
+        let vectors = kernels::base64_to_f32s(&snap.vectors)
+            .ok_or_else(|| Error::Corrupt("vectors are not valid base64 f32 data".into()))?;
+        if !vectors.len().is_multiple_of(d) {
+            return Err(Error::Corrupt(format!(
+                "{} vector values are not whole rows of dim {d}",
+                vectors.len()
+            )));
+        }
+        let n_nodes = vectors.len() / d;
+        if snap.nodes.len() != snap.ids.len() || snap.payloads.len() != snap.ids.len() {
+            return Err(Error::Corrupt(
+                "ids, nodes and payloads differ in length".into(),
+            ));
+        }
+        if let Some(x) = vectors.iter().find(|x| !x.is_finite()) {
+            return Err(Error::Corrupt(format!("a stored vector holds {x}")));
+        }
+        {
+            let mut s = index.write()?;
+            s.vectors = vectors;
+            s.node_ids = vec![Vec::new(); n_nodes];
+            for ((id, node), payload) in snap.ids.into_iter().zip(snap.nodes).zip(snap.payloads) {
+                if node as usize >= n_nodes {
+                    return Err(Error::Corrupt(format!(
+                        "id {id} points at missing vector {node}"
+                    )));
+                }
+                if s.items.insert(id, Item { node, payload }).is_some() {
+                    return Err(Error::Corrupt(format!("id {id} is stored twice")));
+                }
+                s.node_ids[node as usize].push(id);
+            }
+            for n in 0..n_nodes {
+                if s.node_ids[n].is_empty() {
+                    return Err(Error::Corrupt(format!("stored vector {n} has no id")));
+                }
+                let h = hash_vector(&s.vectors[n * d..(n + 1) * d]);
+                s.by_hash.entry(h).or_default().push(n as u32);
+            }
+            s.live_nodes = n_nodes;
+        }
+        index.grow_graph(0)?;
+        Ok(index)
+    }
+}
+
+/// Maps few, heavy items (blocks of queries) on all cores whenever there is more than one
+/// (`parallel::map` waits for 256 items, right for single texts but not for blocks).
+fn map_blocks<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() > 1 && parallel::parallelism() {
+        items.par_iter().map(f).collect()
+    } else {
+        items.iter().map(f).collect()
+    }
+}
+
+fn payload_field_matches(payload: &str, field: &str, value: &serde_json::Value) -> bool {
+    // Cheap pre-check before parsing: the field name must occur in the text.
+    if !payload.trim_start().starts_with('{') || !payload.contains(field) {
+        return false;
+    }
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(payload)
+        .ok()
+        .and_then(|m| m.get(field).map(|v| v == value))
+        .unwrap_or(false)
+}
+
+/// The saved form: live vectors once each (base64 of little-endian f32), and every id with its
+/// vector's row and payload. The graph is rebuilt on load.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Snapshot {
+    config: IndexConfig,
+    ids: Vec<u64>,
+    nodes: Vec<u32>,
+    payloads: Vec<Option<String>>,
+    vectors: String,
+}
+
+impl Serialize for SimilarityIndex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        self.snapshot().map_err(S::Error::custom)?.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SimilarityIndex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        Self::from_snapshot(Snapshot::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+/// Saved as `similarity_index`: the vectors, ids, payloads and config. The graph is rebuilt on
+/// load, with the same insertion order; with parallelism off the rebuilt graph is identical.
+impl Artifact for SimilarityIndex {
+    const KIND: &'static str = "similarity_index";
+}
+
+#[cfg(test)]
+mod tests;

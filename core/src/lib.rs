@@ -10,6 +10,8 @@
 //!   [`TextClassifier`]; [`evaluate`] / [`compare`] (McNemar) for reports and A/B tests.
 //! - [`window`]: keyed sliding-window counts over event time raising incidents —
 //!   [`WindowAggregator`].
+//! - [`index`]: nearest-neighbour search (HNSW and exact) over vectors and texts —
+//!   [`SimilarityIndex`], [`TextIndex`].
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -50,6 +52,10 @@ pub use classify::{
     compare, evaluate,
 };
 pub use error::{Error, Result};
+pub use index::{
+    Embedding, Entry, Filter, Hit, IndexConfig, Metric, SearchOptions, SimilarityIndex, TextHit,
+    TextIndex, TextIndexConfig,
+};
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};

@@ -6,6 +6,7 @@
 - :class:`TextClassifier`: error text to remedy label with calibrated confidence
   (scikit-learn style estimator); :func:`evaluate` and :func:`compare` report and A/B-test it.
 - :class:`WindowAggregator`: keyed sliding-window counts over event time that raise incidents.
+- :class:`SimilarityIndex`, :class:`TextIndex`: nearest-neighbour search over vectors and texts.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -36,6 +37,9 @@ from ._faultlens import (
     SimilarError,
     Template,
     TextClassifier,
+    SimilarityIndex,
+    Template,
+    TextIndex,
     TfidfVectorizer,
     compare,
     evaluate,
@@ -56,6 +60,9 @@ __all__ = [
     "SimilarError",
     "Template",
     "TextClassifier",
+    "SimilarityIndex",
+    "Template",
+    "TextIndex",
     "TfidfVectorizer",
     "compare",
     "evaluate",

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Side by side, same vectors, same run: faultlens.SimilarityIndex vs hnswlib (and numpy for exact).
+
+For each data set it prints build time (all cores for both), memory (RSS growth while building),
+and, at several ef values, recall@10 against numpy brute force and single-thread queries/s (one
+query per call, as a resolver does). Recall counts ties as ann-benchmarks does: a result whose true
+similarity is within 1e-3 of the true 10th best counts.
+
+Data sets:
+  random-128 / random-384  random unit vectors (Gaussian, normalised)
+  loghub-512               Loghub lines through faultlens.TextIndex.embed (TF-IDF + projection):
+                           about 40% of the lines share their vector with another line
+Also: exact search of 10k x 384 against numpy's matrix product + argpartition.
+
+Run through benches/python/run_index.sh (a venv with numpy, hnswlib and faultlens).
+"""
+import argparse
+import gc
+import glob
+import json
+import os
+import time
+
+import numpy as np
+
+import faultlens
+
+try:
+    import hnswlib
+except ImportError:  # the script still reports faultlens alone
+    hnswlib = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOGHUB = os.path.join(HERE, "..", "..", "..", "shared", "data", "loghub")
+K = 10
+EFS = [16, 32, 64, 128, 256]
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def unit(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def random_set(n, d, seed):
+    rng = np.random.default_rng(seed)
+    return unit(rng.standard_normal((n, d))), unit(rng.standard_normal((1000, d)))
+
+
+def loghub_set(n_queries=1000):
+    lines = [json.loads(l)["text"] for f in sorted(glob.glob(os.path.join(LOGHUB, "*.jsonl"))) for l in open(f)]
+    t = faultlens.TextIndex()
+    t.add(lines)  # fits the vectoriser on all lines
+    x = t.embed(lines)
+    keep = np.linalg.norm(x, axis=1) > 0
+    x = unit(x[keep])
+    rng = np.random.default_rng(7)
+    q = x[rng.choice(len(x), n_queries, replace=False)]
+    return x, q
+
+
+def truth_kth(x, q):
+    sims = q @ x.T
+    return np.partition(sims, -K, axis=1)[:, -K], sims
+
+
+def recall(ids_per_query, kth, sims):
+    found = 0
+    for i, ids in enumerate(ids_per_query):
+        ids = np.asarray(ids, dtype=np.int64)
+        found += int(np.sum(sims[i, ids] >= kth[i] - 1e-3)) if len(ids) else 0
+    return found / (K * len(ids_per_query))
+
+
+def bench_faultlens(x, q, kth, sims):
+    gc.collect()
+    before = rss_mb()
+    t = time.perf_counter()
+    idx = faultlens.SimilarityIndex(dim=x.shape[1], m=16, ef_construction=200, exact_below=0)
+    idx.add(np.arange(len(x), dtype=np.uint64), x)
+    build = time.perf_counter() - t
+    mem = rss_mb() - before
+    rows = []
+    for ef in EFS:
+        t = time.perf_counter()
+        res = [[h[0] for h in idx.search(v, k=K, ef=ef)] for v in q]
+        dt = time.perf_counter() - t
+        rows.append((ef, recall(res, kth, sims), len(q) / dt, 1000 * dt / len(q)))
+    info = f"{idx.n_vectors()} distinct vectors of {len(x)}"
+    del idx
+    return build, mem, rows, info
+
+
+def bench_hnswlib(x, q, kth, sims):
+    gc.collect()
+    before = rss_mb()
+    t = time.perf_counter()
+    idx = hnswlib.Index(space="ip", dim=x.shape[1])
+    idx.init_index(max_elements=len(x), M=16, ef_construction=200, random_seed=1)
+    idx.add_items(x, np.arange(len(x)), num_threads=-1)
+    build = time.perf_counter() - t
+    mem = rss_mb() - before
+    idx.set_num_threads(1)
+    rows = []
+    for ef in EFS:
+        idx.set_ef(max(ef, K))
+        t = time.perf_counter()
+        res = [idx.knn_query(v, k=K)[0][0] for v in q]
+        dt = time.perf_counter() - t
+        rows.append((ef, recall(res, kth, sims), len(q) / dt, 1000 * dt / len(q)))
+    del idx
+    return build, mem, rows
+
+
+def compare(name, x, q, out):
+    print(f"\n== {name}: {len(x)} x {x.shape[1]}, {len(q)} queries, k={K}")
+    kth, sims = truth_kth(x, q)
+    fb, fm, frows, info = bench_faultlens(x, q, kth, sims)
+    print(f"faultlens: build {fb:.2f}s, +{fm:.0f} MB RSS, {info}")
+    result = {"data": name, "n": len(x), "dim": x.shape[1], "faultlens": {"build_s": fb, "mem_mb": fm, "note": info,
+              "ef": [dict(zip(["ef", "recall", "qps", "ms"], r)) for r in frows]}}
+    if hnswlib:
+        hb, hm, hrows = bench_hnswlib(x, q, kth, sims)
+        print(f"hnswlib:   build {hb:.2f}s, +{hm:.0f} MB RSS   (faultlens/hnswlib build time {fb / hb:.2f}x)")
+        result["hnswlib"] = {"build_s": hb, "mem_mb": hm, "ef": [dict(zip(["ef", "recall", "qps", "ms"], r)) for r in hrows]}
+    else:
+        hrows = [(ef, float("nan"), float("nan"), float("nan")) for ef in EFS]
+    print(f"{'ef':>5} {'fl recall':>10} {'fl q/s':>9} {'fl ms':>7} {'hl recall':>10} {'hl q/s':>9} {'q/s ratio':>9}")
+    for (ef, fr, fq, fms), (_, hr, hq, _) in zip(frows, hrows):
+        print(f"{ef:5d} {fr:10.4f} {fq:9.0f} {fms:7.3f} {hr:10.4f} {hq:9.0f} {fq / hq:8.2f}x")
+    out.append(result)
+
+
+def exact(out, n=10000, d=384, nq=1000):
+    x, q = random_set(n, d, 3)
+    q = q[:nq]
+    idx = faultlens.SimilarityIndex(dim=d, exact_below=10**9)
+    idx.add(np.arange(n, dtype=np.uint64), x)
+
+    def numpy_top():
+        s = q @ x.T
+        part = np.argpartition(s, -K, axis=1)[:, -K:]
+        return np.take_along_axis(part, np.argsort(-np.take_along_axis(s, part, 1), 1), 1)
+
+    def best(fn, r=3):
+        b = float("inf")
+        for _ in range(r):
+            t = time.perf_counter()
+            fn()
+            b = min(b, time.perf_counter() - t)
+        return b
+
+    tn = best(numpy_top)
+    tf = best(lambda: idx.search(q, k=K, exact=True))
+    t1 = best(lambda: [idx.search(v, k=K, exact=True) for v in q[:100]]) * 10
+    print(f"\n== exact top-{K}, {n} x {d}, {nq} queries: numpy matmul+argpartition {tn * 1000:.0f} ms, "
+          f"faultlens batch {tf * 1000:.0f} ms ({tf / tn:.2f}x numpy's time), one query at a time {t1:.2f}s")
+    out.append({"data": f"exact-{n}x{d}", "numpy_s": tn, "faultlens_batch_s": tf, "faultlens_one_by_one_s": t1})
+
+
+def threshold(out, d=384):
+    """Where the graph starts paying off: one-query latency, exact scan vs graph (ef=64)."""
+    print(f"\n== exact_below: single-query ms at {d} dims, exact scan vs graph (ef=64, recall vs exact)")
+    x_all, q = random_set(16384, d, 5)
+    q = q[:200]
+    for n in (512, 1024, 2048, 4096, 8192, 16384):
+        x = x_all[:n]
+        idx = faultlens.SimilarityIndex(dim=d, exact_below=0)
+        t = time.perf_counter()
+        idx.add(np.arange(n, dtype=np.uint64), x)
+        build = time.perf_counter() - t
+        t = time.perf_counter()
+        ex = [idx.search(v, k=K, exact=True) for v in q]
+        te = (time.perf_counter() - t) / len(q) * 1000
+        t = time.perf_counter()
+        gr = [idx.search(v, k=K, ef=64) for v in q]
+        tg = (time.perf_counter() - t) / len(q) * 1000
+        r = np.mean([len({h[0] for h in a} & {h[0] for h in b}) / K for a, b in zip(ex, gr)])
+        print(f"n={n:6d}: exact {te:.3f} ms, graph {tg:.3f} ms (recall {r:.3f}), graph build {build:.2f}s")
+        out.append({"data": f"threshold-{n}x{d}", "exact_ms": te, "graph_ms": tg, "graph_recall": r, "build_s": build})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=20000, help="points per random data set")
+    ap.add_argument("--json", help="also write the results here")
+    a = ap.parse_args()
+    print(f"faultlens {faultlens.version()}, hnswlib {getattr(hnswlib, '__version__', 'missing')}, "
+          f"numpy {np.__version__}, {os.cpu_count()} cores")
+    out = []
+    compare("loghub-512", *loghub_set(), out)
+    for d in (128, 384):
+        compare(f"random-{d}", *random_set(a.n, d, d), out)
+    exact(out)
+    threshold(out)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

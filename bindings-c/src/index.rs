@@ -1,0 +1,803 @@
+//! `FlIndex` (`faultlens::SimilarityIndex`), `FlTextIndex` (`faultlens::TextIndex`) and the
+//! `FlHits` result container, from C.
+//!
+//! Vectors are `const float*` holding `rows * dim` values, row after row, read only during the
+//! call. Ids are `uint64_t`. Both index types lock internally: any number of threads may search
+//! while one adds; the handles are safe to share between threads (but not to free while in use).
+
+use std::ffi::{CString, c_char};
+
+use faultlens::{Artifact, Hit, SearchOptions, SimilarityIndex, TextHit, TextIndex};
+
+use crate::{
+    Fail, FlStatus, Res, c_string, config_arg, give_slice, guard, guard_or, handle, out_arg,
+    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+};
+
+/// A similarity index over float vectors (HNSW graph; exact scans below `exact_below` vectors).
+/// Create with `fl_index_new`, `fl_index_from_bytes` or `fl_index_load`; free with `fl_index_free`.
+pub struct FlIndex {
+    inner: SimilarityIndex,
+}
+
+/// A text index: (error text, payload) pairs searched by text. Create with `fl_text_index_new`,
+/// `fl_text_index_from_bytes` or `fl_text_index_load`; free with `fl_text_index_free`.
+pub struct FlTextIndex {
+    inner: TextIndex,
+}
+
+struct HitRow {
+    ids: Vec<u64>,
+    scores: Vec<f32>,
+    payloads: Vec<Option<CString>>,
+    texts: Vec<Option<CString>>,
+}
+
+/// Search results: `fl_hits_rows` rows (one per query), each with `fl_hits_len` hits, best first.
+/// Immutable; safe to read from several threads. Free with `fl_hits_free`.
+pub struct FlHits {
+    rows: Vec<HitRow>,
+}
+
+impl FlHits {
+    fn from_hits(rows: Vec<Vec<Hit>>) -> Res<*mut FlHits> {
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                Ok(HitRow {
+                    ids: r.iter().map(|h| h.id).collect(),
+                    scores: r.iter().map(|h| h.score).collect(),
+                    payloads: r
+                        .into_iter()
+                        .map(|h| h.payload.map(c_string).transpose())
+                        .collect::<Res<_>>()?,
+                    texts: Vec::new(),
+                })
+            })
+            .collect::<Res<_>>()?;
+        Ok(Box::into_raw(Box::new(FlHits { rows })))
+    }
+
+    fn from_text_hits(rows: Vec<Vec<TextHit>>) -> Res<*mut FlHits> {
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let mut row = HitRow {
+                    ids: Vec::with_capacity(r.len()),
+                    scores: Vec::with_capacity(r.len()),
+                    payloads: Vec::with_capacity(r.len()),
+                    texts: Vec::with_capacity(r.len()),
+                };
+                for h in r {
+                    row.ids.push(h.id);
+                    row.scores.push(h.score);
+                    row.payloads.push(h.payload.map(c_string).transpose()?);
+                    row.texts.push(Some(c_string(h.text)?));
+                }
+                Ok(row)
+            })
+            .collect::<Res<_>>()?;
+        Ok(Box::into_raw(Box::new(FlHits { rows })))
+    }
+}
+
+unsafe fn index<'a>(p: *const FlIndex) -> Res<&'a SimilarityIndex> {
+    Ok(&unsafe { handle(p, "index") }?.inner)
+}
+
+unsafe fn text_index<'a>(p: *const FlTextIndex) -> Res<&'a TextIndex> {
+    Ok(&unsafe { handle(p, "index") }?.inner)
+}
+
+/// `rows * dim` floats; `dim` must be the index's (else `FL_STATUS_DIMENSION`).
+unsafe fn vectors_arg<'a>(
+    p: *const f32,
+    rows: usize,
+    dim: usize,
+    expected: usize,
+) -> Res<&'a [f32]> {
+    if dim != expected {
+        return Err(faultlens::Error::Dimension { expected, got: dim }.into());
+    }
+    let n = rows
+        .checked_mul(dim)
+        .ok_or_else(|| Fail::new(FlStatus::InvalidInput, "rows * dim overflows size_t"))?;
+    unsafe { slice_arg(p, n, "vectors") }
+}
+
+/// `n` optional payload strings (`payloads` may be NULL for none; any entry may be NULL).
+unsafe fn payloads_arg(p: *const *const c_char, n: usize) -> Res<Option<Vec<Option<String>>>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    let ptrs = unsafe { slice_arg(p, n, "payloads") }?;
+    ptrs.iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            if s.is_null() {
+                Ok(None)
+            } else {
+                unsafe { str_arg(s, &format!("payloads[{i}]")) }.map(|s| Some(s.to_owned()))
+            }
+        })
+        .collect::<Res<Vec<_>>>()
+        .map(Some)
+}
+
+/// Search options from JSON (NULL = defaults): `{"threshold": 0.7, "ef": 128, "exact": false,
+/// "filter": {"type": "ids", "ids": [..]} | {"type": "payload", "field": .., "value": ..}}`.
+unsafe fn options_arg(p: *const c_char) -> Res<SearchOptions> {
+    if p.is_null() {
+        return Ok(SearchOptions::default());
+    }
+    let s = unsafe { str_arg(p, "options_json") }?;
+    serde_json::from_str(s).map_err(|e| {
+        Fail::new(
+            FlStatus::InvalidInput,
+            format!("`options_json` is not valid search options: {e}"),
+        )
+    })
+}
+
+/// Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`
+/// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`; e.g.
+/// `{"dim": 384}`. Bad values give `FL_STATUS_INVALID_CONFIG`.
+///
+/// On success `*out` owns a new handle: free it with `fl_index_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_new(
+    config_json: *const c_char,
+    out: *mut *mut FlIndex,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let config = unsafe { config_arg(config_json, "config_json") }?;
+        *out = Box::into_raw(Box::new(FlIndex {
+            inner: SimilarityIndex::new(config)?,
+        }));
+        Ok(())
+    })
+}
+
+/// Frees an index. NULL is a no-op. No other call may be using the handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_free(idx: *mut FlIndex) {
+    guard_or((), || {
+        if !idx.is_null() {
+            drop(unsafe { Box::from_raw(idx) });
+        }
+    })
+}
+
+/// Adds `rows` vectors (`vectors`: `rows * dim` floats) under `ids` (`rows` of them), with
+/// optional payloads (`payloads`: NULL, or `rows` strings, each possibly NULL). All or nothing:
+/// a wrong `dim`, a NaN/inf component, a zero vector under cosine, or a repeated or existing id
+/// fails and adds nothing. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_add(
+    idx: *const FlIndex,
+    ids: *const u64,
+    vectors: *const f32,
+    rows: usize,
+    dim: usize,
+    payloads: *const *const c_char,
+) -> FlStatus {
+    guard(|| {
+        let index = unsafe { index(idx) }?;
+        let ids = unsafe { slice_arg(ids, rows, "ids") }?;
+        let v = unsafe { vectors_arg(vectors, rows, dim, index.dim()) }?;
+        let p = unsafe { payloads_arg(payloads, rows) }?;
+        index.add(ids, v, p)?;
+        Ok(())
+    })
+}
+
+/// The `k` nearest ids of each of `rows` query vectors, best first (fewer when fewer qualify).
+/// `options_json` may be NULL (see the search options in `docs/index.md`).
+///
+/// On success `*out` owns the results: free them with `fl_hits_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_search(
+    idx: *const FlIndex,
+    queries: *const f32,
+    rows: usize,
+    dim: usize,
+    k: usize,
+    options_json: *const c_char,
+    out: *mut *mut FlHits,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let index = unsafe { index(idx) }?;
+        let q = unsafe { vectors_arg(queries, rows, dim, index.dim()) }?;
+        let opts = unsafe { options_arg(options_json) }?;
+        *out = FlHits::from_hits(index.search(q, k, &opts)?)?;
+        Ok(())
+    })
+}
+
+/// Every id within `threshold` of one query vector (score >= threshold for cosine/dot, distance
+/// <= threshold for l2), best first, as one row of results.
+///
+/// On success `*out` owns the results: free them with `fl_hits_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_range_search(
+    idx: *const FlIndex,
+    query: *const f32,
+    dim: usize,
+    threshold: f32,
+    options_json: *const c_char,
+    out: *mut *mut FlHits,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let index = unsafe { index(idx) }?;
+        let q = unsafe { vectors_arg(query, 1, dim, index.dim()) }?;
+        let opts = unsafe { options_arg(options_json) }?;
+        *out = FlHits::from_hits(vec![index.range_search(q, threshold, &opts)?])?;
+        Ok(())
+    })
+}
+
+/// Removes `n` ids (all or nothing: an unknown or repeated id fails and removes none).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_remove(
+    idx: *const FlIndex,
+    ids: *const u64,
+    n: usize,
+) -> FlStatus {
+    guard(|| {
+        let ids = unsafe { slice_arg(ids, n, "ids") }?;
+        unsafe { index(idx) }?.remove(ids)?;
+        Ok(())
+    })
+}
+
+/// Drops removed vectors and rebuilds the graph. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_compact(idx: *const FlIndex) -> FlStatus {
+    guard(|| {
+        unsafe { index(idx) }?.compact()?;
+        Ok(())
+    })
+}
+
+/// Looks `id` up. `*found` says whether it is stored; if so, `*vector` owns `*dim` floats (free
+/// with `fl_floats_free(*vector, *dim)`) and `*payload` owns its payload or is NULL (free with
+/// `fl_string_free`). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_get(
+    idx: *const FlIndex,
+    id: u64,
+    found: *mut bool,
+    vector: *mut *mut f32,
+    dim: *mut usize,
+    payload: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let found = unsafe { out_arg(found, "found") }?;
+        let vector = unsafe { out_arg(vector, "vector") }?;
+        let dim = unsafe { out_arg(dim, "dim") }?;
+        let payload = unsafe { out_arg(payload, "payload") }?;
+        if let Some(e) = unsafe { index(idx) }?.get(id) {
+            let p = e.payload.map(owned_c_string).transpose()?;
+            (*vector, *dim) = give_slice(e.vector);
+            *payload = p.unwrap_or(std::ptr::null_mut());
+            *found = true;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the number of stored ids to `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_len(idx: *const FlIndex, out: *mut usize) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { index(idx) }?.len();
+        Ok(())
+    })
+}
+
+/// Writes whether `id` is stored to `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_contains(
+    idx: *const FlIndex,
+    id: u64,
+    out: *mut bool,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { index(idx) }?.contains(id);
+        Ok(())
+    })
+}
+
+/// All stored ids (no particular order): `*ids` owns `*n` of them; free with `fl_ids_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_ids(
+    idx: *const FlIndex,
+    ids: *mut *mut u64,
+    n: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let ids = unsafe { out_arg(ids, "ids") }?;
+        let n = unsafe { out_arg(n, "n") }?;
+        (*ids, *n) = give_slice(unsafe { index(idx) }?.ids());
+        Ok(())
+    })
+}
+
+/// Writes the number of distinct stored vectors to `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_n_vectors(idx: *const FlIndex, out: *mut usize) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { index(idx) }?.n_vectors();
+        Ok(())
+    })
+}
+
+/// The configuration as JSON; `*json` owns it (free with `fl_string_free`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_config(idx: *const FlIndex, json: *mut *mut c_char) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(unsafe { index(idx) }?.config())?;
+        Ok(())
+    })
+}
+
+/// The index as a complete model file in memory; `*bytes` owns `*len` bytes (free with
+/// `fl_bytes_free`). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_to_bytes(
+    idx: *const FlIndex,
+    bytes: *mut *mut u8,
+    len: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let bytes = unsafe { out_arg(bytes, "bytes") }?;
+        let len = unsafe { out_arg(len, "len") }?;
+        (*bytes, *len) = give_slice(unsafe { index(idx) }?.to_bytes()?);
+        Ok(())
+    })
+}
+
+/// Decodes a model file held in memory (the graph is rebuilt). On success `*out` owns a new
+/// handle: free it with `fl_index_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_from_bytes(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut FlIndex,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
+        *out = Box::into_raw(Box::new(FlIndex {
+            inner: SimilarityIndex::from_bytes(bytes)?,
+        }));
+        Ok(())
+    })
+}
+
+/// Writes the model file to `path` atomically. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_save(idx: *const FlIndex, path: *const c_char) -> FlStatus {
+    guard(|| {
+        let path = unsafe { path_arg(path, "path") }?;
+        unsafe { index(idx) }?.save(path)?;
+        Ok(())
+    })
+}
+
+/// Reads a model file written by `save` in any language. On success `*out` owns a new handle:
+/// free it with `fl_index_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_load(path: *const c_char, out: *mut *mut FlIndex) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let path = unsafe { path_arg(path, "path") }?;
+        *out = Box::into_raw(Box::new(FlIndex {
+            inner: SimilarityIndex::load(path)?,
+        }));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// FlTextIndex
+
+/// Builds an empty text index from a JSON config (NULL = defaults): `{"embedding": {"type":
+/// "tfidf", "tfidf": {...}, "dim": 512} | {"type": "external", "dim": n}, "index": {...}}`.
+///
+/// On success `*out` owns a new handle: free it with `fl_text_index_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_new(
+    config_json: *const c_char,
+    out: *mut *mut FlTextIndex,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let config = unsafe { config_arg(config_json, "config_json") }?;
+        *out = Box::into_raw(Box::new(FlTextIndex {
+            inner: TextIndex::new(config)?,
+        }));
+        Ok(())
+    })
+}
+
+/// Frees a text index. NULL is a no-op. No other call may be using the handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_free(idx: *mut FlTextIndex) {
+    guard_or((), || {
+        if !idx.is_null() {
+            drop(unsafe { Box::from_raw(idx) });
+        }
+    })
+}
+
+/// Adds `n` texts with optional payloads (NULL, or `n` strings each possibly NULL). `*ids` owns
+/// the `n` new ids (free with `fl_ids_free(*ids, n)`). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_add(
+    idx: *const FlTextIndex,
+    texts: *const *const c_char,
+    n: usize,
+    payloads: *const *const c_char,
+    ids: *mut *mut u64,
+) -> FlStatus {
+    guard(|| {
+        let ids = unsafe { out_arg(ids, "ids") }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let p = unsafe { payloads_arg(payloads, n) }?;
+        (*ids, _) = give_slice(unsafe { text_index(idx) }?.add(&texts, p)?);
+        Ok(())
+    })
+}
+
+/// Adds `n` texts with your own embeddings (`vectors`: `n * dim` floats). `*ids` owns the `n`
+/// new ids (free with `fl_ids_free(*ids, n)`). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_add_embedded(
+    idx: *const FlTextIndex,
+    texts: *const *const c_char,
+    n: usize,
+    vectors: *const f32,
+    dim: usize,
+    payloads: *const *const c_char,
+    ids: *mut *mut u64,
+) -> FlStatus {
+    guard(|| {
+        let ids = unsafe { out_arg(ids, "ids") }?;
+        let t = unsafe { text_index(idx) }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let v = unsafe { vectors_arg(vectors, n, dim, t.dim()) }?;
+        let p = unsafe { payloads_arg(payloads, n) }?;
+        (*ids, _) = give_slice(t.add_embedded(&texts, v, p)?);
+        Ok(())
+    })
+}
+
+/// The `k` stored texts most similar to `text`, as one row of results (with texts).
+/// On success `*out` owns them: free with `fl_hits_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_search(
+    idx: *const FlTextIndex,
+    text: *const c_char,
+    k: usize,
+    options_json: *const c_char,
+    out: *mut *mut FlHits,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let text = unsafe { str_arg(text, "text") }?;
+        let opts = unsafe { options_arg(options_json) }?;
+        *out = FlHits::from_text_hits(vec![unsafe { text_index(idx) }?.search(text, k, &opts)?])?;
+        Ok(())
+    })
+}
+
+/// `fl_text_index_search` for `n` texts (one row each, all cores). Free with `fl_hits_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_search_batch(
+    idx: *const FlTextIndex,
+    texts: *const *const c_char,
+    n: usize,
+    k: usize,
+    options_json: *const c_char,
+    out: *mut *mut FlHits,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let opts = unsafe { options_arg(options_json) }?;
+        *out = FlHits::from_text_hits(unsafe { text_index(idx) }?.search_batch(&texts, k, &opts)?)?;
+        Ok(())
+    })
+}
+
+/// Search by your own embeddings (`rows * dim` floats). Free with `fl_hits_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_search_embedded(
+    idx: *const FlTextIndex,
+    queries: *const f32,
+    rows: usize,
+    dim: usize,
+    k: usize,
+    options_json: *const c_char,
+    out: *mut *mut FlHits,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let t = unsafe { text_index(idx) }?;
+        let q = unsafe { vectors_arg(queries, rows, dim, t.dim()) }?;
+        let opts = unsafe { options_arg(options_json) }?;
+        *out = FlHits::from_text_hits(t.search_embedded(q, k, &opts)?)?;
+        Ok(())
+    })
+}
+
+/// The dense vectors of `n` texts (TF-IDF mode): `*vectors` owns `*len` = `n * dim` floats
+/// (free with `fl_floats_free`). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_embed(
+    idx: *const FlTextIndex,
+    texts: *const *const c_char,
+    n: usize,
+    vectors: *mut *mut f32,
+    len: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let vectors = unsafe { out_arg(vectors, "vectors") }?;
+        let len = unsafe { out_arg(len, "len") }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        (*vectors, *len) = give_slice(unsafe { text_index(idx) }?.embed(&texts)?);
+        Ok(())
+    })
+}
+
+/// Removes `n` texts by id (all or nothing). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_remove(
+    idx: *const FlTextIndex,
+    ids: *const u64,
+    n: usize,
+) -> FlStatus {
+    guard(|| {
+        let ids = unsafe { slice_arg(ids, n, "ids") }?;
+        unsafe { text_index(idx) }?.remove(ids)?;
+        Ok(())
+    })
+}
+
+/// Reclaims the space of removed texts. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_compact(idx: *const FlTextIndex) -> FlStatus {
+    guard(|| {
+        unsafe { text_index(idx) }?.compact()?;
+        Ok(())
+    })
+}
+
+/// Refits the TF-IDF vectoriser on all stored texts now. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_refit(idx: *const FlTextIndex) -> FlStatus {
+    guard(|| {
+        unsafe { text_index(idx) }?.refit()?;
+        Ok(())
+    })
+}
+
+/// Looks `id` up: `*found`, and if found `*text` (owned) and `*payload` (owned or NULL); free
+/// both with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_get(
+    idx: *const FlTextIndex,
+    id: u64,
+    found: *mut bool,
+    text: *mut *mut c_char,
+    payload: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let found = unsafe { out_arg(found, "found") }?;
+        let text = unsafe { out_arg(text, "text") }?;
+        let payload = unsafe { out_arg(payload, "payload") }?;
+        if let Some((t, p)) = unsafe { text_index(idx) }?.get(id) {
+            let p = p.map(owned_c_string).transpose()?;
+            *text = owned_c_string(t)?;
+            *payload = p.unwrap_or(std::ptr::null_mut());
+            *found = true;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the number of stored texts to `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_len(idx: *const FlTextIndex, out: *mut usize) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { text_index(idx) }?.len();
+        Ok(())
+    })
+}
+
+/// The configuration as JSON; `*json` owns it (free with `fl_string_free`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_config(
+    idx: *const FlTextIndex,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(unsafe { text_index(idx) }?.config())?;
+        Ok(())
+    })
+}
+
+/// The text index as a model file in memory; `*bytes` owns `*len` bytes (free with
+/// `fl_bytes_free`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_to_bytes(
+    idx: *const FlTextIndex,
+    bytes: *mut *mut u8,
+    len: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let bytes = unsafe { out_arg(bytes, "bytes") }?;
+        let len = unsafe { out_arg(len, "len") }?;
+        (*bytes, *len) = give_slice(unsafe { text_index(idx) }?.to_bytes()?);
+        Ok(())
+    })
+}
+
+/// Decodes a text index model file held in memory. Free the handle with `fl_text_index_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_from_bytes(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut FlTextIndex,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
+        *out = Box::into_raw(Box::new(FlTextIndex {
+            inner: TextIndex::from_bytes(bytes)?,
+        }));
+        Ok(())
+    })
+}
+
+/// Writes the model file to `path` atomically.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_save(
+    idx: *const FlTextIndex,
+    path: *const c_char,
+) -> FlStatus {
+    guard(|| {
+        let path = unsafe { path_arg(path, "path") }?;
+        unsafe { text_index(idx) }?.save(path)?;
+        Ok(())
+    })
+}
+
+/// Reads a text index model file. Free the handle with `fl_text_index_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_load(
+    path: *const c_char,
+    out: *mut *mut FlTextIndex,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let path = unsafe { path_arg(path, "path") }?;
+        *out = Box::into_raw(Box::new(FlTextIndex {
+            inner: TextIndex::load(path)?,
+        }));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// FlHits accessors and buffers.
+
+unsafe fn hit_row<'a>(h: *const FlHits, row: usize) -> Option<&'a HitRow> {
+    unsafe { h.as_ref() }.and_then(|h| h.rows.get(row))
+}
+
+/// Number of result rows (one per query); 0 if `hits` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_rows(hits: *const FlHits) -> usize {
+    guard_or(0, || unsafe { hits.as_ref() }.map_or(0, |h| h.rows.len()))
+}
+
+/// Number of hits in `row`; 0 if out of range.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_len(hits: *const FlHits, row: usize) -> usize {
+    guard_or(0, || {
+        unsafe { hit_row(hits, row) }.map_or(0, |r| r.ids.len())
+    })
+}
+
+/// Id of hit `i` of `row` (0 if out of range).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_id(hits: *const FlHits, row: usize, i: usize) -> u64 {
+    guard_or(0, || {
+        unsafe { hit_row(hits, row) }
+            .and_then(|r| r.ids.get(i).copied())
+            .unwrap_or(0)
+    })
+}
+
+/// Score of hit `i` of `row`: cosine similarity, inner product, or l2 distance (NaN if out of
+/// range).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_score(hits: *const FlHits, row: usize, i: usize) -> f32 {
+    guard_or(f32::NAN, || {
+        unsafe { hit_row(hits, row) }
+            .and_then(|r| r.scores.get(i).copied())
+            .unwrap_or(f32::NAN)
+    })
+}
+
+/// Payload of hit `i` of `row`, or NULL when it has none. Borrowed: valid until
+/// `fl_hits_free(hits)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_payload(
+    hits: *const FlHits,
+    row: usize,
+    i: usize,
+) -> *const c_char {
+    guard_or(std::ptr::null(), || {
+        unsafe { hit_row(hits, row) }
+            .and_then(|r| r.payloads.get(i))
+            .and_then(|p| p.as_ref())
+            .map_or(std::ptr::null(), |p| p.as_ptr())
+    })
+}
+
+/// Text of hit `i` of `row` (text index results only; NULL otherwise). Borrowed: valid until
+/// `fl_hits_free(hits)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_text(hits: *const FlHits, row: usize, i: usize) -> *const c_char {
+    guard_or(std::ptr::null(), || {
+        unsafe { hit_row(hits, row) }
+            .and_then(|r| r.texts.get(i))
+            .and_then(|p| p.as_ref())
+            .map_or(std::ptr::null(), |p| p.as_ptr())
+    })
+}
+
+/// Frees search results. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_free(hits: *mut FlHits) {
+    guard_or((), || {
+        if !hits.is_null() {
+            drop(unsafe { Box::from_raw(hits) });
+        }
+    })
+}
+
+/// Frees an array of floats returned by faultlens (`fl_index_get`, `fl_text_index_embed`);
+/// `len` must be the length returned with it. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_floats_free(values: *mut f32, len: usize) {
+    guard_or((), || {
+        if !values.is_null() {
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(values, len)) });
+        }
+    })
+}
+
+/// Frees an array of ids returned by faultlens (`fl_index_ids`, `fl_text_index_add*`); `len`
+/// must be the length returned with it (or the number of texts added). NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_ids_free(ids: *mut u64, len: usize) {
+    guard_or((), || {
+        if !ids.is_null() {
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ids, len)) });
+        }
+    })
+}

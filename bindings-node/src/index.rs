@@ -1,0 +1,616 @@
+//! `SimilarityIndex` and `TextIndex` (core `index` module).
+//!
+//! The core indexes lock internally (many searches while one add runs), so the JS objects share
+//! them through a plain `Arc` with the async tasks. Vectors are `Float32Array`s of `rows * dim`
+//! values (copied into Rust before an async task starts; synchronous calls read them in place).
+//! Ids are JS numbers: non-negative integers up to 2^53.
+
+use std::sync::Arc;
+
+use faultlens::{Artifact, Hit, SearchOptions, TextHit};
+use napi::Task;
+use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float32Array, Uint8Array, Unknown};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert;
+use crate::error::{Result, binding, guard, reject, to_js};
+
+/// A search result: `score` is cosine similarity, inner product, or Euclidean distance (l2).
+#[napi(object, object_from_js = false)]
+pub struct IndexHit {
+    /// The id given to `add`.
+    pub id: f64,
+    /// Similarity (cosine, dot) or distance (l2).
+    pub score: f64,
+    /// The payload stored with the id.
+    pub payload: Option<String>,
+}
+
+/// A text search result.
+#[napi(object, object_from_js = false)]
+pub struct TextIndexHit {
+    /// The id `add` returned.
+    pub id: f64,
+    /// Cosine similarity (or the configured metric for external embeddings).
+    pub score: f64,
+    /// The stored text.
+    pub text: String,
+    /// The payload stored with it.
+    pub payload: Option<String>,
+}
+
+/// A stored vector and its payload.
+#[napi(object, object_from_js = false)]
+pub struct IndexEntry {
+    /// The stored vector (unit length under cosine).
+    pub vector: Float32Array,
+    /// The payload.
+    pub payload: Option<String>,
+}
+
+/// A stored text and its payload.
+#[napi(object, object_from_js = false)]
+pub struct TextEntry {
+    /// The stored text.
+    pub text: String,
+    /// The payload.
+    pub payload: Option<String>,
+}
+
+/// Options of `new SimilarityIndex(options)`: the core `IndexConfig` fields in camelCase.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
+pub struct IndexOptions {
+    /// Number of components of every vector (required).
+    pub dim: u32,
+    /// `"cosine"` (default), `"dot"` or `"l2"`.
+    #[napi(ts_type = "'cosine' | 'dot' | 'l2'")]
+    pub metric: Option<String>,
+    /// HNSW links per node (default 16).
+    pub m: Option<u32>,
+    /// Build-time candidate list (default 200).
+    pub ef_construction: Option<u32>,
+    /// Search-time candidate list (default 64).
+    pub ef_search: Option<u32>,
+    /// Exact scans below this many distinct vectors (default 8192).
+    pub exact_below: Option<u32>,
+}
+
+/// Per-search options: the core `SearchOptions` fields in camelCase.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct IndexSearchOptions {
+    /// Minimum score (cosine, dot) or maximum distance (l2).
+    pub threshold: Option<f64>,
+    /// HNSW candidate list for this search.
+    pub ef: Option<u32>,
+    /// `{type: 'ids', ids: [...]}` or `{type: 'payload', field, value}`.
+    #[napi(
+        ts_type = "{ type: 'ids', ids: number[] } | { type: 'payload', field: string, value: unknown }"
+    )]
+    pub filter: Option<Value>,
+    /// Scan every vector (exact answers).
+    pub exact: Option<bool>,
+}
+
+fn search_options(env: &Env, options: Option<Unknown>) -> Result<SearchOptions> {
+    let v = convert::options_json(env, options)?;
+    serde_json::from_value(v).map_err(|e| binding("InvalidInput", format!("search options: {e}")))
+}
+
+fn to_ids(ids: &[f64]) -> Result<Vec<u64>> {
+    const SAFE: f64 = 9_007_199_254_740_992.0;
+    ids.iter()
+        .map(|&x| {
+            if x.fract() == 0.0 && (0.0..=SAFE).contains(&x) {
+                Ok(x as u64)
+            } else {
+                Err(binding(
+                    "InvalidInput",
+                    format!("id {x} is not an integer in [0, 2^53]"),
+                ))
+            }
+        })
+        .collect()
+}
+
+fn hits(h: Vec<Hit>) -> Vec<IndexHit> {
+    h.into_iter()
+        .map(|h| IndexHit {
+            id: h.id as f64,
+            score: f64::from(h.score),
+            payload: h.payload,
+        })
+        .collect()
+}
+
+fn text_hits(h: Vec<TextHit>) -> Vec<TextIndexHit> {
+    h.into_iter()
+        .map(|h| TextIndexHit {
+            id: h.id as f64,
+            score: f64::from(h.score),
+            text: h.text,
+            payload: h.payload,
+        })
+        .collect()
+}
+
+type Payloads = Option<Vec<Option<String>>>;
+
+/// Nearest-neighbour index over float32 vectors (HNSW; exact below `exactBelow` vectors).
+#[napi]
+pub struct SimilarityIndex {
+    inner: Arc<faultlens::SimilarityIndex>,
+}
+
+#[napi]
+impl SimilarityIndex {
+    /// An empty index; throws `InvalidConfig` for a bad or unknown option.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "IndexOptions")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: faultlens::IndexConfig =
+            convert::from_snake(convert::options_json(&env, options)?)?;
+        Ok(Self {
+            inner: Arc::new(faultlens::SimilarityIndex::new(config).map_err(to_js)?),
+        })
+    }
+
+    /// Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads.
+    #[napi(catch_unwind)]
+    pub fn add(&self, ids: Vec<f64>, vectors: Float32Array, payloads: Payloads) -> Result<()> {
+        self.inner
+            .add(&to_ids(&ids)?, &vectors, payloads)
+            .map_err(to_js)
+    }
+
+    /// The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first.
+    #[napi(catch_unwind)]
+    pub fn search(
+        &self,
+        env: Env,
+        vectors: Float32Array,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<Vec<Vec<IndexHit>>> {
+        let opts = search_options(&env, options)?;
+        let found = self
+            .inner
+            .search(&vectors, k as usize, &opts)
+            .map_err(to_js)?;
+        Ok(found.into_iter().map(hits).collect())
+    }
+
+    /// Every id within `threshold` of one vector, best first.
+    #[napi(catch_unwind)]
+    pub fn range_search(
+        &self,
+        env: Env,
+        vector: Float32Array,
+        threshold: f64,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<Vec<IndexHit>> {
+        let opts = search_options(&env, options)?;
+        let found = self
+            .inner
+            .range_search(&vector, threshold as f32, &opts)
+            .map_err(to_js)?;
+        Ok(hits(found))
+    }
+
+    /// Removes ids (all or nothing: an unknown id throws and removes none).
+    #[napi(catch_unwind)]
+    pub fn remove(&self, ids: Vec<f64>) -> Result<()> {
+        self.inner.remove(&to_ids(&ids)?).map_err(to_js)
+    }
+
+    /// Drops removed vectors and rebuilds the graph.
+    #[napi(catch_unwind)]
+    pub fn compact(&self) -> Result<()> {
+        self.inner.compact().map_err(to_js)
+    }
+
+    /// The stored vector and payload of `id`, or `null`.
+    #[napi(catch_unwind)]
+    pub fn get(&self, id: f64) -> Result<Option<IndexEntry>> {
+        let id = to_ids(&[id])?[0];
+        Ok(self.inner.get(id).map(|e| IndexEntry {
+            vector: Float32Array::new(e.vector),
+            payload: e.payload,
+        }))
+    }
+
+    /// Number of ids stored.
+    #[napi(catch_unwind)]
+    pub fn len(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    /// Whether `id` is stored.
+    #[napi(catch_unwind)]
+    pub fn contains(&self, id: f64) -> Result<bool> {
+        Ok(self.inner.contains(to_ids(&[id])?[0]))
+    }
+
+    /// All stored ids (no particular order).
+    #[napi(catch_unwind)]
+    pub fn ids(&self) -> Vec<f64> {
+        self.inner.ids().into_iter().map(|i| i as f64).collect()
+    }
+
+    /// Number of distinct vectors (identical vectors share one graph node).
+    #[napi(catch_unwind)]
+    pub fn n_vectors(&self) -> u32 {
+        self.inner.n_vectors() as u32
+    }
+
+    /// The configuration (camelCase keys).
+    #[napi(catch_unwind, ts_return_type = "Required<IndexOptions>")]
+    pub fn config(&self) -> Result<Value> {
+        convert::config_to_js(self.inner.config())
+    }
+
+    /// The model file as bytes.
+    #[napi(catch_unwind)]
+    pub fn to_bytes(&self) -> Result<Buffer> {
+        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+    }
+
+    /// Decodes a model file held in memory (the graph is rebuilt).
+    #[napi(factory, catch_unwind)]
+    pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(faultlens::SimilarityIndex::from_bytes(&bytes).map_err(to_js)?),
+        })
+    }
+
+    /// Writes the model file atomically.
+    #[napi(catch_unwind)]
+    pub fn save(&self, path: String) -> Result<()> {
+        self.inner.save(path).map_err(to_js)
+    }
+
+    /// Reads a model file written by `save` in any language.
+    #[napi(factory, catch_unwind)]
+    pub fn load(path: String) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(faultlens::SimilarityIndex::load(path).map_err(to_js)?),
+        })
+    }
+
+    /// `add` on the libuv thread pool (the vectors are copied first).
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn add_async(
+        &self,
+        ids: Vec<f64>,
+        vectors: Float32Array,
+        payloads: Payloads,
+    ) -> Result<AsyncTask<IndexAddTask>> {
+        Ok(AsyncTask::new(IndexAddTask {
+            inner: self.inner.clone(),
+            ids: to_ids(&ids)?,
+            vectors: vectors.to_vec(),
+            payloads,
+        }))
+    }
+
+    /// `search` on the libuv thread pool (all cores for large batches).
+    #[napi(catch_unwind, ts_return_type = "Promise<IndexHit[][]>")]
+    pub fn search_async(
+        &self,
+        env: Env,
+        vectors: Float32Array,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<AsyncTask<IndexSearchTask>> {
+        Ok(AsyncTask::new(IndexSearchTask {
+            inner: self.inner.clone(),
+            vectors: vectors.to_vec(),
+            k: k as usize,
+            opts: search_options(&env, options)?,
+        }))
+    }
+}
+
+/// The work of `SimilarityIndex.addAsync`.
+pub struct IndexAddTask {
+    inner: Arc<faultlens::SimilarityIndex>,
+    ids: Vec<u64>,
+    vectors: Vec<f32>,
+    payloads: Payloads,
+}
+
+impl Task for IndexAddTask {
+    type Output = Result<()>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let payloads = self.payloads.take();
+        Ok(guard(|| {
+            self.inner
+                .add(&self.ids, &self.vectors, payloads)
+                .map_err(to_js)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output.map_err(|e| reject(&env, e))
+    }
+}
+
+/// The work of `SimilarityIndex.searchAsync`.
+pub struct IndexSearchTask {
+    inner: Arc<faultlens::SimilarityIndex>,
+    vectors: Vec<f32>,
+    k: usize,
+    opts: SearchOptions,
+}
+
+impl Task for IndexSearchTask {
+    type Output = Result<Vec<Vec<Hit>>>;
+    type JsValue = Vec<Vec<IndexHit>>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(guard(|| {
+            self.inner
+                .search(&self.vectors, self.k, &self.opts)
+                .map_err(to_js)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output
+            .map(|rows| rows.into_iter().map(hits).collect())
+            .map_err(|e| reject(&env, e))
+    }
+}
+
+/// (error text, solution) pairs searched by text: TF-IDF + projection, or your own embeddings.
+#[napi]
+pub struct TextIndex {
+    inner: Arc<faultlens::TextIndex>,
+}
+
+#[napi]
+impl TextIndex {
+    /// An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
+    /// {type: 'external', dim}, index: IndexOptions-without-dim}`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "Record<string, unknown> | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: faultlens::TextIndexConfig =
+            convert::from_snake(convert::options_json(&env, options)?)?;
+        Ok(Self {
+            inner: Arc::new(faultlens::TextIndex::new(config).map_err(to_js)?),
+        })
+    }
+
+    /// Adds texts with optional payloads; returns their new ids.
+    #[napi(catch_unwind)]
+    pub fn add(&self, texts: Vec<String>, payloads: Payloads) -> Result<Vec<f64>> {
+        let ids = self.inner.add(&texts, payloads).map_err(to_js)?;
+        Ok(ids.into_iter().map(|i| i as f64).collect())
+    }
+
+    /// Adds texts with your own embeddings (`vectors`: rows of `dim` values).
+    #[napi(catch_unwind)]
+    pub fn add_embedded(
+        &self,
+        texts: Vec<String>,
+        vectors: Float32Array,
+        payloads: Payloads,
+    ) -> Result<Vec<f64>> {
+        let ids = self
+            .inner
+            .add_embedded(&texts, &vectors, payloads)
+            .map_err(to_js)?;
+        Ok(ids.into_iter().map(|i| i as f64).collect())
+    }
+
+    /// The `k` most similar stored texts, best first.
+    #[napi(catch_unwind)]
+    pub fn search(
+        &self,
+        env: Env,
+        text: String,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<Vec<TextIndexHit>> {
+        let opts = search_options(&env, options)?;
+        Ok(text_hits(
+            self.inner.search(&text, k as usize, &opts).map_err(to_js)?,
+        ))
+    }
+
+    /// `search` for many texts.
+    #[napi(catch_unwind)]
+    pub fn search_batch(
+        &self,
+        env: Env,
+        texts: Vec<String>,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<Vec<Vec<TextIndexHit>>> {
+        let opts = search_options(&env, options)?;
+        let found = self
+            .inner
+            .search_batch(&texts, k as usize, &opts)
+            .map_err(to_js)?;
+        Ok(found.into_iter().map(text_hits).collect())
+    }
+
+    /// Search by your own embeddings (rows of `dim` values).
+    #[napi(catch_unwind)]
+    pub fn search_embedded(
+        &self,
+        env: Env,
+        vectors: Float32Array,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<Vec<Vec<TextIndexHit>>> {
+        let opts = search_options(&env, options)?;
+        let found = self
+            .inner
+            .search_embedded(&vectors, k as usize, &opts)
+            .map_err(to_js)?;
+        Ok(found.into_iter().map(text_hits).collect())
+    }
+
+    /// The dense vectors the index stores for `texts`, row after row.
+    #[napi(catch_unwind)]
+    pub fn embed(&self, texts: Vec<String>) -> Result<Float32Array> {
+        Ok(Float32Array::new(self.inner.embed(&texts).map_err(to_js)?))
+    }
+
+    /// Removes texts by id (all or nothing).
+    #[napi(catch_unwind)]
+    pub fn remove(&self, ids: Vec<f64>) -> Result<()> {
+        self.inner.remove(&to_ids(&ids)?).map_err(to_js)
+    }
+
+    /// Reclaims the space of removed texts.
+    #[napi(catch_unwind)]
+    pub fn compact(&self) -> Result<()> {
+        self.inner.compact().map_err(to_js)
+    }
+
+    /// Refits the TF-IDF vectoriser on all stored texts now.
+    #[napi(catch_unwind)]
+    pub fn refit(&self) -> Result<()> {
+        self.inner.refit().map_err(to_js)
+    }
+
+    /// The stored text and payload of `id`, or `null`.
+    #[napi(catch_unwind)]
+    pub fn get(&self, id: f64) -> Result<Option<TextEntry>> {
+        let id = to_ids(&[id])?[0];
+        Ok(self
+            .inner
+            .get(id)
+            .map(|(text, payload)| TextEntry { text, payload }))
+    }
+
+    /// Number of stored texts.
+    #[napi(catch_unwind)]
+    pub fn len(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    /// The configuration (camelCase keys).
+    #[napi(catch_unwind)]
+    pub fn config(&self) -> Result<Value> {
+        convert::config_to_js(self.inner.config())
+    }
+
+    /// The model file as bytes.
+    #[napi(catch_unwind)]
+    pub fn to_bytes(&self) -> Result<Buffer> {
+        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+    }
+
+    /// Decodes a model file held in memory.
+    #[napi(factory, catch_unwind)]
+    pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(faultlens::TextIndex::from_bytes(&bytes).map_err(to_js)?),
+        })
+    }
+
+    /// Writes the model file atomically.
+    #[napi(catch_unwind)]
+    pub fn save(&self, path: String) -> Result<()> {
+        self.inner.save(path).map_err(to_js)
+    }
+
+    /// Reads a model file written by `save` in any language.
+    #[napi(factory, catch_unwind)]
+    pub fn load(path: String) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(faultlens::TextIndex::load(path).map_err(to_js)?),
+        })
+    }
+
+    /// `add` on the libuv thread pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<number[]>")]
+    pub fn add_async(&self, texts: Vec<String>, payloads: Payloads) -> AsyncTask<TextAddTask> {
+        AsyncTask::new(TextAddTask {
+            inner: self.inner.clone(),
+            texts,
+            payloads,
+        })
+    }
+
+    /// `searchBatch` on the libuv thread pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<TextIndexHit[][]>")]
+    pub fn search_batch_async(
+        &self,
+        env: Env,
+        texts: Vec<String>,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+    ) -> Result<AsyncTask<TextSearchTask>> {
+        Ok(AsyncTask::new(TextSearchTask {
+            inner: self.inner.clone(),
+            texts,
+            k: k as usize,
+            opts: search_options(&env, options)?,
+        }))
+    }
+}
+
+/// The work of `TextIndex.addAsync`.
+pub struct TextAddTask {
+    inner: Arc<faultlens::TextIndex>,
+    texts: Vec<String>,
+    payloads: Payloads,
+}
+
+impl Task for TextAddTask {
+    type Output = Result<Vec<u64>>;
+    type JsValue = Vec<f64>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let payloads = self.payloads.take();
+        Ok(guard(|| {
+            self.inner.add(&self.texts, payloads).map_err(to_js)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output
+            .map(|ids| ids.into_iter().map(|i| i as f64).collect())
+            .map_err(|e| reject(&env, e))
+    }
+}
+
+/// The work of `TextIndex.searchBatchAsync`.
+pub struct TextSearchTask {
+    inner: Arc<faultlens::TextIndex>,
+    texts: Vec<String>,
+    k: usize,
+    opts: SearchOptions,
+}
+
+impl Task for TextSearchTask {
+    type Output = Result<Vec<Vec<TextHit>>>;
+    type JsValue = Vec<Vec<TextIndexHit>>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(guard(|| {
+            self.inner
+                .search_batch(&self.texts, self.k, &self.opts)
+                .map_err(to_js)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output
+            .map(|rows| rows.into_iter().map(text_hits).collect())
+            .map_err(|e| reject(&env, e))
+    }
+}

@@ -1,0 +1,525 @@
+//! `faultlens.SimilarityIndex` and `faultlens.TextIndex` over the core types.
+//!
+//! The core indexes are `Send + Sync` with interior locking (many searches while one add runs),
+//! so the Python objects hold them directly, without a binding-side lock. Vectors come in as numpy
+//! arrays: a C-contiguous `float32` array is read in place (no copy) while the GIL is released;
+//! anything else (float64, lists, strided views) is converted once by `numpy.ascontiguousarray`.
+//! Results: hits are `(id, score, payload)` tuples (`(id, score, text, payload)` for texts).
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use faultlens::{
+    Filter, Hit, IndexConfig, SearchOptions, SimilarityIndex, TextHit, TextIndex, TextIndexConfig,
+};
+use numpy::{
+    IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArrayDyn,
+    PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyType};
+
+use crate::convert::{decode_config, kwargs_to_json, py_to_json, repr_config, to_py};
+use crate::error::{Failure, attached, run_unlocked};
+use crate::models;
+
+/// A float32 matrix borrowed from numpy: `rows` rows of the array's last-axis width.
+struct Matrix<'py> {
+    array: PyReadonlyArrayDyn<'py, f32>,
+    /// Whether the caller passed one vector (1-D) rather than a batch (2-D).
+    single: bool,
+}
+
+impl<'py> Matrix<'py> {
+    fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let array = match obj.extract::<PyReadonlyArrayDyn<'py, f32>>() {
+            Ok(a) if a.is_c_contiguous() => a,
+            _ => {
+                let np = obj.py().import("numpy")?;
+                np.call_method1("ascontiguousarray", (obj, "float32"))?
+                    .extract::<PyReadonlyArrayDyn<'py, f32>>()?
+            }
+        };
+        let single = match array.ndim() {
+            1 => true,
+            2 => false,
+            n => {
+                return Err(to_failure(
+                    obj.py(),
+                    format!("expected a 1-D vector or a 2-D array of rows, got {n} dimensions"),
+                ));
+            }
+        };
+        Ok(Matrix { array, single })
+    }
+
+    /// Row-major values, borrowed from the numpy buffer (contiguous by construction).
+    fn values(&self) -> PyResult<&[f32]> {
+        self.array
+            .as_slice()
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+    }
+
+    fn rows(&self) -> usize {
+        if self.single {
+            1
+        } else {
+            self.array.shape()[0]
+        }
+    }
+}
+
+fn to_failure(py: Python<'_>, message: String) -> PyErr {
+    crate::error::to_pyerr(py, faultlens::Error::InvalidInput(message).into())
+}
+
+/// Ids from a numpy integer array or any sequence of int.
+fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    if let Ok(a) = obj.extract::<PyReadonlyArray1<'_, u64>>() {
+        return Ok(a.as_array().to_vec());
+    }
+    if let Ok(a) = obj.extract::<PyReadonlyArray1<'_, i64>>() {
+        return a
+            .as_array()
+            .iter()
+            .map(|&i| {
+                u64::try_from(i).map_err(|_| to_failure(obj.py(), format!("id {i} is negative")))
+            })
+            .collect();
+    }
+    obj.extract::<Vec<u64>>().map_err(|_| {
+        to_failure(
+            obj.py(),
+            "ids must be a sequence of non-negative int (or a numpy integer array)".into(),
+        )
+    })
+}
+
+fn search_options(
+    py: Python<'_>,
+    threshold: Option<f32>,
+    ef: Option<usize>,
+    filter: Option<&Bound<'_, PyAny>>,
+    exact: bool,
+) -> PyResult<SearchOptions> {
+    let filter = match filter {
+        None => None,
+        Some(f) if f.is_none() => None,
+        Some(f) => {
+            let json = py_to_json(f).map_err(|e| to_failure(py, format!("filter: {e}")))?;
+            Some(serde_json::from_value::<Filter>(json).map_err(|e| {
+                to_failure(
+                    py,
+                    format!(
+                        "filter: {e}; expected {{\"type\": \"ids\", \"ids\": [...]}} or \
+                         {{\"type\": \"payload\", \"field\": ..., \"value\": ...}}"
+                    ),
+                )
+            })?)
+        }
+    };
+    Ok(SearchOptions {
+        threshold,
+        ef,
+        filter,
+        exact,
+    })
+}
+
+type PyHit = (u64, f32, Option<String>);
+type PyTextHit = (u64, f32, String, Option<String>);
+
+fn hits(h: Vec<Hit>) -> Vec<PyHit> {
+    h.into_iter().map(|h| (h.id, h.score, h.payload)).collect()
+}
+
+fn text_hits(h: Vec<TextHit>) -> Vec<PyTextHit> {
+    h.into_iter()
+        .map(|h| (h.id, h.score, h.text, h.payload))
+        .collect()
+}
+
+/// Nearest-neighbour index over float32 vectors (HNSW, exact below `exact_below` vectors).
+/// Keyword arguments are the fields of the core `IndexConfig`: `dim` (required), `metric`
+/// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`.
+#[pyclass(module = "faultlens", name = "SimilarityIndex", frozen)]
+pub(crate) struct PySimilarityIndex {
+    inner: SimilarityIndex,
+}
+
+#[pymethods]
+impl PySimilarityIndex {
+    #[new]
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config: IndexConfig =
+            attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
+        let inner = attached(py, SimilarityIndex::new(config).map_err(Into::into))?;
+        Ok(PySimilarityIndex { inner })
+    }
+
+    /// Adds vectors (`(n, dim)` float32 array, or one `(dim,)` vector) under `ids` (n ints),
+    /// with optional payload strings. All or nothing: a bad row or id changes nothing.
+    #[pyo3(signature = (ids, vectors, payloads = None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        vectors: &Bound<'_, PyAny>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> PyResult<()> {
+        let ids = extract_ids(ids)?;
+        let m = Matrix::extract(vectors)?;
+        let values = m.values()?;
+        run_unlocked(py, || Ok(self.inner.add(&ids, values, payloads)?))
+    }
+
+    /// The `k` nearest ids of each query row, best first, as `(id, score, payload)` tuples: a list
+    /// for one vector, a list of lists for a 2-D array. `threshold` keeps scores >= it (cosine,
+    /// dot) or distances <= it (l2); `filter` is `{"type": "ids", "ids": [...]}` or
+    /// `{"type": "payload", "field": ..., "value": ...}`; `exact=True` scans every vector.
+    #[pyo3(signature = (vectors, k = 10, threshold = None, ef = None, filter = None, exact = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: &Bound<'py, PyAny>,
+        k: usize,
+        threshold: Option<f32>,
+        ef: Option<usize>,
+        filter: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = search_options(py, threshold, ef, filter, exact)?;
+        let m = Matrix::extract(vectors)?;
+        let values = m.values()?;
+        let found = run_unlocked(py, || Ok(self.inner.search(values, k, &opts)?))?;
+        let mut rows: Vec<Vec<PyHit>> = found.into_iter().map(hits).collect();
+        if m.single {
+            Ok(rows.pop().unwrap_or_default().into_pyobject(py)?.into_any())
+        } else {
+            Ok(rows.into_pyobject(py)?.into_any())
+        }
+    }
+
+    /// Every id within `threshold` of one vector, best first, as `(id, score, payload)` tuples.
+    #[pyo3(signature = (vector, threshold, filter = None, exact = false))]
+    fn range_search(
+        &self,
+        py: Python<'_>,
+        vector: &Bound<'_, PyAny>,
+        threshold: f32,
+        filter: Option<&Bound<'_, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Vec<PyHit>> {
+        let opts = search_options(py, None, None, filter, exact)?;
+        let m = Matrix::extract(vector)?;
+        if m.rows() != 1 {
+            return Err(to_failure(py, "range_search takes one vector".into()));
+        }
+        let values = m.values()?;
+        Ok(hits(run_unlocked(py, || {
+            Ok(self.inner.range_search(values, threshold, &opts)?)
+        })?))
+    }
+
+    /// Removes ids (all or nothing: an unknown id raises and removes none).
+    fn remove(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ids = extract_ids(ids)?;
+        run_unlocked(py, || Ok(self.inner.remove(&ids)?))
+    }
+
+    /// Drops removed vectors and rebuilds the graph.
+    fn compact(&self, py: Python<'_>) -> PyResult<()> {
+        run_unlocked(py, || Ok(self.inner.compact()?))
+    }
+
+    /// `(vector, payload)` of `id` (vector as float32 numpy, unit length under cosine), or None.
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        id: u64,
+    ) -> PyResult<Option<(Bound<'py, PyAny>, Option<String>)>> {
+        Ok(self
+            .inner
+            .get(id)
+            .map(|e| (e.vector.into_pyarray(py).into_any(), e.payload)))
+    }
+
+    /// Number of ids stored.
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether `id` is stored.
+    fn contains(&self, id: u64) -> bool {
+        self.inner.contains(id)
+    }
+
+    fn __contains__(&self, id: u64) -> bool {
+        self.inner.contains(id)
+    }
+
+    /// All stored ids (no particular order).
+    fn ids(&self) -> Vec<u64> {
+        self.inner.ids()
+    }
+
+    /// Number of distinct vectors (identical vectors share one graph node).
+    fn n_vectors(&self) -> usize {
+        self.inner.n_vectors()
+    }
+
+    /// The configuration as a dict.
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, self.inner.config())
+    }
+
+    /// The model file as bytes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        models::to_bytes(py, &self.inner)
+    }
+
+    /// Rebuilds an index from `to_bytes()` output (the graph is rebuilt).
+    #[classmethod]
+    fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
+        Ok(PySimilarityIndex {
+            inner: models::from_bytes(py, data)?,
+        })
+    }
+
+    /// Writes the model file atomically.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        models::save(py, &self.inner, path)
+    }
+
+    /// Reads a model file written by `save` (in any language).
+    #[classmethod]
+    fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        Ok(PySimilarityIndex {
+            inner: models::load(py, path)?,
+        })
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let bytes = slf.get().to_bytes(slf.py())?;
+        models::reduce(slf.as_any(), bytes)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let r = repr_config(
+            py,
+            "SimilarityIndex",
+            self.inner.config(),
+            &IndexConfig::default(),
+        )?;
+        Ok(format!("{r} with {} ids", self.inner.len()))
+    }
+}
+
+/// (error text, solution) pairs searched by text. Keyword arguments are the fields of the core
+/// `TextIndexConfig`: `embedding` (`{"type": "tfidf", "tfidf": {...}, "dim": 512}` or
+/// `{"type": "external", "dim": n}` for your own embeddings) and `index` (SimilarityIndex options).
+#[pyclass(module = "faultlens", name = "TextIndex", frozen)]
+pub(crate) struct PyTextIndex {
+    inner: TextIndex,
+}
+
+#[pymethods]
+impl PyTextIndex {
+    #[new]
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config: TextIndexConfig =
+            attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
+        let inner = attached(py, TextIndex::new(config).map_err(Into::into))?;
+        Ok(PyTextIndex { inner })
+    }
+
+    /// Adds texts with optional payloads (e.g. solutions); returns their new ids.
+    #[pyo3(signature = (texts, payloads = None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> PyResult<Vec<u64>> {
+        run_unlocked(py, || Ok(self.inner.add(&texts, payloads)?))
+    }
+
+    /// Adds texts with your own embeddings (`(n, dim)` float32 array); returns their new ids.
+    #[pyo3(signature = (texts, vectors, payloads = None))]
+    fn add_embedded(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        vectors: &Bound<'_, PyAny>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> PyResult<Vec<u64>> {
+        let m = Matrix::extract(vectors)?;
+        let values = m.values()?;
+        run_unlocked(py, || {
+            Ok(self.inner.add_embedded(&texts, values, payloads)?)
+        })
+    }
+
+    /// The `k` most similar stored texts, as `(id, score, text, payload)` tuples, best first.
+    #[pyo3(signature = (text, k = 10, threshold = None, ef = None, filter = None, exact = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        py: Python<'_>,
+        text: String,
+        k: usize,
+        threshold: Option<f32>,
+        ef: Option<usize>,
+        filter: Option<&Bound<'_, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Vec<PyTextHit>> {
+        let opts = search_options(py, threshold, ef, filter, exact)?;
+        let found = attached(
+            py,
+            self.inner.search(&text, k, &opts).map_err(Failure::from),
+        )?;
+        Ok(text_hits(found))
+    }
+
+    /// `search` for many texts (all cores, GIL released): a list of lists.
+    #[pyo3(signature = (texts, k = 10, threshold = None, ef = None, filter = None, exact = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        k: usize,
+        threshold: Option<f32>,
+        ef: Option<usize>,
+        filter: Option<&Bound<'_, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Vec<Vec<PyTextHit>>> {
+        let opts = search_options(py, threshold, ef, filter, exact)?;
+        let found = run_unlocked(py, || Ok(self.inner.search_batch(&texts, k, &opts)?))?;
+        Ok(found.into_iter().map(text_hits).collect())
+    }
+
+    /// Search by your own embeddings (one vector or a 2-D array, like `SimilarityIndex.search`).
+    #[pyo3(signature = (vectors, k = 10, threshold = None, ef = None, filter = None, exact = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_embedded<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: &Bound<'py, PyAny>,
+        k: usize,
+        threshold: Option<f32>,
+        ef: Option<usize>,
+        filter: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = search_options(py, threshold, ef, filter, exact)?;
+        let m = Matrix::extract(vectors)?;
+        let values = m.values()?;
+        let found = run_unlocked(py, || Ok(self.inner.search_embedded(values, k, &opts)?))?;
+        let mut rows: Vec<Vec<PyTextHit>> = found.into_iter().map(text_hits).collect();
+        if m.single {
+            Ok(rows.pop().unwrap_or_default().into_pyobject(py)?.into_any())
+        } else {
+            Ok(rows.into_pyobject(py)?.into_any())
+        }
+    }
+
+    /// The dense vectors the index would store for `texts`, as an `(n, dim)` float32 array.
+    fn embed<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let dim = self.inner.dim();
+        let flat = run_unlocked(py, || Ok(self.inner.embed(&texts)?))?;
+        let n = texts.len();
+        flat.into_pyarray(py)
+            .reshape([n, dim])
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+    }
+
+    /// Removes texts by id (all or nothing).
+    fn remove(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ids = extract_ids(ids)?;
+        run_unlocked(py, || Ok(self.inner.remove(&ids)?))
+    }
+
+    /// Reclaims the space of removed texts.
+    fn compact(&self, py: Python<'_>) -> PyResult<()> {
+        run_unlocked(py, || Ok(self.inner.compact()?))
+    }
+
+    /// Refits the TF-IDF vectoriser on all stored texts now (otherwise automatic).
+    fn refit(&self, py: Python<'_>) -> PyResult<()> {
+        run_unlocked(py, || Ok(self.inner.refit()?))
+    }
+
+    /// `(text, payload)` of `id`, or None.
+    fn get(&self, id: u64) -> Option<(String, Option<String>)> {
+        self.inner.get(id)
+    }
+
+    /// Number of stored texts.
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The configuration as a dict.
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, self.inner.config())
+    }
+
+    /// The model file as bytes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        models::to_bytes(py, &self.inner)
+    }
+
+    /// Rebuilds a text index from `to_bytes()` output.
+    #[classmethod]
+    fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
+        Ok(PyTextIndex {
+            inner: models::from_bytes(py, data)?,
+        })
+    }
+
+    /// Writes the model file atomically.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        models::save(py, &self.inner, path)
+    }
+
+    /// Reads a model file written by `save` (in any language).
+    #[classmethod]
+    fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        Ok(PyTextIndex {
+            inner: models::load(py, path)?,
+        })
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let bytes = slf.get().to_bytes(slf.py())?;
+        models::reduce(slf.as_any(), bytes)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TextIndex(dim={}) with {} texts",
+            self.inner.dim(),
+            self.inner.len()
+        )
+    }
+}

@@ -1,0 +1,534 @@
+use super::*;
+
+/// Deterministic pseudo-random floats in [-1, 1).
+fn rand_vecs(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n * d)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn ids(n: usize) -> Vec<u64> {
+    (0..n as u64).collect()
+}
+
+fn small(metric: Metric) -> SimilarityIndex {
+    let idx = SimilarityIndex::new(IndexConfig {
+        metric,
+        ..IndexConfig::new(2)
+    })
+    .unwrap();
+    idx.add(
+        &[10, 20, 30],
+        &[1.0, 0.0, 0.0, 2.0, 3.0, 3.0],
+        Some(vec![
+            Some("a".into()),
+            None,
+            Some(r#"{"team":"db"}"#.into()),
+        ]),
+    )
+    .unwrap();
+    idx
+}
+
+#[test]
+fn scores_per_metric() {
+    let cos = small(Metric::Cosine);
+    let h = cos
+        .search_one(&[1.0, 0.0], 3, &SearchOptions::default())
+        .unwrap();
+    assert_eq!(h.iter().map(|h| h.id).collect::<Vec<_>>(), [10, 30, 20]);
+    assert!((h[0].score - 1.0).abs() < 1e-6);
+    assert!((h[1].score - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+    assert_eq!(h[0].payload.as_deref(), Some("a"));
+
+    let dot = small(Metric::Dot);
+    let h = dot
+        .search_one(&[1.0, 1.0], 3, &SearchOptions::default())
+        .unwrap();
+    assert_eq!(h.iter().map(|h| h.id).collect::<Vec<_>>(), [30, 20, 10]);
+    assert!((h[0].score - 6.0).abs() < 1e-6);
+
+    let l2 = small(Metric::L2);
+    let h = l2
+        .search_one(&[0.0, 2.5], 3, &SearchOptions::default())
+        .unwrap();
+    assert_eq!(h.iter().map(|h| h.id).collect::<Vec<_>>(), [20, 10, 30]);
+    assert!((h[0].score - 0.5).abs() < 1e-6);
+    // l2 thresholds are maximum distances.
+    let opts = SearchOptions {
+        threshold: Some(1.0),
+        ..Default::default()
+    };
+    assert_eq!(l2.search_one(&[0.0, 2.5], 3, &opts).unwrap().len(), 1);
+}
+
+#[test]
+fn threshold_and_k_give_fewer_results_not_errors() {
+    let idx = small(Metric::Cosine);
+    let opts = SearchOptions {
+        threshold: Some(0.99),
+        ..Default::default()
+    };
+    assert_eq!(idx.search_one(&[1.0, 0.0], 3, &opts).unwrap().len(), 1);
+    assert_eq!(
+        idx.search_one(&[1.0, 0.0], 1000, &Default::default())
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        idx.search_one(&[1.0, 0.0], usize::MAX, &Default::default())
+            .unwrap()
+            .len(),
+        3
+    );
+    let r = idx
+        .range_search(&[1.0, 0.0], 0.5, &Default::default())
+        .unwrap();
+    assert_eq!(r.iter().map(|h| h.id).collect::<Vec<_>>(), [10, 30]);
+}
+
+#[test]
+fn bad_input_is_rejected_and_index_stays_usable() {
+    let idx = small(Metric::Cosine);
+    let code = |r: Result<()>| r.unwrap_err().code();
+    assert_eq!(code(idx.add(&[1], &[1.0], None)), "Dimension");
+    assert_eq!(code(idx.add(&[1], &[f32::NAN, 1.0], None)), "InvalidInput");
+    assert_eq!(
+        code(idx.add(&[1], &[f32::INFINITY, 1.0], None)),
+        "InvalidInput"
+    );
+    assert_eq!(code(idx.add(&[1], &[0.0, 0.0], None)), "InvalidInput");
+    assert_eq!(code(idx.add(&[10], &[1.0, 1.0], None)), "InvalidInput");
+    assert_eq!(
+        code(idx.add(&[1, 1], &[1.0, 1.0, 1.0, 2.0], None)),
+        "InvalidInput"
+    );
+    assert_eq!(
+        code(idx.add(&[1, 2], &[1.0, 1.0, 1.0], None)),
+        "InvalidInput"
+    );
+    assert_eq!(
+        code(idx.add(&[1], &[1.0, 1.0], Some(vec![]))),
+        "InvalidInput"
+    );
+    assert_eq!(code(idx.remove(&[10, 99])), "InvalidInput");
+    assert_eq!(code(idx.remove(&[10, 10])), "InvalidInput");
+    let e = idx.search(&[1.0, 0.0], 0, &Default::default()).unwrap_err();
+    assert_eq!(e.code(), "InvalidInput");
+    let e = idx
+        .search(&[1.0, 0.0, 1.0], 1, &Default::default())
+        .unwrap_err();
+    assert_eq!(e.code(), "InvalidInput");
+    let e = idx
+        .search_one(&[0.0, 0.0], 1, &Default::default())
+        .unwrap_err();
+    assert!(e.to_string().contains("non-zero"), "{e}");
+    // Nothing of the rejected calls stuck.
+    assert_eq!(idx.len(), 3);
+    assert_eq!(
+        idx.search_one(&[1.0, 0.0], 5, &Default::default())
+            .unwrap()
+            .len(),
+        3
+    );
+    for (cfg, field) in [
+        (IndexConfig::default(), "dim"),
+        (
+            IndexConfig {
+                m: 1,
+                ..IndexConfig::new(4)
+            },
+            "m",
+        ),
+        (
+            IndexConfig {
+                m: 1000,
+                ..IndexConfig::new(4)
+            },
+            "m",
+        ),
+        (
+            IndexConfig {
+                ef_search: 0,
+                ..IndexConfig::new(4)
+            },
+            "ef_search",
+        ),
+    ] {
+        match SimilarityIndex::new(cfg).unwrap_err() {
+            Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
+            e => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn duplicates_share_one_node() {
+    let idx = SimilarityIndex::new(IndexConfig::new(3)).unwrap();
+    // Same direction, different lengths: one node under cosine.
+    idx.add(
+        &[1, 2, 3],
+        &[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 0.0, 1.0, 0.0],
+        None,
+    )
+    .unwrap();
+    idx.add(&[4], &[1.0, 2.0, 3.0], None).unwrap();
+    assert_eq!((idx.len(), idx.n_vectors()), (4, 2));
+    let h = idx
+        .search_one(&[1.0, 2.0, 3.0], 10, &Default::default())
+        .unwrap();
+    assert_eq!(h.iter().map(|h| h.id).collect::<Vec<_>>(), [1, 2, 4, 3]);
+    // k cuts inside a node's ids.
+    assert_eq!(
+        idx.search_one(&[1.0, 2.0, 3.0], 2, &Default::default())
+            .unwrap()
+            .len(),
+        2
+    );
+    idx.remove(&[1, 2]).unwrap();
+    assert_eq!(idx.n_vectors(), 2);
+    idx.remove(&[4]).unwrap();
+    assert_eq!((idx.n_vectors(), idx.n_tombstones()), (1, 1));
+    // A removed vector comes back with a new id.
+    idx.add(&[5], &[1.0, 2.0, 3.0], None).unwrap();
+    assert_eq!((idx.n_vectors(), idx.n_tombstones()), (2, 0));
+}
+
+fn recall(idx: &SimilarityIndex, queries: &[f32], k: usize, ef: usize) -> f64 {
+    let approx = idx
+        .search(
+            queries,
+            k,
+            &SearchOptions {
+                ef: Some(ef),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let exact = idx
+        .search(
+            queries,
+            k,
+            &SearchOptions {
+                exact: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut found = 0;
+    for (a, e) in approx.iter().zip(&exact) {
+        // ann-benchmarks rule: a result within 1e-3 of the true k-th score counts.
+        let kth = e.last().map(|h| h.score).unwrap_or(f32::MIN);
+        found += a
+            .iter()
+            .filter(|h| h.score >= kth - 1e-3)
+            .count()
+            .min(e.len());
+    }
+    found as f64 / exact.iter().map(Vec::len).sum::<usize>() as f64
+}
+
+#[test]
+fn graph_recall_on_random_and_duplicated_data() {
+    let d = 32;
+    let idx = SimilarityIndex::new(IndexConfig {
+        exact_below: 100,
+        ef_construction: 64,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let base = rand_vecs(1000, d, 1);
+    idx.add(&ids(1000), &base, None).unwrap();
+    assert!(idx.has_graph());
+    let q = rand_vecs(100, d, 2);
+    let r = recall(&idx, &q, 10, 64);
+    assert!(r >= 0.95, "recall {r}");
+
+    // 200 distinct points, each repeated 10 times: one node each, recall stays high.
+    let dup = SimilarityIndex::new(IndexConfig {
+        exact_below: 100,
+        ef_construction: 64,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let distinct = rand_vecs(200, d, 3);
+    let all = distinct.repeat(10);
+    dup.add(&ids(2000), &all, None).unwrap();
+    assert_eq!(dup.n_vectors(), 200);
+    let r = recall(&dup, &q, 10, 32);
+    assert!(r >= 0.99, "recall {r}");
+}
+
+#[test]
+fn removed_ids_never_come_back() {
+    let d = 16;
+    let idx = SimilarityIndex::new(IndexConfig {
+        exact_below: 50,
+        ef_construction: 64,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let v = rand_vecs(600, d, 4);
+    idx.add(&ids(600), &v, None).unwrap();
+    let gone: Vec<u64> = (0..600).step_by(2).collect();
+    idx.remove(&gone).unwrap();
+    for exact in [false, true] {
+        let hits = idx
+            .search(
+                &v[..50 * d],
+                20,
+                &SearchOptions {
+                    exact,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        for h in hits.iter().flatten() {
+            assert!(h.id % 2 == 1, "removed id {} returned", h.id);
+        }
+        assert!(hits.iter().all(|h| h.len() == 20));
+    }
+    idx.compact().unwrap();
+    assert_eq!((idx.len(), idx.n_tombstones()), (300, 0));
+    let h = idx
+        .search_one(&v[d..2 * d], 1, &Default::default())
+        .unwrap();
+    assert_eq!(h[0].id, 1);
+    assert!(idx.get(0).is_none() && idx.get(1).is_some());
+}
+
+#[test]
+fn filters_keep_recall_when_tight() {
+    let d = 16;
+    let idx = SimilarityIndex::new(IndexConfig {
+        exact_below: 50,
+        ef_construction: 64,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let v = rand_vecs(1500, d, 5);
+    let payloads = (0..1500)
+        .map(|i| {
+            Some(format!(
+                r#"{{"team":"{}"}}"#,
+                if i % 100 == 0 { "db" } else { "web" }
+            ))
+        })
+        .collect();
+    idx.add(&ids(1500), &v, Some(payloads)).unwrap();
+    let q = rand_vecs(1, d, 6);
+    let by_payload = SearchOptions {
+        filter: Some(Filter::Payload {
+            field: "team".into(),
+            value: "db".into(),
+        }),
+        ..Default::default()
+    };
+    let h = idx.search_one(&q, 50, &by_payload).unwrap();
+    assert_eq!(h.len(), 15);
+    assert!(h.iter().all(|h| h.id % 100 == 0));
+    assert!(h.windows(2).all(|w| w[0].score >= w[1].score));
+    let wanted: Vec<u64> = (0..1500).step_by(3).collect();
+    let by_ids = SearchOptions {
+        filter: Some(Filter::Ids { ids: wanted }),
+        ..Default::default()
+    };
+    let approx = idx.search_one(&q, 10, &by_ids).unwrap();
+    let exact = idx
+        .search_one(
+            &q,
+            10,
+            &SearchOptions {
+                exact: true,
+                ..by_ids.clone()
+            },
+        )
+        .unwrap();
+    assert!(approx.iter().all(|h| h.id % 3 == 0));
+    let common = approx
+        .iter()
+        .filter(|h| exact.iter().any(|e| e.id == h.id))
+        .count();
+    assert!(common >= 9, "{common}");
+}
+
+#[test]
+fn save_load_round_trip() {
+    let d = 8;
+    let idx = SimilarityIndex::new(IndexConfig {
+        exact_below: 100,
+        ef_construction: 64,
+        metric: Metric::L2,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let v = rand_vecs(500, d, 7);
+    let payloads = (0..500)
+        .map(|i| (i % 3 == 0).then(|| format!("fix {i}")))
+        .collect();
+    idx.add(&ids(500), &v, Some(payloads)).unwrap();
+    idx.remove(&[3, 4]).unwrap();
+    let bytes = idx.to_bytes().unwrap();
+    let back = SimilarityIndex::from_bytes(&bytes).unwrap();
+    assert_eq!(back.len(), 498);
+    assert_eq!(back.config(), idx.config());
+    assert_eq!(back.get(6), idx.get(6));
+    assert!(back.get(3).is_none());
+    let opts = SearchOptions {
+        exact: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        back.search(&v, 5, &opts).unwrap(),
+        idx.search(&v, 5, &opts).unwrap()
+    );
+    // Saving the reloaded index gives the same bytes.
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+    let mut bad = bytes.clone();
+    let n = bad.len();
+    bad[n - 10] ^= 1;
+    assert_eq!(
+        SimilarityIndex::from_bytes(&bad).unwrap_err().code(),
+        "Corrupt"
+    );
+}
+
+#[test]
+fn searches_run_while_another_thread_adds() {
+    let d = 16;
+    let idx = std::sync::Arc::new(
+        SimilarityIndex::new(IndexConfig {
+            exact_below: 200,
+            ef_construction: 64,
+            ..IndexConfig::new(d)
+        })
+        .unwrap(),
+    );
+    let v = rand_vecs(2000, d, 8);
+    idx.add(&ids(100), &v[..100 * d], None).unwrap();
+    std::thread::scope(|s| {
+        let writer = {
+            let (idx, v) = (idx.clone(), &v);
+            s.spawn(move || {
+                for b in 1..20 {
+                    let r = b * 100..(b + 1) * 100;
+                    let batch: Vec<u64> = r.clone().map(|i| i as u64).collect();
+                    idx.add(&batch, &v[r.start * d..r.end * d], None).unwrap();
+                }
+            })
+        };
+        for t in 0..3 {
+            let (idx, v) = (idx.clone(), &v);
+            s.spawn(move || {
+                for i in 0..200 {
+                    let q = &v[((i * 7 + t) % 100) * d..][..d];
+                    let h = idx.search_one(q, 5, &Default::default()).unwrap();
+                    assert!(!h.is_empty() && h.len() <= 5);
+                }
+            });
+        }
+        writer.join().unwrap();
+    });
+    assert_eq!(idx.len(), 2000);
+    assert!(idx.has_graph());
+    let h = idx
+        .search_one(&v[1999 * d..], 1, &Default::default())
+        .unwrap();
+    assert_eq!(h[0].id, 1999);
+}
+
+#[test]
+fn types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<SimilarityIndex>();
+    check::<TextIndex>();
+}
+
+#[test]
+fn text_index_adds_searches_refits_and_reloads() {
+    let idx = TextIndex::new(TextIndexConfig::default()).unwrap();
+    let ids = idx
+        .add(
+            &[
+                "Connection refused to 10.0.0.7:5432",
+                "Disk quota exceeded for /var/lib/postgres",
+            ],
+            Some(vec![Some("restart db".into()), Some("clean disk".into())]),
+        )
+        .unwrap();
+    assert_eq!(ids, [0, 1]);
+    let h = idx
+        .search("connection refused to 10.1.1.1:80", 3, &Default::default())
+        .unwrap();
+    assert_eq!(h[0].id, 0);
+    assert!(h[0].score > 0.99, "{}", h[0].score);
+    assert_eq!(h[0].payload.as_deref(), Some("restart db"));
+    // Unknown words: no result, no error.
+    assert!(
+        idx.search("zzzz qqqq", 3, &Default::default())
+            .unwrap()
+            .is_empty()
+    );
+    // New vocabulary triggers a refit, and the new text is found.
+    idx.add(&["Kernel panic not syncing"], None).unwrap();
+    let h = idx.search("kernel panic", 1, &Default::default()).unwrap();
+    assert_eq!(h[0].text, "Kernel panic not syncing");
+    assert_eq!(idx.add(&["   "], None).unwrap_err().code(), "InvalidInput");
+    let back = TextIndex::from_bytes(&idx.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.len(), 3);
+    assert_eq!(
+        back.search("kernel panic", 1, &Default::default()).unwrap(),
+        h
+    );
+    let next = back.add(&["disk quota exceeded again"], None).unwrap();
+    assert_eq!(next, [3]);
+    // External embeddings: dimension checked.
+    let ext = TextIndex::new(TextIndexConfig {
+        embedding: Embedding::External { dim: 3 },
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        ext.add_embedded(&["a"], &[1.0, 0.0], None)
+            .unwrap_err()
+            .code(),
+        "Dimension"
+    );
+    assert_eq!(ext.add(&["a"], None).unwrap_err().code(), "InvalidInput");
+    ext.add_embedded(&["a", "b"], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0], None)
+        .unwrap();
+    let h = ext
+        .search_embedded(&[0.9, 0.1, 0.0], 1, &Default::default())
+        .unwrap();
+    assert_eq!(h[0][0].text, "a");
+}
+
+#[test]
+fn exact_batch_blocks_equal_one_query_at_a_time() {
+    let d = 12;
+    let idx = SimilarityIndex::new(IndexConfig::new(d)).unwrap();
+    let v = rand_vecs(300, d, 9);
+    idx.add(&ids(300), &v, None).unwrap();
+    idx.remove(&[5, 6, 7]).unwrap();
+    let q = rand_vecs(21, d, 10); // not a multiple of the block size
+    let opts = SearchOptions {
+        exact: true,
+        threshold: Some(0.1),
+        ..Default::default()
+    };
+    let batch = idx.search(&q, 7, &opts).unwrap();
+    for (i, row) in q.chunks(d).enumerate() {
+        assert_eq!(
+            idx.search_one(row, 7, &opts).unwrap(),
+            batch[i],
+            "query {i}"
+        );
+    }
+}

@@ -1,0 +1,609 @@
+//! [`TextIndex`]: (error text, solution) pairs searched by text, on a [`SimilarityIndex`].
+//!
+//! Texts become vectors through the project's own pipeline (Preprocessor → TF-IDF), then a sparse
+//! random projection to `dim` dense components: each TF-IDF feature adds its weight, with a
+//! pseudo-random sign, to [`PROJECTION_NNZ`] hashed components. Inner products, hence cosines, are
+//! preserved in expectation; the choice and its measured recall against exact cosine on the sparse
+//! TF-IDF are in `docs/index.md`. Callers may instead bring their own embeddings
+//! ([`Embedding::External`]).
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{IndexConfig, MAX_DIM, Metric, SearchOptions, SimilarityIndex};
+use crate::error::{Error, Result};
+use crate::models::Artifact;
+use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
+
+/// Hashed components each TF-IDF feature lands in (measured: 4 beats 1 and 2 at equal `dim`,
+/// 8 adds nothing; see `docs/index.md`).
+pub const PROJECTION_NNZ: usize = 4;
+const SEED: u64 = 0x5eed_fa17_1e25;
+
+/// Where a [`TextIndex`]'s vectors come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // a config value, built once per index
+pub enum Embedding {
+    /// The faultlens pipeline: TF-IDF (fitted on the stored texts, refitted as they grow)
+    /// projected to `dim` dense components.
+    Tfidf {
+        /// Vectoriser settings (default: the default preprocessor, unigrams).
+        #[serde(default)]
+        tfidf: TfidfConfig,
+        /// Dense dimension after projection (default 512).
+        #[serde(default = "default_text_dim")]
+        dim: usize,
+    },
+    /// Vectors computed by the caller (sentence-transformers, an embedding endpoint) with `dim`
+    /// components, passed to `add_embedded` / `search_embedded`.
+    External {
+        /// Number of components of every embedding.
+        dim: usize,
+    },
+}
+
+fn default_text_dim() -> usize {
+    512
+}
+
+impl Default for Embedding {
+    fn default() -> Self {
+        Embedding::Tfidf {
+            tfidf: TfidfConfig::default(),
+            dim: default_text_dim(),
+        }
+    }
+}
+
+impl Embedding {
+    fn dim(&self) -> usize {
+        match self {
+            Embedding::Tfidf { dim, .. } | Embedding::External { dim } => *dim,
+        }
+    }
+}
+
+/// Settings of a [`TextIndex`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextIndexConfig {
+    /// How texts become vectors.
+    pub embedding: Embedding,
+    /// The vector index; its `dim` may stay 0 (it is taken from `embedding`).
+    pub index: IndexConfig,
+}
+
+impl TextIndexConfig {
+    /// Checks every field; [`TextIndex::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        let d = self.embedding.dim();
+        if d == 0 || d > MAX_DIM {
+            return Err(Error::config(
+                "embedding.dim",
+                format!("{d} is invalid: need 1 <= dim <= {MAX_DIM}"),
+            ));
+        }
+        if self.index.dim != 0 && self.index.dim != d {
+            return Err(Error::config(
+                "index.dim",
+                format!(
+                    "{} differs from embedding.dim {d}; leave it 0",
+                    self.index.dim
+                ),
+            ));
+        }
+        if let Embedding::Tfidf { tfidf, .. } = &self.embedding {
+            tfidf.validate()?;
+            if self.index.metric != Metric::Cosine {
+                return Err(Error::config(
+                    "index.metric",
+                    "TF-IDF vectors are compared by cosine; other metrics need external embeddings",
+                ));
+            }
+        }
+        self.index_config().validate()
+    }
+
+    fn index_config(&self) -> IndexConfig {
+        IndexConfig {
+            dim: self.embedding.dim(),
+            ..self.index.clone()
+        }
+    }
+}
+
+/// One text search result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TextHit {
+    /// The id `add` returned for the text.
+    pub id: u64,
+    /// Cosine similarity (or the configured metric's score for external embeddings).
+    pub score: f32,
+    /// The stored text.
+    pub text: String,
+    /// The payload stored with it (e.g. the solution).
+    pub payload: Option<String>,
+}
+
+struct State {
+    vectorizer: Option<TfidfVectorizer>,
+    index: SimilarityIndex,
+}
+
+struct Writer {
+    next_id: u64,
+    fitted_on: usize,
+}
+
+/// A similarity index over texts: add (error text, solution) pairs, search by text.
+///
+/// In TF-IDF mode the vectoriser is fitted on the first batch and refitted on every stored text
+/// whenever the collection has doubled since the last fit, or when a new text has no known term,
+/// so the vocabulary follows the data at amortised linear cost. Searches keep running during a
+/// refit (they see the previous state until the new one is complete).
+pub struct TextIndex {
+    config: TextIndexConfig,
+    state: RwLock<Arc<State>>,
+    texts: RwLock<FxHashMap<u64, String>>,
+    writer: Mutex<Writer>,
+}
+
+impl std::fmt::Debug for TextIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextIndex")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+fn poisoned() -> Error {
+    Error::InvalidInput("the text index lock is poisoned: a thread panicked while writing".into())
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Sparse random projection of CSR rows to `dim` dense components (row-major), `nnz` hashed
+/// ±1/sqrt(nnz) entries per feature. Rows without features stay zero.
+pub fn project(x: &CsrMatrix, dim: usize, nnz: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.n_rows * dim];
+    let scale = 1.0 / (nnz as f64).sqrt();
+    for r in 0..x.n_rows {
+        let row = &mut out[r * dim..(r + 1) * dim];
+        let (idx, val) = x.row(r);
+        for (&j, &v) in idx.iter().zip(val) {
+            for t in 0..nnz {
+                let h = splitmix(SEED ^ ((j as u64) << 8 | t as u64));
+                let sign = if h >> 63 == 0 { scale } else { -scale };
+                row[(h % dim as u64) as usize] += (v * sign) as f32;
+            }
+        }
+    }
+    out
+}
+
+impl TextIndex {
+    /// An empty index; fails with `InvalidConfig` naming the bad field.
+    pub fn new(config: TextIndexConfig) -> Result<Self> {
+        config.validate()?;
+        let index = SimilarityIndex::new(config.index_config())?;
+        let vectorizer = match &config.embedding {
+            Embedding::Tfidf { tfidf, .. } => Some(TfidfVectorizer::new(tfidf.clone())?),
+            Embedding::External { .. } => None,
+        };
+        Ok(Self {
+            config,
+            state: RwLock::new(Arc::new(State { vectorizer, index })),
+            texts: RwLock::new(FxHashMap::default()),
+            writer: Mutex::new(Writer {
+                next_id: 0,
+                fitted_on: 0,
+            }),
+        })
+    }
+
+    /// The settings this index was created with.
+    pub fn config(&self) -> &TextIndexConfig {
+        &self.config
+    }
+
+    fn current(&self) -> Result<Arc<State>> {
+        self.state
+            .read()
+            .map(|s| Arc::clone(&s))
+            .map_err(|_| poisoned())
+    }
+
+    /// Number of stored texts.
+    pub fn len(&self) -> usize {
+        self.texts.read().map(|t| t.len()).unwrap_or(0)
+    }
+
+    /// Whether no text is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.config.embedding.dim()
+    }
+
+    /// The fitted vectoriser (TF-IDF mode, after the first add).
+    pub fn vectorizer(&self) -> Option<TfidfVectorizer> {
+        self.current()
+            .ok()?
+            .vectorizer
+            .clone()
+            .filter(TfidfVectorizer::is_fitted)
+    }
+
+    /// The stored text and payload of `id`.
+    pub fn get(&self, id: u64) -> Option<(String, Option<String>)> {
+        let text = self.texts.read().ok()?.get(&id)?.clone();
+        let payload = self.current().ok()?.index.get(id)?.payload;
+        Some((text, payload))
+    }
+
+    fn tfidf_dim(&self) -> Result<usize> {
+        match &self.config.embedding {
+            Embedding::Tfidf { dim, .. } => Ok(*dim),
+            Embedding::External { .. } => Err(Error::InvalidInput(
+                "this TextIndex takes your embeddings: use add_embedded / search_embedded".into(),
+            )),
+        }
+    }
+
+    fn external_dim(&self) -> Result<usize> {
+        match &self.config.embedding {
+            Embedding::External { dim } => Ok(*dim),
+            Embedding::Tfidf { .. } => Err(Error::InvalidInput(
+                "this TextIndex embeds texts itself (TF-IDF): use add / search".into(),
+            )),
+        }
+    }
+
+    /// Dense vectors of `texts` under the current vectoriser (TF-IDF mode), row after row.
+    /// Texts with no known term are zero rows.
+    pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<f32>> {
+        let dim = self.tfidf_dim()?;
+        let st = self.current()?;
+        match &st.vectorizer {
+            Some(v) if v.is_fitted() => Ok(project(&v.transform(texts)?, dim, PROJECTION_NNZ)),
+            _ => Err(Error::NotFitted { what: "TextIndex" }),
+        }
+    }
+
+    /// Adds texts with optional payloads (e.g. solutions); returns their new ids. Every text must
+    /// have at least one token.
+    pub fn add<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        payloads: Option<Vec<Option<String>>>,
+    ) -> Result<Vec<u64>> {
+        let dim = self.tfidf_dim()?;
+        check_payloads(texts.len(), payloads.as_ref())?;
+        let mut w = self.writer.lock().map_err(|_| poisoned())?;
+        let st = self.current()?;
+        let tokenless = |t: &str| match st.vectorizer.as_ref().and_then(|v| v.preprocessor()) {
+            Some(p) => p.tokens(t).is_empty(),
+            None => t.split_whitespace().next().is_none(),
+        };
+        if let Some(i) = texts.iter().position(|t| tokenless(t.as_ref())) {
+            return Err(Error::InvalidInput(format!(
+                "text {i} has no tokens after preprocessing: nothing to index"
+            )));
+        }
+        let ids: Vec<u64> = (w.next_id..w.next_id + texts.len() as u64).collect();
+        let fitted = st
+            .vectorizer
+            .as_ref()
+            .is_some_and(TfidfVectorizer::is_fitted);
+        let total = self.len() + texts.len();
+        let mut vectors = None;
+        if fitted && total < 2 * w.fitted_on.max(1) {
+            let x = st
+                .vectorizer
+                .as_ref()
+                .map(|v| v.transform(texts))
+                .transpose()?;
+            if let Some(x) = x
+                && (0..x.n_rows).all(|r| !x.row(r).0.is_empty())
+            {
+                vectors = Some(project(&x, dim, PROJECTION_NNZ));
+            }
+        }
+        match vectors {
+            Some(v) => st.index.add(&ids, &v, payloads)?,
+            None => {
+                self.refit_with(&st, &mut w, &ids, texts, payloads)?;
+            }
+        }
+        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        for (id, text) in ids.iter().zip(texts) {
+            t.insert(*id, text.as_ref().to_owned());
+        }
+        w.next_id += texts.len() as u64;
+        Ok(ids)
+    }
+
+    /// Refits the vectoriser on every stored text plus `new` ones and swaps in a rebuilt index.
+    fn refit_with<S: AsRef<str> + Sync>(
+        &self,
+        st: &State,
+        w: &mut Writer,
+        new_ids: &[u64],
+        new_texts: &[S],
+        new_payloads: Option<Vec<Option<String>>>,
+    ) -> Result<()> {
+        let dim = self.tfidf_dim()?;
+        let mut ids: Vec<u64> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut payloads: Vec<Option<String>> = Vec::new();
+        {
+            let t = self.texts.read().map_err(|_| poisoned())?;
+            let mut old: Vec<(&u64, &String)> = t.iter().collect();
+            old.sort_unstable_by_key(|(id, _)| **id);
+            for (id, text) in old {
+                ids.push(*id);
+                texts.push(text.clone());
+                payloads.push(st.index.get(*id).and_then(|e| e.payload));
+            }
+        }
+        ids.extend_from_slice(new_ids);
+        texts.extend(new_texts.iter().map(|t| t.as_ref().to_owned()));
+        payloads.extend(new_payloads.unwrap_or_else(|| vec![None; new_ids.len()]));
+        let mut v = TfidfVectorizer::new(match &self.config.embedding {
+            Embedding::Tfidf { tfidf, .. } => tfidf.clone(),
+            Embedding::External { .. } => return self.tfidf_dim().map(|_| ()),
+        })?;
+        let x = v.fit_transform(&texts)?;
+        let mut vectors = project(&x, dim, PROJECTION_NNZ);
+        for r in 0..x.n_rows {
+            if x.row(r).0.is_empty() {
+                // min_df / max_df / max_features dropped every term of this text: park it on a
+                // fixed direction so it is stored (and found by `get`) but rarely matches.
+                let row = &mut vectors[r * dim..(r + 1) * dim];
+                row[(splitmix(SEED) % dim as u64) as usize] = 1.0;
+            }
+        }
+        let index = SimilarityIndex::new(self.config.index_config())?;
+        index.add(&ids, &vectors, Some(payloads))?;
+        *self.state.write().map_err(|_| poisoned())? = Arc::new(State {
+            vectorizer: Some(v),
+            index,
+        });
+        w.fitted_on = texts.len();
+        Ok(())
+    }
+
+    /// Refits the vectoriser on all stored texts now (otherwise automatic, see the type docs).
+    pub fn refit(&self) -> Result<()> {
+        self.tfidf_dim()?;
+        let mut w = self.writer.lock().map_err(|_| poisoned())?;
+        if self.is_empty() {
+            return Ok(());
+        }
+        let st = self.current()?;
+        self.refit_with::<&str>(&st, &mut w, &[], &[], None)
+    }
+
+    /// Adds texts with caller-computed embeddings (`vectors` row after row, `dim` each).
+    pub fn add_embedded<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        vectors: &[f32],
+        payloads: Option<Vec<Option<String>>>,
+    ) -> Result<Vec<u64>> {
+        let dim = self.external_dim()?;
+        check_payloads(texts.len(), payloads.as_ref())?;
+        if vectors.len() != texts.len() * dim {
+            return Err(Error::Dimension {
+                expected: dim,
+                got: vectors.len() / texts.len().max(1),
+            });
+        }
+        let mut w = self.writer.lock().map_err(|_| poisoned())?;
+        let ids: Vec<u64> = (w.next_id..w.next_id + texts.len() as u64).collect();
+        self.current()?.index.add(&ids, vectors, payloads)?;
+        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        for (id, text) in ids.iter().zip(texts) {
+            t.insert(*id, text.as_ref().to_owned());
+        }
+        w.next_id += texts.len() as u64;
+        Ok(ids)
+    }
+
+    fn to_text_hits(&self, hits: Vec<Vec<super::Hit>>) -> Result<Vec<Vec<TextHit>>> {
+        let t = self.texts.read().map_err(|_| poisoned())?;
+        Ok(hits
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|h| TextHit {
+                        id: h.id,
+                        score: h.score,
+                        text: t.get(&h.id).cloned().unwrap_or_default(),
+                        payload: h.payload,
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The `k` stored texts most similar to each query text, best first (fewer when fewer pass
+    /// `opts.threshold`). A query with no known term has no results.
+    pub fn search_batch<S: AsRef<str> + Sync>(
+        &self,
+        queries: &[S],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Vec<Vec<TextHit>>> {
+        let dim = self.tfidf_dim()?;
+        let st = self.current()?;
+        let v = match &st.vectorizer {
+            Some(v) if v.is_fitted() => v,
+            // Nothing was added yet: nothing can match.
+            _ => {
+                SimilarityIndex::check_k(k)?;
+                return Ok(vec![Vec::new(); queries.len()]);
+            }
+        };
+        let x = v.transform(queries)?;
+        let known: Vec<usize> = (0..x.n_rows).filter(|&r| !x.row(r).0.is_empty()).collect();
+        let dense = project(&x, dim, PROJECTION_NNZ);
+        let mut flat = Vec::with_capacity(known.len() * dim);
+        for &r in &known {
+            flat.extend_from_slice(&dense[r * dim..(r + 1) * dim]);
+        }
+        SimilarityIndex::check_k(k)?;
+        let found = if known.is_empty() {
+            Vec::new()
+        } else {
+            st.index.search(&flat, k, opts)?
+        };
+        let mut out = vec![Vec::new(); queries.len()];
+        for (r, hits) in known.into_iter().zip(found) {
+            out[r] = hits;
+        }
+        self.to_text_hits(out)
+    }
+
+    /// [`search_batch`](Self::search_batch) for one text.
+    pub fn search(&self, query: &str, k: usize, opts: &SearchOptions) -> Result<Vec<TextHit>> {
+        Ok(self
+            .search_batch(&[query], k, opts)?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// Search by caller-computed embeddings (`queries` row after row).
+    pub fn search_embedded(
+        &self,
+        queries: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+    ) -> Result<Vec<Vec<TextHit>>> {
+        self.external_dim()?;
+        let hits = self.current()?.index.search(queries, k, opts)?;
+        self.to_text_hits(hits)
+    }
+
+    /// Removes texts by id (all or nothing; unknown ids are an error).
+    pub fn remove(&self, ids: &[u64]) -> Result<()> {
+        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        self.current()?.index.remove(ids)?;
+        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        for id in ids {
+            t.remove(id);
+        }
+        Ok(())
+    }
+
+    /// Reclaims the space of removed texts' vectors.
+    pub fn compact(&self) -> Result<()> {
+        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        self.current()?.index.compact()
+    }
+}
+
+fn check_payloads(n: usize, payloads: Option<&Vec<Option<String>>>) -> Result<()> {
+    match payloads {
+        Some(p) if p.len() != n => Err(Error::InvalidInput(format!(
+            "{n} texts but {} payloads",
+            p.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    config: &'a TextIndexConfig,
+    vectorizer: Option<&'a TfidfVectorizer>,
+    index: &'a SimilarityIndex,
+    texts: Vec<(u64, &'a String)>,
+    next_id: u64,
+    fitted_on: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotIn {
+    config: TextIndexConfig,
+    vectorizer: Option<TfidfVectorizer>,
+    index: SimilarityIndex,
+    texts: Vec<(u64, String)>,
+    next_id: u64,
+    fitted_on: usize,
+}
+
+impl Serialize for TextIndex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let w = self
+            .writer
+            .lock()
+            .map_err(|_| S::Error::custom("poisoned lock"))?;
+        let st = self.current().map_err(S::Error::custom)?;
+        let t = self
+            .texts
+            .read()
+            .map_err(|_| S::Error::custom("poisoned lock"))?;
+        let mut texts: Vec<(u64, &String)> = t.iter().map(|(k, v)| (*k, v)).collect();
+        texts.sort_unstable_by_key(|(k, _)| *k);
+        SnapshotOut {
+            config: &self.config,
+            vectorizer: st.vectorizer.as_ref(),
+            index: &st.index,
+            texts,
+            next_id: w.next_id,
+            fitted_on: w.fitted_on,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TextIndex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let s = SnapshotIn::deserialize(d)?;
+        s.config.validate().map_err(D::Error::custom)?;
+        if s.index.config() != &s.config.index_config() {
+            return Err(D::Error::custom(
+                "the vector index config differs from the text index config",
+            ));
+        }
+        if s.index.len() != s.texts.len() || s.texts.iter().any(|(id, _)| !s.index.contains(*id)) {
+            return Err(D::Error::custom("stored texts and vector ids differ"));
+        }
+        if s.texts.iter().any(|(id, _)| *id >= s.next_id) {
+            return Err(D::Error::custom("a stored id is not below next_id"));
+        }
+        Ok(TextIndex {
+            config: s.config,
+            state: RwLock::new(Arc::new(State {
+                vectorizer: s.vectorizer,
+                index: s.index,
+            })),
+            texts: RwLock::new(s.texts.into_iter().collect()),
+            writer: Mutex::new(Writer {
+                next_id: s.next_id,
+                fitted_on: s.fitted_on,
+            }),
+        })
+    }
+}
+
+/// Saved as `text_index`: config, fitted vectoriser, texts, and the vector index.
+impl Artifact for TextIndex {
+    const KIND: &'static str = "text_index";
+}

@@ -6,6 +6,8 @@
 //!   stopwords, Snowball stemming) — [`Preprocessor`].
 //! - [`vectorize`]: TF-IDF with word n-grams, equal to scikit-learn's given the same tokens —
 //!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
+//! - [`drift`]: KL/PSI/JS drift on score windows with calibrated thresholds, scipy-equal KS
+//!   tests, river-equal ADWIN and Page-Hinkley — [`KlDriftDetector`], [`ks_2samp`], [`Adwin`].
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -41,6 +43,10 @@ pub mod text;
 pub mod vectorize;
 pub mod window;
 
+pub use drift::{
+    Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, KsColumn, KsResult, PageHinkley,
+    PageHinkleyConfig, ks_2samp, ks_columns,
+};
 pub use error::{Error, Result};
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 
 mod convert;
+mod drift;
 mod error;
 mod models;
 mod text;
@@ -55,6 +56,11 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;
+    m.add_class::<drift::PyKlDriftDetector>()?;
+    m.add_class::<drift::PyAdwin>()?;
+    m.add_class::<drift::PyPageHinkley>()?;
+    m.add_function(wrap_pyfunction!(drift::ks_2samp, m)?)?;
+    m.add_function(wrap_pyfunction!(drift::ks_columns, m)?)?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

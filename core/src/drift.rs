@@ -14,7 +14,7 @@
 mod ks;
 mod stream;
 
-pub use ks::{KsColumn, KsMethod, KsResult, ks_2samp, ks_columns};
+pub use ks::{KsColumn, KsMethod, KsResult, ks_2samp, ks_columns, ks_columns_flat};
 pub use stream::{Adwin, AdwinConfig, PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 
 use std::collections::VecDeque;

@@ -2,6 +2,8 @@
 
 - :class:`Preprocessor`: lowercase, mask variable parts, segment, stem, drop stopwords.
 - :class:`TfidfVectorizer`: TF-IDF over word n-grams (scikit-learn's values), scipy CSR output.
+- :class:`KlDriftDetector`, :class:`Adwin`, :class:`PageHinkley`, :func:`ks_2samp`,
+  :func:`ks_columns`: drift detection on scores, streams and feature columns.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -25,10 +27,15 @@ from ._errors import (
     WrongKindError,
 )
 from ._faultlens import (
+    Adwin,
+    KlDriftDetector,
+    PageHinkley,
     Preprocessor,
     Template,
     TfidfVectorizer,
     inspect,
+    ks_2samp,
+    ks_columns,
     parallelism,
     set_parallelism,
     version,
@@ -37,10 +44,15 @@ from ._faultlens import (
 __version__: str = version()
 
 __all__ = [
+    "Adwin",
+    "KlDriftDetector",
+    "PageHinkley",
     "Preprocessor",
     "Template",
     "TfidfVectorizer",
     "inspect",
+    "ks_2samp",
+    "ks_columns",
     "parallelism",
     "set_parallelism",
     "version",

@@ -476,6 +476,30 @@ pub fn ks_columns(
     out.into_iter().collect()
 }
 
+/// [`ks_columns`] over row-major buffers (`n_cols` values per row), as the bindings hold them.
+pub fn ks_columns_flat(
+    reference: &[f64],
+    current: &[f64],
+    n_cols: usize,
+    alpha: f64,
+) -> Result<Vec<KsColumn>> {
+    fn view<'a>(x: &'a [f64], n_cols: usize, what: &str) -> Result<ArrayView2<'a, f64>> {
+        if n_cols == 0 || x.len() % n_cols != 0 {
+            return Err(Error::InvalidInput(format!(
+                "{what} holds {} values, not a whole number of rows of {n_cols} columns",
+                x.len()
+            )));
+        }
+        ArrayView2::from_shape((x.len() / n_cols, n_cols), x)
+            .map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
+    }
+    ks_columns(
+        view(reference, n_cols, "reference")?,
+        view(current, n_cols, "current")?,
+        alpha,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

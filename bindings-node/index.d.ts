@@ -9,6 +9,108 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** ADWIN change detector with river's parameters, defaults and change points. */
+export declare class Adwin {
+  /** A fresh detector; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: AdwinOptions | null)
+  /** Adds one value; true when a change was detected at it. */
+  update(x: number): boolean
+  /** Adds many values; the indices where a change was detected. */
+  updateMany(xs: Float64Array): Uint32Array
+  /** Whether the last value triggered a change. */
+  driftDetected(): boolean
+  /** Changes detected since creation. */
+  nDetections(): number
+  /** Forgets the stream so far (the detection count is kept). */
+  reset(): void
+  /** The full configuration (camelCase keys). */
+  config(): Record<string, number | string>
+  /** The model file as bytes (the whole detector state). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): Adwin
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): Adwin
+  /** r" Number of values in the current window. */
+  width(): number
+  /** r" Mean of the current window. */
+  estimation(): number
+  /** r" Variance of the current window. */
+  variance(): number
+}
+
+/**
+ * KL drift detector over a sliding window of scores against a baseline histogram, with
+ * calibrated (default) or fixed thresholds, drift events and a retrain policy. Timestamps are
+ * seconds since the Unix epoch (now when omitted).
+ */
+export declare class KlDriftDetector {
+  /** A detector without a baseline (set one with `setBaseline`). */
+  constructor(options?: KlDriftOptions | null)
+  /** A detector whose baseline is `scores` (prediction scores or a classifier's confidences). */
+  static fromBaseline(scores: Float64Array, options?: KlDriftOptions | null): KlDriftDetector
+  /** A detector whose baseline is a histogram of `bins` counts (shard histograms add up). */
+  static fromHistogram(counts: Array<number>, options?: KlDriftOptions | null): KlDriftDetector
+  /** Replaces the baseline, recalibrates, and resets the window and events. */
+  setBaseline(scores: Float64Array): void
+  /** Replaces the baseline with histogram counts, recalibrates, and resets. */
+  setBaselineHistogram(counts: Array<number>): void
+  /** Adds one score; `{drift, kl}`. */
+  add(score: number, timestamp?: number | undefined | null): DriftCheck
+  /** Adds many scores at one timestamp, checking after each; `{drift: boolean[], kl: Float64Array}`. */
+  addMany(scores: Float64Array, timestamp?: number | undefined | null): DriftChecks
+  /** Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict. */
+  status(): DriftStatus
+  /** Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7). */
+  summary(days?: number | undefined | null): DriftSummary
+  /** Empties the window and forgets events; keeps the baseline and thresholds. */
+  reset(): void
+  /** Whether a baseline is set. */
+  isFitted(): boolean
+  /** The thresholds in use. */
+  thresholds(): Thresholds
+  /** The baseline histogram counts. */
+  baselineHistogram(): Array<number>
+  /** The full configuration (camelCase keys). */
+  config(): Required<KlDriftOptions>
+  /** The model file as bytes (baseline, thresholds, window and events included). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): KlDriftDetector
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): KlDriftDetector
+}
+
+/** Page-Hinkley change detector with river's parameters, defaults and change points. */
+export declare class PageHinkley {
+  /** A fresh detector; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: PageHinkleyOptions | null)
+  /** Adds one value; true when a change was detected at it. */
+  update(x: number): boolean
+  /** Adds many values; the indices where a change was detected. */
+  updateMany(xs: Float64Array): Uint32Array
+  /** Whether the last value triggered a change. */
+  driftDetected(): boolean
+  /** Changes detected since creation. */
+  nDetections(): number
+  /** Forgets the stream so far (the detection count is kept). */
+  reset(): void
+  /** The full configuration (camelCase keys). */
+  config(): Record<string, number | string>
+  /** The model file as bytes (the whole detector state). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): PageHinkley
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): PageHinkley
+}
+
 /** Text preprocessing: lowercase, mask variable parts, segment words, stem, drop stopwords. */
 export declare class Preprocessor {
   /** Builds a preprocessor; throws `InvalidConfig` for a bad or unknown option. */
@@ -86,6 +188,23 @@ export declare class TfidfVectorizer {
   fitTransformAsync(docs: Array<string> | Array<Array<string>>): Promise<CsrMatrix>
 }
 
+/**
+ * Options of `new Adwin(options)`: river's names and defaults in camelCase: `delta` (0.002),
+ * `clock` (32), `maxBuckets` (5), `minWindowLength` (5), `gracePeriod` (10).
+ */
+export interface AdwinOptions {
+  /** Confidence of the cut test. */
+  delta?: number
+  /** Check every `clock` values. */
+  clock?: number
+  /** Buckets of each size kept before merging. */
+  maxBuckets?: number
+  /** Smallest sub-window at a cut. */
+  minWindowLength?: number
+  /** No checks before the window holds more than this. */
+  gracePeriod?: number
+}
+
 /** What the header and envelope of a model file say, without decoding its payload. */
 export interface ArtifactInfo {
   /** The artifact kind: `"preprocessor"` or `"tfidf_vectorizer"`. */
@@ -131,8 +250,149 @@ export interface DfFraction {
   fraction: number
 }
 
+/** `add(score)`'s result. */
+export interface DriftCheck {
+  /** KL above the drift threshold on a full window. */
+  drift: boolean
+  /** KL of the window. */
+  kl: number
+}
+
+/** `addMany(scores)`'s result: one entry per score. */
+export interface DriftChecks {
+  /** Drift flag after each score. */
+  drift: Array<boolean>
+  /** KL after each score. */
+  kl: Float64Array
+}
+
+/** One drift episode. */
+export interface DriftEvent {
+  /** When KL crossed the drift threshold (seconds since the Unix epoch). */
+  timestamp: number
+  /** KL at that moment. */
+  kl: number
+  /** Largest KL during the episode. */
+  maxKl: number
+  /** Whether the episode went above the severe threshold. */
+  severe: boolean
+  /** When KL fell back below the watch threshold (`null` while it lasts). */
+  end?: number | null
+}
+
+/** What `status()` returns. */
+export interface DriftStatus {
+  /** The window is full and KL is above the drift threshold. */
+  drift: boolean
+  /** `"filling"`, `"normal"`, `"watch"`, `"drift"` or `"severe"`. */
+  level: string
+  /** KL(window ‖ baseline), nats. */
+  kl: number
+  /** Population stability index. */
+  psi: number
+  /** Jensen-Shannon divergence, nats. */
+  js: number
+  /** The thresholds in use. */
+  thresholds: Thresholds
+  /** Configured window size. */
+  windowSize: number
+  /** Scores in the window now. */
+  nWindow: number
+  /** Scores seen since the last reset. */
+  nSeen: number
+  /** Mean of the window (`null` while empty). */
+  windowMean?: number | null
+  /** Population standard deviation of the window (`null` while empty). */
+  windowStd?: number | null
+  /** Scores seen outside the range. */
+  outOfRange: number
+  /** The retrain policy's verdict now. */
+  shouldRetrain: boolean
+}
+
+/** What `summary(days)` returns. */
+export interface DriftSummary {
+  /** The period asked for. */
+  days: number
+  /** Drift events that started in the period. */
+  driftCount: number
+  /** Largest KL of a full window in the period. */
+  maxKl: number
+  /** Mean KL over full-window checks in the period. */
+  meanKl: number
+  /** Full-window checks in the period. */
+  nChecks: number
+  /** The retrain policy's verdict now. */
+  shouldRetrain: boolean
+  /** The events, oldest first. */
+  events: Array<DriftEvent>
+}
+
 /** Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`. */
 export declare function inspect(path: string): ArtifactInfo
+
+/**
+ * Options of `new KlDriftDetector(options)` / `KlDriftDetector.fromBaseline(scores, options)`:
+ * the fields of the core `KlDriftConfig` in camelCase; all optional, unknown keys throw.
+ */
+export interface KlDriftOptions {
+  /** Scores in the sliding window (default 1000). */
+  window?: number
+  /** Equal-width histogram bins (default 10). */
+  bins?: number
+  /** Histogram range (default `[0, 1]`); scores outside count in the edge bins. */
+  range?: [number, number]
+  /** Smoothing added to every bin's probability (default 1e-4). */
+  epsilon?: number
+  /** `"calibrated"` (default: from the baseline) or `"fixed"` (`fixedThresholds`). */
+  thresholdMode?: 'calibrated' | 'fixed'
+  /** Calibrated mode: chance that a drift-free full window is flagged (default 1e-4). */
+  falseAlarmRate?: number
+  /** Calibrated mode: chance that a drift-free window is above the watch level (default 0.01). */
+  watchRate?: number
+  /** Calibrated mode: severe = drift threshold × this (default 2). */
+  severeFactor?: number
+  /** Calibrated mode: resamples (default 1000). */
+  calibrationResamples?: number
+  /** Calibrated mode: resampling seed (default 0). */
+  seed?: number
+  /** Fixed mode thresholds (default `{watch: 0.3, drift: 0.5, severe: 1.0}`). */
+  fixedThresholds?: Thresholds
+  /** Retrain after this many drift events within `retrainDays` (default 5). */
+  retrainDrifts?: number
+  /** The retrain policy's period in days (default 7). */
+  retrainDays?: number
+  /** Drift events kept (default 10000). */
+  maxEvents?: number
+  /** Days of hourly KL history kept for `summary` (default 90). */
+  historyDays?: number
+}
+
+/** Two-sided two-sample KS test equal to `scipy.stats.ks_2samp`. */
+export declare function ks2samp(reference: Float64Array, current: Float64Array): KsResult
+
+/** Per-column KS tests of two matrices given as arrays of rows (rows = samples). */
+export declare function ksColumns(reference: Array<Array<number>>, current: Array<Array<number>>, alpha?: number | undefined | null): KsColumns
+
+/** `ksColumns`' result: one entry per column. */
+export interface KsColumns {
+  /** KS statistic per column. */
+  statistic: Float64Array
+  /** p-value per column. */
+  pvalue: Float64Array
+  /** `pvalue < alpha` per column. */
+  drift: Array<boolean>
+}
+
+/** `ks2Samp`'s result. */
+export interface KsResult {
+  /** Largest distance between the two empirical CDFs. */
+  statistic: number
+  /** Two-sided p-value (scipy's). */
+  pvalue: number
+  /** `"exact"` or `"asymptotic"`. */
+  method: string
+}
 
 /** A user masking rule: every match of `pattern` (Rust `regex` syntax) becomes `placeholder`. */
 export interface MaskRule {
@@ -140,6 +400,23 @@ export interface MaskRule {
   pattern: string
   /** `<` + ASCII letters, digits or `_` + `>`, e.g. `<order_id>`. */
   placeholder: string
+}
+
+/**
+ * Options of `new PageHinkley(options)`: river's names and defaults in camelCase:
+ * `minInstances` (30), `delta` (0.005), `threshold` (50), `alpha` (1 - 0.0001), `mode` ("both").
+ */
+export interface PageHinkleyOptions {
+  /** Values before any change can be reported. */
+  minInstances?: number
+  /** Magnitude of change tolerated. */
+  delta?: number
+  /** Detection threshold (lambda). */
+  threshold?: number
+  /** Forgetting factor. */
+  alpha?: number
+  /** Which direction of change to report. */
+  mode?: 'up' | 'down' | 'both'
 }
 
 /** Whether batch work may use all cores. */
@@ -211,6 +488,16 @@ export interface TfidfOptions {
    * or `null` to split on whitespace only. Omitted = the default preprocessor.
    */
   preprocessor?: PreprocessorOptions | Preprocessor | null
+}
+
+/** KL levels. */
+export interface Thresholds {
+  /** Start of the watch zone. */
+  watch: number
+  /** Drift when KL is above this. */
+  drift: number
+  /** Retrain at once when KL is above this. */
+  severe: number
 }
 
 /** The faultlens version (also written into every model file). */

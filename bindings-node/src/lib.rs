@@ -12,6 +12,7 @@
 use napi_derive::napi;
 
 mod convert;
+mod drift;
 mod error;
 mod text;
 mod vectorize;

@@ -19,6 +19,7 @@ use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
+pub mod drift;
 pub mod models;
 pub mod text;
 pub mod vectorize;

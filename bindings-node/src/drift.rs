@@ -199,7 +199,10 @@ impl KlDriftDetector {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut core::KlDriftDetector) -> faultlens::Result<T>) -> Result<T> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut core::KlDriftDetector) -> faultlens::Result<T>,
+    ) -> Result<T> {
         f(&mut *lock(&self.inner, KL)?).map_err(to_js)
     }
 }
@@ -213,7 +216,9 @@ impl KlDriftDetector {
         #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: core::KlDriftConfig = self::options(&env, options)?;
-        Ok(Self::wrap(core::KlDriftDetector::new(config).map_err(to_js)?))
+        Ok(Self::wrap(
+            core::KlDriftDetector::new(config).map_err(to_js)?,
+        ))
     }
 
     /// A detector whose baseline is `scores` (prediction scores or a classifier's confidences).
@@ -270,7 +275,8 @@ impl KlDriftDetector {
     #[napi(catch_unwind)]
     pub fn add_many(&self, scores: Float64Array, timestamp: Option<f64>) -> Result<DriftChecks> {
         let checks = self.with(|d| d.add_many(&scores, timestamp))?;
-        let (drift, kl): (Vec<bool>, Vec<f64>) = checks.into_iter().map(|c| (c.drift, c.kl)).unzip();
+        let (drift, kl): (Vec<bool>, Vec<f64>) =
+            checks.into_iter().map(|c| (c.drift, c.kl)).unzip();
         Ok(DriftChecks {
             drift,
             kl: Float64Array::new(kl),
@@ -346,7 +352,9 @@ impl KlDriftDetector {
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
     pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(core::KlDriftDetector::load(path).map_err(to_js)?))
+        Ok(Self::wrap(
+            core::KlDriftDetector::load(path).map_err(to_js)?,
+        ))
     }
 }
 
@@ -563,7 +571,10 @@ fn rows_flat(rows: &[Vec<f64>], what: &str) -> Result<(Vec<f64>, usize)> {
     if let Some(i) = rows.iter().position(|r| r.len() != cols) {
         return Err(binding(
             "InvalidInput",
-            format!("invalid input: {what} row {i} has {} values, row 0 has {cols}", rows[i].len()),
+            format!(
+                "invalid input: {what} row {i} has {} values, row 0 has {cols}",
+                rows[i].len()
+            ),
         ));
     }
     Ok((rows.concat(), cols))
@@ -571,7 +582,11 @@ fn rows_flat(rows: &[Vec<f64>], what: &str) -> Result<(Vec<f64>, usize)> {
 
 /// Per-column KS tests of two matrices given as arrays of rows (rows = samples).
 #[napi(catch_unwind)]
-pub fn ks_columns(reference: Vec<Vec<f64>>, current: Vec<Vec<f64>>, alpha: Option<f64>) -> Result<KsColumns> {
+pub fn ks_columns(
+    reference: Vec<Vec<f64>>,
+    current: Vec<Vec<f64>>,
+    alpha: Option<f64>,
+) -> Result<KsColumns> {
     let (a, ca) = rows_flat(&reference, "reference")?;
     let (b, cb) = rows_flat(&current, "current")?;
     if ca != cb {

@@ -12,7 +12,7 @@
 use napi_derive::napi;
 
 mod convert;
-mod drift;
+pub mod drift;
 mod error;
 mod text;
 mod vectorize;

@@ -58,6 +58,9 @@ fn config_from<T: serde::de::DeserializeOwned>(
 
 const KL: &str = "KlDriftDetector";
 
+/// `add_many`'s result: drift flags and KL values, one per score.
+type Checks<'py> = (Bound<'py, PyArray1<bool>>, Bound<'py, PyArray1<f64>>);
+
 /// KL drift detector over a sliding window of scores against a baseline histogram. Keyword
 /// arguments are the fields of the core `KlDriftConfig`: `window` (1000), `bins` (10), `range`
 /// ((0, 1)), `epsilon`, `threshold_mode` (`"calibrated"` or `"fixed"`), `false_alarm_rate`,
@@ -162,7 +165,7 @@ impl PyKlDriftDetector {
         py: Python<'py>,
         scores: &Bound<'py, PyAny>,
         timestamp: Option<f64>,
-    ) -> PyResult<(Bound<'py, PyArray1<bool>>, Bound<'py, PyArray1<f64>>)> {
+    ) -> PyResult<Checks<'py>> {
         let scores = floats(scores)?;
         let (drift, kl): (Vec<bool>, Vec<f64>) = self.heavy(py, |d| {
             Ok(d.add_many(&scores, timestamp)?
@@ -448,15 +451,24 @@ pub(crate) fn ks_columns<'py>(
     let out = PyDict::new(py);
     out.set_item(
         "statistic",
-        cols.iter().map(|c| c.statistic).collect::<Vec<_>>().into_pyarray(py),
+        cols.iter()
+            .map(|c| c.statistic)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
     )?;
     out.set_item(
         "pvalue",
-        cols.iter().map(|c| c.pvalue).collect::<Vec<_>>().into_pyarray(py),
+        cols.iter()
+            .map(|c| c.pvalue)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
     )?;
     out.set_item(
         "drift",
-        cols.iter().map(|c| c.drift).collect::<Vec<_>>().into_pyarray(py),
+        cols.iter()
+            .map(|c| c.drift)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
     )?;
     Ok(out)
 }

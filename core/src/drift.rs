@@ -383,6 +383,9 @@ pub struct KlDriftDetector {
     in_drift: bool,
     events: VecDeque<DriftEvent>,
     history: VecDeque<HourBucket>,
+    // (p, ln p) of a bin holding c scores of a full window, for c in 0..=window: the hot path of
+    // a full window then needs no logarithm.
+    full_table: Vec<(f64, f64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -531,6 +534,14 @@ impl KlDriftDetector {
     pub fn new(config: KlDriftConfig) -> Result<Self> {
         config.validate()?;
         let bins = config.bins;
+        let (w, eps) = (config.window as f64, config.epsilon);
+        let norm = 1.0 + bins as f64 * eps;
+        let full_table = (0..=config.window)
+            .map(|c| {
+                let p = (c as f64 / w + eps) / norm;
+                (p, p.ln())
+            })
+            .collect();
         Ok(Self {
             config,
             baseline: None,
@@ -543,6 +554,7 @@ impl KlDriftDetector {
             in_drift: false,
             events: VecDeque::new(),
             history: VecDeque::new(),
+            full_table,
         })
     }
 
@@ -663,15 +675,22 @@ impl KlDriftDetector {
             };
         };
         // KL(p ‖ q) = Σ p_i (ln p_i − ln q_i), p smoothed as in `smoothed`, ln q_i precomputed.
-        let n = self.scores.len() as f64;
-        let eps = self.config.epsilon;
-        let norm = 1.0 + self.config.bins as f64 * eps;
-        let mut kl = 0.0;
-        for (c, lq) in self.counts.iter().zip(&b.ln_q) {
-            let p = (*c as f64 / n + eps) / norm;
-            kl += p * (p.ln() - lq);
-        }
         let full = self.scores.len() == self.config.window;
+        let mut kl = 0.0;
+        if full {
+            for (&c, lq) in self.counts.iter().zip(&b.ln_q) {
+                let (p, ln_p) = self.full_table[c as usize];
+                kl += p * (ln_p - lq);
+            }
+        } else {
+            let n = self.scores.len() as f64;
+            let eps = self.config.epsilon;
+            let norm = 1.0 + self.config.bins as f64 * eps;
+            for (c, lq) in self.counts.iter().zip(&b.ln_q) {
+                let p = (*c as f64 / n + eps) / norm;
+                kl += p * (p.ln() - lq);
+            }
+        }
         if !full {
             return DriftCheck { drift: false, kl };
         }

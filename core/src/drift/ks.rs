@@ -484,7 +484,7 @@ pub fn ks_columns_flat(
     alpha: f64,
 ) -> Result<Vec<KsColumn>> {
     fn view<'a>(x: &'a [f64], n_cols: usize, what: &str) -> Result<ArrayView2<'a, f64>> {
-        if n_cols == 0 || x.len() % n_cols != 0 {
+        if n_cols == 0 || !x.len().is_multiple_of(n_cols) {
             return Err(Error::InvalidInput(format!(
                 "{what} holds {} values, not a whole number of rows of {n_cols} columns",
                 x.len()

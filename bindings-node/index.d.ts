@@ -9,6 +9,108 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** ADWIN change detector with river's parameters, defaults and change points. */
+export declare class Adwin {
+  /** A fresh detector; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: AdwinOptions | null)
+  /** Adds one value; true when a change was detected at it. */
+  update(x: number): boolean
+  /** Adds many values; the indices where a change was detected. */
+  updateMany(xs: Float64Array): Uint32Array
+  /** Whether the last value triggered a change. */
+  driftDetected(): boolean
+  /** Changes detected since creation. */
+  nDetections(): number
+  /** Forgets the stream so far (the detection count is kept). */
+  reset(): void
+  /** The full configuration (camelCase keys). */
+  config(): Record<string, number | string>
+  /** The model file as bytes (the whole detector state). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): Adwin
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): Adwin
+  /** r" Number of values in the current window. */
+  width(): number
+  /** r" Mean of the current window. */
+  estimation(): number
+  /** r" Variance of the current window. */
+  variance(): number
+}
+
+/**
+ * KL drift detector over a sliding window of scores against a baseline histogram, with
+ * calibrated (default) or fixed thresholds, drift events and a retrain policy. Timestamps are
+ * seconds since the Unix epoch (now when omitted).
+ */
+export declare class KlDriftDetector {
+  /** A detector without a baseline (set one with `setBaseline`). */
+  constructor(options?: KlDriftOptions | null)
+  /** A detector whose baseline is `scores` (prediction scores or a classifier's confidences). */
+  static fromBaseline(scores: Float64Array, options?: KlDriftOptions | null): KlDriftDetector
+  /** A detector whose baseline is a histogram of `bins` counts (shard histograms add up). */
+  static fromHistogram(counts: Array<number>, options?: KlDriftOptions | null): KlDriftDetector
+  /** Replaces the baseline, recalibrates, and resets the window and events. */
+  setBaseline(scores: Float64Array): void
+  /** Replaces the baseline with histogram counts, recalibrates, and resets. */
+  setBaselineHistogram(counts: Array<number>): void
+  /** Adds one score; `{drift, kl}`. */
+  add(score: number, timestamp?: number | undefined | null): DriftCheck
+  /** Adds many scores at one timestamp, checking after each; `{drift: boolean[], kl: Float64Array}`. */
+  addMany(scores: Float64Array, timestamp?: number | undefined | null): DriftChecks
+  /** Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict. */
+  status(): DriftStatus
+  /** Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7). */
+  summary(days?: number | undefined | null): DriftSummary
+  /** Empties the window and forgets events; keeps the baseline and thresholds. */
+  reset(): void
+  /** Whether a baseline is set. */
+  isFitted(): boolean
+  /** The thresholds in use. */
+  thresholds(): Thresholds
+  /** The baseline histogram counts. */
+  baselineHistogram(): Array<number>
+  /** The full configuration (camelCase keys). */
+  config(): Required<KlDriftOptions>
+  /** The model file as bytes (baseline, thresholds, window and events included). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): KlDriftDetector
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): KlDriftDetector
+}
+
+/** Page-Hinkley change detector with river's parameters, defaults and change points. */
+export declare class PageHinkley {
+  /** A fresh detector; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: PageHinkleyOptions | null)
+  /** Adds one value; true when a change was detected at it. */
+  update(x: number): boolean
+  /** Adds many values; the indices where a change was detected. */
+  updateMany(xs: Float64Array): Uint32Array
+  /** Whether the last value triggered a change. */
+  driftDetected(): boolean
+  /** Changes detected since creation. */
+  nDetections(): number
+  /** Forgets the stream so far (the detection count is kept). */
+  reset(): void
+  /** The full configuration (camelCase keys). */
+  config(): Record<string, number | string>
+  /** The model file as bytes (the whole detector state). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): PageHinkley
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): PageHinkley
+}
+
 /** Text preprocessing: lowercase, mask variable parts, segment words, stem, drop stopwords. */
 export declare class Preprocessor {
   /** Builds a preprocessor; throws `InvalidConfig` for a bad or unknown option. */
@@ -43,6 +145,10 @@ export declare class Resolver {
   constructor(options?: ResolverOptions | null)
   /** Replaces the rules (first match wins); returns their number. */
   setRules(rules: Array<ResolverRule>): number
+  /** Sets the classifier stage to a copy of a fitted `TextClassifier`. */
+  setClassifier(classifier: TextClassifier): void
+  /** Sets the classifier stage from a classifier model file (saved in any language). */
+  loadClassifier(path: string): void
   /** Replaces the rules with a JSON or TOML file's (by extension); returns their number. */
   loadRules(path: string): number
   /** The rules in order. */
@@ -94,6 +200,136 @@ export declare class Resolver {
   save(path: string): void
   /** Reads a resolver file written by `save` in any language. */
   static load(path: string): Resolver
+}
+
+/** Nearest-neighbour index over float32 vectors (HNSW; exact below `exactBelow` vectors). */
+export declare class SimilarityIndex {
+  /** An empty index; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: IndexOptions)
+  /** Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads. */
+  add(ids: Array<number>, vectors: Float32Array, payloads: Payloads): void
+  /** The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first. */
+  search(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<IndexHit>>
+  /** Every id within `threshold` of one vector, best first. */
+  rangeSearch(vector: Float32Array, threshold: number, options?: IndexSearchOptions | null): Array<IndexHit>
+  /** Removes ids (all or nothing: an unknown id throws and removes none). */
+  remove(ids: Array<number>): void
+  /** Drops removed vectors and rebuilds the graph. */
+  compact(): void
+  /** The stored vector and payload of `id`, or `null`. */
+  get(id: number): IndexEntry | null
+  /** Number of ids stored. */
+  len(): number
+  /** Whether `id` is stored. */
+  contains(id: number): boolean
+  /** All stored ids (no particular order). */
+  ids(): Array<number>
+  /** Number of distinct vectors (identical vectors share one graph node). */
+  nVectors(): number
+  /** The configuration (camelCase keys). */
+  config(): Required<IndexOptions>
+  /** The model file as bytes. */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory (the graph is rebuilt). */
+  static fromBytes(bytes: Uint8Array): SimilarityIndex
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): SimilarityIndex
+  /** `add` on the libuv thread pool (the vectors are copied first). */
+  addAsync(ids: Array<number>, vectors: Float32Array, payloads: Payloads): Promise<void>
+  /** `search` on the libuv thread pool (all cores for large batches). */
+  searchAsync(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Promise<IndexHit[][]>
+}
+
+/**
+ * Error text → label with calibrated confidence: TF-IDF, then logistic regression, naive Bayes,
+ * a calibrated linear SVM or the best of them by cross-validation.
+ */
+export declare class TextClassifier {
+  /** Builds an unfitted classifier; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: ClassifierOptions | null)
+  /**
+   * Trains on `texts` with string `labels`, on the libuv thread pool. `progress(stage, done,
+   * total)` is called on the JS thread while it runs. Resolves to `undefined`; a failed fit
+   * leaves the previous model.
+   */
+  fit(texts: Array<string>, labels: Array<string>, progress?: ((stage: string, done: number, total: number) => void) | null): Promise<void>
+  /** Learns more labelled texts without retraining (naive Bayes; unfitted, it is a full fit). */
+  partialFit(texts: Array<string>, labels: Array<string>): void
+  /** The most probable label per text. */
+  predict(texts: Array<string>): Array<string>
+  /** One `Float64Array` of probabilities per text, in `classes()` order. */
+  predictProba(texts: Array<string>): Array<Float64Array>
+  /** One text's label, confidence, `reliable`, alternatives and explanation (synchronous). */
+  predictOne(text: string): Prediction
+  /** Accuracy on labelled texts. */
+  score(texts: Array<string>, labels: Array<string>): number
+  /** The labels, in `predictProba` column order. */
+  classes(): Array<string>
+  /** Whether `fit` has run. */
+  isFitted(): boolean
+  /** The model that was trained (`"auto"` resolved to the winner). */
+  model(): string
+  /** Training metadata (camelCase keys): time, sample counts, options, cross-validation scores. */
+  trainingInfo(): Record<string, any>
+  /** Top-class probabilities on held-out data at training time (a drift baseline). */
+  baselineConfidences(): Float64Array
+  /** The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it. */
+  config(): Required<ClassifierOptions>
+  /** The model file as bytes (what `save` writes). */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory (copied). */
+  static fromBytes(bytes: Uint8Array): TextClassifier
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): TextClassifier
+}
+
+/** (error text, solution) pairs searched by text: TF-IDF + projection, or your own embeddings. */
+export declare class TextIndex {
+  /**
+   * An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
+   * {type: 'external', dim}, index: IndexOptions-without-dim}`.
+   */
+  constructor(options?: Record<string, unknown> | null)
+  /** Adds texts with optional payloads; returns their new ids. */
+  add(texts: Array<string>, payloads: Payloads): Array<number>
+  /** Adds texts with your own embeddings (`vectors`: rows of `dim` values). */
+  addEmbedded(texts: Array<string>, vectors: Float32Array, payloads: Payloads): Array<number>
+  /** The `k` most similar stored texts, best first. */
+  search(text: string, k: number, options?: IndexSearchOptions | null): Array<TextIndexHit>
+  /** `search` for many texts. */
+  searchBatch(texts: Array<string>, k: number, options?: IndexSearchOptions | null): Array<Array<TextIndexHit>>
+  /** Search by your own embeddings (rows of `dim` values). */
+  searchEmbedded(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<TextIndexHit>>
+  /** The dense vectors the index stores for `texts`, row after row. */
+  embed(texts: Array<string>): Float32Array
+  /** Removes texts by id (all or nothing). */
+  remove(ids: Array<number>): void
+  /** Reclaims the space of removed texts. */
+  compact(): void
+  /** Refits the TF-IDF vectoriser on all stored texts now. */
+  refit(): void
+  /** The stored text and payload of `id`, or `null`. */
+  get(id: number): TextEntry | null
+  /** Number of stored texts. */
+  len(): number
+  /** The configuration (camelCase keys). */
+  config(): any
+  /** The model file as bytes. */
+  toBytes(): Buffer
+  /** Decodes a model file held in memory. */
+  static fromBytes(bytes: Uint8Array): TextIndex
+  /** Writes the model file atomically. */
+  save(path: string): void
+  /** Reads a model file written by `save` in any language. */
+  static load(path: string): TextIndex
+  /** `add` on the libuv thread pool. */
+  addAsync(texts: Array<string>, payloads: Payloads): Promise<number[]>
+  /** `searchBatch` on the libuv thread pool. */
+  searchBatchAsync(texts: Array<string>, k: number, options?: IndexSearchOptions | null): Promise<TextIndexHit[][]>
 }
 
 /** TF-IDF with word n-grams, equal to scikit-learn's `TfidfVectorizer` given the same tokens. */
@@ -178,6 +414,29 @@ export declare class WindowAggregator {
   static load(path: string): WindowAggregator
 }
 
+/**
+ * Panics inside faultlens on purpose, so the tests can show a panic arrives as a JS error and
+ * the process lives on. Not public API (listed under the manifest's Node extras).
+ */
+export declare function _panicForTests(message: string): void
+
+/**
+ * Options of `new Adwin(options)`: river's names and defaults in camelCase: `delta` (0.002),
+ * `clock` (32), `maxBuckets` (5), `minWindowLength` (5), `gracePeriod` (10).
+ */
+export interface AdwinOptions {
+  /** Confidence of the cut test. */
+  delta?: number
+  /** Check every `clock` values. */
+  clock?: number
+  /** Buckets of each size kept before merging. */
+  maxBuckets?: number
+  /** Smallest sub-window at a cut. */
+  minWindowLength?: number
+  /** No checks before the window holds more than this. */
+  gracePeriod?: number
+}
+
 /** What the header and envelope of a model file say, without decoding its payload. */
 export interface ArtifactInfo {
   /** The artifact kind: `"preprocessor"` or `"tfidf_vectorizer"`. */
@@ -189,6 +448,45 @@ export interface ArtifactInfo {
   /** Payload size in bytes. */
   payloadBytes: number
 }
+
+/**
+ * Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
+ * camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
+ */
+export interface ClassifierOptions {
+  /** `"logistic"` (default), `"naive_bayes"`, `"linear_svm"` or `"auto"` (cross-validated). */
+  model?: 'logistic' | 'naive_bayes' | 'linear_svm' | 'auto'
+  /** TF-IDF options (default: 1- and 2-grams, sublinear tf, default preprocessor). */
+  tfidf?: TfidfOptions
+  /** Inverse L2 strength of `logistic` and `linear_svm` (default 20). */
+  c?: number
+  /** Naive Bayes smoothing (default 0.01). */
+  alpha?: number
+  /** Solver iteration cap (default 300). */
+  maxIter?: number
+  /** Solver tolerance (default 1e-4). */
+  tol?: number
+  /** Folds of `auto` model selection (default 5). */
+  cvFolds?: number
+  /** Held-out folds of the SVM's Platt calibration (default 3). */
+  calibrationFolds?: number
+  /** Share held out once to record the confidence baseline (default 0.2; 0 skips). */
+  holdout?: number
+  /** Seed of the folds and the SVM's sample order (default 0). */
+  seed?: number
+  /** `predictOne` calls a prediction reliable from this confidence on (default 0.7). */
+  threshold?: number
+  /** Alternatives returned by `predictOne` (default 3). */
+  topK?: number
+  /** N-grams in `predictOne`'s explanation (default 5). */
+  explainTop?: number
+}
+
+/**
+ * Evaluates `a` and `b` on the same labelled texts: both reports, the differences, McNemar's
+ * `pValue`, `significant`, `better` (`"a"`, `"b"` or `"tie"`) and `text`.
+ */
+export declare function compare(a: TextClassifier, b: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
 
 /**
  * A sparse matrix in compressed sparse row form (scipy's `csr_matrix` layout): row `i` holds
@@ -223,6 +521,90 @@ export interface DfFraction {
   fraction: number
 }
 
+/** `add(score)`'s result. */
+export interface DriftCheck {
+  /** KL above the drift threshold on a full window. */
+  drift: boolean
+  /** KL of the window. */
+  kl: number
+}
+
+/** `addMany(scores)`'s result: one entry per score. */
+export interface DriftChecks {
+  /** Drift flag after each score. */
+  drift: Array<boolean>
+  /** KL after each score. */
+  kl: Float64Array
+}
+
+/** One drift episode. */
+export interface DriftEvent {
+  /** When KL crossed the drift threshold (seconds since the Unix epoch). */
+  timestamp: number
+  /** KL at that moment. */
+  kl: number
+  /** Largest KL during the episode. */
+  maxKl: number
+  /** Whether the episode went above the severe threshold. */
+  severe: boolean
+  /** When KL fell back below the watch threshold (`null` while it lasts). */
+  end?: number | null
+}
+
+/** What `status()` returns. */
+export interface DriftStatus {
+  /** The window is full and KL is above the drift threshold. */
+  drift: boolean
+  /** `"filling"`, `"normal"`, `"watch"`, `"drift"` or `"severe"`. */
+  level: string
+  /** KL(window ‖ baseline), nats. */
+  kl: number
+  /** Population stability index. */
+  psi: number
+  /** Jensen-Shannon divergence, nats. */
+  js: number
+  /** The thresholds in use. */
+  thresholds: Thresholds
+  /** Configured window size. */
+  windowSize: number
+  /** Scores in the window now. */
+  nWindow: number
+  /** Scores seen since the last reset. */
+  nSeen: number
+  /** Mean of the window (`null` while empty). */
+  windowMean?: number | null
+  /** Population standard deviation of the window (`null` while empty). */
+  windowStd?: number | null
+  /** Scores seen outside the range. */
+  outOfRange: number
+  /** The retrain policy's verdict now. */
+  shouldRetrain: boolean
+}
+
+/** What `summary(days)` returns. */
+export interface DriftSummary {
+  /** The period asked for. */
+  days: number
+  /** Drift events that started in the period. */
+  driftCount: number
+  /** Largest KL of a full window in the period. */
+  maxKl: number
+  /** Mean KL over full-window checks in the period. */
+  meanKl: number
+  /** Full-window checks in the period. */
+  nChecks: number
+  /** The retrain policy's verdict now. */
+  shouldRetrain: boolean
+  /** The events, oldest first. */
+  events: Array<DriftEvent>
+}
+
+/**
+ * Evaluates a fitted classifier on labelled texts: `{accuracy, perClass, macroF1, weightedF1,
+ * confusion, labels, ..., text}` (`text` is the readable report).
+ */
+export declare function evaluate(model: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
+
 /** A raised incident (see docs/window.md). */
 export interface Incident {
   /** 16 hex digits, a hash of key, start and end. */
@@ -245,8 +627,117 @@ export interface Incident {
   traceIds: Array<string>
 }
 
+/** A stored vector and its payload. */
+export interface IndexEntry {
+  /** The stored vector (unit length under cosine). */
+  vector: Float32Array
+  /** The payload. */
+  payload?: string
+}
+
+/** A search result: `score` is cosine similarity, inner product, or Euclidean distance (l2). */
+export interface IndexHit {
+  /** The id given to `add`. */
+  id: number
+  /** Similarity (cosine, dot) or distance (l2). */
+  score: number
+  /** The payload stored with the id. */
+  payload?: string
+}
+
+/** Options of `new SimilarityIndex(options)`: the core `IndexConfig` fields in camelCase. */
+export interface IndexOptions {
+  /** Number of components of every vector (required). */
+  dim: number
+  /** `"cosine"` (default), `"dot"` or `"l2"`. */
+  metric?: 'cosine' | 'dot' | 'l2'
+  /** HNSW links per node (default 16). */
+  m?: number
+  /** Build-time candidate list (default 200). */
+  efConstruction?: number
+  /** Search-time candidate list (default 64). */
+  efSearch?: number
+  /** Exact scans below this many distinct vectors (default 8192). */
+  exactBelow?: number
+}
+
+/** Per-search options: the core `SearchOptions` fields in camelCase. */
+export interface IndexSearchOptions {
+  /** Minimum score (cosine, dot) or maximum distance (l2). */
+  threshold?: number
+  /** HNSW candidate list for this search. */
+  ef?: number
+  /** `{type: 'ids', ids: [...]}` or `{type: 'payload', field, value}`. */
+  filter?: { type: 'ids', ids: number[] } | { type: 'payload', field: string, value: unknown }
+  /** Scan every vector (exact answers). */
+  exact?: boolean
+}
+
 /** Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`. */
 export declare function inspect(path: string): ArtifactInfo
+
+/**
+ * Options of `new KlDriftDetector(options)` / `KlDriftDetector.fromBaseline(scores, options)`:
+ * the fields of the core `KlDriftConfig` in camelCase; all optional, unknown keys throw.
+ */
+export interface KlDriftOptions {
+  /** Scores in the sliding window (default 1000). */
+  window?: number
+  /** Equal-width histogram bins (default 10). */
+  bins?: number
+  /** Histogram range (default `[0, 1]`); scores outside count in the edge bins. */
+  range?: [number, number]
+  /** Smoothing added to every bin's probability (default 1e-4). */
+  epsilon?: number
+  /** `"calibrated"` (default: from the baseline) or `"fixed"` (`fixedThresholds`). */
+  thresholdMode?: 'calibrated' | 'fixed'
+  /** Calibrated mode: chance that a drift-free full window is flagged (default 1e-4). */
+  falseAlarmRate?: number
+  /** Calibrated mode: chance that a drift-free window is above the watch level (default 0.01). */
+  watchRate?: number
+  /** Calibrated mode: severe = drift threshold × this (default 2). */
+  severeFactor?: number
+  /** Calibrated mode: resamples (default 1000). */
+  calibrationResamples?: number
+  /** Calibrated mode: resampling seed (default 0). */
+  seed?: number
+  /** Fixed mode thresholds (default `{watch: 0.3, drift: 0.5, severe: 1.0}`). */
+  fixedThresholds?: Thresholds
+  /** Retrain after this many drift events within `retrainDays` (default 5). */
+  retrainDrifts?: number
+  /** The retrain policy's period in days (default 7). */
+  retrainDays?: number
+  /** Drift events kept (default 10000). */
+  maxEvents?: number
+  /** Days of hourly KL history kept for `summary` (default 90). */
+  historyDays?: number
+}
+
+/** Two-sided two-sample KS test equal to `scipy.stats.ks_2samp`. */
+export declare function ks2samp(reference: Float64Array, current: Float64Array): KsResult
+
+/** Per-column KS tests of two matrices given as arrays of rows (rows = samples). */
+export declare function ksColumns(reference: Array<Array<number>>, current: Array<Array<number>>, alpha?: number | undefined | null): KsColumns
+
+/** `ksColumns`' result: one entry per column. */
+export interface KsColumns {
+  /** KS statistic per column. */
+  statistic: Float64Array
+  /** p-value per column. */
+  pvalue: Float64Array
+  /** `pvalue < alpha` per column. */
+  drift: Array<boolean>
+}
+
+/** `ks2Samp`'s result. */
+export interface KsResult {
+  /** Largest distance between the two empirical CDFs. */
+  statistic: number
+  /** Two-sided p-value (scipy's). */
+  pvalue: number
+  /** `"exact"` or `"asymptotic"`. */
+  method: string
+}
 
 /** A classifier label and its probability. */
 export interface LabelScore {
@@ -278,8 +769,39 @@ export interface Outcome {
   timestamp: number
 }
 
+/**
+ * Options of `new PageHinkley(options)`: river's names and defaults in camelCase:
+ * `minInstances` (30), `delta` (0.005), `threshold` (50), `alpha` (1 - 0.0001), `mode` ("both").
+ */
+export interface PageHinkleyOptions {
+  /** Values before any change can be reported. */
+  minInstances?: number
+  /** Magnitude of change tolerated. */
+  delta?: number
+  /** Detection threshold (lambda). */
+  threshold?: number
+  /** Forgetting factor. */
+  alpha?: number
+  /** Which direction of change to report. */
+  mode?: 'up' | 'down' | 'both'
+}
+
 /** Whether batch work may use all cores. */
 export declare function parallelism(): boolean
+
+/** What `predictOne` returns. */
+export interface Prediction {
+  /** The most probable label. */
+  label: string
+  /** Its probability. */
+  confidence: number
+  /** `confidence >= threshold`. */
+  reliable: boolean
+  /** The next most probable labels: `[label, probability]` pairs. */
+  alternatives: Array<[string, number]>
+  /** The n-grams that pushed the decision most: `[ngram, weight]` pairs. */
+  explanation: Array<[string, number]>
+}
 
 /**
  * Options of `new Preprocessor(options)`: the fields of the core `PreprocessorConfig`, in
@@ -382,6 +904,26 @@ export interface Template {
   id: string
 }
 
+/** A stored text and its payload. */
+export interface TextEntry {
+  /** The stored text. */
+  text: string
+  /** The payload. */
+  payload?: string
+}
+
+/** A text search result. */
+export interface TextIndexHit {
+  /** The id `add` returned. */
+  id: number
+  /** Cosine similarity (or the configured metric for external embeddings). */
+  score: number
+  /** The stored text. */
+  text: string
+  /** The payload stored with it. */
+  payload?: string
+}
+
 /**
  * Options of `new TfidfVectorizer(options)`: the fields of the core `TfidfConfig`, in camelCase.
  * Every field is optional; an unknown key throws `InvalidConfig`.
@@ -412,6 +954,16 @@ export interface TfidfOptions {
    * or `null` to split on whitespace only. Omitted = the default preprocessor.
    */
   preprocessor?: PreprocessorOptions | Preprocessor | null
+}
+
+/** KL levels. */
+export interface Thresholds {
+  /** Start of the watch zone. */
+  watch: number
+  /** Drift when KL is above this. */
+  drift: number
+  /** Retrain at once when KL is above this. */
+  severe: number
 }
 
 /** The faultlens version (also written into every model file). */

@@ -835,11 +835,22 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Adwin = nativeBinding.Adwin
+module.exports.KlDriftDetector = nativeBinding.KlDriftDetector
+module.exports.PageHinkley = nativeBinding.PageHinkley
 module.exports.Preprocessor = nativeBinding.Preprocessor
 module.exports.Resolver = nativeBinding.Resolver
+module.exports.SimilarityIndex = nativeBinding.SimilarityIndex
+module.exports.TextClassifier = nativeBinding.TextClassifier
+module.exports.TextIndex = nativeBinding.TextIndex
 module.exports.TfidfVectorizer = nativeBinding.TfidfVectorizer
 module.exports.WindowAggregator = nativeBinding.WindowAggregator
+module.exports._panicForTests = nativeBinding._panicForTests
+module.exports.compare = nativeBinding.compare
+module.exports.evaluate = nativeBinding.evaluate
 module.exports.inspect = nativeBinding.inspect
+module.exports.ks2samp = nativeBinding.ks2samp
+module.exports.ksColumns = nativeBinding.ksColumns
 module.exports.parallelism = nativeBinding.parallelism
 module.exports.setParallelism = nativeBinding.setParallelism
 module.exports.version = nativeBinding.version

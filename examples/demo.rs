@@ -1,134 +1,275 @@
-//! `make demo`: the main job end to end on the bundled data (examples/data/errors.jsonl).
-//! At this stage: preprocess and vectorise real error lines, show tokens and templates, the top
-//! n-grams, the nearest past error for a few new ones, and the model file round trip.
+//! `make demo`: the main job end to end on the bundled data (examples/data): train the classifier
+//! on past errors and their remedies, resolve a stream of new errors through the cascade
+//! (rules → similar past errors → classifier), watch the classifier's confidence for drift, fire
+//! incidents from the same stream, and print the metrics a host would serve at `/metrics`.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
-use faultlens::{Artifact, Preprocessor, TfidfConfig, TfidfVectorizer};
+use faultlens::resolve::{Mode, Resolver, ResolverConfig};
+use faultlens::{
+    Artifact, ClassifierConfig, Event, KlDriftConfig, KlDriftDetector, ModelKind, TextClassifier,
+    WindowAggregator, WindowConfig,
+};
+
+/// A small deterministic generator (xorshift64*), so every run prints the same story.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A new occurrence of a known error: same text, other numbers (what production logs look like).
+fn reoccur(rng: &mut Rng, text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from(b'0' + rng.below(10) as u8)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Errors nobody has seen before: a new dependency started failing after a deploy.
+const NOVEL: [&str; 4] = [
+    "kafka consumer group orders-7 rebalance failed: member 12 left during sync",
+    "grpc: received message larger than max (5242880 vs. 4194304) from ledger-9",
+    "redis cluster slot 1234 moved to 10.1.2.3:6379 during failover",
+    "feature flag service returned malformed payload for flag checkout-v2",
+];
+
+const SERVICES: [&str; 4] = ["checkout", "payments", "search", "billing"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let body = std::fs::read_to_string(root.join("examples/data/errors.jsonl"))?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data");
+    let body = std::fs::read_to_string(root.join("errors.jsonl"))?;
     let rows: Vec<serde_json::Value> = body
         .lines()
+        .filter(|l| !l.trim().is_empty())
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
     let errors: Vec<&str> = rows.iter().filter_map(|r| r["error"].as_str()).collect();
-    let solutions: Vec<&str> = rows.iter().filter_map(|r| r["solution"].as_str()).collect();
+    let remedies: Vec<&str> = rows.iter().filter_map(|r| r["solution"].as_str()).collect();
     println!(
-        "faultlens {} demo: {} past errors with their remedies\n",
+        "faultlens {} demo: {} past errors and the remedies operators applied\n",
         faultlens::VERSION,
         errors.len()
     );
 
-    println!("== 1. preprocessing: tokens and templates");
-    let pre = Preprocessor::default();
-    for line in errors.iter().take(4) {
-        let t = pre.template(line);
+    println!("== 1. train the classifier (model chosen by 5-fold cross-validation)");
+    let mut classifier = TextClassifier::new(ClassifierConfig {
+        model: ModelKind::Auto,
+        ..Default::default()
+    })?;
+    classifier.fit(&errors, &remedies)?;
+    let info = classifier.training_info()?;
+    for c in &info.cv_scores {
         println!(
-            "  {line}\n    tokens:   {}\n    template: {} [{}]",
-            pre.tokens(line).join(" "),
-            t.masked,
-            t.id
+            "  {:12} accuracy {:.3}  macro-F1 {:.3}",
+            c.model.name(),
+            c.accuracy,
+            c.macro_f1
         );
     }
-    let templates: std::collections::HashSet<String> = pre
-        .template_batch(&errors)
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
     println!(
-        "  {} lines collapse to {} templates\n",
-        errors.len(),
-        templates.len()
+        "  picked {} over {} remedies, {} features, trained in {:.0} ms\n",
+        info.model.name(),
+        classifier.classes()?.len(),
+        info.n_features,
+        info.fit_seconds * 1e3
     );
 
-    println!("== 2. TF-IDF, word 1..3-grams");
-    let config = TfidfConfig {
-        ngram_range: (1, 3),
-        sublinear_tf: true,
-        min_df: faultlens::DfBound::Count(2),
+    println!("== 2. resolve new errors: rules → similar past errors → classifier");
+    let mut resolver = Resolver::new(ResolverConfig::default())?;
+    resolver.load_rules(root.join("rules.toml"))?;
+    resolver.load_knowledge(root.join("errors.jsonl"), false)?;
+    resolver.set_classifier(classifier.clone())?;
+    let mut rng = Rng(0x5eed_f00d);
+    // An hour of traffic: 3,000 errors; in the last third a new failure mode appears.
+    let stream: Vec<String> = (0..3000)
+        .map(|i| {
+            if i >= 2000 && rng.below(2) == 0 {
+                let novel = NOVEL[rng.below(NOVEL.len())];
+                reoccur(&mut rng, novel)
+            } else {
+                let j = rng.below(errors.len());
+                reoccur(&mut rng, errors[j])
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let answers = resolver.resolve_batch(&stream, Mode::Auto)?;
+    let batch_s = started.elapsed().as_secs_f64();
+    let shown = [0usize, 1, 2, 3, 2001, 2003];
+    for &i in &shown {
+        let a = &answers[i];
+        let text: String = stream[i].chars().take(72).collect();
+        println!(
+            "  {text}\n    -> {} via {} ({:.2}{}), {} µs",
+            a.solution.as_deref().unwrap_or("-"),
+            a.method.as_str(),
+            a.confidence,
+            if a.reliable { "" } else { ", unreliable" },
+            a.elapsed_us
+        );
+    }
+    let mut by_method = std::collections::BTreeMap::new();
+    for a in &answers {
+        *by_method.entry(a.method.as_str()).or_insert(0usize) += 1;
+    }
+    println!(
+        "  {} errors resolved in {:.1} ms ({:.0}/s): {:?}\n",
+        stream.len(),
+        batch_s * 1e3,
+        stream.len() as f64 / batch_s,
+        by_method
+    );
+    // Operators confirm two answers; one works, one does not.
+    resolver.record_outcome(
+        &stream[0],
+        answers[0].solution.as_deref().unwrap_or("-"),
+        true,
+    )?;
+    resolver.record_outcome(
+        &stream[1],
+        answers[1].solution.as_deref().unwrap_or("-"),
+        false,
+    )?;
+
+    println!("== 3. watch the classifier's confidence for drift");
+    let confidence: Vec<f64> = stream
+        .iter()
+        .map(|t| classifier.predict_one(t).map(|p| p.confidence))
+        .collect::<Result<_, _>>()?;
+    // Baseline: the first 1,000 errors (a normal period). The threshold is calibrated from the
+    // baseline itself (false-alarm rate 1e-4 per check), not a fixed KL of 0.5.
+    let config = KlDriftConfig {
+        window: 300,
         ..Default::default()
     };
-    let mut vectorizer = TfidfVectorizer::new(config)?;
-    let started = Instant::now();
-    let x = vectorizer.fit_transform(&errors)?;
+    let mut detector = KlDriftDetector::from_baseline(&confidence[..1000], config)?;
+    let t0 = 1_767_225_600.0; // 2026-01-01, one error every 1.2 s
+    let mut first_drift = None;
+    for (i, &c) in confidence.iter().enumerate().skip(1000) {
+        let check = detector.add(c, Some(t0 + i as f64 * 1.2))?;
+        if check.drift && first_drift.is_none() {
+            first_drift = Some((i, check.kl));
+        }
+    }
+    let status = detector.status()?;
+    match first_drift {
+        Some((i, kl)) => println!(
+            "  drift from error #{i} (KL {kl:.3} > calibrated threshold {:.3}); new failure mode began at #2000",
+            status.thresholds.drift
+        ),
+        None => println!("  no drift detected"),
+    }
+    let summary = detector.summary(1.0)?;
     println!(
-        "  fitted in {:.1} ms: {} features, matrix {}x{} with {} non-zeros",
-        started.elapsed().as_secs_f64() * 1e3,
-        vectorizer.n_features()?,
-        x.n_rows,
-        x.n_cols,
-        x.nnz()
+        "  status: level {}, KL {:.3}, PSI {:.3}, window mean confidence {:.2}; {} drift event(s), should retrain: {}\n",
+        status.level,
+        status.kl,
+        status.psi,
+        status.window_mean,
+        summary.drift_count,
+        status.should_retrain
     );
-    let names = vectorizer.feature_names()?;
-    let mut weight = vec![0.0; names.len()];
-    for (&j, &v) in x.indices.iter().zip(&x.data) {
-        weight[j as usize] += v;
-    }
-    let mut top: Vec<usize> = (0..names.len())
-        .filter(|&j| names[j].contains(' '))
-        .collect();
-    top.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]));
-    println!("  top n-grams by total weight:");
-    for &j in top.iter().take(8) {
-        println!("    {:6.2}  {}", weight[j], names[j]);
-    }
 
-    println!("\n== 3. similarity: the nearest past error for new ones");
-    let new_errors = [
-        "psycopg2.OperationalError: could not connect to server: Connection refused. Is the server running on host 10.9.8.7 and accepting TCP/IP connections on port 5432?",
-        "Container search-abc12 was OOMKilled (exit code 137), memory limit 1024Mi",
-        "dial tcp: lookup payments.svc.cluster.local on 10.0.0.10:53: no such host",
-        "결제 서버 인증 실패: 사용자 payments 비밀번호 오류",
-    ];
-    let q = vectorizer.transform(&new_errors)?;
-    for (i, e) in new_errors.iter().enumerate() {
-        let (best, score) = (0..x.n_rows)
-            .map(|j| (j, q.cosine(i, &x, j)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap_or((0, 0.0));
+    println!("== 4. incidents: (service, route, remedy) counted over a 5-minute event-time window");
+    let mut aggregator = WindowAggregator::new(WindowConfig {
+        threshold: 10,
+        allowed_lateness_ms: Some(10_000),
+        ..Default::default()
+    })?;
+    // Every error becomes an event (six hours, one every 7.2 s); at hour 4 billing's database pool
+    // melts down (40 errors in 90 s). Events arrive up to 4 s out of order; three of the burst's
+    // arrive two minutes late, past the 10 s allowed lateness.
+    let mut owned: Vec<(i64, String, String, String, String)> = Vec::new();
+    for (i, (text, a)) in stream.iter().zip(&answers).enumerate() {
+        let ts = i as i64 * 7200 + rng.below(4000) as i64;
+        let service = SERVICES[rng.below(SERVICES.len())].to_owned();
+        let remedy = a.solution.clone().unwrap_or_else(|| "unknown".into());
+        owned.push((ts, service, "/api/v1/orders".into(), remedy, text.clone()));
+    }
+    for k in 0..40 {
+        let ts = 4 * 3_600_000 + k * 2250;
+        let text = format!(
+            "[billing] db pool exhausted: {}/50 connections in use",
+            50 + k
+        );
+        owned.push((
+            ts,
+            "billing".into(),
+            "/api/v1/pay".into(),
+            "restart_database_pool".into(),
+            text,
+        ));
+    }
+    // Arrival order ≠ event time: a few seconds of jitter, and three events two minutes late.
+    owned.sort_by_key(|e| {
+        let late = e.2 == "/api/v1/pay" && (e.0 / 2250) % 13 == 0;
+        e.0 + (e.4.len() as i64 % 7) * 500 + if late { 120_000 } else { 0 }
+    });
+    let events: Vec<Event<'_>> = owned
+        .iter()
+        .map(|(ts, s, r, c, m)| Event::new(*ts, s, r, c).message(m))
+        .collect();
+    let mut outcome = aggregator.push_batch(&events);
+    let flushed = aggregator.flush();
+    outcome.incidents.extend(flushed.incidents);
+    for inc in &outcome.incidents {
         println!(
-            "  {e}\n    -> {:.3} like \"{}\"\n       remedy: {}",
-            score, errors[best], solutions[best]
+            "  incident {}: {}/{}/{} {} errors in ({}, {}] ms, severity {:?}\n    e.g. {}",
+            &inc.id[..8.min(inc.id.len())],
+            inc.key.service.as_deref().unwrap_or("*"),
+            inc.key.route.as_deref().unwrap_or("*"),
+            inc.key.error_code.as_deref().unwrap_or("*"),
+            inc.count,
+            inc.start_ms,
+            inc.end_ms,
+            inc.severity,
+            inc.samples.first().map(String::as_str).unwrap_or("")
         );
     }
-    let (a, b) = (
-        new_errors[0],
-        errors
-            .iter()
-            .find(|e| e.contains("HikariPool"))
-            .copied()
-            .unwrap_or(""),
-    );
+    let stats = aggregator.stats();
     println!(
-        "  similarity of two different database errors: {:.3}",
-        vectorizer.similarity(a, b)?
+        "  {} events, {} late (reported, not counted), {} live keys\n",
+        stats.events, stats.late_events, stats.live_keys
     );
 
-    println!("\n== 4. model file");
+    println!("== 5. metrics excerpt (Prometheus text, as served at /metrics)");
+    for line in resolver.metrics_prometheus().lines() {
+        if line.starts_with("faultlens_resolutions_total")
+            || line.starts_with("faultlens_outcomes_total")
+            || line.starts_with("faultlens_resolve_latency_seconds_count")
+        {
+            println!("  {line}");
+        }
+    }
+
+    println!("\n== 6. one model file for the whole resolver");
     let path = std::env::temp_dir().join(format!("faultlens-demo-{}.flm", std::process::id()));
-    vectorizer.save(&path)?;
+    resolver.save(&path)?;
     let info = faultlens::models::inspect(&path)?;
-    let reloaded = TfidfVectorizer::load(&path)?;
+    let reloaded = Resolver::load(&path)?;
+    let again = reloaded.resolve(&stream[3], Mode::Auto)?;
     println!(
-        "  saved {} ({} bytes, kind {}, format v{}); reloaded model equal: {}",
+        "  saved {} ({} KiB, kind {}, format v{}); reloaded answer equal: {}",
         path.display(),
-        std::fs::metadata(&path)?.len(),
+        std::fs::metadata(&path)?.len() / 1024,
         info.kind,
         info.format_version,
-        reloaded == vectorizer
+        again.solution == answers[3].solution
     );
     std::fs::remove_file(&path)?;
-
-    let mut per_remedy: HashMap<&str, usize> = HashMap::new();
-    for s in &solutions {
-        *per_remedy.entry(s).or_default() += 1;
-    }
-    println!(
-        "\n{} remedies in the knowledge base; classification, resolver, drift and incidents come with the next capabilities.",
-        per_remedy.len()
-    );
     Ok(())
 }

@@ -82,6 +82,13 @@ typedef int32_t FlStatus;
 #endif // __cplusplus
 
 /**
+ * An ADWIN change detector with river's parameters (`delta` 0.002, `clock` 32, `max_buckets` 5, `min_window_length` 5, `grace_period` 10) and change points.
+ *
+ * Thread-safe: the handle holds a mutex. Release with the matching `_free`.
+ */
+typedef struct FlAdwin FlAdwin;
+
+/**
  * A text classifier (TF-IDF, then logistic regression, naive Bayes, a calibrated linear SVM, or
  * the best of them by cross-validation), fitted or not.
  *
@@ -110,6 +117,23 @@ typedef struct FlHits FlHits;
  * Create with `fl_index_new`, `fl_index_from_bytes` or `fl_index_load`; free with `fl_index_free`.
  */
 typedef struct FlIndex FlIndex;
+
+/**
+ * A KL drift detector: a sliding window of scores compared with a baseline histogram, with
+ * calibrated (default) or fixed thresholds, drift events and a retrain policy (docs/drift.md).
+ *
+ * Thread-safe: the handle holds a mutex, so calls from several threads run one at a time.
+ * Create with `fl_kl_drift_new`, `fl_kl_drift_from_baseline`, `fl_kl_drift_from_histogram`,
+ * `fl_kl_drift_from_bytes` or `fl_kl_drift_load`; release with `fl_kl_drift_free`.
+ */
+typedef struct FlKlDrift FlKlDrift;
+
+/**
+ * A Page-Hinkley change detector with river's parameters (`min_instances` 30, `delta` 0.005, `threshold` 50, `alpha` 1 - 0.0001, `mode` "both") and change points.
+ *
+ * Thread-safe: the handle holds a mutex. Release with the matching `_free`.
+ */
+typedef struct FlPageHinkley FlPageHinkley;
 
 /**
  * A configured text preprocessor (lowercase, mask, segment, stem, filter).
@@ -556,6 +580,350 @@ FlStatus fl_compare(const FlClassifier *a,
                     const char *const *labels,
                     size_t n,
                     char **json);
+
+/**
+ * Builds a detector without a baseline from a JSON config with the core's snake_case names
+ * (`window`, `bins`, `range`, `epsilon`, `threshold_mode` ("calibrated" | "fixed"),
+ * `false_alarm_rate`, `watch_rate`, `severe_factor`, `calibration_resamples`, `seed`,
+ * `fixed_thresholds` {watch, drift, severe}, `retrain_drifts`, `retrain_days`, `max_events`,
+ * `history_days`); NULL means the defaults.
+ *
+ * On success `*out` owns a new handle: free it with `fl_kl_drift_free`. Thread-safe.
+ */
+FlStatus fl_kl_drift_new(const char *config_json, FlKlDrift **out);
+
+/**
+ * Builds a detector whose baseline is `n` scores (read only during the call) and calibrates its
+ * thresholds. An empty, constant or NaN-holding baseline, or one shorter than the window, gives
+ * `FL_STATUS_INVALID_INPUT`.
+ *
+ * On success `*out` owns a new handle: free it with `fl_kl_drift_free`. Thread-safe.
+ */
+FlStatus fl_kl_drift_from_baseline(const double *scores,
+                                   size_t n,
+                                   const char *config_json,
+                                   FlKlDrift **out);
+
+/**
+ * Builds a detector whose baseline is a histogram of `n` counts (`n` must equal the config's
+ * `bins`, else `FL_STATUS_DIMENSION`); histograms of shards add up.
+ *
+ * On success `*out` owns a new handle: free it with `fl_kl_drift_free`. Thread-safe.
+ */
+FlStatus fl_kl_drift_from_histogram(const uint64_t *counts,
+                                    size_t n,
+                                    const char *config_json,
+                                    FlKlDrift **out);
+
+/**
+ * Frees a detector. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_kl_drift_free(FlKlDrift *d);
+
+/**
+ * Replaces the baseline with `n` scores, recalibrates, and resets the window and events.
+ */
+FlStatus fl_kl_drift_set_baseline(FlKlDrift *d, const double *scores, size_t n);
+
+/**
+ * Replaces the baseline with a histogram of `n` counts, recalibrates, and resets.
+ */
+FlStatus fl_kl_drift_set_baseline_histogram(FlKlDrift *d, const uint64_t *counts, size_t n);
+
+/**
+ * Adds one score at `*timestamp` (seconds since the Unix epoch; NULL = now) and checks the
+ * window: `*drift` is true when the full window's KL is above the drift threshold, `*kl` is the
+ * window's KL. A non-finite score gives `FL_STATUS_INVALID_INPUT`; no baseline `FL_STATUS_NOT_FITTED`.
+ */
+FlStatus fl_kl_drift_add(FlKlDrift *d,
+                         double score,
+                         const double *timestamp,
+                         bool *drift,
+                         double *kl);
+
+/**
+ * Adds `n` scores at one timestamp (NULL = now), checking after each. `drift` and `kl`, when not
+ * NULL, are caller arrays of `n` values that receive each check. A non-finite score anywhere
+ * rejects the whole batch before anything is added.
+ */
+FlStatus fl_kl_drift_add_many(FlKlDrift *d,
+                              const double *scores,
+                              size_t n,
+                              const double *timestamp,
+                              bool *drift,
+                              double *kl);
+
+/**
+ * The status as JSON: `{"drift", "level", "kl", "psi", "js", "thresholds": {"watch", "drift",
+ * "severe"}, "window_size", "n_window", "n_seen", "window_mean", "window_std" (null while the
+ * window is empty), "out_of_range", "should_retrain"}`.
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`.
+ */
+FlStatus fl_kl_drift_status(const FlKlDrift *d, char **json);
+
+/**
+ * Drift events and KL statistics over the last `days` days as JSON: `{"days", "drift_count",
+ * "max_kl", "mean_kl", "n_checks", "should_retrain", "events": [{"timestamp", "kl", "max_kl",
+ * "severe", "end"}]}`.
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`.
+ */
+FlStatus fl_kl_drift_summary(const FlKlDrift *d, double days, char **json);
+
+/**
+ * Empties the window and forgets events; keeps the baseline and thresholds.
+ */
+FlStatus fl_kl_drift_reset(FlKlDrift *d);
+
+/**
+ * `*fitted` is true when a baseline is set.
+ */
+FlStatus fl_kl_drift_is_fitted(const FlKlDrift *d, bool *fitted);
+
+/**
+ * The thresholds in use (calibrated or fixed).
+ */
+FlStatus fl_kl_drift_thresholds(const FlKlDrift *d, double *watch, double *drift, double *severe);
+
+/**
+ * The baseline histogram counts (as doubles, exact below 2^53).
+ *
+ * On success `*counts` owns `*len` values: free them with `fl_doubles_free(*counts, *len)`.
+ */
+FlStatus fl_kl_drift_baseline_histogram(const FlKlDrift *d, double **counts, size_t *len);
+
+/**
+ * The full configuration as JSON (snake_case), accepted by `fl_kl_drift_new`.
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`.
+ */
+FlStatus fl_kl_drift_config(const FlKlDrift *d, char **json);
+
+/**
+ * The detector (config, baseline, thresholds, window, events) as a model file in memory.
+ *
+ * On success `*bytes` owns `*len` bytes: free them with `fl_bytes_free(*bytes, *len)`.
+ */
+FlStatus fl_kl_drift_to_bytes(const FlKlDrift *d, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a model file held in memory (`len` bytes, read only during the call).
+ *
+ * On success `*out` owns a new handle: free it with `fl_kl_drift_free`.
+ */
+FlStatus fl_kl_drift_from_bytes(const uint8_t *bytes, size_t len, FlKlDrift **out);
+
+/**
+ * Writes the model file atomically (a failed save keeps any previous file).
+ */
+FlStatus fl_kl_drift_save(const FlKlDrift *d, const char *path);
+
+/**
+ * Reads a model file written by `save` in any language.
+ *
+ * On success `*out` owns a new handle: free it with `fl_kl_drift_free`.
+ */
+FlStatus fl_kl_drift_load(const char *path, FlKlDrift **out);
+
+/**
+ * Builds a detector from a JSON config with river's snake_case parameter names; NULL
+ * means river's defaults. Bad or unknown fields give `FL_STATUS_INVALID_CONFIG`.
+ *
+ * On success `*out` owns a new handle: free it with the matching `_free`.
+ */
+FlStatus fl_adwin_new(const char *config_json, FlAdwin **out);
+
+/**
+ * Frees a detector. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_adwin_free(FlAdwin *d);
+
+/**
+ * Adds one value; `*drift` is true when a change was detected at it. A non-finite value
+ * gives `FL_STATUS_INVALID_INPUT`.
+ */
+FlStatus fl_adwin_update(FlAdwin *d, double x, bool *drift);
+
+/**
+ * Adds `n` values; writes the indices where a change was detected into `indices` (a
+ * caller array of capacity `n`, may be NULL) and their number into `*n_hits`. A
+ * non-finite value anywhere rejects the whole batch before anything is added.
+ */
+FlStatus fl_adwin_update_many(FlAdwin *d,
+                              const double *xs,
+                              size_t n,
+                              size_t *indices,
+                              size_t *n_hits);
+
+/**
+ * `*drift` is true when the last value triggered a change.
+ */
+FlStatus fl_adwin_drift_detected(const FlAdwin *d, bool *drift);
+
+/**
+ * Changes detected since creation.
+ */
+FlStatus fl_adwin_n_detections(const FlAdwin *d, size_t *n);
+
+/**
+ * Forgets the stream so far (the detection count is kept).
+ */
+FlStatus fl_adwin_reset(FlAdwin *d);
+
+/**
+ * The full configuration as JSON (snake_case).
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`.
+ */
+FlStatus fl_adwin_config(const FlAdwin *d, char **json);
+
+/**
+ * The whole detector state as a model file in memory.
+ *
+ * On success `*bytes` owns `*len` bytes: free them with `fl_bytes_free(*bytes, *len)`.
+ */
+FlStatus fl_adwin_to_bytes(const FlAdwin *d, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a model file held in memory (`len` bytes, read only during the call).
+ *
+ * On success `*out` owns a new handle: free it with the matching `_free`.
+ */
+FlStatus fl_adwin_from_bytes(const uint8_t *bytes, size_t len, FlAdwin **out);
+
+/**
+ * Writes the model file atomically.
+ */
+FlStatus fl_adwin_save(const FlAdwin *d, const char *path);
+
+/**
+ * Reads a model file written by `save` in any language.
+ *
+ * On success `*out` owns a new handle: free it with the matching `_free`.
+ */
+FlStatus fl_adwin_load(const char *path, FlAdwin **out);
+
+/**
+ * Builds a detector from a JSON config with river's snake_case parameter names; NULL
+ * means river's defaults. Bad or unknown fields give `FL_STATUS_INVALID_CONFIG`.
+ *
+ * On success `*out` owns a new handle: free it with the matching `_free`.
+ */
+FlStatus fl_page_hinkley_new(const char *config_json, FlPageHinkley **out);
+
+/**
+ * Frees a detector. NULL is a no-op. No other call may be using the handle.
+ */
+void fl_page_hinkley_free(FlPageHinkley *d);
+
+/**
+ * Adds one value; `*drift` is true when a change was detected at it. A non-finite value
+ * gives `FL_STATUS_INVALID_INPUT`.
+ */
+FlStatus fl_page_hinkley_update(FlPageHinkley *d, double x, bool *drift);
+
+/**
+ * Adds `n` values; writes the indices where a change was detected into `indices` (a
+ * caller array of capacity `n`, may be NULL) and their number into `*n_hits`. A
+ * non-finite value anywhere rejects the whole batch before anything is added.
+ */
+FlStatus fl_page_hinkley_update_many(FlPageHinkley *d,
+                                     const double *xs,
+                                     size_t n,
+                                     size_t *indices,
+                                     size_t *n_hits);
+
+/**
+ * `*drift` is true when the last value triggered a change.
+ */
+FlStatus fl_page_hinkley_drift_detected(const FlPageHinkley *d, bool *drift);
+
+/**
+ * Changes detected since creation.
+ */
+FlStatus fl_page_hinkley_n_detections(const FlPageHinkley *d, size_t *n);
+
+/**
+ * Forgets the stream so far (the detection count is kept).
+ */
+FlStatus fl_page_hinkley_reset(FlPageHinkley *d);
+
+/**
+ * The full configuration as JSON (snake_case).
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`.
+ */
+FlStatus fl_page_hinkley_config(const FlPageHinkley *d, char **json);
+
+/**
+ * The whole detector state as a model file in memory.
+ *
+ * On success `*bytes` owns `*len` bytes: free them with `fl_bytes_free(*bytes, *len)`.
+ */
+FlStatus fl_page_hinkley_to_bytes(const FlPageHinkley *d, uint8_t **bytes, size_t *len);
+
+/**
+ * Decodes a model file held in memory (`len` bytes, read only during the call).
+ *
+ * On success `*out` owns a new handle: free it with the matching `_free`.
+ */
+FlStatus fl_page_hinkley_from_bytes(const uint8_t *bytes, size_t len, FlPageHinkley **out);
+
+/**
+ * Writes the model file atomically.
+ */
+FlStatus fl_page_hinkley_save(const FlPageHinkley *d, const char *path);
+
+/**
+ * Reads a model file written by `save` in any language.
+ *
+ * On success `*out` owns a new handle: free it with the matching `_free`.
+ */
+FlStatus fl_page_hinkley_load(const char *path, FlPageHinkley **out);
+
+/**
+ * Number of values in the ADWIN window.
+ */
+FlStatus fl_adwin_width(const FlAdwin *d, double *width);
+
+/**
+ * Mean of the ADWIN window.
+ */
+FlStatus fl_adwin_estimation(const FlAdwin *d, double *mean);
+
+/**
+ * Variance of the ADWIN window.
+ */
+FlStatus fl_adwin_variance(const FlAdwin *d, double *variance);
+
+/**
+ * Two-sided two-sample Kolmogorov-Smirnov test equal to `scipy.stats.ks_2samp` (exact for
+ * samples of at most 10 000 values, asymptotic otherwise). Empty samples or NaN give
+ * `FL_STATUS_INVALID_INPUT`. `*exact` (may be NULL) tells which method gave the p-value.
+ */
+FlStatus fl_ks_2samp(const double *reference,
+                     size_t n_reference,
+                     const double *current,
+                     size_t n_current,
+                     double *statistic,
+                     double *pvalue,
+                     bool *exact);
+
+/**
+ * Per-column KS tests of two row-major matrices with `n_cols` columns (`reference_rows` and
+ * `current_rows` rows). `statistics`, `pvalues` and `drift` (any may be NULL) are caller arrays
+ * of `n_cols` values; drift is `pvalue < alpha`.
+ */
+FlStatus fl_ks_columns(const double *reference,
+                       size_t reference_rows,
+                       const double *current,
+                       size_t current_rows,
+                       size_t n_cols,
+                       double alpha,
+                       double *statistics,
+                       double *pvalues,
+                       bool *drift);
 
 /**
  * Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`

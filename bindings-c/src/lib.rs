@@ -20,6 +20,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 pub mod classify;
+pub mod drift;
 pub mod index;
 pub mod models;
 pub mod resolve;

@@ -13,6 +13,7 @@ use napi_derive::napi;
 
 mod classify;
 mod convert;
+pub mod drift;
 mod error;
 mod index;
 mod resolve;

@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 
 mod classify;
 mod convert;
+mod drift;
 mod error;
 mod index;
 mod models;
@@ -77,6 +78,11 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<window::PyWindowAggregator>()?;
     m.add_class::<index::PySimilarityIndex>()?;
     m.add_class::<index::PyTextIndex>()?;
+    m.add_class::<drift::PyKlDriftDetector>()?;
+    m.add_class::<drift::PyAdwin>()?;
+    m.add_class::<drift::PyPageHinkley>()?;
+    m.add_function(wrap_pyfunction!(drift::ks_2samp, m)?)?;
+    m.add_function(wrap_pyfunction!(drift::ks_columns, m)?)?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

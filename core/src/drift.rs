@@ -1,1 +1,1001 @@
-//! Drift detection: KL/PSI/JS on score histograms, KS tests and streaming detectors (issue 6).
+//! Drift detection: is the model still seeing the world it was trained on?
+//!
+//! - [`KlDriftDetector`]: KL divergence (plus PSI and Jensen-Shannon) of a sliding window of
+//!   prediction scores against a baseline histogram saved at training time, with thresholds
+//!   calibrated from the baseline itself (or the old service's fixed 0.3 / 0.5 / 1.0), drift
+//!   events with timestamps and a retrain policy.
+//! - [`ks_2samp`] / [`ks_columns`]: two-sample Kolmogorov-Smirnov tests equal to
+//!   `scipy.stats.ks_2samp`, per feature column.
+//! - [`Adwin`] and [`PageHinkley`]: streaming change detectors equal to river's.
+//!
+//! Every detector saves and loads through the model file ([`Artifact`](crate::Artifact)).
+//! See `docs/drift.md` for semantics and measured false-alarm rates.
+
+mod ks;
+mod stream;
+
+pub use ks::{KsColumn, KsMethod, KsResult, ks_2samp, ks_columns, ks_columns_flat};
+pub use stream::{Adwin, AdwinConfig, PageHinkley, PageHinkleyConfig, PageHinkleyMode};
+
+use std::collections::VecDeque;
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Gamma};
+
+use crate::error::{Error, Result};
+use crate::models::Artifact;
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+const SECONDS_PER_HOUR: f64 = 3_600.0;
+const WHAT: &str = "KlDriftDetector";
+
+/// How the drift thresholds are chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdMode {
+    /// From the baseline: the distribution of KL between baseline-sized and window-sized resamples
+    /// of the baseline, at `false_alarm_rate` (default).
+    #[default]
+    Calibrated,
+    /// `fixed_thresholds` as given (the old service: 0.3 watch, 0.5 drift, 1.0 severe).
+    Fixed,
+}
+
+/// KL levels: above `watch` is worth a look, above `drift` is drift, above `severe` asks for
+/// retraining at once.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Start of the watch zone.
+    pub watch: f64,
+    /// Drift is flagged when KL exceeds this.
+    pub drift: f64,
+    /// Any KL above this triggers the retrain policy.
+    pub severe: f64,
+}
+
+impl Default for Thresholds {
+    /// The old service's thresholds.
+    fn default() -> Self {
+        Self {
+            watch: 0.3,
+            drift: 0.5,
+            severe: 1.0,
+        }
+    }
+}
+
+/// Options of [`KlDriftDetector`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KlDriftConfig {
+    /// Number of most recent scores compared with the baseline (default 1000).
+    pub window: usize,
+    /// Number of equal-width histogram bins (default 10).
+    pub bins: usize,
+    /// Histogram range `(low, high)` (default `(0, 1)`); finite scores outside it count in the
+    /// first or last bin and are reported in `status().out_of_range`.
+    pub range: (f64, f64),
+    /// Smoothing: each bin's probability is `(count / n + epsilon) / (1 + bins * epsilon)`, so an
+    /// empty bin never gives an infinite divergence (default 1e-4).
+    pub epsilon: f64,
+    /// Calibrated (default) or fixed thresholds.
+    pub threshold_mode: ThresholdMode,
+    /// Calibrated mode: the probability that a full drift-free window exceeds the drift threshold
+    /// (default 1e-4).
+    pub false_alarm_rate: f64,
+    /// Calibrated mode: the watch threshold's exceedance probability (default 0.01).
+    pub watch_rate: f64,
+    /// Calibrated mode: severe = drift threshold times this (default 2, the old 1.0 / 0.5 ratio).
+    pub severe_factor: f64,
+    /// Calibrated mode: number of resamples (default 1000).
+    pub calibration_resamples: usize,
+    /// Calibrated mode: seed of the resampling, so calibration is reproducible (default 0).
+    pub seed: u64,
+    /// Fixed mode: the thresholds (default 0.3 / 0.5 / 1.0).
+    pub fixed_thresholds: Thresholds,
+    /// Retrain when at least this many drift events fall within `retrain_days` (default 5).
+    pub retrain_drifts: usize,
+    /// Length of the retrain policy's period in days (default 7).
+    pub retrain_days: f64,
+    /// Drift events kept (oldest dropped first; default 10000).
+    pub max_events: usize,
+    /// Days of hourly KL history kept for `summary` (default 90).
+    pub history_days: f64,
+}
+
+impl Default for KlDriftConfig {
+    fn default() -> Self {
+        Self {
+            window: 1000,
+            bins: 10,
+            range: (0.0, 1.0),
+            epsilon: 1e-4,
+            threshold_mode: ThresholdMode::Calibrated,
+            false_alarm_rate: 1e-4,
+            watch_rate: 0.01,
+            severe_factor: 2.0,
+            calibration_resamples: 1000,
+            seed: 0,
+            fixed_thresholds: Thresholds::default(),
+            retrain_drifts: 5,
+            retrain_days: 7.0,
+            max_events: 10_000,
+            history_days: 90.0,
+        }
+    }
+}
+
+/// Largest number of bins: more is never useful for a score histogram and costs memory.
+pub const MAX_BINS: usize = 10_000;
+
+impl KlDriftConfig {
+    /// The old service's behaviour: fixed 0.3 / 0.5 / 1.0 thresholds, everything else default.
+    pub fn fixed() -> Self {
+        Self {
+            threshold_mode: ThresholdMode::Fixed,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field; [`KlDriftDetector::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        if self.window == 0 {
+            return Err(Error::config("window", "must be at least 1"));
+        }
+        if self.bins < 2 || self.bins > MAX_BINS {
+            return Err(Error::config(
+                "bins",
+                format!("{} is out of range: need 2..={MAX_BINS}", self.bins),
+            ));
+        }
+        let (lo, hi) = self.range;
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(Error::config(
+                "range",
+                format!("({lo}, {hi}) is invalid: need finite low < high"),
+            ));
+        }
+        if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
+            return Err(Error::config(
+                "epsilon",
+                format!("{} is out of range: need 0 < epsilon < 1", self.epsilon),
+            ));
+        }
+        if !(self.false_alarm_rate > 0.0 && self.false_alarm_rate < 0.5) {
+            return Err(Error::config(
+                "false_alarm_rate",
+                format!(
+                    "{} is out of range: need 0 < rate < 0.5",
+                    self.false_alarm_rate
+                ),
+            ));
+        }
+        if !(self.watch_rate >= self.false_alarm_rate && self.watch_rate < 1.0) {
+            return Err(Error::config(
+                "watch_rate",
+                format!(
+                    "{} is out of range: need false_alarm_rate <= watch_rate < 1",
+                    self.watch_rate
+                ),
+            ));
+        }
+        if !(self.severe_factor >= 1.0 && self.severe_factor.is_finite()) {
+            return Err(Error::config(
+                "severe_factor",
+                "must be finite and at least 1",
+            ));
+        }
+        if self.calibration_resamples < 100 {
+            return Err(Error::config(
+                "calibration_resamples",
+                format!(
+                    "{} is too few: need at least 100",
+                    self.calibration_resamples
+                ),
+            ));
+        }
+        let t = self.fixed_thresholds;
+        if !(t.watch >= 0.0 && t.watch <= t.drift && t.drift <= t.severe && t.severe.is_finite()) {
+            return Err(Error::config(
+                "fixed_thresholds",
+                format!("{t:?} is invalid: need 0 <= watch <= drift <= severe, all finite"),
+            ));
+        }
+        if self.retrain_drifts == 0 {
+            return Err(Error::config("retrain_drifts", "must be at least 1"));
+        }
+        if !(self.retrain_days > 0.0 && self.retrain_days.is_finite()) {
+            return Err(Error::config("retrain_days", "must be positive and finite"));
+        }
+        if self.max_events == 0 {
+            return Err(Error::config("max_events", "must be at least 1"));
+        }
+        if !(self.history_days > 0.0 && self.history_days.is_finite()) {
+            return Err(Error::config("history_days", "must be positive and finite"));
+        }
+        Ok(())
+    }
+
+    fn bin_of(&self, x: f64) -> (usize, bool) {
+        let (lo, hi) = self.range;
+        if x < lo {
+            return (0, true);
+        }
+        if x > hi {
+            return (self.bins - 1, true);
+        }
+        // numpy.histogram's convention: the last bin is closed, so `hi` itself counts in it.
+        let b = ((x - lo) / (hi - lo) * self.bins as f64) as usize;
+        (b.min(self.bins - 1), false)
+    }
+}
+
+/// The smoothed probabilities of a histogram.
+fn smoothed(counts: &[u64], epsilon: f64) -> Vec<f64> {
+    let n: u64 = counts.iter().sum();
+    let k = counts.len() as f64;
+    let inv = if n == 0 { 0.0 } else { 1.0 / n as f64 };
+    counts
+        .iter()
+        .map(|&c| (c as f64 * inv + epsilon) / (1.0 + k * epsilon))
+        .collect()
+}
+
+/// KL(p ‖ q) in nats.
+fn kl(p: &[f64], q: &[f64]) -> f64 {
+    p.iter().zip(q).map(|(&a, &b)| a * (a / b).ln()).sum()
+}
+
+/// Population stability index: Σ (p − q) ln(p / q).
+fn psi(p: &[f64], q: &[f64]) -> f64 {
+    p.iter().zip(q).map(|(&a, &b)| (a - b) * (a / b).ln()).sum()
+}
+
+/// Jensen-Shannon divergence in nats (not scipy's `jensenshannon`, which is its square root).
+fn js(p: &[f64], q: &[f64]) -> f64 {
+    let m: Vec<f64> = p.iter().zip(q).map(|(a, b)| 0.5 * (a + b)).collect();
+    0.5 * kl(p, &m) + 0.5 * kl(q, &m)
+}
+
+/// How the calibrated thresholds came about (empty in fixed mode).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Mean KL over the resamples.
+    pub mean: f64,
+    /// Variance of KL over the resamples.
+    pub variance: f64,
+    /// Largest KL seen over the resamples.
+    pub max: f64,
+    /// Number of resamples.
+    pub resamples: usize,
+}
+
+/// The result of one [`KlDriftDetector::add`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftCheck {
+    /// KL above the drift threshold on a full window.
+    pub drift: bool,
+    /// KL of the window (of the scores so far while it fills).
+    pub kl: f64,
+}
+
+/// A drift episode: KL went above the drift threshold at `timestamp` and stayed above the watch
+/// threshold until `end` (`None` while it lasts).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftEvent {
+    /// When KL crossed the drift threshold (seconds since the Unix epoch).
+    pub timestamp: f64,
+    /// KL at that moment.
+    pub kl: f64,
+    /// Largest KL during the episode.
+    pub max_kl: f64,
+    /// Whether the episode went above the severe threshold.
+    pub severe: bool,
+    /// When KL fell back below the watch threshold.
+    pub end: Option<f64>,
+}
+
+/// What [`KlDriftDetector::status`] reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftStatus {
+    /// The window is full and KL is above the drift threshold.
+    pub drift: bool,
+    /// `"filling"`, `"normal"`, `"watch"`, `"drift"` or `"severe"`.
+    pub level: String,
+    /// KL(window ‖ baseline) in nats.
+    pub kl: f64,
+    /// Population stability index of the same histograms.
+    pub psi: f64,
+    /// Jensen-Shannon divergence of the same histograms, in nats.
+    pub js: f64,
+    /// The thresholds in use.
+    pub thresholds: Thresholds,
+    /// The configured window size.
+    pub window_size: usize,
+    /// Scores currently in the window.
+    pub n_window: usize,
+    /// Scores seen since the last reset.
+    pub n_seen: u64,
+    /// Mean of the window's scores (NaN while empty).
+    pub window_mean: f64,
+    /// Population standard deviation of the window's scores (NaN while empty).
+    pub window_std: f64,
+    /// Scores seen outside `range` (counted in the edge bins).
+    pub out_of_range: u64,
+    /// The retrain policy's verdict now.
+    pub should_retrain: bool,
+}
+
+/// What [`KlDriftDetector::summary`] reports over the last `days` days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftSummary {
+    /// The period asked for.
+    pub days: f64,
+    /// Drift events that started in the period.
+    pub drift_count: usize,
+    /// Largest KL of a full window in the period (0 when there was none).
+    pub max_kl: f64,
+    /// Mean KL over full-window checks in the period (0 when there was none).
+    pub mean_kl: f64,
+    /// Full-window checks in the period.
+    pub n_checks: u64,
+    /// The retrain policy's verdict now.
+    pub should_retrain: bool,
+    /// The drift events that started in the period, oldest first.
+    pub events: Vec<DriftEvent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct HourBucket {
+    hour: i64,
+    n: u64,
+    sum: f64,
+    max: f64,
+}
+
+/// KL drift detector over a sliding window of scores. See the module docs and `docs/drift.md`.
+///
+/// ```
+/// use faultlens::drift::{KlDriftConfig, KlDriftDetector};
+/// let baseline: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+/// let mut d = KlDriftDetector::from_baseline(&baseline, KlDriftConfig::default())?;
+/// for i in 0..1000 {
+///     d.add(0.9 + (i % 100) as f64 / 1000.0, Some(1_700_000_000.0))?; // all scores above 0.9
+/// }
+/// assert!(d.status()?.drift);
+/// # Ok::<(), faultlens::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "KlDriftState", into = "KlDriftState")]
+pub struct KlDriftDetector {
+    config: KlDriftConfig,
+    baseline: Option<Baseline>,
+    // Sliding window: scores oldest first, with their bins kept in step.
+    scores: VecDeque<f64>,
+    bins_of: VecDeque<u32>,
+    counts: Vec<u64>,
+    n_seen: u64,
+    out_of_range: u64,
+    last_ts: Option<f64>,
+    in_drift: bool,
+    events: VecDeque<DriftEvent>,
+    history: VecDeque<HourBucket>,
+    // (p, ln p) of a bin holding c scores of a full window, for c in 0..=window: the hot path of
+    // a full window then needs no logarithm.
+    full_table: Vec<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Baseline {
+    counts: Vec<u64>,
+    thresholds: Thresholds,
+    calibration: Calibration,
+    // ln q_i for the hot path; rebuilt on load.
+    #[serde(skip)]
+    ln_q: Vec<f64>,
+}
+
+impl Baseline {
+    fn new(counts: Vec<u64>, config: &KlDriftConfig) -> Result<Self> {
+        let n: u64 = counts.iter().sum();
+        if n == 0 {
+            return Err(Error::InvalidInput("baseline is empty".into()));
+        }
+        if (n as usize) < config.window {
+            return Err(Error::InvalidInput(format!(
+                "baseline holds {n} scores, fewer than the window ({}): the reference would be \
+                 noisier than the windows compared with it; lower `window` or give more scores",
+                config.window
+            )));
+        }
+        let (thresholds, calibration) = match config.threshold_mode {
+            ThresholdMode::Fixed => (config.fixed_thresholds, Calibration::default()),
+            ThresholdMode::Calibrated => calibrate(&counts, config)?,
+        };
+        let mut b = Self {
+            counts,
+            thresholds,
+            calibration,
+            ln_q: Vec::new(),
+        };
+        b.prepare(config);
+        Ok(b)
+    }
+
+    fn prepare(&mut self, config: &KlDriftConfig) {
+        self.ln_q = smoothed(&self.counts, config.epsilon)
+            .iter()
+            .map(|q| q.ln())
+            .collect();
+    }
+}
+
+/// Draws `n` bin indices from the cumulative distribution `cdf` into `out` (zeroed first).
+fn draw_hist(rng: &mut Xoshiro256PlusPlus, cdf: &[f64], n: u64, out: &mut [u64]) {
+    out.iter_mut().for_each(|c| *c = 0);
+    let last = out.len() - 1;
+    for _ in 0..n {
+        let u: f64 = rng.r#gen();
+        let b = cdf.iter().position(|&c| u < c).unwrap_or(last);
+        out[b] += 1;
+    }
+}
+
+/// Calibrates thresholds: for each resample, a baseline of the baseline's size and a window of the
+/// window's size are drawn from the smoothed baseline histogram, and KL(window ‖ baseline) is
+/// computed exactly as at detection time. A gamma distribution fitted to those values by moments
+/// (KL of a multinomial sample is close to a scaled chi-square) gives the quantiles; the drift
+/// threshold is never below the empirical quantile of the resamples themselves.
+fn calibrate(counts: &[u64], config: &KlDriftConfig) -> Result<(Thresholds, Calibration)> {
+    let q = smoothed(counts, config.epsilon);
+    let mut cdf = Vec::with_capacity(q.len());
+    let mut acc = 0.0;
+    for p in &q {
+        acc += p;
+        cdf.push(acc);
+    }
+    let n_base: u64 = counts.iter().sum();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+    let mut base = vec![0u64; counts.len()];
+    let mut win = vec![0u64; counts.len()];
+    let mut stats = Vec::with_capacity(config.calibration_resamples);
+    for _ in 0..config.calibration_resamples {
+        draw_hist(&mut rng, &cdf, n_base, &mut base);
+        draw_hist(&mut rng, &cdf, config.window as u64, &mut win);
+        let qb = smoothed(&base, config.epsilon);
+        let pw = smoothed(&win, config.epsilon);
+        stats.push(kl(&pw, &qb));
+    }
+    let r = stats.len() as f64;
+    let mean = stats.iter().sum::<f64>() / r;
+    let variance = stats.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (r - 1.0);
+    stats.sort_by(f64::total_cmp);
+    let max = stats.last().copied().unwrap_or(0.0);
+    let empirical = |rate: f64| {
+        let i = (((1.0 - rate) * r).ceil() as usize).clamp(1, stats.len()) - 1;
+        stats[i]
+    };
+    let quantile = |rate: f64| -> Result<f64> {
+        if !(mean > 0.0 && variance > 0.0) {
+            // Every resample gave the same histogram (all baseline mass in one bin): any change
+            // at all is drift.
+            return Ok(mean + f64::EPSILON);
+        }
+        let g = Gamma::new(mean * mean / variance, mean / variance)
+            .map_err(|e| Error::InvalidInput(format!("calibration failed: {e}")))?;
+        Ok(g.inverse_cdf(1.0 - rate).max(empirical(rate)))
+    };
+    let drift = quantile(config.false_alarm_rate)?;
+    let watch = quantile(config.watch_rate)?.min(drift);
+    Ok((
+        Thresholds {
+            watch,
+            drift,
+            severe: drift * config.severe_factor,
+        },
+        Calibration {
+            mean,
+            variance,
+            max,
+            resamples: stats.len(),
+        },
+    ))
+}
+
+fn check_score(i: usize, x: f64) -> Result<()> {
+    if x.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "score {i} is {x}: scores must be finite numbers"
+        )))
+    }
+}
+
+fn check_timestamp(ts: Option<f64>) -> Result<f64> {
+    match ts {
+        Some(t) if t.is_finite() => Ok(t),
+        Some(t) => Err(Error::InvalidInput(format!(
+            "timestamp {t} is not a finite number of seconds"
+        ))),
+        None => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)),
+    }
+}
+
+impl KlDriftDetector {
+    /// Validates `config` and builds a detector without a baseline (set one with
+    /// [`set_baseline`](Self::set_baseline) or [`set_baseline_histogram`](Self::set_baseline_histogram)).
+    pub fn new(config: KlDriftConfig) -> Result<Self> {
+        config.validate()?;
+        let bins = config.bins;
+        let (w, eps) = (config.window as f64, config.epsilon);
+        let norm = 1.0 + bins as f64 * eps;
+        let full_table = (0..=config.window)
+            .map(|c| {
+                let p = (c as f64 / w + eps) / norm;
+                (p, p.ln())
+            })
+            .collect();
+        Ok(Self {
+            config,
+            baseline: None,
+            scores: VecDeque::new(),
+            bins_of: VecDeque::new(),
+            counts: vec![0; bins],
+            n_seen: 0,
+            out_of_range: 0,
+            last_ts: None,
+            in_drift: false,
+            events: VecDeque::new(),
+            history: VecDeque::new(),
+            full_table,
+        })
+    }
+
+    /// A detector whose baseline is `scores` (prediction scores or a classifier's confidences on
+    /// held-out data, saved at training time).
+    pub fn from_baseline(scores: &[f64], config: KlDriftConfig) -> Result<Self> {
+        let mut d = Self::new(config)?;
+        d.set_baseline(scores)?;
+        Ok(d)
+    }
+
+    /// A detector whose baseline is a histogram computed earlier (see
+    /// [`baseline_histogram`](Self::baseline_histogram), [`histogram`]); histograms of shards add up.
+    pub fn from_histogram(counts: &[u64], config: KlDriftConfig) -> Result<Self> {
+        let mut d = Self::new(config)?;
+        d.set_baseline_histogram(counts)?;
+        Ok(d)
+    }
+
+    /// Replaces the baseline with `scores`, recalibrates, and resets the window and events.
+    pub fn set_baseline(&mut self, scores: &[f64]) -> Result<()> {
+        if scores.is_empty() {
+            return Err(Error::InvalidInput("baseline is empty".into()));
+        }
+        let counts = histogram(scores, &self.config)?;
+        let first = scores[0];
+        if scores.iter().all(|&s| s == first) {
+            return Err(Error::InvalidInput(format!(
+                "baseline is constant (every score is {first}): it describes no distribution to \
+                 drift from"
+            )));
+        }
+        self.set_baseline_histogram(&counts)
+    }
+
+    /// Replaces the baseline with a histogram of `bins` counts, recalibrates, and resets.
+    pub fn set_baseline_histogram(&mut self, counts: &[u64]) -> Result<()> {
+        if counts.len() != self.config.bins {
+            return Err(Error::Dimension {
+                expected: self.config.bins,
+                got: counts.len(),
+            });
+        }
+        self.baseline = Some(Baseline::new(counts.to_vec(), &self.config)?);
+        self.reset();
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KlDriftConfig {
+        &self.config
+    }
+
+    /// Whether a baseline is set.
+    pub fn is_fitted(&self) -> bool {
+        self.baseline.is_some()
+    }
+
+    fn baseline(&self) -> Result<&Baseline> {
+        self.baseline
+            .as_ref()
+            .ok_or(Error::NotFitted { what: WHAT })
+    }
+
+    /// The baseline histogram counts (what [`from_histogram`](Self::from_histogram) takes).
+    pub fn baseline_histogram(&self) -> Result<Vec<u64>> {
+        Ok(self.baseline()?.counts.clone())
+    }
+
+    /// The thresholds in use (calibrated or fixed).
+    pub fn thresholds(&self) -> Result<Thresholds> {
+        Ok(self.baseline()?.thresholds)
+    }
+
+    /// How the calibrated thresholds came about (all zero in fixed mode).
+    pub fn calibration(&self) -> Result<Calibration> {
+        Ok(self.baseline()?.calibration.clone())
+    }
+
+    /// Adds one score (at `timestamp` seconds since the Unix epoch, or now) and checks the window.
+    pub fn add(&mut self, score: f64, timestamp: Option<f64>) -> Result<DriftCheck> {
+        self.baseline()?;
+        check_score(0, score)?;
+        let ts = check_timestamp(timestamp)?;
+        Ok(self.push(score, ts))
+    }
+
+    /// Adds many scores at one `timestamp` (or now), checking the window after every score. A
+    /// non-finite score anywhere rejects the whole batch before anything is added.
+    pub fn add_many(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<Vec<DriftCheck>> {
+        self.baseline()?;
+        for (i, &s) in scores.iter().enumerate() {
+            check_score(i, s)?;
+        }
+        let ts = check_timestamp(timestamp)?;
+        Ok(scores.iter().map(|&s| self.push(s, ts)).collect())
+    }
+
+    fn push(&mut self, score: f64, ts: f64) -> DriftCheck {
+        let (bin, outside) = self.config.bin_of(score);
+        self.out_of_range += u64::from(outside);
+        if self.scores.len() == self.config.window {
+            self.scores.pop_front();
+            if let Some(old) = self.bins_of.pop_front() {
+                self.counts[old as usize] -= 1;
+            }
+        }
+        self.scores.push_back(score);
+        self.bins_of.push_back(bin as u32);
+        self.counts[bin] += 1;
+        self.n_seen += 1;
+        let now = self.last_ts.map_or(ts, |t| t.max(ts));
+        self.last_ts = Some(now);
+        let Some(b) = &self.baseline else {
+            return DriftCheck {
+                drift: false,
+                kl: 0.0,
+            };
+        };
+        // KL(p ‖ q) = Σ p_i (ln p_i − ln q_i), p smoothed as in `smoothed`, ln q_i precomputed.
+        let full = self.scores.len() == self.config.window;
+        let mut kl = 0.0;
+        if full {
+            for (&c, lq) in self.counts.iter().zip(&b.ln_q) {
+                let (p, ln_p) = self.full_table[c as usize];
+                kl += p * (ln_p - lq);
+            }
+        } else {
+            let n = self.scores.len() as f64;
+            let eps = self.config.epsilon;
+            let norm = 1.0 + self.config.bins as f64 * eps;
+            for (c, lq) in self.counts.iter().zip(&b.ln_q) {
+                let p = (*c as f64 / n + eps) / norm;
+                kl += p * (p.ln() - lq);
+            }
+        }
+        if !full {
+            return DriftCheck { drift: false, kl };
+        }
+        let t = b.thresholds;
+        let drift = kl > t.drift;
+        self.record_history(now, kl);
+        if drift && !self.in_drift {
+            self.in_drift = true;
+            if self.events.len() == self.config.max_events {
+                self.events.pop_front();
+            }
+            self.events.push_back(DriftEvent {
+                timestamp: ts,
+                kl,
+                max_kl: kl,
+                severe: kl > t.severe,
+                end: None,
+            });
+        } else if self.in_drift
+            && let Some(e) = self.events.back_mut()
+        {
+            e.max_kl = e.max_kl.max(kl);
+            e.severe |= kl > t.severe;
+            // Hysteresis: the episode ends below the watch threshold, so KL hovering around
+            // the drift threshold is one event, not many.
+            if kl <= t.watch {
+                e.end = Some(ts);
+                self.in_drift = false;
+            }
+        }
+        DriftCheck { drift, kl }
+    }
+
+    fn record_history(&mut self, ts: f64, kl: f64) {
+        let hour = (ts / SECONDS_PER_HOUR).floor() as i64;
+        match self.history.back_mut() {
+            Some(h) if h.hour >= hour => {
+                h.n += 1;
+                h.sum += kl;
+                h.max = h.max.max(kl);
+            }
+            _ => self.history.push_back(HourBucket {
+                hour,
+                n: 1,
+                sum: kl,
+                max: kl,
+            }),
+        }
+        let keep = (self.config.history_days * 24.0).ceil() as i64;
+        while self.history.front().is_some_and(|h| h.hour < hour - keep) {
+            self.history.pop_front();
+        }
+    }
+
+    fn now(&self) -> f64 {
+        self.last_ts
+            .unwrap_or_else(|| check_timestamp(None).unwrap_or(0.0))
+    }
+
+    fn should_retrain_at(&self, now: f64, t: &Thresholds) -> bool {
+        let since = now - self.config.retrain_days * SECONDS_PER_DAY;
+        let recent = self.events.iter().filter(|e| e.timestamp >= since);
+        let (mut n, mut severe) = (0usize, false);
+        for e in recent {
+            n += 1;
+            severe |= e.severe || e.max_kl > t.severe;
+        }
+        n >= self.config.retrain_drifts || severe
+    }
+
+    /// Drift flag, KL/PSI/JS, thresholds, window statistics and the retrain verdict.
+    pub fn status(&self) -> Result<DriftStatus> {
+        let b = self.baseline()?;
+        let n = self.scores.len();
+        let q = smoothed(&b.counts, self.config.epsilon);
+        let p = smoothed(&self.counts, self.config.epsilon);
+        let (kl_v, psi_v, js_v) = if n == 0 {
+            (0.0, 0.0, 0.0)
+        } else {
+            (kl(&p, &q), psi(&p, &q), js(&p, &q))
+        };
+        let (mean, std) = if n == 0 {
+            (f64::NAN, f64::NAN)
+        } else {
+            let mean = self.scores.iter().sum::<f64>() / n as f64;
+            let var = self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64;
+            (mean, var.sqrt())
+        };
+        let t = b.thresholds;
+        let full = n == self.config.window;
+        let level = if !full {
+            "filling"
+        } else if kl_v > t.severe {
+            "severe"
+        } else if kl_v > t.drift {
+            "drift"
+        } else if kl_v > t.watch {
+            "watch"
+        } else {
+            "normal"
+        };
+        Ok(DriftStatus {
+            drift: full && kl_v > t.drift,
+            level: level.into(),
+            kl: kl_v,
+            psi: psi_v,
+            js: js_v,
+            thresholds: t,
+            window_size: self.config.window,
+            n_window: n,
+            n_seen: self.n_seen,
+            window_mean: mean,
+            window_std: std,
+            out_of_range: self.out_of_range,
+            should_retrain: self.should_retrain_at(self.now(), &t),
+        })
+    }
+
+    /// Drift events, KL statistics and the retrain verdict over the last `days` days before the
+    /// latest timestamp seen.
+    pub fn summary(&self, days: f64) -> Result<DriftSummary> {
+        let b = self.baseline()?;
+        if days.is_nan() || days <= 0.0 {
+            return Err(Error::InvalidInput(format!(
+                "days must be a positive number, got {days}"
+            )));
+        }
+        let now = self.now();
+        let since = now - days * SECONDS_PER_DAY;
+        let events: Vec<DriftEvent> = self
+            .events
+            .iter()
+            .filter(|e| e.timestamp >= since)
+            .copied()
+            .collect();
+        let first_hour = (since / SECONDS_PER_HOUR).floor() as i64;
+        let (mut n, mut sum, mut max) = (0u64, 0.0, 0.0f64);
+        for h in self.history.iter().filter(|h| h.hour >= first_hour) {
+            n += h.n;
+            sum += h.sum;
+            max = max.max(h.max);
+        }
+        Ok(DriftSummary {
+            days,
+            drift_count: events.len(),
+            max_kl: max,
+            mean_kl: if n == 0 { 0.0 } else { sum / n as f64 },
+            n_checks: n,
+            should_retrain: self.should_retrain_at(now, &b.thresholds),
+            events,
+        })
+    }
+
+    /// Empties the window and forgets events and history; keeps the baseline and thresholds.
+    pub fn reset(&mut self) {
+        self.scores.clear();
+        self.bins_of.clear();
+        self.counts = vec![0; self.config.bins];
+        self.n_seen = 0;
+        self.out_of_range = 0;
+        self.last_ts = None;
+        self.in_drift = false;
+        self.events.clear();
+        self.history.clear();
+    }
+}
+
+/// The histogram counts of `scores` under `config`'s bins and range (out-of-range scores count in
+/// the edge bins). Histograms of shards of the baseline add up to the whole baseline's.
+pub fn histogram(scores: &[f64], config: &KlDriftConfig) -> Result<Vec<u64>> {
+    config.validate()?;
+    let mut counts = vec![0u64; config.bins];
+    for (i, &s) in scores.iter().enumerate() {
+        check_score(i, s)?;
+        counts[config.bin_of(s).0] += 1;
+    }
+    Ok(counts)
+}
+
+/// The saved form: everything but the precomputed logarithms, scores oldest first.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KlDriftState {
+    config: KlDriftConfig,
+    baseline: Option<Baseline>,
+    window: Vec<f64>,
+    n_seen: u64,
+    out_of_range: u64,
+    last_ts: Option<f64>,
+    in_drift: bool,
+    events: Vec<DriftEvent>,
+    history: Vec<HourBucket>,
+}
+
+impl From<KlDriftDetector> for KlDriftState {
+    fn from(d: KlDriftDetector) -> Self {
+        Self {
+            config: d.config,
+            baseline: d.baseline,
+            window: d.scores.into(),
+            n_seen: d.n_seen,
+            out_of_range: d.out_of_range,
+            last_ts: d.last_ts,
+            in_drift: d.in_drift,
+            events: d.events.into(),
+            history: d.history.into(),
+        }
+    }
+}
+
+impl TryFrom<KlDriftState> for KlDriftDetector {
+    type Error = Error;
+    fn try_from(s: KlDriftState) -> Result<Self> {
+        let mut d = Self::new(s.config)?;
+        if s.window.len() > d.config.window {
+            return Err(Error::Corrupt(format!(
+                "window holds {} scores, more than its size {}",
+                s.window.len(),
+                d.config.window
+            )));
+        }
+        if let Some(mut b) = s.baseline {
+            if b.counts.len() != d.config.bins {
+                return Err(Error::Corrupt(format!(
+                    "baseline has {} bins, config says {}",
+                    b.counts.len(),
+                    d.config.bins
+                )));
+            }
+            b.prepare(&d.config);
+            d.baseline = Some(b);
+        }
+        for (i, &x) in s.window.iter().enumerate() {
+            check_score(i, x).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let bin = d.config.bin_of(x).0;
+            d.scores.push_back(x);
+            d.bins_of.push_back(bin as u32);
+            d.counts[bin] += 1;
+        }
+        d.n_seen = s.n_seen;
+        d.out_of_range = s.out_of_range;
+        d.last_ts = s.last_ts;
+        d.in_drift = s.in_drift;
+        d.events = s.events.into();
+        d.history = s.history.into();
+        Ok(d)
+    }
+}
+
+impl Artifact for KlDriftDetector {
+    const KIND: &'static str = "kl_drift_detector";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Beta(8, 2) by order statistics: the 8th smallest of 9 uniforms.
+    fn beta82(rng: &mut Xoshiro256PlusPlus, n: usize, shift: f64) -> Vec<f64> {
+        (0..n)
+            .map(|_| {
+                let mut u: [f64; 9] = std::array::from_fn(|_| rng.r#gen());
+                u.sort_by(f64::total_cmp);
+                (u[7] + shift).clamp(0.0, 1.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn divergences_by_hand() {
+        let p = [0.5, 0.5];
+        let q = [0.25, 0.75];
+        let k = 0.5 * (2.0f64).ln() + 0.5 * (0.5f64 / 0.75).ln();
+        assert!((kl(&p, &q) - k).abs() < 1e-15);
+        let ps = 0.25 * (2.0f64).ln() + (-0.25) * (0.5f64 / 0.75).ln();
+        assert!((psi(&p, &q) - ps).abs() < 1e-15);
+        assert_eq!(js(&p, &p), 0.0);
+        assert!(js(&p, &q) > 0.0 && js(&p, &q) < (2.0f64).ln());
+    }
+
+    #[test]
+    fn incremental_kl_equals_direct() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let base = beta82(&mut rng, 5000, 0.0);
+        let mut d = KlDriftDetector::from_baseline(
+            &base,
+            KlDriftConfig {
+                window: 200,
+                ..KlDriftConfig::fixed()
+            },
+        )
+        .unwrap();
+        for s in beta82(&mut rng, 700, -0.05) {
+            let c = d.add(s, Some(0.0)).unwrap();
+            assert!((c.kl - d.status().unwrap().kl).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn numpy_histogram_edges() {
+        let c = KlDriftConfig::default();
+        assert_eq!(c.bin_of(0.0), (0, false));
+        assert_eq!(c.bin_of(1.0), (9, false));
+        assert_eq!(c.bin_of(0.1), (1, false));
+        assert_eq!(c.bin_of(-0.1), (0, true));
+        assert_eq!(c.bin_of(1.5), (9, true));
+    }
+}

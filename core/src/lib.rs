@@ -12,6 +12,8 @@
 //!   [`WindowAggregator`].
 //! - [`index`]: nearest-neighbour search (HNSW and exact) over vectors and texts —
 //!   [`SimilarityIndex`], [`TextIndex`].
+//! - [`drift`]: KL/PSI/JS drift on score windows with calibrated thresholds, scipy-equal KS
+//!   tests, river-equal ADWIN and Page-Hinkley — [`KlDriftDetector`], [`ks_2samp`], [`Adwin`].
 //! - [`models`]: the versioned, checksummed model file every artifact saves to — [`Artifact`].
 //!
 //! The Python, Node and C bindings expose the same names; see `docs/api.json`.
@@ -50,6 +52,10 @@ pub mod window;
 pub use classify::{
     ClassificationReport, ClassifierConfig, Comparison, ModelKind, Prediction, TextClassifier,
     compare, evaluate,
+};
+pub use drift::{
+    Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, KsColumn, KsResult, PageHinkley,
+    PageHinkleyConfig, ks_2samp, ks_columns,
 };
 pub use error::{Error, Result};
 pub use index::{

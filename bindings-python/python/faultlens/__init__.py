@@ -7,6 +7,8 @@
   (scikit-learn style estimator); :func:`evaluate` and :func:`compare` report and A/B-test it.
 - :class:`WindowAggregator`: keyed sliding-window counts over event time that raise incidents.
 - :class:`SimilarityIndex`, :class:`TextIndex`: nearest-neighbour search over vectors and texts.
+- :class:`KlDriftDetector`, :class:`Adwin`, :class:`PageHinkley`, :func:`ks_2samp`,
+  :func:`ks_columns`: drift detection on scores, streams and feature columns.
 - :func:`inspect`: what a model file holds, without loading it.
 
 Every class saves to the same versioned model file as the Rust, Node and C APIs
@@ -30,21 +32,25 @@ from ._errors import (
     WrongKindError,
 )
 from ._faultlens import (
+    Adwin,
+    KlDriftDetector,
     LabelScore,
+    PageHinkley,
     Preprocessor,
     Resolution,
     Resolver,
     SimilarError,
-    Template,
-    TextClassifier,
     SimilarityIndex,
     Template,
+    TextClassifier,
     TextIndex,
     TfidfVectorizer,
+    WindowAggregator,
     compare,
     evaluate,
-    WindowAggregator,
     inspect,
+    ks_2samp,
+    ks_columns,
     parallelism,
     set_parallelism,
     version,
@@ -53,21 +59,25 @@ from ._faultlens import (
 __version__: str = version()
 
 __all__ = [
+    "Adwin",
+    "KlDriftDetector",
     "LabelScore",
+    "PageHinkley",
     "Preprocessor",
     "Resolution",
     "Resolver",
     "SimilarError",
-    "Template",
-    "TextClassifier",
     "SimilarityIndex",
     "Template",
+    "TextClassifier",
     "TextIndex",
     "TfidfVectorizer",
+    "WindowAggregator",
     "compare",
     "evaluate",
-    "WindowAggregator",
     "inspect",
+    "ks_2samp",
+    "ks_columns",
     "parallelism",
     "set_parallelism",
     "version",

@@ -269,36 +269,6 @@ class Resolution:
 
 class Resolver:
     """The rules -> similar past errors -> classifier cascade, with feedback and metrics."""
-class _Prediction(TypedDict):
-    label: str
-    confidence: float
-    reliable: bool
-    alternatives: list[tuple[str, float]]
-    explanation: list[tuple[str, float]]
-
-class TextClassifier:
-    """Error text -> label with calibrated confidence (scikit-learn style estimator)."""
-class WindowAggregator:
-    """Keyed sliding-window counts over event time that raise incidents (docs/window.md)."""
-_Vectors = Union[npt.NDArray[np.float32], npt.ArrayLike]
-_Ids = Union[Sequence[int], npt.NDArray[np.uint64], npt.NDArray[np.int64]]
-# (id, score, payload): score is cosine similarity / inner product / Euclidean distance.
-_Hit = tuple[int, float, Union[str, None]]
-# (id, score, text, payload)
-_TextHit = tuple[int, float, str, Union[str, None]]
-# {"type": "ids", "ids": [...]} or {"type": "payload", "field": ..., "value": ...}
-_Filter = dict[str, Any]
-
-class _IndexConfig(TypedDict, total=False):
-    dim: int
-    metric: Literal["cosine", "dot", "l2"]
-    m: int
-    ef_construction: int
-    ef_search: int
-    exact_below: int
-
-class SimilarityIndex:
-    """Nearest-neighbour index over float32 vectors: HNSW graph, exact below `exact_below`."""
 
     def __init__(
         self,
@@ -354,6 +324,20 @@ class SimilarityIndex:
     @classmethod
     def load(cls, path: _Path) -> Resolver:
         """Read a file written by save (any language)."""
+
+class _Prediction(TypedDict):
+    label: str
+    confidence: float
+    reliable: bool
+    alternatives: list[tuple[str, float]]
+    explanation: list[tuple[str, float]]
+
+class TextClassifier:
+    """Error text -> label with calibrated confidence (scikit-learn style estimator)."""
+
+    def __init__(
+        self,
+        *,
         model: Literal["logistic", "naive_bayes", "linear_svm", "auto"] = "logistic",
         tfidf: _TfidfConfig = ...,
         c: float = 20.0,
@@ -391,6 +375,14 @@ class SimilarityIndex:
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls, path: _Path) -> TextClassifier: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+class WindowAggregator:
+    """Keyed sliding-window counts over event time that raise incidents (docs/window.md)."""
+
+    def __init__(
+        self,
+        *,
         allowed_lateness_ms: int,
         window_ms: int = 300000,
         key_fields: Sequence[Literal["service", "route", "error_code"]] = ("service", "route", "error_code"),
@@ -416,6 +408,31 @@ class SimilarityIndex:
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls, path: _Path) -> WindowAggregator: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+_Vectors = Union[npt.NDArray[np.float32], npt.ArrayLike]
+_Ids = Union[Sequence[int], npt.NDArray[np.uint64], npt.NDArray[np.int64]]
+# (id, score, payload): score is cosine similarity / inner product / Euclidean distance.
+_Hit = tuple[int, float, Union[str, None]]
+# (id, score, text, payload)
+_TextHit = tuple[int, float, str, Union[str, None]]
+# {"type": "ids", "ids": [...]} or {"type": "payload", "field": ..., "value": ...}
+_Filter = dict[str, Any]
+
+class _IndexConfig(TypedDict, total=False):
+    dim: int
+    metric: Literal["cosine", "dot", "l2"]
+    m: int
+    ef_construction: int
+    ef_search: int
+    exact_below: int
+
+class SimilarityIndex:
+    """Nearest-neighbour index over float32 vectors: HNSW graph, exact below `exact_below`."""
+
+    def __init__(
+        self,
+        *,
         dim: int,
         metric: Literal["cosine", "dot", "l2"] = "cosine",
         m: int = 16,
@@ -503,4 +520,125 @@ class TextIndex:
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls, path: _Path) -> TextIndex: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+# ---- drift (faultlens::drift) ----
+_Floats = Union[Sequence[float], npt.NDArray[np.float64]]
+_Matrix = Union[Sequence[Sequence[float]], npt.NDArray[np.float64]]
+
+class _Thresholds(TypedDict):
+    watch: float
+    drift: float
+    severe: float
+
+class _DriftStatus(TypedDict):
+    drift: bool
+    level: Literal["filling", "normal", "watch", "drift", "severe"]
+    kl: float
+    psi: float
+    js: float
+    thresholds: _Thresholds
+    window_size: int
+    n_window: int
+    n_seen: int
+    window_mean: float
+    window_std: float
+    out_of_range: int
+    should_retrain: bool
+
+class _DriftEvent(TypedDict):
+    timestamp: float
+    kl: float
+    max_kl: float
+    severe: bool
+    end: float | None
+
+class _DriftSummary(TypedDict):
+    days: float
+    drift_count: int
+    max_kl: float
+    mean_kl: float
+    n_checks: int
+    should_retrain: bool
+    events: list[_DriftEvent]
+
+class _KsResult(TypedDict):
+    statistic: float
+    pvalue: float
+    method: Literal["exact", "asymptotic"]
+
+class _KsColumns(TypedDict):
+    statistic: npt.NDArray[np.float64]
+    pvalue: npt.NDArray[np.float64]
+    drift: npt.NDArray[np.bool_]
+
+def ks_2samp(reference: _Floats, current: _Floats) -> _KsResult: ...
+def ks_columns(reference: _Matrix, current: _Matrix, alpha: float = 0.05) -> _KsColumns: ...
+
+class KlDriftDetector:
+    """KL drift detector over a sliding window of scores (see docs/drift.md)."""
+
+    def __init__(self, **config: Any) -> None: ...
+    @classmethod
+    def from_baseline(cls, scores: _Floats, **config: Any) -> KlDriftDetector: ...
+    @classmethod
+    def from_histogram(cls, counts: Sequence[int], **config: Any) -> KlDriftDetector: ...
+    def set_baseline(self, scores: _Floats) -> None: ...
+    def set_baseline_histogram(self, counts: Sequence[int]) -> None: ...
+    def add(self, score: float, timestamp: float | None = None) -> tuple[bool, float]: ...
+    def add_many(
+        self, scores: _Floats, timestamp: float | None = None
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]: ...
+    def status(self) -> _DriftStatus: ...
+    def summary(self, days: float = 7.0) -> _DriftSummary: ...
+    def reset(self) -> None: ...
+    def is_fitted(self) -> bool: ...
+    def thresholds(self) -> _Thresholds: ...
+    def baseline_histogram(self) -> list[int]: ...
+    def config(self) -> dict[str, Any]: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> KlDriftDetector: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> KlDriftDetector: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+class Adwin:
+    """ADWIN change detector (river's parameters and change points)."""
+
+    def __init__(self, **config: Any) -> None: ...
+    def update(self, x: float) -> bool: ...
+    def update_many(self, xs: _Floats) -> npt.NDArray[np.int64]: ...
+    def drift_detected(self) -> bool: ...
+    def n_detections(self) -> int: ...
+    def width(self) -> float: ...
+    def estimation(self) -> float: ...
+    def variance(self) -> float: ...
+    def reset(self) -> None: ...
+    def config(self) -> dict[str, Any]: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> Adwin: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> Adwin: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+class PageHinkley:
+    """Page-Hinkley change detector (river's parameters and change points)."""
+
+    def __init__(self, **config: Any) -> None: ...
+    def update(self, x: float) -> bool: ...
+    def update_many(self, xs: _Floats) -> npt.NDArray[np.int64]: ...
+    def drift_detected(self) -> bool: ...
+    def n_detections(self) -> int: ...
+    def reset(self) -> None: ...
+    def config(self) -> dict[str, Any]: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> PageHinkley: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> PageHinkley: ...
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...

@@ -1,0 +1,604 @@
+//! Drift detection (core `drift` module): `KlDriftDetector`, `Adwin`, `PageHinkley`, `ks2Samp`
+//! and `ksColumns`. Conversions only. Every call is fast (an update takes nanoseconds, a
+//! baseline's calibration milliseconds), so there are no async variants.
+
+use std::sync::{Mutex, MutexGuard};
+
+use faultlens::Artifact;
+use faultlens::drift as core;
+use napi::bindgen_prelude::{Buffer, Env, Float64Array, Uint8Array, Uint32Array, Unknown};
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert;
+use crate::error::{Result, binding, poisoned, to_js};
+
+fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>> {
+    m.lock().map_err(|_| poisoned(what))
+}
+
+/// Options of `new KlDriftDetector(options)` / `KlDriftDetector.fromBaseline(scores, options)`:
+/// the fields of the core `KlDriftConfig` in camelCase; all optional, unknown keys throw.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
+pub struct KlDriftOptions {
+    /// Scores in the sliding window (default 1000).
+    pub window: Option<u32>,
+    /// Equal-width histogram bins (default 10).
+    pub bins: Option<u32>,
+    /// Histogram range (default `[0, 1]`); scores outside count in the edge bins.
+    #[napi(ts_type = "[number, number]")]
+    pub range: Option<Vec<f64>>,
+    /// Smoothing added to every bin's probability (default 1e-4).
+    pub epsilon: Option<f64>,
+    /// `"calibrated"` (default: from the baseline) or `"fixed"` (`fixedThresholds`).
+    #[napi(ts_type = "'calibrated' | 'fixed'")]
+    pub threshold_mode: Option<String>,
+    /// Calibrated mode: chance that a drift-free full window is flagged (default 1e-4).
+    pub false_alarm_rate: Option<f64>,
+    /// Calibrated mode: chance that a drift-free window is above the watch level (default 0.01).
+    pub watch_rate: Option<f64>,
+    /// Calibrated mode: severe = drift threshold × this (default 2).
+    pub severe_factor: Option<f64>,
+    /// Calibrated mode: resamples (default 1000).
+    pub calibration_resamples: Option<u32>,
+    /// Calibrated mode: resampling seed (default 0).
+    pub seed: Option<f64>,
+    /// Fixed mode thresholds (default `{watch: 0.3, drift: 0.5, severe: 1.0}`).
+    pub fixed_thresholds: Option<Thresholds>,
+    /// Retrain after this many drift events within `retrainDays` (default 5).
+    pub retrain_drifts: Option<u32>,
+    /// The retrain policy's period in days (default 7).
+    pub retrain_days: Option<f64>,
+    /// Drift events kept (default 10000).
+    pub max_events: Option<u32>,
+    /// Days of hourly KL history kept for `summary` (default 90).
+    pub history_days: Option<f64>,
+}
+
+/// KL levels.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct Thresholds {
+    /// Start of the watch zone.
+    pub watch: f64,
+    /// Drift when KL is above this.
+    pub drift: f64,
+    /// Retrain at once when KL is above this.
+    pub severe: f64,
+}
+
+/// What `status()` returns.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct DriftStatus {
+    /// The window is full and KL is above the drift threshold.
+    pub drift: bool,
+    /// `"filling"`, `"normal"`, `"watch"`, `"drift"` or `"severe"`.
+    pub level: String,
+    /// KL(window ‖ baseline), nats.
+    pub kl: f64,
+    /// Population stability index.
+    pub psi: f64,
+    /// Jensen-Shannon divergence, nats.
+    pub js: f64,
+    /// The thresholds in use.
+    pub thresholds: Thresholds,
+    /// Configured window size.
+    pub window_size: u32,
+    /// Scores in the window now.
+    pub n_window: u32,
+    /// Scores seen since the last reset.
+    pub n_seen: f64,
+    /// Mean of the window (`null` while empty).
+    #[napi(ts_type = "number | null")]
+    pub window_mean: Option<f64>,
+    /// Population standard deviation of the window (`null` while empty).
+    #[napi(ts_type = "number | null")]
+    pub window_std: Option<f64>,
+    /// Scores seen outside the range.
+    pub out_of_range: f64,
+    /// The retrain policy's verdict now.
+    pub should_retrain: bool,
+}
+
+/// One drift episode.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct DriftEvent {
+    /// When KL crossed the drift threshold (seconds since the Unix epoch).
+    pub timestamp: f64,
+    /// KL at that moment.
+    pub kl: f64,
+    /// Largest KL during the episode.
+    pub max_kl: f64,
+    /// Whether the episode went above the severe threshold.
+    pub severe: bool,
+    /// When KL fell back below the watch threshold (`null` while it lasts).
+    #[napi(ts_type = "number | null")]
+    pub end: Option<f64>,
+}
+
+/// What `summary(days)` returns.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct DriftSummary {
+    /// The period asked for.
+    pub days: f64,
+    /// Drift events that started in the period.
+    pub drift_count: u32,
+    /// Largest KL of a full window in the period.
+    pub max_kl: f64,
+    /// Mean KL over full-window checks in the period.
+    pub mean_kl: f64,
+    /// Full-window checks in the period.
+    pub n_checks: f64,
+    /// The retrain policy's verdict now.
+    pub should_retrain: bool,
+    /// The events, oldest first.
+    pub events: Vec<DriftEvent>,
+}
+
+/// `add(score)`'s result.
+#[napi(object, object_from_js = false)]
+pub struct DriftCheck {
+    /// KL above the drift threshold on a full window.
+    pub drift: bool,
+    /// KL of the window.
+    pub kl: f64,
+}
+
+/// `addMany(scores)`'s result: one entry per score.
+#[napi(object, object_from_js = false)]
+pub struct DriftChecks {
+    /// Drift flag after each score.
+    pub drift: Vec<bool>,
+    /// KL after each score.
+    pub kl: Float64Array,
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
+    convert::config_to_js(v)
+}
+
+fn options<T: serde::de::DeserializeOwned>(env: &Env, options: Option<Unknown>) -> Result<T> {
+    convert::from_snake(convert::options_json(env, options)?)
+}
+
+fn counts(values: &[f64]) -> Result<Vec<u64>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if c >= 0.0 && c.fract() == 0.0 && c < 2f64.powi(53) {
+                Ok(c as u64)
+            } else {
+                Err(binding(
+                    "InvalidInput",
+                    format!("invalid input: count {i} is {c}, not a whole number >= 0"),
+                ))
+            }
+        })
+        .collect()
+}
+
+const KL: &str = "KlDriftDetector";
+
+/// KL drift detector over a sliding window of scores against a baseline histogram, with
+/// calibrated (default) or fixed thresholds, drift events and a retrain policy. Timestamps are
+/// seconds since the Unix epoch (now when omitted).
+#[napi]
+pub struct KlDriftDetector {
+    inner: Mutex<core::KlDriftDetector>,
+}
+
+impl KlDriftDetector {
+    fn wrap(d: core::KlDriftDetector) -> Self {
+        Self {
+            inner: Mutex::new(d),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut core::KlDriftDetector) -> faultlens::Result<T>,
+    ) -> Result<T> {
+        f(&mut *lock(&self.inner, KL)?).map_err(to_js)
+    }
+}
+
+#[napi]
+impl KlDriftDetector {
+    /// A detector without a baseline (set one with `setBaseline`).
+    #[napi(constructor, catch_unwind)]
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: core::KlDriftConfig = self::options(&env, options)?;
+        Ok(Self::wrap(
+            core::KlDriftDetector::new(config).map_err(to_js)?,
+        ))
+    }
+
+    /// A detector whose baseline is `scores` (prediction scores or a classifier's confidences).
+    #[napi(factory, catch_unwind)]
+    pub fn from_baseline(
+        env: Env,
+        scores: Float64Array,
+        #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: core::KlDriftConfig = self::options(&env, options)?;
+        Ok(Self::wrap(
+            core::KlDriftDetector::from_baseline(&scores, config).map_err(to_js)?,
+        ))
+    }
+
+    /// A detector whose baseline is a histogram of `bins` counts (shard histograms add up).
+    #[napi(factory, catch_unwind)]
+    pub fn from_histogram(
+        env: Env,
+        counts: Vec<f64>,
+        #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
+    ) -> Result<Self> {
+        let config: core::KlDriftConfig = self::options(&env, options)?;
+        let counts = self::counts(&counts)?;
+        Ok(Self::wrap(
+            core::KlDriftDetector::from_histogram(&counts, config).map_err(to_js)?,
+        ))
+    }
+
+    /// Replaces the baseline, recalibrates, and resets the window and events.
+    #[napi(catch_unwind)]
+    pub fn set_baseline(&self, scores: Float64Array) -> Result<()> {
+        self.with(|d| d.set_baseline(&scores))
+    }
+
+    /// Replaces the baseline with histogram counts, recalibrates, and resets.
+    #[napi(catch_unwind)]
+    pub fn set_baseline_histogram(&self, counts: Vec<f64>) -> Result<()> {
+        let counts = self::counts(&counts)?;
+        self.with(|d| d.set_baseline_histogram(&counts))
+    }
+
+    /// Adds one score; `{drift, kl}`.
+    #[napi(catch_unwind)]
+    pub fn add(&self, score: f64, timestamp: Option<f64>) -> Result<DriftCheck> {
+        let c = self.with(|d| d.add(score, timestamp))?;
+        Ok(DriftCheck {
+            drift: c.drift,
+            kl: c.kl,
+        })
+    }
+
+    /// Adds many scores at one timestamp, checking after each; `{drift: boolean[], kl: Float64Array}`.
+    #[napi(catch_unwind)]
+    pub fn add_many(&self, scores: Float64Array, timestamp: Option<f64>) -> Result<DriftChecks> {
+        let checks = self.with(|d| d.add_many(&scores, timestamp))?;
+        let (drift, kl): (Vec<bool>, Vec<f64>) =
+            checks.into_iter().map(|c| (c.drift, c.kl)).unzip();
+        Ok(DriftChecks {
+            drift,
+            kl: Float64Array::new(kl),
+        })
+    }
+
+    /// Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict.
+    #[napi(catch_unwind, ts_return_type = "DriftStatus")]
+    pub fn status(&self) -> Result<Value> {
+        to_value(&self.with(|d| d.status())?)
+    }
+
+    /// Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7).
+    #[napi(catch_unwind, ts_return_type = "DriftSummary")]
+    pub fn summary(&self, days: Option<f64>) -> Result<Value> {
+        to_value(&self.with(|d| d.summary(days.unwrap_or(7.0)))?)
+    }
+
+    /// Empties the window and forgets events; keeps the baseline and thresholds.
+    #[napi(catch_unwind)]
+    pub fn reset(&self) -> Result<()> {
+        self.with(|d| {
+            d.reset();
+            Ok(())
+        })
+    }
+
+    /// Whether a baseline is set.
+    #[napi(catch_unwind)]
+    pub fn is_fitted(&self) -> Result<bool> {
+        self.with(|d| Ok(d.is_fitted()))
+    }
+
+    /// The thresholds in use.
+    #[napi(catch_unwind, ts_return_type = "Thresholds")]
+    pub fn thresholds(&self) -> Result<Value> {
+        to_value(&self.with(|d| d.thresholds())?)
+    }
+
+    /// The baseline histogram counts.
+    #[napi(catch_unwind)]
+    pub fn baseline_histogram(&self) -> Result<Vec<f64>> {
+        let c = self.with(|d| d.baseline_histogram())?;
+        Ok(c.into_iter().map(|x| x as f64).collect())
+    }
+
+    /// The full configuration (camelCase keys).
+    #[napi(catch_unwind, ts_return_type = "Required<KlDriftOptions>")]
+    pub fn config(&self) -> Result<Value> {
+        to_value(&self.with(|d| Ok(d.config().clone()))?)
+    }
+
+    /// The model file as bytes (baseline, thresholds, window and events included).
+    #[napi(catch_unwind)]
+    pub fn to_bytes(&self) -> Result<Buffer> {
+        Ok(self.with(|d| d.to_bytes())?.into())
+    }
+
+    /// Decodes a model file held in memory.
+    #[napi(factory, catch_unwind)]
+    pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+        Ok(Self::wrap(
+            core::KlDriftDetector::from_bytes(&bytes).map_err(to_js)?,
+        ))
+    }
+
+    /// Writes the model file atomically.
+    #[napi(catch_unwind)]
+    pub fn save(&self, path: String) -> Result<()> {
+        self.with(|d| d.save(&path))
+    }
+
+    /// Reads a model file written by `save` in any language.
+    #[napi(factory, catch_unwind)]
+    pub fn load(path: String) -> Result<Self> {
+        Ok(Self::wrap(
+            core::KlDriftDetector::load(path).map_err(to_js)?,
+        ))
+    }
+}
+
+/// Options of `new Adwin(options)`: river's names and defaults in camelCase: `delta` (0.002),
+/// `clock` (32), `maxBuckets` (5), `minWindowLength` (5), `gracePeriod` (10).
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct AdwinOptions {
+    /// Confidence of the cut test.
+    pub delta: Option<f64>,
+    /// Check every `clock` values.
+    pub clock: Option<u32>,
+    /// Buckets of each size kept before merging.
+    pub max_buckets: Option<u32>,
+    /// Smallest sub-window at a cut.
+    pub min_window_length: Option<u32>,
+    /// No checks before the window holds more than this.
+    pub grace_period: Option<u32>,
+}
+
+/// Options of `new PageHinkley(options)`: river's names and defaults in camelCase:
+/// `minInstances` (30), `delta` (0.005), `threshold` (50), `alpha` (1 - 0.0001), `mode` ("both").
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct PageHinkleyOptions {
+    /// Values before any change can be reported.
+    pub min_instances: Option<u32>,
+    /// Magnitude of change tolerated.
+    pub delta: Option<f64>,
+    /// Detection threshold (lambda).
+    pub threshold: Option<f64>,
+    /// Forgetting factor.
+    pub alpha: Option<f64>,
+    /// Which direction of change to report.
+    #[napi(ts_type = "'up' | 'down' | 'both'")]
+    pub mode: Option<String>,
+}
+
+macro_rules! stream_class {
+    ($js:ident, $core:ty, $config:ty, $opts:literal, $name:literal, $doc:literal, { $($extra:tt)* }) => {
+        #[doc = $doc]
+        #[napi]
+        pub struct $js {
+            inner: Mutex<$core>,
+        }
+
+        impl $js {
+            fn wrap(d: $core) -> Self {
+                Self { inner: Mutex::new(d) }
+            }
+
+            fn with<T>(&self, f: impl FnOnce(&mut $core) -> faultlens::Result<T>) -> Result<T> {
+                f(&mut *lock(&self.inner, $name)?).map_err(to_js)
+            }
+        }
+
+        #[napi]
+        impl $js {
+            /// A fresh detector; throws `InvalidConfig` for a bad or unknown option.
+            #[napi(constructor, catch_unwind)]
+            pub fn new(
+                env: Env,
+                #[napi(ts_arg_type = $opts)] options: Option<Unknown>,
+            ) -> Result<Self> {
+                let config: $config = self::options(&env, options)?;
+                Ok(Self::wrap(<$core>::new(config).map_err(to_js)?))
+            }
+
+            /// Adds one value; true when a change was detected at it.
+            #[napi(catch_unwind)]
+            pub fn update(&self, x: f64) -> Result<bool> {
+                self.with(|d| d.update(x))
+            }
+
+            /// Adds many values; the indices where a change was detected.
+            #[napi(catch_unwind)]
+            pub fn update_many(&self, xs: Float64Array) -> Result<Uint32Array> {
+                let hits = self.with(|d| d.update_many(&xs))?;
+                Ok(Uint32Array::new(hits.into_iter().map(|i| i as u32).collect()))
+            }
+
+            /// Whether the last value triggered a change.
+            #[napi(catch_unwind)]
+            pub fn drift_detected(&self) -> Result<bool> {
+                self.with(|d| Ok(d.drift_detected()))
+            }
+
+            /// Changes detected since creation.
+            #[napi(catch_unwind)]
+            pub fn n_detections(&self) -> Result<f64> {
+                self.with(|d| Ok(d.n_detections() as f64))
+            }
+
+            /// Forgets the stream so far (the detection count is kept).
+            #[napi(catch_unwind)]
+            pub fn reset(&self) -> Result<()> {
+                self.with(|d| {
+                    d.reset();
+                    Ok(())
+                })
+            }
+
+            /// The full configuration (camelCase keys).
+            #[napi(catch_unwind, ts_return_type = "Record<string, number | string>")]
+            pub fn config(&self) -> Result<Value> {
+                to_value(&self.with(|d| Ok(d.config().clone()))?)
+            }
+
+            /// The model file as bytes (the whole detector state).
+            #[napi(catch_unwind)]
+            pub fn to_bytes(&self) -> Result<Buffer> {
+                Ok(self.with(|d| d.to_bytes())?.into())
+            }
+
+            /// Decodes a model file held in memory.
+            #[napi(factory, catch_unwind)]
+            pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
+                Ok(Self::wrap(<$core>::from_bytes(&bytes).map_err(to_js)?))
+            }
+
+            /// Writes the model file atomically.
+            #[napi(catch_unwind)]
+            pub fn save(&self, path: String) -> Result<()> {
+                self.with(|d| d.save(&path))
+            }
+
+            /// Reads a model file written by `save` in any language.
+            #[napi(factory, catch_unwind)]
+            pub fn load(path: String) -> Result<Self> {
+                Ok(Self::wrap(<$core>::load(path).map_err(to_js)?))
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+stream_class!(
+    Adwin,
+    core::Adwin,
+    core::AdwinConfig,
+    "AdwinOptions | null",
+    "Adwin",
+    "ADWIN change detector with river's parameters, defaults and change points.",
+    {
+        /// Number of values in the current window.
+        #[napi(catch_unwind)]
+        pub fn width(&self) -> Result<f64> {
+            self.with(|d| Ok(d.width()))
+        }
+
+        /// Mean of the current window.
+        #[napi(catch_unwind)]
+        pub fn estimation(&self) -> Result<f64> {
+            self.with(|d| Ok(d.estimation()))
+        }
+
+        /// Variance of the current window.
+        #[napi(catch_unwind)]
+        pub fn variance(&self) -> Result<f64> {
+            self.with(|d| Ok(d.variance()))
+        }
+    }
+);
+
+stream_class!(
+    PageHinkley,
+    core::PageHinkley,
+    core::PageHinkleyConfig,
+    "PageHinkleyOptions | null",
+    "PageHinkley",
+    "Page-Hinkley change detector with river's parameters, defaults and change points.",
+    {}
+);
+
+/// `ks2Samp`'s result.
+#[napi(object, object_from_js = false)]
+pub struct KsResult {
+    /// Largest distance between the two empirical CDFs.
+    pub statistic: f64,
+    /// Two-sided p-value (scipy's).
+    pub pvalue: f64,
+    /// `"exact"` or `"asymptotic"`.
+    pub method: String,
+}
+
+/// Two-sided two-sample KS test equal to `scipy.stats.ks_2samp`.
+#[napi(js_name = "ks2samp", catch_unwind)]
+pub fn ks_2samp(reference: Float64Array, current: Float64Array) -> Result<KsResult> {
+    let r = core::ks_2samp(&reference, &current).map_err(to_js)?;
+    Ok(KsResult {
+        statistic: r.statistic,
+        pvalue: r.pvalue,
+        method: match r.method {
+            core::KsMethod::Exact => "exact".into(),
+            core::KsMethod::Asymptotic => "asymptotic".into(),
+        },
+    })
+}
+
+/// `ksColumns`' result: one entry per column.
+#[napi(object, object_from_js = false)]
+pub struct KsColumns {
+    /// KS statistic per column.
+    pub statistic: Float64Array,
+    /// p-value per column.
+    pub pvalue: Float64Array,
+    /// `pvalue < alpha` per column.
+    pub drift: Vec<bool>,
+}
+
+fn rows_flat(rows: &[Vec<f64>], what: &str) -> Result<(Vec<f64>, usize)> {
+    let cols = rows.first().map_or(0, Vec::len);
+    if let Some(i) = rows.iter().position(|r| r.len() != cols) {
+        return Err(binding(
+            "InvalidInput",
+            format!(
+                "invalid input: {what} row {i} has {} values, row 0 has {cols}",
+                rows[i].len()
+            ),
+        ));
+    }
+    Ok((rows.concat(), cols))
+}
+
+/// Per-column KS tests of two matrices given as arrays of rows (rows = samples).
+#[napi(catch_unwind)]
+pub fn ks_columns(
+    reference: Vec<Vec<f64>>,
+    current: Vec<Vec<f64>>,
+    alpha: Option<f64>,
+) -> Result<KsColumns> {
+    let (a, ca) = rows_flat(&reference, "reference")?;
+    let (b, cb) = rows_flat(&current, "current")?;
+    if ca != cb {
+        return Err(to_js(faultlens::Error::Dimension {
+            expected: ca,
+            got: cb,
+        }));
+    }
+    let cols = core::ks_columns_flat(&a, &b, ca, alpha.unwrap_or(0.05)).map_err(to_js)?;
+    Ok(KsColumns {
+        statistic: Float64Array::new(cols.iter().map(|c| c.statistic).collect()),
+        pvalue: Float64Array::new(cols.iter().map(|c| c.pvalue).collect()),
+        drift: cols.iter().map(|c| c.drift).collect(),
+    })
+}

@@ -1,0 +1,153 @@
+// Drift detection from Node: the shared scipy and river fixtures, the KL detector, errors, files.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import test from 'node:test'
+
+import { Adwin, KlDriftDetector, PageHinkley, inspect, ks2samp, ksColumns } from '../index.js'
+
+const FIX = fileURLToPath(new URL('../../tests/fixtures/drift/', import.meta.url))
+const load = (name) => JSON.parse(readFileSync(join(FIX, name), 'utf8'))
+const T0 = 1_764_547_200
+const camel = (k) => k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
+const camelKeys = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [camel(k), v]))
+
+// Seeded Beta(8, 2): the 8th smallest of 9 uniforms from a small LCG-free generator (mulberry32).
+function rng(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+function beta82(seed, n, shift = 0) {
+  const r = rng(seed)
+  const out = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const u = Array.from({ length: 9 }, r).sort((x, y) => x - y)
+    out[i] = Math.min(1, Math.max(0, u[7] + shift))
+  }
+  return out
+}
+
+function tmp(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'faultlens-drift-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+test('ks2samp matches scipy on every fixture case', () => {
+  for (const c of load('ks_scipy.json').cases) {
+    const r = ks2samp(Float64Array.from(c.a), Float64Array.from(c.b))
+    assert.ok(Math.abs(r.statistic - c.statistic) < 1e-12, c.name)
+    assert.ok(Math.abs(r.pvalue - c.pvalue) < 1e-6, c.name)
+    assert.equal(r.method, c.method === 'exact' ? 'exact' : 'asymptotic')
+  }
+})
+
+test('ksColumns matches scipy; mismatched columns throw Dimension', () => {
+  const c = load('ks_scipy.json').columns
+  const r = ksColumns(c.reference, c.current, c.alpha)
+  c.expected.forEach((w, i) => {
+    assert.ok(Math.abs(r.pvalue[i] - w.pvalue) < 1e-6)
+    assert.equal(r.drift[i], w.drift)
+  })
+  assert.throws(() => ksColumns([[1, 2]], [[1]]), { code: 'Dimension' })
+  assert.throws(() => ks2samp(new Float64Array(), Float64Array.of(1)), { code: 'InvalidInput' })
+})
+
+test('Adwin and PageHinkley report river\'s change points', () => {
+  const fx = load('river_streams.json')
+  for (const c of fx.cases) {
+    const xs = Float64Array.from(fx.streams[c.stream])
+    const Cls = c.detector === 'adwin' ? Adwin : PageHinkley
+    const det = new Cls(camelKeys(c.params))
+    assert.deepEqual(Array.from(det.updateMany(xs)), c.detections, `${c.name} on ${c.stream}`)
+  }
+})
+
+test('streaming detectors: state, files, errors', (t) => {
+  const a = new Adwin({ clock: 1 })
+  const xs = Float64Array.from({ length: 1000 }, (_, i) => (i < 500 ? 0 : 1))
+  const hits = a.updateMany(xs)
+  assert.ok(hits.length >= 1 && a.nDetections() === hits.length)
+  assert.ok(a.width() > 0 && a.variance() >= 0 && a.estimation() >= 0)
+  assert.equal(a.config().clock, 1)
+  assert.deepEqual(Adwin.fromBytes(a.toBytes()).toBytes(), a.toBytes())
+  const p = new PageHinkley({ mode: 'up', threshold: 10 })
+  p.updateMany(xs)
+  const path = join(tmp(t), 'ph.flm')
+  p.save(path)
+  assert.equal(inspect(path).kind, 'page_hinkley')
+  assert.deepEqual(PageHinkley.load(path).toBytes(), p.toBytes())
+  assert.throws(() => new Adwin({ clock: 0 }), { code: 'InvalidConfig' })
+  assert.throws(() => new PageHinkley({ mode: 'sideways' }), { code: 'InvalidConfig' })
+  assert.throws(() => p.update(NaN), { code: 'InvalidInput' })
+  p.reset()
+  assert.equal(p.driftDetected(), false)
+})
+
+test('KlDriftDetector: calibrated thresholds detect a 0.5 sd shift', () => {
+  const d = KlDriftDetector.fromBaseline(beta82(1, 20000))
+  const th = d.thresholds()
+  assert.ok(th.watch < th.drift && th.drift < 0.1 && th.severe === 2 * th.drift)
+  const quiet = d.addMany(beta82(2, 3000), T0)
+  assert.equal(quiet.kl.length, 3000)
+  assert.ok(!quiet.drift.some(Boolean))
+  const shifted = d.addMany(beta82(3, 1000, -0.06), T0 + 60)
+  assert.ok(shifted.drift.some(Boolean))
+  const s = d.status()
+  assert.equal(s.drift, true)
+  assert.equal(s.windowSize, 1000)
+  assert.ok(s.psi > 0 && s.js > 0 && s.js < Math.LN2)
+  const sum = d.summary(1)
+  assert.equal(sum.driftCount, 1)
+  assert.equal(sum.events[0].timestamp, T0 + 60)
+})
+
+test('KlDriftDetector: fixed mode, retrain, reset, histograms, files', (t) => {
+  const base = beta82(4, 5000)
+  const d = KlDriftDetector.fromBaseline(base, { thresholdMode: 'fixed', window: 100 })
+  assert.deepEqual(d.thresholds(), { watch: 0.3, drift: 0.5, severe: 1 })
+  const one = d.add(0.8, T0)
+  assert.equal(one.drift, false)
+  d.addMany(beta82(5, 200, -0.5), T0)
+  assert.equal(d.status().shouldRetrain, true)
+  const path = join(tmp(t), 'kl.flm')
+  d.save(path)
+  const back = KlDriftDetector.load(path)
+  assert.deepEqual(back.status(), d.status())
+  assert.deepEqual(KlDriftDetector.fromBytes(d.toBytes()).summary(), d.summary())
+  d.reset()
+  const s = d.status()
+  assert.equal(s.nWindow, 0)
+  assert.equal(s.windowMean, null)
+  assert.equal(s.level, 'filling')
+  const counts = d.baselineHistogram()
+  assert.equal(counts.reduce((a, b) => a + b, 0), 5000)
+  const h = KlDriftDetector.fromHistogram(counts, { thresholdMode: 'fixed', window: 100 })
+  assert.deepEqual(h.baselineHistogram(), counts)
+  assert.equal(d.config().thresholdMode, 'fixed')
+})
+
+test('KlDriftDetector: bad input throws with a code', () => {
+  assert.throws(() => new KlDriftDetector({ window: 0 }), { code: 'InvalidConfig' })
+  assert.throws(() => new KlDriftDetector({ windw: 3 }), { code: 'InvalidConfig', message: /windw/ })
+  assert.throws(() => KlDriftDetector.fromBaseline(new Float64Array()), { code: 'InvalidInput', message: /empty/ })
+  assert.throws(() => KlDriftDetector.fromBaseline(new Float64Array(2000).fill(0.5)), { code: 'InvalidInput', message: /constant/ })
+  assert.throws(() => KlDriftDetector.fromBaseline(beta82(6, 500)), { code: 'InvalidInput', message: /fewer than the window/ })
+  assert.throws(() => KlDriftDetector.fromHistogram([1, 2, 3]), { code: 'Dimension' })
+  assert.throws(() => KlDriftDetector.fromHistogram([1.5, 2, 3]), { code: 'InvalidInput' })
+  const d = new KlDriftDetector()
+  assert.equal(d.isFitted(), false)
+  assert.throws(() => d.add(0.5), { code: 'NotFitted' })
+  d.setBaseline(beta82(7, 2000))
+  assert.throws(() => d.add(NaN), { code: 'InvalidInput' })
+  assert.throws(() => d.addMany(Float64Array.of(0.5, Infinity)), { code: 'InvalidInput', message: /score 1/ })
+  assert.equal(d.status().nSeen, 0)
+})

@@ -9,7 +9,8 @@ const require = createRequire(import.meta.url)
 const faultlens = require('../index.js')
 const API = JSON.parse(readFileSync(new URL('../../docs/api.json', import.meta.url), 'utf8'))
 const DTS = readFileSync(new URL('../index.d.ts', import.meta.url), 'utf8')
-const camel = (k) => k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
+// A leading underscore (a private name such as `_panicForTests`) stays as it is.
+const camel = (k) => k.replace(/(?<!^)_([a-z0-9])/g, (_, c) => c.toUpperCase())
 const sorted = (xs) => [...xs].sort()
 const NODE = API.extras.node
 

@@ -5,7 +5,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use faultlens::{Artifact, Preprocessor, PreprocessorConfig, TfidfConfig, TfidfVectorizer};
+use faultlens::drift::{AdwinConfig, PageHinkleyConfig};
+use faultlens::index::TextIndexConfig;
+use faultlens::resolve::{Resolver, ResolverConfig, Rules};
+use faultlens::{
+    Adwin, Artifact, ClassifierConfig, Event, IndexConfig, KlDriftConfig, KlDriftDetector,
+    PageHinkley, Preprocessor, PreprocessorConfig, SimilarityIndex, TextClassifier, TextIndex,
+    TfidfConfig, TfidfVectorizer, WindowAggregator, WindowConfig,
+};
 
 /// A loader for one artifact kind: decodes bytes, reporting only success or the error's code.
 type Loader = fn(&[u8]) -> Result<(), &'static str>;
@@ -58,7 +65,128 @@ fn artifacts() -> Vec<(&'static str, Vec<u8>, Loader)> {
             fitted_vectorizer(300).to_bytes().unwrap(),
             loader::<TfidfVectorizer>(),
         ),
+        (
+            "text_classifier",
+            fitted_classifier().to_bytes().unwrap(),
+            loader::<TextClassifier>(),
+        ),
+        (
+            "resolver",
+            full_resolver().to_bytes().unwrap(),
+            loader::<Resolver>(),
+        ),
+        (
+            "similarity_index",
+            {
+                let index = SimilarityIndex::new(IndexConfig::new(8)).unwrap();
+                let ids: Vec<u64> = (0..40).collect();
+                let vectors: Vec<f32> = (0..40 * 8)
+                    .map(|i| ((i * 37 % 101) as f32) / 101.0 + 0.01)
+                    .collect();
+                let payloads = (0..40).map(|i| Some(format!("fix_{i}"))).collect();
+                index.add(&ids, &vectors, Some(payloads)).unwrap();
+                index.to_bytes().unwrap()
+            },
+            loader::<SimilarityIndex>(),
+        ),
+        (
+            "text_index",
+            {
+                let index = TextIndex::new(TextIndexConfig::default()).unwrap();
+                index.add(&corpus(20), None).unwrap();
+                index.to_bytes().unwrap()
+            },
+            loader::<TextIndex>(),
+        ),
+        (
+            "kl_drift_detector",
+            {
+                let scores: Vec<f64> = (0..400)
+                    .map(|i| 0.5 + 0.4 * ((i * 7919 % 1000) as f64 / 1000.0))
+                    .collect();
+                let mut d = KlDriftDetector::from_baseline(
+                    &scores,
+                    KlDriftConfig {
+                        window: 100,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+                d.add_many(&scores[..150], Some(1.0)).unwrap();
+                d.to_bytes().unwrap()
+            },
+            loader::<KlDriftDetector>(),
+        ),
+        (
+            "adwin",
+            {
+                let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+                a.update_many(
+                    &(0..300)
+                        .map(|i| f64::from(i % 10) / 10.0)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap();
+                a.to_bytes().unwrap()
+            },
+            loader::<Adwin>(),
+        ),
+        (
+            "page_hinkley",
+            {
+                let mut p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+                p.update_many(
+                    &(0..300)
+                        .map(|i| f64::from(i % 10) / 10.0)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap();
+                p.to_bytes().unwrap()
+            },
+            loader::<PageHinkley>(),
+        ),
+        (
+            "window_aggregator",
+            {
+                let mut w = WindowAggregator::new(WindowConfig {
+                    threshold: 3,
+                    allowed_lateness_ms: Some(1000),
+                    ..Default::default()
+                })
+                .unwrap();
+                let events: Vec<Event<'_>> = (0..50)
+                    .map(|i| {
+                        Event::new(i * 100, "api", "/pay", if i % 3 == 0 { "E1" } else { "E2" })
+                            .message("db pool exhausted")
+                    })
+                    .collect();
+                w.push_batch(&events);
+                w.to_bytes().unwrap()
+            },
+            loader::<WindowAggregator>(),
+        ),
     ]
+}
+
+fn fitted_classifier() -> TextClassifier {
+    let texts = corpus(120);
+    let labels: Vec<String> = (0..120).map(|i| format!("fix_{}", i % 7 % 3)).collect();
+    let mut c = TextClassifier::new(ClassifierConfig::default()).unwrap();
+    c.fit(&texts, &labels).unwrap();
+    c
+}
+
+fn full_resolver() -> Resolver {
+    let mut r = Resolver::new(ResolverConfig::default()).unwrap();
+    r.set_rules(
+        Rules::from_json(r#"[{"name": "conn", "pattern": "connect", "solution": "restart"}]"#)
+            .unwrap(),
+    );
+    let texts = corpus(80);
+    let fixes: Vec<String> = (0..80).map(|i| format!("fix_{}", i % 5)).collect();
+    r.add_knowledge(&texts, &fixes).unwrap();
+    r.set_classifier(fitted_classifier()).unwrap();
+    r
 }
 
 #[test]

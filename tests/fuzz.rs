@@ -8,8 +8,13 @@
 //! finds are saved under `proptest-regressions/` and replayed first on every run; inputs that found
 //! bugs are also kept as plain tests at the end of this file.
 
+use faultlens::drift::{AdwinConfig, PageHinkleyConfig};
 use faultlens::resolve::{KnowledgeBase, Mode, Resolver, ResolverConfig, Rules};
-use faultlens::{Artifact, Preprocessor, PreprocessorConfig, TfidfConfig, TfidfVectorizer};
+use faultlens::{
+    Adwin, Artifact, Event, KlDriftConfig, KlDriftDetector, PageHinkley, Preprocessor,
+    PreprocessorConfig, SimilarityIndex, TextClassifier, TextIndex, TfidfConfig, TfidfVectorizer,
+    WindowAggregator, WindowConfig,
+};
 use proptest::prelude::*;
 
 /// Log-like text: pieces that trigger every mask and the segmenter's special cases, mixed with
@@ -98,10 +103,34 @@ fn build_samples() -> Vec<Vec<u8>> {
     r.set_rules(Rules::from_json(r#"[{"pattern": "disk", "solution": "expand"}]"#).unwrap());
     r.add_knowledge(&["connection refused"], &["restart"])
         .unwrap();
+    let mut w = WindowAggregator::new(WindowConfig {
+        threshold: 2,
+        allowed_lateness_ms: Some(500),
+        ..Default::default()
+    })
+    .unwrap();
+    let events: Vec<Event<'_>> = (0..20)
+        .map(|i| Event::new(i * 50, "api", "/pay", "E1").message("db pool exhausted"))
+        .collect();
+    w.push_batch(&events);
+    let baseline: Vec<f64> = (0..200).map(|i| f64::from(i % 17) / 17.0).collect();
+    let d = KlDriftDetector::from_baseline(
+        &baseline,
+        KlDriftConfig {
+            window: 50,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+    a.update_many(&baseline).unwrap();
     vec![
         Preprocessor::default().to_bytes().unwrap(),
         v.to_bytes().unwrap(),
         r.to_bytes().unwrap(),
+        w.to_bytes().unwrap(),
+        d.to_bytes().unwrap(),
+        a.to_bytes().unwrap(),
     ]
 }
 
@@ -110,6 +139,13 @@ fn load_all(bytes: &[u8]) {
     let _ = Preprocessor::from_bytes(bytes);
     let _ = TfidfVectorizer::from_bytes(bytes);
     let _ = Resolver::from_bytes(bytes);
+    let _ = TextClassifier::from_bytes(bytes);
+    let _ = SimilarityIndex::from_bytes(bytes);
+    let _ = TextIndex::from_bytes(bytes);
+    let _ = KlDriftDetector::from_bytes(bytes);
+    let _ = Adwin::from_bytes(bytes);
+    let _ = PageHinkley::from_bytes(bytes);
+    let _ = WindowAggregator::from_bytes(bytes);
     let _ = faultlens::models::inspect_bytes(bytes);
 }
 
@@ -187,7 +223,7 @@ proptest! {
 
     #[test]
     fn loaders_survive_edited_model_files(
-        which in 0usize..3,
+        which in 0usize..6,
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
     ) {
         let mut b = sample_artifacts()[which].clone();
@@ -214,6 +250,69 @@ proptest! {
         }
     }
 
+}
+
+/// Any number, including NaN, infinities and extremes.
+fn any_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => 0.0f64..1.0,
+        1 => any::<f64>(),
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(-1e300),
+    ]
+}
+
+proptest! {
+    #![proptest_config(cases(128))]
+
+    /// Window events with arbitrary times (extremes and disorder included) and fields, under
+    /// arbitrary thresholds and lateness: every push returns, counts stay consistent.
+    #[test]
+    fn window_events_never_panic(
+        threshold in 1u64..5,
+        lateness in 0u64..5000,
+        window_ms in 1u64..100_000,
+        events in prop::collection::vec((prop_oneof![4 => 0i64..200_000, 1 => any::<i64>()], "[a-c]{0,2}", ".{0,6}", any::<String>()), 0..60),
+    ) {
+        let config = WindowConfig { threshold, window_ms, allowed_lateness_ms: Some(lateness), max_keys: 8, ..Default::default() };
+        if let Ok(mut w) = WindowAggregator::new(config) {
+            let batch: Vec<Event<'_>> = events.iter().map(|(t, s, r, m)| Event::new(*t, s, r, "E").message(m)).collect();
+            let out = w.push_batch(&batch);
+            prop_assert!(out.late.iter().chain(&out.rejected).all(|&i| i < batch.len()));
+            let _ = w.flush();
+            let st = w.stats();
+            prop_assert!(st.live_keys <= 8);
+            let again = WindowAggregator::from_bytes(&w.to_bytes().unwrap()).unwrap();
+            prop_assert_eq!(again.stats(), st);
+        }
+    }
+
+    /// Drift inputs: arbitrary baselines and scores (NaN, infinities) through the KL detector,
+    /// ks_2samp, ADWIN and Page-Hinkley: `Ok` or a clear error, never a panic.
+    #[test]
+    fn drift_inputs_never_panic(
+        baseline in prop::collection::vec(any_f64(), 0..120),
+        scores in prop::collection::vec(any_f64(), 0..120),
+        window in 1usize..60,
+    ) {
+        let config = KlDriftConfig { window, calibration_resamples: 50, ..Default::default() };
+        if let Ok(mut d) = KlDriftDetector::from_baseline(&baseline, config) {
+            let _ = d.add_many(&scores, Some(1.0));
+            let _ = d.status();
+            let _ = d.summary(7.0);
+        }
+        let r = faultlens::ks_2samp(&baseline, &scores);
+        if let Ok(k) = r {
+            prop_assert!((0.0..=1.0).contains(&k.statistic) && (0.0..=1.0).contains(&k.pvalue));
+        }
+        let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+        let mut p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+        for &x in &scores {
+            let _ = a.update(x);
+            let _ = p.update(x);
+        }
+    }
 }
 
 fn knowledge_and_resolve(lines: Vec<String>, text: String) -> Result<(), TestCaseError> {

@@ -34,8 +34,8 @@ def _trigger(code, tmp_path):
         "InvalidConfig": lambda: TfidfVectorizer(max_features=0),
         "InvalidInput": lambda: TfidfVectorizer().fit([]),
         "NotFitted": lambda: TfidfVectorizer().transform(["x"]),
-        # No capability of the core returns Error::Dimension yet (it is for vector inputs).
-        "Dimension": None,
+        # A baseline histogram whose length is not the configured number of bins (10).
+        "Dimension": lambda: faultlens.KlDriftDetector.from_histogram([1, 2, 3]),
         "Format": lambda: TfidfVectorizer.from_bytes(good[:8] + struct.pack("<I", 2) + good[12:]),
         "Corrupt": lambda: Preprocessor.from_bytes(b"not a model"),
         "WrongKind": lambda: Preprocessor.from_bytes(good),

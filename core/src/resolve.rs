@@ -603,6 +603,8 @@ pub struct KnowledgeBase {
     /// ids, paths) have the same vector; scoring each distinct vector once keeps a search's cost
     /// at the number of distinct errors, not of pairs (10,000 Loghub pairs hold ~900 vectors).
     members: Vec<Vec<u32>>,
+    /// Distinct row → its first pair (`members[r][0]`), kept flat for the ranking tie-break.
+    first_pair: Vec<u32>,
     /// A row's (columns, value bits) → its distinct row.
     row_ids: rustc_hash::FxHashMap<(Box<[u32]>, Box<[u64]>), u32>,
     /// Pairs the vectoriser was fitted on.
@@ -627,6 +629,7 @@ impl KnowledgeBase {
             vectorizer,
             postings: vec![Vec::new(); n],
             members: Vec::new(),
+            first_pair: Vec::new(),
             row_ids: Default::default(),
             fitted_on: errors.len(),
         };
@@ -729,6 +732,7 @@ impl KnowledgeBase {
                 self.postings[f as usize].push((r, w));
             }
             self.members.push(vec![pair]);
+            self.first_pair.push(pair);
             self.row_ids.insert(key, r);
         }
         self.errors
@@ -752,9 +756,15 @@ impl KnowledgeBase {
     pub fn search(&self, text: &str, k: usize) -> Result<Vec<SimilarError>> {
         let q: CsrMatrix = self.vectorizer.transform(&[text])?;
         let (idx, val) = q.row(0);
+        if k == 0 {
+            return Ok(Vec::new());
+        }
         // Scores per distinct row, accumulated in a per-thread buffer (TF-IDF weights are
-        // positive, so a row's first touch is when its score is still 0).
-        let mut rows: Vec<(u32, f64)> = SCRATCH.with(|cell| {
+        // positive, so a row's first touch is when its score is still 0). The k best rows by
+        // (score desc, first pair asc) are kept in a small sorted list while the touched rows
+        // are drained: k is small, and a full selection over every touched row (most rows when
+        // the query holds a common n-gram such as `<num>`) made the slowest calls.
+        let best: Vec<(f64, u32, u32)> = SCRATCH.with(|cell| {
             let (scores, touched) = &mut *cell.borrow_mut();
             if scores.len() < self.members.len() {
                 scores.resize(self.members.len(), 0.0);
@@ -768,26 +778,31 @@ impl KnowledgeBase {
                     *s += w * v;
                 }
             }
-            let out = touched
-                .iter()
-                .map(|&r| (r, std::mem::take(&mut scores[r as usize])))
-                .filter(|&(_, s)| s > 0.0)
-                .collect();
+            let mut best: Vec<(f64, u32, u32)> = Vec::with_capacity(k + 1);
+            for &r in touched.iter() {
+                let s = std::mem::take(&mut scores[r as usize]);
+                if s <= 0.0 {
+                    continue;
+                }
+                if best.len() == k {
+                    let last = best[k - 1];
+                    if s < last.0 || (s == last.0 && self.first_pair[r as usize] > last.1) {
+                        continue;
+                    }
+                }
+                let cand = (s, self.first_pair[r as usize], r);
+                let at = best.partition_point(|b| b.0 > cand.0 || (b.0 == cand.0 && b.1 < cand.1));
+                best.insert(at, cand);
+                best.truncate(k);
+            }
             touched.clear();
-            out
+            best
         });
         // The k best distinct rows by (score, first pair) hold the k best pairs by (score, pair):
         // a row ranked above one holding a top-k pair has a pair ranked above that pair.
-        let first = |r: u32| self.members[r as usize][0];
-        let by_rank =
-            |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(first(a.0).cmp(&first(b.0)));
-        if rows.len() > k && k > 0 {
-            rows.select_nth_unstable_by(k - 1, by_rank);
-            rows.truncate(k);
-        }
-        let mut hits: Vec<(u32, f64)> = rows
+        let mut hits: Vec<(u32, f64)> = best
             .iter()
-            .flat_map(|&(r, s)| {
+            .flat_map(|&(s, _, r)| {
                 self.members[r as usize]
                     .iter()
                     .take(k)
@@ -871,6 +886,7 @@ impl<'de> Deserialize<'de> for KnowledgeBase {
             vectorizer: st.vectorizer,
             postings: vec![Vec::new(); n],
             members: Vec::new(),
+            first_pair: Vec::new(),
             row_ids: Default::default(),
             fitted_on: st.fitted_on,
         };

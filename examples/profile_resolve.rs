@@ -1,0 +1,70 @@
+//! Times every benchmark query of benches/resolve.rs many times and prints the per-query minimum
+//! (noise removed) percentiles and the slowest queries with their stage, for finding what makes
+//! the p99 (development aid).
+use faultlens::resolve::Mode;
+
+#[path = "../benches/resolve.rs"]
+#[allow(dead_code)]
+mod resolve_bench;
+
+fn main() {
+    let (r, queries) = resolve_bench::setup();
+    let reps: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let mut best = vec![f64::INFINITY; queries.len()];
+    for _ in 0..reps {
+        for (i, q) in queries.iter().enumerate() {
+            let t = std::time::Instant::now();
+            std::hint::black_box(r.resolve(q, Mode::Auto).unwrap());
+            best[i] = best[i].min(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by(|&a, &b| best[b].total_cmp(&best[a]));
+    let mut sorted = best.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
+    println!(
+        "per-query minimum over {reps} runs: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us",
+        p(0.5),
+        p(0.9),
+        p(0.99),
+        p(1.0)
+    );
+    for &i in order.iter().take(15) {
+        let res = r.resolve(&queries[i], Mode::Auto).unwrap();
+        println!(
+            "{:8.1} us {:>16} {:5} chars  {}",
+            best[i],
+            res.method.as_str(),
+            queries[i].len(),
+            queries[i].chars().take(100).collect::<String>()
+        );
+    }
+    let slow: Vec<&String> = order.iter().take(5).map(|&i| &queries[i]).collect();
+    transform_times(&r, &queries, &slow);
+    if std::env::var_os("PROFILE_TRANSFORM").is_some() {
+        let p = faultlens::Preprocessor::new(Default::default()).unwrap();
+        for _ in 0..20_000 {
+            for q in &slow {
+                std::hint::black_box(p.tokens(q));
+            }
+        }
+    }
+}
+
+/// Time of the TF-IDF transform alone for the slowest queries (same config as the knowledge base).
+fn transform_times(r: &faultlens::resolve::Resolver, kb: &[String], qs: &[&String]) {
+    let mut v = faultlens::TfidfVectorizer::new(r.config().knowledge_vectorizer.clone()).unwrap();
+    v.fit(kb).unwrap();
+    for q in qs {
+        let mut best = f64::INFINITY;
+        let mut nnz = 0;
+        for _ in 0..50 {
+            let t = std::time::Instant::now();
+            let m = v.transform(&[q.as_str()]).unwrap();
+            best = best.min(t.elapsed().as_secs_f64() * 1e6);
+            nnz = m.row(0).0.len();
+        }
+        println!("transform {best:.1} us, {nnz} features");
+    }
+}

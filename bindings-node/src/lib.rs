@@ -16,6 +16,7 @@ mod convert;
 pub mod drift;
 mod error;
 mod index;
+mod js_object;
 mod resolve;
 mod text;
 mod vectorize;

@@ -10,11 +10,13 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use faultlens::Artifact;
 use faultlens::resolve::{Mode, Rule, Rules};
 use napi::Task;
-use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Uint8Array, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Env, ToNapiValue, Uint8Array, Unknown};
+use napi::sys;
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::convert;
+use crate::js_object::{Shape, js, js_opt};
 use crate::error::{Result, binding, guard, poisoned, reject, to_js};
 
 type Core = faultlens::resolve::Resolver;
@@ -70,7 +72,7 @@ pub struct ResolverRule {
 }
 
 /// A similar past error found by the similarity stage.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct SimilarError {
     /// Position of the pair in the knowledge base.
     pub id: f64,
@@ -83,7 +85,7 @@ pub struct SimilarError {
 }
 
 /// A classifier label and its probability.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct LabelScore {
     /// The remedy label.
     pub label: String,
@@ -92,7 +94,7 @@ pub struct LabelScore {
 }
 
 /// The answer to one `resolve` call.
-#[napi(object, object_from_js = false)]
+#[napi(object, object_from_js = false, object_to_js = false)]
 pub struct Resolution {
     /// The remedy, or `null` when no stage produced one.
     pub solution: Option<String>,
@@ -141,6 +143,49 @@ impl From<faultlens::resolve::Resolution> for Resolution {
                 .collect(),
             elapsed_us: r.elapsed_us as f64,
         }
+    }
+}
+
+const SIMILAR_ERROR: Shape =
+    Shape("(function (id, error, solution, similarity) { return { id, error, solution, similarity } })");
+const LABEL_SCORE: Shape =
+    Shape("(function (label, probability) { return { label, probability } })");
+const RESOLUTION: Shape = Shape(
+    "(function (solution, confidence, method, reliable, rule, similar, predictions, elapsedUs) \
+     { return { solution, confidence, method, reliable, rule, similar, predictions, elapsedUs } })",
+);
+
+impl ToNapiValue for SimilarError {
+    unsafe fn to_napi_value(env: sys::napi_env, v: Self) -> napi::Result<sys::napi_value> {
+        let args = [
+            js(env, v.id)?,
+            js(env, v.error)?,
+            js(env, v.solution)?,
+            js(env, v.similarity)?,
+        ];
+        SIMILAR_ERROR.make(env, &args)
+    }
+}
+
+impl ToNapiValue for LabelScore {
+    unsafe fn to_napi_value(env: sys::napi_env, v: Self) -> napi::Result<sys::napi_value> {
+        LABEL_SCORE.make(env, &[js(env, v.label)?, js(env, v.probability)?])
+    }
+}
+
+impl ToNapiValue for Resolution {
+    unsafe fn to_napi_value(env: sys::napi_env, v: Self) -> napi::Result<sys::napi_value> {
+        let args = [
+            js_opt(env, v.solution)?,
+            js(env, v.confidence)?,
+            js(env, v.method)?,
+            js(env, v.reliable)?,
+            js_opt(env, v.rule)?,
+            js(env, v.similar)?,
+            js(env, v.predictions)?,
+            js(env, v.elapsed_us)?,
+        ];
+        RESOLUTION.make(env, &args)
     }
 }
 

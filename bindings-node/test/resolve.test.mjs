@@ -46,6 +46,22 @@ test('similarity stage: the answer and its candidates', () => {
   assert.deepEqual(res.predictions, [])
 })
 
+test('results are plain objects with every key, in one order, and serialise as JSON', () => {
+  const r = build()
+  const keys = ['solution', 'confidence', 'method', 'reliable', 'rule', 'similar', 'predictions', 'elapsedUs']
+  for (const res of [r.resolve('zzqx flux capacitor hums'), ...r.resolveBatch(['disk quota exceeded on /var'], 'similarity')]) {
+    assert.deepEqual(Object.keys(res), keys)
+    assert.equal(Object.getPrototypeOf(res), Object.prototype)
+    const back = JSON.parse(JSON.stringify(res))
+    assert.equal(back.method, res.method)
+    assert.equal('rule' in back, false, 'an absent rule is left out of JSON')
+    for (const s of res.similar) assert.deepEqual(Object.keys(s), ['id', 'error', 'solution', 'similarity'])
+  }
+  const none = r.resolve('zzqx flux capacitor hums')
+  assert.equal(none.solution, undefined)
+  assert.deepEqual(JSON.parse(JSON.stringify(none)).similar, none.similar)
+})
+
 test('no match is unreliable, with no solution', () => {
   const res = build().resolve('zzqx flux capacitor hums')
   assert.equal(res.method, 'no_match')

@@ -1585,7 +1585,7 @@ FlStatus fl_preprocessor_load(const char *path, FlPreprocessor **out);
 /**
  * Builds an unfitted vectoriser from a JSON config with the core's snake_case names
  * (`ngram_range`, `min_df`, `max_df`, `max_features`, `sublinear_tf`, `norm`, `use_idf`,
- * `smooth_idf`, `preprocessor`), e.g. `{"ngram_range":[1,3],"preprocessor":null}`; NULL (or
+ * `smooth_idf`, `preprocessor`, `max_distinct_terms`), e.g. `{"ngram_range":[1,3],"preprocessor":null}`; NULL (or
  * `{}`) means the defaults. `min_df`/`max_df`: an integer is a document count, a float a
  * fraction. `"preprocessor": null` splits texts on whitespace only; an object configures the
  * preprocessor as in `fl_preprocessor_new`. Bad JSON, unknown fields and out-of-range values
@@ -1594,7 +1594,8 @@ FlStatus fl_preprocessor_load(const char *path, FlPreprocessor **out);
  * On success `*out` owns a new handle: free it with `fl_tfidf_free`. On failure `*out` is NULL.
  * Thread-safe.
  */
-FlStatus fl_tfidf_new(const char *config_json, FlTfidf **out);
+FlStatus fl_tfidf_new(const char *config_json,
+                      FlTfidf **out);
 
 /**
  * Frees a vectoriser. NULL is a no-op. No other call may be using the handle.

@@ -86,7 +86,7 @@ unsafe fn token_docs<'a>(
 
 /// Builds an unfitted vectoriser from a JSON config with the core's snake_case names
 /// (`ngram_range`, `min_df`, `max_df`, `max_features`, `sublinear_tf`, `norm`, `use_idf`,
-/// `smooth_idf`, `preprocessor`), e.g. `{"ngram_range":[1,3],"preprocessor":null}`; NULL (or
+/// `smooth_idf`, `preprocessor`, `max_distinct_terms`), e.g. `{"ngram_range":[1,3],"preprocessor":null}`; NULL (or
 /// `{}`) means the defaults. `min_df`/`max_df`: an integer is a document count, a float a
 /// fraction. `"preprocessor": null` splits texts on whitespace only; an object configures the
 /// preprocessor as in `fl_preprocessor_new`. Bad JSON, unknown fields and out-of-range values

@@ -202,11 +202,35 @@ static void test_concurrent_readers(void) {
     fl_tfidf_free(v);
 }
 
+/* max_distinct_terms caps what fit may count: a clear InvalidInput naming the field. */
+static void test_distinct_terms_cap(void) {
+    char docs[50][32];
+    const char *texts[50];
+    for (int i = 0; i < 50; i++) {
+        snprintf(docs[i], sizeof docs[i], "w%da w%db w%dc", i, i, i);
+        texts[i] = docs[i];
+    }
+    FlTfidf *v = NULL;
+    CHECK_OK(fl_tfidf_new("{\"ngram_range\":[1,2],\"preprocessor\":null,\"max_distinct_terms\":100}", &v));
+    CHECK(fl_tfidf_fit(v, texts, 50) == FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "max_distinct_terms = 100");
+    fl_tfidf_free(v);
+    CHECK_OK(fl_tfidf_new("{\"ngram_range\":[1,2],\"preprocessor\":null,\"max_distinct_terms\":null}", &v));
+    CHECK_OK(fl_tfidf_fit(v, texts, 50));
+    size_t n = 0;
+    CHECK_OK(fl_tfidf_n_features(v, &n));
+    CHECK(n == 250);
+    fl_tfidf_free(v);
+    CHECK(fl_tfidf_new("{\"max_distinct_terms\":0}", &v) == FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "max_distinct_terms");
+}
+
 int main(void) {
     for (size_t i = 0; i < SK_N_CASES; i++) test_sklearn_case(&SK_CASES[i]);
     test_raw_texts(&SK_CASES[0]);
     test_raw_texts(&SK_CASES[1]);
     test_config_and_vocabulary();
     test_concurrent_readers();
+    test_distinct_terms_cap();
     return check_finish("test_vectorize");
 }

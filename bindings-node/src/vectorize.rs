@@ -90,6 +90,10 @@ pub struct TfidfOptions {
     pub use_idf: Option<bool>,
     /// Add one to document frequencies (default true).
     pub smooth_idf: Option<bool>,
+    /// Most distinct n-grams `fit` may count before pruning (default 10,000,000); more throws
+    /// `InvalidInput` naming this field. `null` = no limit.
+    #[napi(ts_type = "number | null")]
+    pub max_distinct_terms: Option<u32>,
     /// How raw texts become tokens: preprocessor options, a `Preprocessor` (its config is used),
     /// or `null` to split on whitespace only. Omitted = the default preprocessor.
     #[napi(ts_type = "PreprocessorOptions | Preprocessor | null")]

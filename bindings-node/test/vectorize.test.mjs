@@ -143,7 +143,7 @@ test('config() uses camelCase and round-trips through the constructor', () => {
   const v = new TfidfVectorizer({ ngramRange: [1, 3], minDf: 2, maxDf: 0.9, sublinearTf: true, norm: 'l1', maxFeatures: 100 })
   const config = v.config()
   assert.deepEqual(Object.keys(config).sort(),
-    ['maxDf', 'maxFeatures', 'minDf', 'ngramRange', 'norm', 'preprocessor', 'smoothIdf', 'sublinearTf', 'useIdf'])
+    ['maxDf', 'maxDistinctTerms', 'maxFeatures', 'minDf', 'ngramRange', 'norm', 'preprocessor', 'smoothIdf', 'sublinearTf', 'useIdf'])
   assert.deepEqual(config.ngramRange, [1, 3])
   assert.equal(config.minDf, 2)
   assert.equal(config.maxDf, 0.9)
@@ -182,6 +182,7 @@ test('bad options throw InvalidConfig', () => {
     [{ minDf: 5, maxDf: 2 }, /`min_df`/],
     [{ minDf: { counts: 2 } }, /expected an integer count/],
     [{ maxFeatures: 0 }, /`max_features`/],
+    [{ maxDistinctTerms: 0 }, /`max_distinct_terms`/],
     [{ norm: 'l3' }, /unknown norm "l3"/],
     [{ preprocessor: { stemmer: 'klingon' } }, /`stemmer`/],
     [{ preprocessor: { stemer: 'none' } }, /unknown field `stemer`/],
@@ -196,6 +197,18 @@ test('bad options throw InvalidConfig', () => {
       return true
     })
   }
+})
+
+test('maxDistinctTerms caps what fit may count, with an error naming it', () => {
+  const docs = Array.from({ length: 50 }, (_, i) => `w${i}a w${i}b w${i}c`)
+  const capped = (maxDistinctTerms) => new TfidfVectorizer({ preprocessor: null, ngramRange: [1, 2], maxDistinctTerms })
+  assert.throws(() => capped(100).fit(docs), { code: 'InvalidInput', message: /max_distinct_terms = 100/ })
+  for (const cap of [250, null]) {
+    const v = capped(cap)
+    v.fit(docs)
+    assert.equal(v.nFeatures(), 250)
+  }
+  assert.equal(new TfidfVectorizer().config().maxDistinctTerms, 10000000)
 })
 
 test('a failed fit leaves the previous fit in place', () => {

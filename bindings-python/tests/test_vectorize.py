@@ -134,6 +134,7 @@ def test_norm_none_and_round_trip_of_config():
         ({"ngram_range": (3, 1)}, "ngram_range"),
         ({"ngram_range": (0, 1)}, "ngram_range"),
         ({"max_features": 0}, "max_features"),
+        ({"max_distinct_terms": 0}, "max_distinct_terms"),
         ({"min_df": 5, "max_df": 2}, "min_df"),
         ({"min_df": 0.9, "max_df": 0.2}, "min_df"),
         ({"max_df": 1.5}, "max_df"),
@@ -170,6 +171,19 @@ def test_not_fitted():
     ):
         with pytest.raises(NotFittedError, match="TfidfVectorizer is not fitted"):
             call()
+
+
+def test_max_distinct_terms_caps_fit_with_an_error_naming_it():
+    docs = [f"w{i}a w{i}b w{i}c" for i in range(50)]
+
+    def capped(cap):
+        return TfidfVectorizer(preprocessor=None, ngram_range=(1, 2), max_distinct_terms=cap)
+
+    with pytest.raises(InvalidInputError, match="max_distinct_terms = 100"):
+        capped(100).fit(docs)
+    assert capped(250).fit(docs).n_features() == 250
+    assert capped(None).fit(docs).n_features() == 250
+    assert TfidfVectorizer().config()["max_distinct_terms"] == 10_000_000
 
 
 def test_empty_corpus_and_empty_vocabulary():

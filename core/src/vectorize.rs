@@ -150,6 +150,10 @@ pub struct TfidfConfig {
     pub smooth_idf: bool,
     /// How raw texts become tokens; `None` splits on whitespace and nothing else.
     pub preprocessor: Option<PreprocessorConfig>,
+    /// Most distinct n-grams `fit` may count before pruning (default 10,000,000, about 0.5 GB of
+    /// counts; `None` = no limit). A corpus with more fails with an error naming this field
+    /// instead of exhausting memory (typically ids or hashes the masks left in place).
+    pub max_distinct_terms: Option<usize>,
 }
 
 impl Default for TfidfConfig {
@@ -164,9 +168,13 @@ impl Default for TfidfConfig {
             use_idf: true,
             smooth_idf: true,
             preprocessor: Some(PreprocessorConfig::default()),
+            max_distinct_terms: Some(DEFAULT_MAX_DISTINCT_TERMS),
         }
     }
 }
+
+/// Default [`TfidfConfig::max_distinct_terms`].
+pub const DEFAULT_MAX_DISTINCT_TERMS: usize = 10_000_000;
 
 /// Longest n-gram supported; longer ones are never useful on log lines and cost memory.
 pub const MAX_NGRAM: usize = 8;
@@ -202,6 +210,12 @@ impl TfidfConfig {
             return Err(Error::config(
                 "max_features",
                 "must be at least 1 (or unset for no limit)",
+            ));
+        }
+        if self.max_distinct_terms == Some(0) {
+            return Err(Error::config(
+                "max_distinct_terms",
+                "must be at least 1 (or null for no limit)",
             ));
         }
         if let Some(p) = &self.preprocessor {
@@ -658,6 +672,15 @@ impl TfidfVectorizer {
                 e.0 += w;
                 e.1 += u64::from(c) * u64::from(w);
             }
+            if let Some(cap) = self.config.max_distinct_terms
+                && stats.len() > cap
+            {
+                return Err(Error::InvalidInput(format!(
+                    "the corpus holds more than max_distinct_terms = {cap} distinct n-grams \
+                     (reached at document {i}); raise max_distinct_terms (null = no limit) or \
+                     mask the variable parts that make every line unique"
+                )));
+            }
         }
         if stats.is_empty() {
             return Err(Error::InvalidInput(
@@ -970,8 +993,40 @@ mod tests {
     }
 
     #[test]
+    fn distinct_terms_are_capped_with_an_error_naming_the_field() {
+        let docs: Vec<String> = (0..50).map(|i| format!("w{i}a w{i}b w{i}c")).collect();
+        let capped = |cap| TfidfConfig {
+            preprocessor: None,
+            max_distinct_terms: cap,
+            ..cfg(1, 2)
+        };
+        // 50 lines x (3 words + 2 bigrams) = 250 distinct n-grams.
+        let e = TfidfVectorizer::new(capped(Some(100)))
+            .unwrap()
+            .fit(&docs)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(matches!(&e, Error::InvalidInput(m) if m.contains("max_distinct_terms = 100")), "{e}");
+        for cap in [Some(250), None] {
+            let mut v = TfidfVectorizer::new(capped(cap)).unwrap();
+            v.fit(&docs).unwrap();
+            assert_eq!(v.n_features().unwrap(), 250);
+        }
+        // Old files (no such field) load with the default cap.
+        let c: TfidfConfig = serde_json::from_str(r#"{"ngram_range": [1, 2]}"#).unwrap();
+        assert_eq!(c.max_distinct_terms, Some(DEFAULT_MAX_DISTINCT_TERMS));
+    }
+
+    #[test]
     fn bad_configs() {
         for (c, field) in [
+            (
+                TfidfConfig {
+                    max_distinct_terms: Some(0),
+                    ..cfg(1, 1)
+                },
+                "max_distinct_terms",
+            ),
             (cfg(3, 1), "ngram_range"),
             (cfg(0, 1), "ngram_range"),
             (

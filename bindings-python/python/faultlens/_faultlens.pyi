@@ -47,6 +47,7 @@ class _TfidfConfig(TypedDict, total=False):
     use_idf: bool
     smooth_idf: bool
     preprocessor: _PreprocessorConfig | None
+    max_distinct_terms: int | None
 
 class _WindowKey(TypedDict, total=False):
     service: str | None
@@ -191,6 +192,7 @@ class TfidfVectorizer:
         use_idf: bool = True,
         smooth_idf: bool = True,
         preprocessor: Preprocessor | _PreprocessorConfig | None = ...,
+        max_distinct_terms: int | None = 10_000_000,
     ) -> None: ...
     def fit(self, raw_documents: _Docs, y: object = None) -> TfidfVectorizer: ...
     def fit_tokens(self, docs: Sequence[Sequence[str]]) -> TfidfVectorizer: ...

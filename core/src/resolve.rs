@@ -2,7 +2,9 @@
 //! classifier — and the metrics a host service exposes at `/metrics` (issue 5).
 //!
 //! - [`Rules`]: hand-written rule files (JSON or TOML), first match wins, linear-time regexes.
-//! - [`KnowledgeBase`]: past error → solution pairs searched by similarity (JSONL files).
+//! - [`KnowledgeBase`]: past error → solution pairs searched by similarity (JSONL files); or,
+//!   through [`Resolver::set_knowledge_index`], any [`TextIndex`] (e.g. of the caller's own
+//!   sentence embeddings) whose payloads are the solutions.
 //! - [`Resolver`]: the cascade, per-stage thresholds, method preference, feedback, save/load.
 //! - [`Metrics`]: counters and histograms, as a snapshot and in the Prometheus text format.
 
@@ -16,6 +18,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::TextClassifier;
+use crate::index::{Embedding, SearchOptions, TextHit, TextIndex};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
 use crate::parallel;
@@ -587,6 +590,9 @@ struct KnowledgeLine {
     solution: String,
 }
 
+/// A sparse row's (columns, value bits): equal keys are identical vectors.
+type RowKey = (Box<[u32]>, Box<[u64]>);
+
 /// Past error → solution pairs, searched by TF-IDF cosine similarity.
 ///
 /// The vectoriser is fitted on the errors given when the base is first built; pairs added later
@@ -606,7 +612,7 @@ pub struct KnowledgeBase {
     /// Distinct row → its first pair (`members[r][0]`), kept flat for the ranking tie-break.
     first_pair: Vec<u32>,
     /// A row's (columns, value bits) → its distinct row.
-    row_ids: rustc_hash::FxHashMap<(Box<[u32]>, Box<[u64]>), u32>,
+    row_ids: rustc_hash::FxHashMap<RowKey, u32>,
     /// Pairs the vectoriser was fitted on.
     fitted_on: usize,
 }
@@ -721,7 +727,7 @@ impl KnowledgeBase {
         for i in 0..rows.n_rows {
             let pair = (first + i) as u32;
             let (idx, val) = rows.row(i);
-            let key: (Box<[u32]>, Box<[u64]>) =
+            let key: RowKey =
                 (idx.into(), val.iter().map(|v| v.to_bits()).collect());
             if let Some(&r) = self.row_ids.get(&key) {
                 self.members[r as usize].push(pair);
@@ -1030,6 +1036,79 @@ pub struct Outcome {
 /// Texts whose answering method `record_outcome` can still attribute.
 const RECENT_ANSWERS: usize = 4096;
 
+/// Where the similarity stage looks for past errors.
+#[derive(Debug)]
+enum Knowledge {
+    /// The resolver's own exact TF-IDF knowledge base (`add_knowledge`, `load_knowledge`).
+    Base(Box<KnowledgeBase>),
+    /// A [`TextIndex`] set by the caller; its payloads are the solutions.
+    Index(Box<TextIndex>),
+}
+
+impl Knowledge {
+    fn len(&self) -> usize {
+        match self {
+            Knowledge::Base(kb) => kb.len(),
+            Knowledge::Index(ix) => ix.len(),
+        }
+    }
+
+    /// The `k` most similar past errors to `text` (or to `embedding`, for an index of
+    /// caller-computed embeddings), best first. Index items without a payload are skipped.
+    fn search(&self, text: &str, embedding: Option<&[f32]>, k: usize) -> Result<Vec<SimilarError>> {
+        let hits: Vec<TextHit> = match (self, embedding) {
+            (Knowledge::Base(kb), None) => return kb.search(text, k),
+            (Knowledge::Base(_), Some(_)) => {
+                return Err(Error::InvalidInput(
+                    "an embedding was given but the knowledge base is TF-IDF over texts: \
+                     call resolve (set_knowledge_index with external embeddings to use them)"
+                        .into(),
+                ));
+            }
+            (Knowledge::Index(ix), None) if is_external(ix) => {
+                return Err(Error::InvalidInput(
+                    "the knowledge index holds external embeddings: call resolve_embedded with \
+                     the text's embedding"
+                        .into(),
+                ));
+            }
+            (Knowledge::Index(ix), Some(_)) if !is_external(ix) => {
+                return Err(Error::InvalidInput(
+                    "an embedding was given but the knowledge index embeds texts itself \
+                     (TF-IDF): call resolve"
+                        .into(),
+                ));
+            }
+            (Knowledge::Index(ix), None) => ix.search(text, k, &SearchOptions::default())?,
+            (Knowledge::Index(ix), Some(e)) if e.len() != ix.dim() => {
+                return Err(Error::Dimension {
+                    expected: ix.dim(),
+                    got: e.len(),
+                });
+            }
+            (Knowledge::Index(ix), Some(e)) => ix
+                .search_embedded(e, k, &SearchOptions::default())?
+                .pop()
+                .unwrap_or_default(),
+        };
+        Ok(hits
+            .into_iter()
+            .filter_map(|h| {
+                Some(SimilarError {
+                    id: h.id,
+                    error: h.text,
+                    solution: h.payload?,
+                    similarity: f64::from(h.score).min(1.0),
+                })
+            })
+            .collect())
+    }
+}
+
+fn is_external(ix: &TextIndex) -> bool {
+    matches!(ix.config().embedding, Embedding::External { .. })
+}
+
 /// The rules → similarity → classifier cascade.
 ///
 /// `Send + Sync`: `resolve` takes `&self` and may run on many threads while another thread
@@ -1038,7 +1117,7 @@ const RECENT_ANSWERS: usize = 4096;
 pub struct Resolver {
     config: ResolverConfig,
     rules: Rules,
-    knowledge: RwLock<Option<KnowledgeBase>>,
+    knowledge: RwLock<Option<Knowledge>>,
     classifier: Option<TextClassifier>,
     metrics: Metrics,
     /// Recent (text hash, method) answers, oldest first.
@@ -1104,18 +1183,82 @@ impl Resolver {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         match kb.as_mut() {
-            Some(k) => {
+            Some(Knowledge::Base(k)) => {
                 k.add(errors, solutions)?;
             }
+            Some(Knowledge::Index(ix)) if is_external(ix) => {
+                return Err(Error::InvalidInput(
+                    "the knowledge index holds external embeddings: add pairs with \
+                     add_knowledge_embedded"
+                        .into(),
+                ));
+            }
+            Some(Knowledge::Index(ix)) => {
+                check_pairs(errors, solutions)?;
+                let payloads = solutions.iter().map(|s| Some(s.as_ref().to_owned())).collect();
+                ix.add(errors, Some(payloads))?;
+            }
             None => {
-                *kb = Some(KnowledgeBase::new(
+                *kb = Some(Knowledge::Base(Box::new(KnowledgeBase::new(
                     self.config.knowledge_vectorizer.clone(),
                     errors,
                     solutions,
-                )?);
+                )?)));
             }
         }
-        Ok(kb.as_ref().map_or(0, KnowledgeBase::len))
+        Ok(kb.as_ref().map_or(0, Knowledge::len))
+    }
+
+    /// Adds pairs with the caller's embeddings of the errors (`embeddings` row after row) to a
+    /// knowledge index of external embeddings (see [`set_knowledge_index`](Self::set_knowledge_index)).
+    /// Returns the knowledge's new size.
+    pub fn add_knowledge_embedded<S: AsRef<str> + Sync>(
+        &self,
+        errors: &[S],
+        solutions: &[S],
+        embeddings: &[f32],
+    ) -> Result<usize> {
+        check_pairs(errors, solutions)?;
+        let kb = self
+            .knowledge
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match kb.as_ref() {
+            Some(Knowledge::Index(ix)) if is_external(ix) => {
+                let payloads = solutions.iter().map(|s| Some(s.as_ref().to_owned())).collect();
+                ix.add_embedded(errors, embeddings, Some(payloads))?;
+                Ok(ix.len())
+            }
+            _ => Err(Error::InvalidInput(
+                "no knowledge index of external embeddings: set one with set_knowledge_index \
+                 (the built-in knowledge base computes its own vectors: use add_knowledge)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Makes a copy of `index` the similarity stage's knowledge, replacing the built-in
+    /// knowledge base (or an earlier index). Items' payloads are their solutions (items without
+    /// one are never answered). With a TF-IDF index, `resolve` searches by text and
+    /// `add_knowledge` / feedback add to it; with external embeddings, use `resolve_embedded`
+    /// and `add_knowledge_embedded`, and feedback is recorded but not learned (there is no
+    /// vector for it). Scores are the index's metric, compared with `similarity_threshold`.
+    pub fn set_knowledge_index(&mut self, index: &TextIndex) -> Result<()> {
+        let copy = TextIndex::from_bytes(&index.to_bytes()?)?;
+        *self
+            .knowledge
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Knowledge::Index(Box::new(copy)));
+        Ok(())
+    }
+
+    /// Whether the knowledge is a [`TextIndex`] of caller-computed embeddings (resolve with
+    /// [`resolve_embedded`](Self::resolve_embedded) then).
+    pub fn knowledge_is_embedded(&self) -> bool {
+        matches!(
+            self.knowledge.read().unwrap_or_else(PoisonError::into_inner).as_ref(),
+            Some(Knowledge::Index(ix)) if is_external(ix)
+        )
     }
 
     /// Sets the classifier stage (replacing any earlier one); it must be fitted.
@@ -1158,7 +1301,7 @@ impl Resolver {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .map_or(0, KnowledgeBase::len)
+            .map_or(0, Knowledge::len)
     }
 
     fn check_text(&self, text: &str) -> Result<()> {
@@ -1177,10 +1320,20 @@ impl Resolver {
 
     /// Resolves one error text with the stages `mode` allows.
     pub fn resolve(&self, text: &str, mode: Mode) -> Result<Resolution> {
+        self.resolve_with(text, None, mode)
+    }
+
+    /// [`resolve`](Self::resolve) with the caller's embedding of `text`, for a knowledge index
+    /// of external embeddings (rules and the classifier still read the text).
+    pub fn resolve_embedded(&self, text: &str, embedding: &[f32], mode: Mode) -> Result<Resolution> {
+        self.resolve_with(text, Some(embedding), mode)
+    }
+
+    fn resolve_with(&self, text: &str, embedding: Option<&[f32]>, mode: Mode) -> Result<Resolution> {
         let started = Instant::now();
         let result = self
             .check_text(text)
-            .and_then(|()| self.cascade(text, mode));
+            .and_then(|()| self.cascade(text, embedding, mode));
         match result {
             Ok(mut r) => {
                 let elapsed = started.elapsed();
@@ -1220,6 +1373,38 @@ impl Resolver {
             .collect()
     }
 
+    /// [`resolve_batch`](Self::resolve_batch) with the caller's embeddings of the texts
+    /// (`embeddings` row after row, one row per text).
+    pub fn resolve_batch_embedded<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        embeddings: &[f32],
+        mode: Mode,
+    ) -> Result<Vec<Resolution>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !embeddings.len().is_multiple_of(texts.len()) || embeddings.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{} embedding values for {} texts: give one row of equal width per text",
+                embeddings.len(),
+                texts.len()
+            )));
+        }
+        let dim = embeddings.len() / texts.len();
+        for (i, t) in texts.iter().enumerate() {
+            self.check_text(t.as_ref()).map_err(|e| {
+                self.metrics.record_error();
+                Error::InvalidInput(format!("text {i}: {e}"))
+            })?;
+        }
+        self.check_stages(mode)?;
+        let rows: Vec<(&S, &[f32])> = texts.iter().zip(embeddings.chunks(dim)).collect();
+        parallel::map(&rows, |(t, e)| self.resolve_embedded(t.as_ref(), e, mode))
+            .into_iter()
+            .collect()
+    }
+
     fn check_stages(&self, mode: Mode) -> Result<()> {
         let has_kb = self.knowledge_size() > 0;
         let has_classifier = self.classifier.is_some();
@@ -1238,7 +1423,7 @@ impl Resolver {
         }
     }
 
-    fn cascade(&self, text: &str, mode: Mode) -> Result<Resolution> {
+    fn cascade(&self, text: &str, embedding: Option<&[f32]>, mode: Mode) -> Result<Resolution> {
         self.check_stages(mode)?;
         let mut r = Resolution {
             solution: None,
@@ -1290,7 +1475,7 @@ impl Resolver {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(kb) = kb.as_ref() {
-                r.similar = kb.search(text, self.config.top_k)?;
+                r.similar = kb.search(text, embedding, self.config.top_k)?;
                 if let Some(top) = r.similar.first().cloned()
                     && consider(
                         &mut r,
@@ -1360,7 +1545,11 @@ impl Resolver {
             .find(|(t, _)| *t == h)
             .map_or(Method::NoMatch, |&(_, m)| m);
         self.metrics.record_outcome(method, success);
-        if success && self.config.learn_from_feedback && self.knowledge_size() > 0 {
+        if success
+            && self.config.learn_from_feedback
+            && self.knowledge_size() > 0
+            && !self.knowledge_is_embedded()
+        {
             self.add_knowledge(&[text], &[solution])?;
         }
         let mut outcomes = self.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -1412,19 +1601,38 @@ struct ResolverState {
     knowledge: Option<KnowledgeBase>,
     #[serde(default)]
     classifier: Option<TextClassifier>,
+    /// Set instead of `knowledge` when the knowledge is a caller's [`TextIndex`].
+    #[serde(default)]
+    knowledge_index: Option<TextIndex>,
+}
+
+/// [`ResolverState`] borrowed, for saving without copies.
+#[derive(Serialize)]
+struct ResolverStateRef<'a> {
+    config: &'a ResolverConfig,
+    rules: &'a Rules,
+    knowledge: Option<&'a KnowledgeBase>,
+    classifier: Option<&'a TextClassifier>,
+    knowledge_index: Option<&'a TextIndex>,
 }
 
 impl Serialize for Resolver {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        ResolverState {
-            config: self.config.clone(),
-            rules: self.rules.clone(),
-            knowledge: self
-                .knowledge
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
-            classifier: self.classifier.clone(),
+        let kb = self
+            .knowledge
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (knowledge, knowledge_index) = match kb.as_ref() {
+            None => (None, None),
+            Some(Knowledge::Base(b)) => (Some(&**b), None),
+            Some(Knowledge::Index(ix)) => (None, Some(&**ix)),
+        };
+        ResolverStateRef {
+            config: &self.config,
+            rules: &self.rules,
+            knowledge,
+            classifier: self.classifier.as_ref(),
+            knowledge_index,
         }
         .serialize(s)
     }
@@ -1436,7 +1644,16 @@ impl<'de> Deserialize<'de> for Resolver {
         st.config.validate().map_err(serde::de::Error::custom)?;
         let mut r = Resolver::build(st.config);
         r.rules = st.rules;
-        r.knowledge = RwLock::new(st.knowledge);
+        if st.knowledge.is_some() && st.knowledge_index.is_some() {
+            return Err(serde::de::Error::custom(
+                "a resolver holds a knowledge base or a knowledge index, not both",
+            ));
+        }
+        r.knowledge = RwLock::new(
+            st.knowledge
+                .map(|b| Knowledge::Base(Box::new(b)))
+                .or(st.knowledge_index.map(|ix| Knowledge::Index(Box::new(ix)))),
+        );
         r.classifier = st.classifier;
         Ok(r)
     }
@@ -1910,5 +2127,102 @@ mod tests {
         let r = Resolver::default();
         assert_eq!(r.load_knowledge(&p, true).unwrap(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn text_index_pairs() -> (Vec<&'static str>, Vec<Option<String>>) {
+        let errors = vec![
+            "connection refused to postgres on port 5432",
+            "disk quota exceeded on /var/lib/data",
+            "certificate has expired for api.example.com",
+            "worker timed out waiting for lock on table orders",
+        ];
+        let sols = ["restart_db", "free_disk", "renew_cert", "kill_lock"]
+            .iter()
+            .map(|s| Some((*s).to_owned()))
+            .collect();
+        (errors, sols)
+    }
+
+    #[test]
+    fn a_tfidf_text_index_is_the_knowledge_and_learns() {
+        let ix = TextIndex::new(Default::default()).unwrap();
+        let (errors, sols) = text_index_pairs();
+        ix.add(&errors, Some(sols)).unwrap();
+        let mut r = Resolver::default();
+        r.add_knowledge(&["unrelated old pair"], &["old"]).unwrap();
+        r.set_knowledge_index(&ix).unwrap();
+        assert_eq!(r.knowledge_size(), 4, "the index replaces the knowledge base");
+        assert!(!r.knowledge_is_embedded());
+        let res = r
+            .resolve("connection refused to postgres on port 6543", Mode::Auto)
+            .unwrap();
+        assert_eq!(res.method, Method::SimilarityMatch);
+        assert_eq!(res.solution.as_deref(), Some("restart_db"));
+        assert_eq!(res.similar[0].error, errors[0]);
+        assert!(res.reliable && res.confidence > 0.7);
+        // The resolver holds a copy: the caller's index is untouched by what the resolver learns.
+        r.add_knowledge(&["queue consumer lag above limit"], &["scale_consumers"])
+            .unwrap();
+        r.resolve("queue consumer lag above limit", Mode::Auto).unwrap();
+        r.record_outcome("kafka broker not available", "restart_broker", true)
+            .unwrap();
+        assert_eq!((r.knowledge_size(), ix.len()), (6, 4));
+        let back = Resolver::from_bytes(&r.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.knowledge_size(), 6);
+        let again = back
+            .resolve("queue consumer lag above limit", Mode::Similarity)
+            .unwrap();
+        assert_eq!(again.solution.as_deref(), Some("scale_consumers"));
+        // Embeddings are for indexes of external embeddings only.
+        let e = back.resolve_embedded("x", &[0.1; 512], Mode::Similarity).unwrap_err();
+        assert!(e.to_string().contains("call resolve"), "{e}");
+        let e = back
+            .add_knowledge_embedded(&["x"], &["y"], &[0.1; 512])
+            .unwrap_err();
+        assert!(e.to_string().contains("add_knowledge"), "{e}");
+    }
+
+    #[test]
+    fn an_index_of_external_embeddings_resolves_by_embedding() {
+        use crate::index::{Embedding, TextIndexConfig};
+        let ix = TextIndex::new(TextIndexConfig {
+            embedding: Embedding::External { dim: 3 },
+            ..Default::default()
+        })
+        .unwrap();
+        let (errors, sols) = text_index_pairs();
+        let vecs = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0];
+        ix.add_embedded(&errors, &vecs, Some(sols)).unwrap();
+        let mut r = Resolver::default();
+        r.set_knowledge_index(&ix).unwrap();
+        assert!(r.knowledge_is_embedded());
+        let res = r
+            .resolve_embedded("anything", &[0.0, 0.1, 0.99], Mode::Auto)
+            .unwrap();
+        assert_eq!(res.method, Method::SimilarityMatch);
+        assert_eq!(res.solution.as_deref(), Some("renew_cert"));
+        let e = r.resolve("anything", Mode::Auto).unwrap_err();
+        assert!(e.to_string().contains("resolve_embedded"), "{e}");
+        let e = r.add_knowledge(&["a"], &["b"]).unwrap_err();
+        assert!(e.to_string().contains("add_knowledge_embedded"), "{e}");
+        let e = r.resolve_embedded("x", &[1.0, 0.0], Mode::Auto).unwrap_err();
+        assert!(matches!(e, Error::Dimension { .. }), "{e}");
+        assert_eq!(
+            r.add_knowledge_embedded(&["new"], &["fix_new"], &[0.0, -1.0, 0.0])
+                .unwrap(),
+            5
+        );
+        let batch = r
+            .resolve_batch_embedded(&["a", "b"], &[0.0, -1.0, 0.0, 1.0, 0.0, 0.0], Mode::Similarity)
+            .unwrap();
+        let sols: Vec<_> = batch.iter().map(|b| b.solution.as_deref()).collect();
+        assert_eq!(sols, [Some("fix_new"), Some("restart_db")]);
+        assert!(r.resolve_batch_embedded(&["a", "b"], &[0.0; 5], Mode::Auto).is_err());
+        // Feedback is counted but cannot be learned without a vector.
+        r.record_outcome("anything", "renew_cert", true).unwrap();
+        assert_eq!(r.knowledge_size(), 5);
+        let back = Resolver::from_bytes(&r.to_bytes().unwrap()).unwrap();
+        assert!(back.knowledge_is_embedded());
+        assert_eq!(back.knowledge_size(), 5);
     }
 }

@@ -163,6 +163,23 @@ export declare class Resolver {
   /** Pairs in the knowledge base. */
   knowledgeSize(): number
   /**
+   * Makes a copy of a `TextIndex` the similarity stage's knowledge (replacing the built-in
+   * knowledge base); item payloads are the solutions. With external embeddings, resolve with
+   * `resolveEmbedded` and add pairs with `addKnowledgeEmbedded`.
+   */
+  setKnowledgeIndex(index: TextIndex): void
+  /** Whether the knowledge is a `TextIndex` of external embeddings. */
+  knowledgeIsEmbedded(): boolean
+  /**
+   * Adds pairs with your embeddings of the errors (`errors.length * dim` values, row after
+   * row) to a knowledge index of external embeddings. Returns the knowledge's new size.
+   */
+  addKnowledgeEmbedded(errors: Array<string>, solutions: Array<string>, embeddings: Float32Array): number
+  /** `resolve` with your embedding of `text`, for a knowledge index of external embeddings. */
+  resolveEmbedded(text: string, embedding: Float32Array, method?: 'auto' | 'rules' | 'similarity' | 'classifier'): Resolution
+  /** `resolveBatch` with your embeddings of the texts (`texts.length * dim` values). */
+  resolveBatchEmbedded(texts: Array<string>, embeddings: Float32Array, method?: 'auto' | 'rules' | 'similarity' | 'classifier'): Array<Resolution>
+  /**
    * Resolves one error text; `method` is `'auto'` (default), `'rules'`, `'similarity'` or
    * `'classifier'`.
    */
@@ -949,6 +966,11 @@ export interface TfidfOptions {
   useIdf?: boolean
   /** Add one to document frequencies (default true). */
   smoothIdf?: boolean
+  /**
+   * Most distinct n-grams `fit` may count before pruning (default 10,000,000); more throws
+   * `InvalidInput` naming this field. `null` = no limit.
+   */
+  maxDistinctTerms?: number | null
   /**
    * How raw texts become tokens: preprocessor options, a `Preprocessor` (its config is used),
    * or `null` to split on whitespace only. Omitted = the default preprocessor.

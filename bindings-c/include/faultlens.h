@@ -1311,6 +1311,32 @@ FlStatus fl_resolver_load_knowledge(const FlResolver *r,
                                     size_t *added);
 
 /**
+ * Makes a copy of a text index the similarity stage's knowledge (replacing the built-in
+ * knowledge base); item payloads are the solutions. The index handle stays the caller's. With
+ * external embeddings, resolve with `fl_resolver_resolve_embedded` and add pairs with
+ * `fl_resolver_add_knowledge_embedded`. Takes the resolver's write lock.
+ */
+FlStatus fl_resolver_set_knowledge_index(FlResolver *r, const FlTextIndex *index);
+
+/**
+ * Writes whether the knowledge is a text index of external embeddings to `*out`.
+ */
+FlStatus fl_resolver_knowledge_is_embedded(const FlResolver *r, bool *out);
+
+/**
+ * Adds `n` pairs with the caller's embeddings of the errors (`len` floats, row after row) to a
+ * knowledge index of external embeddings. Writes the knowledge's new size to `*size` (may be
+ * NULL). Thread-safe.
+ */
+FlStatus fl_resolver_add_knowledge_embedded(const FlResolver *r,
+                                            const char *const *errors,
+                                            const char *const *solutions,
+                                            size_t n,
+                                            const float *embeddings,
+                                            size_t len,
+                                            size_t *size);
+
+/**
  * Writes the number of pairs in the knowledge base to `*out`. Thread-safe.
  */
 FlStatus fl_resolver_knowledge_size(const FlResolver *r, size_t *out);
@@ -1325,6 +1351,30 @@ FlStatus fl_resolver_resolve(const FlResolver *r,
                              const char *text,
                              const char *method,
                              FlResolution **out);
+
+/**
+ * `fl_resolver_resolve` with the caller's embedding of `text` (`dim` floats), for a knowledge
+ * index of external embeddings (`FL_STATUS_DIMENSION` when `dim` differs from the index's).
+ * On success `*out` owns the answer: free it with `fl_resolution_free`. Thread-safe.
+ */
+FlStatus fl_resolver_resolve_embedded(const FlResolver *r,
+                                      const char *text,
+                                      const float *embedding,
+                                      size_t dim,
+                                      const char *method,
+                                      FlResolution **out);
+
+/**
+ * `fl_resolver_resolve_batch` with the caller's embeddings of the `n` texts (`len` floats, row
+ * after row). On success `*out` owns the answers: free them with `fl_resolutions_free`.
+ */
+FlStatus fl_resolver_resolve_batch_embedded(const FlResolver *r,
+                                            const char *const *texts,
+                                            size_t n,
+                                            const float *embeddings,
+                                            size_t len,
+                                            const char *method,
+                                            FlResolutions **out);
 
 /**
  * Resolves `n` texts on all cores. Every text is checked first: a bad one fails the call,

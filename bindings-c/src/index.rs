@@ -85,7 +85,7 @@ unsafe fn index<'a>(p: *const FlIndex) -> Res<&'a SimilarityIndex> {
     Ok(&unsafe { handle(p, "index") }?.inner)
 }
 
-unsafe fn text_index<'a>(p: *const FlTextIndex) -> Res<&'a TextIndex> {
+pub(crate) unsafe fn text_index<'a>(p: *const FlTextIndex) -> Res<&'a TextIndex> {
     Ok(&unsafe { handle(p, "index") }?.inner)
 }
 

@@ -236,6 +236,60 @@ pub unsafe extern "C" fn fl_resolver_load_knowledge(
     })
 }
 
+/// Makes a copy of a text index the similarity stage's knowledge (replacing the built-in
+/// knowledge base); item payloads are the solutions. The index handle stays the caller's. With
+/// external embeddings, resolve with `fl_resolver_resolve_embedded` and add pairs with
+/// `fl_resolver_add_knowledge_embedded`. Takes the resolver's write lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_set_knowledge_index(
+    r: *mut FlResolver,
+    index: *const crate::index::FlTextIndex,
+) -> FlStatus {
+    guard(|| {
+        let ix = unsafe { crate::index::text_index(index) }?;
+        unsafe { write(r) }?.set_knowledge_index(ix)?;
+        Ok(())
+    })
+}
+
+/// Writes whether the knowledge is a text index of external embeddings to `*out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_knowledge_is_embedded(
+    r: *const FlResolver,
+    out: *mut bool,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { read(r) }?.knowledge_is_embedded();
+        Ok(())
+    })
+}
+
+/// Adds `n` pairs with the caller's embeddings of the errors (`len` floats, row after row) to a
+/// knowledge index of external embeddings. Writes the knowledge's new size to `*size` (may be
+/// NULL). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_add_knowledge_embedded(
+    r: *const FlResolver,
+    errors: *const *const c_char,
+    solutions: *const *const c_char,
+    n: usize,
+    embeddings: *const f32,
+    len: usize,
+    size: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let errors = unsafe { str_array_arg(errors, n, "errors") }?;
+        let solutions = unsafe { str_array_arg(solutions, n, "solutions") }?;
+        let embeddings = unsafe { slice_arg(embeddings, len, "embeddings") }?;
+        let total = unsafe { read(r) }?.add_knowledge_embedded(&errors, &solutions, embeddings)?;
+        if let Some(out) = unsafe { size.as_mut() } {
+            *out = total;
+        }
+        Ok(())
+    })
+}
+
 /// Writes the number of pairs in the knowledge base to `*out`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolver_knowledge_size(
@@ -266,6 +320,56 @@ pub unsafe extern "C" fn fl_resolver_resolve(
         let mode = unsafe { mode_arg(method) }?;
         let res = unsafe { read(r) }?.resolve(text, mode)?;
         *out = Box::into_raw(Box::new(FlResolution::new(res)?));
+        Ok(())
+    })
+}
+
+/// `fl_resolver_resolve` with the caller's embedding of `text` (`dim` floats), for a knowledge
+/// index of external embeddings (`FL_STATUS_DIMENSION` when `dim` differs from the index's).
+/// On success `*out` owns the answer: free it with `fl_resolution_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_resolve_embedded(
+    r: *const FlResolver,
+    text: *const c_char,
+    embedding: *const f32,
+    dim: usize,
+    method: *const c_char,
+    out: *mut *mut FlResolution,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let text = unsafe { str_arg(text, "text") }?;
+        let embedding = unsafe { slice_arg(embedding, dim, "embedding") }?;
+        let mode = unsafe { mode_arg(method) }?;
+        let res = unsafe { read(r) }?.resolve_embedded(text, embedding, mode)?;
+        *out = Box::into_raw(Box::new(FlResolution::new(res)?));
+        Ok(())
+    })
+}
+
+/// `fl_resolver_resolve_batch` with the caller's embeddings of the `n` texts (`len` floats, row
+/// after row). On success `*out` owns the answers: free them with `fl_resolutions_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_resolve_batch_embedded(
+    r: *const FlResolver,
+    texts: *const *const c_char,
+    n: usize,
+    embeddings: *const f32,
+    len: usize,
+    method: *const c_char,
+    out: *mut *mut FlResolutions,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let embeddings = unsafe { slice_arg(embeddings, len, "embeddings") }?;
+        let mode = unsafe { mode_arg(method) }?;
+        let items = unsafe { read(r) }?
+            .resolve_batch_embedded(&texts, embeddings, mode)?
+            .into_iter()
+            .map(FlResolution::new)
+            .collect::<Res<_>>()?;
+        *out = Box::into_raw(Box::new(FlResolutions { items }));
         Ok(())
     })
 }

@@ -211,7 +211,67 @@ static void test_classifier_stage(FlResolver *r) {
     CHECK_STATUS(fl_resolver_set_classifier(r, NULL), FL_STATUS_NULL_POINTER);
 }
 
+/* A text index as the knowledge: by text (TF-IDF), then by the caller's own embeddings. */
+static void test_knowledge_index(void) {
+    const char *errors[] = {"connection refused to postgres on port 5432", "disk quota exceeded on /var/lib/data",
+                            "certificate has expired for api.example.com",
+                            "worker timed out waiting for lock on table orders"};
+    const char *solutions[] = {"restart_db", "free_disk", "renew_cert", "kill_lock"};
+    FlResolver *r = NULL;
+    CHECK_OK(fl_resolver_new(NULL, &r));
+    FlTextIndex *idx = NULL;
+    CHECK_OK(fl_text_index_new(NULL, &idx));
+    uint64_t *ids = NULL;
+    CHECK_OK(fl_text_index_add(idx, errors, 4, solutions, &ids));
+    fl_ids_free(ids, 4);
+    CHECK_OK(fl_resolver_set_knowledge_index(r, idx));
+    fl_text_index_free(idx); /* the resolver holds its own copy */
+    size_t size = 0;
+    CHECK_OK(fl_resolver_knowledge_size(r, &size));
+    CHECK(size == 4);
+    bool embedded = true;
+    CHECK_OK(fl_resolver_knowledge_is_embedded(r, &embedded));
+    CHECK(!embedded);
+    FlResolution *res = NULL;
+    CHECK_OK(fl_resolver_resolve(r, "connection refused to postgres on port 6543", NULL, &res));
+    CHECK_STR(fl_resolution_method(res), "similarity_match");
+    CHECK_STR(fl_resolution_solution(res), "restart_db");
+    fl_resolution_free(res);
+
+    FlTextIndex *ext = NULL;
+    CHECK_OK(fl_text_index_new("{\"embedding\":{\"type\":\"external\",\"dim\":3}}", &ext));
+    const float vecs[] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0};
+    CHECK_OK(fl_text_index_add_embedded(ext, errors, 4, vecs, 3, solutions, &ids));
+    fl_ids_free(ids, 4);
+    CHECK_OK(fl_resolver_set_knowledge_index(r, ext));
+    fl_text_index_free(ext);
+    CHECK_OK(fl_resolver_knowledge_is_embedded(r, &embedded));
+    CHECK(embedded);
+    const float q[] = {0, 0.1f, 0.99f};
+    CHECK_OK(fl_resolver_resolve_embedded(r, "anything", q, 3, NULL, &res));
+    CHECK_STR(fl_resolution_solution(res), "renew_cert");
+    fl_resolution_free(res);
+    CHECK_STATUS(fl_resolver_resolve(r, "anything", NULL, &res), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "resolve_embedded");
+    CHECK_STATUS(fl_resolver_resolve_embedded(r, "x", q, 2, NULL, &res), FL_STATUS_DIMENSION);
+    const char *new_err[] = {"new"}, *new_sol[] = {"fix_new"};
+    const float new_vec[] = {0, -1, 0};
+    CHECK_OK(fl_resolver_add_knowledge_embedded(r, new_err, new_sol, 1, new_vec, 3, &size));
+    CHECK(size == 5);
+    const char *texts[] = {"a", "b"};
+    const float both[] = {0, -1, 0, 1, 0, 0};
+    FlResolutions *list = NULL;
+    CHECK_OK(fl_resolver_resolve_batch_embedded(r, texts, 2, both, 6, NULL, &list));
+    CHECK(fl_resolutions_len(list) == 2);
+    CHECK_STR(fl_resolution_solution(fl_resolutions_get(list, 0)), "fix_new");
+    CHECK_STR(fl_resolution_solution(fl_resolutions_get(list, 1)), "restart_db");
+    fl_resolutions_free(list);
+    CHECK_STATUS(fl_resolver_set_knowledge_index(r, NULL), FL_STATUS_NULL_POINTER);
+    fl_resolver_free(r);
+}
+
 int main(void) {
+    test_knowledge_index();
     FlResolver *r = build();
     test_cascade(r);
     test_batch_and_metrics(r);

@@ -614,3 +614,10 @@ impl Task for TextSearchTask {
             .map_err(|e| reject(&env, e))
     }
 }
+
+impl TextIndex {
+    /// The core index (the resolver copies it).
+    pub(crate) fn core(&self) -> &faultlens::TextIndex {
+        &self.inner
+    }
+}

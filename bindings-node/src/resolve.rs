@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use faultlens::Artifact;
 use faultlens::resolve::{Mode, Rule, Rules};
 use napi::Task;
-use napi::bindgen_prelude::{AsyncTask, Buffer, Env, ToNapiValue, Uint8Array, Unknown};
+use napi::bindgen_prelude::{
+    AsyncTask, Buffer, Env, Float32Array, ToNapiValue, Uint8Array, Unknown,
+};
 use napi::sys;
 use napi_derive::napi;
 use serde_json::Value;
@@ -315,6 +317,71 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn knowledge_size(&self) -> Result<u32> {
         Ok(read(&self.inner)?.knowledge_size() as u32)
+    }
+
+    /// Makes a copy of a `TextIndex` the similarity stage's knowledge (replacing the built-in
+    /// knowledge base); item payloads are the solutions. With external embeddings, resolve with
+    /// `resolveEmbedded` and add pairs with `addKnowledgeEmbedded`.
+    #[napi(catch_unwind)]
+    pub fn set_knowledge_index(&self, index: &crate::index::TextIndex) -> Result<()> {
+        write(&self.inner)?
+            .set_knowledge_index(index.core())
+            .map_err(to_js)
+    }
+
+    /// Whether the knowledge is a `TextIndex` of external embeddings.
+    #[napi(catch_unwind)]
+    pub fn knowledge_is_embedded(&self) -> Result<bool> {
+        Ok(read(&self.inner)?.knowledge_is_embedded())
+    }
+
+    /// Adds pairs with your embeddings of the errors (`errors.length * dim` values, row after
+    /// row) to a knowledge index of external embeddings. Returns the knowledge's new size.
+    #[napi(catch_unwind)]
+    pub fn add_knowledge_embedded(
+        &self,
+        errors: Vec<String>,
+        solutions: Vec<String>,
+        embeddings: Float32Array,
+    ) -> Result<u32> {
+        let n = read(&self.inner)?
+            .add_knowledge_embedded(&errors, &solutions, &embeddings)
+            .map_err(to_js)?;
+        Ok(n as u32)
+    }
+
+    /// `resolve` with your embedding of `text`, for a knowledge index of external embeddings.
+    #[napi(catch_unwind)]
+    pub fn resolve_embedded(
+        &self,
+        text: String,
+        embedding: Float32Array,
+        #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
+            String,
+        >,
+    ) -> Result<Resolution> {
+        let mode = mode(method)?;
+        Ok(read(&self.inner)?
+            .resolve_embedded(&text, &embedding, mode)
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// `resolveBatch` with your embeddings of the texts (`texts.length * dim` values).
+    #[napi(catch_unwind)]
+    pub fn resolve_batch_embedded(
+        &self,
+        texts: Vec<String>,
+        embeddings: Float32Array,
+        #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
+            String,
+        >,
+    ) -> Result<Vec<Resolution>> {
+        let mode = mode(method)?;
+        let rs = read(&self.inner)?
+            .resolve_batch_embedded(&texts, &embeddings, mode)
+            .map_err(to_js)?;
+        Ok(rs.into_iter().map(Into::into).collect())
     }
 
     /// Resolves one error text; `method` is `'auto'` (default), `'rules'`, `'similarity'` or

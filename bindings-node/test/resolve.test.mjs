@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import test from 'node:test'
 
-import { Resolver, TextClassifier, inspect } from '../index.js'
+import { Resolver, TextClassifier, TextIndex, inspect } from '../index.js'
 
 const DATA = fileURLToPath(new URL('../../examples/data/', import.meta.url))
 
@@ -154,4 +154,33 @@ test('the classifier stage: set, answer, save with the resolver, load from its o
   const other = new Resolver()
   other.loadClassifier(join(dir, 'clf.flm'))
   assert.equal(other.resolve(text).method, 'ml_prediction')
+})
+
+test('a TextIndex as the knowledge: by text, or by your own embeddings', () => {
+  const errors = ['connection refused to postgres on port 5432', 'disk quota exceeded on /var/lib/data',
+    'certificate has expired for api.example.com', 'worker timed out waiting for lock on table orders']
+  const solutions = ['restart_db', 'free_disk', 'renew_cert', 'kill_lock']
+  const idx = new TextIndex()
+  idx.add(errors, solutions)
+  const r = new Resolver()
+  r.setKnowledgeIndex(idx)
+  assert.equal(r.knowledgeSize(), 4)
+  assert.equal(r.knowledgeIsEmbedded(), false)
+  const res = r.resolve('connection refused to postgres on port 6543')
+  assert.equal(res.method, 'similarity_match')
+  assert.equal(res.solution, 'restart_db')
+  r.addKnowledge(['queue consumer lag above limit'], ['scale_consumers'])
+  assert.deepEqual([r.knowledgeSize(), idx.len()], [5, 4])
+  assert.equal(Resolver.fromBytes(r.toBytes()).resolve('queue consumer lag above limit').solution, 'scale_consumers')
+
+  const ext = new TextIndex({ embedding: { type: 'external', dim: 3 } })
+  ext.addEmbedded(errors, new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0]), solutions)
+  r.setKnowledgeIndex(ext)
+  assert.equal(r.knowledgeIsEmbedded(), true)
+  assert.equal(r.resolveEmbedded('anything', new Float32Array([0, 0.1, 0.99])).solution, 'renew_cert')
+  assert.throws(() => r.resolve('anything'), { code: 'InvalidInput', message: /resolveEmbedded|resolve_embedded/ })
+  assert.throws(() => r.resolveEmbedded('x', new Float32Array([1, 0])), { code: 'Dimension' })
+  assert.equal(r.addKnowledgeEmbedded(['new'], ['fix_new'], new Float32Array([0, -1, 0])), 5)
+  const batch = r.resolveBatchEmbedded(['a', 'b'], new Float32Array([0, -1, 0, 1, 0, 0]))
+  assert.deepEqual(batch.map((b) => b.solution), ['fix_new', 'restart_db'])
 })

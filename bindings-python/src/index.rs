@@ -24,14 +24,14 @@ use crate::error::{Failure, attached, run_unlocked};
 use crate::models;
 
 /// A float32 matrix borrowed from numpy: `rows` rows of the array's last-axis width.
-struct Matrix<'py> {
+pub(crate) struct Matrix<'py> {
     array: PyReadonlyArrayDyn<'py, f32>,
     /// Whether the caller passed one vector (1-D) rather than a batch (2-D).
-    single: bool,
+    pub(crate) single: bool,
 }
 
 impl<'py> Matrix<'py> {
-    fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+    pub(crate) fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         let array = match obj.extract::<PyReadonlyArrayDyn<'py, f32>>() {
             Ok(a) if a.is_c_contiguous() => a,
             _ => {
@@ -54,7 +54,7 @@ impl<'py> Matrix<'py> {
     }
 
     /// Row-major values, borrowed from the numpy buffer (contiguous by construction).
-    fn values(&self) -> PyResult<&[f32]> {
+    pub(crate) fn values(&self) -> PyResult<&[f32]> {
         self.array
             .as_slice()
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
@@ -521,5 +521,12 @@ impl PyTextIndex {
             self.inner.dim(),
             self.inner.len()
         )
+    }
+}
+
+impl PyTextIndex {
+    /// The core index (the resolver copies it).
+    pub(crate) fn core(&self) -> &TextIndex {
+        &self.inner
     }
 }

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
 use crate::classify::PyTextClassifier;
+use crate::index::{Matrix, PyTextIndex};
 use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
 use crate::models;
@@ -244,6 +245,33 @@ impl PyResolver {
         self.unlocked(py, |r| Ok(r.add_knowledge(&errors, &solutions)?))
     }
 
+    /// Makes a copy of a `TextIndex` the similarity stage's knowledge (replacing the built-in
+    /// knowledge base); item payloads are the solutions. With external embeddings, resolve with
+    /// `resolve_embedded` and add pairs with `add_knowledge_embedded`.
+    fn set_knowledge_index(&self, py: Python<'_>, index: PyRef<'_, PyTextIndex>) -> PyResult<()> {
+        let ix = index.core();
+        run_unlocked(py, || Ok(self.write()?.set_knowledge_index(ix)?))
+    }
+
+    /// Whether the knowledge is a `TextIndex` of external embeddings.
+    fn knowledge_is_embedded(&self, py: Python<'_>) -> PyResult<bool> {
+        attached(py, self.read().map(|r| r.knowledge_is_embedded()))
+    }
+
+    /// Adds pairs with your embeddings of the errors (an `(n, dim)` float32 array) to a
+    /// knowledge index of external embeddings. Returns the knowledge's new size.
+    fn add_knowledge_embedded(
+        &self,
+        py: Python<'_>,
+        errors: Vec<String>,
+        solutions: Vec<String>,
+        embeddings: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let m = Matrix::extract(embeddings)?;
+        let values = m.values()?;
+        self.unlocked(py, |r| Ok(r.add_knowledge_embedded(&errors, &solutions, values)?))
+    }
+
     /// Adds the `{"error", "solution"}` lines of a JSONL file. A bad line is an error naming it,
     /// unless `skip_invalid`. Returns the number of pairs added.
     #[pyo3(signature = (path, skip_invalid = false))]
@@ -276,6 +304,41 @@ impl PyResolver {
     ) -> PyResult<Vec<PyResolution>> {
         let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
         let rs = self.unlocked(py, |r| Ok(r.resolve_batch(&texts, mode)?))?;
+        rs.into_iter().map(|r| PyResolution::build(py, r)).collect()
+    }
+
+    /// `resolve` with your embedding of `text` (a 1-D float32 vector), for a knowledge index of
+    /// external embeddings.
+    #[pyo3(signature = (text, embedding, method = "auto"))]
+    fn resolve_embedded(
+        &self,
+        py: Python<'_>,
+        text: String,
+        embedding: &Bound<'_, PyAny>,
+        method: &str,
+    ) -> PyResult<PyResolution> {
+        let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
+        let m = Matrix::extract(embedding)?;
+        let values = m.values()?;
+        let r = run_sized(py, text.len(), || {
+            Ok(self.read()?.resolve_embedded(&text, values, mode)?)
+        })?;
+        PyResolution::build(py, r)
+    }
+
+    /// `resolve_batch` with your embeddings of the texts (an `(n, dim)` float32 array).
+    #[pyo3(signature = (texts, embeddings, method = "auto"))]
+    fn resolve_batch_embedded(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        embeddings: &Bound<'_, PyAny>,
+        method: &str,
+    ) -> PyResult<Vec<PyResolution>> {
+        let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
+        let m = Matrix::extract(embeddings)?;
+        let values = m.values()?;
+        let rs = self.unlocked(py, |r| Ok(r.resolve_batch_embedded(&texts, values, mode)?))?;
         rs.into_iter().map(|r| PyResolution::build(py, r)).collect()
     }
 

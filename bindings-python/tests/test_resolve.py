@@ -176,3 +176,46 @@ def test_classifier_stage(resolver, tmp_path):
     other = faultlens.Resolver()
     other.load_classifier(tmp_path / "clf.flm")
     assert other.resolve(text).method == "ml_prediction"
+
+
+KB_ERRORS = [
+    "connection refused to postgres on port 5432",
+    "disk quota exceeded on /var/lib/data",
+    "certificate has expired for api.example.com",
+    "worker timed out waiting for lock on table orders",
+]
+KB_SOLUTIONS = ["restart_db", "free_disk", "renew_cert", "kill_lock"]
+
+
+def test_a_text_index_as_the_knowledge():
+    import numpy as np
+
+    idx = faultlens.TextIndex()
+    idx.add(KB_ERRORS, payloads=KB_SOLUTIONS)
+    r = faultlens.Resolver()
+    r.set_knowledge_index(idx)
+    assert r.knowledge_size() == 4 and not r.knowledge_is_embedded()
+    res = r.resolve("connection refused to postgres on port 6543")
+    assert (res.method, res.solution) == ("similarity_match", "restart_db")
+    assert res.similar[0].error == KB_ERRORS[0]
+    r.add_knowledge(["queue consumer lag above limit"], ["scale_consumers"])
+    assert (r.knowledge_size(), len(idx)) == (5, 4)  # the resolver holds a copy
+    back = faultlens.Resolver.from_bytes(r.to_bytes())
+    assert back.resolve("queue consumer lag above limit").solution == "scale_consumers"
+
+    # Your own embeddings (sentence-transformers, an embedding endpoint): dim checked.
+    ext = faultlens.TextIndex(embedding={"type": "external", "dim": 3})
+    vecs = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=np.float32)
+    ext.add_embedded(KB_ERRORS, vecs, payloads=KB_SOLUTIONS)
+    r.set_knowledge_index(ext)
+    assert r.knowledge_is_embedded()
+    res = r.resolve_embedded("anything", np.array([0, 0.1, 0.99], dtype=np.float32))
+    assert (res.method, res.solution) == ("similarity_match", "renew_cert")
+    with pytest.raises(faultlens.InvalidInputError, match="resolve_embedded"):
+        r.resolve("anything")
+    with pytest.raises(faultlens.DimensionError):
+        r.resolve_embedded("x", np.ones(2, dtype=np.float32))
+    assert r.add_knowledge_embedded(["new"], ["fix_new"], np.array([[0, -1, 0]], dtype=np.float32)) == 5
+    batch = r.resolve_batch_embedded(["a", "b"], np.array([[0, -1, 0], [1, 0, 0]], dtype=np.float32))
+    assert [b.solution for b in batch] == ["fix_new", "restart_db"]
+    assert faultlens.Resolver.from_bytes(r.to_bytes()).knowledge_is_embedded()

@@ -300,10 +300,24 @@ class Resolver:
         """Add a JSONL file's {"error", "solution"} lines; returns how many were added."""
     def knowledge_size(self) -> int:
         """Pairs in the knowledge base."""
+    def set_knowledge_index(self, index: TextIndex) -> None:
+        """Search a copy of a TextIndex (payloads = solutions) instead of the built-in knowledge base."""
+    def knowledge_is_embedded(self) -> bool:
+        """Whether the knowledge is a TextIndex of your own embeddings."""
+    def add_knowledge_embedded(
+        self, errors: Sequence[str], solutions: Sequence[str], embeddings: npt.ArrayLike
+    ) -> int:
+        """Add pairs with your embeddings of the errors (n x dim) to a knowledge index of external embeddings."""
     def resolve(self, text: str, method: _Method = "auto") -> Resolution:
         """Resolve one error text through the cascade (or one stage)."""
+    def resolve_embedded(self, text: str, embedding: npt.ArrayLike, method: _Method = "auto") -> Resolution:
+        """Resolve with your embedding of the text (knowledge index of external embeddings)."""
     def resolve_batch(self, texts: Sequence[str], method: _Method = "auto") -> list[Resolution]:
         """Resolve many texts on all cores."""
+    def resolve_batch_embedded(
+        self, texts: Sequence[str], embeddings: npt.ArrayLike, method: _Method = "auto"
+    ) -> list[Resolution]:
+        """Resolve many texts with your embeddings of them (n x dim), on all cores."""
     def record_outcome(self, text: str, solution: str, success: bool) -> None:
         """Record whether a solution worked; successes join the knowledge base."""
     def outcomes(self) -> list[dict[str, Any]]:

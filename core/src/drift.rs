@@ -443,9 +443,11 @@ struct HourBucket {
 pub struct KlDriftDetector {
     config: KlDriftConfig,
     baseline: Option<Baseline>,
-    // Sliding window: scores oldest first, with their bins kept in step.
-    scores: VecDeque<f64>,
-    bins_of: VecDeque<u32>,
+    // Sliding window as a ring: scores and their bins; while filling `head` is 0 and the ring
+    // grows, once full `head` is the oldest score (overwritten by the next one).
+    ring: Vec<f64>,
+    ring_bins: Vec<u32>,
+    head: usize,
     // The main window's histogram and KL; the short window (last `short.window` scores) if on.
     long: Scale,
     short: Option<Scale>,
@@ -457,21 +459,26 @@ pub struct KlDriftDetector {
     history: VecDeque<HourBucket>,
 }
 
-/// A full recompute after this many incremental updates keeps the running sum's rounding error
+/// A full recompute after this many incremental updates keeps the running sums' rounding error
 /// near 1e-14 (tested against the direct computation).
 const RESYNC: u32 = 1024;
 
-/// One sliding window's histogram with its KL against the baseline kept as a running sum of
-/// per-bin terms. A new score and the evicted one change at most two bins, so a full window's
-/// update touches two terms instead of all `bins`, and needs no logarithm (table lookups).
+/// One sliding window's histogram with its KL against the baseline kept as two running sums.
+/// With p_i = (c_i / w + ε) / norm: KL = Σ f(c_i) − (Σ c_i ln q_i / w + ε Σ ln q_i) / norm, where
+/// f(c) = p ln p. A new score and the evicted one change two counts by one, so each sum changes
+/// by two table lookups: O(1) per score whatever the number of bins, and no logarithm.
 #[derive(Clone, Debug, PartialEq)]
 struct Scale {
     window: usize,
     counts: Vec<u64>,
-    // (p, ln p) of a bin holding c of `window` scores, smoothed, for c in 0..=window.
-    table: Vec<(f64, f64)>,
-    // Σ p_i (ln p_i − ln q_i); valid once the window is full.
-    kl: f64,
+    // f(c) for c in 0..=window and its forward difference g(c) = f(c + 1) − f(c).
+    f: Vec<f64>,
+    g: Vec<f64>,
+    inv_w: f64,
+    inv_norm: f64,
+    // a = Σ f(c_i), s = Σ c_i ln q_i: valid once the window is full.
+    a: f64,
+    s: f64,
     stale: u32,
 }
 
@@ -479,47 +486,141 @@ impl Scale {
     fn new(window: usize, config: &KlDriftConfig) -> Self {
         let (w, eps) = (window as f64, config.epsilon);
         let norm = 1.0 + config.bins as f64 * eps;
-        let table = (0..=window)
+        let f: Vec<f64> = (0..=window)
             .map(|c| {
                 let p = (c as f64 / w + eps) / norm;
-                (p, p.ln())
+                p * p.ln()
             })
             .collect();
+        let g = f.windows(2).map(|v| v[1] - v[0]).collect();
         Self {
             window,
             counts: vec![0; config.bins],
-            table,
-            kl: 0.0,
+            f,
+            g,
+            inv_w: 1.0 / w,
+            inv_norm: 1.0 / norm,
+            a: 0.0,
+            s: 0.0,
             stale: 0,
         }
     }
 
-    #[inline(always)]
-    fn term(&self, bin: usize, ln_q: &[f64]) -> f64 {
-        let (p, ln_p) = self.table[self.counts[bin] as usize];
-        p * (ln_p - ln_q[bin])
-    }
-
     fn recompute(&mut self, ln_q: &[f64]) {
-        self.kl = (0..self.counts.len()).map(|b| self.term(b, ln_q)).sum();
+        self.a = self.counts.iter().map(|&c| self.f[c as usize]).sum();
+        self.s = self.counts.iter().zip(ln_q).map(|(&c, l)| c as f64 * l).sum();
         self.stale = 0;
     }
 
-    /// A full window: score of bin `out` leaves, one of bin `inn` arrives.
+    /// KL of a full window; `offset` = ε Σ ln q_i.
+    #[inline(always)]
+    fn kl(&self, offset: f64) -> f64 {
+        self.a - (self.s * self.inv_w + offset) * self.inv_norm
+    }
+
+    /// A full window: a score of bin `out` leaves, one of bin `inn` arrives.
     #[inline(always)]
     fn slide(&mut self, out: usize, inn: usize, ln_q: &[f64]) {
-        if out == inn {
-            return;
-        }
-        let before = self.term(out, ln_q) + self.term(inn, ln_q);
-        self.counts[out] -= 1;
-        self.counts[inn] += 1;
-        self.kl += self.term(out, ln_q) + self.term(inn, ln_q) - before;
-        self.stale += 1;
-        if self.stale >= RESYNC {
-            self.recompute(ln_q);
+        let mut run = Running::of(self);
+        run.slide(self, out, inn, ln_q);
+        run.store(self);
+    }
+}
+
+/// A scale's running sums held in locals (registers) through a batch loop; LLVM keeps fields
+/// of a `&mut` struct in memory across the loop's calls, which made a store-to-load chain.
+#[derive(Clone, Copy)]
+struct Running {
+    a: f64,
+    s: f64,
+    stale: u32,
+}
+
+impl Running {
+    #[inline(always)]
+    fn of(sc: &Scale) -> Self {
+        Self {
+            a: sc.a,
+            s: sc.s,
+            stale: sc.stale,
         }
     }
+
+    #[inline(always)]
+    fn store(self, sc: &mut Scale) {
+        (sc.a, sc.s, sc.stale) = (self.a, self.s, self.stale);
+    }
+
+    #[inline(always)]
+    fn kl(&self, sc: &Scale, offset: f64) -> f64 {
+        self.a - (self.s * sc.inv_w + offset) * sc.inv_norm
+    }
+
+    /// No branch on `out == inn` (unpredictable for a peaked histogram): both changes are then
+    /// exactly 0.
+    #[inline(always)]
+    fn slide(&mut self, sc: &mut Scale, out: usize, inn: usize, ln_q: &[f64]) {
+        sc.counts[out] -= 1;
+        let (co, ci) = (sc.counts[out] as usize, sc.counts[inn] as usize);
+        sc.counts[inn] += 1;
+        self.a += sc.g[ci] - sc.g[co];
+        self.s += ln_q[inn] - ln_q[out];
+        self.stale += 1;
+        if self.stale >= RESYNC {
+            sc.recompute(ln_q);
+            *self = Self::of(sc);
+        }
+    }
+}
+
+/// Thresholds that never fire (the short window when it is off).
+const NEVER: Thresholds = Thresholds {
+    watch: f64::INFINITY,
+    drift: f64::INFINITY,
+    severe: f64::INFINITY,
+};
+
+/// Opens, extends or ends the drift event after a full-window check; true when one started.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn episode(
+    events: &mut VecDeque<DriftEvent>,
+    in_drift: &mut bool,
+    max_events: usize,
+    ts: f64,
+    kl: f64,
+    short_kl: f64,
+    t: &Thresholds,
+    st: &Thresholds,
+) -> bool {
+    let drift = kl > t.drift || short_kl > st.drift;
+    let severe = kl > t.severe || short_kl > st.severe;
+    if drift && !*in_drift {
+        *in_drift = true;
+        if events.len() == max_events {
+            events.pop_front();
+        }
+        events.push_back(DriftEvent {
+            timestamp: ts,
+            kl,
+            max_kl: kl,
+            severe,
+            end: None,
+            short_kl,
+        });
+        return true;
+    }
+    if *in_drift && let Some(e) = events.back_mut() {
+        e.max_kl = e.max_kl.max(kl);
+        e.severe |= severe;
+        // Hysteresis: the episode ends once both windows are back below their watch thresholds,
+        // so KL hovering around the drift threshold is one event, not many.
+        if kl <= t.watch && short_kl <= st.watch {
+            e.end = Some(ts);
+            *in_drift = false;
+        }
+    }
+    false
 }
 
 /// The short window's size and thresholds, calibrated with the baseline.
@@ -542,9 +643,11 @@ struct Baseline {
     // Absent in files written before the short window existed: such a detector keeps one window.
     #[serde(default)]
     short: Option<ShortScale>,
-    // ln q_i for the hot path; rebuilt on load.
+    // ln q_i and ε Σ ln q_i for the hot path; rebuilt on load.
     #[serde(skip)]
     ln_q: Vec<f64>,
+    #[serde(skip)]
+    offset: f64,
 }
 
 impl Baseline {
@@ -570,6 +673,7 @@ impl Baseline {
             calibration,
             short,
             ln_q: Vec::new(),
+            offset: 0.0,
         };
         b.prepare(config);
         Ok(b)
@@ -580,6 +684,7 @@ impl Baseline {
             .iter()
             .map(|q| q.ln())
             .collect();
+        self.offset = config.epsilon * self.ln_q.iter().sum::<f64>();
     }
 }
 
@@ -733,8 +838,9 @@ impl KlDriftDetector {
         Ok(Self {
             config,
             baseline: None,
-            scores: VecDeque::new(),
-            bins_of: VecDeque::new(),
+            ring: Vec::new(),
+            ring_bins: Vec::new(),
+            head: 0,
             long,
             short: None,
             n_seen: 0,
@@ -827,7 +933,12 @@ impl KlDriftDetector {
         self.baseline()?;
         check_score(0, score)?;
         let ts = check_timestamp(timestamp)?;
-        Ok(self.push(score, ts))
+        let mut check = DriftCheck {
+            drift: false,
+            kl: 0.0,
+        };
+        self.run(&[score], ts, |_, drift, kl| check = DriftCheck { drift, kl });
+        Ok(check)
     }
 
     /// Adds many scores at one `timestamp` (or now), checking the window after every score. A
@@ -838,7 +949,9 @@ impl KlDriftDetector {
             check_score(i, s)?;
         }
         let ts = check_timestamp(timestamp)?;
-        Ok(scores.iter().map(|&s| self.push(s, ts)).collect())
+        let mut out = Vec::with_capacity(scores.len());
+        self.run(scores, ts, |_, drift, kl| out.push(DriftCheck { drift, kl }));
+        Ok(out)
     }
 
     /// Adds many scores at one `timestamp` (or now), checking the window after every score like
@@ -847,10 +960,17 @@ impl KlDriftDetector {
     /// A non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_batch(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<DriftBatch> {
         self.baseline()?;
-        for (i, &s) in scores.iter().enumerate() {
-            check_score(i, s)?;
+        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+            check_score(i, scores[i])?;
         }
         let ts = check_timestamp(timestamp)?;
+        Ok(self.run(scores, ts, |_, _, _| {}))
+    }
+
+    /// The one implementation behind `add`, `add_many` and `add_batch`: adds `scores` at `ts`,
+    /// checking after each; `each(i, drift, kl)` sees every check. Needs a baseline.
+    #[inline(always)]
+    fn run(&mut self, scores: &[f64], ts: f64, mut each: impl FnMut(usize, bool, f64)) -> DriftBatch {
         let mut out = DriftBatch {
             n: scores.len(),
             drift_starts: Vec::new(),
@@ -859,34 +979,151 @@ impl KlDriftDetector {
             kl: 0.0,
             max_kl: 0.0,
         };
-        if scores.is_empty() {
-            return Ok(out);
+        if scores.is_empty() || self.baseline.is_none() {
+            return out;
         }
         let now = self.last_ts.map_or(ts, |t| t.max(ts));
         self.last_ts = Some(now);
-        // The hourly history bucket of `now`, accumulated in the same order as `add` would.
+        self.n_seen += scores.len() as u64;
+        // The hourly history bucket of `now`, accumulated score by score.
         let hour = (now / SECONDS_PER_HOUR).floor() as i64;
         let (mut hn, mut hsum, mut hmax) = match self.history.back() {
             Some(h) if h.hour >= hour => (h.n, h.sum, h.max),
             _ => (0, 0.0, f64::NEG_INFINITY),
         };
         let n0 = hn;
-        for (i, &s) in scores.iter().enumerate() {
-            let (full, kl, short_kl) = self.step(s);
+        let window = self.config.window;
+        let Self {
+            config,
+            baseline,
+            ring,
+            ring_bins,
+            head,
+            long,
+            short,
+            out_of_range,
+            in_drift,
+            events,
+            ..
+        } = self;
+        let Some(b) = baseline.as_ref() else {
+            return out;
+        };
+        let (ln_q, offset, t) = (&b.ln_q[..], b.offset, b.thresholds);
+        let st = b.short.map_or(NEVER, |s| s.thresholds);
+        let max_events = config.max_events;
+        let mut i = 0;
+        // Filling: every probability changes with n, so the KL is summed over all bins.
+        while i < scores.len() && ring.len() < window {
+            let x = scores[i];
+            let (bin, outside) = config.bin_of(x);
+            *out_of_range += u64::from(outside);
+            ring.push(x);
+            ring_bins.push(bin as u32);
+            long.counts[bin] += 1;
+            let len = ring.len();
+            let mut short_kl = 0.0;
+            if let Some(s) = short.as_mut() {
+                if len > s.window {
+                    s.slide(ring_bins[len - 1 - s.window] as usize, bin, ln_q);
+                } else {
+                    s.counts[bin] += 1;
+                    if len == s.window {
+                        s.recompute(ln_q);
+                    }
+                }
+                if len >= s.window {
+                    short_kl = s.kl(offset);
+                }
+            }
+            let kl = if len == window {
+                long.recompute(ln_q);
+                long.kl(offset)
+            } else {
+                let n = len as f64;
+                let eps = config.epsilon;
+                let norm = 1.0 + config.bins as f64 * eps;
+                let mut kl = 0.0;
+                for (c, lq) in long.counts.iter().zip(ln_q) {
+                    let p = (*c as f64 / n + eps) / norm;
+                    kl += p * (p.ln() - lq);
+                }
+                kl
+            };
             out.kl = kl;
-            if !full {
-                continue;
+            if len == window {
+                hn += 1;
+                hsum += kl;
+                hmax = hmax.max(kl);
+                out.max_kl = out.max_kl.max(kl);
+                let drift = kl > t.drift || short_kl > st.drift;
+                if episode(events, in_drift, max_events, ts, kl, short_kl, &t, &st) {
+                    out.drift_starts.push(i);
+                }
+                out.drift = drift;
+                out.n_drift += usize::from(drift);
+                each(i, drift, kl);
+            } else {
+                each(i, false, kl);
             }
-            hn += 1;
+            i += 1;
+        }
+        // Full window: O(1) per score. The score at `head` (the oldest) leaves, the new one takes
+        // its place; the short window's leaving score sits `short.window` places before.
+        let short_w = short.as_ref().map_or(0, |s| s.window);
+        let mut sh = (*head + window - short_w) % window;
+        let mut h = *head;
+        // Few loop-carried values, so they stay in registers: the last check is rebuilt after.
+        let mut batch_max = out.max_kl;
+        let steady = i < scores.len();
+        let mut run_long = Running::of(long);
+        let mut run_short = short.as_ref().map(Running::of);
+        let mut outside_n = 0u64;
+        for (k, &x) in scores[i..].iter().enumerate() {
+            let (bin, outside) = config.bin_of(x);
+            outside_n += u64::from(outside);
+            let old = ring_bins[h] as usize;
+            ring[h] = x;
+            ring_bins[h] = bin as u32;
+            run_long.slide(long, old, bin, ln_q);
+            let kl = run_long.kl(long, offset);
+            let mut short_kl = 0.0;
+            if let (Some(s), Some(rs)) = (short.as_mut(), run_short.as_mut()) {
+                rs.slide(s, ring_bins[sh] as usize, bin, ln_q);
+                short_kl = rs.kl(s, offset);
+                sh += 1;
+                if sh == window {
+                    sh = 0;
+                }
+            }
+            h += 1;
+            if h == window {
+                h = 0;
+            }
             hsum += kl;
-            hmax = hmax.max(kl);
-            out.max_kl = out.max_kl.max(kl);
-            let (drift, started) = self.judge(ts, kl, short_kl);
-            out.drift = drift;
-            out.n_drift += usize::from(drift);
-            if started {
-                out.drift_starts.push(i);
+            batch_max = batch_max.max(kl);
+            let drift = kl > t.drift || short_kl > st.drift;
+            if (drift || *in_drift)
+                && episode(events, in_drift, max_events, ts, kl, short_kl, &t, &st)
+            {
+                out.drift_starts.push(i + k);
             }
+            out.n_drift += usize::from(drift);
+            each(i + k, drift, kl);
+        }
+        *head = h;
+        *out_of_range += outside_n;
+        run_long.store(long);
+        if let (Some(s), Some(rs)) = (short.as_mut(), run_short) {
+            rs.store(s);
+        }
+        if steady {
+            hn += (scores.len() - i) as u64;
+            hmax = hmax.max(batch_max);
+            out.max_kl = batch_max;
+            out.kl = long.kl(offset);
+            let short_kl = short.as_ref().map_or(0.0, |s| s.kl(offset));
+            out.drift = out.kl > t.drift || short_kl > st.drift;
         }
         if hn > n0 {
             match self.history.back_mut() {
@@ -900,141 +1137,7 @@ impl KlDriftDetector {
             }
             self.prune_history(hour);
         }
-        Ok(out)
-    }
-
-    fn push(&mut self, score: f64, ts: f64) -> DriftCheck {
-        let (full, kl, short_kl) = self.step(score);
-        let now = self.last_ts.map_or(ts, |t| t.max(ts));
-        self.last_ts = Some(now);
-        if !full {
-            return DriftCheck { drift: false, kl };
-        }
-        self.record_history(now, kl);
-        let (drift, _) = self.judge(ts, kl, short_kl);
-        DriftCheck { drift, kl }
-    }
-
-    /// Slides the windows by one score. Returns (main window full, its KL, the short window's KL);
-    /// while the main window fills its KL is that of the scores so far, and the short KL is 0
-    /// until the short window is full.
-    #[inline(always)]
-    fn step(&mut self, score: f64) -> (bool, f64, f64) {
-        let (bin, outside) = self.config.bin_of(score);
-        self.out_of_range += u64::from(outside);
-        self.n_seen += 1;
-        let Some(b) = &self.baseline else {
-            return (false, 0.0, 0.0);
-        };
-        let ln_q = &b.ln_q[..];
-        let window = self.config.window;
-        let was_full = self.scores.len() == window;
-        if was_full {
-            self.scores.pop_front();
-            let out = self.bins_of.pop_front().map_or(bin, |o| o as usize);
-            self.long.slide(out, bin, ln_q);
-        } else {
-            self.long.counts[bin] += 1;
-        }
-        self.scores.push_back(score);
-        self.bins_of.push_back(bin as u32);
-        let len = self.scores.len();
-        let mut short_kl = 0.0;
-        if let Some(s) = &mut self.short {
-            if len > s.window {
-                let out = self.bins_of[len - 1 - s.window] as usize;
-                s.slide(out, bin, ln_q);
-                short_kl = s.kl;
-            } else {
-                s.counts[bin] += 1;
-                if len == s.window {
-                    s.recompute(ln_q);
-                    short_kl = s.kl;
-                }
-            }
-        }
-        if len == window {
-            if !was_full {
-                self.long.recompute(ln_q);
-            }
-            return (true, self.long.kl, short_kl);
-        }
-        // Filling: every bin's probability changes with n, so sum them all.
-        let n = len as f64;
-        let eps = self.config.epsilon;
-        let norm = 1.0 + self.config.bins as f64 * eps;
-        let mut kl = 0.0;
-        for (c, lq) in self.long.counts.iter().zip(ln_q) {
-            let p = (*c as f64 / n + eps) / norm;
-            kl += p * (p.ln() - lq);
-        }
-        (false, kl, short_kl)
-    }
-
-    /// The verdict of a full-window check at `ts`: opens, extends or ends the drift event.
-    /// Returns (drift, whether an event started here).
-    #[inline(always)]
-    fn judge(&mut self, ts: f64, kl: f64, short_kl: f64) -> (bool, bool) {
-        let Some(b) = &self.baseline else {
-            return (false, false);
-        };
-        let t = b.thresholds;
-        let (s_drift, s_severe, s_quiet) = match &b.short {
-            Some(s) => (
-                short_kl > s.thresholds.drift,
-                short_kl > s.thresholds.severe,
-                short_kl <= s.thresholds.watch,
-            ),
-            None => (false, false, true),
-        };
-        let drift = kl > t.drift || s_drift;
-        let severe = kl > t.severe || s_severe;
-        if drift && !self.in_drift {
-            self.in_drift = true;
-            if self.events.len() == self.config.max_events {
-                self.events.pop_front();
-            }
-            self.events.push_back(DriftEvent {
-                timestamp: ts,
-                kl,
-                max_kl: kl,
-                severe,
-                end: None,
-                short_kl,
-            });
-            return (true, true);
-        }
-        if self.in_drift
-            && let Some(e) = self.events.back_mut()
-        {
-            e.max_kl = e.max_kl.max(kl);
-            e.severe |= severe;
-            // Hysteresis: the episode ends once both windows are back below their watch
-            // thresholds, so KL hovering around the drift threshold is one event, not many.
-            if kl <= t.watch && s_quiet {
-                e.end = Some(ts);
-                self.in_drift = false;
-            }
-        }
-        (drift, false)
-    }
-
-    fn record_history(&mut self, ts: f64, kl: f64) {
-        let hour = (ts / SECONDS_PER_HOUR).floor() as i64;
-        match self.history.back_mut() {
-            Some(h) if h.hour >= hour => {
-                h.n += 1;
-                h.sum += kl;
-                h.max = h.max.max(kl);
-            }
-            _ => self.history.push_back(HourBucket {
-                hour,
-                n: 1,
-                sum: kl,
-                max: kl,
-            }),
-        }
-        self.prune_history(hour);
+        out
     }
 
     fn prune_history(&mut self, hour: i64) {
@@ -1060,10 +1163,18 @@ impl KlDriftDetector {
         n >= self.config.retrain_drifts || severe
     }
 
+    /// The window's scores, oldest first.
+    fn window_scores(&self) -> impl Iterator<Item = f64> + '_ {
+        self.ring[self.head..]
+            .iter()
+            .chain(&self.ring[..self.head])
+            .copied()
+    }
+
     /// Drift flag, KL/PSI/JS, thresholds, window statistics and the retrain verdict.
     pub fn status(&self) -> Result<DriftStatus> {
         let b = self.baseline()?;
-        let n = self.scores.len();
+        let n = self.ring.len();
         let q = smoothed(&b.counts, self.config.epsilon);
         let p = smoothed(&self.long.counts, self.config.epsilon);
         let (kl_v, psi_v, js_v) = if n == 0 {
@@ -1074,8 +1185,8 @@ impl KlDriftDetector {
         let (mean, std) = if n == 0 {
             (f64::NAN, f64::NAN)
         } else {
-            let mean = self.scores.iter().sum::<f64>() / n as f64;
-            let var = self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64;
+            let mean = self.window_scores().sum::<f64>() / n as f64;
+            let var = self.window_scores().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64;
             (mean, var.sqrt())
         };
         let t = b.thresholds;
@@ -1152,8 +1263,9 @@ impl KlDriftDetector {
 
     /// Empties the window and forgets events and history; keeps the baseline and thresholds.
     pub fn reset(&mut self) {
-        self.scores.clear();
-        self.bins_of.clear();
+        self.ring.clear();
+        self.ring_bins.clear();
+        self.head = 0;
         self.long = Scale::new(self.config.window, &self.config);
         self.short = self
             .baseline
@@ -1194,18 +1306,19 @@ struct KlDriftState {
     in_drift: bool,
     events: Vec<DriftEvent>,
     history: Vec<HourBucket>,
-    // The running KL sums (value, updates since the last full recompute) of the main and short
+    // The running KL sums (a, s, updates since the last full recompute) of the main and short
     // windows, so a loaded detector continues bit for bit; recomputed when absent.
     #[serde(default)]
-    running: Vec<(f64, u32)>,
+    running: Vec<(f64, f64, u32)>,
 }
 
 impl From<KlDriftDetector> for KlDriftState {
     fn from(d: KlDriftDetector) -> Self {
+        let window = d.window_scores().collect();
         Self {
             config: d.config,
             baseline: d.baseline,
-            window: d.scores.into(),
+            window,
             n_seen: d.n_seen,
             out_of_range: d.out_of_range,
             last_ts: d.last_ts,
@@ -1214,7 +1327,7 @@ impl From<KlDriftDetector> for KlDriftState {
             history: d.history.into(),
             running: std::iter::once(&d.long)
                 .chain(&d.short)
-                .map(|s| (s.kl, s.stale))
+                .map(|s| (s.a, s.s, s.stale))
                 .collect(),
         }
     }
@@ -1255,8 +1368,8 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
         for (i, &x) in s.window.iter().enumerate() {
             check_score(i, x).map_err(|e| Error::Corrupt(e.to_string()))?;
             let bin = d.config.bin_of(x).0;
-            d.scores.push_back(x);
-            d.bins_of.push_back(bin as u32);
+            d.ring.push(x);
+            d.ring_bins.push(bin as u32);
             d.long.counts[bin] += 1;
             if let Some(sh) = &mut d.short
                 && i + sh.window >= len
@@ -1271,8 +1384,8 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
                     continue;
                 }
                 match s.running.get(k) {
-                    Some(&(kl, stale)) if kl.is_finite() && stale < RESYNC => {
-                        (scale.kl, scale.stale) = (kl, stale)
+                    Some(&(a, s, stale)) if a.is_finite() && s.is_finite() && stale < RESYNC => {
+                        (scale.a, scale.s, scale.stale) = (a, s, stale)
                     }
                     _ => scale.recompute(&b.ln_q),
                 }
@@ -1354,7 +1467,7 @@ mod tests {
                 let st = d.status().unwrap();
                 worst.0 = worst.0.max((c.kl - st.kl).abs());
                 if i >= 1000 {
-                    worst.1 = worst.1.max((d.short.as_ref().unwrap().kl - st.short_kl).abs());
+                    worst.1 = worst.1.max((d.short.as_ref().unwrap().kl(d.baseline.as_ref().unwrap().offset) - st.short_kl).abs());
                 }
             }
         }
@@ -1385,7 +1498,7 @@ mod tests {
         assert_eq!(r.drift_starts, starts);
         assert_eq!(r.n_drift, n_drift);
         assert_eq!((r.n, r.drift), (stream.len(), a.status().unwrap().drift));
-        assert_eq!(r.kl, a.add_many(&[], None).map(|_| a.long.kl).unwrap());
+        assert_eq!(r.kl, a.long.kl(a.baseline.as_ref().unwrap().offset));
         assert_eq!(a, b);
         assert_eq!(a.summary(1.0).unwrap(), b.summary(1.0).unwrap());
         assert!(b.add_batch(&[0.5, f64::NAN], None).is_err());

@@ -242,8 +242,11 @@ pub struct BatchTask<D: Send + 'static, T: Send + 'static, J> {
     done: fn(T) -> J,
 }
 
-impl<D: Send + 'static, T: Send + 'static, J: napi::bindgen_prelude::ToNapiValue> Task
-    for BatchTask<D, T, J>
+impl<D, T, J> Task for BatchTask<D, T, J>
+where
+    D: Send + 'static,
+    T: Send + 'static,
+    J: napi::bindgen_prelude::ToNapiValue + napi::bindgen_prelude::TypeName,
 {
     type Output = Result<T>;
     type JsValue = J;

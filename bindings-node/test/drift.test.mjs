@@ -187,7 +187,7 @@ test('KlDriftDetector: addBatch, the async batch calls and calibration', async (
   assert.equal(off.calibration().shortWindow, 0)
   assert.equal(off.status().shortThresholds, null)
   assert.throws(() => new KlDriftDetector().calibration(), { code: 'NotFitted' })
-  assert.throws(() => new KlDriftDetector({ shortWindow: 5000 }), { code: 'InvalidConfig', message: /shortWindow/ })
+  assert.throws(() => new KlDriftDetector({ shortWindow: 5000 }), { code: 'InvalidConfig', message: /short_window/ })
 
   const xs = new Float64Array(1000)
   xs.fill(1, 500)

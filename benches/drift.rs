@@ -1,4 +1,5 @@
-//! Drift detection throughput: KL detector updates (a full windowed check after every score),
+//! Drift detection throughput: KL detector updates (a full windowed check after every score, per
+//! score results or the compact `add_batch`),
 //! ADWIN and Page-Hinkley updates, ks_2samp and calibration, on seeded Beta(8, 2) scores.
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use faultlens::drift::{
@@ -33,6 +34,9 @@ fn bench(c: &mut Criterion) {
     let mut kl = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
     g.bench_function(BenchmarkId::new("kl_add_many", "100k_scores"), |b| {
         b.iter(|| kl.add_many(&stream, Some(0.0)).unwrap())
+    });
+    g.bench_function(BenchmarkId::new("kl_add_batch", "100k_scores"), |b| {
+        b.iter(|| kl.add_batch(&stream, Some(0.0)).unwrap())
     });
     g.bench_function(BenchmarkId::new("kl_add", "100k_scores"), |b| {
         b.iter(|| {

@@ -17,6 +17,8 @@ export declare class Adwin {
   update(x: number): boolean
   /** Adds many values; the indices where a change was detected. */
   updateMany(xs: Float64Array): Uint32Array
+  /** `updateMany` on the libuv thread pool. */
+  updateManyAsync(xs: Float64Array): Promise<Uint32Array>
   /** Whether the last value triggered a change. */
   driftDetected(): boolean
   /** Changes detected since creation. */
@@ -61,6 +63,18 @@ export declare class KlDriftDetector {
   add(score: number, timestamp?: number | undefined | null): DriftCheck
   /** Adds many scores at one timestamp, checking after each; `{drift: boolean[], kl: Float64Array}`. */
   addMany(scores: Float64Array, timestamp?: number | undefined | null): DriftChecks
+  /** `addMany` on the libuv thread pool. */
+  addManyAsync(scores: Float64Array, timestamp?: number | undefined | null): Promise<DriftChecks>
+  /**
+   * Adds many scores at one timestamp, checking after each like `addMany`, but returns only
+   * `{n, driftStarts, nDrift, drift, kl, maxKl}` (positions where drift episodes started):
+   * the fast path for large batches.
+   */
+  addBatch(scores: Float64Array, timestamp?: number | undefined | null): DriftBatch
+  /** `addBatch` on the libuv thread pool. */
+  addBatchAsync(scores: Float64Array, timestamp?: number | undefined | null): Promise<DriftBatch>
+  /** How the calibrated thresholds came about (all 0 in fixed mode). */
+  calibration(): Calibration
   /** Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict. */
   status(): DriftStatus
   /** Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7). */
@@ -93,6 +107,8 @@ export declare class PageHinkley {
   update(x: number): boolean
   /** Adds many values; the indices where a change was detected. */
   updateMany(xs: Float64Array): Uint32Array
+  /** `updateMany` on the libuv thread pool. */
+  updateManyAsync(xs: Float64Array): Promise<Uint32Array>
   /** Whether the last value triggered a change. */
   driftDetected(): boolean
   /** Changes detected since creation. */
@@ -466,6 +482,26 @@ export interface ArtifactInfo {
   payloadBytes: number
 }
 
+/** What `calibration()` returns: how the calibrated thresholds came about (all 0 in fixed mode). */
+export interface Calibration {
+  /** Mean KL of drift-free resampled windows. */
+  mean: number
+  /** Variance of that KL. */
+  variance: number
+  /** Largest KL over the resamples. */
+  max: number
+  /** Number of resamples. */
+  resamples: number
+  /** The short window calibrated alongside (0 when off). */
+  shortWindow: number
+  /** Mean KL of drift-free short windows. */
+  shortMean: number
+  /** Variance of the short window's KL. */
+  shortVariance: number
+  /** Largest short-window KL over the resamples. */
+  shortMax: number
+}
+
 /**
  * Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
  * camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
@@ -538,6 +574,22 @@ export interface DfFraction {
   fraction: number
 }
 
+/** `addBatch(scores)`'s result: where drift episodes started, and the state after the batch. */
+export interface DriftBatch {
+  /** Scores added. */
+  n: number
+  /** Positions in the batch where a drift episode (event) started. */
+  driftStarts: Uint32Array
+  /** Checks in the batch flagged as drift. */
+  nDrift: number
+  /** The drift flag after the last score. */
+  drift: boolean
+  /** KL after the last score. */
+  kl: number
+  /** Largest full-window KL in the batch. */
+  maxKl: number
+}
+
 /** `add(score)`'s result. */
 export interface DriftCheck {
   /** KL above the drift threshold on a full window. */
@@ -566,6 +618,8 @@ export interface DriftEvent {
   severe: boolean
   /** When KL fell back below the watch threshold (`null` while it lasts). */
   end?: number | null
+  /** KL of the short window at the start (0 when it is off). */
+  shortKl: number
 }
 
 /** What `status()` returns. */
@@ -596,6 +650,12 @@ export interface DriftStatus {
   outOfRange: number
   /** The retrain policy's verdict now. */
   shouldRetrain: boolean
+  /** The short window in use (0 when off). */
+  shortWindow: number
+  /** KL of the short window (0 when off or not yet full). */
+  shortKl: number
+  /** The short window's thresholds (`null` when off). */
+  shortThresholds?: Thresholds | null
 }
 
 /** What `summary(days)` returns. */
@@ -720,6 +780,11 @@ export interface KlDriftOptions {
   seed?: number
   /** Fixed mode thresholds (default `{watch: 0.3, drift: 0.5, severe: 1.0}`). */
   fixedThresholds?: Thresholds
+  /**
+   * Calibrated mode: a second, shorter window checked alongside (`null`/absent = window / 4
+   * when that holds 5 scores per bin, 0 = off); each window gets half the false-alarm rate.
+   */
+  shortWindow?: number | null
   /** Retrain after this many drift events within `retrainDays` (default 5). */
   retrainDrifts?: number
   /** The retrain policy's period in days (default 7). */

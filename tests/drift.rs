@@ -265,6 +265,32 @@ fn shifted_streams_are_detected() {
 }
 
 #[test]
+fn short_window_flags_abrupt_changes_sooner() {
+    // Over several seeds: the default (main + short window) flags a 0.5 sd shift sooner than
+    // the main window alone, and never later.
+    let mut with = 0;
+    let mut without = 0;
+    for seed in 0..4u64 {
+        let run = |short_window| {
+            let cfg = KlDriftConfig {
+                short_window,
+                ..KlDriftConfig::default()
+            };
+            let mut d = KlDriftDetector::from_baseline(&baseline(40 + seed, 20_000), cfg).unwrap();
+            let mut r = Rng(50 + seed);
+            d.add_batch(&r.beta82(3000, 0.0), Some(T0)).unwrap();
+            let b = d.add_batch(&r.beta82(3000, -0.5 * SD), Some(T0)).unwrap();
+            b.drift_starts[0]
+        };
+        let (a, b) = (run(None), run(Some(0)));
+        assert!(a <= b, "seed {seed}: {a} with the short window, {b} without");
+        with += a;
+        without += b;
+    }
+    assert!(with * 10 < without * 8, "{with} vs {without}");
+}
+
+#[test]
 fn variance_only_change_is_detected() {
     let mut d =
         KlDriftDetector::from_baseline(&baseline(21, 20_000), KlDriftConfig::default()).unwrap();

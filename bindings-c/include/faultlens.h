@@ -654,9 +654,37 @@ FlStatus fl_kl_drift_add_many(FlKlDrift *d,
                               double *kl);
 
 /**
+ * Adds `n` scores at one timestamp (NULL = now), checking after each like
+ * `fl_kl_drift_add_many`, but reports only where drift episodes started: their positions go into
+ * `starts` (a caller array of capacity `n`, may be NULL) and their number into `*n_starts`.
+ * `*n_drift` (checks flagged), `*drift` and `*kl` (after the last score) and `*max_kl` (largest
+ * full-window KL in the batch) are written when not NULL. The fast path for large batches. A
+ * non-finite score anywhere rejects the whole batch before anything is added.
+ */
+FlStatus fl_kl_drift_add_batch(FlKlDrift *d,
+                               const double *scores,
+                               size_t n,
+                               const double *timestamp,
+                               size_t *starts,
+                               size_t *n_starts,
+                               size_t *n_drift,
+                               bool *drift,
+                               double *kl,
+                               double *max_kl);
+
+/**
+ * How the calibrated thresholds came about, as JSON: `{"mean", "variance", "max", "resamples",
+ * "short_window", "short_mean", "short_variance", "short_max"}` (all 0 in fixed mode).
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`.
+ */
+FlStatus fl_kl_drift_calibration(const FlKlDrift *d, char **json);
+
+/**
  * The status as JSON: `{"drift", "level", "kl", "psi", "js", "thresholds": {"watch", "drift",
  * "severe"}, "window_size", "n_window", "n_seen", "window_mean", "window_std" (null while the
- * window is empty), "out_of_range", "should_retrain"}`.
+ * window is empty), "out_of_range", "should_retrain", "short_window", "short_kl",
+ * "short_thresholds" (null when the short window is off)}`.
  *
  * On success `*json` owns a new string: free it with `fl_string_free`.
  */

@@ -217,9 +217,70 @@ pub unsafe extern "C" fn fl_kl_drift_add_many(
     })
 }
 
+/// Adds `n` scores at one timestamp (NULL = now), checking after each like
+/// `fl_kl_drift_add_many`, but reports only where drift episodes started: their positions go into
+/// `starts` (a caller array of capacity `n`, may be NULL) and their number into `*n_starts`.
+/// `*n_drift` (checks flagged), `*drift` and `*kl` (after the last score) and `*max_kl` (largest
+/// full-window KL in the batch) are written when not NULL. The fast path for large batches. A
+/// non-finite score anywhere rejects the whole batch before anything is added.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fl_kl_drift_add_batch(
+    d: *mut FlKlDrift,
+    scores: *const f64,
+    n: usize,
+    timestamp: *const f64,
+    starts: *mut usize,
+    n_starts: *mut usize,
+    n_drift: *mut usize,
+    drift: *mut bool,
+    kl: *mut f64,
+    max_kl: *mut f64,
+) -> FlStatus {
+    guard(|| {
+        let n_starts = unsafe { out_arg(n_starts, "n_starts") }?;
+        let scores = unsafe { slice_arg(scores, n, "scores") }?;
+        let r = unsafe { self::kl(d) }?.add_batch(scores, unsafe { self::timestamp(timestamp) })?;
+        if let Some(out) = unsafe { out_array(starts, n) } {
+            out[..r.drift_starts.len()].copy_from_slice(&r.drift_starts);
+        }
+        *n_starts = r.drift_starts.len();
+        if let Some(o) = unsafe { out_array(n_drift, 1) } {
+            o[0] = r.n_drift;
+        }
+        if let Some(o) = unsafe { out_array(drift, 1) } {
+            o[0] = r.drift;
+        }
+        if let Some(o) = unsafe { out_array(kl, 1) } {
+            o[0] = r.kl;
+        }
+        if let Some(o) = unsafe { out_array(max_kl, 1) } {
+            o[0] = r.max_kl;
+        }
+        Ok(())
+    })
+}
+
+/// How the calibrated thresholds came about, as JSON: `{"mean", "variance", "max", "resamples",
+/// "short_window", "short_mean", "short_variance", "short_max"}` (all 0 in fixed mode).
+///
+/// On success `*json` owns a new string: free it with `fl_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_kl_drift_calibration(
+    d: *const FlKlDrift,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { kl(d) }?.calibration()?)?;
+        Ok(())
+    })
+}
+
 /// The status as JSON: `{"drift", "level", "kl", "psi", "js", "thresholds": {"watch", "drift",
 /// "severe"}, "window_size", "n_window", "n_seen", "window_mean", "window_std" (null while the
-/// window is empty), "out_of_range", "should_retrain"}`.
+/// window is empty), "out_of_range", "should_retrain", "short_window", "short_kl",
+/// "short_thresholds" (null when the short window is off)}`.
 ///
 /// On success `*json` owns a new string: free it with `fl_string_free`.
 #[unsafe(no_mangle)]

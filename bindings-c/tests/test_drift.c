@@ -269,10 +269,56 @@ static void test_kl_errors(void) {
     fl_kl_drift_free(NULL);
 }
 
+/* add_batch reports the same episodes as add_many, without per-score arrays; calibration. */
+static void test_kl_batch(void) {
+    enum { NB = 20000, NS = 3000 };
+    static double base[NB], stream[NS];
+    beta82(21, base, NB, 0);
+    beta82(22, stream, 1500, 0);
+    beta82(23, stream + 1500, NS - 1500, -0.1);
+    FlKlDrift *a = NULL, *b = NULL;
+    CHECK_OK(fl_kl_drift_from_baseline(base, NB, NULL, &a));
+    CHECK_OK(fl_kl_drift_from_baseline(base, NB, NULL, &b));
+    static bool flags[NS];
+    static double kls[NS];
+    CHECK_OK(fl_kl_drift_add_many(a, stream, NS, &T0, flags, kls));
+    static size_t starts[NS];
+    size_t n_starts = 0, n_drift = 0, n_flags = 0, first = NS;
+    bool last = false;
+    double kl = -1, max_kl = -1, want_max = 0;
+    CHECK_OK(fl_kl_drift_add_batch(b, stream, NS, &T0, starts, &n_starts, &n_drift, &last, &kl, &max_kl));
+    for (size_t i = 0; i < NS; i++) {
+        n_flags += flags[i];
+        if (flags[i] && first == NS) first = i;
+        if (i >= 999 && kls[i] > want_max) want_max = kls[i];
+    }
+    CHECK(n_starts >= 1 && starts[0] == first && starts[0] >= 1500);
+    CHECK(n_drift == n_flags && last == flags[NS - 1] && kl == kls[NS - 1] && max_kl == want_max);
+    /* Optional outputs may be NULL; n_starts may not. */
+    CHECK_OK(fl_kl_drift_add_batch(b, stream, 10, NULL, NULL, &n_starts, NULL, NULL, NULL, NULL));
+    CHECK_STATUS(fl_kl_drift_add_batch(b, stream, 10, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                 FL_STATUS_NULL_POINTER);
+    char *json = NULL;
+    CHECK_OK(fl_kl_drift_calibration(a, &json));
+    CHECK_CONTAINS(json, "\"resamples\":1000");
+    CHECK_CONTAINS(json, "\"short_window\":250");
+    fl_string_free(json);
+    CHECK_OK(fl_kl_drift_status(a, &json));
+    CHECK_CONTAINS(json, "\"short_thresholds\":{");
+    fl_string_free(json);
+    FlKlDrift *u = NULL;
+    CHECK_OK(fl_kl_drift_new(NULL, &u));
+    CHECK_STATUS(fl_kl_drift_calibration(u, &json), FL_STATUS_NOT_FITTED);
+    fl_kl_drift_free(u);
+    fl_kl_drift_free(a);
+    fl_kl_drift_free(b);
+}
+
 int main(void) {
     test_ks();
     test_streaming();
     test_kl();
     test_kl_errors();
+    test_kl_batch();
     return check_finish("test_drift");
 }

@@ -1,17 +1,21 @@
 //! Drift detection (core `drift` module): `KlDriftDetector`, `Adwin`, `PageHinkley`, `ks2Samp`
-//! and `ksColumns`. Conversions only. Every call is fast (an update takes nanoseconds, a
-//! baseline's calibration milliseconds), so there are no async variants.
+//! and `ksColumns`. Conversions only. Single updates take nanoseconds; the batch calls
+//! (`addMany`, `addBatch`, `updateMany`) have Promise-returning `...Async` versions that run on
+//! the libuv thread pool (the scores are copied first; the detector stays locked meanwhile).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use faultlens::Artifact;
 use faultlens::drift as core;
-use napi::bindgen_prelude::{Buffer, Env, Float64Array, Uint8Array, Uint32Array, Unknown};
+use napi::Task;
+use napi::bindgen_prelude::{
+    AsyncTask, Buffer, Env, Float64Array, Uint8Array, Uint32Array, Unknown,
+};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::convert;
-use crate::error::{Result, binding, poisoned, to_js};
+use crate::error::{Result, binding, guard, poisoned, reject, to_js};
 
 fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>> {
     m.lock().map_err(|_| poisoned(what))
@@ -46,6 +50,10 @@ pub struct KlDriftOptions {
     pub seed: Option<f64>,
     /// Fixed mode thresholds (default `{watch: 0.3, drift: 0.5, severe: 1.0}`).
     pub fixed_thresholds: Option<Thresholds>,
+    /// Calibrated mode: a second, shorter window checked alongside (`null`/absent = window / 4
+    /// when that holds 5 scores per bin, 0 = off); each window gets half the false-alarm rate.
+    #[napi(ts_type = "number | null")]
+    pub short_window: Option<u32>,
     /// Retrain after this many drift events within `retrainDays` (default 5).
     pub retrain_drifts: Option<u32>,
     /// The retrain policy's period in days (default 7).
@@ -100,6 +108,35 @@ pub struct DriftStatus {
     pub out_of_range: f64,
     /// The retrain policy's verdict now.
     pub should_retrain: bool,
+    /// The short window in use (0 when off).
+    pub short_window: u32,
+    /// KL of the short window (0 when off or not yet full).
+    pub short_kl: f64,
+    /// The short window's thresholds (`null` when off).
+    #[napi(ts_type = "Thresholds | null")]
+    pub short_thresholds: Option<Thresholds>,
+}
+
+/// What `calibration()` returns: how the calibrated thresholds came about (all 0 in fixed mode).
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only
+pub struct Calibration {
+    /// Mean KL of drift-free resampled windows.
+    pub mean: f64,
+    /// Variance of that KL.
+    pub variance: f64,
+    /// Largest KL over the resamples.
+    pub max: f64,
+    /// Number of resamples.
+    pub resamples: u32,
+    /// The short window calibrated alongside (0 when off).
+    pub short_window: u32,
+    /// Mean KL of drift-free short windows.
+    pub short_mean: f64,
+    /// Variance of the short window's KL.
+    pub short_variance: f64,
+    /// Largest short-window KL over the resamples.
+    pub short_max: f64,
 }
 
 /// One drift episode.
@@ -117,6 +154,8 @@ pub struct DriftEvent {
     /// When KL fell back below the watch threshold (`null` while it lasts).
     #[napi(ts_type = "number | null")]
     pub end: Option<f64>,
+    /// KL of the short window at the start (0 when it is off).
+    pub short_kl: f64,
 }
 
 /// What `summary(days)` returns.
@@ -157,6 +196,70 @@ pub struct DriftChecks {
     pub kl: Float64Array,
 }
 
+/// `addBatch(scores)`'s result: where drift episodes started, and the state after the batch.
+#[napi(object, object_from_js = false)]
+pub struct DriftBatch {
+    /// Scores added.
+    pub n: u32,
+    /// Positions in the batch where a drift episode (event) started.
+    pub drift_starts: Uint32Array,
+    /// Checks in the batch flagged as drift.
+    pub n_drift: u32,
+    /// The drift flag after the last score.
+    pub drift: bool,
+    /// KL after the last score.
+    pub kl: f64,
+    /// Largest full-window KL in the batch.
+    pub max_kl: f64,
+}
+
+impl From<core::DriftBatch> for DriftBatch {
+    fn from(b: core::DriftBatch) -> Self {
+        Self {
+            n: b.n as u32,
+            drift_starts: Uint32Array::new(b.drift_starts.into_iter().map(|i| i as u32).collect()),
+            n_drift: b.n_drift as u32,
+            drift: b.drift,
+            kl: b.kl,
+            max_kl: b.max_kl,
+        }
+    }
+}
+
+fn checks(checks: Vec<core::DriftCheck>) -> DriftChecks {
+    let (drift, kl): (Vec<bool>, Vec<f64>) = checks.into_iter().map(|c| (c.drift, c.kl)).unzip();
+    DriftChecks {
+        drift,
+        kl: Float64Array::new(kl),
+    }
+}
+
+/// A batch call on the libuv thread pool: `run` on the locked detector, `done` converts.
+pub struct BatchTask<D: Send + 'static, T: Send + 'static, J> {
+    inner: Arc<Mutex<D>>,
+    what: &'static str,
+    run: Box<dyn FnMut(&mut D) -> faultlens::Result<T> + Send>,
+    done: fn(T) -> J,
+}
+
+impl<D, T, J> Task for BatchTask<D, T, J>
+where
+    D: Send + 'static,
+    T: Send + 'static,
+    J: napi::bindgen_prelude::ToNapiValue + napi::bindgen_prelude::TypeName,
+{
+    type Output = Result<T>;
+    type JsValue = J;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(guard(|| (self.run)(&mut *lock(&self.inner, self.what)?).map_err(to_js)))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<J> {
+        output.map(self.done).map_err(|e| reject(&env, e))
+    }
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
     convert::config_to_js(v)
 }
@@ -189,13 +292,13 @@ const KL: &str = "KlDriftDetector";
 /// seconds since the Unix epoch (now when omitted).
 #[napi]
 pub struct KlDriftDetector {
-    inner: Mutex<core::KlDriftDetector>,
+    inner: Arc<Mutex<core::KlDriftDetector>>,
 }
 
 impl KlDriftDetector {
     fn wrap(d: core::KlDriftDetector) -> Self {
         Self {
-            inner: Mutex::new(d),
+            inner: Arc::new(Mutex::new(d)),
         }
     }
 
@@ -274,13 +377,53 @@ impl KlDriftDetector {
     /// Adds many scores at one timestamp, checking after each; `{drift: boolean[], kl: Float64Array}`.
     #[napi(catch_unwind)]
     pub fn add_many(&self, scores: Float64Array, timestamp: Option<f64>) -> Result<DriftChecks> {
-        let checks = self.with(|d| d.add_many(&scores, timestamp))?;
-        let (drift, kl): (Vec<bool>, Vec<f64>) =
-            checks.into_iter().map(|c| (c.drift, c.kl)).unzip();
-        Ok(DriftChecks {
-            drift,
-            kl: Float64Array::new(kl),
+        Ok(checks(self.with(|d| d.add_many(&scores, timestamp))?))
+    }
+
+    /// `addMany` on the libuv thread pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<DriftChecks>")]
+    pub fn add_many_async(
+        &self,
+        scores: Float64Array,
+        timestamp: Option<f64>,
+    ) -> AsyncTask<BatchTask<core::KlDriftDetector, Vec<core::DriftCheck>, DriftChecks>> {
+        let scores = scores.to_vec();
+        AsyncTask::new(BatchTask {
+            inner: self.inner.clone(),
+            what: KL,
+            run: Box::new(move |d| d.add_many(&scores, timestamp)),
+            done: checks,
         })
+    }
+
+    /// Adds many scores at one timestamp, checking after each like `addMany`, but returns only
+    /// `{n, driftStarts, nDrift, drift, kl, maxKl}` (positions where drift episodes started):
+    /// the fast path for large batches.
+    #[napi(catch_unwind)]
+    pub fn add_batch(&self, scores: Float64Array, timestamp: Option<f64>) -> Result<DriftBatch> {
+        Ok(self.with(|d| d.add_batch(&scores, timestamp))?.into())
+    }
+
+    /// `addBatch` on the libuv thread pool.
+    #[napi(catch_unwind, ts_return_type = "Promise<DriftBatch>")]
+    pub fn add_batch_async(
+        &self,
+        scores: Float64Array,
+        timestamp: Option<f64>,
+    ) -> AsyncTask<BatchTask<core::KlDriftDetector, core::DriftBatch, DriftBatch>> {
+        let scores = scores.to_vec();
+        AsyncTask::new(BatchTask {
+            inner: self.inner.clone(),
+            what: KL,
+            run: Box::new(move |d| d.add_batch(&scores, timestamp)),
+            done: DriftBatch::from,
+        })
+    }
+
+    /// How the calibrated thresholds came about (all 0 in fixed mode).
+    #[napi(catch_unwind, ts_return_type = "Calibration")]
+    pub fn calibration(&self) -> Result<Value> {
+        to_value(&self.with(|d| d.calibration())?)
     }
 
     /// Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict.
@@ -393,17 +536,21 @@ pub struct PageHinkleyOptions {
     pub mode: Option<String>,
 }
 
+fn indices(hits: Vec<usize>) -> Uint32Array {
+    Uint32Array::new(hits.into_iter().map(|i| i as u32).collect())
+}
+
 macro_rules! stream_class {
     ($js:ident, $core:ty, $config:ty, $opts:literal, $name:literal, $doc:literal, { $($extra:tt)* }) => {
         #[doc = $doc]
         #[napi]
         pub struct $js {
-            inner: Mutex<$core>,
+            inner: Arc<Mutex<$core>>,
         }
 
         impl $js {
             fn wrap(d: $core) -> Self {
-                Self { inner: Mutex::new(d) }
+                Self { inner: Arc::new(Mutex::new(d)) }
             }
 
             fn with<T>(&self, f: impl FnOnce(&mut $core) -> faultlens::Result<T>) -> Result<T> {
@@ -432,8 +579,22 @@ macro_rules! stream_class {
             /// Adds many values; the indices where a change was detected.
             #[napi(catch_unwind)]
             pub fn update_many(&self, xs: Float64Array) -> Result<Uint32Array> {
-                let hits = self.with(|d| d.update_many(&xs))?;
-                Ok(Uint32Array::new(hits.into_iter().map(|i| i as u32).collect()))
+                Ok(indices(self.with(|d| d.update_many(&xs))?))
+            }
+
+            /// `updateMany` on the libuv thread pool.
+            #[napi(catch_unwind, ts_return_type = "Promise<Uint32Array>")]
+            pub fn update_many_async(
+                &self,
+                xs: Float64Array,
+            ) -> AsyncTask<BatchTask<$core, Vec<usize>, Uint32Array>> {
+                let xs = xs.to_vec();
+                AsyncTask::new(BatchTask {
+                    inner: self.inner.clone(),
+                    what: $name,
+                    run: Box::new(move |d| d.update_many(&xs)),
+                    done: indices,
+                })
             }
 
             /// Whether the last value triggered a change.

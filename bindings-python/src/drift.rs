@@ -32,6 +32,33 @@ fn floats(obj: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
     obj.extract::<Vec<f64>>()
 }
 
+/// The values of a batch: a contiguous float64 numpy array is read in place (no copy; the
+/// readonly borrow stops other Rust code from writing it while the GIL is released), anything
+/// else (lists, other dtypes, strided views) is converted once.
+enum Batch<'py> {
+    Array(PyReadonlyArray1<'py, f64>),
+    Owned(Vec<f64>),
+}
+
+impl<'py> Batch<'py> {
+    fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, f64>>() {
+            if a.as_slice().is_ok() {
+                return Ok(Self::Array(a));
+            }
+            return Ok(Self::Owned(a.as_array().iter().copied().collect()));
+        }
+        Ok(Self::Owned(obj.extract::<Vec<f64>>()?))
+    }
+
+    fn as_slice(&self) -> &[f64] {
+        match self {
+            Self::Array(a) => a.as_slice().unwrap_or(&[]),
+            Self::Owned(v) => v,
+        }
+    }
+}
+
 /// A 2-D float64 array (or nested sequences) as (row-major values, columns).
 fn matrix(obj: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, usize)> {
     if let Ok(a) = obj.extract::<PyReadonlyArray2<'_, f64>>() {
@@ -166,14 +193,47 @@ impl PyKlDriftDetector {
         scores: &Bound<'py, PyAny>,
         timestamp: Option<f64>,
     ) -> PyResult<Checks<'py>> {
-        let scores = floats(scores)?;
+        let batch = Batch::new(scores)?;
+        let scores = batch.as_slice();
         let (drift, kl): (Vec<bool>, Vec<f64>) = self.heavy(py, |d| {
-            Ok(d.add_many(&scores, timestamp)?
+            Ok(d.add_many(scores, timestamp)?
                 .into_iter()
                 .map(|c| (c.drift, c.kl))
                 .unzip())
         })?;
         Ok((drift.into_pyarray(py), kl.into_pyarray(py)))
+    }
+
+    /// Adds many scores at one timestamp, checking after each like `add_many`, but returns only
+    /// `{"n", "drift_starts" (int64 array: batch positions where a drift episode started),
+    /// "n_drift", "drift", "kl", "max_kl"}`: the fast path (a float64 array is read in place,
+    /// without the GIL).
+    #[pyo3(signature = (scores, timestamp = None))]
+    fn add_batch<'py>(
+        &self,
+        py: Python<'py>,
+        scores: &Bound<'py, PyAny>,
+        timestamp: Option<f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let batch = Batch::new(scores)?;
+        let scores = batch.as_slice();
+        let r = self.heavy(py, |d| Ok(d.add_batch(scores, timestamp)?))?;
+        let out = PyDict::new(py);
+        out.set_item("n", r.n)?;
+        let starts: Vec<i64> = r.drift_starts.iter().map(|&i| i as i64).collect();
+        out.set_item("drift_starts", starts.into_pyarray(py))?;
+        out.set_item("n_drift", r.n_drift)?;
+        out.set_item("drift", r.drift)?;
+        out.set_item("kl", r.kl)?;
+        out.set_item("max_kl", r.max_kl)?;
+        Ok(out)
+    }
+
+    /// How the calibrated thresholds came about: `{"mean", "variance", "max", "resamples",
+    /// "short_window", "short_mean", "short_variance", "short_max"}` (all 0 in fixed mode).
+    fn calibration<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.quick(py, |d| Ok(d.calibration()?))?;
+        to_py(py, &c)
     }
 
     /// `{"drift", "level", "kl", "psi", "js", "thresholds", "window_size", "n_window", "n_seen",
@@ -303,10 +363,11 @@ macro_rules! stream_class {
                 py: Python<'py>,
                 xs: &Bound<'py, PyAny>,
             ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-                let xs = floats(xs)?;
+                let batch = Batch::new(xs)?;
+                let xs = batch.as_slice();
                 let hits = run_unlocked(py, || {
                     let mut d = lock(&self.inner, $name)?;
-                    Ok(d.update_many(&xs)?.into_iter().map(|i| i as i64).collect::<Vec<_>>())
+                    Ok(d.update_many(xs)?.into_iter().map(|i| i as i64).collect::<Vec<_>>())
                 })?;
                 Ok(hits.into_pyarray(py))
             }

@@ -151,3 +151,47 @@ def test_kl_detector_bad_input():
     with pytest.raises(faultlens.InvalidInputError, match="score 1"):
         d.add_many([0.5, float("inf")])
     assert d.status()["n_seen"] == 0
+
+
+def test_add_batch_is_add_many_without_per_score_arrays():
+    base = beta82(40, 20_000)
+    stream = np.r_[beta82(41, 3000), beta82(42, 3000, shift=-0.1), beta82(43, 3000)]
+    a = faultlens.KlDriftDetector.from_baseline(base)
+    b = faultlens.KlDriftDetector.from_baseline(base)
+    flags, kl = a.add_many(stream, T0)
+    r = b.add_batch(stream, T0)
+    assert r["n"] == len(stream) and r["n_drift"] == int(flags.sum())
+    assert r["drift"] == bool(flags[-1]) and r["kl"] == kl[-1]
+    assert r["max_kl"] == kl[999:].max()
+    assert r["drift_starts"].dtype == np.int64 and len(r["drift_starts"]) >= 1
+    assert r["drift_starts"][0] == np.flatnonzero(flags)[0]
+    assert len(r["drift_starts"]) == b.summary(1)["drift_count"]
+    assert a.status() == b.status() and a.summary(1) == b.summary(1)
+    # Lists, float32 and strided arrays are converted; the result is the same.
+    more = beta82(44, 500)
+    outs = []
+    for xs in (more.tolist(), more.astype(np.float32).astype(np.float64), np.repeat(more, 2)[::2]):
+        d = faultlens.KlDriftDetector.from_bytes(b.to_bytes())
+        outs.append(d.add_batch(xs, T0))
+    assert all(o["kl"] == outs[0]["kl"] and o["n"] == 500 for o in outs)
+    with pytest.raises(faultlens.InvalidInputError):
+        b.add_batch(np.array([0.5, np.nan]))
+    with pytest.raises(faultlens.NotFittedError):
+        faultlens.KlDriftDetector().add_batch([0.5])
+
+
+def test_calibration_and_short_window():
+    d = faultlens.KlDriftDetector.from_baseline(beta82(45, 20_000))
+    c = d.calibration()
+    assert c["resamples"] == 1000 and c["short_window"] == 250
+    assert 0 < c["mean"] < c["max"] and c["short_mean"] > c["mean"]
+    s = d.status()
+    assert s["short_window"] == 250 and s["short_thresholds"]["drift"] > d.thresholds()["drift"]
+    off = faultlens.KlDriftDetector.from_baseline(beta82(45, 20_000), short_window=0)
+    assert off.calibration()["short_window"] == 0 and off.status()["short_thresholds"] is None
+    fixed = faultlens.KlDriftDetector.from_baseline(beta82(45, 20_000), threshold_mode="fixed")
+    assert fixed.calibration() == {k: 0 for k in c}
+    with pytest.raises(faultlens.InvalidConfigError, match="short_window"):
+        faultlens.KlDriftDetector(short_window=1000)
+    with pytest.raises(faultlens.NotFittedError):
+        faultlens.KlDriftDetector().calibration()

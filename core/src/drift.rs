@@ -104,6 +104,13 @@ pub struct KlDriftConfig {
     pub max_events: usize,
     /// Days of hourly KL history kept for `summary` (default 90).
     pub history_days: f64,
+    /// Calibrated mode: a second, shorter window checked after every score alongside the main
+    /// one, so an abrupt change is flagged before it fills most of the main window. `None`
+    /// (default) = `window / 4` when that holds at least 5 scores per bin, else off; `Some(0)` =
+    /// off; `Some(n)` needs `n < window`. Each window gets half the false-alarm budget
+    /// (`false_alarm_rate / 2`, `watch_rate / 2`). Ignored in fixed mode (the old service had one
+    /// window).
+    pub short_window: Option<usize>,
 }
 
 impl Default for KlDriftConfig {
@@ -124,6 +131,7 @@ impl Default for KlDriftConfig {
             retrain_days: 7.0,
             max_events: 10_000,
             history_days: 90.0,
+            short_window: None,
         }
     }
 }
@@ -216,7 +224,29 @@ impl KlDriftConfig {
         if !(self.history_days > 0.0 && self.history_days.is_finite()) {
             return Err(Error::config("history_days", "must be positive and finite"));
         }
+        if let Some(n) = self.short_window
+            && n != 0
+            && !(2..self.window).contains(&n)
+        {
+            return Err(Error::config(
+                "short_window",
+                format!("{n} is out of range: need 0 (off) or 2..{}", self.window),
+            ));
+        }
         Ok(())
+    }
+
+    /// The short window in use: 0 when off (fixed mode, `Some(0)`, or a window too small for
+    /// the automatic choice).
+    pub fn effective_short_window(&self) -> usize {
+        if self.threshold_mode == ThresholdMode::Fixed {
+            return 0;
+        }
+        match self.short_window {
+            Some(n) => n,
+            None if self.window / 4 >= 5 * self.bins => self.window / 4,
+            None => 0,
+        }
     }
 
     fn bin_of(&self, x: f64) -> (usize, bool) {
@@ -271,6 +301,18 @@ pub struct Calibration {
     pub max: f64,
     /// Number of resamples.
     pub resamples: usize,
+    /// The short window calibrated alongside (0 when off); the `short_*` fields describe it.
+    #[serde(default)]
+    pub short_window: usize,
+    /// Mean KL of the short window over the resamples.
+    #[serde(default)]
+    pub short_mean: f64,
+    /// Variance of the short window's KL over the resamples.
+    #[serde(default)]
+    pub short_variance: f64,
+    /// Largest short-window KL seen over the resamples.
+    #[serde(default)]
+    pub short_max: f64,
 }
 
 /// The result of one [`KlDriftDetector::add`].
@@ -296,6 +338,10 @@ pub struct DriftEvent {
     pub severe: bool,
     /// When KL fell back below the watch threshold.
     pub end: Option<f64>,
+    /// KL of the short window at the start (0 when it is off): the episode may have been
+    /// started by the short window while `kl` was still below the main threshold.
+    #[serde(default)]
+    pub short_kl: f64,
 }
 
 /// What [`KlDriftDetector::status`] reports.
@@ -327,6 +373,30 @@ pub struct DriftStatus {
     pub out_of_range: u64,
     /// The retrain policy's verdict now.
     pub should_retrain: bool,
+    /// The short window in use (0 when off).
+    pub short_window: usize,
+    /// KL of the last `short_window` scores against the baseline (0 when off or not yet full).
+    pub short_kl: f64,
+    /// The short window's thresholds (`None` when off).
+    pub short_thresholds: Option<Thresholds>,
+}
+
+/// What [`KlDriftDetector::add_batch`] reports: the drift episodes a batch started, not one
+/// result per score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftBatch {
+    /// Scores added.
+    pub n: usize,
+    /// Positions in the batch where a drift episode (event) started, ascending.
+    pub drift_starts: Vec<usize>,
+    /// Checks in the batch that were flagged as drift.
+    pub n_drift: usize,
+    /// The drift flag after the last score.
+    pub drift: bool,
+    /// KL of the window after the last score.
+    pub kl: f64,
+    /// Largest full-window KL in the batch (0 when the window never was full).
+    pub max_kl: f64,
 }
 
 /// What [`KlDriftDetector::summary`] reports over the last `days` days.
@@ -373,19 +443,196 @@ struct HourBucket {
 pub struct KlDriftDetector {
     config: KlDriftConfig,
     baseline: Option<Baseline>,
-    // Sliding window: scores oldest first, with their bins kept in step.
-    scores: VecDeque<f64>,
-    bins_of: VecDeque<u32>,
-    counts: Vec<u64>,
+    // Sliding window as a ring: scores and their bins; while filling `head` is 0 and the ring
+    // grows, once full `head` is the oldest score (overwritten by the next one).
+    ring: Vec<f64>,
+    ring_bins: Vec<u32>,
+    head: usize,
+    // The main window's histogram and KL; the short window (last `short.window` scores) if on.
+    long: Scale,
+    short: Option<Scale>,
     n_seen: u64,
     out_of_range: u64,
     last_ts: Option<f64>,
     in_drift: bool,
     events: VecDeque<DriftEvent>,
     history: VecDeque<HourBucket>,
-    // (p, ln p) of a bin holding c scores of a full window, for c in 0..=window: the hot path of
-    // a full window then needs no logarithm.
-    full_table: Vec<(f64, f64)>,
+}
+
+/// A full recompute after this many incremental updates keeps the running sums' rounding error
+/// near 1e-14 (tested against the direct computation).
+const RESYNC: u32 = 1024;
+
+/// One sliding window's histogram with its KL against the baseline kept as two running sums.
+/// With p_i = (c_i / w + ε) / norm: KL = Σ f(c_i) − (Σ c_i ln q_i / w + ε Σ ln q_i) / norm, where
+/// f(c) = p ln p. A new score and the evicted one change two counts by one, so each sum changes
+/// by two table lookups: O(1) per score whatever the number of bins, and no logarithm.
+#[derive(Clone, Debug, PartialEq)]
+struct Scale {
+    window: usize,
+    counts: Vec<u64>,
+    // f(c) for c in 0..=window and its forward difference g(c) = f(c + 1) − f(c).
+    f: Vec<f64>,
+    g: Vec<f64>,
+    inv_w: f64,
+    inv_norm: f64,
+    // a = Σ f(c_i), s = Σ c_i ln q_i: valid once the window is full.
+    a: f64,
+    s: f64,
+    stale: u32,
+}
+
+impl Scale {
+    fn new(window: usize, config: &KlDriftConfig) -> Self {
+        let (w, eps) = (window as f64, config.epsilon);
+        let norm = 1.0 + config.bins as f64 * eps;
+        let f: Vec<f64> = (0..=window)
+            .map(|c| {
+                let p = (c as f64 / w + eps) / norm;
+                p * p.ln()
+            })
+            .collect();
+        let g = f.windows(2).map(|v| v[1] - v[0]).collect();
+        Self {
+            window,
+            counts: vec![0; config.bins],
+            f,
+            g,
+            inv_w: 1.0 / w,
+            inv_norm: 1.0 / norm,
+            a: 0.0,
+            s: 0.0,
+            stale: 0,
+        }
+    }
+
+    fn recompute(&mut self, ln_q: &[f64]) {
+        self.a = self.counts.iter().map(|&c| self.f[c as usize]).sum();
+        self.s = self.counts.iter().zip(ln_q).map(|(&c, l)| c as f64 * l).sum();
+        self.stale = 0;
+    }
+
+    /// KL of a full window; `offset` = ε Σ ln q_i.
+    #[inline(always)]
+    fn kl(&self, offset: f64) -> f64 {
+        self.a - (self.s * self.inv_w + offset) * self.inv_norm
+    }
+
+    /// A full window: a score of bin `out` leaves, one of bin `inn` arrives.
+    #[inline(always)]
+    fn slide(&mut self, out: usize, inn: usize, ln_q: &[f64]) {
+        let mut run = Running::of(self);
+        run.slide(self, out, inn, ln_q);
+        run.store(self);
+    }
+}
+
+/// A scale's running sums held in locals (registers) through a batch loop; LLVM keeps fields
+/// of a `&mut` struct in memory across the loop's calls, which made a store-to-load chain.
+#[derive(Clone, Copy)]
+struct Running {
+    a: f64,
+    s: f64,
+    stale: u32,
+}
+
+impl Running {
+    #[inline(always)]
+    fn of(sc: &Scale) -> Self {
+        Self {
+            a: sc.a,
+            s: sc.s,
+            stale: sc.stale,
+        }
+    }
+
+    #[inline(always)]
+    fn store(self, sc: &mut Scale) {
+        (sc.a, sc.s, sc.stale) = (self.a, self.s, self.stale);
+    }
+
+    #[inline(always)]
+    fn kl(&self, sc: &Scale, offset: f64) -> f64 {
+        self.a - (self.s * sc.inv_w + offset) * sc.inv_norm
+    }
+
+    /// No branch on `out == inn` (unpredictable for a peaked histogram): both changes are then
+    /// exactly 0.
+    #[inline(always)]
+    fn slide(&mut self, sc: &mut Scale, out: usize, inn: usize, ln_q: &[f64]) {
+        sc.counts[out] -= 1;
+        let (co, ci) = (sc.counts[out] as usize, sc.counts[inn] as usize);
+        sc.counts[inn] += 1;
+        self.a += sc.g[ci] - sc.g[co];
+        self.s += ln_q[inn] - ln_q[out];
+        self.stale += 1;
+        if self.stale >= RESYNC {
+            sc.recompute(ln_q);
+            *self = Self::of(sc);
+        }
+    }
+}
+
+/// Thresholds that never fire (the short window when it is off).
+const NEVER: Thresholds = Thresholds {
+    watch: f64::INFINITY,
+    drift: f64::INFINITY,
+    severe: f64::INFINITY,
+};
+
+/// Opens, extends or ends the drift event after a full-window check; true when one started.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn episode(
+    events: &mut VecDeque<DriftEvent>,
+    in_drift: &mut bool,
+    max_events: usize,
+    ts: f64,
+    kl: f64,
+    short_kl: f64,
+    t: &Thresholds,
+    st: &Thresholds,
+) -> bool {
+    let drift = kl > t.drift || short_kl > st.drift;
+    let severe = kl > t.severe || short_kl > st.severe;
+    if drift && !*in_drift {
+        *in_drift = true;
+        if events.len() == max_events {
+            events.pop_front();
+        }
+        events.push_back(DriftEvent {
+            timestamp: ts,
+            kl,
+            max_kl: kl,
+            severe,
+            end: None,
+            short_kl,
+        });
+        return true;
+    }
+    if *in_drift && let Some(e) = events.back_mut() {
+        e.max_kl = e.max_kl.max(kl);
+        e.severe |= severe;
+        // Hysteresis: the episode ends once both windows are back below their watch thresholds,
+        // so KL hovering around the drift threshold is one event, not many.
+        if kl <= t.watch && short_kl <= st.watch {
+            e.end = Some(ts);
+            *in_drift = false;
+        }
+    }
+    false
+}
+
+/// The short window's size and thresholds, calibrated with the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+struct ShortScale {
+    window: usize,
+    thresholds: Thresholds,
+}
+
+/// 0 normal, 1 watch, 2 drift, 3 severe.
+fn level_of(kl: f64, t: &Thresholds) -> u8 {
+    u8::from(kl > t.watch) + u8::from(kl > t.drift) + u8::from(kl > t.severe)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -393,9 +640,14 @@ struct Baseline {
     counts: Vec<u64>,
     thresholds: Thresholds,
     calibration: Calibration,
-    // ln q_i for the hot path; rebuilt on load.
+    // Absent in files written before the short window existed: such a detector keeps one window.
+    #[serde(default)]
+    short: Option<ShortScale>,
+    // ln q_i and ε Σ ln q_i for the hot path; rebuilt on load.
     #[serde(skip)]
     ln_q: Vec<f64>,
+    #[serde(skip)]
+    offset: f64,
 }
 
 impl Baseline {
@@ -411,15 +663,17 @@ impl Baseline {
                 config.window
             )));
         }
-        let (thresholds, calibration) = match config.threshold_mode {
-            ThresholdMode::Fixed => (config.fixed_thresholds, Calibration::default()),
+        let (thresholds, calibration, short) = match config.threshold_mode {
+            ThresholdMode::Fixed => (config.fixed_thresholds, Calibration::default(), None),
             ThresholdMode::Calibrated => calibrate(&counts, config)?,
         };
         let mut b = Self {
             counts,
             thresholds,
             calibration,
+            short,
             ln_q: Vec::new(),
+            offset: 0.0,
         };
         b.prepare(config);
         Ok(b)
@@ -430,6 +684,7 @@ impl Baseline {
             .iter()
             .map(|q| q.ln())
             .collect();
+        self.offset = config.epsilon * self.ln_q.iter().sum::<f64>();
     }
 }
 
@@ -444,31 +699,17 @@ fn draw_hist(rng: &mut Xoshiro256PlusPlus, cdf: &[f64], n: u64, out: &mut [u64])
     }
 }
 
-/// Calibrates thresholds: for each resample, a baseline of the baseline's size and a window of the
-/// window's size are drawn from the smoothed baseline histogram, and KL(window ‖ baseline) is
-/// computed exactly as at detection time. A gamma distribution fitted to those values by moments
-/// (KL of a multinomial sample is close to a scaled chi-square) gives the quantiles; the drift
-/// threshold is never below the empirical quantile of the resamples themselves.
-fn calibrate(counts: &[u64], config: &KlDriftConfig) -> Result<(Thresholds, Calibration)> {
-    let q = smoothed(counts, config.epsilon);
-    let mut cdf = Vec::with_capacity(q.len());
-    let mut acc = 0.0;
-    for p in &q {
-        acc += p;
-        cdf.push(acc);
-    }
-    let n_base: u64 = counts.iter().sum();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
-    let mut base = vec![0u64; counts.len()];
-    let mut win = vec![0u64; counts.len()];
-    let mut stats = Vec::with_capacity(config.calibration_resamples);
-    for _ in 0..config.calibration_resamples {
-        draw_hist(&mut rng, &cdf, n_base, &mut base);
-        draw_hist(&mut rng, &cdf, config.window as u64, &mut win);
-        let qb = smoothed(&base, config.epsilon);
-        let pw = smoothed(&win, config.epsilon);
-        stats.push(kl(&pw, &qb));
-    }
+/// KL values of one window size over the resamples, and the thresholds they give.
+struct ScaleFit {
+    thresholds: Thresholds,
+    mean: f64,
+    variance: f64,
+    max: f64,
+}
+
+/// Gamma fit (by moments) of `stats`, upper quantiles at `rate` (drift) and `watch_rate`, never
+/// below the empirical quantile of the resamples themselves.
+fn fit_scale(mut stats: Vec<f64>, rate: f64, watch_rate: f64, severe_factor: f64) -> Result<ScaleFit> {
     let r = stats.len() as f64;
     let mean = stats.iter().sum::<f64>() / r;
     let variance = stats.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (r - 1.0);
@@ -488,21 +729,81 @@ fn calibrate(counts: &[u64], config: &KlDriftConfig) -> Result<(Thresholds, Cali
             .map_err(|e| Error::InvalidInput(format!("calibration failed: {e}")))?;
         Ok(g.inverse_cdf(1.0 - rate).max(empirical(rate)))
     };
-    let drift = quantile(config.false_alarm_rate)?;
-    let watch = quantile(config.watch_rate)?.min(drift);
-    Ok((
-        Thresholds {
+    let drift = quantile(rate)?;
+    let watch = quantile(watch_rate)?.min(drift);
+    Ok(ScaleFit {
+        thresholds: Thresholds {
             watch,
             drift,
-            severe: drift * config.severe_factor,
+            severe: drift * severe_factor,
         },
-        Calibration {
-            mean,
-            variance,
-            max,
-            resamples: stats.len(),
-        },
-    ))
+        mean,
+        variance,
+        max,
+    })
+}
+
+/// Calibrates thresholds: for each resample, a baseline of the baseline's size and a window of the
+/// window's size (and one of the short window's size) are drawn from the smoothed baseline
+/// histogram, and KL(window ‖ baseline) is computed exactly as at detection time. A gamma
+/// distribution fitted to those values by moments (KL of a multinomial sample is close to a
+/// scaled chi-square) gives the quantiles. With the short window on, each window gets half of
+/// the false-alarm budget (Bonferroni), so the pair stays within `false_alarm_rate`.
+fn calibrate(
+    counts: &[u64],
+    config: &KlDriftConfig,
+) -> Result<(Thresholds, Calibration, Option<ShortScale>)> {
+    let q = smoothed(counts, config.epsilon);
+    let mut cdf = Vec::with_capacity(q.len());
+    let mut acc = 0.0;
+    for p in &q {
+        acc += p;
+        cdf.push(acc);
+    }
+    let n_base: u64 = counts.iter().sum();
+    let short_window = config.effective_short_window();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+    let mut base = vec![0u64; counts.len()];
+    let mut win = vec![0u64; counts.len()];
+    let mut stats = Vec::with_capacity(config.calibration_resamples);
+    let mut short_stats = Vec::new();
+    for _ in 0..config.calibration_resamples {
+        draw_hist(&mut rng, &cdf, n_base, &mut base);
+        draw_hist(&mut rng, &cdf, config.window as u64, &mut win);
+        let qb = smoothed(&base, config.epsilon);
+        let pw = smoothed(&win, config.epsilon);
+        stats.push(kl(&pw, &qb));
+        if short_window > 0 {
+            // Same resampled baseline: it is one fixed reference for both windows live, too.
+            draw_hist(&mut rng, &cdf, short_window as u64, &mut win);
+            short_stats.push(kl(&smoothed(&win, config.epsilon), &qb));
+        }
+    }
+    let resamples = stats.len();
+    let split = if short_window > 0 { 2.0 } else { 1.0 };
+    let (rate, watch_rate) = (config.false_alarm_rate / split, config.watch_rate / split);
+    let long = fit_scale(stats, rate, watch_rate, config.severe_factor)?;
+    let mut calibration = Calibration {
+        mean: long.mean,
+        variance: long.variance,
+        max: long.max,
+        resamples,
+        ..Calibration::default()
+    };
+    let short = if short_window > 0 {
+        let f = fit_scale(short_stats, rate, watch_rate, config.severe_factor)?;
+        calibration.short_window = short_window;
+        calibration.short_mean = f.mean;
+        calibration.short_variance = f.variance;
+        calibration.short_max = f.max;
+        Some(ShortScale {
+            window: short_window,
+            thresholds: f.thresholds,
+        })
+    } else {
+        None
+    };
+    Ok((long.thresholds, calibration, short))
 }
 
 fn check_score(i: usize, x: f64) -> Result<()> {
@@ -533,28 +834,21 @@ impl KlDriftDetector {
     /// [`set_baseline`](Self::set_baseline) or [`set_baseline_histogram`](Self::set_baseline_histogram)).
     pub fn new(config: KlDriftConfig) -> Result<Self> {
         config.validate()?;
-        let bins = config.bins;
-        let (w, eps) = (config.window as f64, config.epsilon);
-        let norm = 1.0 + bins as f64 * eps;
-        let full_table = (0..=config.window)
-            .map(|c| {
-                let p = (c as f64 / w + eps) / norm;
-                (p, p.ln())
-            })
-            .collect();
+        let long = Scale::new(config.window, &config);
         Ok(Self {
             config,
             baseline: None,
-            scores: VecDeque::new(),
-            bins_of: VecDeque::new(),
-            counts: vec![0; bins],
+            ring: Vec::new(),
+            ring_bins: Vec::new(),
+            head: 0,
+            long,
+            short: None,
             n_seen: 0,
             out_of_range: 0,
             last_ts: None,
             in_drift: false,
             events: VecDeque::new(),
             history: VecDeque::new(),
-            full_table,
         })
     }
 
@@ -639,7 +933,12 @@ impl KlDriftDetector {
         self.baseline()?;
         check_score(0, score)?;
         let ts = check_timestamp(timestamp)?;
-        Ok(self.push(score, ts))
+        let mut check = DriftCheck {
+            drift: false,
+            kl: 0.0,
+        };
+        self.run(&[score], ts, |_, drift, kl| check = DriftCheck { drift, kl });
+        Ok(check)
     }
 
     /// Adds many scores at one `timestamp` (or now), checking the window after every score. A
@@ -650,95 +949,198 @@ impl KlDriftDetector {
             check_score(i, s)?;
         }
         let ts = check_timestamp(timestamp)?;
-        Ok(scores.iter().map(|&s| self.push(s, ts)).collect())
+        let mut out = Vec::with_capacity(scores.len());
+        self.run(scores, ts, |_, drift, kl| out.push(DriftCheck { drift, kl }));
+        Ok(out)
     }
 
-    fn push(&mut self, score: f64, ts: f64) -> DriftCheck {
-        let (bin, outside) = self.config.bin_of(score);
-        self.out_of_range += u64::from(outside);
-        if self.scores.len() == self.config.window {
-            self.scores.pop_front();
-            if let Some(old) = self.bins_of.pop_front() {
-                self.counts[old as usize] -= 1;
-            }
+    /// Adds many scores at one `timestamp` (or now), checking the window after every score like
+    /// [`add_many`](Self::add_many), but returns only where drift episodes started and the state
+    /// after the last score: no per-score result to allocate, the fast path for large batches.
+    /// A non-finite score anywhere rejects the whole batch before anything is added.
+    pub fn add_batch(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<DriftBatch> {
+        self.baseline()?;
+        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+            check_score(i, scores[i])?;
         }
-        self.scores.push_back(score);
-        self.bins_of.push_back(bin as u32);
-        self.counts[bin] += 1;
-        self.n_seen += 1;
+        let ts = check_timestamp(timestamp)?;
+        Ok(self.run(scores, ts, |_, _, _| {}))
+    }
+
+    /// The one implementation behind `add`, `add_many` and `add_batch`: adds `scores` at `ts`,
+    /// checking after each; `each(i, drift, kl)` sees every check. Needs a baseline.
+    #[inline(always)]
+    fn run(&mut self, scores: &[f64], ts: f64, mut each: impl FnMut(usize, bool, f64)) -> DriftBatch {
+        let mut out = DriftBatch {
+            n: scores.len(),
+            drift_starts: Vec::new(),
+            n_drift: 0,
+            drift: false,
+            kl: 0.0,
+            max_kl: 0.0,
+        };
+        if scores.is_empty() || self.baseline.is_none() {
+            return out;
+        }
         let now = self.last_ts.map_or(ts, |t| t.max(ts));
         self.last_ts = Some(now);
-        let Some(b) = &self.baseline else {
-            return DriftCheck {
-                drift: false,
-                kl: 0.0,
-            };
+        self.n_seen += scores.len() as u64;
+        // The hourly history bucket of `now`, accumulated score by score.
+        let hour = (now / SECONDS_PER_HOUR).floor() as i64;
+        let (mut hn, mut hsum, mut hmax) = match self.history.back() {
+            Some(h) if h.hour >= hour => (h.n, h.sum, h.max),
+            _ => (0, 0.0, f64::NEG_INFINITY),
         };
-        // KL(p ‖ q) = Σ p_i (ln p_i − ln q_i), p smoothed as in `smoothed`, ln q_i precomputed.
-        let full = self.scores.len() == self.config.window;
-        let mut kl = 0.0;
-        if full {
-            for (&c, lq) in self.counts.iter().zip(&b.ln_q) {
-                let (p, ln_p) = self.full_table[c as usize];
-                kl += p * (ln_p - lq);
+        let n0 = hn;
+        let window = self.config.window;
+        let Self {
+            config,
+            baseline,
+            ring,
+            ring_bins,
+            head,
+            long,
+            short,
+            out_of_range,
+            in_drift,
+            events,
+            ..
+        } = self;
+        let Some(b) = baseline.as_ref() else {
+            return out;
+        };
+        let (ln_q, offset, t) = (&b.ln_q[..], b.offset, b.thresholds);
+        let st = b.short.map_or(NEVER, |s| s.thresholds);
+        let max_events = config.max_events;
+        let mut i = 0;
+        // Filling: every probability changes with n, so the KL is summed over all bins.
+        while i < scores.len() && ring.len() < window {
+            let x = scores[i];
+            let (bin, outside) = config.bin_of(x);
+            *out_of_range += u64::from(outside);
+            ring.push(x);
+            ring_bins.push(bin as u32);
+            long.counts[bin] += 1;
+            let len = ring.len();
+            let mut short_kl = 0.0;
+            if let Some(s) = short.as_mut() {
+                if len > s.window {
+                    s.slide(ring_bins[len - 1 - s.window] as usize, bin, ln_q);
+                } else {
+                    s.counts[bin] += 1;
+                    if len == s.window {
+                        s.recompute(ln_q);
+                    }
+                }
+                if len >= s.window {
+                    short_kl = s.kl(offset);
+                }
             }
-        } else {
-            let n = self.scores.len() as f64;
-            let eps = self.config.epsilon;
-            let norm = 1.0 + self.config.bins as f64 * eps;
-            for (c, lq) in self.counts.iter().zip(&b.ln_q) {
-                let p = (*c as f64 / n + eps) / norm;
-                kl += p * (p.ln() - lq);
+            let kl = if len == window {
+                long.recompute(ln_q);
+                long.kl(offset)
+            } else {
+                let n = len as f64;
+                let eps = config.epsilon;
+                let norm = 1.0 + config.bins as f64 * eps;
+                let mut kl = 0.0;
+                for (c, lq) in long.counts.iter().zip(ln_q) {
+                    let p = (*c as f64 / n + eps) / norm;
+                    kl += p * (p.ln() - lq);
+                }
+                kl
+            };
+            out.kl = kl;
+            if len == window {
+                hn += 1;
+                hsum += kl;
+                hmax = hmax.max(kl);
+                out.max_kl = out.max_kl.max(kl);
+                let drift = kl > t.drift || short_kl > st.drift;
+                if episode(events, in_drift, max_events, ts, kl, short_kl, &t, &st) {
+                    out.drift_starts.push(i);
+                }
+                out.drift = drift;
+                out.n_drift += usize::from(drift);
+                each(i, drift, kl);
+            } else {
+                each(i, false, kl);
             }
+            i += 1;
         }
-        if !full {
-            return DriftCheck { drift: false, kl };
-        }
-        let t = b.thresholds;
-        let drift = kl > t.drift;
-        self.record_history(now, kl);
-        if drift && !self.in_drift {
-            self.in_drift = true;
-            if self.events.len() == self.config.max_events {
-                self.events.pop_front();
+        // Full window: O(1) per score. The score at `head` (the oldest) leaves, the new one takes
+        // its place; the short window's leaving score sits `short.window` places before.
+        let short_w = short.as_ref().map_or(0, |s| s.window);
+        let mut sh = (*head + window - short_w) % window;
+        let mut h = *head;
+        // Few loop-carried values, so they stay in registers: the last check is rebuilt after.
+        let mut batch_max = out.max_kl;
+        let steady = i < scores.len();
+        let mut run_long = Running::of(long);
+        let mut run_short = short.as_ref().map(Running::of);
+        let mut outside_n = 0u64;
+        for (k, &x) in scores[i..].iter().enumerate() {
+            let (bin, outside) = config.bin_of(x);
+            outside_n += u64::from(outside);
+            let old = ring_bins[h] as usize;
+            ring[h] = x;
+            ring_bins[h] = bin as u32;
+            run_long.slide(long, old, bin, ln_q);
+            let kl = run_long.kl(long, offset);
+            let mut short_kl = 0.0;
+            if let (Some(s), Some(rs)) = (short.as_mut(), run_short.as_mut()) {
+                rs.slide(s, ring_bins[sh] as usize, bin, ln_q);
+                short_kl = rs.kl(s, offset);
+                sh += 1;
+                if sh == window {
+                    sh = 0;
+                }
             }
-            self.events.push_back(DriftEvent {
-                timestamp: ts,
-                kl,
-                max_kl: kl,
-                severe: kl > t.severe,
-                end: None,
-            });
-        } else if self.in_drift
-            && let Some(e) = self.events.back_mut()
-        {
-            e.max_kl = e.max_kl.max(kl);
-            e.severe |= kl > t.severe;
-            // Hysteresis: the episode ends below the watch threshold, so KL hovering around
-            // the drift threshold is one event, not many.
-            if kl <= t.watch {
-                e.end = Some(ts);
-                self.in_drift = false;
+            h += 1;
+            if h == window {
+                h = 0;
             }
+            hsum += kl;
+            batch_max = batch_max.max(kl);
+            let drift = kl > t.drift || short_kl > st.drift;
+            if (drift || *in_drift)
+                && episode(events, in_drift, max_events, ts, kl, short_kl, &t, &st)
+            {
+                out.drift_starts.push(i + k);
+            }
+            out.n_drift += usize::from(drift);
+            each(i + k, drift, kl);
         }
-        DriftCheck { drift, kl }
+        *head = h;
+        *out_of_range += outside_n;
+        run_long.store(long);
+        if let (Some(s), Some(rs)) = (short.as_mut(), run_short) {
+            rs.store(s);
+        }
+        if steady {
+            hn += (scores.len() - i) as u64;
+            hmax = hmax.max(batch_max);
+            out.max_kl = batch_max;
+            out.kl = long.kl(offset);
+            let short_kl = short.as_ref().map_or(0.0, |s| s.kl(offset));
+            out.drift = out.kl > t.drift || short_kl > st.drift;
+        }
+        if hn > n0 {
+            match self.history.back_mut() {
+                Some(h) if h.hour >= hour => (h.n, h.sum, h.max) = (hn, hsum, hmax),
+                _ => self.history.push_back(HourBucket {
+                    hour,
+                    n: hn,
+                    sum: hsum,
+                    max: hmax,
+                }),
+            }
+            self.prune_history(hour);
+        }
+        out
     }
 
-    fn record_history(&mut self, ts: f64, kl: f64) {
-        let hour = (ts / SECONDS_PER_HOUR).floor() as i64;
-        match self.history.back_mut() {
-            Some(h) if h.hour >= hour => {
-                h.n += 1;
-                h.sum += kl;
-                h.max = h.max.max(kl);
-            }
-            _ => self.history.push_back(HourBucket {
-                hour,
-                n: 1,
-                sum: kl,
-                max: kl,
-            }),
-        }
+    fn prune_history(&mut self, hour: i64) {
         let keep = (self.config.history_days * 24.0).ceil() as i64;
         while self.history.front().is_some_and(|h| h.hour < hour - keep) {
             self.history.pop_front();
@@ -761,12 +1163,20 @@ impl KlDriftDetector {
         n >= self.config.retrain_drifts || severe
     }
 
+    /// The window's scores, oldest first.
+    fn window_scores(&self) -> impl Iterator<Item = f64> + '_ {
+        self.ring[self.head..]
+            .iter()
+            .chain(&self.ring[..self.head])
+            .copied()
+    }
+
     /// Drift flag, KL/PSI/JS, thresholds, window statistics and the retrain verdict.
     pub fn status(&self) -> Result<DriftStatus> {
         let b = self.baseline()?;
-        let n = self.scores.len();
+        let n = self.ring.len();
         let q = smoothed(&b.counts, self.config.epsilon);
-        let p = smoothed(&self.counts, self.config.epsilon);
+        let p = smoothed(&self.long.counts, self.config.epsilon);
         let (kl_v, psi_v, js_v) = if n == 0 {
             (0.0, 0.0, 0.0)
         } else {
@@ -775,25 +1185,29 @@ impl KlDriftDetector {
         let (mean, std) = if n == 0 {
             (f64::NAN, f64::NAN)
         } else {
-            let mean = self.scores.iter().sum::<f64>() / n as f64;
-            let var = self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64;
+            let mean = self.window_scores().sum::<f64>() / n as f64;
+            let var = self.window_scores().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64;
             (mean, var.sqrt())
         };
         let t = b.thresholds;
         let full = n == self.config.window;
+        let short_thresholds = b.short.map(|s| s.thresholds);
+        let (short_window, short_kl) = match (&self.short, short_thresholds) {
+            (Some(s), Some(_)) if n >= s.window => (
+                s.window,
+                kl(&smoothed(&s.counts, self.config.epsilon), &q),
+            ),
+            (Some(s), _) => (s.window, 0.0),
+            _ => (0, 0.0),
+        };
+        let level = level_of(kl_v, &t).max(short_thresholds.map_or(0, |st| level_of(short_kl, &st)));
         let level = if !full {
             "filling"
-        } else if kl_v > t.severe {
-            "severe"
-        } else if kl_v > t.drift {
-            "drift"
-        } else if kl_v > t.watch {
-            "watch"
         } else {
-            "normal"
+            ["normal", "watch", "drift", "severe"][level as usize]
         };
         Ok(DriftStatus {
-            drift: full && kl_v > t.drift,
+            drift: full && matches!(level, "drift" | "severe"),
             level: level.into(),
             kl: kl_v,
             psi: psi_v,
@@ -806,6 +1220,9 @@ impl KlDriftDetector {
             window_std: std,
             out_of_range: self.out_of_range,
             should_retrain: self.should_retrain_at(self.now(), &t),
+            short_window,
+            short_kl,
+            short_thresholds,
         })
     }
 
@@ -846,9 +1263,15 @@ impl KlDriftDetector {
 
     /// Empties the window and forgets events and history; keeps the baseline and thresholds.
     pub fn reset(&mut self) {
-        self.scores.clear();
-        self.bins_of.clear();
-        self.counts = vec![0; self.config.bins];
+        self.ring.clear();
+        self.ring_bins.clear();
+        self.head = 0;
+        self.long = Scale::new(self.config.window, &self.config);
+        self.short = self
+            .baseline
+            .as_ref()
+            .and_then(|b| b.short)
+            .map(|s| Scale::new(s.window, &self.config));
         self.n_seen = 0;
         self.out_of_range = 0;
         self.last_ts = None;
@@ -883,20 +1306,29 @@ struct KlDriftState {
     in_drift: bool,
     events: Vec<DriftEvent>,
     history: Vec<HourBucket>,
+    // The running KL sums (a, s, updates since the last full recompute) of the main and short
+    // windows, so a loaded detector continues bit for bit; recomputed when absent.
+    #[serde(default)]
+    running: Vec<(f64, f64, u32)>,
 }
 
 impl From<KlDriftDetector> for KlDriftState {
     fn from(d: KlDriftDetector) -> Self {
+        let window = d.window_scores().collect();
         Self {
             config: d.config,
             baseline: d.baseline,
-            window: d.scores.into(),
+            window,
             n_seen: d.n_seen,
             out_of_range: d.out_of_range,
             last_ts: d.last_ts,
             in_drift: d.in_drift,
             events: d.events.into(),
             history: d.history.into(),
+            running: std::iter::once(&d.long)
+                .chain(&d.short)
+                .map(|s| (s.a, s.s, s.stale))
+                .collect(),
         }
     }
 }
@@ -920,15 +1352,44 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
                     d.config.bins
                 )));
             }
+            if let Some(sh) = b.short
+                && !(1..d.config.window).contains(&sh.window)
+            {
+                return Err(Error::Corrupt(format!(
+                    "short window {} does not fit the window {}",
+                    sh.window, d.config.window
+                )));
+            }
             b.prepare(&d.config);
+            d.short = b.short.map(|sh| Scale::new(sh.window, &d.config));
             d.baseline = Some(b);
         }
+        let len = s.window.len();
         for (i, &x) in s.window.iter().enumerate() {
             check_score(i, x).map_err(|e| Error::Corrupt(e.to_string()))?;
             let bin = d.config.bin_of(x).0;
-            d.scores.push_back(x);
-            d.bins_of.push_back(bin as u32);
-            d.counts[bin] += 1;
+            d.ring.push(x);
+            d.ring_bins.push(bin as u32);
+            d.long.counts[bin] += 1;
+            if let Some(sh) = &mut d.short
+                && i + sh.window >= len
+            {
+                sh.counts[bin] += 1;
+            }
+        }
+        if let Some(b) = &d.baseline {
+            for (k, scale) in std::iter::once(&mut d.long).chain(&mut d.short).enumerate() {
+                // The main window counts as full only at its size, the short one from its size on.
+                if len < scale.window {
+                    continue;
+                }
+                match s.running.get(k) {
+                    Some(&(a, s, stale)) if a.is_finite() && s.is_finite() && stale < RESYNC => {
+                        (scale.a, scale.s, scale.stale) = (a, s, stale)
+                    }
+                    _ => scale.recompute(&b.ln_q),
+                }
+            }
         }
         d.n_seen = s.n_seen;
         d.out_of_range = s.out_of_range;
@@ -986,6 +1447,76 @@ mod tests {
         for s in beta82(&mut rng, 700, -0.05) {
             let c = d.add(s, Some(0.0)).unwrap();
             assert!((c.kl - d.status().unwrap().kl).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn running_kl_stays_within_1e9_of_the_direct_sum() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let base = beta82(&mut rng, 20_000, 0.0);
+        let mut d = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
+        assert_eq!(d.short.as_ref().map(|s| s.window), Some(250));
+        // 60k scores: many resync periods, drift-free then shifted then back.
+        let mut stream = beta82(&mut rng, 20_000, 0.0);
+        stream.extend(beta82(&mut rng, 20_000, -0.08));
+        stream.extend(beta82(&mut rng, 20_000, 0.0));
+        let mut worst = (0.0f64, 0.0f64);
+        for (i, &x) in stream.iter().enumerate() {
+            let c = d.add(x, Some(0.0)).unwrap();
+            if i % 97 == 0 || i == stream.len() - 1 {
+                let st = d.status().unwrap();
+                worst.0 = worst.0.max((c.kl - st.kl).abs());
+                if i >= 1000 {
+                    worst.1 = worst.1.max((d.short.as_ref().unwrap().kl(d.baseline.as_ref().unwrap().offset) - st.short_kl).abs());
+                }
+            }
+        }
+        assert!(worst.0 < 1e-9 && worst.1 < 1e-9, "{worst:?}");
+    }
+
+    #[test]
+    fn add_batch_equals_add_many() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
+        let base = beta82(&mut rng, 20_000, 0.0);
+        let mut stream = beta82(&mut rng, 3_000, 0.0);
+        stream.extend(beta82(&mut rng, 3_000, -0.1));
+        stream.extend(beta82(&mut rng, 3_000, 0.0));
+        let mut a = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
+        let mut b = a.clone();
+        let mut starts = Vec::new();
+        let mut prev = a.events.len();
+        let mut n_drift = 0;
+        for (i, &x) in stream.iter().enumerate() {
+            n_drift += usize::from(a.add_many(&[x], Some(1e9)).unwrap()[0].drift);
+            if a.events.len() > prev {
+                starts.push(i);
+            }
+            prev = a.events.len();
+        }
+        let r = b.add_batch(&stream, Some(1e9)).unwrap();
+        assert!(!starts.is_empty());
+        assert_eq!(r.drift_starts, starts);
+        assert_eq!(r.n_drift, n_drift);
+        assert_eq!((r.n, r.drift), (stream.len(), a.status().unwrap().drift));
+        assert_eq!(r.kl, a.long.kl(a.baseline.as_ref().unwrap().offset));
+        assert_eq!(a, b);
+        assert_eq!(a.summary(1.0).unwrap(), b.summary(1.0).unwrap());
+        assert!(b.add_batch(&[0.5, f64::NAN], None).is_err());
+        assert_eq!(b.n_seen, stream.len() as u64);
+    }
+
+    #[test]
+    fn short_window_choice() {
+        let c = KlDriftConfig::default();
+        assert_eq!(c.effective_short_window(), 250);
+        let small = KlDriftConfig { window: 150, ..c.clone() };
+        assert_eq!(small.effective_short_window(), 0);
+        assert_eq!(KlDriftConfig::fixed().effective_short_window(), 0);
+        let off = KlDriftConfig { short_window: Some(0), ..c.clone() };
+        assert_eq!(off.effective_short_window(), 0);
+        for bad in [1, 1000, 5000] {
+            let e = KlDriftConfig { short_window: Some(bad), ..c.clone() }.validate();
+            assert!(e.unwrap_err().to_string().contains("short_window"));
         }
     }
 

@@ -561,6 +561,9 @@ class _DriftStatus(TypedDict):
     window_std: float
     out_of_range: int
     should_retrain: bool
+    short_window: int
+    short_kl: float
+    short_thresholds: _Thresholds | None
 
 class _DriftEvent(TypedDict):
     timestamp: float
@@ -568,6 +571,25 @@ class _DriftEvent(TypedDict):
     max_kl: float
     severe: bool
     end: float | None
+    short_kl: float
+
+class _DriftBatch(TypedDict):
+    n: int
+    drift_starts: npt.NDArray[np.int64]
+    n_drift: int
+    drift: bool
+    kl: float
+    max_kl: float
+
+class _Calibration(TypedDict):
+    mean: float
+    variance: float
+    max: float
+    resamples: int
+    short_window: int
+    short_mean: float
+    short_variance: float
+    short_max: float
 
 class _DriftSummary(TypedDict):
     days: float
@@ -605,6 +627,8 @@ class KlDriftDetector:
     def add_many(
         self, scores: _Floats, timestamp: float | None = None
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]: ...
+    def add_batch(self, scores: _Floats, timestamp: float | None = None) -> _DriftBatch: ...
+    def calibration(self) -> _Calibration: ...
     def status(self) -> _DriftStatus: ...
     def summary(self, days: float = 7.0) -> _DriftSummary: ...
     def reset(self) -> None: ...

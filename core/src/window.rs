@@ -913,21 +913,39 @@ impl WindowAggregator {
         }
     }
 
-    /// Takes over the state of `other` (same config), as a consumer does when a partition moves
-    /// to it: keys, windows, pending events, counters; the watermark becomes the larger of the
-    /// two. Exact when the two hold disjoint keys (keyed partitioning); a key held by both gets
-    /// the union of its events, and counts as over its threshold if it was in either.
-    /// Returns incidents that became final under the new watermark.
+    /// Takes over the state of `other` (same config; `other` is unchanged), as a consumer does
+    /// when a partition moves to it: keys, windows, pending events, counters.
+    ///
+    /// First both sides are advanced to the larger of the two watermarks (each side decides its
+    /// own events up to it, as `advance` would); then the states are united at that common
+    /// watermark. A key held by both gets the union of its window (counts add up) and its
+    /// over-threshold state is recomputed from the united window, so from the common watermark
+    /// on, the merged aggregator raises exactly the incidents of one aggregator that saw both
+    /// streams. Exceptions, for keys held by both only: a running cooldown continues from the
+    /// later of the two last firings, and samples may miss events a side had already discarded
+    /// as too cold to become samples on its own (its count was far under the threshold).
+    /// Incidents decided before the merge are not revised. With disjoint keys (keyed
+    /// partitioning) the merge is exact in every respect.
+    ///
+    /// Returns the incidents that became final while advancing either side.
     pub fn merge(&mut self, other: &WindowAggregator) -> Result<Outcome> {
         if other.config != self.config {
             return Err(Error::InvalidInput(
                 "cannot merge window aggregators with different configs".into(),
             ));
         }
-        let state = other.to_state();
-        self.absorb(state);
+        let mut theirs = WindowAggregator::new(other.config.clone())?;
+        theirs.absorb(other.to_state());
+        let mut incidents = Vec::new();
+        if let Some(wm) = self.watermark.max(other.watermark) {
+            incidents.extend(self.advance(wm).incidents);
+            incidents.extend(theirs.advance(wm).incidents);
+        }
+        self.absorb(theirs.to_state());
+        incidents.extend(self.drain(&[], &mut Vec::new()));
+        incidents.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
         Ok(Outcome {
-            incidents: self.drain(&[], &mut Vec::new()),
+            incidents,
             ..Default::default()
         })
     }
@@ -1409,23 +1427,32 @@ impl WindowAggregator {
         for k in st.keys {
             self.encode_key(&k.key, &mut buf);
             let slot = self.slot_of_encoded(&buf, true);
-            let ring_len = self.ring_len;
+            let (ring_len, window) = (self.ring_len, self.window);
             let x = &mut self.slots[slot as usize];
             let fresh = x.times.is_empty() && x.ring.entries.is_empty() && x.last_fire.is_none();
             if fresh {
                 x.times = k.times.into_iter().collect();
+                x.last_over = k.last_over;
             } else {
+                // A key held by both (merge): unite the windows, drop what no later event can
+                // count, and recompute "over" at the key's latest final event from the union.
+                // Each side kept every event within a window of its own latest event, which is
+                // at or before the united latest one, so the united window is complete.
                 let mut all: Vec<(i64, u64)> = x.times.drain(..).chain(k.times).collect();
                 all.sort_unstable();
+                let last = all.last().map(|&(t, _)| i128::from(t));
                 for (t, c) in all {
+                    if last.is_some_and(|l| i128::from(t) <= l - i128::from(window)) {
+                        continue;
+                    }
                     match x.times.back_mut() {
                         Some((b, n)) if *b == t => *n += c,
                         _ => x.times.push_back((t, c)),
                     }
                 }
+                x.last_over = x.times.iter().map(|&(_, c)| c).sum::<u64>() > x.threshold;
             }
             x.count = x.times.iter().map(|&(_, c)| c).sum();
-            x.last_over |= k.last_over;
             x.last_fire = x.last_fire.max(k.last_fire);
             let mut recent: Vec<(i64, String, String)> = x
                 .ring
@@ -1433,7 +1460,8 @@ impl WindowAggregator {
                 .map(|(t, m, tr)| (t, m.to_owned(), tr.to_owned()))
                 .chain(k.recent)
                 .collect();
-            recent.sort_by_key(|e| e.0);
+            // Ties in time are ordered by (message, trace id), as events are when applied.
+            recent.sort();
             let skip = recent.len().saturating_sub(ring_len);
             x.ring.clear();
             for (t, m, tr) in recent.into_iter().skip(skip) {

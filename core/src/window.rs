@@ -33,10 +33,12 @@
 //! # Ok::<(), faultlens::Error>(())
 //! ```
 //!
-//! Internals: keys are interned once (length-prefixed bytes → slot); not-yet-final events wait in
-//! a min-heap by time with their texts in one arena (no allocation per event); final events are
-//! applied per key in time order to a deque of `(time, count)` pairs and a small ring of recent
-//! texts in one byte buffer per key.
+//! Internals: a key is hashed once per event and compared in place (within a call, the very same
+//! string slices hit a small address cache first); not-yet-final events wait as 16-byte entries
+//! in a few runs sorted by time, and only those that outlive their call get their texts copied
+//! (into one arena). Final events are sorted by (key, time) and applied per key in one go to a
+//! deque of `(time, count)` pairs and a small ring of recent texts, copying texts only for the
+//! ring's tail and a firing's samples.
 
 use std::collections::VecDeque;
 

@@ -566,6 +566,60 @@ fn merge_of_partitions_equals_one_aggregator() {
     assert_eq!(p1.merge(&other).unwrap_err().code(), "InvalidInput");
 }
 
+/// Two consumers that both see events of the same keys (partitioned by something other than the
+/// key), merged mid-stream: from the common watermark on, the merged aggregator raises exactly
+/// the incidents of one aggregator over both streams (docs/window.md, "Snapshot and merge").
+#[test]
+fn merge_of_overlapping_keys_matches_one_aggregator_from_the_merge_on() {
+    let strip = |v: Vec<Incident>| -> Vec<(WindowKey, i64, i64, u64, String)> {
+        v.into_iter()
+            .map(|i| (i.key, i.start_ms, i.end_ms, i.count, i.id))
+            .collect()
+    };
+    for seed in 1..=12u64 {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let c = cfg(3 + rnd(4), 50 + rnd(100), 30);
+        let mut base = 0i64;
+        let all: Vec<Ev> = (0..400i64)
+            .map(|i| {
+                let svc = ["a", "b", "c"][rnd(3) as usize];
+                // Dense and sparse stretches so keys cross their thresholds both ways; the
+                // jitter stays within the lateness, so no event is late anywhere.
+                base += 1 + (i / 40 % 2) * 6;
+                ev(base - rnd(25) as i64, svc, "1")
+            })
+            .collect();
+        let mut one = WindowAggregator::new(c.clone()).unwrap();
+        let mut want = push_all(&mut one, &all).incidents;
+        want.extend(one.flush().incidents);
+        let cut = 100 + rnd(200) as usize;
+        let (first, rest) = all.split_at(cut);
+        let (mut a, mut b) = (
+            WindowAggregator::new(c.clone()).unwrap(),
+            WindowAggregator::new(c.clone()).unwrap(),
+        );
+        let (evens, odds): (Vec<Ev>, Vec<Ev>) = {
+            let (e, o): (Vec<_>, Vec<_>) = first.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+            (e.into_iter().map(|p| p.1.clone()).collect(), o.into_iter().map(|p| p.1.clone()).collect())
+        };
+        assert!(push_all(&mut a, &evens).late.is_empty());
+        assert!(push_all(&mut b, &odds).late.is_empty());
+        a.merge(&b).unwrap();
+        let wm = a.watermark().unwrap();
+        let mut got = push_all(&mut a, rest).incidents;
+        got.extend(a.flush().incidents);
+        let want: Vec<Incident> = want.into_iter().filter(|i| i.end_ms >= wm).collect();
+        assert_eq!(strip(got), strip(want), "seed {seed}, cut {cut}");
+        assert_eq!(a.stats().events, one.stats().events);
+    }
+}
+
 #[test]
 fn damaged_snapshots_are_errors() {
     let mut w = WindowAggregator::new(cfg(1, 100, 10)).unwrap();

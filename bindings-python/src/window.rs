@@ -1,8 +1,8 @@
 //! `faultlens.WindowAggregator` over `faultlens::window::WindowAggregator`.
 //!
 //! Events are dicts (`timestamp_ms`, `service`, `route`, `error_code`, `message`, `trace_id`) or
-//! tuples in that order (4 to 6 items). A batch is copied into one Rust buffer with the GIL held
-//! (one allocation for the whole batch), then pushed with the GIL released. Results are plain
+//! tuples in that order (4 to 6 items). A batch borrows the UTF-8 of the Python strs (no copy)
+//! with the GIL held, keeping them alive, then is pushed with the GIL released. Results are plain
 //! dicts: `{"incidents": [...], "late": [indices], "rejected": [indices]}`.
 
 use std::borrow::Cow;
@@ -29,20 +29,41 @@ pub(crate) struct PyWindowAggregator {
     inner: RwLock<WindowAggregator>,
 }
 
-/// One event of a [`Batch`]: time, byte ranges of the five strings, which key fields were given.
-type Item = (i64, [(usize, usize); 5], [bool; 3]);
-
-/// A batch of events copied out of Python: every string in one buffer.
-struct Batch {
-    text: String,
-    items: Vec<Item>,
+unsafe extern "C" {
+    // Part of the stable ABI only from 3.10, but exported by every CPython 3.3+ (this module
+    // needs 3.9+); declared here because pyo3's abi3-py39 build does not offer it. It returns
+    // the str's cached UTF-8 (no copy), valid while the str lives.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
 }
+
+/// One event of a [`Batch`]: time, the five strings as (address, length) of UTF-8 owned by
+/// Python str objects, which key fields were given.
+type Item = (i64, [(*const u8, usize); 5], [bool; 3]);
+
+/// A batch of events borrowed from Python: no string is copied. Every borrowed str is kept alive
+/// by a strong reference in `keep` (the event's tuple, whose items cannot change, or the str
+/// itself), so the batch stays valid with the GIL released even if the caller's list changes.
+/// The same str object gives the same address, which the core's key cache exploits.
+struct Batch {
+    items: Vec<Item>,
+    keep: Vec<Py<PyAny>>,
+}
+
+// SAFETY: the addresses point into immutable str buffers kept alive by `keep` (Py<T> is Send);
+// the batch is only read, never written, while another thread may see it.
+unsafe impl Send for Batch {}
+unsafe impl Sync for Batch {}
+
+const EMPTY: (*const u8, usize) = (std::ptr::NonNull::<u8>::dangling().as_ptr(), 0);
 
 impl Batch {
     fn with_capacity(n: usize) -> Self {
         Batch {
-            text: String::with_capacity(n * 64),
             items: Vec::with_capacity(n),
+            keep: Vec::with_capacity(n),
         }
     }
 
@@ -50,7 +71,10 @@ impl Batch {
         self.items
             .iter()
             .map(|(t, r, _)| {
-                let s = |i: usize| &self.text[r[i].0..r[i].1];
+                // SAFETY: see `Batch`; PyUnicode_AsUTF8AndSize returned valid UTF-8 of this length.
+                let s = |i: usize| unsafe {
+                    std::str::from_utf8_unchecked(std::slice::from_raw_parts(r[i].0, r[i].1))
+                };
                 Event {
                     timestamp_ms: *t,
                     service: s(0),
@@ -63,45 +87,62 @@ impl Batch {
             .collect()
     }
 
-    fn push_str(
+    /// The UTF-8 of a field; `keep_it` when its container may change (dicts, lists).
+    fn borrow_str(
         &mut self,
         py: Python<'_>,
         v: Option<Bound<'_, PyAny>>,
         index: usize,
         field: &str,
-    ) -> PyResult<(usize, usize, bool)> {
-        let start = self.text.len();
+        keep_it: bool,
+    ) -> PyResult<((*const u8, usize), bool)> {
         let Some(v) = v.filter(|v| !v.is_none()) else {
-            return Ok((start, start, false));
+            return Ok((EMPTY, false));
         };
-        let s = v.cast::<PyString>().map_err(|_| {
-            bad_event(
+        if v.cast::<PyString>().is_err() {
+            return Err(bad_event(
                 py,
                 index,
                 format!("`{field}` must be a str, got `{}`", type_name(&v)),
-            )
-        })?;
-        self.text.push_str(&s.to_cow()?);
-        Ok((start, self.text.len(), true))
+            ));
+        }
+        let mut n: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `v` is a str (checked above) and the GIL is held.
+        let p = unsafe { PyUnicode_AsUTF8AndSize(v.as_ptr(), &mut n) };
+        if p.is_null() {
+            let cause = PyErr::take(py).map_or_else(String::new, |e| format!(": {e}"));
+            return Err(bad_event(
+                py,
+                index,
+                format!("`{field}` is not valid UTF-8{cause}"),
+            ));
+        }
+        if keep_it {
+            self.keep.push(v.unbind());
+        }
+        Ok(((p.cast::<u8>(), n as usize), true))
     }
 
     /// Appends one event: a dict with the field names, or a tuple/list in field order.
     fn add(&mut self, obj: &Bound<'_, PyAny>, index: usize) -> PyResult<()> {
         let py = obj.py();
-        let (t, values): (Bound<'_, PyAny>, Vec<Option<Bound<'_, PyAny>>>) =
-            if let Ok(d) = obj.cast::<PyDict>() {
+        let (t, values, keep_items): (Bound<'_, PyAny>, [Option<Bound<'_, PyAny>>; 5], bool) =
+            if let Ok(tup) = obj.cast::<PyTuple>() {
+                let (t, v) = tuple_fields(py, index, tup.len(), |i| tup.get_item(i))?;
+                self.keep.push(obj.clone().unbind());
+                (t, v, false)
+            } else if let Ok(d) = obj.cast::<PyDict>() {
                 let t = d
                     .get_item(pyo3::intern!(py, "timestamp_ms"))?
                     .ok_or_else(|| bad_event(py, index, "has no `timestamp_ms`".into()))?;
-                let mut values = Vec::with_capacity(5);
-                for f in FIELDS {
-                    values.push(d.get_item(PyString::intern(py, f))?);
+                let mut values = [None, None, None, None, None];
+                for (v, f) in values.iter_mut().zip(FIELDS) {
+                    *v = d.get_item(PyString::intern(py, f))?;
                 }
-                (t, values)
-            } else if let Ok(tup) = obj.cast::<PyTuple>() {
-                tuple_fields(py, index, tup.len(), |i| tup.get_item(i))?
+                (t, values, true)
             } else if let Ok(l) = obj.cast::<PyList>() {
-                tuple_fields(py, index, l.len(), |i| l.get_item(i))?
+                let (t, v) = tuple_fields(py, index, l.len(), |i| l.get_item(i))?;
+                (t, v, true)
             } else {
                 return Err(bad_event(
                     py,
@@ -119,11 +160,11 @@ impl Batch {
                 ),
             )
         })?;
-        let mut ranges = [(0, 0); 5];
+        let mut ranges = [EMPTY; 5];
         let mut present = [false; 3];
         for (i, v) in values.into_iter().enumerate() {
-            let (a, b, has) = self.push_str(py, v, index, FIELDS[i])?;
-            ranges[i] = (a, b);
+            let (r, has) = self.borrow_str(py, v, index, FIELDS[i], keep_items)?;
+            ranges[i] = r;
             if i < 3 {
                 present[i] = has;
             }
@@ -139,7 +180,7 @@ fn tuple_fields<'py>(
     index: usize,
     len: usize,
     get: impl Fn(usize) -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<(Bound<'py, PyAny>, Vec<Option<Bound<'py, PyAny>>>)> {
+) -> PyResult<(Bound<'py, PyAny>, [Option<Bound<'py, PyAny>>; 5])> {
     if !(4..=6).contains(&len) {
         return Err(bad_event(
             py,
@@ -150,9 +191,12 @@ fn tuple_fields<'py>(
         ));
     }
     let t = get(0)?;
-    let values = (1..6)
-        .map(|i| if i < len { get(i).map(Some) } else { Ok(None) })
-        .collect::<PyResult<Vec<_>>>()?;
+    let mut values = [None, None, None, None, None];
+    for (i, v) in values.iter_mut().enumerate() {
+        if i + 1 < len {
+            *v = Some(get(i + 1)?);
+        }
+    }
     Ok((t, values))
 }
 

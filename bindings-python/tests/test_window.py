@@ -79,6 +79,7 @@ def test_bad_events_are_clear_errors_and_push_nothing():
         ((1, "a"), "4 to 6 items"),
         ("not an event", "dict or a tuple"),
         ({**good, "timestamp_ms": 2**70}, "timestamp_ms"),
+        ({**good, "message": "half a pair \ud800"}, "message.*UTF-8"),
     ]
     for bad, needle in cases:
         with pytest.raises(InvalidInputError, match=needle) as e:
@@ -88,6 +89,24 @@ def test_bad_events_are_clear_errors_and_push_nothing():
     # A field that is not a key field may be missing.
     w2 = WindowAggregator(allowed_lateness_ms=0, key_fields=["service"])
     assert w2.push({"timestamp_ms": 1, "service": "a"})["late"] == []
+
+
+def test_borrowed_strings_outlive_the_callers_containers():
+    # push_batch borrows the strs' UTF-8; events built on the fly (non-ASCII, f-strings, a list
+    # the caller drops right away) must read the same as tuples of literals.
+    def events():
+        return [{"timestamp_ms": t, "service": f"sv{'é' * (t % 2)}", "route": "/r",
+                 "error_code": "E", "message": f"m{t} ünïcode"} for t in range(40)]
+    a = WindowAggregator(allowed_lateness_ms=0, threshold=5)
+    b = WindowAggregator(allowed_lateness_ms=0, threshold=5)
+    got = a.push_batch(events())["incidents"] + a.flush()["incidents"]
+    want = []
+    for e in events():
+        want += b.push(tuple(e.values()))["incidents"]
+    want += b.flush()["incidents"]
+    assert got == want and len(got) == 2
+    assert {i["key"]["service"] for i in got} == {"sv", "své"}
+    assert got[0]["samples"][0].endswith("ünïcode")
 
 
 def test_watermark_advance_and_late():

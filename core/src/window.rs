@@ -33,13 +33,14 @@
 //! # Ok::<(), faultlens::Error>(())
 //! ```
 //!
-//! Internals: keys are interned once (length-prefixed bytes → slot); not-yet-final events wait in
-//! a min-heap by time with their texts in one arena (no allocation per event); final events are
-//! applied per key in time order to a deque of `(time, count)` pairs and a small ring of recent
-//! texts in one byte buffer per key.
+//! Internals: a key is hashed once per event and compared in place (within a call, the very same
+//! string slices hit a small address cache first); not-yet-final events wait as 16-byte entries
+//! in a few runs sorted by time, and only those that outlive their call get their texts copied
+//! (into one arena). Final events are sorted by (key, time) and applied per key in one go to a
+//! deque of `(time, count)` pairs and a small ring of recent texts, copying texts only for the
+//! ring's tail and a firing's samples.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -399,16 +400,31 @@ pub struct WindowStats {
 }
 
 const NIL: u32 = u32::MAX;
+/// `Pending::text` with this bit set indexes the current call's events (their strings are used
+/// in place); without it, it indexes `WindowAggregator::texts` (copied into the arena).
+const IN_BATCH: u32 = 1 << 31;
+/// Longest slice of events handled in one pass (batch indices must stay below `IN_BATCH`).
+const MAX_PASS: usize = 1 << 30;
 
-/// A not-yet-final event. Ordered by time first (the heap pops the oldest).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A not-yet-final event, 16 bytes: sorting and merging them is cheap.
+#[derive(Clone, Copy, Debug)]
 struct Pending {
     t: i64,
     slot: u32,
-    generation: u32,
-    off: usize,
-    msg_len: usize,
-    trace_len: usize,
+    text: u32,
+}
+
+/// Pending events sorted by time; `v[..head]` were already made final.
+#[derive(Clone, Debug, Default)]
+struct Run {
+    v: Vec<Pending>,
+    head: usize,
+}
+
+impl Run {
+    fn live(&self) -> &[Pending] {
+        &self.v[self.head..]
+    }
 }
 
 /// A key's most recent events (time, message, trace id), oldest first, with all texts in one byte
@@ -449,7 +465,7 @@ impl Ring {
     }
 
     /// Oldest first: (time, message, trace id). The bytes came from `&str`s, so they are UTF-8.
-    fn iter(&self) -> impl DoubleEndedIterator<Item = (i64, &str, &str)> + '_ {
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (i64, &str, &str)> + Clone + '_ {
         self.entries.iter().map(|&(t, start, m, tr)| {
             let text = |a: usize, b: usize| std::str::from_utf8(&self.text[a..b]).unwrap_or("");
             (t, text(start, start + m), text(start + m, start + m + tr))
@@ -457,10 +473,24 @@ impl Ring {
     }
 }
 
+/// See `WindowAggregator::cache`: (address, length) of the key fields, the slot, the epoch.
+#[derive(Clone, Copy, Debug, Default)]
+struct CacheEntry {
+    fields: [(usize, usize); 3],
+    slot: u32,
+    epoch: u64,
+}
+
+const CACHE_BITS: u32 = 12;
+
 #[derive(Clone, Debug, Default)]
 struct Slot {
+    /// Holds a key. A slot that is neither live nor on the free list was evicted while events of
+    /// it were pending: those are skipped as they become final, and the last one frees the slot.
     live: bool,
-    generation: u32,
+    hash: u64,
+    /// Next slot whose key has the same hash.
+    chain: u32,
     key: Box<[u8]>,
     threshold: u64,
     /// Final events in the current window, `(time, how many)`, ascending.
@@ -470,8 +500,8 @@ struct Slot {
     last_fire: Option<i64>,
     ring: Ring,
     pending: u64,
-    prev: u32,
-    next: u32,
+    /// Arrival stamp of the key's latest event (least recently seen = smallest).
+    seen: u64,
 }
 
 /// Keyed sliding-window counts over event time with thresholds; see the module docs for the exact
@@ -483,14 +513,35 @@ pub struct WindowAggregator {
     lateness: i64,
     ring_len: usize,
     thresholds: FxHashMap<Box<[u8]>, u64>,
-    index: FxHashMap<Box<[u8]>, u32>,
+    /// Key hash → first slot with that hash (the rest are chained through `Slot::chain`).
+    index: FxHashMap<u64, u32>,
+    live_keys: usize,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    head: u32,
-    tail: u32,
-    heap: BinaryHeap<Reverse<Pending>>,
+    /// Arrival stamps: `lru` holds `(stamp, slot)` in stamp order; an entry is current when the
+    /// slot's `seen` still equals it (older ones are skipped and compacted away), so marking a key
+    /// seen never touches another key's slot. The queue is kept only while at least half of
+    /// `max_keys` are live (`lru_on`); below that, eviction is far off and the stamps suffice to
+    /// rebuild it.
+    seq: u64,
+    lru: VecDeque<(u64, u32)>,
+    lru_on: bool,
+    /// Within one call, the caller's strings cannot change, so events whose key fields are the
+    /// very same slices (same address and length) have the same key: a small direct-mapped cache
+    /// skips hashing and comparing them. `epoch` changes at every call and key removal, which
+    /// invalidates every entry at once.
+    cache: Vec<CacheEntry>,
+    epoch: u64,
+    /// Pending events as a few sorted runs (sizes at least halve from one run to the next, so
+    /// each event is merged O(log n) times at most).
+    runs: Vec<Run>,
+    pending: usize,
+    /// Texts of pending events that outlived their call: `(offset, message len, trace len)`.
     arena: String,
-    dead: usize,
+    texts: Vec<(usize, usize, usize)>,
+    fresh: Vec<Pending>,
+    fin: Vec<Pending>,
+    spare: Vec<Vec<Pending>>,
     watermark: Option<i64>,
     max_seen: Option<i64>,
     last_sweep: Option<i64>,
@@ -504,10 +555,197 @@ fn encode_field(buf: &mut Vec<u8>, v: &str) {
     buf.extend_from_slice(v.as_bytes());
 }
 
+/// The fields of an encoded key.
+fn encoded_fields(mut bytes: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
+    std::iter::from_fn(move || {
+        let (len, rest) = bytes.split_first_chunk::<8>()?;
+        let len = (u64::from_le_bytes(*len) as usize).min(rest.len());
+        let (v, rest) = rest.split_at(len);
+        bytes = rest;
+        Some(v)
+    })
+}
+
+fn hash_fields<'a>(fields: impl Iterator<Item = &'a [u8]>) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for f in fields {
+        h.write(f);
+        h.write_usize(f.len());
+    }
+    h.finish()
+}
+
+/// Whether an encoded key holds exactly these fields (no encoding of the candidate needed).
+fn key_matches<'a>(mut enc: &[u8], fields: impl Iterator<Item = &'a [u8]>) -> bool {
+    for f in fields {
+        let Some((len, rest)) = enc.split_first_chunk::<8>() else {
+            return false;
+        };
+        if u64::from_le_bytes(*len) != f.len() as u64 || !rest.starts_with(f) {
+            return false;
+        }
+        enc = &rest[f.len()..];
+    }
+    enc.is_empty()
+}
+
 fn fnv1a(h: &mut u64, bytes: &[u8]) {
     for &b in bytes {
         *h ^= u64::from(b);
         *h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+/// The message and trace id of a pending event.
+fn text_of<'a>(
+    events: &'a [Event<'a>],
+    arena: &'a str,
+    texts: &'a [(usize, usize, usize)],
+    p: &Pending,
+) -> (&'a str, &'a str) {
+    if p.text & IN_BATCH != 0 {
+        let e = &events[(p.text & !IN_BATCH) as usize];
+        (e.message, e.trace_id)
+    } else {
+        let (o, m, tr) = texts[p.text as usize];
+        (&arena[o..o + m], &arena[o + m..o + m + tr])
+    }
+}
+
+/// The rules `apply` needs, copied out of the aggregator so slots can be borrowed mutably.
+struct Rules<'a> {
+    window: i64,
+    cooldown: i64,
+    ring_len: usize,
+    max_samples: usize,
+    max_trace_ids: usize,
+    key_fields: &'a [KeyField],
+}
+
+/// Applies one key's final events (`group`, sorted by time, ties by text), pushing the incidents
+/// that fire. Texts are copied only for the events that end up in the key's ring (at most
+/// `ring_len` per call) and for the samples of a firing.
+fn apply<'t>(
+    slot: &mut Slot,
+    group: &[Pending],
+    text: impl Fn(&Pending) -> (&'t str, &'t str),
+    r: &Rules<'_>,
+    out: &mut Vec<Incident>,
+) {
+    slot.pending -= group.len() as u64;
+    if !slot.live {
+        return;
+    }
+    // Events of `group` before `keep` can never be samples (see `useful`); `cleared` says the
+    // ring's older entries went with them.
+    let (mut keep, mut cleared) = (0, false);
+    let mut i = 0;
+    while i < group.len() {
+        let t = group[i].t;
+        let mut j = i + 1;
+        while j < group.len() && group[j].t == t {
+            j += 1;
+        }
+        let n = (j - i) as u64;
+        // In i128: near i64::MIN, `t - window` must not saturate and drop events at i64::MIN.
+        let cutoff = i128::from(t) - i128::from(r.window);
+        let count = if slot.times.back().is_none_or(|&(b, _)| b <= t) {
+            while let Some(&(ft, c)) = slot.times.front() {
+                if i128::from(ft) > cutoff {
+                    break;
+                }
+                slot.times.pop_front();
+                slot.count -= c;
+            }
+            match slot.times.back_mut() {
+                Some((b, c)) if *b == t => *c += n,
+                _ => slot.times.push_back((t, n)),
+            }
+            slot.count += n;
+            slot.count
+        } else {
+            // Only after a merge: insert in order and count the window at t.
+            let pos = slot.times.partition_point(|&(ft, _)| ft < t);
+            match slot.times.get_mut(pos) {
+                Some((ft, c)) if *ft == t => *c += n,
+                _ => slot.times.insert(pos, (t, n)),
+            }
+            slot.count += n;
+            slot.times
+                .iter()
+                .filter(|&&(ft, _)| i128::from(ft) > cutoff && ft <= t)
+                .map(|&(_, c)| c)
+                .sum()
+        };
+        // An event with count c is among the last `ring_len` events before a firing only if
+        // c + ring_len > threshold + 1 (each later event adds at most one to the count). Colder
+        // events are never samples; they cut the ring, whose older entries are then too old.
+        let useful = count.saturating_add(r.ring_len as u64) > slot.threshold.saturating_add(1);
+        if r.ring_len > 0 && !useful {
+            keep = j;
+            cleared = true;
+        }
+        let over = count > slot.threshold;
+        let cooled = slot
+            .last_fire
+            .is_none_or(|f| i128::from(t) >= i128::from(f) + i128::from(r.cooldown));
+        let fire = over && !slot.last_over && cooled;
+        slot.last_over = over;
+        if fire {
+            slot.last_fire = Some(t);
+            let start = slot
+                .times
+                .iter()
+                .find(|&&(ft, _)| i128::from(ft) > cutoff)
+                .map_or(t, |&(ft, _)| ft);
+            // The ring as it would be after this time's events: newest first, `ring_len` long.
+            let recent = group[keep.min(j)..j]
+                .iter()
+                .rev()
+                .map(|p| {
+                    let (m, tr) = text(p);
+                    (p.t, m, tr)
+                })
+                .chain(slot.ring.iter().rev().filter(|_| !cleared))
+                .take(r.ring_len)
+                .filter(|e| i128::from(e.0) > cutoff && e.0 <= t);
+            let mut samples: Vec<String> = Vec::new();
+            for (_, message, _) in recent.clone().take(r.max_samples) {
+                if !samples.iter().any(|s| s == message) {
+                    samples.push(message.to_owned());
+                }
+            }
+            let mut trace_ids: Vec<String> = Vec::new();
+            for (_, _, trace) in recent.take(r.max_trace_ids) {
+                if !trace.is_empty() && !trace_ids.iter().any(|s| s == trace) {
+                    trace_ids.push(trace.to_owned());
+                }
+            }
+            let threshold = slot.threshold;
+            out.push(Incident {
+                id: incident_id(&slot.key, start, t),
+                key: decode_key(r.key_fields, &slot.key),
+                start_ms: start,
+                end_ms: t,
+                count,
+                threshold,
+                severity: Severity::of(count, threshold),
+                samples,
+                trace_ids,
+            });
+        }
+        i = j;
+    }
+    if r.ring_len > 0 {
+        if cleared {
+            slot.ring.clear();
+        }
+        for p in &group[keep.max(group.len().saturating_sub(r.ring_len))..] {
+            let (m, tr) = text(p);
+            slot.ring
+                .push(r.ring_len, p.t, m.as_bytes(), tr.as_bytes());
+        }
     }
 }
 
@@ -521,13 +759,21 @@ impl WindowAggregator {
             ring_len: config.max_samples.max(config.max_trace_ids),
             thresholds: FxHashMap::default(),
             index: FxHashMap::default(),
+            live_keys: 0,
             slots: Vec::new(),
             free: Vec::new(),
-            head: NIL,
-            tail: NIL,
-            heap: BinaryHeap::new(),
+            seq: 0,
+            lru: VecDeque::new(),
+            lru_on: false,
+            cache: Vec::new(),
+            epoch: 0,
+            runs: Vec::new(),
+            pending: 0,
             arena: String::new(),
-            dead: 0,
+            texts: Vec::new(),
+            fresh: Vec::new(),
+            fin: Vec::new(),
+            spare: Vec::new(),
             watermark: None,
             max_seen: None,
             last_sweep: None,
@@ -544,7 +790,6 @@ impl WindowAggregator {
         }
         Ok(w)
     }
-
     /// The configuration.
     pub fn config(&self) -> &WindowConfig {
         &self.config
@@ -582,8 +827,8 @@ impl WindowAggregator {
     /// Counters and sizes.
     pub fn stats(&self) -> WindowStats {
         WindowStats {
-            live_keys: self.index.len() as u64,
-            pending_events: self.heap.len() as u64,
+            live_keys: self.live_keys as u64,
+            pending_events: self.pending as u64,
             watermark_ms: self.watermark,
             max_event_time_ms: self.max_seen,
             ..self.stats.clone()
@@ -598,7 +843,22 @@ impl WindowAggregator {
     /// Adds events in arrival order (the same as pushing them one by one, except that incidents
     /// are returned once, at the end of the batch).
     pub fn push_batch(&mut self, events: &[Event<'_>]) -> Outcome {
+        if events.len() > MAX_PASS {
+            let mut out = Outcome::default();
+            for (c, chunk) in events.chunks(MAX_PASS).enumerate() {
+                let o = self.push_batch(chunk);
+                out.incidents.extend(o.incidents);
+                out.late.extend(o.late.iter().map(|i| i + c * MAX_PASS));
+                out.rejected.extend(o.rejected.iter().map(|i| i + c * MAX_PASS));
+            }
+            out.incidents
+                .sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
+            return out;
+        }
         let mut out = Outcome::default();
+        self.epoch += 1; // the cache holds addresses of the previous call's strings
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
         for (i, e) in events.iter().enumerate() {
             let t = e.timestamp_ms;
             if self.watermark.is_some_and(|w| t < w) {
@@ -620,9 +880,17 @@ impl WindowAggregator {
                     self.watermark = Some(w);
                 }
             }
-            self.accept(e);
+            let slot = self.intern(e);
+            self.slots[slot as usize].pending += 1;
+            fresh.push(Pending {
+                t,
+                slot,
+                text: IN_BATCH | i as u32,
+            });
         }
-        out.incidents = self.drain();
+        self.stats.events += fresh.len() as u64;
+        out.incidents = self.drain(events, &mut fresh);
+        self.fresh = fresh;
         out
     }
 
@@ -633,7 +901,7 @@ impl WindowAggregator {
             self.watermark = Some(watermark_ms);
         }
         Outcome {
-            incidents: self.drain(),
+            incidents: self.drain(&[], &mut Vec::new()),
             ..Default::default()
         }
     }
@@ -647,46 +915,123 @@ impl WindowAggregator {
         }
     }
 
-    /// Takes over the state of `other` (same config), as a consumer does when a partition moves
-    /// to it: keys, windows, pending events, counters; the watermark becomes the larger of the
-    /// two. Exact when the two hold disjoint keys (keyed partitioning); a key held by both gets
-    /// the union of its events, and counts as over its threshold if it was in either.
-    /// Returns incidents that became final under the new watermark.
+    /// Takes over the state of `other` (same config; `other` is unchanged), as a consumer does
+    /// when a partition moves to it: keys, windows, pending events, counters.
+    ///
+    /// First both sides are advanced to the larger of the two watermarks (each side decides its
+    /// own events up to it, as `advance` would); then the states are united at that common
+    /// watermark. A key held by both gets the union of its window (counts add up) and its
+    /// over-threshold state is recomputed from the united window, so from the common watermark
+    /// on, the merged aggregator raises exactly the incidents of one aggregator that saw both
+    /// streams. Exceptions, for keys held by both only: a running cooldown continues from the
+    /// later of the two last firings, and samples may miss events a side had already discarded
+    /// as too cold to become samples on its own (its count was far under the threshold).
+    /// Incidents decided before the merge are not revised. With disjoint keys (keyed
+    /// partitioning) the merge is exact in every respect.
+    ///
+    /// Returns the incidents that became final while advancing either side.
     pub fn merge(&mut self, other: &WindowAggregator) -> Result<Outcome> {
         if other.config != self.config {
             return Err(Error::InvalidInput(
                 "cannot merge window aggregators with different configs".into(),
             ));
         }
-        let state = other.to_state();
-        self.absorb(state);
+        let mut theirs = WindowAggregator::new(other.config.clone())?;
+        theirs.absorb(other.to_state());
+        let mut incidents = Vec::new();
+        if let Some(wm) = self.watermark.max(other.watermark) {
+            incidents.extend(self.advance(wm).incidents);
+            incidents.extend(theirs.advance(wm).incidents);
+        }
+        self.absorb(theirs.to_state());
+        incidents.extend(self.drain(&[], &mut Vec::new()));
+        incidents.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
         Ok(Outcome {
-            incidents: self.drain(),
+            incidents,
             ..Default::default()
         })
     }
 
-    fn accept(&mut self, e: &Event<'_>) {
+    /// The slot of an event's key, created (evicting the least recently seen key when full) if
+    /// needed, and marked most recently seen. The key is hashed once and compared in place.
+    fn intern(&mut self, e: &Event<'_>) -> u32 {
+        let mut at = [(0, 0); 3];
+        for (a, &f) in at.iter_mut().zip(&self.config.key_fields) {
+            let v = e.field(f);
+            *a = (v.as_ptr() as usize, v.len());
+        }
+        let h = (at[0].0 ^ at[1].0.rotate_left(21) ^ at[2].0.rotate_left(42)) as u64;
+        let c = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - CACHE_BITS)) as usize;
+        if let Some(x) = self.cache.get(c)
+            && x.epoch == self.epoch
+            && x.fields == at
+        {
+            let s = x.slot;
+            self.touch(s);
+            return s;
+        }
+        let s = self.intern_slow(e);
+        if self.cache.is_empty() {
+            self.cache = vec![CacheEntry::default(); 1 << CACHE_BITS];
+        }
+        // First come, kept for the call: frequent keys come early and stay, rare keys don't
+        // push them out.
+        if self.cache[c].epoch != self.epoch {
+            self.cache[c] = CacheEntry {
+                fields: at,
+                slot: s,
+                epoch: self.epoch,
+            };
+        }
+        s
+    }
+
+    fn intern_slow(&mut self, e: &Event<'_>) -> u32 {
+        let fields = &self.config.key_fields;
+        let h = hash_fields(fields.iter().map(|&f| e.field(f).as_bytes()));
+        if let Some(s) = self.find(h, fields.iter().map(|&f| e.field(f).as_bytes())) {
+            self.touch(s);
+            return s;
+        }
         let mut buf = std::mem::take(&mut self.key_buf);
         buf.clear();
         for &f in &self.config.key_fields {
             encode_field(&mut buf, e.field(f));
         }
-        let slot = self.slot_for(&buf);
+        let s = self.create(h, &buf);
         self.key_buf = buf;
-        self.queue(slot, e);
-        self.stats.events += 1;
+        s
     }
 
-    /// The slot of an encoded key, created (evicting the least recently seen key when full) if
-    /// needed, and marked most recently seen.
-    fn slot_for(&mut self, key: &[u8]) -> u32 {
-        if let Some(&s) = self.index.get(key) {
-            self.touch(s);
-            return s;
+    /// The slot of an encoded key (restore, merge), created if needed; marked seen if `touch`.
+    fn slot_of_encoded(&mut self, key: &[u8], touch: bool) -> u32 {
+        let h = hash_fields(encoded_fields(key));
+        match self.find(h, encoded_fields(key)) {
+            Some(s) => {
+                if touch {
+                    self.touch(s);
+                }
+                s
+            }
+            None => self.create(h, key),
         }
-        if self.index.len() >= self.config.max_keys {
-            let victim = self.tail;
+    }
+
+    fn find<'a>(&self, h: u64, fields: impl Iterator<Item = &'a [u8]> + Clone) -> Option<u32> {
+        let mut s = *self.index.get(&h)?;
+        while s != NIL {
+            let x = &self.slots[s as usize];
+            if key_matches(&x.key, fields.clone()) {
+                return Some(s);
+            }
+            s = x.chain;
+        }
+        None
+    }
+
+    fn create(&mut self, h: u64, key: &[u8]) -> u32 {
+        if self.live_keys >= self.config.max_keys {
+            let victim = self.least_recent();
             self.stats.evicted_keys += 1;
             self.stats.evicted_events += self.slots[victim as usize].pending;
             self.remove(victim);
@@ -703,268 +1048,278 @@ impl WindowAggregator {
                 (self.slots.len() - 1) as u32
             }
         };
+        let chain = self.index.insert(h, s).unwrap_or(NIL);
         let slot = &mut self.slots[s as usize];
         slot.live = true;
+        slot.hash = h;
+        slot.chain = chain;
         slot.key = key.into();
         slot.threshold = threshold;
-        slot.prev = NIL;
-        slot.next = NIL;
-        self.index.insert(key.into(), s);
-        self.link_front(s);
+        self.live_keys += 1;
+        self.touch(s);
+        if !self.lru_on && self.live_keys * 2 >= self.config.max_keys {
+            let slots = &self.slots;
+            let mut order: Vec<(u64, u32)> = (0..slots.len() as u32)
+                .filter(|&s| slots[s as usize].live)
+                .map(|s| (slots[s as usize].seen, s))
+                .collect();
+            order.sort_unstable();
+            self.lru = order.into();
+            self.lru_on = true;
+        }
         s
     }
 
-    fn unlink(&mut self, s: u32) {
-        let (prev, next) = {
-            let x = &self.slots[s as usize];
-            (x.prev, x.next)
-        };
-        if prev == NIL {
-            self.head = next;
-        } else {
-            self.slots[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.tail = prev;
-        } else {
-            self.slots[next as usize].prev = prev;
-        }
-    }
-
-    fn link_front(&mut self, s: u32) {
-        let old = self.head;
-        {
-            let x = &mut self.slots[s as usize];
-            x.prev = NIL;
-            x.next = old;
-        }
-        if old == NIL {
-            self.tail = s;
-        } else {
-            self.slots[old as usize].prev = s;
-        }
-        self.head = s;
-    }
-
     fn touch(&mut self, s: u32) {
-        if self.head != s {
-            self.unlink(s);
-            self.link_front(s);
+        let slot = &mut self.slots[s as usize];
+        if slot.seen == self.seq && self.seq != 0 {
+            return; // already the most recently seen
+        }
+        self.seq += 1;
+        slot.seen = self.seq;
+        if !self.lru_on {
+            return;
+        }
+        self.lru.push_back((self.seq, s));
+        if self.lru.len() > 2 * self.live_keys + 1024 {
+            let slots = &self.slots;
+            self.lru
+                .retain(|&(q, s)| slots[s as usize].live && slots[s as usize].seen == q);
         }
     }
 
-    /// Frees a slot; its pending events stay in the heap and are skipped (generation changed).
+    /// The least recently seen live key (there is one: called only when `max_keys` are held).
+    fn least_recent(&mut self) -> u32 {
+        while let Some((q, s)) = self.lru.pop_front() {
+            let x = &self.slots[s as usize];
+            if x.live && x.seen == q {
+                return s;
+            }
+        }
+        unreachable!("max_keys >= 1 keys are live, each with a current arrival stamp")
+    }
+
+    /// Drops a key. With events still pending it stays reserved (not live) until they drain.
     fn remove(&mut self, s: u32) {
-        self.unlink(s);
+        let (h, chain) = {
+            let x = &self.slots[s as usize];
+            (x.hash, x.chain)
+        };
+        match self.index.get(&h).copied() {
+            Some(first) if first == s => {
+                if chain == NIL {
+                    self.index.remove(&h);
+                } else {
+                    self.index.insert(h, chain);
+                }
+            }
+            Some(mut p) => {
+                while self.slots[p as usize].chain != s {
+                    p = self.slots[p as usize].chain;
+                }
+                self.slots[p as usize].chain = chain;
+            }
+            None => {}
+        }
+        self.live_keys -= 1;
+        self.epoch += 1;
+        if self.lru_on && self.live_keys * 4 < self.config.max_keys {
+            self.lru_on = false;
+            self.lru = VecDeque::new();
+        }
         let slot = &mut self.slots[s as usize];
-        let key = std::mem::take(&mut slot.key);
-        self.index.remove(&key);
-        let generation = slot.generation.wrapping_add(1);
+        let pending = slot.pending;
         *slot = Slot {
-            generation,
+            pending,
             ..Slot::default()
         };
-        self.free.push(s);
+        if pending == 0 {
+            self.free.push(s);
+        }
     }
 
-    fn text(&self, p: &Pending) -> (&str, &str) {
-        let m = p.off + p.msg_len;
-        (&self.arena[p.off..m], &self.arena[m..m + p.trace_len])
-    }
-
-    /// Applies every pending event older than the watermark, per key in time order.
-    fn drain(&mut self) -> Vec<Incident> {
-        let Some(wm) = self.watermark else {
-            return Vec::new();
-        };
-        let mut batch = Vec::new();
-        while let Some(Reverse(p)) = self.heap.peek() {
-            if p.t >= wm {
-                break;
+    /// Makes every pending event older than the watermark final: this call's events straight from
+    /// the caller's strings, earlier ones from the sorted runs; the survivors' texts are copied
+    /// into the arena and they become a new run. Final events are sorted by (key, time) and each
+    /// key's are applied in one go (the key's state is touched once per call).
+    fn drain(&mut self, events: &[Event<'_>], fresh: &mut Vec<Pending>) -> Vec<Incident> {
+        // No watermark yet: nothing is final (no time is below i64::MIN).
+        let wm = self.watermark.unwrap_or(i64::MIN);
+        let mut fin = std::mem::take(&mut self.fin);
+        fin.clear();
+        let mut kept = 0;
+        for k in 0..fresh.len() {
+            let p = fresh[k];
+            if p.t < wm {
+                fin.push(p);
+                continue;
             }
-            batch.push(*p);
-            self.heap.pop();
+            let e = &events[(p.text & !IN_BATCH) as usize];
+            let text = self.store_text(e.message, e.trace_id);
+            fresh[kept] = Pending { text, ..p };
+            kept += 1;
         }
-        if batch.is_empty() {
+        fresh.truncate(kept);
+        let mut taken = 0;
+        for run in &mut self.runs {
+            let n = run.live().partition_point(|p| p.t < wm);
+            taken += n;
+            fin.extend_from_slice(&run.live()[..n]);
+            run.head += n;
+            if run.head > 4096 && run.head * 2 > run.v.len() {
+                run.v.drain(..run.head);
+                run.head = 0;
+            }
+        }
+        let mut k = 0;
+        while k < self.runs.len() {
+            if self.runs[k].live().is_empty() {
+                let r = self.runs.remove(k);
+                self.recycle(r.v);
+            } else {
+                k += 1;
+            }
+        }
+        self.pending -= taken;
+        fresh.sort_unstable_by_key(|p| p.t);
+        let spare = self.spare.pop().unwrap_or_default();
+        self.add_run(std::mem::replace(fresh, spare));
+        let incidents = self.apply_final(events, &mut fin);
+        self.fin = fin;
+        incidents
+    }
+
+    fn store_text(&mut self, message: &str, trace_id: &str) -> u32 {
+        let i = self.texts.len() as u32;
+        self.texts
+            .push((self.arena.len(), message.len(), trace_id.len()));
+        self.arena.push_str(message);
+        self.arena.push_str(trace_id);
+        i
+    }
+
+    /// Adds a run sorted by time, merging the last runs while the older is not larger.
+    /// Keeps a few emptied buffers: large fresh allocations would page-fault on every call.
+    fn recycle(&mut self, mut v: Vec<Pending>) {
+        if self.spare.len() < 4 {
+            v.clear();
+            self.spare.push(v);
+        }
+    }
+
+    fn add_run(&mut self, v: Vec<Pending>) {
+        if v.is_empty() {
+            return;
+        }
+        self.pending += v.len();
+        self.runs.push(Run { v, head: 0 });
+        while let [.., a, b] = self.runs.as_slice()
+            && a.live().len() <= b.live().len()
+        {
+            let (rb, ra) = (self.runs.pop().unwrap_or_default(), self.runs.pop().unwrap_or_default());
+            let (a, b) = (ra.live(), rb.live());
+            let mut v = self.spare.pop().unwrap_or_default();
+            v.reserve(a.len() + b.len());
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                if b[j].t < a[i].t {
+                    v.push(b[j]);
+                    j += 1;
+                } else {
+                    v.push(a[i]);
+                    i += 1;
+                }
+            }
+            v.extend_from_slice(&a[i..]);
+            v.extend_from_slice(&b[j..]);
+            self.recycle(ra.v);
+            self.recycle(rb.v);
+            self.runs.push(Run { v, head: 0 });
+        }
+    }
+
+    /// Applies final events (any order on entry) per key; returns the incidents, ordered.
+    fn apply_final(&mut self, events: &[Event<'_>], fin: &mut [Pending]) -> Vec<Incident> {
+        if fin.is_empty() {
             return Vec::new();
         }
-        // The heap pops in (time, key) order, so each key sees its events in time order and the
-        // events of one key at one time are adjacent; only those ties need sorting, by (message,
-        // trace id), so samples never depend on arrival order.
-        let same =
-            |a: &Pending, b: &Pending| (a.t, a.slot, a.generation) == (b.t, b.slot, b.generation);
+        fin.sort_unstable_by_key(|p| (p.slot, p.t));
+        let Self {
+            slots,
+            free,
+            arena,
+            texts,
+            config,
+            ..
+        } = self;
+        let text = |p: &Pending| text_of(events, arena, texts, p);
+        // Events of one key at one time are ordered by (message, trace id), so samples never
+        // depend on arrival order.
         let mut i = 0;
-        while i < batch.len() {
+        while i < fin.len() {
             let mut j = i + 1;
-            while j < batch.len() && same(&batch[i], &batch[j]) {
+            while j < fin.len() && (fin[j].slot, fin[j].t) == (fin[i].slot, fin[i].t) {
                 j += 1;
             }
             if j - i > 1 {
-                let (arena, run) = (&self.arena, &mut batch[i..j]);
-                let text = |p: &Pending| {
-                    let m = p.off + p.msg_len;
-                    (&arena[p.off..m], &arena[m..m + p.trace_len])
-                };
-                run.sort_by(|a, b| text(a).cmp(&text(b)));
+                fin[i..j].sort_by(|a, b| text(a).cmp(&text(b)));
             }
             i = j;
         }
+        let rules = Rules {
+            window: self.window,
+            cooldown: config.cooldown_ms as i64,
+            ring_len: self.ring_len,
+            max_samples: config.max_samples,
+            max_trace_ids: config.max_trace_ids,
+            key_fields: &config.key_fields,
+        };
         let mut incidents = Vec::new();
         let mut i = 0;
-        while i < batch.len() {
-            let p = batch[i];
+        while i < fin.len() {
+            let s = fin[i].slot;
             let mut j = i + 1;
-            while j < batch.len() && same(&p, &batch[j]) {
+            while j < fin.len() && fin[j].slot == s {
                 j += 1;
             }
-            let live = {
-                let s = &self.slots[p.slot as usize];
-                s.live && s.generation == p.generation
-            };
-            if live && let Some(inc) = self.apply(&batch[i..j]) {
-                incidents.push(inc);
+            let slot = &mut slots[s as usize];
+            apply(slot, &fin[i..j], text, &rules, &mut incidents);
+            if !slot.live && slot.pending == 0 {
+                free.push(s); // an evicted key's last pending event
             }
-            self.dead += batch[i..j]
-                .iter()
-                .map(|p| p.msg_len + p.trace_len)
-                .sum::<usize>();
             i = j;
         }
         self.stats.incidents += incidents.len() as u64;
         incidents.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
         self.compact();
-        self.sweep(wm);
+        if let Some(wm) = self.watermark {
+            self.sweep(wm);
+        }
         incidents
     }
 
-    /// Applies the events of one key at one time (`run`, sorted); returns an incident if it fires.
-    fn apply(&mut self, run: &[Pending]) -> Option<Incident> {
-        let t = run[0].t;
-        let n = run.len() as u64;
-        let (window, cooldown, ring_len) =
-            (self.window, self.config.cooldown_ms as i64, self.ring_len);
-        let slot = &mut self.slots[run[0].slot as usize];
-        slot.pending -= n;
-        // In i128: near i64::MIN, `t - window` must not saturate and drop events at i64::MIN.
-        let cutoff = i128::from(t) - i128::from(window);
-        let count = if slot.times.back().is_none_or(|&(b, _)| b <= t) {
-            while let Some(&(ft, c)) = slot.times.front() {
-                if i128::from(ft) > cutoff {
-                    break;
-                }
-                slot.times.pop_front();
-                slot.count -= c;
-            }
-            match slot.times.back_mut() {
-                Some((b, c)) if *b == t => *c += n,
-                _ => slot.times.push_back((t, n)),
-            }
-            slot.count += n;
-            slot.count
-        } else {
-            // Only after a merge of overlapping keys: insert in order and count the window at t.
-            let pos = slot.times.partition_point(|&(ft, _)| ft < t);
-            match slot.times.get_mut(pos) {
-                Some((ft, c)) if *ft == t => *c += n,
-                _ => slot.times.insert(pos, (t, n)),
-            }
-            slot.count += n;
-            slot.times
-                .iter()
-                .filter(|&&(ft, _)| i128::from(ft) > cutoff && ft <= t)
-                .map(|&(_, c)| c)
-                .sum()
-        };
-        // An event with count c is among the last `ring_len` events before a firing only if
-        // c + ring_len > threshold + 1 (each later event adds at most one to the count). Colder
-        // events are not copied; they only cut the ring, whose older entries are then too old.
-        let useful = count.saturating_add(ring_len as u64) > slot.threshold.saturating_add(1);
-        if ring_len > 0 && !useful {
-            slot.ring.clear();
-        } else if ring_len > 0 {
-            let arena = self.arena.as_bytes();
-            for p in run {
-                let m = p.off + p.msg_len;
-                slot.ring
-                    .push(ring_len, t, &arena[p.off..m], &arena[m..m + p.trace_len]);
-            }
-        }
-        let over = count > slot.threshold;
-        let cooled = slot
-            .last_fire
-            .is_none_or(|f| i128::from(t) >= i128::from(f) + i128::from(cooldown));
-        let fire = over && !slot.last_over && cooled;
-        slot.last_over = over;
-        if !fire {
-            return None;
-        }
-        slot.last_fire = Some(t);
-        let start = slot
-            .times
-            .iter()
-            .find(|&&(ft, _)| i128::from(ft) > cutoff)
-            .map_or(t, |&(ft, _)| ft);
-        let in_window = |e: &(i64, &str, &str)| i128::from(e.0) > cutoff && e.0 <= t;
-        let mut samples: Vec<String> = Vec::new();
-        for (_, message, _) in slot
-            .ring
-            .iter()
-            .rev()
-            .filter(in_window)
-            .take(self.config.max_samples)
-        {
-            if !samples.iter().any(|s| s == message) {
-                samples.push(message.to_owned());
-            }
-        }
-        let mut trace_ids: Vec<String> = Vec::new();
-        for (_, _, trace) in slot
-            .ring
-            .iter()
-            .rev()
-            .filter(in_window)
-            .take(self.config.max_trace_ids)
-        {
-            if !trace.is_empty() && !trace_ids.iter().any(|s| s == trace) {
-                trace_ids.push(trace.to_owned());
-            }
-        }
-        let threshold = slot.threshold;
-        let key = decode_key(&self.config.key_fields, &slot.key);
-        Some(Incident {
-            id: incident_id(&slot.key, start, t),
-            key,
-            start_ms: start,
-            end_ms: t,
-            count,
-            threshold,
-            severity: Severity::of(count, threshold),
-            samples,
-            trace_ids,
-        })
-    }
-
-    /// Rewrites the text arena once more than half of it belongs to final events.
+    /// Rewrites the text arena once most of its entries belong to events no longer pending.
     fn compact(&mut self) {
-        if self.heap.is_empty() {
+        if self.pending == 0 {
             self.arena.clear();
-            self.dead = 0;
+            self.texts.clear();
             return;
         }
-        if self.dead < (1 << 20) || self.dead * 2 < self.arena.len() {
+        if self.texts.len() < 2 * self.pending + 4096 {
             return;
         }
-        let mut items = std::mem::take(&mut self.heap).into_vec();
-        let mut arena = String::with_capacity(self.arena.len() - self.dead);
-        for Reverse(p) in &mut items {
-            let end = p.off + p.msg_len + p.trace_len;
-            let off = arena.len();
-            arena.push_str(&self.arena[p.off..end]);
-            p.off = off;
+        let (mut arena, mut texts) = (String::new(), Vec::with_capacity(self.pending));
+        for run in &mut self.runs {
+            let head = run.head;
+            for p in &mut run.v[head..] {
+                let (o, m, tr) = self.texts[p.text as usize];
+                texts.push((arena.len(), m, tr));
+                arena.push_str(&self.arena[o..o + m + tr]);
+                p.text = (texts.len() - 1) as u32;
+            }
         }
         self.arena = arena;
-        self.dead = 0;
-        self.heap = BinaryHeap::from(items);
+        self.texts = texts;
     }
 
     /// Removes keys whose window is empty and that hold nothing that matters any more (no pending
@@ -999,33 +1354,35 @@ impl WindowAggregator {
     }
 
     fn to_state(&self) -> WindowState {
-        let mut keys = Vec::with_capacity(self.index.len());
         // Least recently seen first, so a restore rebuilds the same eviction order.
-        let mut s = self.tail;
-        while s != NIL {
-            let x = &self.slots[s as usize];
-            keys.push(KeyState {
-                key: decode_key(&self.config.key_fields, &x.key),
-                times: x.times.iter().copied().collect(),
-                last_over: x.last_over,
-                last_fire: x.last_fire,
-                recent: x
-                    .ring
-                    .iter()
-                    .map(|(t, m, tr)| (t, m.to_owned(), tr.to_owned()))
-                    .collect(),
-            });
-            s = x.prev;
-        }
-        let mut pending: Vec<PendingState> = self
-            .heap
+        let mut order: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&s| self.slots[s as usize].live)
+            .collect();
+        order.sort_by_key(|&s| self.slots[s as usize].seen);
+        let keys = order
             .iter()
-            .filter(|Reverse(p)| {
-                let x = &self.slots[p.slot as usize];
-                x.live && x.generation == p.generation
+            .map(|&s| {
+                let x = &self.slots[s as usize];
+                KeyState {
+                    key: decode_key(&self.config.key_fields, &x.key),
+                    times: x.times.iter().copied().collect(),
+                    last_over: x.last_over,
+                    last_fire: x.last_fire,
+                    recent: x
+                        .ring
+                        .iter()
+                        .map(|(t, m, tr)| (t, m.to_owned(), tr.to_owned()))
+                        .collect(),
+                }
             })
-            .map(|Reverse(p)| {
-                let (m, tr) = self.text(p);
+            .collect();
+        let mut pending: Vec<PendingState> = self
+            .runs
+            .iter()
+            .flat_map(|r| r.live())
+            .filter(|p| self.slots[p.slot as usize].live)
+            .map(|p| {
+                let (m, tr) = text_of(&[], &self.arena, &self.texts, p);
                 PendingState {
                     t: p.t,
                     key: decode_key(&self.config.key_fields, &self.slots[p.slot as usize].key),
@@ -1071,24 +1428,33 @@ impl WindowAggregator {
         let mut buf = Vec::new();
         for k in st.keys {
             self.encode_key(&k.key, &mut buf);
-            let slot = self.slot_for(&buf);
-            let ring_len = self.ring_len;
+            let slot = self.slot_of_encoded(&buf, true);
+            let (ring_len, window) = (self.ring_len, self.window);
             let x = &mut self.slots[slot as usize];
             let fresh = x.times.is_empty() && x.ring.entries.is_empty() && x.last_fire.is_none();
             if fresh {
                 x.times = k.times.into_iter().collect();
+                x.last_over = k.last_over;
             } else {
+                // A key held by both (merge): unite the windows, drop what no later event can
+                // count, and recompute "over" at the key's latest final event from the union.
+                // Each side kept every event within a window of its own latest event, which is
+                // at or before the united latest one, so the united window is complete.
                 let mut all: Vec<(i64, u64)> = x.times.drain(..).chain(k.times).collect();
                 all.sort_unstable();
+                let last = all.last().map(|&(t, _)| i128::from(t));
                 for (t, c) in all {
+                    if last.is_some_and(|l| i128::from(t) <= l - i128::from(window)) {
+                        continue;
+                    }
                     match x.times.back_mut() {
                         Some((b, n)) if *b == t => *n += c,
                         _ => x.times.push_back((t, c)),
                     }
                 }
+                x.last_over = x.times.iter().map(|&(_, c)| c).sum::<u64>() > x.threshold;
             }
             x.count = x.times.iter().map(|&(_, c)| c).sum();
-            x.last_over |= k.last_over;
             x.last_fire = x.last_fire.max(k.last_fire);
             let mut recent: Vec<(i64, String, String)> = x
                 .ring
@@ -1096,44 +1462,25 @@ impl WindowAggregator {
                 .map(|(t, m, tr)| (t, m.to_owned(), tr.to_owned()))
                 .chain(k.recent)
                 .collect();
-            recent.sort_by_key(|e| e.0);
+            // Ties in time are ordered by (message, trace id), as events are when applied.
+            recent.sort();
             let skip = recent.len().saturating_sub(ring_len);
             x.ring.clear();
             for (t, m, tr) in recent.into_iter().skip(skip) {
                 x.ring.push(ring_len, t, m.as_bytes(), tr.as_bytes());
             }
         }
+        let mut run = Vec::with_capacity(st.pending.len());
         for p in st.pending {
             self.encode_key(&p.key, &mut buf);
-            let e = Event {
-                timestamp_ms: p.t,
-                message: &p.message,
-                trace_id: &p.trace_id,
-                ..Default::default()
-            };
-            // Keys were linked in recency order above; looking them up again must not reorder.
-            let slot = match self.index.get(buf.as_slice()) {
-                Some(&s) => s,
-                None => self.slot_for(&buf),
-            };
-            self.queue(slot, &e);
+            // Keys were marked seen in recency order above; looking them up must not reorder.
+            let slot = self.slot_of_encoded(&buf, false);
+            self.slots[slot as usize].pending += 1;
+            let text = self.store_text(&p.message, &p.trace_id);
+            run.push(Pending { t: p.t, slot, text });
         }
-    }
-
-    fn queue(&mut self, slot: u32, e: &Event<'_>) {
-        let off = self.arena.len();
-        self.arena.push_str(e.message);
-        self.arena.push_str(e.trace_id);
-        let s = &mut self.slots[slot as usize];
-        s.pending += 1;
-        self.heap.push(Reverse(Pending {
-            t: e.timestamp_ms,
-            slot,
-            generation: s.generation,
-            off,
-            msg_len: e.message.len(),
-            trace_len: e.trace_id.len(),
-        }));
+        run.sort_by_key(|p| p.t);
+        self.add_run(run);
     }
 
     fn encode_key(&self, key: &WindowKey, buf: &mut Vec<u8>) {

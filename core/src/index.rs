@@ -3,7 +3,7 @@
 //! [`SimilarityIndex`] stores vectors of a fixed dimension under `u64` ids, each with an optional
 //! string payload (a solution, or JSON metadata), and answers k-nearest-neighbour and range
 //! queries under cosine (default), dot-product or Euclidean metrics. Large indexes search an HNSW
-//! graph (hnsw_rs); below [`IndexConfig::exact_below`] distinct vectors, and whenever asked, the
+//! graph (our own, `index/graph.rs`); below [`IndexConfig::exact_below`] distinct vectors, and whenever asked, the
 //! search is an exact scan, so small knowledge bases always get exact answers.
 //!
 //! Identical vectors (log lines that differ only in masked numbers) share one graph node that
@@ -23,7 +23,6 @@ use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +30,11 @@ use crate::error::{Error, Result};
 use crate::models::Artifact;
 use crate::parallel;
 
+mod graph;
 mod kernels;
 mod text_index;
+
+use graph::Graph;
 
 pub use text_index::{Embedding, PROJECTION_NNZ, TextHit, TextIndex, TextIndexConfig, project};
 
@@ -56,7 +58,7 @@ impl Metric {
     }
 }
 
-/// Largest HNSW `m`; hnsw_rs stores link counts in a byte (it exits the process above 256).
+/// Largest HNSW `m` (more links per node only slow the build down).
 pub const MAX_M: usize = 128;
 /// Queries scanned together by an exact batch search (they stay in L1 while each stored vector
 /// streams through once).
@@ -214,33 +216,6 @@ impl Store {
     }
 }
 
-/// The distance hnsw_rs walks the graph with. It must be non-negative and order pairs as the
-/// metric does; scores are recomputed exactly from the stored vectors before they are returned.
-#[derive(Clone, Copy)]
-struct GraphDist(Metric);
-
-impl Distance<f32> for GraphDist {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        match self.0 {
-            Metric::Cosine => (1.0 - kernels::dot(a, b)).max(0.0),
-            // Any positive, strictly decreasing function of the inner product keeps its order.
-            Metric::Dot => {
-                let d = kernels::dot(a, b);
-                if d >= 0.0 { 1.0 / (1.0 + d) } else { 1.0 - d }
-            }
-            Metric::L2 => kernels::l2_squared(a, b),
-        }
-    }
-}
-
-type Graph = Hnsw<'static, f32, GraphDist>;
-
-/// Graph plus the number of nodes (a prefix of the store's nodes) inserted into it.
-struct GraphState {
-    graph: Graph,
-    n_nodes: usize,
-}
-
 /// An approximate (HNSW) and exact nearest-neighbour index over fixed-dimension vectors.
 ///
 /// All methods take `&self`: many threads may search while one adds or removes. Adds, removes
@@ -248,7 +223,7 @@ struct GraphState {
 pub struct SimilarityIndex {
     config: IndexConfig,
     store: RwLock<Store>,
-    graph: RwLock<Option<GraphState>>,
+    graph: RwLock<Option<Graph>>,
     writer: Mutex<()>,
 }
 
@@ -289,16 +264,6 @@ struct Allowed {
     nodes: Vec<u32>,
     node_mask: Vec<bool>,
     ids: Option<FxHashSet<u64>>,
-}
-
-struct NodeFilter<'a> {
-    mask: &'a [bool],
-}
-
-impl FilterT for NodeFilter<'_> {
-    fn hnsw_filter(&self, id: &usize) -> bool {
-        self.mask.get(*id).copied().unwrap_or(false)
-    }
 }
 
 fn hash_vector(v: &[f32]) -> u64 {
@@ -525,54 +490,41 @@ impl SimilarityIndex {
     }
 
     /// Inserts nodes `first_new..` into the graph, or builds the graph once the index is large
-    /// enough. Runs under the writer lock; searches continue meanwhile.
+    /// enough. Runs under the writer lock; searches continue meanwhile (the graph's write lock
+    /// is taken only to make room for the new rows, a short copy).
     fn grow_graph(&self, first_new: usize) -> Result<()> {
         let s = self.read()?;
         let has_graph = self.graph.read().map_err(|_| poisoned())?.is_some();
         if has_graph {
-            let g = self.graph.read().map_err(|_| poisoned())?;
-            if let Some(gs) = g.as_ref() {
-                self.insert_nodes(&gs.graph, &s, first_new..s.n_nodes());
+            if let Some(g) = self.graph.write().map_err(|_| poisoned())?.as_mut() {
+                g.reserve(s.n_nodes());
             }
-            drop(g);
-            let mut g = self.graph.write().map_err(|_| poisoned())?;
-            if let Some(gs) = g.as_mut() {
-                gs.n_nodes = s.n_nodes();
+            let g = self.graph.read().map_err(|_| poisoned())?;
+            if let Some(g) = g.as_ref() {
+                // Tombstones stay in the graph: an add of the same vector may revive them.
+                g.insert_range(&s.vectors, first_new..s.n_nodes(), parallel::parallelism());
             }
         } else if s.live_nodes >= self.config.exact_below.max(1) {
             // Build off-lock: searches keep scanning exactly until the whole graph is ready.
-            let gs = self.build_graph(&s);
+            let g = self.build_graph(&s);
             drop(s);
-            *self.graph.write().map_err(|_| poisoned())? = Some(gs);
+            *self.graph.write().map_err(|_| poisoned())? = Some(g);
         }
         Ok(())
     }
 
-    fn build_graph(&self, s: &Store) -> GraphState {
-        let n = s.n_nodes();
-        let graph = Hnsw::new(
-            self.config.m,
-            n.max(1024),
-            16,
-            self.config.ef_construction,
-            GraphDist(self.config.metric),
-        );
-        self.insert_nodes(&graph, s, 0..n);
-        GraphState { graph, n_nodes: n }
+    fn build_graph(&self, s: &Store) -> Graph {
+        let c = &self.config;
+        let mut g = Graph::new(c.dim, c.metric, c.m, c.ef_construction);
+        g.reserve(s.n_nodes());
+        g.insert_range(&s.vectors, 0..s.n_nodes(), parallel::parallelism());
+        g
     }
 
-    fn insert_nodes(&self, graph: &Graph, s: &Store, range: std::ops::Range<usize>) {
-        let d = self.config.dim;
-        // Tombstones are inserted too: an add of the same vector may bring them back to life.
-        let batch: Vec<(&[f32], usize)> =
-            range.map(|n| (&s.vectors[n * d..(n + 1) * d], n)).collect();
-        if batch.len() >= parallel::MIN_PARALLEL_BATCH && parallel::parallelism() {
-            graph.parallel_insert_slice(&batch);
-        } else {
-            for item in batch {
-                graph.insert_slice(item);
-            }
-        }
+    /// The graph's entry point and every node's links per level (tests of determinism).
+    #[cfg(test)]
+    fn graph_dump(&self) -> Option<(u64, Vec<Vec<Vec<u32>>>)> {
+        self.graph.read().ok()?.as_ref().map(Graph::dump)
     }
 
     /// Removes ids; their nodes are never returned again. Fails without removing anything when
@@ -769,39 +721,30 @@ impl SimilarityIndex {
 
     fn graph_nodes(
         &self,
-        gs: &GraphState,
+        g: &Graph,
         s: &Store,
         q: &[f32],
         k: usize,
         ef: usize,
         mask: Option<&[bool]>,
     ) -> Vec<Scored> {
-        let d = self.config.dim;
-        let filter = mask.map(|m| NodeFilter { mask: m });
-        let found =
-            gs.graph
-                .search_filter(q, k, ef.max(k), filter.as_ref().map(|f| f as &dyn FilterT));
-        let mut out: Vec<Scored> = found
+        // Keys are exact (the graph computes them with the same kernels); rows past the store's
+        // end cannot occur (the graph only links stored rows), but skip them defensively.
+        g.search(&s.vectors, q, k, ef, mask)
             .into_iter()
-            .filter(|nb| nb.d_id < s.n_nodes() && !s.node_ids[nb.d_id].is_empty())
-            .filter(|nb| mask.is_none_or(|m| m[nb.d_id]))
-            .map(|nb| {
-                let n = nb.d_id;
-                Scored {
-                    key: self.key(q, &s.vectors[n * d..(n + 1) * d]),
-                    node: n as u32,
-                }
+            .filter(|sc| {
+                s.node_ids
+                    .get(sc.node as usize)
+                    .is_some_and(|ids| !ids.is_empty())
             })
-            .collect();
-        out.sort_unstable();
-        out
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site per search kind
     fn search_prepared(
         &self,
         s: &Store,
-        g: Option<&GraphState>,
+        g: Option<&Graph>,
         q: &[f32],
         k: usize,
         opts: &SearchOptions,

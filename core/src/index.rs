@@ -60,9 +60,12 @@ impl Metric {
 
 /// Largest HNSW `m` (more links per node only slow the build down).
 pub const MAX_M: usize = 128;
-/// Queries scanned together by an exact batch search (they stay in L1 while each stored vector
-/// streams through once).
-const EXACT_BLOCK: usize = 8;
+/// Queries scanned together by an exact batch search (one parallel task): each tile of stored
+/// vectors is read from memory once per block, and 64 queries of 384 dims (96 KiB) plus a tile
+/// stay in L2.
+const EXACT_BLOCK: usize = 64;
+/// Stored vectors scored per pass of an exact scan.
+const EXACT_TILE: usize = 64;
 
 /// Largest accepted vector dimension.
 pub const MAX_DIM: usize = 1 << 16;
@@ -85,6 +88,11 @@ pub struct IndexConfig {
     /// (default 8192: measured on 384-dim vectors, an exact scan of 8192 takes ~2 ms, no more
     /// than an ef=64 search of hnsw_rs's graph, and is exact; see `docs/benchmarks.md`).
     pub exact_below: usize,
+    /// Most ids the index may hold; an `add` that would go past it fails with `InvalidInput`
+    /// naming `max_items` and adds nothing (default `None`: no cap beyond memory and the 2^32 - 1
+    /// distinct vectors a graph can address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<usize>,
 }
 
 impl Default for IndexConfig {
@@ -96,6 +104,7 @@ impl Default for IndexConfig {
             ef_construction: 200,
             ef_search: 64,
             exact_below: 8192,
+            max_items: None,
         }
     }
 }
@@ -127,6 +136,12 @@ impl IndexConfig {
             return Err(Error::config(
                 "ef_construction",
                 format!("{} is invalid: need 1..=100000", self.ef_construction),
+            ));
+        }
+        if self.max_items == Some(0) {
+            return Err(Error::config(
+                "max_items",
+                "0 is invalid: need at least 1, or no value for no cap",
             ));
         }
         if !(1..=100_000).contains(&self.ef_search) {
@@ -451,6 +466,24 @@ impl SimilarityIndex {
                     )));
                 }
             }
+            let total = s.items.len() + ids.len();
+            if let Some(max) = self.config.max_items
+                && total > max
+            {
+                return Err(Error::InvalidInput(format!(
+                    "adding {} ids would make {total}, over max_items = {max} (raise max_items \
+                     in the index config, or remove ids first)",
+                    ids.len()
+                )));
+            }
+            // Node numbers are u32 (the graph's links); u32::MAX is never a node.
+            if s.n_nodes() + ids.len() >= u32::MAX as usize {
+                return Err(Error::InvalidInput(format!(
+                    "adding {} vectors would exceed the {} distinct vectors an index can hold",
+                    ids.len(),
+                    u32::MAX - 1
+                )));
+            }
             let first_new = s.n_nodes();
             for ((&id, row), payload) in ids.iter().zip(&rows).zip(payloads.iter_mut()) {
                 let h = hash_vector(row);
@@ -630,13 +663,6 @@ impl SimilarityIndex {
         }
     }
 
-    fn key(&self, q: &[f32], v: &[f32]) -> f32 {
-        match self.config.metric {
-            Metric::Cosine | Metric::Dot => -kernels::dot(q, v),
-            Metric::L2 => kernels::l2_squared(q, v),
-        }
-    }
-
     fn score_of_key(&self, key: f32) -> f32 {
         match self.config.metric {
             Metric::Cosine | Metric::Dot => -key,
@@ -660,59 +686,62 @@ impl SimilarityIndex {
         k: usize,
         candidates: Option<&[u32]>,
     ) -> Vec<Scored> {
-        let d = self.config.dim;
-        let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
-        let mut consider = |n: u32| {
-            let v = &s.vectors[n as usize * d..(n as usize + 1) * d];
-            let key = self.key(q, v);
-            if heap.len() < k {
-                heap.push(Scored { key, node: n });
-            } else if let Some(top) = heap.peek()
-                && key < top.key
-            {
-                heap.pop();
-                heap.push(Scored { key, node: n });
-            }
-        };
-        match candidates {
-            Some(c) => c.iter().for_each(|&n| consider(n)),
-            None => (0..s.n_nodes() as u32)
-                .filter(|&n| !s.node_ids[n as usize].is_empty())
-                .for_each(&mut consider),
-        }
-        heap.into_sorted_vec()
+        self.exact_scan(s, &[q], k, candidates)
+            .pop()
+            .unwrap_or_default()
     }
 
-    /// [`exact_nodes`](Self::exact_nodes) for a block of queries in one pass over the vectors.
-    fn exact_block(&self, s: &Store, qs: &[Vec<f32>], k: usize) -> Vec<Vec<Scored>> {
-        let d = self.config.dim;
-        let mut heaps: Vec<BinaryHeap<Scored>> = qs
-            .iter()
-            .map(|_| BinaryHeap::with_capacity(k + 1))
-            .collect();
-        if k == 0 {
-            return heaps.into_iter().map(|_| Vec::new()).collect();
+    /// Exact top `k` of every query in `qs`. The stored vectors pass in tiles of `EXACT_TILE`
+    /// (they stay in cache while every query of the block is scored against them, 4 queries x
+    /// 2 vectors per kernel pass), and each query keeps a bounded max-heap whose top is the
+    /// threshold a new key must beat.
+    fn exact_scan(
+        &self,
+        s: &Store,
+        qs: &[&[f32]],
+        k: usize,
+        candidates: Option<&[u32]>,
+    ) -> Vec<Vec<Scored>> {
+        if k == 0 || qs.is_empty() {
+            return vec![Vec::new(); qs.len()];
         }
-        for (n, ids) in s.node_ids.iter().enumerate() {
-            if ids.is_empty() {
-                continue;
+        let d = self.config.dim;
+        let l2 = self.config.metric == Metric::L2;
+        let mut heaps: Vec<BinaryHeap<Scored>> =
+            vec![BinaryHeap::with_capacity(k + 1); qs.len()];
+        let mut nodes: Box<dyn Iterator<Item = u32>> = match candidates {
+            Some(c) => Box::new(c.iter().copied()),
+            None => Box::new(
+                (0..s.n_nodes() as u32).filter(|&n| !s.node_ids[n as usize].is_empty()),
+            ),
+        };
+        let mut tile: Vec<u32> = Vec::with_capacity(EXACT_TILE);
+        let mut rows: Vec<&[f32]> = Vec::with_capacity(EXACT_TILE);
+        let mut keys = vec![0.0f32; qs.len() * EXACT_TILE];
+        loop {
+            tile.clear();
+            tile.extend(nodes.by_ref().take(EXACT_TILE));
+            if tile.is_empty() {
+                break;
             }
-            let v = &s.vectors[n * d..(n + 1) * d];
-            for (q, heap) in qs.iter().zip(heaps.iter_mut()) {
-                let key = self.key(q, v);
-                if heap.len() < k {
-                    heap.push(Scored {
-                        key,
-                        node: n as u32,
-                    });
-                } else if let Some(top) = heap.peek()
-                    && key < top.key
-                {
-                    heap.pop();
-                    heap.push(Scored {
-                        key,
-                        node: n as u32,
-                    });
+            rows.clear();
+            rows.extend(
+                tile.iter()
+                    .map(|&n| &s.vectors[n as usize * d..(n as usize + 1) * d]),
+            );
+            let out = &mut keys[..qs.len() * tile.len()];
+            kernels::block(qs, &rows, l2, out);
+            for (heap, row) in heaps.iter_mut().zip(out.chunks_exact(tile.len())) {
+                for (&node, &x) in tile.iter().zip(row) {
+                    let key = if l2 { x } else { -x };
+                    if heap.len() < k {
+                        heap.push(Scored { key, node });
+                    } else if let Some(top) = heap.peek()
+                        && key < top.key
+                    {
+                        heap.pop();
+                        heap.push(Scored { key, node });
+                    }
                 }
             }
         }
@@ -862,8 +891,10 @@ impl SimilarityIndex {
             // Exact batch: blocks of queries share one pass over the stored vectors, so each
             // vector is read from memory once per block instead of once per query.
             let k_nodes = k.min(s.live_nodes);
-            let blocks: Vec<&[Vec<f32>]> = prepared.chunks(EXACT_BLOCK).collect();
-            let found = map_blocks(&blocks, |b| self.exact_block(&s, b, k_nodes));
+            let refs: Vec<&[f32]> = prepared.iter().map(Vec::as_slice).collect();
+            let block = EXACT_BLOCK.min(refs.len().div_ceil(rayon::current_num_threads()).max(4));
+            let blocks: Vec<&[&[f32]]> = refs.chunks(block).collect();
+            let found = map_blocks(&blocks, |b| self.exact_scan(&s, b, k_nodes, None));
             return Ok(found
                 .into_iter()
                 .flatten()
@@ -975,6 +1006,14 @@ impl SimilarityIndex {
         }
         if let Some(x) = vectors.iter().find(|x| !x.is_finite()) {
             return Err(Error::Corrupt(format!("a stored vector holds {x}")));
+        }
+        if let Some(max) = index.config.max_items
+            && snap.ids.len() > max
+        {
+            return Err(Error::Corrupt(format!(
+                "{} ids stored, over the file's own max_items = {max}",
+                snap.ids.len()
+            )));
         }
         {
             let mut s = index.write()?;

@@ -206,6 +206,7 @@ impl Graph {
 
     /// The beam search of one level (the paper's algorithm 2): up to `ef` closest nodes that
     /// `allow` lets through, as a max-heap on key. Disallowed nodes are still walked through.
+    #[allow(clippy::too_many_arguments)] // the hot loop: plain arguments, no context struct
     fn search_level(
         &self,
         vectors: &[f32],

@@ -537,7 +537,7 @@ fn exact_batch_blocks_equal_one_query_at_a_time() {
 fn one_thread_builds_the_same_graph_every_time() {
     let d = 16;
     let v = rand_vecs(700, d, 11);
-    let build = |batches: &[std::ops::Range<usize>]| {
+    let build = |batches: &[(usize, usize)]| {
         let idx = SimilarityIndex::new(IndexConfig {
             exact_below: 0,
             m: 8,
@@ -545,15 +545,15 @@ fn one_thread_builds_the_same_graph_every_time() {
             ..IndexConfig::new(d)
         })
         .unwrap();
-        for r in batches {
-            let ids: Vec<u64> = r.clone().map(|i| i as u64).collect();
-            idx.add(&ids, &v[r.start * d..r.end * d], None).unwrap();
+        for &(a, b) in batches {
+            let ids: Vec<u64> = (a as u64..b as u64).collect();
+            idx.add(&ids, &v[a * d..b * d], None).unwrap();
         }
         idx
     };
     crate::parallel::set_parallelism(false);
-    let one = build(&[0..700]);
-    let split = build(&[0..1, 1..300, 300..700]);
+    let one = build(&[(0, 700)]);
+    let split = build(&[(0, 1), (1, 300), (300, 700)]);
     let reloaded = SimilarityIndex::from_bytes(&one.to_bytes().unwrap()).unwrap();
     crate::parallel::set_parallelism(true);
     let dump = one.graph_dump().unwrap();
@@ -568,7 +568,7 @@ fn one_thread_builds_the_same_graph_every_time() {
             .all(|n| n[1..].iter().all(|l| l.len() <= 8))
     );
     // A parallel build differs in detail but finds the same nearest neighbours.
-    let par = build(&[0..700]);
+    let par = build(&[(0, 700)]);
     for (i, q) in v.chunks(d).take(50).enumerate() {
         let h = par.search_one(q, 1, &Default::default()).unwrap();
         assert_eq!(h[0].id, i as u64);
@@ -606,4 +606,40 @@ fn graph_search_per_metric_matches_exact_on_most_queries() {
         let r = common as f64 / (10 * q.len() / d) as f64;
         assert!(r >= 0.9, "{metric:?}: recall {r}");
     }
+}
+
+#[test]
+fn max_items_caps_the_index_with_a_clear_error() {
+    let d = 4;
+    let idx = SimilarityIndex::new(IndexConfig {
+        max_items: Some(5),
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let v = rand_vecs(8, d, 14);
+    idx.add(&[0, 1, 2], &v[..3 * d], None).unwrap();
+    let e = idx.add(&[3, 4, 5], &v[3 * d..6 * d], None).unwrap_err();
+    assert_eq!(e.code(), "InvalidInput");
+    assert!(e.to_string().contains("max_items = 5"), "{e}");
+    assert_eq!(idx.len(), 3); // all or nothing
+    idx.add(&[3, 4], &v[3 * d..5 * d], None).unwrap();
+    // Duplicate vectors count too: the cap is on ids, not distinct vectors.
+    assert!(idx.add(&[9], &v[..d], None).is_err());
+    idx.remove(&[0]).unwrap();
+    idx.add(&[9], &v[..d], None).unwrap();
+    assert_eq!(idx.len(), 5);
+    // The cap is saved with the config and survives a reload.
+    let back = SimilarityIndex::from_bytes(&idx.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.config().max_items, Some(5));
+    assert!(back.add(&[10], &v[5 * d..6 * d], None).is_err());
+    let e = SimilarityIndex::new(IndexConfig {
+        max_items: Some(0),
+        ..IndexConfig::new(d)
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("max_items"), "{e}");
+    // No cap by default, and an unset cap is not written to the file.
+    assert_eq!(IndexConfig::new(d).max_items, None);
+    let json = serde_json::to_string(&IndexConfig::new(d)).unwrap();
+    assert!(!json.contains("max_items"), "{json}");
 }

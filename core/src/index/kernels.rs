@@ -58,25 +58,31 @@ mod avx {
     fn pair<const L2: bool>(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let step = |acc: __m256, i: usize| {
-            // SAFETY: callers keep i + 8 <= n.
-            let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
-            if L2 {
-                let d = _mm256_sub_ps(x, y);
-                _mm256_fmadd_ps(d, d, acc)
-            } else {
-                _mm256_fmadd_ps(x, y, acc)
-            }
-        };
         let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
         let mut i = 0;
+        // SAFETY (all loads): i + 8 <= n or i + 16 <= n, the length of both rows.
         while i + 16 <= n {
-            acc0 = step(acc0, i);
-            acc1 = step(acc1, i + 8);
+            let (x0, y0) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
+            let (x1, y1) =
+                unsafe { (_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8))) };
+            if L2 {
+                let (d0, d1) = (_mm256_sub_ps(x0, y0), _mm256_sub_ps(x1, y1));
+                acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+                acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+            } else {
+                acc0 = _mm256_fmadd_ps(x0, y0, acc0);
+                acc1 = _mm256_fmadd_ps(x1, y1, acc1);
+            }
             i += 16;
         }
         if i + 8 <= n {
-            acc0 = step(acc0, i);
+            let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
+            if L2 {
+                let d = _mm256_sub_ps(x, y);
+                acc0 = _mm256_fmadd_ps(d, d, acc0);
+            } else {
+                acc0 = _mm256_fmadd_ps(x, y, acc0);
+            }
             i += 8;
         }
         let mut s = hsum(_mm256_add_ps(acc0, acc1));
@@ -127,8 +133,10 @@ mod avx {
         let mut i = 0;
         while i < body {
             // SAFETY: i + 8 <= body <= len of every row.
-            let vv: [__m256; V] =
-                std::array::from_fn(|j| unsafe { _mm256_loadu_ps(vs[j].as_ptr().add(i)) });
+            let mut vv = [_mm256_setzero_ps(); V];
+            for (x, v) in vv.iter_mut().zip(vs.iter()) {
+                *x = unsafe { _mm256_loadu_ps(v.as_ptr().add(i)) };
+            }
             for (a, q) in acc.iter_mut().zip(qs.iter()) {
                 let qv = unsafe { _mm256_loadu_ps(q.as_ptr().add(i)) };
                 for (aj, v) in a.iter_mut().zip(vv.iter()) {
@@ -159,6 +167,18 @@ mod avx {
         out
     }
 
+    /// Rows read a few at a time make short, interleaved streams the hardware prefetcher
+    /// barely follows (a lone query scanned 4 rows at a time ran 3x slower than row by row);
+    /// asking for the next rows' lines explicitly fixes it.
+    #[inline(always)]
+    fn prefetch_row(v: &[f32]) {
+        let p = v.as_ptr().cast::<i8>();
+        for off in (0..v.len() * 4).step_by(64) {
+            // SAFETY: a prefetch never faults; the address is inside the row anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) };
+        }
+    }
+
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn block(qs: &[&[f32]], vs: &[&[f32]], l2: bool, out: &mut [f32]) {
         if l2 {
@@ -176,6 +196,9 @@ mod avx {
             let q4 = [qs[i], qs[i + 1], qs[i + 2], qs[i + 3]];
             let mut j = 0;
             while j + 2 <= nv {
+                for v in vs.iter().skip(j + 2).take(2) {
+                    prefetch_row(v);
+                }
                 let r = tile::<4, 2, L2>(q4, [vs[j], vs[j + 1]]);
                 for (a, row) in r.iter().enumerate() {
                     out[(i + a) * nv + j..(i + a) * nv + j + 2].copy_from_slice(row);
@@ -193,6 +216,9 @@ mod avx {
         for (a, q) in qs.iter().enumerate().skip(i) {
             let mut j = 0;
             while j + 4 <= nv {
+                for v in vs.iter().skip(j + 4).take(4) {
+                    prefetch_row(v);
+                }
                 let r = tile::<1, 4, L2>([q], [vs[j], vs[j + 1], vs[j + 2], vs[j + 3]]);
                 out[a * nv + j..a * nv + j + 4].copy_from_slice(&r[0]);
                 j += 4;

@@ -205,15 +205,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000, help="points per random data set")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--only", nargs="+", choices=["loghub", "random-128", "random-384", "exact", "threshold"],
+                    help="run only these parts (default: all)")
     a = ap.parse_args()
+    want = set(a.only or ["loghub", "random-128", "random-384", "exact", "threshold"])
     print(f"faultlens {faultlens.version()}, hnswlib {getattr(hnswlib, '__version__', 'present') if hnswlib else 'missing'}, "
           f"numpy {np.__version__}, {os.cpu_count()} cores")
     out = []
-    compare("loghub-512", *loghub_set(), out)
+    if "loghub" in want:
+        compare("loghub-512", *loghub_set(), out)
     for d in (128, 384):
-        compare(f"random-{d}", *random_set(a.n, d, d), out)
-    exact(out)
-    threshold(out)
+        if f"random-{d}" in want:
+            compare(f"random-{d}", *random_set(a.n, d, d), out)
+    if "exact" in want:
+        exact(out)
+    if "threshold" in want:
+        threshold(out)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

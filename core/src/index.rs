@@ -3,8 +3,8 @@
 //! [`SimilarityIndex`] stores vectors of a fixed dimension under `u64` ids, each with an optional
 //! string payload (a solution, or JSON metadata), and answers k-nearest-neighbour and range
 //! queries under cosine (default), dot-product or Euclidean metrics. Large indexes search an HNSW
-//! graph (our own, `index/graph.rs`); below [`IndexConfig::exact_below`] distinct vectors, and whenever asked, the
-//! search is an exact scan, so small knowledge bases always get exact answers.
+//! graph (our own, `index/graph.rs`); below [`IndexConfig::exact_below`] distinct vectors, and
+//! whenever asked, the search is an exact scan, so small knowledge bases get exact answers.
 //!
 //! Identical vectors (log lines that differ only in masked numbers) share one graph node that
 //! holds all their ids: clusters of identical points otherwise stall HNSW recall, and the graph
@@ -85,8 +85,9 @@ pub struct IndexConfig {
     /// Candidate list size while searching, unless a search passes its own `ef`; default 64.
     pub ef_search: usize,
     /// Below this many distinct vectors no graph is built and every search is an exact scan
-    /// (default 8192: measured on 384-dim vectors, an exact scan of 8192 takes ~2 ms, no more
-    /// than an ef=64 search of hnsw_rs's graph, and is exact; see `docs/benchmarks.md`).
+    /// (default 8192: on 384-dim vectors an exact scan of 8192 takes 2-8 ms by machine load, far
+    /// under a 50 ms budget, where an ef=64 graph search is faster but misses up to half of the
+    /// true top 10 on high-dimensional data; see `docs/index.md` and `docs/benchmarks.md`).
     pub exact_below: usize,
     /// Most ids the index may hold; an `add` that would go past it fails with `InvalidInput`
     /// naming `max_items` and adds nothing (default `None`: no cap beyond memory and the 2^32 - 1
@@ -707,13 +708,12 @@ impl SimilarityIndex {
         }
         let d = self.config.dim;
         let l2 = self.config.metric == Metric::L2;
-        let mut heaps: Vec<BinaryHeap<Scored>> =
-            vec![BinaryHeap::with_capacity(k + 1); qs.len()];
+        let mut heaps: Vec<BinaryHeap<Scored>> = vec![BinaryHeap::with_capacity(k + 1); qs.len()];
         let mut nodes: Box<dyn Iterator<Item = u32>> = match candidates {
             Some(c) => Box::new(c.iter().copied()),
-            None => Box::new(
-                (0..s.n_nodes() as u32).filter(|&n| !s.node_ids[n as usize].is_empty()),
-            ),
+            None => {
+                Box::new((0..s.n_nodes() as u32).filter(|&n| !s.node_ids[n as usize].is_empty()))
+            }
         };
         let mut tile: Vec<u32> = Vec::with_capacity(EXACT_TILE);
         let mut rows: Vec<&[f32]> = Vec::with_capacity(EXACT_TILE);

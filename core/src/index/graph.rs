@@ -18,8 +18,8 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::{Metric, Scored, kernels};
 
@@ -139,7 +139,8 @@ impl Graph {
         if n <= old {
             return;
         }
-        self.links0.resize_with(n * (1 + self.m0), || AtomicU32::new(0));
+        self.links0
+            .resize_with(n * (1 + self.m0), || AtomicU32::new(0));
         for row in old..n {
             let level = self.draw_level(row);
             self.levels.push(level as u8);
@@ -316,17 +317,8 @@ impl Graph {
         for level in (1..=top_level).rev() {
             cur = self.greedy(vectors, q, cur, level);
         }
-        let found = VISITED.with(|v| {
-            self.search_level(
-                vectors,
-                q,
-                cur,
-                0,
-                ef.max(k),
-                allow,
-                &mut v.borrow_mut(),
-            )
-        });
+        let found = VISITED
+            .with(|v| self.search_level(vectors, q, cur, 0, ef.max(k), allow, &mut v.borrow_mut()));
         let mut out = found.into_sorted_vec();
         out.truncate(k);
         out

@@ -63,8 +63,12 @@ mod avx {
         // SAFETY (all loads): i + 8 <= n or i + 16 <= n, the length of both rows.
         while i + 16 <= n {
             let (x0, y0) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
-            let (x1, y1) =
-                unsafe { (_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8))) };
+            let (x1, y1) = unsafe {
+                (
+                    _mm256_loadu_ps(pa.add(i + 8)),
+                    _mm256_loadu_ps(pb.add(i + 8)),
+                )
+            };
             if L2 {
                 let (d0, d1) = (_mm256_sub_ps(x0, y0), _mm256_sub_ps(x1, y1));
                 acc0 = _mm256_fmadd_ps(d0, d0, acc0);
@@ -275,7 +279,11 @@ pub(crate) fn block(qs: &[&[f32]], vs: &[&[f32]], l2: bool, out: &mut [f32]) {
     let nv = vs.len();
     for (i, q) in qs.iter().enumerate() {
         for (j, v) in vs.iter().enumerate() {
-            out[i * nv + j] = if l2 { portable_l2(q, v) } else { portable_dot(q, v) };
+            out[i * nv + j] = if l2 {
+                portable_l2(q, v)
+            } else {
+                portable_dot(q, v)
+            };
         }
     }
 }
@@ -367,7 +375,11 @@ mod tests {
     fn block_matches_pairs_and_is_shape_independent() {
         for d in [1, 7, 8, 19, 384] {
             let rows: Vec<Vec<f32>> = (0..11)
-                .map(|r| (0..d).map(|i| ((i * 31 + r * 7) % 13) as f32 / 6.0 - 1.0).collect())
+                .map(|r| {
+                    (0..d)
+                        .map(|i| ((i * 31 + r * 7) % 13) as f32 / 6.0 - 1.0)
+                        .collect()
+                })
                 .collect();
             let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
             for l2 in [false, true] {

@@ -562,11 +562,7 @@ fn one_thread_builds_the_same_graph_every_time() {
     assert_eq!(reloaded.graph_dump().unwrap(), dump);
     // Level 0 is connected enough for every node to have links, and lists respect 2m.
     assert!(dump.1.iter().all(|n| !n[0].is_empty() && n[0].len() <= 16));
-    assert!(
-        dump.1
-            .iter()
-            .all(|n| n[1..].iter().all(|l| l.len() <= 8))
-    );
+    assert!(dump.1.iter().all(|n| n[1..].iter().all(|l| l.len() <= 8)));
     // A parallel build differs in detail but finds the same nearest neighbours.
     let par = build(&[(0, 700)]);
     for (i, q) in v.chunks(d).take(50).enumerate() {

@@ -71,6 +71,16 @@ fn bench(c: &mut Criterion) {
             BenchmarkId::new("exact/search_batch", format!("{n}_x_{d}")),
             |b| b.iter(|| idx.search(&queries, 10, &exact).unwrap()),
         );
+        g.bench_function(
+            BenchmarkId::new("exact/search_one", format!("{n}_x_{d}")),
+            |b| {
+                b.iter(|| {
+                    for q in queries.chunks(d) {
+                        idx.search_one(q, 10, &exact).unwrap();
+                    }
+                })
+            },
+        );
     }
     // Loghub lines: TF-IDF + projection to 512 dims, ~40% identical vectors.
     let lines = common::corpus();

@@ -736,6 +736,8 @@ export interface IndexOptions {
   efSearch?: number
   /** Exact scans below this many distinct vectors (default 8192). */
   exactBelow?: number
+  /** Most ids the index may hold; an add past it throws (default: no cap). */
+  maxItems?: number
 }
 
 /** Per-search options: the core `SearchOptions` fields in camelCase. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: hnswlib and numpy vs faultlens.SimilarityIndex on the same vectors.
-# Usage (from the repo root): bash benches/python/run_index.sh [--n 100000]
+# Usage (from the repo root): bash benches/python/run_index.sh [--n 100000] [--only random-384 exact ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=build/venv-bench

@@ -140,7 +140,8 @@ unsafe fn options_arg(p: *const c_char) -> Res<SearchOptions> {
 }
 
 /// Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`
-/// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`; e.g.
+/// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`,
+/// `max_items` (a cap on stored ids, none by default); e.g.
 /// `{"dim": 384}`. Bad values give `FL_STATUS_INVALID_CONFIG`.
 ///
 /// On success `*out` owns a new handle: free it with `fl_index_free`. Thread-safe.

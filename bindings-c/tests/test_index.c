@@ -155,6 +155,13 @@ static void test_bad_input(void) {
     fl_index_free(idx);
     fl_index_free(NULL);
     fl_hits_free(NULL);
+    /* A cap on stored ids: an add past it fails and adds nothing. */
+    CHECK_STATUS(fl_index_new("{\"dim\": 3, \"max_items\": 0}", &idx), FL_STATUS_INVALID_CONFIG);
+    CHECK_OK(fl_index_new("{\"dim\": 3, \"max_items\": 1}", &idx));
+    CHECK_OK(fl_index_add(idx, &id, ok, 1, 3, NULL));
+    CHECK_STATUS(fl_index_add(idx, &id2, ok, 1, 3, NULL), FL_STATUS_INVALID_INPUT);
+    CHECK(strstr(fl_last_error(), "max_items") != NULL);
+    fl_index_free(idx);
 }
 
 typedef struct {

@@ -75,6 +75,8 @@ pub struct IndexOptions {
     pub ef_search: Option<u32>,
     /// Exact scans below this many distinct vectors (default 8192).
     pub exact_below: Option<u32>,
+    /// Most ids the index may hold; an add past it throws (default: no cap).
+    pub max_items: Option<u32>,
 }
 
 /// Per-search options: the core `SearchOptions` fields in camelCase.

@@ -71,6 +71,14 @@ test('bad input throws with err.code and leaves the index usable', async () => {
   assert.equal(idx.search(new Float32Array([1, 0, 0]), 10, null)[0].length, 1)
 })
 
+test('maxItems caps adds with a clear error', () => {
+  const idx = new SimilarityIndex({ dim: 3, maxItems: 2 })
+  idx.add([1, 2], new Float32Array([1, 0, 0, 0, 1, 0]), null)
+  assert.throws(() => idx.add([3], new Float32Array([0, 0, 1]), null), (e) => e.code === 'InvalidInput' && /max_?items/i.test(e.message))
+  assert.equal(idx.len(), 2)
+  assert.throws(() => new SimilarityIndex({ dim: 3, maxItems: 0 }), { code: 'InvalidConfig' })
+})
+
 test('save, load, fromBytes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fl-index-'))
   try {

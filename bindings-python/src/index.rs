@@ -141,7 +141,8 @@ fn text_hits(h: Vec<TextHit>) -> Vec<PyTextHit> {
 
 /// Nearest-neighbour index over float32 vectors (HNSW, exact below `exact_below` vectors).
 /// Keyword arguments are the fields of the core `IndexConfig`: `dim` (required), `metric`
-/// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`.
+/// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`,
+/// `max_items` (a cap on stored ids; `None`, the default, for none).
 #[pyclass(module = "faultlens", name = "SimilarityIndex", frozen)]
 pub(crate) struct PySimilarityIndex {
     inner: SimilarityIndex,

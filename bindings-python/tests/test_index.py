@@ -88,6 +88,22 @@ def test_errors_are_typed_and_leave_the_index_usable():
     assert len(idx.search(np.ones(3, dtype=np.float32), k=100)) == 1
 
 
+def test_max_items_caps_adds_with_a_clear_error():
+    idx = SimilarityIndex(dim=3, max_items=2)
+    assert idx.config()["max_items"] == 2
+    idx.add([1], np.array([[1, 0, 0]], dtype=np.float32))
+    with pytest.raises(faultlens.InvalidInputError, match="max_items = 2"):
+        idx.add([2, 3], np.eye(3, dtype=np.float32)[1:])
+    assert len(idx) == 1  # all or nothing
+    idx.add([2], np.array([[0, 1, 0]], dtype=np.float32))
+    back = SimilarityIndex.from_bytes(idx.to_bytes())
+    with pytest.raises(faultlens.InvalidInputError, match="max_items"):
+        back.add([3], np.array([[0, 0, 1]], dtype=np.float32))
+    with pytest.raises(faultlens.InvalidConfigError, match="max_items"):
+        SimilarityIndex(dim=3, max_items=0)
+    assert SimilarityIndex(dim=3).config().get("max_items") is None
+
+
 def test_save_load_and_pickle(tmp_path):
     x = unit_rows(300, 8, 4)
     idx = SimilarityIndex(dim=8, exact_below=50)

@@ -3,8 +3,8 @@
 //! [`SimilarityIndex`] stores vectors of a fixed dimension under `u64` ids, each with an optional
 //! string payload (a solution, or JSON metadata), and answers k-nearest-neighbour and range
 //! queries under cosine (default), dot-product or Euclidean metrics. Large indexes search an HNSW
-//! graph (hnsw_rs); below [`IndexConfig::exact_below`] distinct vectors, and whenever asked, the
-//! search is an exact scan, so small knowledge bases always get exact answers.
+//! graph (our own, `index/graph.rs`); below [`IndexConfig::exact_below`] distinct vectors, and
+//! whenever asked, the search is an exact scan, so small knowledge bases get exact answers.
 //!
 //! Identical vectors (log lines that differ only in masked numbers) share one graph node that
 //! holds all their ids: clusters of identical points otherwise stall HNSW recall, and the graph
@@ -23,7 +23,6 @@ use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +30,11 @@ use crate::error::{Error, Result};
 use crate::models::Artifact;
 use crate::parallel;
 
+mod graph;
 mod kernels;
 mod text_index;
+
+use graph::Graph;
 
 pub use text_index::{Embedding, PROJECTION_NNZ, TextHit, TextIndex, TextIndexConfig, project};
 
@@ -56,11 +58,14 @@ impl Metric {
     }
 }
 
-/// Largest HNSW `m`; hnsw_rs stores link counts in a byte (it exits the process above 256).
+/// Largest HNSW `m` (more links per node only slow the build down).
 pub const MAX_M: usize = 128;
-/// Queries scanned together by an exact batch search (they stay in L1 while each stored vector
-/// streams through once).
-const EXACT_BLOCK: usize = 8;
+/// Queries scanned together by an exact batch search (one parallel task): each tile of stored
+/// vectors is read from memory once per block, and 64 queries of 384 dims (96 KiB) plus a tile
+/// stay in L2.
+const EXACT_BLOCK: usize = 64;
+/// Stored vectors scored per pass of an exact scan.
+const EXACT_TILE: usize = 64;
 
 /// Largest accepted vector dimension.
 pub const MAX_DIM: usize = 1 << 16;
@@ -80,9 +85,15 @@ pub struct IndexConfig {
     /// Candidate list size while searching, unless a search passes its own `ef`; default 64.
     pub ef_search: usize,
     /// Below this many distinct vectors no graph is built and every search is an exact scan
-    /// (default 8192: measured on 384-dim vectors, an exact scan of 8192 takes ~2 ms, no more
-    /// than an ef=64 search of hnsw_rs's graph, and is exact; see `docs/benchmarks.md`).
+    /// (default 8192: on 384-dim vectors an exact scan of 8192 takes 2-8 ms by machine load, far
+    /// under a 50 ms budget, where an ef=64 graph search is faster but misses up to half of the
+    /// true top 10 on high-dimensional data; see `docs/index.md` and `docs/benchmarks.md`).
     pub exact_below: usize,
+    /// Most ids the index may hold; an `add` that would go past it fails with `InvalidInput`
+    /// naming `max_items` and adds nothing (default `None`: no cap beyond memory and the 2^32 - 1
+    /// distinct vectors a graph can address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<usize>,
 }
 
 impl Default for IndexConfig {
@@ -94,6 +105,7 @@ impl Default for IndexConfig {
             ef_construction: 200,
             ef_search: 64,
             exact_below: 8192,
+            max_items: None,
         }
     }
 }
@@ -125,6 +137,12 @@ impl IndexConfig {
             return Err(Error::config(
                 "ef_construction",
                 format!("{} is invalid: need 1..=100000", self.ef_construction),
+            ));
+        }
+        if self.max_items == Some(0) {
+            return Err(Error::config(
+                "max_items",
+                "0 is invalid: need at least 1, or no value for no cap",
             ));
         }
         if !(1..=100_000).contains(&self.ef_search) {
@@ -214,33 +232,6 @@ impl Store {
     }
 }
 
-/// The distance hnsw_rs walks the graph with. It must be non-negative and order pairs as the
-/// metric does; scores are recomputed exactly from the stored vectors before they are returned.
-#[derive(Clone, Copy)]
-struct GraphDist(Metric);
-
-impl Distance<f32> for GraphDist {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        match self.0 {
-            Metric::Cosine => (1.0 - kernels::dot(a, b)).max(0.0),
-            // Any positive, strictly decreasing function of the inner product keeps its order.
-            Metric::Dot => {
-                let d = kernels::dot(a, b);
-                if d >= 0.0 { 1.0 / (1.0 + d) } else { 1.0 - d }
-            }
-            Metric::L2 => kernels::l2_squared(a, b),
-        }
-    }
-}
-
-type Graph = Hnsw<'static, f32, GraphDist>;
-
-/// Graph plus the number of nodes (a prefix of the store's nodes) inserted into it.
-struct GraphState {
-    graph: Graph,
-    n_nodes: usize,
-}
-
 /// An approximate (HNSW) and exact nearest-neighbour index over fixed-dimension vectors.
 ///
 /// All methods take `&self`: many threads may search while one adds or removes. Adds, removes
@@ -248,7 +239,7 @@ struct GraphState {
 pub struct SimilarityIndex {
     config: IndexConfig,
     store: RwLock<Store>,
-    graph: RwLock<Option<GraphState>>,
+    graph: RwLock<Option<Graph>>,
     writer: Mutex<()>,
 }
 
@@ -289,16 +280,6 @@ struct Allowed {
     nodes: Vec<u32>,
     node_mask: Vec<bool>,
     ids: Option<FxHashSet<u64>>,
-}
-
-struct NodeFilter<'a> {
-    mask: &'a [bool],
-}
-
-impl FilterT for NodeFilter<'_> {
-    fn hnsw_filter(&self, id: &usize) -> bool {
-        self.mask.get(*id).copied().unwrap_or(false)
-    }
 }
 
 fn hash_vector(v: &[f32]) -> u64 {
@@ -486,6 +467,24 @@ impl SimilarityIndex {
                     )));
                 }
             }
+            let total = s.items.len() + ids.len();
+            if let Some(max) = self.config.max_items
+                && total > max
+            {
+                return Err(Error::InvalidInput(format!(
+                    "adding {} ids would make {total}, over max_items = {max} (raise max_items \
+                     in the index config, or remove ids first)",
+                    ids.len()
+                )));
+            }
+            // Node numbers are u32 (the graph's links); u32::MAX is never a node.
+            if s.n_nodes() + ids.len() >= u32::MAX as usize {
+                return Err(Error::InvalidInput(format!(
+                    "adding {} vectors would exceed the {} distinct vectors an index can hold",
+                    ids.len(),
+                    u32::MAX - 1
+                )));
+            }
             let first_new = s.n_nodes();
             for ((&id, row), payload) in ids.iter().zip(&rows).zip(payloads.iter_mut()) {
                 let h = hash_vector(row);
@@ -525,54 +524,41 @@ impl SimilarityIndex {
     }
 
     /// Inserts nodes `first_new..` into the graph, or builds the graph once the index is large
-    /// enough. Runs under the writer lock; searches continue meanwhile.
+    /// enough. Runs under the writer lock; searches continue meanwhile (the graph's write lock
+    /// is taken only to make room for the new rows, a short copy).
     fn grow_graph(&self, first_new: usize) -> Result<()> {
         let s = self.read()?;
         let has_graph = self.graph.read().map_err(|_| poisoned())?.is_some();
         if has_graph {
-            let g = self.graph.read().map_err(|_| poisoned())?;
-            if let Some(gs) = g.as_ref() {
-                self.insert_nodes(&gs.graph, &s, first_new..s.n_nodes());
+            if let Some(g) = self.graph.write().map_err(|_| poisoned())?.as_mut() {
+                g.reserve(s.n_nodes());
             }
-            drop(g);
-            let mut g = self.graph.write().map_err(|_| poisoned())?;
-            if let Some(gs) = g.as_mut() {
-                gs.n_nodes = s.n_nodes();
+            let g = self.graph.read().map_err(|_| poisoned())?;
+            if let Some(g) = g.as_ref() {
+                // Tombstones stay in the graph: an add of the same vector may revive them.
+                g.insert_range(&s.vectors, first_new..s.n_nodes(), parallel::parallelism());
             }
         } else if s.live_nodes >= self.config.exact_below.max(1) {
             // Build off-lock: searches keep scanning exactly until the whole graph is ready.
-            let gs = self.build_graph(&s);
+            let g = self.build_graph(&s);
             drop(s);
-            *self.graph.write().map_err(|_| poisoned())? = Some(gs);
+            *self.graph.write().map_err(|_| poisoned())? = Some(g);
         }
         Ok(())
     }
 
-    fn build_graph(&self, s: &Store) -> GraphState {
-        let n = s.n_nodes();
-        let graph = Hnsw::new(
-            self.config.m,
-            n.max(1024),
-            16,
-            self.config.ef_construction,
-            GraphDist(self.config.metric),
-        );
-        self.insert_nodes(&graph, s, 0..n);
-        GraphState { graph, n_nodes: n }
+    fn build_graph(&self, s: &Store) -> Graph {
+        let c = &self.config;
+        let mut g = Graph::new(c.dim, c.metric, c.m, c.ef_construction);
+        g.reserve(s.n_nodes());
+        g.insert_range(&s.vectors, 0..s.n_nodes(), parallel::parallelism());
+        g
     }
 
-    fn insert_nodes(&self, graph: &Graph, s: &Store, range: std::ops::Range<usize>) {
-        let d = self.config.dim;
-        // Tombstones are inserted too: an add of the same vector may bring them back to life.
-        let batch: Vec<(&[f32], usize)> =
-            range.map(|n| (&s.vectors[n * d..(n + 1) * d], n)).collect();
-        if batch.len() >= parallel::MIN_PARALLEL_BATCH && parallel::parallelism() {
-            graph.parallel_insert_slice(&batch);
-        } else {
-            for item in batch {
-                graph.insert_slice(item);
-            }
-        }
+    /// The graph's entry point and every node's links per level (tests of determinism).
+    #[cfg(test)]
+    fn graph_dump(&self) -> Option<(u64, Vec<Vec<Vec<u32>>>)> {
+        self.graph.read().ok()?.as_ref().map(Graph::dump)
     }
 
     /// Removes ids; their nodes are never returned again. Fails without removing anything when
@@ -678,13 +664,6 @@ impl SimilarityIndex {
         }
     }
 
-    fn key(&self, q: &[f32], v: &[f32]) -> f32 {
-        match self.config.metric {
-            Metric::Cosine | Metric::Dot => -kernels::dot(q, v),
-            Metric::L2 => kernels::l2_squared(q, v),
-        }
-    }
-
     fn score_of_key(&self, key: f32) -> f32 {
         match self.config.metric {
             Metric::Cosine | Metric::Dot => -key,
@@ -708,59 +687,61 @@ impl SimilarityIndex {
         k: usize,
         candidates: Option<&[u32]>,
     ) -> Vec<Scored> {
-        let d = self.config.dim;
-        let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
-        let mut consider = |n: u32| {
-            let v = &s.vectors[n as usize * d..(n as usize + 1) * d];
-            let key = self.key(q, v);
-            if heap.len() < k {
-                heap.push(Scored { key, node: n });
-            } else if let Some(top) = heap.peek()
-                && key < top.key
-            {
-                heap.pop();
-                heap.push(Scored { key, node: n });
-            }
-        };
-        match candidates {
-            Some(c) => c.iter().for_each(|&n| consider(n)),
-            None => (0..s.n_nodes() as u32)
-                .filter(|&n| !s.node_ids[n as usize].is_empty())
-                .for_each(&mut consider),
-        }
-        heap.into_sorted_vec()
+        self.exact_scan(s, &[q], k, candidates)
+            .pop()
+            .unwrap_or_default()
     }
 
-    /// [`exact_nodes`](Self::exact_nodes) for a block of queries in one pass over the vectors.
-    fn exact_block(&self, s: &Store, qs: &[Vec<f32>], k: usize) -> Vec<Vec<Scored>> {
-        let d = self.config.dim;
-        let mut heaps: Vec<BinaryHeap<Scored>> = qs
-            .iter()
-            .map(|_| BinaryHeap::with_capacity(k + 1))
-            .collect();
-        if k == 0 {
-            return heaps.into_iter().map(|_| Vec::new()).collect();
+    /// Exact top `k` of every query in `qs`. The stored vectors pass in tiles of `EXACT_TILE`
+    /// (they stay in cache while every query of the block is scored against them, 4 queries x
+    /// 2 vectors per kernel pass), and each query keeps a bounded max-heap whose top is the
+    /// threshold a new key must beat.
+    fn exact_scan(
+        &self,
+        s: &Store,
+        qs: &[&[f32]],
+        k: usize,
+        candidates: Option<&[u32]>,
+    ) -> Vec<Vec<Scored>> {
+        if k == 0 || qs.is_empty() {
+            return vec![Vec::new(); qs.len()];
         }
-        for (n, ids) in s.node_ids.iter().enumerate() {
-            if ids.is_empty() {
-                continue;
+        let d = self.config.dim;
+        let l2 = self.config.metric == Metric::L2;
+        let mut heaps: Vec<BinaryHeap<Scored>> = vec![BinaryHeap::with_capacity(k + 1); qs.len()];
+        let mut nodes: Box<dyn Iterator<Item = u32>> = match candidates {
+            Some(c) => Box::new(c.iter().copied()),
+            None => {
+                Box::new((0..s.n_nodes() as u32).filter(|&n| !s.node_ids[n as usize].is_empty()))
             }
-            let v = &s.vectors[n * d..(n + 1) * d];
-            for (q, heap) in qs.iter().zip(heaps.iter_mut()) {
-                let key = self.key(q, v);
-                if heap.len() < k {
-                    heap.push(Scored {
-                        key,
-                        node: n as u32,
-                    });
-                } else if let Some(top) = heap.peek()
-                    && key < top.key
-                {
-                    heap.pop();
-                    heap.push(Scored {
-                        key,
-                        node: n as u32,
-                    });
+        };
+        let mut tile: Vec<u32> = Vec::with_capacity(EXACT_TILE);
+        let mut rows: Vec<&[f32]> = Vec::with_capacity(EXACT_TILE);
+        let mut keys = vec![0.0f32; qs.len() * EXACT_TILE];
+        loop {
+            tile.clear();
+            tile.extend(nodes.by_ref().take(EXACT_TILE));
+            if tile.is_empty() {
+                break;
+            }
+            rows.clear();
+            rows.extend(
+                tile.iter()
+                    .map(|&n| &s.vectors[n as usize * d..(n as usize + 1) * d]),
+            );
+            let out = &mut keys[..qs.len() * tile.len()];
+            kernels::block(qs, &rows, l2, out);
+            for (heap, row) in heaps.iter_mut().zip(out.chunks_exact(tile.len())) {
+                for (&node, &x) in tile.iter().zip(row) {
+                    let key = if l2 { x } else { -x };
+                    if heap.len() < k {
+                        heap.push(Scored { key, node });
+                    } else if let Some(top) = heap.peek()
+                        && key < top.key
+                    {
+                        heap.pop();
+                        heap.push(Scored { key, node });
+                    }
                 }
             }
         }
@@ -769,39 +750,30 @@ impl SimilarityIndex {
 
     fn graph_nodes(
         &self,
-        gs: &GraphState,
+        g: &Graph,
         s: &Store,
         q: &[f32],
         k: usize,
         ef: usize,
         mask: Option<&[bool]>,
     ) -> Vec<Scored> {
-        let d = self.config.dim;
-        let filter = mask.map(|m| NodeFilter { mask: m });
-        let found =
-            gs.graph
-                .search_filter(q, k, ef.max(k), filter.as_ref().map(|f| f as &dyn FilterT));
-        let mut out: Vec<Scored> = found
+        // Keys are exact (the graph computes them with the same kernels); rows past the store's
+        // end cannot occur (the graph only links stored rows), but skip them defensively.
+        g.search(&s.vectors, q, k, ef, mask)
             .into_iter()
-            .filter(|nb| nb.d_id < s.n_nodes() && !s.node_ids[nb.d_id].is_empty())
-            .filter(|nb| mask.is_none_or(|m| m[nb.d_id]))
-            .map(|nb| {
-                let n = nb.d_id;
-                Scored {
-                    key: self.key(q, &s.vectors[n * d..(n + 1) * d]),
-                    node: n as u32,
-                }
+            .filter(|sc| {
+                s.node_ids
+                    .get(sc.node as usize)
+                    .is_some_and(|ids| !ids.is_empty())
             })
-            .collect();
-        out.sort_unstable();
-        out
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site per search kind
     fn search_prepared(
         &self,
         s: &Store,
-        g: Option<&GraphState>,
+        g: Option<&Graph>,
         q: &[f32],
         k: usize,
         opts: &SearchOptions,
@@ -919,8 +891,10 @@ impl SimilarityIndex {
             // Exact batch: blocks of queries share one pass over the stored vectors, so each
             // vector is read from memory once per block instead of once per query.
             let k_nodes = k.min(s.live_nodes);
-            let blocks: Vec<&[Vec<f32>]> = prepared.chunks(EXACT_BLOCK).collect();
-            let found = map_blocks(&blocks, |b| self.exact_block(&s, b, k_nodes));
+            let refs: Vec<&[f32]> = prepared.iter().map(Vec::as_slice).collect();
+            let block = EXACT_BLOCK.min(refs.len().div_ceil(rayon::current_num_threads()).max(4));
+            let blocks: Vec<&[&[f32]]> = refs.chunks(block).collect();
+            let found = map_blocks(&blocks, |b| self.exact_scan(&s, b, k_nodes, None));
             return Ok(found
                 .into_iter()
                 .flatten()
@@ -1032,6 +1006,14 @@ impl SimilarityIndex {
         }
         if let Some(x) = vectors.iter().find(|x| !x.is_finite()) {
             return Err(Error::Corrupt(format!("a stored vector holds {x}")));
+        }
+        if let Some(max) = index.config.max_items
+            && snap.ids.len() > max
+        {
+            return Err(Error::Corrupt(format!(
+                "{} ids stored, over the file's own max_items = {max}",
+                snap.ids.len()
+            )));
         }
         {
             let mut s = index.write()?;

@@ -442,6 +442,7 @@ class _IndexConfig(TypedDict, total=False):
     ef_construction: int
     ef_search: int
     exact_below: int
+    max_items: int | None
 
 class SimilarityIndex:
     """Nearest-neighbour index over float32 vectors: HNSW graph, exact below `exact_below`."""
@@ -455,6 +456,7 @@ class SimilarityIndex:
         ef_construction: int = 200,
         ef_search: int = 64,
         exact_below: int = 8192,
+        max_items: int | None = None,
     ) -> None: ...
     def add(self, ids: _Ids, vectors: _Vectors, payloads: Sequence[str | None] | None = None) -> None: ...
     def search(

@@ -532,3 +532,110 @@ fn exact_batch_blocks_equal_one_query_at_a_time() {
         );
     }
 }
+
+#[test]
+fn one_thread_builds_the_same_graph_every_time() {
+    let d = 16;
+    let v = rand_vecs(700, d, 11);
+    let build = |batches: &[(usize, usize)]| {
+        let idx = SimilarityIndex::new(IndexConfig {
+            exact_below: 0,
+            m: 8,
+            ef_construction: 48,
+            ..IndexConfig::new(d)
+        })
+        .unwrap();
+        for &(a, b) in batches {
+            let ids: Vec<u64> = (a as u64..b as u64).collect();
+            idx.add(&ids, &v[a * d..b * d], None).unwrap();
+        }
+        idx
+    };
+    crate::parallel::set_parallelism(false);
+    let one = build(&[(0, 700)]);
+    let split = build(&[(0, 1), (1, 300), (300, 700)]);
+    let reloaded = SimilarityIndex::from_bytes(&one.to_bytes().unwrap()).unwrap();
+    crate::parallel::set_parallelism(true);
+    let dump = one.graph_dump().unwrap();
+    // Batching does not matter: levels come from the row number, insertion order is row order.
+    assert_eq!(split.graph_dump().unwrap(), dump);
+    assert_eq!(reloaded.graph_dump().unwrap(), dump);
+    // Level 0 is connected enough for every node to have links, and lists respect 2m.
+    assert!(dump.1.iter().all(|n| !n[0].is_empty() && n[0].len() <= 16));
+    assert!(dump.1.iter().all(|n| n[1..].iter().all(|l| l.len() <= 8)));
+    // A parallel build differs in detail but finds the same nearest neighbours.
+    let par = build(&[(0, 700)]);
+    for (i, q) in v.chunks(d).take(50).enumerate() {
+        let h = par.search_one(q, 1, &Default::default()).unwrap();
+        assert_eq!(h[0].id, i as u64);
+    }
+}
+
+#[test]
+fn graph_search_per_metric_matches_exact_on_most_queries() {
+    let d = 24;
+    let v = rand_vecs(1200, d, 12);
+    let q = rand_vecs(60, d, 13);
+    for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+        let idx = SimilarityIndex::new(IndexConfig {
+            exact_below: 0,
+            metric,
+            ef_construction: 100,
+            ..IndexConfig::new(d)
+        })
+        .unwrap();
+        idx.add(&ids(1200), &v, None).unwrap();
+        let graph = |exact| {
+            let opts = SearchOptions {
+                exact,
+                ef: Some(100),
+                ..Default::default()
+            };
+            idx.search(&q, 10, &opts).unwrap()
+        };
+        let (approx, exact) = (graph(false), graph(true));
+        let common: usize = approx
+            .iter()
+            .zip(&exact)
+            .map(|(a, e)| a.iter().filter(|h| e.iter().any(|x| x.id == h.id)).count())
+            .sum();
+        let r = common as f64 / (10 * q.len() / d) as f64;
+        assert!(r >= 0.9, "{metric:?}: recall {r}");
+    }
+}
+
+#[test]
+fn max_items_caps_the_index_with_a_clear_error() {
+    let d = 4;
+    let idx = SimilarityIndex::new(IndexConfig {
+        max_items: Some(5),
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let v = rand_vecs(8, d, 14);
+    idx.add(&[0, 1, 2], &v[..3 * d], None).unwrap();
+    let e = idx.add(&[3, 4, 5], &v[3 * d..6 * d], None).unwrap_err();
+    assert_eq!(e.code(), "InvalidInput");
+    assert!(e.to_string().contains("max_items = 5"), "{e}");
+    assert_eq!(idx.len(), 3); // all or nothing
+    idx.add(&[3, 4], &v[3 * d..5 * d], None).unwrap();
+    // Duplicate vectors count too: the cap is on ids, not distinct vectors.
+    assert!(idx.add(&[9], &v[..d], None).is_err());
+    idx.remove(&[0]).unwrap();
+    idx.add(&[9], &v[..d], None).unwrap();
+    assert_eq!(idx.len(), 5);
+    // The cap is saved with the config and survives a reload.
+    let back = SimilarityIndex::from_bytes(&idx.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.config().max_items, Some(5));
+    assert!(back.add(&[10], &v[5 * d..6 * d], None).is_err());
+    let e = SimilarityIndex::new(IndexConfig {
+        max_items: Some(0),
+        ..IndexConfig::new(d)
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("max_items"), "{e}");
+    // No cap by default, and an unset cap is not written to the file.
+    assert_eq!(IndexConfig::new(d).max_items, None);
+    let json = serde_json::to_string(&IndexConfig::new(d)).unwrap();
+    assert!(!json.contains("max_items"), "{json}");
+}

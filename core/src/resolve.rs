@@ -2144,6 +2144,21 @@ mod tests {
     }
 
     #[test]
+    fn outcomes_are_bounded_by_max_outcomes() {
+        let r = Resolver::new(ResolverConfig {
+            max_outcomes: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        for i in 0..5 {
+            r.record_outcome(&format!("error {i}"), "fix", i % 2 == 0).unwrap();
+        }
+        let kept: Vec<String> = r.outcomes().into_iter().map(|o| o.text).collect();
+        assert_eq!(kept, ["error 2", "error 3", "error 4"]);
+        assert_eq!(r.metrics().outcomes.values().map(|c| c.success + c.failure).sum::<u64>(), 5);
+    }
+
+    #[test]
     fn a_tfidf_text_index_is_the_knowledge_and_learns() {
         let ix = TextIndex::new(Default::default()).unwrap();
         let (errors, sols) = text_index_pairs();

@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release --example profile_classify [-- SYSTEMS [REGIMES [MODEL]]]`
 //! `cargo run --release --example profile_classify -- --file big.jsonl [MAX_FEATURES]`: fit one
-//! model on every line of a JSONL file (`text`, `label`), for peak memory under `/usr/bin/time -v`.
+//! model on every line of a JSONL file (`text`, `label`), for peak memory under `/usr/bin/time -v`
+//! (env `NGRAM=3` for 1..3-grams, `RAW=1` for no preprocessor).
 use faultlens::classify::ModelKind;
 use faultlens::{ClassifierConfig, TextClassifier};
 use std::collections::BTreeMap;
@@ -51,6 +52,14 @@ fn main() {
         let mut cfg = ClassifierConfig::default();
         if let Some(m) = args.get(2) {
             cfg.tfidf.max_features = Some(m.parse().unwrap());
+        }
+        // NGRAM=3: 1..3-grams; RAW=1: no preprocessor (digits stay, so nearly every line is
+        // distinct and the vocabulary is large): the hard case for memory.
+        if let Ok(n) = std::env::var("NGRAM") {
+            cfg.tfidf.ngram_range.1 = n.parse().unwrap();
+        }
+        if std::env::var_os("RAW").is_some() {
+            cfg.tfidf.preprocessor = None;
         }
         let (t, l): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
         let mut c = TextClassifier::new(cfg).unwrap();

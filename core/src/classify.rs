@@ -428,11 +428,13 @@ struct Fitted {
     info: TrainingInfo,
 }
 
-/// Derived, never saved: feature names and per-feature mean weight (for explanations).
+/// Derived, never saved: feature names and per-feature mean weight (for explanations), and for
+/// support-layout models with a softmax link `exp(intercept / t - max)` (see `proba_into`).
 #[derive(Clone, Debug, Default)]
 struct Derived {
     names: Arc<Vec<String>>,
     coef_mean: Arc<Vec<f64>>,
+    exp_intercept: Option<Arc<(Vec<f64>, f64)>>,
 }
 
 /// Optional progress callback: `(stage, done, total)`. Stages: `vectorize`, `cv`, `train`,
@@ -1244,7 +1246,8 @@ fn fit_temperature(oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
     let g = (5f64.sqrt() - 1.0) / 2.0;
     let (mut x1, mut x2) = (hi - g * (hi - lo), lo + g * (hi - lo));
     let (mut f1, mut f2) = (loss_at(x1), loss_at(x2));
-    for _ in 0..40 {
+    // 30 steps narrow ln(t) to 14 * 0.618^30 = 7e-6: far below what moves a probability.
+    for _ in 0..30 {
         if f1 < f2 {
             hi = x2;
             x2 = x1;
@@ -1624,11 +1627,72 @@ impl TextClassifier {
         };
         let names = self.vectorizer.feature_names()?;
         let coef_mean = f.linear.feature_means();
+        let t = match f.link {
+            Link::Softmax => Some(1.0),
+            Link::Temperature { t } => Some(t),
+            Link::Platt { .. } => None,
+        };
+        let exp_intercept = match (t, &f.linear.support) {
+            (Some(t), Some(_)) => {
+                let top = f.linear.intercept.iter().fold(f64::NEG_INFINITY, |m, &b| m.max(b / t));
+                let e = f.linear.intercept.iter().map(|&b| (b / t - top).exp()).collect();
+                Some(Arc::new((e, top)))
+            }
+            _ => None,
+        };
         self.derived = Derived {
             names: Arc::new(names),
             coef_mean: Arc::new(coef_mean),
+            exp_intercept,
         };
         Ok(())
+    }
+
+    /// Probabilities of one row. Support-layout models with a softmax link skip `exp` for every
+    /// class none of the row's features was seen with: its score is `intercept + base`, so its
+    /// probability is a precomputed `exp(intercept / t)` times one per-row factor. (`base`, the
+    /// shared weights' sum, is the same for all classes and cancels in the softmax.)
+    fn proba_into(&self, f: &Fitted, idx: &[u32], val: &[f64], out: &mut [f64]) {
+        let (Some(sp), Some(ei)) = (&f.linear.support, &self.derived.exp_intercept) else {
+            f.linear.scores_into(idx, val, out);
+            apply_link(&f.link, out);
+            return;
+        };
+        let (eb, top) = (&ei.0, ei.1);
+        let t = match f.link {
+            Link::Temperature { t } => t,
+            _ => 1.0,
+        };
+        out.fill(0.0);
+        for (&ft, &x) in idx.iter().zip(val) {
+            let ft = ft as usize;
+            if ft >= f.linear.n_features {
+                continue;
+            }
+            let r = sp.rest[ft];
+            let range = sp.range(ft);
+            for (&c, &w) in sp.classes[range.clone()].iter().zip(&sp.weight[range]) {
+                out[c as usize] += x * (w - r);
+            }
+        }
+        // out[k] now holds the class's own offset; zero means "as if untouched" either way.
+        let b = &f.linear.intercept;
+        let m = out
+            .iter()
+            .zip(b)
+            .filter(|(d, _)| **d != 0.0)
+            .fold(top, |m, (d, bk)| m.max((bk + d) / t));
+        let scale = (top - m).exp();
+        let mut z = 0.0;
+        for ((o, &bk), &e) in out.iter_mut().zip(b).zip(eb.iter()) {
+            *o = if *o == 0.0 {
+                e * scale
+            } else {
+                ((bk + *o) / t - m).exp()
+            };
+            z += *o;
+        }
+        out.iter_mut().for_each(|o| *o /= z);
     }
 
     fn proba_matrix(&self, f: &Fitted, x: &CsrMatrix) -> Vec<Vec<f64>> {
@@ -1636,8 +1700,7 @@ impl TextClassifier {
         parallel::map(&rows, |&i| {
             let (idx, val) = x.row(i);
             let mut s = vec![0.0; f.linear.n_classes];
-            f.linear.scores_into(idx, val, &mut s);
-            apply_link(&f.link, &mut s);
+            self.proba_into(f, idx, val, &mut s);
             s
         })
     }
@@ -1697,8 +1760,7 @@ impl TextClassifier {
         let (idx, val) = x.row(i);
         let k = f.linear.n_classes;
         let mut p = vec![0.0; k];
-        f.linear.scores_into(idx, val, &mut p);
-        apply_link(&f.link, &mut p);
+        self.proba_into(f, idx, val, &mut p);
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let best = order[0];

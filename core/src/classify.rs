@@ -2337,6 +2337,73 @@ mod tests {
     }
 
     #[test]
+    fn support_layout_solution_is_a_stationary_point_of_the_objective() {
+        // The solver's gradient is hand-written; check its optimum against central differences
+        // of the objective computed independently (through `scores_into`).
+        let (mut t, mut l) = toy();
+        for (text, label) in [
+            ("error on disk and connection", "disk"),
+            ("error connection oom", "net"),
+            ("oom error disk", "oom"),
+            ("disk error", "net"),
+        ] {
+            t.push(text.to_owned());
+            l.push(label.to_owned());
+        }
+        let x = TfidfVectorizer::new(default_classifier_tfidf())
+            .unwrap()
+            .fit_transform(&t)
+            .unwrap();
+        let (classes, y) = check_training(&t, &l, None).unwrap();
+        let d = Design::new(x, y, classes.len());
+        let (train, _) = d.subset(&d.all());
+        let c = 3.0;
+        let s = fit_logistic(&train, c, 5000, 1e-10, &mut Reporter(None));
+        assert!(s.converged);
+        let sp = s.linear.support.as_ref().unwrap();
+        let nf = train.x.n_cols;
+        assert!(sp.classes.len() < nf * 3, "support should be partial");
+        assert!((0..nf).any(|f| sp.range(f).len() > 1));
+        let w_total: f64 = train.w.iter().sum();
+        let objective = |lin: &Linear| -> f64 {
+            let sp = lin.support.as_ref().unwrap();
+            let mut loss = 0.0;
+            let mut sc = vec![0.0; 3];
+            for i in 0..train.x.n_rows {
+                let (idx, val) = train.x.row(i);
+                lin.scores_into(idx, val, &mut sc);
+                softmax_in_place(&mut sc);
+                loss -= train.w[i] * sc[train.y[i]].ln();
+            }
+            let mut reg: f64 = sp.weight.iter().map(|w| w * w).sum();
+            for f in 0..nf {
+                reg += (3 - sp.range(f).len()) as f64 * sp.rest[f] * sp.rest[f];
+            }
+            loss / w_total + 0.5 * reg / (c * w_total)
+        };
+        let h = 1e-6;
+        let n_sup = sp.weight.len();
+        let mut worst = 0.0f64;
+        for p in 0..n_sup + nf + 3 {
+            let mut probe = |delta: f64| {
+                let mut lin = s.linear.clone();
+                let sp = lin.support.as_mut().unwrap();
+                if p < n_sup {
+                    sp.weight[p] += delta;
+                } else if p < n_sup + nf {
+                    sp.rest[p - n_sup] += delta;
+                } else {
+                    lin.intercept[p - n_sup - nf] += delta;
+                }
+                objective(&lin)
+            };
+            let g = (probe(h) - probe(-h)) / (2.0 * h);
+            worst = worst.max(g.abs());
+        }
+        assert!(worst < 1e-6, "largest numerical gradient entry at the optimum: {worst:e}");
+    }
+
+    #[test]
     fn dedup_gives_the_same_model_as_repetition() {
         // Doubling the data doubles the weights, not the rows.
         let (mut t, mut l) = toy();

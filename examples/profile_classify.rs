@@ -119,11 +119,15 @@ fn main() {
             let ty: Vec<&str> = train.iter().map(|&i| rows[i].1.as_str()).collect();
             let ex: Vec<&str> = test.iter().map(|&i| rows[i].0.as_str()).collect();
             let ey: Vec<&str> = test.iter().map(|&i| rows[i].1.as_str()).collect();
-            let mut c = TextClassifier::new(ClassifierConfig {
+            let mut cfg = ClassifierConfig {
                 model,
                 ..Default::default()
-            })
-            .unwrap();
+            };
+            // C=...: try another regularisation strength.
+            if let Ok(v) = std::env::var("C") {
+                cfg.c = v.parse().unwrap();
+            }
+            let mut c = TextClassifier::new(cfg).unwrap();
             let s = Instant::now();
             c.fit(&tx, &ty).unwrap();
             let fit_s = s.elapsed().as_secs_f64();

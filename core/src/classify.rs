@@ -1221,6 +1221,10 @@ fn calibration_rows(d: &Design, folds: &[Vec<usize>]) -> Vec<usize> {
     rows
 }
 
+/// Standard deviation of the prior on ln(t) in [`fit_temperature`]: t within a factor e^2 = 7.4
+/// of 1 is unremarkable, a factor 1,000 needs dozens of held-out lines to support it.
+const TEMPERATURE_PRIOR_SD: f64 = 2.0;
+
 /// Mean negative log-likelihood of the true classes of `rows` under `link`.
 fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
     let mut total = 0.0;
@@ -1235,13 +1239,18 @@ fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
 }
 
 /// Temperature scaling (Guo et al. 2017): the `t` minimising the held-out log-loss of
-/// `softmax(scores / t)`, by golden-section search on ln(t) (the log-loss is unimodal in it).
-/// No held-out rows: `t = 1`.
+/// `softmax(scores / t)`, by golden-section search on ln(t) (the objective is unimodal in it).
+/// With a normal prior on ln(t) centred on 0 (sd [`TEMPERATURE_PRIOR_SD`]), i.e. the MAP
+/// estimate: when every held-out line is right (a handful of lines, or separable data) the
+/// maximum-likelihood `t` runs off to 0 and every probability to exactly 1; the prior stops that,
+/// and weighs less and less as held-out lines accumulate. No held-out rows: `t = 1`.
 fn fit_temperature(oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
     if rows.is_empty() {
         return 1.0;
     }
-    let loss_at = |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y, rows);
+    let prior = 1.0 / (2.0 * TEMPERATURE_PRIOR_SD * TEMPERATURE_PRIOR_SD * rows.len() as f64);
+    let loss_at =
+        |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y, rows) + prior * u * u;
     let (mut lo, mut hi) = (-7.0f64, 7.0f64);
     let g = (5f64.sqrt() - 1.0) / 2.0;
     let (mut x1, mut x2) = (hi - g * (hi - lo), lo + g * (hi - lo));

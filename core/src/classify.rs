@@ -2394,7 +2394,7 @@ mod tests {
         let n_sup = sp.weight.len();
         let mut worst = 0.0f64;
         for p in 0..n_sup + nf + 3 {
-            let mut probe = |delta: f64| {
+            let probe = |delta: f64| {
                 let mut lin = s.linear.clone();
                 let sp = lin.support.as_mut().unwrap();
                 if p < n_sup {

@@ -280,3 +280,63 @@ fn bad_input_gets_clear_errors() {
     let e = serde_json::from_str::<ClassifierConfig>(r#"{"model": "forest"}"#).unwrap_err();
     assert!(e.to_string().contains("forest"), "{e}");
 }
+
+/// Expected calibration error of the top probability, 15 equal-width bins (as the benchmark).
+fn ece(c: &TextClassifier, texts: &[String], labels: &[String]) -> f64 {
+    let classes = c.classes().unwrap();
+    let mut bins = [(0.0f64, 0.0f64, 0usize); 15];
+    for (p, y) in c.predict_proba(texts).unwrap().iter().zip(labels) {
+        let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+        let b = ((p[best] * 15.0).ceil() as usize).clamp(1, 15) - 1;
+        bins[b].0 += p[best];
+        bins[b].1 += f64::from(u8::from(&classes[best] == y));
+        bins[b].2 += 1;
+    }
+    bins.iter().map(|b| (b.0 - b.1).abs()).sum::<f64>() / texts.len() as f64
+}
+
+#[test]
+fn temperature_fitted_on_held_out_predictions_lowers_calibration_error() {
+    // The fixture's test lines were never trained on; the temperature is fitted on the
+    // training set's own hold-out fold, so this is a fair held-out check.
+    let (t, l) = read("test.jsonl");
+    let calibrated = fitted(ModelKind::Logistic);
+    let mut raw = TextClassifier::new(ClassifierConfig {
+        holdout: 0.0, // no held-out predictions, so no temperature: plain softmax
+        ..Default::default()
+    })
+    .unwrap();
+    let (tt, tl) = read("train.jsonl");
+    raw.fit(&tt, &tl).unwrap();
+    assert_eq!(raw.predict(&t).unwrap(), calibrated.predict(&t).unwrap());
+    let legacy = TextClassifier::load(fixture("classify/model_v1_dense.flm")).unwrap();
+    let (e_cal, e_raw, e_old) = (ece(&calibrated, &t, &l), ece(&raw, &t, &l), ece(&legacy, &t, &l));
+    assert!(e_cal < 0.5 * e_raw, "calibrated {e_cal:.4} vs uncalibrated {e_raw:.4}");
+    assert!(e_cal < 0.5 * e_old, "calibrated {e_cal:.4} vs dense v1 model {e_old:.4}");
+    assert!(e_cal <= 0.05, "{e_cal:.4}");
+}
+
+/// A model file written before the support layout and the temperature (dense weights, plain
+/// softmax) still loads and predicts exactly what it did.
+#[test]
+fn dense_v1_model_file_still_loads_and_predicts_the_same() {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("classify/expected_v1_dense.json")).unwrap(),
+    )
+    .unwrap();
+    let c = TextClassifier::load(fixture("classify/model_v1_dense.flm")).unwrap();
+    let texts: Vec<String> = serde_json::from_value(expected["texts"].clone()).unwrap();
+    let want: Vec<Vec<f64>> = serde_json::from_value(expected["proba"].clone()).unwrap();
+    let classes: Vec<String> = serde_json::from_value(expected["classes"].clone()).unwrap();
+    assert_eq!(c.classes().unwrap(), classes.as_slice());
+    for (g, w) in c.predict_proba(&texts).unwrap().iter().zip(&want) {
+        for (a, b) in g.iter().zip(w) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+    }
+    let predict: Vec<String> = serde_json::from_value(expected["predict"].clone()).unwrap();
+    assert_eq!(c.predict(&texts).unwrap(), predict);
+    // Saved again, it keeps its layout and probabilities.
+    let back = TextClassifier::from_bytes(&c.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, c);
+}

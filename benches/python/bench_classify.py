@@ -12,7 +12,8 @@ on the test set from a small grid (C, alpha): a tuned baseline. faultlens runs a
 
 Printed per case: accuracy, macro-F1, accuracy on test lines whose exact text is not in training
 ("unseen"), expected calibration error of the top probability (ECE, 15 bins), fit seconds,
-batch predictions/s, single-call latency p50/p99 (µs), and faultlens/scikit-learn ratios.
+batch predictions/s, single-call latency p50/p99 (µs), peak resident memory added while fitting
+(MB, sampled), and faultlens/scikit-learn ratios.
 
 Usage: benches/python/run.sh classify   (or: python bench_classify.py [--systems A,B] [--json out])
 """
@@ -21,6 +22,7 @@ import glob
 import json
 import os
 import random
+import threading
 import time
 from collections import defaultdict
 
@@ -107,11 +109,40 @@ def batch_rate(fn, texts, min_s=0.3):
             return n / el
 
 
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRss:
+    """Peak resident memory above the starting point while the block runs (sampled every 2 ms
+    by a thread; faultlens releases the GIL while fitting and scikit-learn's solvers return to
+    Python often, so the sampler keeps running)."""
+
+    def __enter__(self):
+        self.start = self.peak = rss_bytes()
+        self.stop = False
+        def run():
+            while not self.stop:
+                self.peak = max(self.peak, rss_bytes())
+                time.sleep(0.002)
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop = True
+        self.thread.join()
+        self.peak = max(self.peak, rss_bytes())
+        self.mb = (self.peak - self.start) / 1e6
+
+
 def measure(name, make, fit, proba_fn, classes_fn, one_fn, batch_fn, Xtr, ytr, Xte, yte, seen):
     model = make()
-    t = time.perf_counter()
-    fit(model, Xtr, ytr)
-    fit_s = time.perf_counter() - t
+    with PeakRss() as mem:
+        t = time.perf_counter()
+        fit(model, Xtr, ytr)
+        fit_s = time.perf_counter() - t
     proba = np.asarray(proba_fn(model, Xte))
     classes = np.asarray(classes_fn(model), dtype=object)
     pred = classes[proba.argmax(axis=1)]
@@ -127,6 +158,7 @@ def measure(name, make, fit, proba_fn, classes_fn, one_fn, batch_fn, Xtr, ytr, X
         "n_unseen": int(unseen.sum()),
         "ece": float(ece(proba.max(axis=1), correct)),
         "fit_s": fit_s,
+        "fit_mem_mb": mem.mb,
         "batch_per_s": batch_rate(lambda xs: batch_fn(model, xs), Xte),
         "p50_us": 0.0,
         "p99_us": 0.0,
@@ -189,10 +221,10 @@ def run_case(case, rows, train, test, fl_models, sk_grid):
     print(f"\n== {case}: {len(train)} train, {len(test)} test ({sum(x not in seen for x in Xte)} unseen), "
           f"{len(set(ytr))} classes")
     print(f"{'model':30s} {'acc':>7s} {'macroF1':>7s} {'unseen':>7s} {'ECE':>6s} {'fit s':>8s} "
-          f"{'batch/s':>10s} {'p50 µs':>8s} {'p99 µs':>8s}")
+          f"{'batch/s':>10s} {'p50 µs':>8s} {'p99 µs':>8s} {'fit MB':>7s}")
     for r in results:
         print(f"{r['name']:30s} {r['accuracy']:7.4f} {r['macro_f1']:7.4f} {r['unseen_accuracy']:7.4f} "
-              f"{r['ece']:6.3f} {r['fit_s']:8.3f} {r['batch_per_s']:10,.0f} {r['p50_us']:8.0f} {r['p99_us']:8.0f}")
+              f"{r['ece']:6.3f} {r['fit_s']:8.3f} {r['batch_per_s']:10,.0f} {r['p50_us']:8.0f} {r['p99_us']:8.0f} {r['fit_mem_mb']:7.1f}")
     sk_best = max((r for r in results if r["name"].startswith("sk ")), key=lambda r: (r["accuracy"], r["macro_f1"]))
     fl_def = next(r for r in results if r["name"] == f"faultlens {fl_models[0]}")
     print(f"ratios faultlens {fl_models[0]} / best scikit-learn ({sk_best['name']}): "
@@ -200,7 +232,9 @@ def run_case(case, rows, train, test, fl_models, sk_grid):
           f"macro-F1 {100 * (fl_def['macro_f1'] - sk_best['macro_f1']):+.2f} pts, "
           f"fit {sk_best['fit_s'] / fl_def['fit_s']:.1f}x faster, "
           f"batch {fl_def['batch_per_s'] / sk_best['batch_per_s']:.1f}x, "
-          f"single p50 {sk_best['p50_us'] / fl_def['p50_us']:.1f}x faster")
+          f"single p50 {sk_best['p50_us'] / fl_def['p50_us']:.1f}x faster, "
+          f"ECE {sk_best['ece']:.3f} -> {fl_def['ece']:.3f}, "
+          f"fit memory {sk_best['fit_mem_mb']:.1f} -> {fl_def['fit_mem_mb']:.1f} MB")
     for r in results:
         r.pop("_model")
         r.pop("_one")

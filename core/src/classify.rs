@@ -267,14 +267,53 @@ enum Link {
     Temperature { t: f64 },
 }
 
-/// A linear scorer: `score[k] = intercept[k] + sum_f x_f coef[f * n_classes + k]`
-/// (feature-major so one non-zero touches one contiguous run).
+/// A linear scorer: `score[k] = intercept[k] + sum_f x_f w(f, k)`.
+///
+/// Two layouts. Dense: `coef[f * n_classes + k]` (feature-major so one non-zero touches one
+/// contiguous run); naive Bayes, the SVM and logistic models from older files use it. Sparse
+/// ([`Support`]): logistic regression fitted since the support layout, one free weight per
+/// (feature, class) pair seen together in training and one shared weight per feature for every
+/// other class; memory and per-row cost then follow the data's non-zeros, not features x classes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Linear {
     n_features: usize,
     n_classes: usize,
+    /// Dense weights; empty when `support` holds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     coef: Vec<f64>,
     intercept: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    support: Option<Support>,
+}
+
+/// Sparse weights: for feature `f`, classes `classes[indptr[f]..indptr[f + 1]]` (ascending) have
+/// their own weights `weight[..]`; every other class has `rest[f]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Support {
+    indptr: Vec<usize>,
+    classes: Vec<u32>,
+    weight: Vec<f64>,
+    rest: Vec<f64>,
+}
+
+impl Support {
+    fn range(&self, f: usize) -> std::ops::Range<usize> {
+        self.indptr[f]..self.indptr[f + 1]
+    }
+
+    fn is_valid(&self, nf: usize, k: usize) -> bool {
+        self.indptr.len() == nf + 1
+            && self.indptr[0] == 0
+            && self.indptr.windows(2).all(|w| w[0] <= w[1])
+            && self.indptr[nf] == self.classes.len()
+            && self.weight.len() == self.classes.len()
+            && self.rest.len() == nf
+            && (0..nf).all(|f| {
+                let c = &self.classes[self.range(f)];
+                c.windows(2).all(|w| w[0] < w[1]) && c.last().is_none_or(|&l| (l as usize) < k)
+            })
+            && self.weight.iter().chain(&self.rest).all(|v| v.is_finite())
+    }
 }
 
 impl Linear {
@@ -284,12 +323,32 @@ impl Linear {
             n_classes,
             coef: vec![0.0; n_features * n_classes],
             intercept: vec![0.0; n_classes],
+            support: None,
         }
     }
 
     fn scores_into(&self, idx: &[u32], val: &[f64], out: &mut [f64]) {
         let k = self.n_classes;
         out.copy_from_slice(&self.intercept);
+        if let Some(sp) = &self.support {
+            let mut base = 0.0;
+            for (&f, &x) in idx.iter().zip(val) {
+                let f = f as usize;
+                if f >= self.n_features {
+                    continue;
+                }
+                let r = sp.rest[f];
+                base += x * r;
+                let range = sp.range(f);
+                for (&c, &w) in sp.classes[range.clone()].iter().zip(&sp.weight[range]) {
+                    out[c as usize] += x * (w - r);
+                }
+            }
+            if base != 0.0 {
+                out.iter_mut().for_each(|o| *o += base);
+            }
+            return;
+        }
         for (&f, &x) in idx.iter().zip(val) {
             let f = f as usize;
             if f >= self.n_features {
@@ -300,6 +359,54 @@ impl Linear {
                 *o += x * wi;
             }
         }
+    }
+
+    /// `w(f, c)`.
+    fn weight(&self, f: usize, c: usize) -> f64 {
+        match &self.support {
+            Some(sp) => {
+                let range = sp.range(f);
+                match sp.classes[range.clone()].binary_search(&(c as u32)) {
+                    Ok(j) => sp.weight[range.start + j],
+                    Err(_) => sp.rest[f],
+                }
+            }
+            None => self.coef[f * self.n_classes + c],
+        }
+    }
+
+    /// Mean weight of each feature over the classes (the explanation's reference point).
+    fn feature_means(&self) -> Vec<f64> {
+        let k = self.n_classes.max(1);
+        match &self.support {
+            Some(sp) => (0..self.n_features)
+                .map(|f| {
+                    let range = sp.range(f);
+                    let own: f64 = sp.weight[range.clone()].iter().sum();
+                    (own + (k - range.len()) as f64 * sp.rest[f]) / k as f64
+                })
+                .collect(),
+            None => self
+                .coef
+                .chunks(k)
+                .map(|r| r.iter().sum::<f64>() / k as f64)
+                .collect(),
+        }
+    }
+
+    fn is_valid(&self, nf: usize, k: usize) -> bool {
+        let shape = self.n_features == nf && self.n_classes == k && self.intercept.len() == k;
+        let weights = match &self.support {
+            Some(sp) => self.coef.is_empty() && sp.is_valid(nf, k),
+            None => self.coef.len() == nf * k,
+        };
+        shape
+            && weights
+            && self
+                .coef
+                .iter()
+                .chain(&self.intercept)
+                .all(|v| v.is_finite())
     }
 }
 
@@ -321,11 +428,13 @@ struct Fitted {
     info: TrainingInfo,
 }
 
-/// Derived, never saved: feature names and per-feature mean weight (for explanations).
+/// Derived, never saved: feature names and per-feature mean weight (for explanations), and for
+/// support-layout models with a softmax link `exp(intercept / t - max)` (see `proba_into`).
 #[derive(Clone, Debug, Default)]
 struct Derived {
     names: Arc<Vec<String>>,
     coef_mean: Arc<Vec<f64>>,
+    exp_intercept: Option<Arc<(Vec<f64>, f64)>>,
 }
 
 /// Optional progress callback: `(stage, done, total)`. Stages: `vectorize`, `cv`, `train`,
@@ -544,69 +653,186 @@ struct Solved {
     converged: bool,
 }
 
-/// Multinomial logistic regression by L-BFGS over the sparse rows.
+/// Multinomial logistic regression by L-BFGS over the sparse rows, in the support layout.
 ///
-/// Minimises `(1/W) sum_i w_i CE_i + ||coef||^2 / (2 C W)` (scikit-learn's objective divided by
-/// the total weight `W`, which moves no optimum but keeps `tol` independent of the sample count).
+/// Minimises `(1/W) sum_i w_i CE_i + ||w||^2 / (2 C W)` (scikit-learn's objective divided by
+/// the total weight `W`, which moves no optimum but keeps `tol` independent of the sample count)
+/// over weights where each feature has its own weight only for the classes it was seen with in
+/// training and one shared weight for all other classes (its L2 term counts that weight once per
+/// class it stands for, so the penalty is that of the equivalent dense matrix). The shared weight
+/// keeps the dense model's "this n-gram argues against every class it never came with", and
+/// softmax cannot tell a per-feature shift apart, so what is lost is only how strongly a feature
+/// argues against one unseen class rather than another.
+///
+/// Why: dense weights cost features x classes (50k x 706 doubles = 282 MB, times the ~20 vectors
+/// L-BFGS keeps = 5.6 GB) and every pass O(non-zeros x classes); here the parameters number
+/// about the (feature, class) pairs of the data, and a row's softmax only visits the classes its
+/// features were seen with (the others share `intercept + base`, summed once per pass).
 fn fit_logistic(t: &Train, c: f64, max_iter: usize, tol: f64, rep: &mut Reporter) -> Solved {
     let nf = t.x.n_cols;
     let k = t.n_classes;
-    let n_coef = nf * k;
+    // Support: the (feature, class) pairs of the training rows, feature-major.
+    let mut pairs: Vec<u64> = Vec::with_capacity(t.x.indices.len());
+    for i in 0..t.x.n_rows {
+        let y = t.y[i] as u64;
+        pairs.extend(t.x.row(i).0.iter().map(|&f| ((f as u64) << 32) | y));
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut indptr = vec![0usize; nf + 1];
+    let classes: Vec<u32> = pairs
+        .iter()
+        .map(|&p| {
+            indptr[(p >> 32) as usize + 1] += 1;
+            p as u32
+        })
+        .collect();
+    drop(pairs);
+    for f in 0..nf {
+        indptr[f + 1] += indptr[f];
+    }
+    let n_sup = classes.len();
+    // Each shared weight stands for this many classes in the penalty.
+    let multiplicity: Vec<f64> = (0..nf)
+        .map(|f| (k - (indptr[f + 1] - indptr[f])) as f64)
+        .collect();
     let w_total: f64 = t.w.iter().sum();
     let lambda = 1.0 / (c * w_total);
-    let eval = |theta: &[f64], grad: &mut [f64]| -> f64 {
-        grad.iter_mut().for_each(|g| *g = 0.0);
-        let (coef, intercept) = theta.split_at(n_coef);
+    let rows: Vec<usize> = (0..t.x.n_rows).collect();
+    // Fixed blocks summed in order: the same result with or without threads, on any machine.
+    const CHUNK: usize = 512;
+
+    // Loss and gradient of a block of rows into `grad` (same layout as theta); returns the loss
+    // and the total `alpha` (weight of the untouched classes' exp(intercept) in the gradient).
+    let block = |theta: &[f64], eb: &[f64], e_total: f64, bmax: f64, rows: &[usize], grad: &mut [f64]| {
+        let (u, rest) = theta.split_at(n_sup);
+        let (cf, b) = rest.split_at(nf);
+        let (gu, grest) = grad.split_at_mut(n_sup);
+        let (gc, gb) = grest.split_at_mut(nf);
         let mut s = vec![0.0; k];
-        let mut loss = 0.0;
-        for i in 0..t.x.n_rows {
+        let mut mark = vec![false; k];
+        let mut touched: Vec<usize> = Vec::new();
+        let (mut loss, mut alpha_sum) = (0.0, 0.0);
+        for &i in rows {
             let (idx, val) = t.x.row(i);
-            s.copy_from_slice(intercept);
+            // Scores relative to `base` (the shared weights' sum, common to every class).
             for (&f, &x) in idx.iter().zip(val) {
-                let row = &coef[f as usize * k..(f as usize + 1) * k];
-                for (sv, &wv) in s.iter_mut().zip(row) {
-                    *sv += x * wv;
+                let f = f as usize;
+                let cfv = cf[f];
+                for j in indptr[f]..indptr[f + 1] {
+                    let cls = classes[j] as usize;
+                    if !mark[cls] {
+                        mark[cls] = true;
+                        touched.push(cls);
+                        s[cls] = 0.0;
+                    }
+                    s[cls] += x * (u[j] - cfv);
                 }
             }
-            let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let mut z = 0.0;
-            for v in s.iter_mut() {
-                *v = (*v - m).exp();
-                z += *v;
+            let m = touched.iter().fold(bmax, |m, &q| m.max(b[q] + s[q]));
+            let scale = (bmax - m).exp();
+            let (mut z, mut eb_touched) = (0.0, 0.0);
+            for &q in &touched {
+                let e = (b[q] + s[q] - m).exp();
+                s[q] = e;
+                z += e;
+                eb_touched += eb[q];
             }
+            z += (e_total - eb_touched).max(0.0) * scale;
             let wi = t.w[i] / w_total;
             let yi = t.y[i];
-            loss += wi * (z.ln() - (s[yi].ln()));
-            for v in s.iter_mut() {
-                *v = *v / z * wi;
+            let num_y = if mark[yi] { s[yi] } else { eb[yi] * scale };
+            loss += wi * (z.ln() - num_y.max(f64::MIN_POSITIVE).ln());
+            // Untouched class q: residual alpha * eb[q]; collected for all q after the pass and
+            // corrected here for the touched ones.
+            let alpha = wi * scale / z;
+            alpha_sum += alpha;
+            for &q in &touched {
+                let r = wi * s[q] / z - if q == yi { wi } else { 0.0 };
+                s[q] = r;
+                gb[q] += r - alpha * eb[q];
             }
-            s[yi] -= wi;
+            if !mark[yi] {
+                gb[yi] -= wi;
+            }
             for (&f, &x) in idx.iter().zip(val) {
-                let g = &mut grad[f as usize * k..(f as usize + 1) * k];
-                for (gv, &sv) in g.iter_mut().zip(&s) {
-                    *gv += x * sv;
+                let f = f as usize;
+                let mut sum_r = 0.0;
+                for j in indptr[f]..indptr[f + 1] {
+                    let r = s[classes[j] as usize];
+                    gu[j] += x * r;
+                    sum_r += r;
                 }
+                // Residuals sum to zero over all classes, so the untouched ones sum to -sum_r.
+                gc[f] -= x * sum_r;
             }
-            for (gv, &sv) in grad[n_coef..].iter_mut().zip(&s) {
-                *gv += sv;
+            for q in touched.drain(..) {
+                mark[q] = false;
             }
         }
+        (loss, alpha_sum)
+    };
+    let eval = |theta: &[f64], grad: &mut [f64]| -> f64 {
+        let b = &theta[n_sup + nf..];
+        let bmax = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let eb: Vec<f64> = b.iter().map(|v| (v - bmax).exp()).collect();
+        let e_total: f64 = eb.iter().sum();
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        let part = |rows: &[usize]| {
+            let mut g = vec![0.0; grad.len()];
+            let (l, a) = block(theta, &eb, e_total, bmax, rows, &mut g);
+            (l, a, g)
+        };
+        let parts: Vec<(f64, f64, Vec<f64>)> = if rows.len() <= CHUNK {
+            Vec::new()
+        } else if parallel::parallelism() {
+            rows.par_chunks(CHUNK).map(part).collect()
+        } else {
+            rows.chunks(CHUNK).map(part).collect()
+        };
+        let (mut loss, mut alpha_sum) = (0.0, 0.0);
+        if parts.is_empty() {
+            (loss, alpha_sum) = block(theta, &eb, e_total, bmax, &rows, grad);
+        }
+        for (pl, pa, pg) in parts {
+            loss += pl;
+            alpha_sum += pa;
+            grad.iter_mut().zip(&pg).for_each(|(g, v)| *g += v);
+        }
+        for (g, &e) in grad[n_sup + nf..].iter_mut().zip(&eb) {
+            *g += alpha_sum * e;
+        }
         let mut reg = 0.0;
-        for (g, &w) in grad[..n_coef].iter_mut().zip(coef) {
+        for (g, &w) in grad[..n_sup].iter_mut().zip(&theta[..n_sup]) {
             reg += w * w;
             *g += lambda * w;
         }
+        for ((g, &w), &mult) in grad[n_sup..n_sup + nf]
+            .iter_mut()
+            .zip(&theta[n_sup..n_sup + nf])
+            .zip(&multiplicity)
+        {
+            reg += mult * w * w;
+            *g += lambda * mult * w;
+        }
         loss + 0.5 * lambda * reg
     };
-    let theta0 = vec![0.0; n_coef + k];
+    let theta0 = vec![0.0; n_sup + nf + k];
     let (theta, iterations, converged) = lbfgs(theta0, eval, max_iter, tol, 7, rep);
-    let (coef, intercept) = theta.split_at(n_coef);
+    let (u, rest) = theta.split_at(n_sup);
+    let (cf, b) = rest.split_at(nf);
     Solved {
         linear: Linear {
             n_features: nf,
             n_classes: k,
-            coef: coef.to_vec(),
-            intercept: intercept.to_vec(),
+            coef: Vec::new(),
+            intercept: b.to_vec(),
+            support: Some(Support {
+                indptr,
+                classes,
+                weight: u.to_vec(),
+                rest: cf.to_vec(),
+            }),
         },
         iterations,
         converged,
@@ -944,7 +1170,8 @@ fn train_raw(model: ModelKind, t: &Train, cfg: &ClassifierConfig, rep: &mut Repo
 }
 
 #[allow(clippy::too_many_arguments)] // progress bookkeeping rides along
-/// Out-of-fold raw scores (after the model's link for logistic/NB; raw margins for the SVM).
+/// Out-of-fold raw scores (before any link: logits for logistic and naive Bayes, margins for the
+/// SVM); samples outside `folds` get an empty row.
 fn out_of_fold(
     model: ModelKind,
     d: &Design,
@@ -969,9 +1196,6 @@ fn out_of_fold(
             let (idx, val) = d.x.row(i);
             let mut s = vec![0.0; d.n_classes];
             m.linear.scores_into(idx, val, &mut s);
-            if model != ModelKind::LinearSvm {
-                apply_link(&m.link, &mut s);
-            }
             oof[i] = s;
         }
         *done += 1;
@@ -980,34 +1204,59 @@ fn out_of_fold(
     oof
 }
 
-/// Mean negative log-likelihood of the true classes under `link`.
-fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize]) -> f64 {
-    let mut total = 0.0;
-    for (s, &c) in oof.iter().zip(y) {
-        let mut p = s.clone();
-        apply_link(link, &mut p);
-        total -= p[c].max(1e-15).ln();
+/// The samples of `folds` whose class also has samples outside their fold: only those say how
+/// well the model is calibrated. A sample whose class the fold's model never saw is always
+/// wrong, and the final model, trained on everything, knows every class; counting them would
+/// teach the calibration an under-confidence the deployed model does not have.
+fn calibration_rows(d: &Design, folds: &[Vec<usize>]) -> Vec<usize> {
+    let mut total = vec![0usize; d.n_classes];
+    d.y.iter().for_each(|&c| total[c] += 1);
+    let mut rows = Vec::new();
+    for fold in folds {
+        let mut held = vec![0usize; d.n_classes];
+        fold.iter().for_each(|&i| held[d.y[i]] += 1);
+        rows.extend(fold.iter().copied().filter(|&i| total[d.y[i]] > held[d.y[i]]));
     }
-    total / y.len().max(1) as f64
+    rows.sort_unstable();
+    rows
 }
 
-/// The SVM's probability link from out-of-fold margins: per-class Platt sigmoids (normalised)
-/// or one temperature over all classes, whichever has the lower held-out log-loss. Per-class
-/// sigmoids are only candidates when every class has at least `folds` lines: a class held out
-/// whole never gets a positive margin in its fold, its sigmoid then learns a meaningless slope,
-/// and (unlike one shared temperature) per-class sigmoids can reorder the classes.
-fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize, folds: usize) -> Link {
-    let mut count = vec![0usize; n_classes];
-    y.iter().for_each(|&c| count[c] += 1);
-    let platt_ok = count.iter().all(|&n| n >= folds);
-    let w = vec![1.0; y.len()];
-    // Golden-section search on ln(t): the log-loss is unimodal in the temperature.
-    let loss_at = |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y);
-    let (mut lo, mut hi) = (-7.0f64, 3.0f64);
+/// Standard deviation of the prior on ln(t) in [`fit_temperature`]: t within a factor e^2 = 7.4
+/// of 1 is unremarkable, a factor 1,000 needs dozens of held-out lines to support it.
+const TEMPERATURE_PRIOR_SD: f64 = 2.0;
+
+/// Mean negative log-likelihood of the true classes of `rows` under `link`.
+fn log_loss(link: &Link, oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
+    let mut total = 0.0;
+    let mut p = Vec::new();
+    for &i in rows {
+        p.clear();
+        p.extend_from_slice(&oof[i]);
+        apply_link(link, &mut p);
+        total -= p[y[i]].max(1e-15).ln();
+    }
+    total / rows.len().max(1) as f64
+}
+
+/// Temperature scaling (Guo et al. 2017): the `t` minimising the held-out log-loss of
+/// `softmax(scores / t)`, by golden-section search on ln(t) (the objective is unimodal in it).
+/// With a normal prior on ln(t) centred on 0 (sd [`TEMPERATURE_PRIOR_SD`]), i.e. the MAP
+/// estimate: when every held-out line is right (a handful of lines, or separable data) the
+/// maximum-likelihood `t` runs off to 0 and every probability to exactly 1; the prior stops that,
+/// and weighs less and less as held-out lines accumulate. No held-out rows: `t = 1`.
+fn fit_temperature(oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
+    if rows.is_empty() {
+        return 1.0;
+    }
+    let prior = 1.0 / (2.0 * TEMPERATURE_PRIOR_SD * TEMPERATURE_PRIOR_SD * rows.len() as f64);
+    let loss_at =
+        |u: f64| log_loss(&Link::Temperature { t: u.exp() }, oof, y, rows) + prior * u * u;
+    let (mut lo, mut hi) = (-7.0f64, 7.0f64);
     let g = (5f64.sqrt() - 1.0) / 2.0;
     let (mut x1, mut x2) = (hi - g * (hi - lo), lo + g * (hi - lo));
     let (mut f1, mut f2) = (loss_at(x1), loss_at(x2));
-    for _ in 0..40 {
+    // 30 steps narrow ln(t) to 14 * 0.618^30 = 7e-6: far below what moves a probability.
+    for _ in 0..30 {
         if f1 < f2 {
             hi = x2;
             x2 = x1;
@@ -1022,12 +1271,25 @@ fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize, folds: usize) -> L
             f2 = loss_at(x2);
         }
     }
+    ((lo + hi) / 2.0).exp()
+}
+
+/// The SVM's probability link from out-of-fold margins: per-class Platt sigmoids (normalised)
+/// or one temperature over all classes, whichever has the lower held-out log-loss. Per-class
+/// sigmoids are only candidates when every class has at least `folds` lines: a class held out
+/// whole never gets a positive margin in its fold, its sigmoid then learns a meaningless slope,
+/// and (unlike one shared temperature) per-class sigmoids can reorder the classes.
+fn calibrate(oof: &[Vec<f64>], y: &[usize], rows: &[usize], n_classes: usize, folds: usize) -> Link {
+    let mut count = vec![0usize; n_classes];
+    y.iter().for_each(|&c| count[c] += 1);
+    let platt_ok = count.iter().all(|&n| n >= folds) && rows.len() == y.len();
     let temp_link = Link::Temperature {
-        t: ((lo + hi) / 2.0).exp(),
+        t: fit_temperature(oof, y, rows),
     };
     if !platt_ok {
         return temp_link;
     }
+    let w = vec![1.0; y.len()];
     let mut a = Vec::with_capacity(n_classes);
     let mut b = Vec::with_capacity(n_classes);
     for k in 0..n_classes {
@@ -1038,10 +1300,27 @@ fn calibrate(oof: &[Vec<f64>], y: &[usize], n_classes: usize, folds: usize) -> L
         b.push(bk);
     }
     let platt_link = Link::Platt { a, b };
-    let (lp, lt) = (log_loss(&platt_link, oof, y), log_loss(&temp_link, oof, y));
+    let (lp, lt) = (
+        log_loss(&platt_link, oof, y, rows),
+        log_loss(&temp_link, oof, y, rows),
+    );
     log::debug!("svm calibration log-loss: platt {lp:.4}, temperature {lt:.4}");
     if lt < lp { temp_link } else { platt_link }
 }
+
+/// Top-class probability of each of `rows` under `link`.
+fn confidences(link: &Link, oof: &[Vec<f64>], rows: &[usize]) -> Vec<f64> {
+    rows.iter()
+        .map(|&i| {
+            let mut p = oof[i].clone();
+            apply_link(link, &mut p);
+            p.into_iter().fold(0.0, f64::max)
+        })
+        .collect()
+}
+
+/// Out-of-fold raw scores (one row per sample, empty outside the folds) and the folds.
+type HeldOut = (Vec<Vec<f64>>, Vec<Vec<usize>>);
 
 fn now_unix() -> u64 {
     std::time::SystemTime::now()
@@ -1164,8 +1443,8 @@ impl TextClassifier {
 
         let mut cv_scores = Vec::new();
         let mut baseline = Vec::new();
-        // Out-of-fold SVM margins and the number of folds they came from.
-        let mut svm_oof: Option<(Vec<Vec<f64>>, usize)> = None;
+        // Held-out raw scores of the chosen model and the folds they came from.
+        let mut held: Option<HeldOut> = None;
         let model = if cfg.model == ModelKind::Auto {
             let folds = d.folds(cfg.cv_folds.min(d.y.len()), cfg.seed);
             let total = CANDIDATES.len() * folds.len();
@@ -1204,22 +1483,13 @@ impl TextClassifier {
                 oofs.push(oof);
             }
             let winner = best.map_or(0, |b| b.0);
-            let model = CANDIDATES[winner];
-            let oof = oofs.swap_remove(winner);
-            if model == ModelKind::LinearSvm {
-                svm_oof = Some((oof, folds.len()));
-            } else {
-                baseline = oof
-                    .iter()
-                    .map(|s| s.iter().copied().fold(0.0, f64::max))
-                    .collect();
-            }
-            model
+            held = Some((oofs.swap_remove(winner), folds));
+            CANDIDATES[winner]
         } else {
             cfg.model
         };
 
-        if model == ModelKind::LinearSvm && svm_oof.is_none() {
+        if model == ModelKind::LinearSvm && held.is_none() {
             let folds = d.folds(cfg.calibration_folds.min(d.y.len()), cfg.seed);
             let total = folds.len();
             let mut done = 0;
@@ -1233,40 +1503,41 @@ impl TextClassifier {
                 &mut done,
                 total,
             );
-            svm_oof = Some((oof, folds.len()));
+            held = Some((oof, folds));
         }
-        if cfg.model != ModelKind::Auto && model != ModelKind::LinearSvm && cfg.holdout > 0.0 {
+        if held.is_none() && cfg.holdout > 0.0 {
             let k = (1.0 / cfg.holdout).round().max(2.0) as usize;
-            let folds = d.folds(k, cfg.seed);
+            let mut folds = d.folds(k, cfg.seed);
+            folds.truncate(1);
             let mut done = 0;
             let oof = out_of_fold(
                 model,
                 &d,
-                &folds[..1],
+                &folds,
                 &cfg,
                 &mut rep,
                 "holdout",
                 &mut done,
                 1,
             );
-            baseline = folds[0]
-                .iter()
-                .map(|&i| oof[i].iter().copied().fold(0.0, f64::max))
-                .collect();
+            held = Some((oof, folds));
         }
 
         let (t, _) = d.subset(&d.all());
         let mut trained = train_raw(model, &t, &cfg, &mut rep);
-        if let Some((oof, n_folds)) = svm_oof {
-            let link = calibrate(&oof, &d.y, classes.len(), n_folds);
-            baseline = oof
-                .into_iter()
-                .map(|mut s| {
-                    apply_link(&link, &mut s);
-                    s.into_iter().fold(0.0, f64::max)
-                })
-                .collect();
-            trained.link = link;
+        if let Some((oof, folds)) = held {
+            // Calibrate on held-out predictions only (never on data the scoring model saw).
+            let rows = calibration_rows(&d, &folds);
+            trained.link = if model == ModelKind::LinearSvm {
+                calibrate(&oof, &d.y, &rows, classes.len(), folds.len())
+            } else {
+                Link::Temperature {
+                    t: fit_temperature(&oof, &d.y, &rows),
+                }
+            };
+            log::debug!("classifier {model} calibration: {:?}", trained.link);
+            let all: Vec<usize> = folds.concat();
+            baseline = confidences(&trained.link, &oof, &all);
         }
         rep.report("train", cfg.max_iter, cfg.max_iter);
         if !trained.converged {
@@ -1364,18 +1635,73 @@ impl TextClassifier {
             return Ok(());
         };
         let names = self.vectorizer.feature_names()?;
-        let k = f.linear.n_classes;
-        let coef_mean = f
-            .linear
-            .coef
-            .chunks(k.max(1))
-            .map(|r| r.iter().sum::<f64>() / k as f64)
-            .collect();
+        let coef_mean = f.linear.feature_means();
+        let t = match f.link {
+            Link::Softmax => Some(1.0),
+            Link::Temperature { t } => Some(t),
+            Link::Platt { .. } => None,
+        };
+        let exp_intercept = match (t, &f.linear.support) {
+            (Some(t), Some(_)) => {
+                let top = f.linear.intercept.iter().fold(f64::NEG_INFINITY, |m, &b| m.max(b / t));
+                let e = f.linear.intercept.iter().map(|&b| (b / t - top).exp()).collect();
+                Some(Arc::new((e, top)))
+            }
+            _ => None,
+        };
         self.derived = Derived {
             names: Arc::new(names),
             coef_mean: Arc::new(coef_mean),
+            exp_intercept,
         };
         Ok(())
+    }
+
+    /// Probabilities of one row. Support-layout models with a softmax link skip `exp` for every
+    /// class none of the row's features was seen with: its score is `intercept + base`, so its
+    /// probability is a precomputed `exp(intercept / t)` times one per-row factor. (`base`, the
+    /// shared weights' sum, is the same for all classes and cancels in the softmax.)
+    fn proba_into(&self, f: &Fitted, idx: &[u32], val: &[f64], out: &mut [f64]) {
+        let (Some(sp), Some(ei)) = (&f.linear.support, &self.derived.exp_intercept) else {
+            f.linear.scores_into(idx, val, out);
+            apply_link(&f.link, out);
+            return;
+        };
+        let (eb, top) = (&ei.0, ei.1);
+        let t = match f.link {
+            Link::Temperature { t } => t,
+            _ => 1.0,
+        };
+        out.fill(0.0);
+        for (&ft, &x) in idx.iter().zip(val) {
+            let ft = ft as usize;
+            if ft >= f.linear.n_features {
+                continue;
+            }
+            let r = sp.rest[ft];
+            let range = sp.range(ft);
+            for (&c, &w) in sp.classes[range.clone()].iter().zip(&sp.weight[range]) {
+                out[c as usize] += x * (w - r);
+            }
+        }
+        // out[k] now holds the class's own offset; zero means "as if untouched" either way.
+        let b = &f.linear.intercept;
+        let m = out
+            .iter()
+            .zip(b)
+            .filter(|(d, _)| **d != 0.0)
+            .fold(top, |m, (d, bk)| m.max((bk + d) / t));
+        let scale = (top - m).exp();
+        let mut z = 0.0;
+        for ((o, &bk), &e) in out.iter_mut().zip(b).zip(eb.iter()) {
+            *o = if *o == 0.0 {
+                e * scale
+            } else {
+                ((bk + *o) / t - m).exp()
+            };
+            z += *o;
+        }
+        out.iter_mut().for_each(|o| *o /= z);
     }
 
     fn proba_matrix(&self, f: &Fitted, x: &CsrMatrix) -> Vec<Vec<f64>> {
@@ -1383,8 +1709,7 @@ impl TextClassifier {
         parallel::map(&rows, |&i| {
             let (idx, val) = x.row(i);
             let mut s = vec![0.0; f.linear.n_classes];
-            f.linear.scores_into(idx, val, &mut s);
-            apply_link(&f.link, &mut s);
+            self.proba_into(f, idx, val, &mut s);
             s
         })
     }
@@ -1444,8 +1769,7 @@ impl TextClassifier {
         let (idx, val) = x.row(i);
         let k = f.linear.n_classes;
         let mut p = vec![0.0; k];
-        f.linear.scores_into(idx, val, &mut p);
-        apply_link(&f.link, &mut p);
+        self.proba_into(f, idx, val, &mut p);
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let best = order[0];
@@ -1460,7 +1784,7 @@ impl TextClassifier {
             .zip(val)
             .map(|(&ft, &v)| {
                 let ft = ft as usize;
-                let w = f.linear.coef[ft * k + best] - self.derived.coef_mean[ft];
+                let w = f.linear.weight(ft, best) - self.derived.coef_mean[ft];
                 (ft, v * w)
             })
             .filter(|(_, c)| *c > 0.0)
@@ -1572,23 +1896,12 @@ impl<'de> Deserialize<'de> for TextClassifier {
         if let Some(f) = &p.fitted {
             let nf = p.vectorizer.n_features().map_err(D::Error::custom)?;
             let k = f.classes.len();
-            let lin = &f.linear;
             let link_ok = match &f.link {
                 Link::Softmax => true,
                 Link::Temperature { t } => t.is_finite() && *t > 0.0,
                 Link::Platt { a, b } => a.len() == k && b.len() == k,
             };
-            if lin.n_features != nf
-                || lin.n_classes != k
-                || lin.coef.len() != nf * k
-                || lin.intercept.len() != k
-                || !link_ok
-                || lin
-                    .coef
-                    .iter()
-                    .chain(&lin.intercept)
-                    .any(|v| !v.is_finite())
-            {
+            if !f.linear.is_valid(nf, k) || !link_ok {
                 return Err(D::Error::custom(
                     "classifier weights do not match its vocabulary and classes",
                 ));
@@ -2030,6 +2343,73 @@ mod tests {
         c.fit(&t, &l).unwrap();
         let info = c.training_info().unwrap();
         assert!(info.converged, "{info:?}");
+    }
+
+    #[test]
+    fn support_layout_solution_is_a_stationary_point_of_the_objective() {
+        // The solver's gradient is hand-written; check its optimum against central differences
+        // of the objective computed independently (through `scores_into`).
+        let (mut t, mut l) = toy();
+        for (text, label) in [
+            ("error on disk and connection", "disk"),
+            ("error connection oom", "net"),
+            ("oom error disk", "oom"),
+            ("disk error", "net"),
+        ] {
+            t.push(text.to_owned());
+            l.push(label.to_owned());
+        }
+        let x = TfidfVectorizer::new(default_classifier_tfidf())
+            .unwrap()
+            .fit_transform(&t)
+            .unwrap();
+        let (classes, y) = check_training(&t, &l, None).unwrap();
+        let d = Design::new(x, y, classes.len());
+        let (train, _) = d.subset(&d.all());
+        let c = 3.0;
+        let s = fit_logistic(&train, c, 5000, 1e-10, &mut Reporter(None));
+        assert!(s.converged);
+        let sp = s.linear.support.as_ref().unwrap();
+        let nf = train.x.n_cols;
+        assert!(sp.classes.len() < nf * 3, "support should be partial");
+        assert!((0..nf).any(|f| sp.range(f).len() > 1));
+        let w_total: f64 = train.w.iter().sum();
+        let objective = |lin: &Linear| -> f64 {
+            let sp = lin.support.as_ref().unwrap();
+            let mut loss = 0.0;
+            let mut sc = vec![0.0; 3];
+            for i in 0..train.x.n_rows {
+                let (idx, val) = train.x.row(i);
+                lin.scores_into(idx, val, &mut sc);
+                softmax_in_place(&mut sc);
+                loss -= train.w[i] * sc[train.y[i]].ln();
+            }
+            let mut reg: f64 = sp.weight.iter().map(|w| w * w).sum();
+            for f in 0..nf {
+                reg += (3 - sp.range(f).len()) as f64 * sp.rest[f] * sp.rest[f];
+            }
+            loss / w_total + 0.5 * reg / (c * w_total)
+        };
+        let h = 1e-6;
+        let n_sup = sp.weight.len();
+        let mut worst = 0.0f64;
+        for p in 0..n_sup + nf + 3 {
+            let probe = |delta: f64| {
+                let mut lin = s.linear.clone();
+                let sp = lin.support.as_mut().unwrap();
+                if p < n_sup {
+                    sp.weight[p] += delta;
+                } else if p < n_sup + nf {
+                    sp.rest[p - n_sup] += delta;
+                } else {
+                    lin.intercept[p - n_sup - nf] += delta;
+                }
+                objective(&lin)
+            };
+            let g = (probe(h) - probe(-h)) / (2.0 * h);
+            worst = worst.max(g.abs());
+        }
+        assert!(worst < 1e-6, "largest numerical gradient entry at the optimum: {worst:e}");
     }
 
     #[test]

@@ -380,7 +380,7 @@ size_t fl_strings_len(const FlStrings *list);
 const char *fl_strings_get(const FlStrings *list, size_t index);
 
 /**
- * Frees a list of strings and every string in it. NULL is a no-op. Must not race with reads of
+ * Frees a list of strings and every string in it. NULL is a no-op; freeing it again is refused. Must not race with reads of
  * the same list.
  */
 void fl_strings_free(FlStrings *list);
@@ -397,7 +397,7 @@ size_t fl_string_lists_len(const FlStringLists *lists);
 const FlStrings *fl_string_lists_get(const FlStringLists *lists, size_t index);
 
 /**
- * Frees a list of lists and everything in it. NULL is a no-op. Must not race with reads.
+ * Frees a list of lists and everything in it. NULL is a no-op; freeing it again is refused. Must not race with reads.
  */
 void fl_string_lists_free(FlStringLists *lists);
 
@@ -413,7 +413,7 @@ void fl_string_lists_free(FlStringLists *lists);
 FlStatus fl_classifier_new(const char *config_json, FlClassifier **out);
 
 /**
- * Frees a classifier. NULL is a no-op. No other call may be using the handle.
+ * Frees a classifier. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_classifier_free(FlClassifier *c);
 
@@ -616,7 +616,7 @@ FlStatus fl_kl_drift_from_histogram(const uint64_t *counts,
                                     FlKlDrift **out);
 
 /**
- * Frees a detector. NULL is a no-op. No other call may be using the handle.
+ * Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_kl_drift_free(FlKlDrift *d);
 
@@ -763,7 +763,7 @@ FlStatus fl_kl_drift_load(const char *path, FlKlDrift **out);
 FlStatus fl_adwin_new(const char *config_json, FlAdwin **out);
 
 /**
- * Frees a detector. NULL is a no-op. No other call may be using the handle.
+ * Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_adwin_free(FlAdwin *d);
 
@@ -841,7 +841,7 @@ FlStatus fl_adwin_load(const char *path, FlAdwin **out);
 FlStatus fl_page_hinkley_new(const char *config_json, FlPageHinkley **out);
 
 /**
- * Frees a detector. NULL is a no-op. No other call may be using the handle.
+ * Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_page_hinkley_free(FlPageHinkley *d);
 
@@ -964,7 +964,7 @@ FlStatus fl_ks_columns(const double *reference,
 FlStatus fl_index_new(const char *config_json, FlIndex **out);
 
 /**
- * Frees an index. NULL is a no-op. No other call may be using the handle.
+ * Frees an index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_index_free(FlIndex *idx);
 
@@ -1088,7 +1088,7 @@ FlStatus fl_index_load(const char *path, FlIndex **out);
 FlStatus fl_text_index_new(const char *config_json, FlTextIndex **out);
 
 /**
- * Frees a text index. NULL is a no-op. No other call may be using the handle.
+ * Frees a text index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_text_index_free(FlTextIndex *idx);
 
@@ -1245,7 +1245,7 @@ const char *fl_hits_payload(const FlHits *hits, size_t row, size_t i);
 const char *fl_hits_text(const FlHits *hits, size_t row, size_t i);
 
 /**
- * Frees search results. NULL is a no-op.
+ * Frees search results. NULL is a no-op; freeing it again is refused.
  */
 void fl_hits_free(FlHits *hits);
 
@@ -1283,7 +1283,7 @@ FlStatus fl_inspect(const char *path, char **out_json);
 FlStatus fl_resolver_new(const char *config_json, FlResolver **out);
 
 /**
- * Frees a resolver. NULL is a no-op. No other call may be using the handle.
+ * Frees a resolver. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_resolver_free(FlResolver *r);
 
@@ -1526,7 +1526,7 @@ uint64_t fl_resolution_elapsed_us(const FlResolution *res);
 FlStatus fl_resolution_to_json(const FlResolution *res, char **json);
 
 /**
- * Frees a resolution from `fl_resolver_resolve`. NULL is a no-op. Never pass one obtained from
+ * Frees a resolution from `fl_resolver_resolve`. NULL is a no-op; freeing it again is refused. Never pass one obtained from
  * `fl_resolutions_get` (the list owns those).
  */
 void fl_resolution_free(FlResolution *res);
@@ -1543,7 +1543,7 @@ size_t fl_resolutions_len(const FlResolutions *list);
 const FlResolution *fl_resolutions_get(const FlResolutions *list, size_t i);
 
 /**
- * Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op.
+ * Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op; freeing it again is refused.
  */
 void fl_resolutions_free(FlResolutions *list);
 
@@ -1559,7 +1559,7 @@ void fl_resolutions_free(FlResolutions *list);
 FlStatus fl_preprocessor_new(const char *config_json, FlPreprocessor **out);
 
 /**
- * Frees a preprocessor. NULL is a no-op. No other call may be using the handle.
+ * Frees a preprocessor. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_preprocessor_free(FlPreprocessor *p);
 
@@ -1677,7 +1677,7 @@ FlStatus fl_tfidf_new(const char *config_json,
                       FlTfidf **out);
 
 /**
- * Frees a vectoriser. NULL is a no-op. No other call may be using the handle.
+ * Frees a vectoriser. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_tfidf_free(FlTfidf *v);
 
@@ -1845,7 +1845,7 @@ const uint32_t *fl_csr_indices(const FlCsr *m);
 const double *fl_csr_data(const FlCsr *m);
 
 /**
- * Frees a matrix and its arrays. NULL is a no-op. Must not race with reads of the same matrix.
+ * Frees a matrix and its arrays. NULL is a no-op; freeing it again is refused. Must not race with reads of the same matrix.
  */
 void fl_csr_free(FlCsr *m);
 
@@ -1861,7 +1861,7 @@ void fl_csr_free(FlCsr *m);
 FlStatus fl_window_new(const char *config_json, FlWindow **out);
 
 /**
- * Frees an aggregator. NULL is a no-op. No other call may be using the handle.
+ * Frees an aggregator. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
  */
 void fl_window_free(FlWindow *w);
 
@@ -1970,7 +1970,7 @@ const size_t *fl_window_result_rejected(const FlWindowResult *r, size_t *n);
 FlStatus fl_window_result_json(const FlWindowResult *r, char **json);
 
 /**
- * Frees a result and every string in it. NULL is a no-op.
+ * Frees a result and every string in it. NULL is a no-op; freeing it again is refused.
  */
 void fl_window_result_free(FlWindowResult *r);
 

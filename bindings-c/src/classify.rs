@@ -24,7 +24,7 @@ pub struct FlClassifier {
 
 impl FlClassifier {
     fn into_raw(c: TextClassifier) -> *mut FlClassifier {
-        Box::into_raw(Box::new(FlClassifier {
+        crate::into_handle(Box::new(FlClassifier {
             inner: RwLock::new(c),
         }))
     }
@@ -78,12 +78,12 @@ pub unsafe extern "C" fn fl_classifier_new(
     })
 }
 
-/// Frees a classifier. NULL is a no-op. No other call may be using the handle.
+/// Frees a classifier. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_classifier_free(c: *mut FlClassifier) {
     guard_or((), || {
         if !c.is_null() {
-            drop(unsafe { Box::from_raw(c) });
+            unsafe { crate::free_handle(c) };
         }
     })
 }

@@ -58,7 +58,7 @@ pub struct FlKlDrift {
 const KL: &str = "FlKlDrift";
 
 fn kl_raw(d: KlDriftDetector) -> *mut FlKlDrift {
-    Box::into_raw(Box::new(FlKlDrift {
+    crate::into_handle(Box::new(FlKlDrift {
         inner: Mutex::new(d),
     }))
 }
@@ -129,12 +129,12 @@ pub unsafe extern "C" fn fl_kl_drift_from_histogram(
     })
 }
 
-/// Frees a detector. NULL is a no-op. No other call may be using the handle.
+/// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_kl_drift_free(d: *mut FlKlDrift) {
     guard_or((), || {
         if !d.is_null() {
-            drop(unsafe { Box::from_raw(d) });
+            unsafe { crate::free_handle(d) };
         }
     })
 }
@@ -459,7 +459,7 @@ pub struct FlAdwin {
 
 impl FlAdwin {
     fn into_raw(d: Adwin) -> *mut FlAdwin {
-        Box::into_raw(Box::new(FlAdwin {
+        crate::into_handle(Box::new(FlAdwin {
             inner: Mutex::new(d),
         }))
     }
@@ -487,12 +487,12 @@ pub unsafe extern "C" fn fl_adwin_new(
     })
 }
 
-/// Frees a detector. NULL is a no-op. No other call may be using the handle.
+/// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_free(d: *mut FlAdwin) {
     guard_or((), || {
         if !d.is_null() {
-            drop(unsafe { Box::from_raw(d) });
+            unsafe { crate::free_handle(d) };
         }
     })
 }
@@ -638,7 +638,7 @@ pub struct FlPageHinkley {
 
 impl FlPageHinkley {
     fn into_raw(d: PageHinkley) -> *mut FlPageHinkley {
-        Box::into_raw(Box::new(FlPageHinkley {
+        crate::into_handle(Box::new(FlPageHinkley {
             inner: Mutex::new(d),
         }))
     }
@@ -666,12 +666,12 @@ pub unsafe extern "C" fn fl_page_hinkley_new(
     })
 }
 
-/// Frees a detector. NULL is a no-op. No other call may be using the handle.
+/// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_page_hinkley_free(d: *mut FlPageHinkley) {
     guard_or((), || {
         if !d.is_null() {
-            drop(unsafe { Box::from_raw(d) });
+            unsafe { crate::free_handle(d) };
         }
     })
 }

@@ -55,7 +55,7 @@ impl FlHits {
                 })
             })
             .collect::<Res<_>>()?;
-        Ok(Box::into_raw(Box::new(FlHits { rows })))
+        Ok(crate::into_handle(Box::new(FlHits { rows })))
     }
 
     fn from_text_hits(rows: Vec<Vec<TextHit>>) -> Res<*mut FlHits> {
@@ -77,7 +77,7 @@ impl FlHits {
                 Ok(row)
             })
             .collect::<Res<_>>()?;
-        Ok(Box::into_raw(Box::new(FlHits { rows })))
+        Ok(crate::into_handle(Box::new(FlHits { rows })))
     }
 }
 
@@ -153,19 +153,19 @@ pub unsafe extern "C" fn fl_index_new(
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let config = unsafe { config_arg(config_json, "config_json") }?;
-        *out = Box::into_raw(Box::new(FlIndex {
+        *out = crate::into_handle(Box::new(FlIndex {
             inner: SimilarityIndex::new(config)?,
         }));
         Ok(())
     })
 }
 
-/// Frees an index. NULL is a no-op. No other call may be using the handle.
+/// Frees an index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_free(idx: *mut FlIndex) {
     guard_or((), || {
         if !idx.is_null() {
-            drop(unsafe { Box::from_raw(idx) });
+            unsafe { crate::free_handle(idx) };
         }
     })
 }
@@ -377,7 +377,7 @@ pub unsafe extern "C" fn fl_index_from_bytes(
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = Box::into_raw(Box::new(FlIndex {
+        *out = crate::into_handle(Box::new(FlIndex {
             inner: SimilarityIndex::from_bytes(bytes)?,
         }));
         Ok(())
@@ -401,7 +401,7 @@ pub unsafe extern "C" fn fl_index_load(path: *const c_char, out: *mut *mut FlInd
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let path = unsafe { path_arg(path, "path") }?;
-        *out = Box::into_raw(Box::new(FlIndex {
+        *out = crate::into_handle(Box::new(FlIndex {
             inner: SimilarityIndex::load(path)?,
         }));
         Ok(())
@@ -423,19 +423,19 @@ pub unsafe extern "C" fn fl_text_index_new(
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let config = unsafe { config_arg(config_json, "config_json") }?;
-        *out = Box::into_raw(Box::new(FlTextIndex {
+        *out = crate::into_handle(Box::new(FlTextIndex {
             inner: TextIndex::new(config)?,
         }));
         Ok(())
     })
 }
 
-/// Frees a text index. NULL is a no-op. No other call may be using the handle.
+/// Frees a text index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_text_index_free(idx: *mut FlTextIndex) {
     guard_or((), || {
         if !idx.is_null() {
-            drop(unsafe { Box::from_raw(idx) });
+            unsafe { crate::free_handle(idx) };
         }
     })
 }
@@ -665,7 +665,7 @@ pub unsafe extern "C" fn fl_text_index_from_bytes(
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = Box::into_raw(Box::new(FlTextIndex {
+        *out = crate::into_handle(Box::new(FlTextIndex {
             inner: TextIndex::from_bytes(bytes)?,
         }));
         Ok(())
@@ -694,7 +694,7 @@ pub unsafe extern "C" fn fl_text_index_load(
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let path = unsafe { path_arg(path, "path") }?;
-        *out = Box::into_raw(Box::new(FlTextIndex {
+        *out = crate::into_handle(Box::new(FlTextIndex {
             inner: TextIndex::load(path)?,
         }));
         Ok(())
@@ -771,12 +771,12 @@ pub unsafe extern "C" fn fl_hits_text(hits: *const FlHits, row: usize, i: usize)
     })
 }
 
-/// Frees search results. NULL is a no-op.
+/// Frees search results. NULL is a no-op; freeing it again is refused.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_hits_free(hits: *mut FlHits) {
     guard_or((), || {
         if !hits.is_null() {
-            drop(unsafe { Box::from_raw(hits) });
+            unsafe { crate::free_handle(hits) };
         }
     })
 }

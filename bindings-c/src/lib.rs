@@ -340,6 +340,47 @@ unsafe fn take_slice<T>(p: *mut T, len: usize) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Handles: every object this library hands out is registered by address, so that freeing one
+// twice through its own `_free` function (or freeing a pointer faultlens never made) is refused
+// with a message in `fl_last_error()` instead of corrupting the heap. Sharded so that threads
+// creating and freeing answers (`FlResolution`) do not queue on one lock.
+
+const HANDLE_SHARDS: usize = 16;
+static LIVE_HANDLES: [std::sync::Mutex<std::collections::BTreeSet<usize>>; HANDLE_SHARDS] =
+    [const { std::sync::Mutex::new(std::collections::BTreeSet::new()) }; HANDLE_SHARDS];
+
+fn handle_shard(addr: usize) -> std::sync::MutexGuard<'static, std::collections::BTreeSet<usize>> {
+    // Heap blocks are 16-byte aligned: the low bits carry no information.
+    LIVE_HANDLES[(addr >> 4) % HANDLE_SHARDS]
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Gives `b` to the caller as a handle (registered as live).
+pub(crate) fn into_handle<T>(b: Box<T>) -> *mut T {
+    let p = Box::into_raw(b);
+    handle_shard(p as usize).insert(p as usize);
+    p
+}
+
+/// Frees a handle made by [`into_handle`]. NULL is a no-op; an address that is not live (freed
+/// already, or not made here) is left alone and reported through `fl_last_error()`. A second free
+/// is caught unless the allocator has since reused the address for a new handle.
+pub(crate) unsafe fn free_handle<T>(p: *mut T) {
+    if p.is_null() {
+        return;
+    }
+    if handle_shard(p as usize).remove(&(p as usize)) {
+        drop(unsafe { Box::from_raw(p) });
+    } else {
+        let kind = std::any::type_name::<T>().rsplit("::").next().unwrap_or("handle");
+        set_last_error(format!(
+            "{kind} {p:p} was already freed (or was not made by faultlens): ignored"
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Result containers.
 
 /// An immutable list of UTF-8 strings returned by faultlens. Read it with `fl_strings_len` and
@@ -356,7 +397,7 @@ impl FlStrings {
     }
 
     pub(crate) fn into_raw(self) -> *mut FlStrings {
-        Box::into_raw(Box::new(self))
+        crate::into_handle(Box::new(self))
     }
 }
 
@@ -375,7 +416,7 @@ impl FlStringLists {
     }
 
     pub(crate) fn into_raw(self) -> *mut FlStringLists {
-        Box::into_raw(Box::new(self))
+        crate::into_handle(Box::new(self))
     }
 }
 
@@ -486,13 +527,13 @@ pub unsafe extern "C" fn fl_strings_get(list: *const FlStrings, index: usize) ->
     })
 }
 
-/// Frees a list of strings and every string in it. NULL is a no-op. Must not race with reads of
+/// Frees a list of strings and every string in it. NULL is a no-op; freeing it again is refused. Must not race with reads of
 /// the same list.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_strings_free(list: *mut FlStrings) {
     guard_or((), || {
         if !list.is_null() {
-            drop(unsafe { Box::from_raw(list) });
+            unsafe { crate::free_handle(list) };
         }
     })
 }
@@ -517,12 +558,12 @@ pub unsafe extern "C" fn fl_string_lists_get(
     })
 }
 
-/// Frees a list of lists and everything in it. NULL is a no-op. Must not race with reads.
+/// Frees a list of lists and everything in it. NULL is a no-op; freeing it again is refused. Must not race with reads.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_string_lists_free(lists: *mut FlStringLists) {
     guard_or((), || {
         if !lists.is_null() {
-            drop(unsafe { Box::from_raw(lists) });
+            unsafe { crate::free_handle(lists) };
         }
     })
 }

@@ -23,7 +23,7 @@ pub struct FlResolver {
 
 impl FlResolver {
     fn into_raw(r: Resolver) -> *mut FlResolver {
-        Box::into_raw(Box::new(FlResolver {
+        crate::into_handle(Box::new(FlResolver {
             inner: RwLock::new(r),
         }))
     }
@@ -105,12 +105,12 @@ pub unsafe extern "C" fn fl_resolver_new(
     })
 }
 
-/// Frees a resolver. NULL is a no-op. No other call may be using the handle.
+/// Frees a resolver. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolver_free(r: *mut FlResolver) {
     guard_or((), || {
         if !r.is_null() {
-            drop(unsafe { Box::from_raw(r) });
+            unsafe { crate::free_handle(r) };
         }
     })
 }
@@ -319,7 +319,7 @@ pub unsafe extern "C" fn fl_resolver_resolve(
         let text = unsafe { str_arg(text, "text") }?;
         let mode = unsafe { mode_arg(method) }?;
         let res = unsafe { read(r) }?.resolve(text, mode)?;
-        *out = Box::into_raw(Box::new(FlResolution::new(res)?));
+        *out = crate::into_handle(Box::new(FlResolution::new(res)?));
         Ok(())
     })
 }
@@ -342,7 +342,7 @@ pub unsafe extern "C" fn fl_resolver_resolve_embedded(
         let embedding = unsafe { slice_arg(embedding, dim, "embedding") }?;
         let mode = unsafe { mode_arg(method) }?;
         let res = unsafe { read(r) }?.resolve_embedded(text, embedding, mode)?;
-        *out = Box::into_raw(Box::new(FlResolution::new(res)?));
+        *out = crate::into_handle(Box::new(FlResolution::new(res)?));
         Ok(())
     })
 }
@@ -369,7 +369,7 @@ pub unsafe extern "C" fn fl_resolver_resolve_batch_embedded(
             .into_iter()
             .map(FlResolution::new)
             .collect::<Res<_>>()?;
-        *out = Box::into_raw(Box::new(FlResolutions { items }));
+        *out = crate::into_handle(Box::new(FlResolutions { items }));
         Ok(())
     })
 }
@@ -395,7 +395,7 @@ pub unsafe extern "C" fn fl_resolver_resolve_batch(
             .into_iter()
             .map(FlResolution::new)
             .collect::<Res<_>>()?;
-        *out = Box::into_raw(Box::new(FlResolutions { items }));
+        *out = crate::into_handle(Box::new(FlResolutions { items }));
         Ok(())
     })
 }
@@ -620,13 +620,13 @@ pub unsafe extern "C" fn fl_resolution_to_json(
     })
 }
 
-/// Frees a resolution from `fl_resolver_resolve`. NULL is a no-op. Never pass one obtained from
+/// Frees a resolution from `fl_resolver_resolve`. NULL is a no-op; freeing it again is refused. Never pass one obtained from
 /// `fl_resolutions_get` (the list owns those).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolution_free(res: *mut FlResolution) {
     guard_or((), || {
         if !res.is_null() {
-            drop(unsafe { Box::from_raw(res) });
+            unsafe { crate::free_handle(res) };
         }
     })
 }
@@ -651,12 +651,12 @@ pub unsafe extern "C" fn fl_resolutions_get(
     })
 }
 
-/// Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op.
+/// Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op; freeing it again is refused.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolutions_free(list: *mut FlResolutions) {
     guard_or((), || {
         if !list.is_null() {
-            drop(unsafe { Box::from_raw(list) });
+            unsafe { crate::free_handle(list) };
         }
     })
 }

@@ -20,7 +20,7 @@ pub struct FlPreprocessor {
 
 impl FlPreprocessor {
     fn into_raw(inner: Preprocessor) -> *mut FlPreprocessor {
-        Box::into_raw(Box::new(FlPreprocessor { inner }))
+        crate::into_handle(Box::new(FlPreprocessor { inner }))
     }
 }
 
@@ -48,12 +48,12 @@ pub unsafe extern "C" fn fl_preprocessor_new(
     })
 }
 
-/// Frees a preprocessor. NULL is a no-op. No other call may be using the handle.
+/// Frees a preprocessor. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_preprocessor_free(p: *mut FlPreprocessor) {
     guard_or((), || {
         if !p.is_null() {
-            drop(unsafe { Box::from_raw(p) });
+            unsafe { crate::free_handle(p) };
         }
     })
 }

@@ -23,7 +23,7 @@ pub struct FlTfidf {
 
 impl FlTfidf {
     fn into_raw(v: TfidfVectorizer) -> *mut FlTfidf {
-        Box::into_raw(Box::new(FlTfidf {
+        crate::into_handle(Box::new(FlTfidf {
             inner: RwLock::new(v),
         }))
     }
@@ -59,7 +59,7 @@ pub struct FlCsr {
 
 impl FlCsr {
     fn into_raw(m: CsrMatrix) -> *mut FlCsr {
-        Box::into_raw(Box::new(FlCsr { inner: m }))
+        crate::into_handle(Box::new(FlCsr { inner: m }))
     }
 }
 
@@ -107,12 +107,12 @@ pub unsafe extern "C" fn fl_tfidf_new(
     })
 }
 
-/// Frees a vectoriser. NULL is a no-op. No other call may be using the handle.
+/// Frees a vectoriser. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_tfidf_free(v: *mut FlTfidf) {
     guard_or((), || {
         if !v.is_null() {
-            drop(unsafe { Box::from_raw(v) });
+            unsafe { crate::free_handle(v) };
         }
     })
 }
@@ -439,12 +439,12 @@ pub unsafe extern "C" fn fl_csr_data(m: *const FlCsr) -> *const f64 {
     })
 }
 
-/// Frees a matrix and its arrays. NULL is a no-op. Must not race with reads of the same matrix.
+/// Frees a matrix and its arrays. NULL is a no-op; freeing it again is refused. Must not race with reads of the same matrix.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_csr_free(m: *mut FlCsr) {
     guard_or((), || {
         if !m.is_null() {
-            drop(unsafe { Box::from_raw(m) });
+            unsafe { crate::free_handle(m) };
         }
     })
 }

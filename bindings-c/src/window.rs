@@ -23,7 +23,7 @@ pub struct FlWindow {
 
 impl FlWindow {
     fn into_raw(w: WindowAggregator) -> *mut FlWindow {
-        Box::into_raw(Box::new(FlWindow {
+        crate::into_handle(Box::new(FlWindow {
             inner: RwLock::new(w),
         }))
     }
@@ -184,7 +184,7 @@ impl FlWindowResult {
             .cloned()
             .map(IncidentC::new)
             .collect::<Res<_>>()?;
-        Ok(Box::into_raw(Box::new(FlWindowResult {
+        Ok(crate::into_handle(Box::new(FlWindowResult {
             outcome,
             incidents,
         })))
@@ -241,12 +241,12 @@ pub unsafe extern "C" fn fl_window_new(
     })
 }
 
-/// Frees an aggregator. NULL is a no-op. No other call may be using the handle.
+/// Frees an aggregator. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_free(w: *mut FlWindow) {
     guard_or((), || {
         if !w.is_null() {
-            drop(unsafe { Box::from_raw(w) });
+            unsafe { crate::free_handle(w) };
         }
     })
 }
@@ -516,12 +516,12 @@ pub unsafe extern "C" fn fl_window_result_json(
     })
 }
 
-/// Frees a result and every string in it. NULL is a no-op.
+/// Frees a result and every string in it. NULL is a no-op; freeing it again is refused.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_result_free(r: *mut FlWindowResult) {
     guard_or((), || {
         if !r.is_null() {
-            drop(unsafe { Box::from_raw(r) });
+            unsafe { crate::free_handle(r) };
         }
     })
 }

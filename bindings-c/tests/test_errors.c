@@ -246,7 +246,38 @@ static void test_panic_is_a_status(void) {
     CHECK(fl_version()[0] != '\0'); /* still usable */
 }
 
+/* Freeing a handle twice through its own _free function is refused with a message (valgrind
+ * sees no invalid free), and the library stays usable. */
+static void test_double_free_is_refused(void) {
+    FlPreprocessor *p = NULL;
+    CHECK_OK(fl_preprocessor_new(NULL, &p));
+    fl_preprocessor_free(p);
+    fl_preprocessor_free(p);
+    CHECK_CONTAINS(fl_last_error(), "already freed");
+    CHECK_CONTAINS(fl_last_error(), "FlPreprocessor");
+
+    FlResolver *r = NULL;
+    CHECK_OK(fl_resolver_new(NULL, &r));
+    const char *errors[] = {"disk quota exceeded on /var"}, *solutions[] = {"expand_disk"};
+    CHECK_OK(fl_resolver_add_knowledge(r, errors, solutions, 1, NULL));
+    FlResolution *res = NULL;
+    CHECK_OK(fl_resolver_resolve(r, "disk quota exceeded on /home", NULL, &res));
+    fl_resolution_free(res);
+    fl_resolution_free(res);
+    CHECK_CONTAINS(fl_last_error(), "FlResolution");
+    fl_resolver_free(r);
+    fl_resolver_free(r);
+    CHECK_CONTAINS(fl_last_error(), "FlResolver");
+
+    /* A pointer faultlens never made is refused too. */
+    int not_ours = 0;
+    fl_tfidf_free((FlTfidf *)&not_ours);
+    CHECK_CONTAINS(fl_last_error(), "not made by faultlens");
+    CHECK(fl_version()[0] != '\0');
+}
+
 int main(void) {
+    test_double_free_is_refused();
     test_panic_is_a_status();
     test_status_values_are_abi();
     test_null_pointers();

@@ -320,6 +320,134 @@ fn documented_types_are_send_and_sync() {
     send_sync::<faultlens::resolve::KnowledgeBase>();
     send_sync::<faultlens::resolve::Resolver>();
     send_sync::<faultlens::resolve::Metrics>();
+    send_sync::<SimilarityIndex>();
+    send_sync::<TextIndex>();
+    send_sync::<TextClassifier>();
+    send_sync::<WindowAggregator>();
+    send_sync::<KlDriftDetector>();
+    send_sync::<Adwin>();
+    send_sync::<PageHinkley>();
+}
+
+/// The whole service under load at once: threads resolve and search a text index while one
+/// thread adds to that index and saves it, one retrains the classifier and swaps it into the
+/// resolver, and two push window events into a shared aggregator. No deadlock or panic; every
+/// answer is consistent (known texts keep their answer, searches only see complete items,
+/// the window counts every event exactly once).
+#[test]
+fn whole_service_under_load() {
+    use faultlens::SearchOptions;
+    use faultlens::resolve::{Method, Mode};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, RwLock};
+
+    let resolver = Arc::new(RwLock::new(full_resolver()));
+    let index = Arc::new(TextIndex::new(TextIndexConfig::default()).unwrap());
+    let seed = corpus(50);
+    let seed_sols: Vec<Option<String>> = (0..50).map(|i| Some(format!("fix_{}", i % 5))).collect();
+    index.add(&seed, Some(seed_sols)).unwrap();
+    let window = Arc::new(Mutex::new(
+        WindowAggregator::new(WindowConfig {
+            threshold: 1_000_000,
+            allowed_lateness_ms: Some(0),
+            ..Default::default()
+        })
+        .unwrap(),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (work, pushed, sent) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let dir = std::env::temp_dir().join(format!("faultlens-service-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut threads = Vec::new();
+    for t in 0..3 {
+        let (r, ix, stop, work) = (resolver.clone(), index.clone(), stop.clone(), work.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let res = r
+                    .read()
+                    .unwrap()
+                    .resolve(&format!("cannot connect to db-{t}-{i}"), Mode::Auto)
+                    .unwrap();
+                assert_eq!(res.method, Method::ExactMatch);
+                let hits = ix.search(&seed_query(i), 5, &SearchOptions::default()).unwrap();
+                assert!(!hits.is_empty() && hits.iter().all(|h| h.payload.is_some()));
+                work.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    for t in 0..2i64 {
+        let (w, stop, pushed, sent) = (window.clone(), stop.clone(), pushed.clone(), sent.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                let events: Vec<Event> = (0..100)
+                    .map(|k| Event::new(1_000_000 + n * 100 + k, "svc", if t == 0 { "/a" } else { "/b" }, "E1"))
+                    .collect();
+                // Both threads' clocks start together, so the one behind sees late events.
+                let out = w.lock().unwrap().push_batch(&events);
+                assert!(out.late.windows(2).all(|p| p[0] < p[1]) && out.late.len() <= events.len());
+                sent.fetch_add(events.len() as u64, Ordering::Relaxed);
+                pushed.fetch_add((events.len() - out.late.len()) as u64, Ordering::Relaxed);
+                n += 1;
+            }
+        }));
+    }
+    let writer = {
+        let (ix, stop, dir) = (index.clone(), stop.clone(), dir.clone());
+        std::thread::spawn(move || {
+            let mut added = 0;
+            while !stop.load(Ordering::Relaxed) && added < 400 {
+                let texts: Vec<String> = (0..20).map(|k| format!("queue {added} consumer {k} lag above limit")).collect();
+                ix.add(&texts, Some(vec![Some("scale_consumers".to_owned()); 20])).unwrap();
+                ix.save(dir.join("index.flm")).unwrap();
+                added += 20;
+            }
+            added
+        })
+    };
+    let trainer = {
+        let (r, stop) = (resolver.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut fits = 0;
+            while !stop.load(Ordering::Relaxed) && fits < 5 {
+                let c = fitted_classifier();
+                r.write().unwrap().set_classifier(c).unwrap();
+                fits += 1;
+            }
+            fits
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let added = writer.join().unwrap();
+    let fits = trainer.join().unwrap();
+    assert_eq!(index.len(), 50 + added);
+    assert!(TextIndex::load(dir.join("index.flm")).unwrap().len() >= 50);
+    let stats = window.lock().unwrap().stats();
+    assert!(work.load(Ordering::Relaxed) > 0 && fits > 0);
+    // Every event counted exactly once: on time, or late and reported.
+    assert_eq!(stats.events, pushed.load(Ordering::Relaxed));
+    assert_eq!(stats.events + stats.late_events, sent.load(Ordering::Relaxed));
+    std::fs::remove_dir_all(&dir).unwrap();
+    eprintln!(
+        "{} resolve+search rounds, {added} texts indexed and saved, {fits} retrains, {} window events",
+        work.load(Ordering::Relaxed),
+        pushed.load(Ordering::Relaxed)
+    );
+}
+
+fn seed_query(i: usize) -> String {
+    let c = corpus(50);
+    c[i % c.len()].clone()
 }
 
 /// Many threads resolve while one learns from feedback (writes to the knowledge base) and another

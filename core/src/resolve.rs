@@ -1361,13 +1361,7 @@ impl Resolver {
         texts: &[S],
         mode: Mode,
     ) -> Result<Vec<Resolution>> {
-        for (i, t) in texts.iter().enumerate() {
-            self.check_text(t.as_ref()).map_err(|e| {
-                self.metrics.record_error();
-                Error::InvalidInput(format!("text {i}: {e}"))
-            })?;
-        }
-        self.check_stages(mode)?;
+        self.check_batch(texts, mode)?;
         parallel::map(texts, |t| self.resolve(t.as_ref(), mode))
             .into_iter()
             .collect()
@@ -1392,17 +1386,22 @@ impl Resolver {
             )));
         }
         let dim = embeddings.len() / texts.len();
+        self.check_batch(texts, mode)?;
+        let rows: Vec<(&S, &[f32])> = texts.iter().zip(embeddings.chunks(dim)).collect();
+        parallel::map(&rows, |(t, e)| self.resolve_embedded(t.as_ref(), e, mode))
+            .into_iter()
+            .collect()
+    }
+
+    /// Every text of a batch, then the stages: one invalid text fails the batch, naming its index.
+    fn check_batch<S: AsRef<str>>(&self, texts: &[S], mode: Mode) -> Result<()> {
         for (i, t) in texts.iter().enumerate() {
             self.check_text(t.as_ref()).map_err(|e| {
                 self.metrics.record_error();
                 Error::InvalidInput(format!("text {i}: {e}"))
             })?;
         }
-        self.check_stages(mode)?;
-        let rows: Vec<(&S, &[f32])> = texts.iter().zip(embeddings.chunks(dim)).collect();
-        parallel::map(&rows, |(t, e)| self.resolve_embedded(t.as_ref(), e, mode))
-            .into_iter()
-            .collect()
+        self.check_stages(mode)
     }
 
     fn check_stages(&self, mode: Mode) -> Result<()> {

@@ -336,6 +336,10 @@ fn documented_types_are_send_and_sync() {
 /// the window counts every event exactly once).
 #[test]
 fn whole_service_under_load() {
+    within(300, "whole_service_under_load", whole_service_under_load_body);
+}
+
+fn whole_service_under_load_body() {
     use faultlens::SearchOptions;
     use faultlens::resolve::{Method, Mode};
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -455,6 +459,10 @@ fn seed_query(i: usize) -> String {
 /// knowledge base stay exactly the same throughout.
 #[test]
 fn resolving_while_learning_and_saving() {
+    within(300, "resolving_while_learning_and_saving", resolving_while_learning_and_saving_body);
+}
+
+fn resolving_while_learning_and_saving_body() {
     use faultlens::resolve::{Method, Mode, Resolver, ResolverConfig, Rules};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -530,4 +538,131 @@ fn resolving_while_learning_and_saving() {
         "{} resolutions, {learned} learned pairs, {saves} saves",
         resolved.load(Ordering::Relaxed)
     );
+}
+
+/// Runs `f` on its own thread and fails the test, instead of hanging CI, if it has not finished
+/// within `secs` (a deadlock shows up as a failure naming the test).
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let out = f();
+        let _ = tx.send(());
+        out
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what} did not finish within {secs} s: deadlock")
+        }
+    }
+}
+
+/// A word no other text of these tests holds, so each learned error is new to the vocabulary.
+fn novel_word(mut n: usize) -> String {
+    let mut w = String::from("qx");
+    loop {
+        w.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+        if n == 0 {
+            return w;
+        }
+    }
+}
+
+/// Learning a pair the knowledge base has never seen refits it on every stored pair, which
+/// runs on the thread pool. Batches resolving at the same moment hold the pool's threads; the
+/// refit must not wait for them while they wait for it (CI hung here once: the refit held the
+/// knowledge write lock while it used the pool).
+#[test]
+fn learning_refits_never_deadlock_resolve_batches() {
+    use faultlens::resolve::Mode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    within(120, "resolve_batch while learning refits", || {
+        let r = Resolver::new(ResolverConfig::default()).unwrap();
+        let errors: Vec<String> = (0..400)
+            .map(|i| format!("service {} timed out talking to {}", novel_word(i), novel_word(i + 7)))
+            .collect();
+        let solutions: Vec<String> = (0..400).map(|i| format!("fix_{}", i % 13)).collect();
+        r.add_knowledge(&errors, &solutions).unwrap();
+        let r = Arc::new(r);
+        let stop = Arc::new(AtomicBool::new(false));
+        let batchers: Vec<_> = (0..4)
+            .map(|t| {
+                let (r, stop, errors) = (r.clone(), stop.clone(), errors.clone());
+                std::thread::spawn(move || {
+                    let mut batches = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let texts = &errors[(t * 13) % 100..(t * 13) % 100 + 300];
+                        let out = r.resolve_batch(texts, Mode::Similarity).unwrap();
+                        assert_eq!(out.len(), 300);
+                        batches += 1;
+                    }
+                    batches
+                })
+            })
+            .collect();
+        for n in 0..40 {
+            let text = format!("{} {}", novel_word(1000 + n), novel_word(2000 + n));
+            r.add_knowledge(&[text.as_str()], &["raise_lock_timeout"]).unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        let batches: usize = batchers.into_iter().map(|b| b.join().unwrap()).sum();
+        assert_eq!(r.knowledge_size(), 440);
+        assert!(batches > 0);
+        let learned = format!("{} {}", novel_word(1039), novel_word(2039));
+        let hit = r.resolve(&learned, Mode::Similarity).unwrap();
+        assert_eq!(hit.solution.as_deref(), Some("raise_lock_timeout"));
+    });
+}
+
+/// Hosts search from their own rayon tasks while another thread removes and compacts: the
+/// rebuild runs on the same pool, so it must not hold the index's write lock while it does
+/// (the pool's threads, waiting on that lock, could never build the graph).
+#[test]
+fn compacting_while_pool_threads_search_never_deadlocks() {
+    use rayon::prelude::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    within(120, "compact while rayon tasks search", || {
+        let dim = 16;
+        let index = Arc::new(
+            SimilarityIndex::new(IndexConfig { dim, exact_below: 64, ..IndexConfig::default() })
+                .unwrap(),
+        );
+        let vector = move |i: u64| -> Vec<f32> {
+            (0..dim).map(|j| ((i * 31 + j as u64 * 7) % 97) as f32 + 1.0).collect()
+        };
+        let n = 3000u64;
+        let ids: Vec<u64> = (0..n).collect();
+        let vectors: Vec<f32> = ids.iter().flat_map(|&i| vector(i)).collect();
+        index.add(&ids, &vectors, None).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let searcher = {
+            let (index, stop) = (index.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut rounds = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    (0..512u64).into_par_iter().for_each(|i| {
+                        let hits = index.search(&vector(i % n), 3, &Default::default()).unwrap();
+                        assert!(hits[0].len() <= 3);
+                    });
+                    rounds += 1;
+                }
+                rounds
+            })
+        };
+        for round in 0..20u64 {
+            let gone: Vec<u64> = (round * 50..round * 50 + 50).collect();
+            index.remove(&gone).unwrap();
+            index.compact().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(searcher.join().unwrap() > 0);
+        assert_eq!(index.len(), 2000);
+    });
 }

@@ -597,32 +597,39 @@ impl SimilarityIndex {
     /// Drops removed vectors and rebuilds the graph from the live ones.
     pub fn compact(&self) -> Result<()> {
         let _w = self.writer.lock().map_err(|_| poisoned())?;
-        let mut s = self.write()?;
-        let d = self.config.dim;
-        let old = std::mem::take(&mut *s);
-        let mut fresh = Store::default();
-        for (n, ids) in old.node_ids.into_iter().enumerate() {
-            if ids.is_empty() {
-                continue;
+        // Built under the read lock and swapped in after: the build runs on the thread pool,
+        // whose threads may be searching this index and would wait forever on a held write
+        // lock. Other writers wait on `writer`, so nothing changes meanwhile.
+        let (fresh, graph) = {
+            let old = self.read()?;
+            let d = self.config.dim;
+            let mut fresh = Store::default();
+            for (n, ids) in old.node_ids.iter().enumerate() {
+                if ids.is_empty() {
+                    continue;
+                }
+                let new_n = fresh.n_nodes() as u32;
+                let v = &old.vectors[n * d..(n + 1) * d];
+                fresh.vectors.extend_from_slice(v);
+                fresh.by_hash.entry(hash_vector(v)).or_default().push(new_n);
+                fresh.node_ids.push(ids.clone());
             }
-            let new_n = fresh.n_nodes() as u32;
-            let v = &old.vectors[n * d..(n + 1) * d];
-            fresh.vectors.extend_from_slice(v);
-            fresh.by_hash.entry(hash_vector(v)).or_default().push(new_n);
-            fresh.node_ids.push(ids);
-        }
-        fresh.live_nodes = fresh.n_nodes();
-        fresh.items = old.items;
-        for (n, ids) in fresh.node_ids.iter().enumerate() {
-            for id in ids {
-                if let Some(item) = fresh.items.get_mut(id) {
-                    item.node = n as u32;
+            fresh.live_nodes = fresh.n_nodes();
+            fresh.items = old.items.clone();
+            for (n, ids) in fresh.node_ids.iter().enumerate() {
+                for id in ids {
+                    if let Some(item) = fresh.items.get_mut(id) {
+                        item.node = n as u32;
+                    }
                 }
             }
-        }
+            let graph = (fresh.live_nodes >= self.config.exact_below.max(1))
+                .then(|| self.build_graph(&fresh));
+            (fresh, graph)
+        };
+        let mut s = self.write()?;
         *s = fresh;
-        let mut g = self.graph.write().map_err(|_| poisoned())?;
-        *g = (s.live_nodes >= self.config.exact_below.max(1)).then(|| self.build_graph(&s));
+        *self.graph.write().map_err(|_| poisoned())? = graph;
         Ok(())
     }
 

@@ -617,6 +617,14 @@ pub struct KnowledgeBase {
     fitted_on: usize,
 }
 
+/// What adding pairs to a [`KnowledgeBase`] does (see `KnowledgeBase::plan_add`).
+enum AddPlan {
+    /// New rows weighted with the fitted vocabulary.
+    Append(CsrMatrix),
+    /// The base refitted on every pair, old and new.
+    Rebuild(Box<KnowledgeBase>),
+}
+
 impl KnowledgeBase {
     /// Fits the vectoriser on `errors` and indexes the pairs.
     pub fn new<S: AsRef<str> + Sync>(
@@ -692,24 +700,55 @@ impl KnowledgeBase {
     /// error shares no n-gram with it or the base has grown by a tenth since the last fit, so
     /// pairs learned from feedback can always be found.
     pub fn add<S: AsRef<str> + Sync>(&mut self, errors: &[S], solutions: &[S]) -> Result<usize> {
+        let plan = self.plan_add(errors, solutions)?;
+        self.apply_add(plan, errors, solutions)
+    }
+
+    /// Works out what [`add`](Self::add) will do without changing the base: the new rows, or
+    /// the whole refitted base. This is the part that runs on the thread pool, so the resolver
+    /// does it under a read lock (searches go on) and only swaps the result in under the write
+    /// lock: pool threads blocked on that lock could otherwise never run the refit's work.
+    fn plan_add<S: AsRef<str> + Sync>(&self, errors: &[S], solutions: &[S]) -> Result<AddPlan> {
         check_pairs(errors, solutions)?;
         let rows = self.vectorizer.transform(errors)?;
         let unseen = (0..rows.n_rows).any(|i| rows.row(i).0.is_empty());
         if !self.errors.is_empty()
             && (unseen || (self.len() + errors.len()) * 10 >= self.fitted_on * 11)
         {
-            let mut all_errors = std::mem::take(&mut self.errors);
-            let mut all_solutions = std::mem::take(&mut self.solutions);
-            all_errors.extend(errors.iter().map(|e| e.as_ref().to_owned()));
-            all_solutions.extend(solutions.iter().map(|e| e.as_ref().to_owned()));
-            *self = KnowledgeBase::new(
+            let all_errors: Vec<&str> = self
+                .errors
+                .iter()
+                .map(String::as_str)
+                .chain(errors.iter().map(AsRef::as_ref))
+                .collect();
+            let all_solutions: Vec<&str> = self
+                .solutions
+                .iter()
+                .map(String::as_str)
+                .chain(solutions.iter().map(AsRef::as_ref))
+                .collect();
+            return Ok(AddPlan::Rebuild(Box::new(KnowledgeBase::new(
                 self.vectorizer.config().clone(),
                 &all_errors,
                 &all_solutions,
-            )?;
-            return Ok(errors.len());
+            )?)));
         }
-        self.index(errors, solutions, &rows)
+        Ok(AddPlan::Append(rows))
+    }
+
+    fn apply_add<S: AsRef<str>>(
+        &mut self,
+        plan: AddPlan,
+        errors: &[S],
+        solutions: &[S],
+    ) -> Result<usize> {
+        match plan {
+            AddPlan::Rebuild(kb) => {
+                *self = *kb;
+                Ok(errors.len())
+            }
+            AddPlan::Append(rows) => self.index(errors, solutions, &rows),
+        }
     }
 
     fn index<S: AsRef<str>>(
@@ -1118,6 +1157,8 @@ pub struct Resolver {
     config: ResolverConfig,
     rules: Rules,
     knowledge: RwLock<Option<Knowledge>>,
+    /// Held by `add_knowledge` for its whole call: one writer of the knowledge at a time.
+    learn: Mutex<()>,
     classifier: Option<TextClassifier>,
     metrics: Metrics,
     /// Recent (text hash, method) answers, oldest first.
@@ -1143,6 +1184,7 @@ impl Resolver {
             config,
             rules: Rules::default(),
             knowledge: RwLock::new(None),
+            learn: Mutex::new(()),
             classifier: None,
             metrics: Metrics::default(),
             recent: Mutex::new(VecDeque::new()),
@@ -1178,32 +1220,58 @@ impl Resolver {
         errors: &[S],
         solutions: &[S],
     ) -> Result<usize> {
+        // Writers take turns here, so what is worked out under the read lock below is still
+        // true when it is swapped in. That work (vectorising, refitting) runs on the thread pool
+        // and must not hold the write lock: `resolve_batch` tasks on the pool's threads would
+        // block on it and the pool could never run the refit (a deadlock CI once hit).
+        let _turn = self.learn.lock().unwrap_or_else(PoisonError::into_inner);
+        let plan = {
+            let kb = self
+                .knowledge
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            match kb.as_ref() {
+                Some(Knowledge::Base(k)) => Some(k.plan_add(errors, solutions)?),
+                Some(Knowledge::Index(ix)) if is_external(ix) => {
+                    return Err(Error::InvalidInput(
+                        "the knowledge index holds external embeddings: add pairs with \
+                         add_knowledge_embedded"
+                            .into(),
+                    ));
+                }
+                Some(Knowledge::Index(ix)) => {
+                    // A TextIndex takes its own writer lock and swaps its state in briefly.
+                    check_pairs(errors, solutions)?;
+                    let payloads = solutions.iter().map(|s| Some(s.as_ref().to_owned())).collect();
+                    ix.add(errors, Some(payloads))?;
+                    return Ok(ix.len());
+                }
+                None => None,
+            }
+        };
+        let fresh = match plan {
+            Some(_) => None,
+            None => Some(KnowledgeBase::new(
+                self.config.knowledge_vectorizer.clone(),
+                errors,
+                solutions,
+            )?),
+        };
         let mut kb = self
             .knowledge
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        match kb.as_mut() {
-            Some(Knowledge::Base(k)) => {
-                k.add(errors, solutions)?;
+        match (kb.as_mut(), plan, fresh) {
+            (Some(Knowledge::Base(k)), Some(plan), _) => {
+                k.apply_add(plan, errors, solutions)?;
             }
-            Some(Knowledge::Index(ix)) if is_external(ix) => {
+            (None, _, Some(b)) => *kb = Some(Knowledge::Base(Box::new(b))),
+            // Unreachable: only this function changes the knowledge through `&self`, one call
+            // at a time (`set_knowledge_index` needs `&mut self`).
+            _ => {
                 return Err(Error::InvalidInput(
-                    "the knowledge index holds external embeddings: add pairs with \
-                     add_knowledge_embedded"
-                        .into(),
+                    "the knowledge changed while pairs were being added".into(),
                 ));
-            }
-            Some(Knowledge::Index(ix)) => {
-                check_pairs(errors, solutions)?;
-                let payloads = solutions.iter().map(|s| Some(s.as_ref().to_owned())).collect();
-                ix.add(errors, Some(payloads))?;
-            }
-            None => {
-                *kb = Some(Knowledge::Base(Box::new(KnowledgeBase::new(
-                    self.config.knowledge_vectorizer.clone(),
-                    errors,
-                    solutions,
-                )?)));
             }
         }
         Ok(kb.as_ref().map_or(0, Knowledge::len))

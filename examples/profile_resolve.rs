@@ -42,6 +42,22 @@ fn main() {
     }
     let slow: Vec<&String> = order.iter().take(5).map(|&i| &queries[i]).collect();
     transform_times(&r, &queries, &slow);
+    for q in &slow {
+        let mut best = f64::INFINITY;
+        for _ in 0..50 {
+            let t = std::time::Instant::now();
+            std::hint::black_box(r.rules().first_match(q));
+            best = best.min(t.elapsed().as_secs_f64() * 1e6);
+        }
+        println!("rules {best:.1} us");
+    }
+    if std::env::var_os("PROFILE_SLOW").is_some() {
+        for _ in 0..20_000 {
+            for q in &slow {
+                std::hint::black_box(r.resolve(q, Mode::Auto).unwrap());
+            }
+        }
+    }
     if std::env::var_os("PROFILE_TRANSFORM").is_some() {
         let p = faultlens::Preprocessor::new(Default::default()).unwrap();
         for _ in 0..20_000 {

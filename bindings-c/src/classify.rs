@@ -176,8 +176,7 @@ pub unsafe extern "C" fn fl_classifier_predict_proba(
         let values = unsafe { out_arg(values, "values") }?;
         let len = unsafe { out_arg(len, "len") }?;
         let texts = unsafe { str_array_arg(texts, n, "texts") }?;
-        let rows = unsafe { read(c) }?.predict_proba(&texts)?;
-        (*values, *len) = give_slice(rows.concat());
+        (*values, *len) = give_slice(unsafe { read(c) }?.predict_proba_flat(&texts)?);
         Ok(())
     })
 }

@@ -162,8 +162,10 @@ impl TextClassifier {
     /// One `Float64Array` of probabilities per text, in `classes()` order.
     #[napi(catch_unwind)]
     pub fn predict_proba(&self, texts: Vec<String>) -> Result<Vec<Float64Array>> {
-        let rows = read(&self.inner)?.predict_proba(&texts).map_err(to_js)?;
-        Ok(rows.into_iter().map(Float64Array::new).collect())
+        let c = read(&self.inner)?;
+        let k = c.classes().map_err(to_js)?.len().max(1);
+        let flat = c.predict_proba_flat(&texts).map_err(to_js)?;
+        Ok(flat.chunks(k).map(|r| Float64Array::new(r.to_vec())).collect())
     }
 
     /// One text's label, confidence, `reliable`, alternatives and explanation (synchronous).

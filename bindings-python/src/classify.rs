@@ -279,9 +279,7 @@ impl PyTextClassifier {
         let texts = str_seq(X, "X")?;
         let (flat, n, k) = self.read_unlocked(py, |c| {
             let k = c.classes()?.len();
-            let rows = c.predict_proba(&texts)?;
-            let n = rows.len();
-            Ok((rows.concat(), n, k))
+            Ok((c.predict_proba_flat(&texts)?, texts.len(), k))
         })?;
         Ok(flat.into_pyarray(py).reshape([n, k])?.into_any())
     }

@@ -140,7 +140,7 @@ impl Default for ClassifierConfig {
         Self {
             model: ModelKind::Logistic,
             tfidf: default_classifier_tfidf(),
-            c: 20.0,
+            c: 50.0,
             alpha: 0.01,
             max_iter: 300,
             tol: 1e-4,
@@ -159,6 +159,12 @@ impl ClassifierConfig {
     /// Checks every field; [`TextClassifier::new`] calls it.
     pub fn validate(&self) -> Result<()> {
         self.tfidf.validate()?;
+        self.validate_own()
+    }
+
+    /// The fields besides `tfidf` (whose check compiles the preprocessor's masks, which
+    /// `TfidfVectorizer::new` does anyway).
+    fn validate_own(&self) -> Result<()> {
         let positive = |field: &'static str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
@@ -704,74 +710,75 @@ fn fit_logistic(t: &Train, c: f64, max_iter: usize, tol: f64, rep: &mut Reporter
 
     // Loss and gradient of a block of rows into `grad` (same layout as theta); returns the loss
     // and the total `alpha` (weight of the untouched classes' exp(intercept) in the gradient).
-    let block = |theta: &[f64], eb: &[f64], e_total: f64, bmax: f64, rows: &[usize], grad: &mut [f64]| {
-        let (u, rest) = theta.split_at(n_sup);
-        let (cf, b) = rest.split_at(nf);
-        let (gu, grest) = grad.split_at_mut(n_sup);
-        let (gc, gb) = grest.split_at_mut(nf);
-        let mut s = vec![0.0; k];
-        let mut mark = vec![false; k];
-        let mut touched: Vec<usize> = Vec::new();
-        let (mut loss, mut alpha_sum) = (0.0, 0.0);
-        for &i in rows {
-            let (idx, val) = t.x.row(i);
-            // Scores relative to `base` (the shared weights' sum, common to every class).
-            for (&f, &x) in idx.iter().zip(val) {
-                let f = f as usize;
-                let cfv = cf[f];
-                for j in indptr[f]..indptr[f + 1] {
-                    let cls = classes[j] as usize;
-                    if !mark[cls] {
-                        mark[cls] = true;
-                        touched.push(cls);
-                        s[cls] = 0.0;
+    let block =
+        |theta: &[f64], eb: &[f64], e_total: f64, bmax: f64, rows: &[usize], grad: &mut [f64]| {
+            let (u, rest) = theta.split_at(n_sup);
+            let (cf, b) = rest.split_at(nf);
+            let (gu, grest) = grad.split_at_mut(n_sup);
+            let (gc, gb) = grest.split_at_mut(nf);
+            let mut s = vec![0.0; k];
+            let mut mark = vec![false; k];
+            let mut touched: Vec<usize> = Vec::new();
+            let (mut loss, mut alpha_sum) = (0.0, 0.0);
+            for &i in rows {
+                let (idx, val) = t.x.row(i);
+                // Scores relative to `base` (the shared weights' sum, common to every class).
+                for (&f, &x) in idx.iter().zip(val) {
+                    let f = f as usize;
+                    let cfv = cf[f];
+                    for j in indptr[f]..indptr[f + 1] {
+                        let cls = classes[j] as usize;
+                        if !mark[cls] {
+                            mark[cls] = true;
+                            touched.push(cls);
+                            s[cls] = 0.0;
+                        }
+                        s[cls] += x * (u[j] - cfv);
                     }
-                    s[cls] += x * (u[j] - cfv);
+                }
+                let m = touched.iter().fold(bmax, |m, &q| m.max(b[q] + s[q]));
+                let scale = (bmax - m).exp();
+                let (mut z, mut eb_touched) = (0.0, 0.0);
+                for &q in &touched {
+                    let e = (b[q] + s[q] - m).exp();
+                    s[q] = e;
+                    z += e;
+                    eb_touched += eb[q];
+                }
+                z += (e_total - eb_touched).max(0.0) * scale;
+                let wi = t.w[i] / w_total;
+                let yi = t.y[i];
+                let num_y = if mark[yi] { s[yi] } else { eb[yi] * scale };
+                loss += wi * (z.ln() - num_y.max(f64::MIN_POSITIVE).ln());
+                // Untouched class q: residual alpha * eb[q]; collected for all q after the pass and
+                // corrected here for the touched ones.
+                let alpha = wi * scale / z;
+                alpha_sum += alpha;
+                for &q in &touched {
+                    let r = wi * s[q] / z - if q == yi { wi } else { 0.0 };
+                    s[q] = r;
+                    gb[q] += r - alpha * eb[q];
+                }
+                if !mark[yi] {
+                    gb[yi] -= wi;
+                }
+                for (&f, &x) in idx.iter().zip(val) {
+                    let f = f as usize;
+                    let mut sum_r = 0.0;
+                    for j in indptr[f]..indptr[f + 1] {
+                        let r = s[classes[j] as usize];
+                        gu[j] += x * r;
+                        sum_r += r;
+                    }
+                    // Residuals sum to zero over all classes, so the untouched ones sum to -sum_r.
+                    gc[f] -= x * sum_r;
+                }
+                for q in touched.drain(..) {
+                    mark[q] = false;
                 }
             }
-            let m = touched.iter().fold(bmax, |m, &q| m.max(b[q] + s[q]));
-            let scale = (bmax - m).exp();
-            let (mut z, mut eb_touched) = (0.0, 0.0);
-            for &q in &touched {
-                let e = (b[q] + s[q] - m).exp();
-                s[q] = e;
-                z += e;
-                eb_touched += eb[q];
-            }
-            z += (e_total - eb_touched).max(0.0) * scale;
-            let wi = t.w[i] / w_total;
-            let yi = t.y[i];
-            let num_y = if mark[yi] { s[yi] } else { eb[yi] * scale };
-            loss += wi * (z.ln() - num_y.max(f64::MIN_POSITIVE).ln());
-            // Untouched class q: residual alpha * eb[q]; collected for all q after the pass and
-            // corrected here for the touched ones.
-            let alpha = wi * scale / z;
-            alpha_sum += alpha;
-            for &q in &touched {
-                let r = wi * s[q] / z - if q == yi { wi } else { 0.0 };
-                s[q] = r;
-                gb[q] += r - alpha * eb[q];
-            }
-            if !mark[yi] {
-                gb[yi] -= wi;
-            }
-            for (&f, &x) in idx.iter().zip(val) {
-                let f = f as usize;
-                let mut sum_r = 0.0;
-                for j in indptr[f]..indptr[f + 1] {
-                    let r = s[classes[j] as usize];
-                    gu[j] += x * r;
-                    sum_r += r;
-                }
-                // Residuals sum to zero over all classes, so the untouched ones sum to -sum_r.
-                gc[f] -= x * sum_r;
-            }
-            for q in touched.drain(..) {
-                mark[q] = false;
-            }
-        }
-        (loss, alpha_sum)
-    };
+            (loss, alpha_sum)
+        };
     let eval = |theta: &[f64], grad: &mut [f64]| -> f64 {
         let b = &theta[n_sup + nf..];
         let bmax = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -1215,7 +1222,11 @@ fn calibration_rows(d: &Design, folds: &[Vec<usize>]) -> Vec<usize> {
     for fold in folds {
         let mut held = vec![0usize; d.n_classes];
         fold.iter().for_each(|&i| held[d.y[i]] += 1);
-        rows.extend(fold.iter().copied().filter(|&i| total[d.y[i]] > held[d.y[i]]));
+        rows.extend(
+            fold.iter()
+                .copied()
+                .filter(|&i| total[d.y[i]] > held[d.y[i]]),
+        );
     }
     rows.sort_unstable();
     rows
@@ -1279,7 +1290,13 @@ fn fit_temperature(oof: &[Vec<f64>], y: &[usize], rows: &[usize]) -> f64 {
 /// sigmoids are only candidates when every class has at least `folds` lines: a class held out
 /// whole never gets a positive margin in its fold, its sigmoid then learns a meaningless slope,
 /// and (unlike one shared temperature) per-class sigmoids can reorder the classes.
-fn calibrate(oof: &[Vec<f64>], y: &[usize], rows: &[usize], n_classes: usize, folds: usize) -> Link {
+fn calibrate(
+    oof: &[Vec<f64>],
+    y: &[usize],
+    rows: &[usize],
+    n_classes: usize,
+    folds: usize,
+) -> Link {
     let mut count = vec![0usize; n_classes];
     y.iter().for_each(|&c| count[c] += 1);
     let platt_ok = count.iter().all(|&n| n >= folds) && rows.len() == y.len();
@@ -1331,8 +1348,8 @@ fn now_unix() -> u64 {
 impl TextClassifier {
     /// Validates `config` and builds an unfitted classifier.
     pub fn new(config: ClassifierConfig) -> Result<Self> {
-        config.validate()?;
         let vectorizer = TfidfVectorizer::new(config.tfidf.clone())?;
+        config.validate_own()?;
         Ok(Self {
             config,
             vectorizer,
@@ -1349,9 +1366,12 @@ impl TextClassifier {
     /// Replaces the options (scikit-learn's `set_params`). A fitted model stays as trained:
     /// `threshold`, `top_k` and `explain_top` apply at once, the rest at the next `fit`.
     pub fn set_config(&mut self, config: ClassifierConfig) -> Result<()> {
-        config.validate()?;
-        if !self.is_fitted() {
-            self.vectorizer = TfidfVectorizer::new(config.tfidf.clone())?;
+        if self.is_fitted() {
+            config.validate()?;
+        } else {
+            let vectorizer = TfidfVectorizer::new(config.tfidf.clone())?;
+            config.validate_own()?;
+            self.vectorizer = vectorizer;
         }
         self.config = config;
         Ok(())
@@ -1428,8 +1448,17 @@ impl TextClassifier {
         }
         let cfg = self.config.clone();
         rep.report("vectorize", 0, 1);
-        let mut vectorizer = TfidfVectorizer::new(cfg.tfidf.clone())?;
-        let x = vectorizer.fit_transform(texts)?;
+        // Refit the vectoriser built by `new` when its options still apply: building one compiles
+        // the preprocessor's masks, which costs more than fitting a few hundred lines. Its
+        // vocabulary is replaced only when fitting succeeds, so an error leaves `self` as it was.
+        let mut fresh = None;
+        let x = if self.vectorizer.config() == &cfg.tfidf {
+            self.vectorizer.fit_transform(texts)?
+        } else {
+            fresh
+                .insert(TfidfVectorizer::new(cfg.tfidf.clone())?)
+                .fit_transform(texts)?
+        };
         rep.report("vectorize", 1, 1);
         let d = Design::new(x, y, classes.len());
         log::info!(
@@ -1510,16 +1539,7 @@ impl TextClassifier {
             let mut folds = d.folds(k, cfg.seed);
             folds.truncate(1);
             let mut done = 0;
-            let oof = out_of_fold(
-                model,
-                &d,
-                &folds,
-                &cfg,
-                &mut rep,
-                "holdout",
-                &mut done,
-                1,
-            );
+            let oof = out_of_fold(model, &d, &folds, &cfg, &mut rep, "holdout", &mut done, 1);
             held = Some((oof, folds));
         }
 
@@ -1565,7 +1585,9 @@ impl TextClassifier {
             info.fit_seconds,
             info.iterations
         );
-        self.vectorizer = vectorizer;
+        if let Some(v) = fresh {
+            self.vectorizer = v;
+        }
         self.fitted = Some(Fitted {
             model,
             classes,
@@ -1643,8 +1665,17 @@ impl TextClassifier {
         };
         let exp_intercept = match (t, &f.linear.support) {
             (Some(t), Some(_)) => {
-                let top = f.linear.intercept.iter().fold(f64::NEG_INFINITY, |m, &b| m.max(b / t));
-                let e = f.linear.intercept.iter().map(|&b| (b / t - top).exp()).collect();
+                let top = f
+                    .linear
+                    .intercept
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |m, &b| m.max(b / t));
+                let e = f
+                    .linear
+                    .intercept
+                    .iter()
+                    .map(|&b| (b / t - top).exp())
+                    .collect();
                 Some(Arc::new((e, top)))
             }
             _ => None,
@@ -1701,32 +1732,120 @@ impl TextClassifier {
             };
             z += *o;
         }
-        out.iter_mut().for_each(|o| *o /= z);
+        let inv = 1.0 / z;
+        out.iter_mut().for_each(|o| *o *= inv);
     }
 
-    fn proba_matrix(&self, f: &Fitted, x: &CsrMatrix) -> Vec<Vec<f64>> {
-        let rows: Vec<usize> = (0..x.n_rows).collect();
-        parallel::map(&rows, |&i| {
+    /// Row-major `n_rows x n_classes` probabilities. Each distinct TF-IDF row is scored once:
+    /// log lines repeat after masking (Loghub's test lines have 2-30 times fewer distinct rows
+    /// than lines), and equal rows get bit-identical probabilities either way.
+    ///
+    /// `outer[i]`, when given, is the row of `x` that output row `i` takes (texts repeated
+    /// verbatim are vectorised once).
+    fn proba_flat(&self, f: &Fitted, x: &CsrMatrix, outer: Option<&[usize]>) -> Vec<f64> {
+        let k = f.linear.n_classes;
+        let n = x.n_rows;
+        // slot[i]: the distinct row that row i equals; hash buckets chained through `next`.
+        let mut slot = Vec::with_capacity(n);
+        let mut distinct: Vec<usize> = Vec::new();
+        let mut next: Vec<usize> = Vec::new();
+        let mut head: FxHashMap<u64, usize> = FxHashMap::default();
+        for i in 0..n {
             let (idx, val) = x.row(i);
-            let mut s = vec![0.0; f.linear.n_classes];
-            self.proba_into(f, idx, val, &mut s);
-            s
-        })
+            let mut h = rustc_hash::FxHasher::default();
+            std::hash::Hash::hash(idx, &mut h);
+            val.iter()
+                .for_each(|v| std::hash::Hasher::write_u64(&mut h, v.to_bits()));
+            let h = std::hash::Hasher::finish(&h);
+            let mut at = head.get(&h).copied().unwrap_or(usize::MAX);
+            while at != usize::MAX && x.row(distinct[at]) != (idx, val) {
+                at = next[at];
+            }
+            if at == usize::MAX {
+                at = distinct.len();
+                next.push(head.insert(h, at).unwrap_or(usize::MAX));
+                distinct.push(i);
+            }
+            slot.push(at);
+        }
+        let mut probs = vec![0.0; distinct.len() * k];
+        let fill = |(d, out): (usize, &mut [f64])| {
+            let (idx, val) = x.row(distinct[d]);
+            self.proba_into(f, idx, val, out);
+        };
+        if k == 0 {
+            return Vec::new();
+        }
+        if distinct.len() >= parallel::MIN_PARALLEL_BATCH && parallel::parallelism() {
+            probs
+                .par_chunks_mut(k)
+                .enumerate()
+                .with_min_len(64)
+                .for_each(fill);
+        } else {
+            probs.chunks_mut(k).enumerate().for_each(fill);
+        }
+        if distinct.len() == n && outer.is_none() {
+            return probs;
+        }
+        let rows = outer.map_or(n, <[usize]>::len);
+        let mut out = Vec::with_capacity(rows * k);
+        for r in 0..rows {
+            let d = slot[outer.map_or(r, |o| o[r])];
+            out.extend_from_slice(&probs[d * k..(d + 1) * k]);
+        }
+        out
+    }
+
+    /// TF-IDF rows of the distinct texts, and for each text the row it takes. Batches of log
+    /// lines repeat whole lines (Loghub's test lines: 1.0-3.2 per distinct text), and masking
+    /// each line is the largest cost of a batch prediction.
+    fn transform_distinct<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+    ) -> Result<(CsrMatrix, Option<Vec<usize>>)> {
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut first: Vec<&str> = Vec::new();
+        let slot: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                *index.entry(t.as_ref()).or_insert_with(|| {
+                    first.push(t.as_ref());
+                    first.len() - 1
+                })
+            })
+            .collect();
+        if first.len() == texts.len() {
+            return Ok((self.vectorizer.transform(texts)?, None));
+        }
+        Ok((self.vectorizer.transform(&first)?, Some(slot)))
     }
 
     /// Probabilities per text, each row in [`classes`](Self::classes) order and summing to one.
     pub fn predict_proba<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f64>>> {
         let f = self.fitted()?;
-        let x = self.vectorizer.transform(texts)?;
-        Ok(self.proba_matrix(f, &x))
+        let k = f.linear.n_classes;
+        Ok(self
+            .predict_proba_flat(texts)?
+            .chunks(k.max(1))
+            .map(<[f64]>::to_vec)
+            .collect())
+    }
+
+    /// [`predict_proba`](Self::predict_proba) as one row-major `texts.len() x classes().len()`
+    /// buffer (what the bindings hand out as a matrix): no allocation per row.
+    pub fn predict_proba_flat<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<f64>> {
+        let f = self.fitted()?;
+        let (x, outer) = self.transform_distinct(texts)?;
+        Ok(self.proba_flat(f, &x, outer.as_deref()))
     }
 
     /// The most probable label per text.
     pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<String>> {
         let f = self.fitted()?;
         Ok(self
-            .predict_proba(texts)?
-            .iter()
+            .predict_proba_flat(texts)?
+            .chunks(f.linear.n_classes.max(1))
             .map(|p| f.classes[argmax(p)].clone())
             .collect())
     }
@@ -2409,7 +2528,10 @@ mod tests {
             let g = (probe(h) - probe(-h)) / (2.0 * h);
             worst = worst.max(g.abs());
         }
-        assert!(worst < 1e-6, "largest numerical gradient entry at the optimum: {worst:e}");
+        assert!(
+            worst < 1e-6,
+            "largest numerical gradient entry at the optimum: {worst:e}"
+        );
     }
 
     #[test]
@@ -2607,6 +2729,43 @@ mod tests {
                 Error::InvalidConfig { field: f, .. } => assert_eq!(f, field),
                 e => panic!("{e}"),
             }
+        }
+    }
+
+    #[test]
+    fn repeated_texts_in_a_batch_get_the_probabilities_of_a_lone_call() {
+        let (t, l) = toy();
+        for m in [
+            ModelKind::Logistic,
+            ModelKind::NaiveBayes,
+            ModelKind::LinearSvm,
+        ] {
+            let mut c = TextClassifier::new(cfg(m)).unwrap();
+            c.fit(&t, &l).unwrap();
+            // Verbatim repeats, repeats after masking (other numbers), and distinct lines,
+            // interleaved: batch rows are shared, and must equal one-text calls bit for bit.
+            let q = [
+                "disk full on /dev/sda1",
+                "connection refused 10.0.0.1",
+                "disk full on /dev/sda1",
+                "connection refused 10.0.0.2",
+                "nothing like the training set",
+                "disk full on /dev/sda1",
+            ];
+            let batch = c.predict_proba(&q).unwrap();
+            let flat = c.predict_proba_flat(&q).unwrap();
+            let k = c.classes().unwrap().len();
+            assert_eq!(flat.len(), q.len() * k);
+            for (i, text) in q.iter().enumerate() {
+                let lone = c.predict_proba(&[text]).unwrap().remove(0);
+                assert_eq!(batch[i], lone, "{m} row {i}");
+                assert_eq!(&flat[i * k..(i + 1) * k], lone.as_slice());
+                assert_eq!(
+                    c.predict_one(text).unwrap().confidence,
+                    lone.iter().copied().fold(0.0, f64::max)
+                );
+            }
+            assert_eq!(c.predict(&q).unwrap().len(), q.len());
         }
     }
 

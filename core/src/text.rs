@@ -350,7 +350,9 @@ pub struct Template {
 /// A configured preprocessor. Cheap to share across threads (`Send + Sync`); build it once.
 pub struct Preprocessor {
     config: PreprocessorConfig,
-    compiled: Compiled,
+    /// Shared by clones: compiling the masks costs milliseconds, and a compiled preprocessor is
+    /// immutable and `Sync`, so a clone (e.g. of a classifier being refitted) reuses it.
+    compiled: std::sync::Arc<Compiled>,
 }
 
 impl std::fmt::Debug for Preprocessor {
@@ -363,8 +365,10 @@ impl std::fmt::Debug for Preprocessor {
 
 impl Clone for Preprocessor {
     fn clone(&self) -> Self {
-        // The config was validated when `self` was built, so compiling it again cannot fail.
-        Self::new(self.config.clone()).unwrap_or_else(|e| unreachable!("validated config: {e}"))
+        Self {
+            config: self.config.clone(),
+            compiled: std::sync::Arc::clone(&self.compiled),
+        }
     }
 }
 
@@ -401,7 +405,7 @@ impl crate::models::Artifact for Preprocessor {
 impl Preprocessor {
     /// Validates `config` and compiles its rules.
     pub fn new(config: PreprocessorConfig) -> Result<Self> {
-        let compiled = config.compile()?;
+        let compiled = std::sync::Arc::new(config.compile()?);
         Ok(Self { config, compiled })
     }
 

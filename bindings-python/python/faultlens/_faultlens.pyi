@@ -356,7 +356,7 @@ class TextClassifier:
         *,
         model: Literal["logistic", "naive_bayes", "linear_svm", "auto"] = "logistic",
         tfidf: _TfidfConfig = ...,
-        c: float = 20.0,
+        c: float = 50.0,
         alpha: float = 0.01,
         max_iter: int = 300,
         tol: float = 1e-4,

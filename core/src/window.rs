@@ -1396,6 +1396,15 @@ impl WindowAggregator {
         fin.clear();
         let mut kept = 0;
         for k in 0..fresh.len() {
+            // The texts to copy are scattered in the caller's memory: request them ahead.
+            if let Some(a) = fresh.get(k + AHEAD)
+                && a.t >= wm
+            {
+                let e = &events[(a.text & !IN_BATCH) as usize];
+                prefetch(e.message.as_ptr());
+                prefetch(e.message.as_ptr().wrapping_add(64));
+                prefetch(e.trace_id.as_ptr());
+            }
             let p = fresh[k];
             if p.t < wm {
                 fin.push(p);
@@ -1490,7 +1499,15 @@ impl WindowAggregator {
         if fin.is_empty() {
             return Vec::new();
         }
-        fin.sort_unstable_by_key(|p| (p.slot, p.t));
+        // One u64 per comparison when the times span less than 2^32 ms (always, in practice).
+        let (lo, hi) = fin
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
+        if i128::from(hi) - i128::from(lo) < 1 << 32 {
+            fin.sort_unstable_by_key(|p| u64::from(p.slot) << 32 | p.t.wrapping_sub(lo) as u64);
+        } else {
+            fin.sort_unstable_by_key(|p| (p.slot, p.t));
+        }
         let Self {
             slots,
             meta,
@@ -1532,18 +1549,18 @@ impl WindowAggregator {
         let keys = groups.len() - 1;
         for g in 0..keys {
             // Each key's state is in memory no other key's events use: start loading the slot
-            // (and meta) of the key four groups on, and the window ends of the one two groups on
-            // (its slot was requested two groups ago).
-            if g + 4 < keys {
-                let s = fin[groups[g + 4]].slot as usize;
+            // (and meta) of the key eight groups on, and the window ends of the one four groups
+            // on (its slot was requested four groups ago).
+            if g + 8 < keys {
+                let s = fin[groups[g + 8]].slot as usize;
                 let p: *const Slot = &slots[s];
                 for line in 0..std::mem::size_of::<Slot>().div_ceil(64) {
                     prefetch(p.cast::<u8>().wrapping_add(line * 64));
                 }
                 prefetch(&meta[s]);
             }
-            if g + 2 < keys {
-                let times = &slots[fin[groups[g + 2]].slot as usize].times;
+            if g + 4 < keys {
+                let times = &slots[fin[groups[g + 4]].slot as usize].times;
                 if let (Some(front), Some(back)) = (times.front(), times.back()) {
                     prefetch(front);
                     prefetch(back);
@@ -1937,6 +1954,42 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert_eq!(a, incident_id(b"k", 1, 2));
         assert_ne!(a, incident_id(b"k", 1, 3));
+    }
+
+    #[test]
+    fn key_table_finds_every_live_key_after_removals() {
+        // Colliding hashes (h % 7), inline and long keys, removals in the middle of clusters.
+        let enc = |i: usize| {
+            let mut b = Vec::new();
+            encode_field(&mut b, &format!("svc{i}"));
+            let route = if i % 5 == 0 { "r".repeat(300) } else { format!("/r{i}") };
+            encode_field(&mut b, &route);
+            b
+        };
+        let mut slots: Vec<Slot> = (0..500)
+            .map(|i| Slot {
+                key: enc(i).into(),
+                ..Slot::default()
+            })
+            .collect();
+        let mut t = KeyTable::default();
+        let h = |i: usize| (i % 7) as u64;
+        for i in 0..500 {
+            t.insert(h(i), i as u32, &enc(i));
+        }
+        let find = |t: &KeyTable, slots: &[Slot], i: usize| {
+            let k = enc(i);
+            t.find(h(i), encoded_fields(&k), slots)
+        };
+        for i in (0..500).filter(|i| i % 3 == 0) {
+            t.remove(h(i), i as u32);
+            slots[i] = Slot::default();
+        }
+        for i in 0..500 {
+            let want = (i % 3 != 0).then_some(i as u32);
+            assert_eq!(find(&t, &slots, i), want, "key {i}");
+        }
+        assert_eq!(t.len, 500 - 167);
     }
 
     #[test]

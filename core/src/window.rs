@@ -1962,7 +1962,7 @@ mod tests {
         let enc = |i: usize| {
             let mut b = Vec::new();
             encode_field(&mut b, &format!("svc{i}"));
-            let route = if i % 5 == 0 { "r".repeat(300) } else { format!("/r{i}") };
+            let route = if i.is_multiple_of(5) { "r".repeat(300) } else { format!("/r{i}") };
             encode_field(&mut b, &route);
             b
         };
@@ -1981,12 +1981,12 @@ mod tests {
             let k = enc(i);
             t.find(h(i), encoded_fields(&k), slots)
         };
-        for i in (0..500).filter(|i| i % 3 == 0) {
+        for i in (0..500usize).filter(|i| i.is_multiple_of(3)) {
             t.remove(h(i), i as u32);
             slots[i] = Slot::default();
         }
-        for i in 0..500 {
-            let want = (i % 3 != 0).then_some(i as u32);
+        for i in 0..500usize {
+            let want = (!i.is_multiple_of(3)).then_some(i as u32);
             assert_eq!(find(&t, &slots, i), want, "key {i}");
         }
         assert_eq!(t.len, 500 - 167);

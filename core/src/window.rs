@@ -473,15 +473,226 @@ impl Ring {
     }
 }
 
-/// See `WindowAggregator::cache`: (address, length) of the key fields, the slot, the epoch.
+/// See `WindowAggregator::cache`: the key fields' (address, length) packed as `address << 16 |
+/// length` (see `pack`), the slot, and the low 32 bits of the epoch it was stored in. 32 bytes,
+/// so the whole cache (256 KB) stays in the L2 cache.
 #[derive(Clone, Copy, Debug, Default)]
 struct CacheEntry {
-    fields: [(usize, usize); 3],
+    fields: [u64; 3],
     slot: u32,
-    epoch: u64,
+    epoch: u32,
 }
 
-const CACHE_BITS: u32 = 12;
+const CACHE_BITS: u32 = 13;
+
+/// A string's (address, length) as one word, when it fits (addresses below 2^48, the user space
+/// of every 64-bit platform we build for, and lengths below 2^16); `None` skips the cache.
+fn pack(v: &str) -> Option<u64> {
+    let (a, n) = (v.as_ptr() as usize as u64, v.len() as u64);
+    (a < 1 << 48 && n < 1 << 16).then_some(a << 16 | n)
+}
+
+fn cache_index(at: &[u64; 3]) -> usize {
+    let h = at[0] ^ at[1].rotate_left(21) ^ at[2].rotate_left(42);
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - CACHE_BITS)) as usize
+}
+
+/// Per-slot fields the push path updates for every event, kept apart from the large `Slot` so an
+/// event whose key is in the address cache touches 16 bytes of a dense array, not a slot.
+#[derive(Clone, Copy, Debug, Default)]
+struct Meta {
+    /// Arrival stamp of the key's latest event (least recently seen = smallest; 0 = not live).
+    seen: u64,
+    /// Events of the key not yet final.
+    pending: u64,
+}
+
+/// Longest inline key copy in a `KeyEntry` (each field as a 1-byte length and its bytes).
+const INLINE: usize = 51;
+/// `KeyEntry::len` of a key too long to be inline (compared with the slot's key instead).
+const LONG: u8 = u8::MAX;
+
+/// One cache line of the key table: the key's hash, its slot and, when short enough, a copy of
+/// its fields, so finding a key usually reads this line and nothing else.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct KeyEntry {
+    hash: u64,
+    /// `NIL` = empty.
+    slot: u32,
+    /// Bytes used in `inline`, or `LONG`.
+    len: u8,
+    inline: [u8; INLINE],
+}
+
+const EMPTY: KeyEntry = KeyEntry {
+    hash: 0,
+    slot: NIL,
+    len: 0,
+    inline: [0; INLINE],
+};
+
+/// Open addressing with linear probing over `KeyEntry` lines (load at most 3/4; removal shifts
+/// later entries back, so there are no tombstones). Every live key is in it exactly once.
+#[derive(Clone, Debug, Default)]
+struct KeyTable {
+    entries: Vec<KeyEntry>,
+    len: usize,
+    shift: u32,
+}
+
+impl KeyTable {
+    fn home(&self, h: u64) -> usize {
+        ((h ^ (h >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    fn prefetch(&self, h: u64) {
+        if !self.entries.is_empty() {
+            prefetch(&self.entries[self.home(h)]);
+        }
+    }
+
+    fn find<'a>(
+        &self,
+        h: u64,
+        fields: impl Iterator<Item = &'a [u8]> + Clone,
+        slots: &[Slot],
+    ) -> Option<u32> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.home(h);
+        loop {
+            let e = &self.entries[i];
+            if e.slot == NIL {
+                return None;
+            }
+            if e.hash == h {
+                let same = if e.len == LONG {
+                    key_matches(&slots[e.slot as usize].key, fields.clone())
+                } else {
+                    inline_matches(&e.inline[..e.len as usize], fields.clone())
+                };
+                if same {
+                    return Some(e.slot);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds a key known to be absent (`key` encoded as in `Slot::key`).
+    fn insert(&mut self, h: u64, slot: u32, key: &[u8]) {
+        if (self.len + 1) * 4 > self.entries.len() * 3 {
+            let cap = (self.entries.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.entries, vec![EMPTY; cap]);
+            self.shift = 64 - cap.trailing_zeros();
+            for e in old.into_iter().filter(|e| e.slot != NIL) {
+                let i = self.free_at(e.hash);
+                self.entries[i] = e;
+            }
+        }
+        let mut e = KeyEntry {
+            hash: h,
+            slot,
+            len: LONG,
+            inline: [0; INLINE],
+        };
+        let mut n = 0;
+        let fits = encoded_fields(key).all(|f| {
+            let end = n + 1 + f.len();
+            if f.len() >= usize::from(LONG) || end > INLINE {
+                return false;
+            }
+            e.inline[n] = f.len() as u8;
+            e.inline[n + 1..end].copy_from_slice(f);
+            n = end;
+            true
+        });
+        if fits {
+            e.len = n as u8;
+        }
+        let i = self.free_at(h);
+        self.entries[i] = e;
+        self.len += 1;
+    }
+
+    fn free_at(&self, h: u64) -> usize {
+        let mask = self.entries.len() - 1;
+        let mut i = self.home(h);
+        while self.entries[i].slot != NIL {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    fn remove(&mut self, h: u64, slot: u32) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let mask = self.entries.len() - 1;
+        let mut i = self.home(h);
+        loop {
+            match self.entries[i].slot {
+                NIL => return,
+                s if s == slot => break,
+                _ => i = (i + 1) & mask,
+            }
+        }
+        self.len -= 1;
+        // Backward shift: move up every later entry of the cluster whose home is not in (i, j].
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let e = self.entries[j];
+            if e.slot == NIL {
+                break;
+            }
+            let home = self.home(e.hash);
+            let stays = if i <= j {
+                i < home && home <= j
+            } else {
+                i < home || home <= j
+            };
+            if !stays {
+                self.entries[i] = e;
+                i = j;
+            }
+        }
+        self.entries[i] = EMPTY;
+    }
+}
+
+/// Asks the CPU to start loading the cache line at `p`: the push and apply loops are bound by
+/// memory latency, so they request what an event a few places ahead will need.
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// How many events ahead the push loop prefetches.
+const AHEAD: usize = 16;
+
+/// Whether inline key bytes hold exactly these fields.
+fn inline_matches<'a>(mut b: &[u8], fields: impl Iterator<Item = &'a [u8]>) -> bool {
+    for f in fields {
+        let Some((&n, rest)) = b.split_first() else {
+            return false;
+        };
+        if usize::from(n) != f.len() || !rest.starts_with(f) {
+            return false;
+        }
+        b = &rest[f.len()..];
+    }
+    b.is_empty()
+}
 
 #[derive(Clone, Debug, Default)]
 struct Slot {
@@ -489,8 +700,6 @@ struct Slot {
     /// it were pending: those are skipped as they become final, and the last one frees the slot.
     live: bool,
     hash: u64,
-    /// Next slot whose key has the same hash.
-    chain: u32,
     key: Box<[u8]>,
     threshold: u64,
     /// Final events in the current window, `(time, how many)`, ascending.
@@ -499,9 +708,6 @@ struct Slot {
     last_over: bool,
     last_fire: Option<i64>,
     ring: Ring,
-    pending: u64,
-    /// Arrival stamp of the key's latest event (least recently seen = smallest).
-    seen: u64,
 }
 
 /// Keyed sliding-window counts over event time with thresholds; see the module docs for the exact
@@ -513,14 +719,16 @@ pub struct WindowAggregator {
     lateness: i64,
     ring_len: usize,
     thresholds: FxHashMap<Box<[u8]>, u64>,
-    /// Key hash → first slot with that hash (the rest are chained through `Slot::chain`).
-    index: FxHashMap<u64, u32>,
+    /// Every live key's slot, found by hash and fields.
+    keys: KeyTable,
     live_keys: usize,
     slots: Vec<Slot>,
+    /// `meta[s]` goes with `slots[s]`.
+    meta: Vec<Meta>,
     free: Vec<u32>,
     /// Arrival stamps: `lru` holds `(stamp, slot)` in stamp order; an entry is current when the
     /// slot's `seen` still equals it (older ones are skipped and compacted away), so marking a key
-    /// seen never touches another key's slot. The queue is kept only while at least half of
+    /// seen never touches another key's state. The queue is kept only while at least half of
     /// `max_keys` are live (`lru_on`); below that, eviction is far off and the stamps suffice to
     /// rebuild it.
     seq: u64,
@@ -541,6 +749,8 @@ pub struct WindowAggregator {
     texts: Vec<(usize, usize, usize)>,
     fresh: Vec<Pending>,
     fin: Vec<Pending>,
+    /// Where each key's events start in `fin` (in `apply_final`).
+    groups: Vec<usize>,
     spare: Vec<Vec<Pending>>,
     watermark: Option<i64>,
     max_seen: Option<i64>,
@@ -633,10 +843,6 @@ fn apply<'t>(
     r: &Rules<'_>,
     out: &mut Vec<Incident>,
 ) {
-    slot.pending -= group.len() as u64;
-    if !slot.live {
-        return;
-    }
     // Events of `group` before `keep` can never be samples (see `useful`); `cleared` says the
     // ring's older entries went with them.
     let (mut keep, mut cleared) = (0, false);
@@ -758,9 +964,10 @@ impl WindowAggregator {
             lateness: config.allowed_lateness_ms.unwrap_or(0) as i64,
             ring_len: config.max_samples.max(config.max_trace_ids),
             thresholds: FxHashMap::default(),
-            index: FxHashMap::default(),
+            keys: KeyTable::default(),
             live_keys: 0,
             slots: Vec::new(),
+            meta: Vec::new(),
             free: Vec::new(),
             seq: 0,
             lru: VecDeque::new(),
@@ -773,6 +980,7 @@ impl WindowAggregator {
             texts: Vec::new(),
             fresh: Vec::new(),
             fin: Vec::new(),
+            groups: Vec::new(),
             spare: Vec::new(),
             watermark: None,
             max_seen: None,
@@ -856,10 +1064,25 @@ impl WindowAggregator {
             return out;
         }
         let mut out = Outcome::default();
-        self.epoch += 1; // the cache holds addresses of the previous call's strings
+        self.bump_epoch(); // the cache holds addresses of the previous call's strings
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
+        // Two stages ahead: the key fields and address-cache line of event i + AHEAD, then (those
+        // loaded by now) the key's table line or state for event i + AHEAD / 2, whose hash, when
+        // computed there, is kept for `intern`.
+        let mut hints = [(usize::MAX, None); AHEAD];
         for (i, e) in events.iter().enumerate() {
+            if let Some(a) = events.get(i + AHEAD) {
+                self.prefetch_key(a);
+            }
+            if let Some(b) = events.get(i + AHEAD / 2) {
+                let k = i + AHEAD / 2;
+                hints[k % AHEAD] = (k, self.prefetch_slot(b));
+            }
+            let hint = match hints[i % AHEAD] {
+                (k, h) if k == i => h,
+                _ => None,
+            };
             let t = e.timestamp_ms;
             if self.watermark.is_some_and(|w| t < w) {
                 self.stats.late_events += 1;
@@ -880,8 +1103,8 @@ impl WindowAggregator {
                     self.watermark = Some(w);
                 }
             }
-            let slot = self.intern(e);
-            self.slots[slot as usize].pending += 1;
+            let slot = self.intern(e, hint);
+            self.meta[slot as usize].pending += 1;
             fresh.push(Pending {
                 t,
                 slot,
@@ -952,43 +1175,88 @@ impl WindowAggregator {
         })
     }
 
-    /// The slot of an event's key, created (evicting the least recently seen key when full) if
-    /// needed, and marked most recently seen. The key is hashed once and compared in place.
-    fn intern(&mut self, e: &Event<'_>) -> u32 {
-        let mut at = [(0, 0); 3];
+    /// Starts loading what `intern` will read for `e`: its key fields and its address-cache line.
+    #[inline(always)]
+    fn prefetch_key(&self, e: &Event<'_>) {
+        let mut at = [0u64; 3];
         for (a, &f) in at.iter_mut().zip(&self.config.key_fields) {
             let v = e.field(f);
-            *a = (v.as_ptr() as usize, v.len());
+            prefetch(v.as_ptr());
+            *a = pack(v).unwrap_or(0);
         }
-        let h = (at[0].0 ^ at[1].0.rotate_left(21) ^ at[2].0.rotate_left(42)) as u64;
-        let c = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - CACHE_BITS)) as usize;
+        if !self.cache.is_empty() {
+            prefetch(&self.cache[cache_index(&at)]);
+        }
+    }
+
+    /// On an address-cache hit, starts loading the key's `Meta`; on a miss, hashes the key,
+    /// starts loading its table line and returns the hash.
+    #[inline(always)]
+    fn prefetch_slot(&self, e: &Event<'_>) -> Option<u64> {
+        let mut at = [0u64; 3];
+        let mut packed = true;
+        for (a, &f) in at.iter_mut().zip(&self.config.key_fields) {
+            match pack(e.field(f)) {
+                Some(p) => *a = p,
+                None => packed = false,
+            }
+        }
+        if packed && let Some(x) = self.cache.get(cache_index(&at))
+            && x.epoch == self.epoch as u32
+            && x.fields == at
+        {
+            prefetch(&self.meta[x.slot as usize]);
+            return None;
+        }
+        let h = self.key_hash(e);
+        self.keys.prefetch(h);
+        Some(h)
+    }
+
+    fn key_hash(&self, e: &Event<'_>) -> u64 {
+        hash_fields(self.config.key_fields.iter().map(|&f| e.field(f).as_bytes()))
+    }
+
+    /// The slot of an event's key, created (evicting the least recently seen key when full) if
+    /// needed, and marked most recently seen. The key is hashed once and compared in place.
+    fn intern(&mut self, e: &Event<'_>, hash: Option<u64>) -> u32 {
+        let mut at = [0u64; 3];
+        for (a, &f) in at.iter_mut().zip(&self.config.key_fields) {
+            match pack(e.field(f)) {
+                Some(p) => *a = p,
+                None => return self.intern_slow(e, hash),
+            }
+        }
+        let c = cache_index(&at);
+        let epoch = self.epoch as u32;
         if let Some(x) = self.cache.get(c)
-            && x.epoch == self.epoch
+            && x.epoch == epoch
             && x.fields == at
         {
             let s = x.slot;
             self.touch(s);
             return s;
         }
-        let s = self.intern_slow(e);
+        let s = self.intern_slow(e, hash);
         if self.cache.is_empty() {
             self.cache = vec![CacheEntry::default(); 1 << CACHE_BITS];
         }
         // First come, kept for the call: frequent keys come early and stay, rare keys don't
         // push them out.
-        if self.cache[c].epoch != self.epoch {
+        if self.cache[c].epoch != epoch {
             self.cache[c] = CacheEntry {
                 fields: at,
                 slot: s,
-                epoch: self.epoch,
+                epoch,
             };
         }
         s
     }
 
-    fn intern_slow(&mut self, e: &Event<'_>) -> u32 {
+    /// `hash`: the key's hash if already computed (`prefetch_slot`).
+    fn intern_slow(&mut self, e: &Event<'_>, hash: Option<u64>) -> u32 {
+        let h = hash.unwrap_or_else(|| self.key_hash(e));
         let fields = &self.config.key_fields;
-        let h = hash_fields(fields.iter().map(|&f| e.field(f).as_bytes()));
         if let Some(s) = self.find(h, fields.iter().map(|&f| e.field(f).as_bytes())) {
             self.touch(s);
             return s;
@@ -1018,22 +1286,24 @@ impl WindowAggregator {
     }
 
     fn find<'a>(&self, h: u64, fields: impl Iterator<Item = &'a [u8]> + Clone) -> Option<u32> {
-        let mut s = *self.index.get(&h)?;
-        while s != NIL {
-            let x = &self.slots[s as usize];
-            if key_matches(&x.key, fields.clone()) {
-                return Some(s);
-            }
-            s = x.chain;
+        self.keys.find(h, fields, &self.slots)
+    }
+
+    /// Starts a new cache epoch: every address-cache entry becomes stale. Stored epochs are 32
+    /// bits, so when they wrap the cache is wiped (epoch 0 is never current).
+    fn bump_epoch(&mut self) {
+        self.epoch += 1;
+        if self.epoch as u32 == 0 {
+            self.cache.fill(CacheEntry::default());
+            self.epoch += 1;
         }
-        None
     }
 
     fn create(&mut self, h: u64, key: &[u8]) -> u32 {
         if self.live_keys >= self.config.max_keys {
             let victim = self.least_recent();
             self.stats.evicted_keys += 1;
-            self.stats.evicted_events += self.slots[victim as usize].pending;
+            self.stats.evicted_events += self.meta[victim as usize].pending;
             self.remove(victim);
         }
         let threshold = self
@@ -1045,23 +1315,23 @@ impl WindowAggregator {
             Some(s) => s,
             None => {
                 self.slots.push(Slot::default());
+                self.meta.push(Meta::default());
                 (self.slots.len() - 1) as u32
             }
         };
-        let chain = self.index.insert(h, s).unwrap_or(NIL);
+        self.keys.insert(h, s, key);
         let slot = &mut self.slots[s as usize];
         slot.live = true;
         slot.hash = h;
-        slot.chain = chain;
         slot.key = key.into();
         slot.threshold = threshold;
         self.live_keys += 1;
         self.touch(s);
         if !self.lru_on && self.live_keys * 2 >= self.config.max_keys {
-            let slots = &self.slots;
+            let (slots, meta) = (&self.slots, &self.meta);
             let mut order: Vec<(u64, u32)> = (0..slots.len() as u32)
                 .filter(|&s| slots[s as usize].live)
-                .map(|s| (slots[s as usize].seen, s))
+                .map(|s| (meta[s as usize].seen, s))
                 .collect();
             order.sort_unstable();
             self.lru = order.into();
@@ -1071,28 +1341,27 @@ impl WindowAggregator {
     }
 
     fn touch(&mut self, s: u32) {
-        let slot = &mut self.slots[s as usize];
-        if slot.seen == self.seq && self.seq != 0 {
+        let m = &mut self.meta[s as usize];
+        if m.seen == self.seq && self.seq != 0 {
             return; // already the most recently seen
         }
         self.seq += 1;
-        slot.seen = self.seq;
+        m.seen = self.seq;
         if !self.lru_on {
             return;
         }
         self.lru.push_back((self.seq, s));
         if self.lru.len() > 2 * self.live_keys + 1024 {
-            let slots = &self.slots;
-            self.lru
-                .retain(|&(q, s)| slots[s as usize].live && slots[s as usize].seen == q);
+            // Stamps are unique and a removed key's is 0, so an equal stamp means live.
+            let meta = &self.meta;
+            self.lru.retain(|&(q, s)| meta[s as usize].seen == q);
         }
     }
 
     /// The least recently seen live key (there is one: called only when `max_keys` are held).
     fn least_recent(&mut self) -> u32 {
         while let Some((q, s)) = self.lru.pop_front() {
-            let x = &self.slots[s as usize];
-            if x.live && x.seen == q {
+            if self.meta[s as usize].seen == q {
                 return s;
             }
         }
@@ -1101,39 +1370,17 @@ impl WindowAggregator {
 
     /// Drops a key. With events still pending it stays reserved (not live) until they drain.
     fn remove(&mut self, s: u32) {
-        let (h, chain) = {
-            let x = &self.slots[s as usize];
-            (x.hash, x.chain)
-        };
-        match self.index.get(&h).copied() {
-            Some(first) if first == s => {
-                if chain == NIL {
-                    self.index.remove(&h);
-                } else {
-                    self.index.insert(h, chain);
-                }
-            }
-            Some(mut p) => {
-                while self.slots[p as usize].chain != s {
-                    p = self.slots[p as usize].chain;
-                }
-                self.slots[p as usize].chain = chain;
-            }
-            None => {}
-        }
+        self.keys.remove(self.slots[s as usize].hash, s);
         self.live_keys -= 1;
-        self.epoch += 1;
+        self.bump_epoch();
         if self.lru_on && self.live_keys * 4 < self.config.max_keys {
             self.lru_on = false;
             self.lru = VecDeque::new();
         }
-        let slot = &mut self.slots[s as usize];
-        let pending = slot.pending;
-        *slot = Slot {
-            pending,
-            ..Slot::default()
-        };
-        if pending == 0 {
+        self.slots[s as usize] = Slot::default();
+        let m = &mut self.meta[s as usize];
+        m.seen = 0;
+        if m.pending == 0 {
             self.free.push(s);
         }
     }
@@ -1149,6 +1396,15 @@ impl WindowAggregator {
         fin.clear();
         let mut kept = 0;
         for k in 0..fresh.len() {
+            // The texts to copy are scattered in the caller's memory: request them ahead.
+            if let Some(a) = fresh.get(k + AHEAD)
+                && a.t >= wm
+            {
+                let e = &events[(a.text & !IN_BATCH) as usize];
+                prefetch(e.message.as_ptr());
+                prefetch(e.message.as_ptr().wrapping_add(64));
+                prefetch(e.trace_id.as_ptr());
+            }
             let p = fresh[k];
             if p.t < wm {
                 fin.push(p);
@@ -1243,20 +1499,34 @@ impl WindowAggregator {
         if fin.is_empty() {
             return Vec::new();
         }
-        fin.sort_unstable_by_key(|p| (p.slot, p.t));
+        // One u64 per comparison when the times span less than 2^32 ms (always, in practice).
+        let (lo, hi) = fin
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
+        if i128::from(hi) - i128::from(lo) < 1 << 32 {
+            fin.sort_unstable_by_key(|p| u64::from(p.slot) << 32 | p.t.wrapping_sub(lo) as u64);
+        } else {
+            fin.sort_unstable_by_key(|p| (p.slot, p.t));
+        }
         let Self {
             slots,
+            meta,
             free,
             arena,
             texts,
             config,
+            groups,
             ..
         } = self;
         let text = |p: &Pending| text_of(events, arena, texts, p);
         // Events of one key at one time are ordered by (message, trace id), so samples never
-        // depend on arrival order.
+        // depend on arrival order. `groups` gets where each key's events start.
+        groups.clear();
         let mut i = 0;
         while i < fin.len() {
+            if i == 0 || fin[i].slot != fin[i - 1].slot {
+                groups.push(i);
+            }
             let mut j = i + 1;
             while j < fin.len() && (fin[j].slot, fin[j].t) == (fin[i].slot, fin[i].t) {
                 j += 1;
@@ -1266,6 +1536,7 @@ impl WindowAggregator {
             }
             i = j;
         }
+        groups.push(fin.len());
         let rules = Rules {
             window: self.window,
             cooldown: config.cooldown_ms as i64,
@@ -1275,19 +1546,36 @@ impl WindowAggregator {
             key_fields: &config.key_fields,
         };
         let mut incidents = Vec::new();
-        let mut i = 0;
-        while i < fin.len() {
-            let s = fin[i].slot;
-            let mut j = i + 1;
-            while j < fin.len() && fin[j].slot == s {
-                j += 1;
+        let keys = groups.len() - 1;
+        for g in 0..keys {
+            // Each key's state is in memory no other key's events use: start loading the slot
+            // (and meta) of the key eight groups on, and the window ends of the one four groups
+            // on (its slot was requested four groups ago).
+            if g + 8 < keys {
+                let s = fin[groups[g + 8]].slot as usize;
+                let p: *const Slot = &slots[s];
+                for line in 0..std::mem::size_of::<Slot>().div_ceil(64) {
+                    prefetch(p.cast::<u8>().wrapping_add(line * 64));
+                }
+                prefetch(&meta[s]);
             }
+            if g + 4 < keys {
+                let times = &slots[fin[groups[g + 4]].slot as usize].times;
+                if let (Some(front), Some(back)) = (times.front(), times.back()) {
+                    prefetch(front);
+                    prefetch(back);
+                }
+            }
+            let (i, j) = (groups[g], groups[g + 1]);
+            let s = fin[i].slot;
             let slot = &mut slots[s as usize];
-            apply(slot, &fin[i..j], text, &rules, &mut incidents);
-            if !slot.live && slot.pending == 0 {
+            let m = &mut meta[s as usize];
+            m.pending -= (j - i) as u64;
+            if slot.live {
+                apply(slot, &fin[i..j], text, &rules, &mut incidents);
+            } else if m.pending == 0 {
                 free.push(s); // an evicted key's last pending event
             }
-            i = j;
         }
         self.stats.incidents += incidents.len() as u64;
         incidents.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
@@ -1338,7 +1626,7 @@ impl WindowAggregator {
             .filter(|&s| {
                 let x = &self.slots[s as usize];
                 x.live
-                    && x.pending == 0
+                    && self.meta[s as usize].pending == 0
                     && !x.last_over
                     && x.times
                         .back()
@@ -1358,7 +1646,7 @@ impl WindowAggregator {
         let mut order: Vec<u32> = (0..self.slots.len() as u32)
             .filter(|&s| self.slots[s as usize].live)
             .collect();
-        order.sort_by_key(|&s| self.slots[s as usize].seen);
+        order.sort_by_key(|&s| self.meta[s as usize].seen);
         let keys = order
             .iter()
             .map(|&s| {
@@ -1475,7 +1763,7 @@ impl WindowAggregator {
             self.encode_key(&p.key, &mut buf);
             // Keys were marked seen in recency order above; looking them up must not reorder.
             let slot = self.slot_of_encoded(&buf, false);
-            self.slots[slot as usize].pending += 1;
+            self.meta[slot as usize].pending += 1;
             let text = self.store_text(&p.message, &p.trace_id);
             run.push(Pending { t: p.t, slot, text });
         }
@@ -1666,6 +1954,42 @@ mod tests {
         assert_eq!(a.len(), 16);
         assert_eq!(a, incident_id(b"k", 1, 2));
         assert_ne!(a, incident_id(b"k", 1, 3));
+    }
+
+    #[test]
+    fn key_table_finds_every_live_key_after_removals() {
+        // Colliding hashes (h % 7), inline and long keys, removals in the middle of clusters.
+        let enc = |i: usize| {
+            let mut b = Vec::new();
+            encode_field(&mut b, &format!("svc{i}"));
+            let route = if i.is_multiple_of(5) { "r".repeat(300) } else { format!("/r{i}") };
+            encode_field(&mut b, &route);
+            b
+        };
+        let mut slots: Vec<Slot> = (0..500)
+            .map(|i| Slot {
+                key: enc(i).into(),
+                ..Slot::default()
+            })
+            .collect();
+        let mut t = KeyTable::default();
+        let h = |i: usize| (i % 7) as u64;
+        for i in 0..500 {
+            t.insert(h(i), i as u32, &enc(i));
+        }
+        let find = |t: &KeyTable, slots: &[Slot], i: usize| {
+            let k = enc(i);
+            t.find(h(i), encoded_fields(&k), slots)
+        };
+        for i in (0..500usize).filter(|i| i.is_multiple_of(3)) {
+            t.remove(h(i), i as u32);
+            slots[i] = Slot::default();
+        }
+        for i in 0..500usize {
+            let want = (!i.is_multiple_of(3)).then_some(i as u32);
+            assert_eq!(find(&t, &slots, i), want, "key {i}");
+        }
+        assert_eq!(t.len, 500 - 167);
     }
 
     #[test]

@@ -492,7 +492,10 @@ impl Scale {
                 p * p.ln()
             })
             .collect();
-        let g = f.windows(2).map(|v| v[1] - v[0]).collect();
+        // Padded with zeros to a power of two, so the hot loop can mask its index (counts never
+        // exceed `window`: the padding is never read).
+        let mut g: Vec<f64> = f.windows(2).map(|v| v[1] - v[0]).collect();
+        g.resize((window + 1).next_power_of_two(), 0.0);
         Self {
             window,
             counts: vec![0; config.bins],
@@ -507,8 +510,7 @@ impl Scale {
     }
 
     fn recompute(&mut self, ln_q: &[f64]) {
-        self.a = self.counts.iter().map(|&c| self.f[c as usize]).sum();
-        self.s = self.counts.iter().zip(ln_q).map(|(&c, l)| c as f64 * l).sum();
+        (self.a, self.s) = sums(&self.counts, &self.f, ln_q);
         self.stale = 0;
     }
 
@@ -519,57 +521,383 @@ impl Scale {
     }
 
     /// A full window: a score of bin `out` leaves, one of bin `inn` arrives.
-    #[inline(always)]
     fn slide(&mut self, out: usize, inn: usize, ln_q: &[f64]) {
-        let mut run = Running::of(self);
-        run.slide(self, out, inn, ln_q);
-        run.store(self);
+        let mut kl = [0.0];
+        Lane::new(self).slide::<false>(&[inn as u32], &[out as u32], &mut kl, ln_q, 0.0, (0.0, 0.0));
     }
 }
 
-/// A scale's running sums held in locals (registers) through a batch loop; LLVM keeps fields
-/// of a `&mut` struct in memory across the loop's calls, which made a store-to-load chain.
-#[derive(Clone, Copy)]
-struct Running {
-    a: f64,
-    s: f64,
-    stale: u32,
+/// The running sums recomputed from the counts: (Σ f(c_i), Σ c_i ln q_i).
+#[inline(never)]
+fn sums(counts: &[u64], f: &[f64], ln_q: &[f64]) -> (f64, f64) {
+    let a = counts.iter().map(|&c| f[c as usize]).sum();
+    let s = counts.iter().zip(ln_q).map(|(&c, l)| c as f64 * l).sum();
+    (a, s)
 }
 
-impl Running {
+/// One full window through the hot loop, its tables borrowed from its [`Scale`].
+struct Lane<'a> {
+    counts: &'a mut [u64],
+    f: &'a [f64],
+    g: &'a [f64],
+    inv_w: f64,
+    inv_norm: f64,
+    a: &'a mut f64,
+    s: &'a mut f64,
+    stale: &'a mut u32,
+}
+
+impl<'a> Lane<'a> {
     #[inline(always)]
-    fn of(sc: &Scale) -> Self {
+    fn new(sc: &'a mut Scale) -> Self {
+        let Scale {
+            counts,
+            f,
+            g,
+            inv_w,
+            inv_norm,
+            a,
+            s,
+            stale,
+            ..
+        } = sc;
         Self {
-            a: sc.a,
-            s: sc.s,
-            stale: sc.stale,
+            counts,
+            f,
+            g,
+            inv_w: *inv_w,
+            inv_norm: *inv_norm,
+            a,
+            s,
+            stale,
         }
     }
+}
 
-    #[inline(always)]
-    fn store(self, sc: &mut Scale) {
-        (sc.a, sc.s, sc.stale) = (self.a, self.s, self.stale);
-    }
+/// The hot loop's view of a window: the short one may be off ([`NoWindow`]).
+trait Window {
+    const ON: bool;
+    /// Slides the full window over a chunk: the k-th score arrives in bin `ins[k]` while one
+    /// of bin `outs[k]` leaves; `kls[k]` gets the KL after it (`offset` = ε Σ ln q_i). The
+    /// running sums are recomputed exactly once [`RESYNC`] slides have been made, so a chunk
+    /// must not be longer than [`until_resync`](Self::until_resync).
+    /// With `TRACK`, `acc` = (sum, max) of the KLs so far comes back updated with these.
+    fn slide<const TRACK: bool>(
+        &mut self,
+        ins: &[u32],
+        outs: &[u32],
+        kls: &mut [f64],
+        ln_q: &[f64],
+        offset: f64,
+        acc: (f64, f64),
+    ) -> (f64, f64);
+    /// Slides left before the running sums are recomputed (at least 1).
+    fn until_resync(&self) -> usize;
+}
 
-    #[inline(always)]
-    fn kl(&self, sc: &Scale, offset: f64) -> f64 {
-        self.a - (self.s * sc.inv_w + offset) * sc.inv_norm
-    }
+impl Window for Lane<'_> {
+    const ON: bool = true;
 
-    /// No branch on `out == inn` (unpredictable for a peaked histogram): both changes are then
-    /// exactly 0.
-    #[inline(always)]
-    fn slide(&mut self, sc: &mut Scale, out: usize, inn: usize, ln_q: &[f64]) {
-        sc.counts[out] -= 1;
-        let (co, ci) = (sc.counts[out] as usize, sc.counts[inn] as usize);
-        sc.counts[inn] += 1;
-        self.a += sc.g[ci] - sc.g[co];
-        self.s += ln_q[inn] - ln_q[out];
-        self.stale += 1;
-        if self.stale >= RESYNC {
-            sc.recompute(ln_q);
-            *self = Self::of(sc);
+    /// One window per loop, out of line, its running sums in locals: few live values, so they
+    /// stay in registers. No branch on `out == inn` (unpredictable for a peaked histogram):
+    /// both changes are then exactly 0. The counts stay in memory: consecutive scores mostly
+    /// hit the same few bins, so each update reads the previous one's store, but store-to-load
+    /// forwarding makes that cheaper than keeping them packed in registers (tried: 128-bit
+    /// fields cost more instructions than they saved).
+    #[inline(never)]
+    fn slide<const TRACK: bool>(
+        &mut self,
+        ins: &[u32],
+        outs: &[u32],
+        kls: &mut [f64],
+        ln_q: &[f64],
+        offset: f64,
+        (mut sum, mut max): (f64, f64),
+    ) -> (f64, f64) {
+        let n = ins.len().min(outs.len()).min(kls.len());
+        if n == 0 {
+            return (sum, max);
         }
+        let (inv_w, inv_norm) = (self.inv_w, self.inv_norm);
+        // `g` has a power-of-two length (see `Scale::new`), so a masked count needs no bounds
+        // check (the mask never changes a count: they are at most `window`).
+        let g_mask = self.g.len() - 1;
+        let g = &self.g[..=g_mask];
+        let nb = self.counts.len();
+        let (mut a, mut s) = (*self.a, *self.s);
+        // The last slide of a chunk may be due for the exact recompute: it goes after the loop.
+        let due = *self.stale + n as u32 >= RESYNC;
+        let body = n - usize::from(due);
+        let walk = Walk {
+            ins: &ins[..body],
+            outs: &outs[..body],
+            g,
+            g_mask,
+            inv_w,
+            inv_norm,
+            offset,
+        };
+        let kls_body = &mut kls[..body];
+        if nb <= SMALL_BINS {
+            // Few bins (the default 10): counts and ln q in fixed-size arrays, indexed with a
+            // mask, so no bounds checks either.
+            let (mut c, mut l) = ([0u64; SMALL_BINS], [0.0; SMALL_BINS]);
+            c[..nb].copy_from_slice(self.counts);
+            l[..nb].copy_from_slice(&ln_q[..nb]);
+            (a, s, sum, max) = walk.run::<TRACK, { SMALL_BINS - 1 }>(&mut c, &l, kls_body, (a, s, sum, max));
+            self.counts.copy_from_slice(&c[..nb]);
+        } else {
+            let (c, l) = (&mut *self.counts, &ln_q[..nb]);
+            (a, s, sum, max) = walk.run::<TRACK, { usize::MAX }>(c, l, kls_body, (a, s, sum, max));
+        }
+        let counts = &mut *self.counts;
+        if due {
+            let (inn, out) = (ins[body] as usize, outs[body] as usize);
+            counts[out] -= 1;
+            counts[inn] += 1;
+            (a, s) = sums(counts, self.f, ln_q);
+            *self.stale = 0;
+            let kl = a - (s * inv_w + offset) * inv_norm;
+            kls[body] = kl;
+            if TRACK {
+                sum += kl;
+                max = if kl > max { kl } else { max };
+            }
+        } else {
+            *self.stale += n as u32;
+        }
+        (*self.a, *self.s) = (a, s);
+        (sum, max)
+    }
+
+    #[inline(always)]
+    fn until_resync(&self) -> usize {
+        RESYNC.saturating_sub(*self.stale).max(1) as usize
+    }
+}
+
+/// Up to this many bins, the hot loop keeps counts and ln q in fixed-size arrays.
+const SMALL_BINS: usize = 16;
+
+/// One window's slides over a chunk (see [`Window::slide`]), the arrays it reads.
+struct Walk<'a> {
+    ins: &'a [u32],
+    outs: &'a [u32],
+    g: &'a [f64],
+    g_mask: usize,
+    inv_w: f64,
+    inv_norm: f64,
+    offset: f64,
+}
+
+impl Walk<'_> {
+    /// Bins are indexed as `bin & BIN_MASK`: `SMALL_BINS - 1` with arrays of `SMALL_BINS`
+    /// (no bounds check; bins are below `SMALL_BINS`), `usize::MAX` (no-op) otherwise.
+    /// `acc` = (a, s, sum, max), returned updated.
+    #[inline(always)]
+    fn run<const TRACK: bool, const BIN_MASK: usize>(
+        &self,
+        counts: &mut [u64],
+        lq: &[f64],
+        kls: &mut [f64],
+        (mut a, mut s, mut sum, mut max): (f64, f64, f64, f64),
+    ) -> (f64, f64, f64, f64) {
+        let (g, g_mask) = (self.g, self.g_mask);
+        let (inv_w, inv_norm, offset) = (self.inv_w, self.inv_norm, self.offset);
+        for ((&inn, &out), kl) in self.ins.iter().zip(self.outs).zip(kls) {
+            let (inn, out) = (inn as usize & BIN_MASK, out as usize & BIN_MASK);
+            // Both counts are read before either is written, so a score waits for the previous
+            // score's stores only, not for its own decrement as well (same result when
+            // `inn == out`: the later store wins).
+            let (vo, vi) = (counts[out], counts[inn]);
+            let (co, ci) = (vo - 1, vi - u64::from(inn == out));
+            counts[out] = co;
+            counts[inn] = ci + 1;
+            let (co, ci) = (co as usize & g_mask, ci as usize & g_mask);
+            a += g[ci] - g[co];
+            s += lq[inn] - lq[out];
+            *kl = a - (s * inv_w + offset) * inv_norm;
+            if TRACK {
+                sum += *kl;
+                // KL is never NaN here (finite scores): one `maxsd`, not `f64::max`'s NaN
+                // handling, which made a loop-carried chain of several cycles.
+                max = if *kl > max { *kl } else { max };
+            }
+        }
+        (a, s, sum, max)
+    }
+}
+
+/// The short window when it is off: never slides (its thresholds are [`NEVER`]).
+struct NoWindow;
+
+impl Window for NoWindow {
+    const ON: bool = false;
+    fn slide<const TRACK: bool>(
+        &mut self,
+        _: &[u32],
+        _: &[u32],
+        _: &mut [f64],
+        _: &[f64],
+        _: f64,
+        acc: (f64, f64),
+    ) -> (f64, f64) {
+        acc
+    }
+    fn until_resync(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// Scores per chunk of the steady-state loop: their bins are computed first for the whole chunk
+/// (a loop without dependences, which the compiler vectorises), then the ring is updated, and
+/// only then the serial part runs, reading bins from L1.
+const CHUNK: usize = 128;
+
+/// A chunk's working arrays in one block: `CHUNK` is small enough that no two of them sit a
+/// multiple of 4 KiB apart, where a load from one would wait on stores to the other (4K
+/// aliasing: it made the ring copy the slowest pass before).
+struct ChunkBuf<const N: usize> {
+    bins: [u32; N],
+    old: [u32; N],
+    leave: [u32; N],
+    kls: [f64; N],
+    short_kls: [f64; N],
+    flags: [bool; N],
+}
+
+impl<const N: usize> ChunkBuf<N> {
+    fn new() -> Self {
+        Self {
+            bins: [0; N],
+            old: [0; N],
+            leave: [0; N],
+            kls: [0.0; N],
+            short_kls: [0.0; N],
+            flags: [false; N],
+        }
+    }
+}
+
+/// The steady-state (full window) loop's state: the detector's fields it touches, borrowed, and
+/// the batch's accumulators.
+struct Hot<'a> {
+    lo: f64,
+    hi: f64,
+    bins: usize,
+    ring: &'a mut [f64],
+    ring_bins: &'a mut [u32],
+    head: &'a mut usize,
+    short_w: usize,
+    ln_q: &'a [f64],
+    offset: f64,
+    t: Thresholds,
+    st: Thresholds,
+    events: &'a mut VecDeque<DriftEvent>,
+    in_drift: &'a mut bool,
+    max_events: usize,
+    ts: f64,
+    starts: &'a mut Vec<usize>,
+    /// Index in the batch of `rest[0]`.
+    first: usize,
+    n_drift: usize,
+    hsum: f64,
+    max: f64,
+    outside: u64,
+}
+
+impl Hot<'_> {
+    /// Adds `rest` to full windows, checking both after every score; `each(kls, flags)` sees
+    /// the checks, a chunk at a time.
+    #[inline(always)]
+    fn run<const N: usize, L: Window, S: Window>(
+        &mut self,
+        mut long: L,
+        mut short: S,
+        rest: &[f64],
+        each: &mut impl FnMut(&[f64], &[bool]),
+    ) {
+        let w = self.ring.len();
+        let (lo, hi, span) = (self.lo, self.hi, self.hi - self.lo);
+        let (bins_f, last_f) = (self.bins as f64, (self.bins - 1) as f64);
+        let (ln_q, offset, t, st) = (self.ln_q, self.offset, self.t, self.st);
+        let mut h = *self.head;
+        let mut sh = (h + w - self.short_w) % w;
+        let (mut n_drift, mut hsum, mut max, mut outside) = (0, self.hsum, self.max, 0u64);
+        let mut buf = ChunkBuf::<N>::new();
+        let ChunkBuf {
+            bins,
+            old,
+            leave,
+            kls,
+            short_kls,
+            flags,
+        } = &mut buf;
+        let mut done = 0;
+        while done < rest.len() {
+            // Within the ring's end, so the chunk's slots are one slice.
+            let len = N
+                .min(rest.len() - done)
+                .min(w - h)
+                .min(long.until_resync())
+                .min(short.until_resync());
+            let xs = &rest[done..done + len];
+            // 1. Bins: `KlDriftConfig::bin_of` without branches (scores below the range give a
+            // negative position, clamped to bin 0; above it, a position >= bins, clamped to the
+            // last bin; NaN was rejected), the same bin for every score.
+            for (b, &x) in bins[..len].iter_mut().zip(xs) {
+                let pos = (x - lo) / span * bins_f;
+                *b = pos.max(0.0).min(last_f) as u32;
+                outside += u64::from((x < lo) | (x > hi));
+            }
+            // 2. The ring, as copies. The k-th score evicts the one in slot h + k, written before
+            // this chunk. The short window's k-th leaving score came `short_w` scores earlier:
+            // for k >= short_w one of this chunk's, otherwise the ring's slot sh + k (mod w), read
+            // before this chunk writes (a slot it overwrites later is read first serially too).
+            let rb = &mut *self.ring_bins;
+            if S::ON {
+                let m = len.min(self.short_w);
+                let first = m.min(w - sh);
+                leave[..first].copy_from_slice(&rb[sh..sh + first]);
+                leave[first..m].copy_from_slice(&rb[..m - first]);
+                leave[m..len].copy_from_slice(&bins[..len - m]);
+                sh = (sh + len) % w;
+            }
+            old[..len].copy_from_slice(&rb[h..h + len]);
+            rb[h..h + len].copy_from_slice(&bins[..len]);
+            self.ring[h..h + len].copy_from_slice(xs);
+            // 3. The running sums and the KLs, score by score, one window after the other. A
+            // chunk ends where a window's sums are due for their exact recompute.
+            (hsum, max) = long.slide::<true>(&bins[..len], &old[..len], &mut kls[..len], ln_q, offset, (hsum, max));
+            short.slide::<false>(&bins[..len], &leave[..len], &mut short_kls[..len], ln_q, offset, (0.0, 0.0));
+            // 4. The checks, one after every score, in order: the flags, their count and the
+            // KL history without a call (so nothing is spilled around one), then the episode
+            // bookkeeping only if a window is in drift or an episode is open.
+            let mut flagged = 0;
+            for ((f, &kl), &short_kl) in flags[..len].iter_mut().zip(&kls[..len]).zip(&short_kls[..len]) {
+                *f = (kl > t.drift) | (short_kl > st.drift);
+                flagged += usize::from(*f);
+            }
+            n_drift += flagged;
+            if flagged > 0 || *self.in_drift {
+                let base = self.first + done;
+                for (k, ((&kl, &short_kl), &f)) in kls[..len].iter().zip(&short_kls[..len]).zip(&flags[..len]).enumerate() {
+                    if (f || *self.in_drift)
+                        && episode(self.events, self.in_drift, self.max_events, self.ts, kl, short_kl, &t, &st)
+                    {
+                        self.starts.push(base + k);
+                    }
+                }
+            }
+            each(&kls[..len], &flags[..len]);
+            h += len;
+            if h == w {
+                h = 0;
+            }
+            done += len;
+        }
+        *self.head = h;
+        (self.n_drift, self.hsum, self.max, self.outside) = (n_drift, hsum, max, outside);
     }
 }
 
@@ -816,6 +1144,18 @@ fn check_score(i: usize, x: f64) -> Result<()> {
     }
 }
 
+/// Rejects a batch holding a NaN or infinite score, naming the first. Checks blocks without an
+/// early exit inside (a loop the compiler vectorises): a fraction of a cycle per score.
+fn check_scores(scores: &[f64]) -> Result<()> {
+    for (b, block) in scores.chunks(CHUNK).enumerate() {
+        if !block.iter().fold(true, |ok, s| ok & s.is_finite()) {
+            let i = block.iter().position(|s| !s.is_finite()).unwrap_or(0);
+            check_score(b * CHUNK + i, block[i])?;
+        }
+    }
+    Ok(())
+}
+
 fn check_timestamp(ts: Option<f64>) -> Result<f64> {
     match ts {
         Some(t) if t.is_finite() => Ok(t),
@@ -937,7 +1277,12 @@ impl KlDriftDetector {
             drift: false,
             kl: 0.0,
         };
-        self.run(&[score], ts, |_, drift, kl| check = DriftCheck { drift, kl });
+        self.run(&[score], ts, |kl, drift| {
+            check = DriftCheck {
+                drift: drift[0],
+                kl: kl[0],
+            }
+        });
         Ok(check)
     }
 
@@ -945,12 +1290,12 @@ impl KlDriftDetector {
     /// non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_many(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<Vec<DriftCheck>> {
         self.baseline()?;
-        for (i, &s) in scores.iter().enumerate() {
-            check_score(i, s)?;
-        }
+        check_scores(scores)?;
         let ts = check_timestamp(timestamp)?;
         let mut out = Vec::with_capacity(scores.len());
-        self.run(scores, ts, |_, drift, kl| out.push(DriftCheck { drift, kl }));
+        self.run(scores, ts, |kls, flags| {
+            out.extend(kls.iter().zip(flags).map(|(&kl, &drift)| DriftCheck { drift, kl }));
+        });
         Ok(out)
     }
 
@@ -960,17 +1305,16 @@ impl KlDriftDetector {
     /// A non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_batch(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<DriftBatch> {
         self.baseline()?;
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            check_score(i, scores[i])?;
-        }
+        check_scores(scores)?;
         let ts = check_timestamp(timestamp)?;
-        Ok(self.run(scores, ts, |_, _, _| {}))
+        Ok(self.run(scores, ts, |_, _| {}))
     }
 
     /// The one implementation behind `add`, `add_many` and `add_batch`: adds `scores` at `ts`,
-    /// checking after each; `each(i, drift, kl)` sees every check. Needs a baseline.
+    /// checking after each; `each(kls, drift_flags)` sees every check, in order, a run of them
+    /// at a time. Needs a baseline.
     #[inline(always)]
-    fn run(&mut self, scores: &[f64], ts: f64, mut each: impl FnMut(usize, bool, f64)) -> DriftBatch {
+    fn run(&mut self, scores: &[f64], ts: f64, mut each: impl FnMut(&[f64], &[bool])) -> DriftBatch {
         let mut out = DriftBatch {
             n: scores.len(),
             drift_starts: Vec::new(),
@@ -1062,62 +1406,53 @@ impl KlDriftDetector {
                 }
                 out.drift = drift;
                 out.n_drift += usize::from(drift);
-                each(i, drift, kl);
+                each(&[kl], &[drift]);
             } else {
-                each(i, false, kl);
+                each(&[kl], &[false]);
             }
             i += 1;
         }
         // Full window: O(1) per score. The score at `head` (the oldest) leaves, the new one takes
         // its place; the short window's leaving score sits `short.window` places before.
-        let short_w = short.as_ref().map_or(0, |s| s.window);
-        let mut sh = (*head + window - short_w) % window;
-        let mut h = *head;
-        // Few loop-carried values, so they stay in registers: the last check is rebuilt after.
-        let mut batch_max = out.max_kl;
         let steady = i < scores.len();
-        let mut run_long = Running::of(long);
-        let mut run_short = short.as_ref().map(Running::of);
-        let mut outside_n = 0u64;
-        for (k, &x) in scores[i..].iter().enumerate() {
-            let (bin, outside) = config.bin_of(x);
-            outside_n += u64::from(outside);
-            let old = ring_bins[h] as usize;
-            ring[h] = x;
-            ring_bins[h] = bin as u32;
-            run_long.slide(long, old, bin, ln_q);
-            let kl = run_long.kl(long, offset);
-            let mut short_kl = 0.0;
-            if let (Some(s), Some(rs)) = (short.as_mut(), run_short.as_mut()) {
-                rs.slide(s, ring_bins[sh] as usize, bin, ln_q);
-                short_kl = rs.kl(s, offset);
-                sh += 1;
-                if sh == window {
-                    sh = 0;
-                }
-            }
-            h += 1;
-            if h == window {
-                h = 0;
-            }
-            hsum += kl;
-            batch_max = batch_max.max(kl);
-            let drift = kl > t.drift || short_kl > st.drift;
-            if (drift || *in_drift)
-                && episode(events, in_drift, max_events, ts, kl, short_kl, &t, &st)
-            {
-                out.drift_starts.push(i + k);
-            }
-            out.n_drift += usize::from(drift);
-            each(i + k, drift, kl);
-        }
-        *head = h;
-        *out_of_range += outside_n;
-        run_long.store(long);
-        if let (Some(s), Some(rs)) = (short.as_mut(), run_short) {
-            rs.store(s);
-        }
+        let mut batch_max = out.max_kl;
         if steady {
+            let rest = &scores[i..];
+            let mut hot = Hot {
+                lo: config.range.0,
+                hi: config.range.1,
+                bins: config.bins,
+                ring,
+                ring_bins,
+                head,
+                short_w: short.as_ref().map_or(0, |s| s.window),
+                ln_q,
+                offset,
+                t,
+                st,
+                events,
+                in_drift,
+                max_events,
+                ts,
+                starts: &mut out.drift_starts,
+                first: i,
+                n_drift: 0,
+                hsum,
+                max: batch_max,
+                outside: 0,
+            };
+            // Full-size chunk buffers pay for their setup over a few scores (`add` passes one);
+            // both sizes give the same bits.
+            const SMALL: usize = 8;
+            match (short.as_mut(), rest.len() > SMALL) {
+                (Some(s), true) => hot.run::<CHUNK, _, _>(Lane::new(long), Lane::new(s), rest, &mut each),
+                (Some(s), false) => hot.run::<SMALL, _, _>(Lane::new(long), Lane::new(s), rest, &mut each),
+                (None, true) => hot.run::<CHUNK, _, _>(Lane::new(long), NoWindow, rest, &mut each),
+                (None, false) => hot.run::<SMALL, _, _>(Lane::new(long), NoWindow, rest, &mut each),
+            }
+            out.n_drift += hot.n_drift;
+            *out_of_range += hot.outside;
+            (hsum, batch_max) = (hot.hsum, hot.max);
             hn += (scores.len() - i) as u64;
             hmax = hmax.max(batch_max);
             out.max_kl = batch_max;
@@ -1503,6 +1838,40 @@ mod tests {
         assert_eq!(a.summary(1.0).unwrap(), b.summary(1.0).unwrap());
         assert!(b.add_batch(&[0.5, f64::NAN], None).is_err());
         assert_eq!(b.n_seen, stream.len() as u64);
+    }
+
+    /// The steady-state loop has several shapes (chunk buffers of 8 or `CHUNK`, fixed-size bin
+    /// arrays up to `SMALL_BINS` or slices, a short window shorter than a chunk or nearly as
+    /// long as the window, off): one score at a time and whole batches agree bit for bit.
+    #[test]
+    fn every_loop_shape_agrees_with_one_score_at_a_time() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        let base = beta82(&mut rng, 20_000, 0.0);
+        let mut stream = beta82(&mut rng, 6_000, 0.0);
+        stream.extend(beta82(&mut rng, 4_000, -0.06));
+        stream.extend(beta82(&mut rng, 3_000, 0.0));
+        let d = KlDriftConfig::default();
+        for config in [
+            d.clone(),
+            KlDriftConfig { bins: 37, window: 3000, ..d.clone() },
+            KlDriftConfig { bins: 12, window: 500, short_window: Some(77), ..d.clone() },
+            KlDriftConfig { window: 1023, short_window: Some(1000), ..d.clone() },
+            KlDriftConfig { short_window: Some(0), ..d.clone() },
+        ] {
+            let mut one = KlDriftDetector::from_baseline(&base, config.clone()).unwrap();
+            let mut many = one.clone();
+            let mut checks = Vec::new();
+            for &x in &stream {
+                checks.push(one.add(x, Some(5.0)).unwrap());
+            }
+            let mut got = Vec::new();
+            for part in stream.chunks(2_777) {
+                got.extend(many.add_many(part, Some(5.0)).unwrap());
+            }
+            assert_eq!(checks, got, "{config:?}");
+            assert_eq!(one, many, "{config:?}");
+            assert!(checks.iter().any(|c| c.drift), "{config:?}");
+        }
     }
 
     #[test]

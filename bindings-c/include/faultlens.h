@@ -1974,6 +1974,19 @@ FlStatus fl_window_result_json(const FlWindowResult *r, char **json);
  */
 void fl_window_result_free(FlWindowResult *r);
 
+/**
+ * Group numbers for incidents given their sample messages: incident `i` has `counts[i]`
+ * samples, taken in order from `samples` (`sum(counts)` strings in all). Writes one number per
+ * incident to the caller's `out_groups` (`n_incidents` values); incidents with similar messages
+ * share a number. `options_json` (NULL for the defaults): `{"min_similarity": 0.5,
+ * "min_group_size": 2, "max_features": 4096}`.
+ */
+FlStatus fl_group_incidents(const char *const *samples,
+                            const size_t *counts,
+                            size_t n_incidents,
+                            const char *options_json,
+                            size_t *out_groups);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

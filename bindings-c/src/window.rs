@@ -525,3 +525,45 @@ pub unsafe extern "C" fn fl_window_result_free(r: *mut FlWindowResult) {
         }
     })
 }
+
+/// Group numbers for incidents given their sample messages: incident `i` has `counts[i]`
+/// samples, taken in order from `samples` (`sum(counts)` strings in all). Writes one number per
+/// incident to the caller's `out_groups` (`n_incidents` values); incidents with similar messages
+/// share a number. `options_json` (NULL for the defaults): `{"min_similarity": 0.5,
+/// "min_group_size": 2, "max_features": 4096}`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_group_incidents(
+    samples: *const *const c_char,
+    counts: *const usize,
+    n_incidents: usize,
+    options_json: *const c_char,
+    out_groups: *mut usize,
+) -> FlStatus {
+    guard(|| {
+        let config: faultlens::window::GroupConfig =
+            unsafe { config_arg(options_json, "options_json") }?;
+        let counts = unsafe { slice_arg(counts, n_incidents, "counts") }?;
+        let total = counts.iter().try_fold(0usize, |a, &c| a.checked_add(c)).ok_or_else(|| {
+            Fail::new(FlStatus::InvalidInput, "`counts` add up to more than fits in memory")
+        })?;
+        let all = unsafe { crate::str_array_arg(samples, total, "samples") }?;
+        let mut rest = all.as_slice();
+        let per_incident: Vec<Vec<&str>> = counts
+            .iter()
+            .map(|&c| {
+                let (mine, tail) = rest.split_at(c);
+                rest = tail;
+                mine.to_vec()
+            })
+            .collect();
+        let groups = faultlens::window::group_incidents(&per_incident, &config)?;
+        if n_incidents > 0 {
+            if out_groups.is_null() {
+                return Err(Fail::new(FlStatus::NullPointer, "`out_groups` is NULL"));
+            }
+            let out = unsafe { std::slice::from_raw_parts_mut(out_groups, n_incidents) };
+            out.copy_from_slice(&groups);
+        }
+        Ok(())
+    })
+}

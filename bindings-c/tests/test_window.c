@@ -199,7 +199,32 @@ static void test_snapshot_save_merge(void) {
     fl_window_free(a);
 }
 
+/* Incidents of different codes whose samples say the same thing share a group number. */
+static void test_group_incidents(void) {
+    const char *samples[] = {
+        "connection refused to db-1:5432 after 3 retries", "connection refused to db-2:5432 after 5 retries",
+        "disk quota exceeded on /var/lib/data",
+        "connection refused to db-7:5432 after 9 retries",
+        "disk quota exceeded on /mnt/store",
+    };
+    size_t counts[] = {2, 1, 1, 1, 0};
+    size_t groups[5] = {99, 99, 99, 99, 99};
+    CHECK_OK(fl_group_incidents(samples, counts, 5, NULL, groups));
+    CHECK(groups[0] == 0 && groups[1] == 1 && groups[2] == 0 && groups[3] == 1 && groups[4] == 2);
+    /* Masking leaves the same words in each pair, so even a floor of 1.0 keeps them together. */
+    CHECK_OK(fl_group_incidents(samples, counts, 5, "{\"min_similarity\":1.0}", groups));
+    CHECK(groups[0] == 0 && groups[1] == 1 && groups[2] == 0 && groups[3] == 1 && groups[4] == 2);
+    CHECK_OK(fl_group_incidents(samples + 2, counts + 2, 2, "{\"min_similarity\":1.0}", groups));
+    CHECK(groups[0] == 0 && groups[1] == 1);
+    CHECK_STATUS(fl_group_incidents(samples, counts, 5, "{\"min_similarity\":0}", groups), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "min_similarity");
+    CHECK_STATUS(fl_group_incidents(samples, counts, 5, NULL, NULL), FL_STATUS_NULL_POINTER);
+    CHECK_STATUS(fl_group_incidents(NULL, counts, 5, NULL, groups), FL_STATUS_NULL_POINTER);
+    CHECK_OK(fl_group_incidents(NULL, NULL, 0, NULL, NULL));
+}
+
 int main(void) {
+    test_group_incidents();
     test_fixture_batch();
     test_single_pushes();
     test_errors();

@@ -311,3 +311,19 @@ impl WindowAggregator {
         Ok(Self::wrap(Core::load(path).map_err(to_js)?))
     }
 }
+
+/// Group numbers for incidents given each one's sample messages (`incidents.map(i => i.samples)`):
+/// incidents with similar messages share a number (TF-IDF + DBSCAN). Options: `minSimilarity`
+/// (0.5), `minGroupSize` (2), `maxFeatures` (4096).
+#[napi(catch_unwind)]
+pub fn group_incidents(
+    env: Env,
+    samples: Vec<Vec<String>>,
+    #[napi(ts_arg_type = "{ minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null")]
+    options: Option<Unknown>,
+) -> Result<Vec<u32>> {
+    let config: faultlens::window::GroupConfig =
+        convert::from_snake(convert::options_json(&env, options)?)?;
+    let groups = faultlens::window::group_incidents(&samples, &config).map_err(to_js)?;
+    Ok(groups.into_iter().map(|g| g as u32).collect())
+}

@@ -83,6 +83,7 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<drift::PyPageHinkley>()?;
     m.add_function(wrap_pyfunction!(drift::ks_2samp, m)?)?;
     m.add_function(wrap_pyfunction!(drift::ks_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(window::group_incidents, m)?)?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

@@ -369,3 +369,18 @@ impl PyWindowAggregator {
         repr_config(py, "WindowAggregator", &c, &WindowConfig::default())
     }
 }
+
+/// Group numbers for incidents given each one's sample messages (`[i["samples"] for i in
+/// incidents]`): incidents with similar messages share a number (TF-IDF + DBSCAN). Options:
+/// `min_similarity` (0.5), `min_group_size` (2), `max_features` (4096).
+#[pyfunction]
+#[pyo3(signature = (samples, **kwargs))]
+pub(crate) fn group_incidents(
+    py: Python<'_>,
+    samples: Vec<Vec<String>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Vec<usize>> {
+    let config: faultlens::window::GroupConfig =
+        attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
+    run_unlocked(py, || Ok(faultlens::window::group_incidents(&samples, &config)?))
+}

@@ -48,6 +48,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
 
+mod group;
+pub use group::{GroupConfig, group_incidents};
+
 /// Longest window and lateness accepted: 366 days, far beyond any alerting use, and small
 /// enough that time arithmetic can never overflow.
 pub const MAX_SPAN_MS: u64 = 366 * 24 * 3600 * 1000;

@@ -613,6 +613,13 @@ class _KsColumns(TypedDict):
     drift: npt.NDArray[np.bool_]
 
 def ks_2samp(reference: _Floats, current: _Floats) -> _KsResult: ...
+def group_incidents(
+    samples: Sequence[Sequence[str]],
+    *,
+    min_similarity: float = 0.5,
+    min_group_size: int = 2,
+    max_features: int = 4096,
+) -> list[int]: ...
 def ks_columns(reference: _Matrix, current: _Matrix, alpha: float = 0.05) -> _KsColumns: ...
 
 class KlDriftDetector:

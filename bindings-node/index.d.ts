@@ -682,6 +682,13 @@ export interface DriftSummary {
  */
 export declare function evaluate(model: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
 
+/**
+ * Group numbers for incidents given each one's sample messages (`incidents.map(i => i.samples)`):
+ * incidents with similar messages share a number (TF-IDF + DBSCAN). Options: `minSimilarity`
+ * (0.5), `minGroupSize` (2), `maxFeatures` (4096).
+ */
+export declare function groupIncidents(samples: Array<Array<string>>, options?: { minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null): Array<number>
+
 /** A raised incident (see docs/window.md). */
 export interface Incident {
   /** 16 hex digits, a hash of key, start and end. */

@@ -848,6 +848,7 @@ module.exports.WindowAggregator = nativeBinding.WindowAggregator
 module.exports._panicForTests = nativeBinding._panicForTests
 module.exports.compare = nativeBinding.compare
 module.exports.evaluate = nativeBinding.evaluate
+module.exports.groupIncidents = nativeBinding.groupIncidents
 module.exports.inspect = nativeBinding.inspect
 module.exports.ks2samp = nativeBinding.ks2samp
 module.exports.ksColumns = nativeBinding.ksColumns

@@ -79,10 +79,14 @@ fn main() {
         return;
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/loghub");
-    let systems = args.first().cloned().unwrap_or_else(|| {
-        "Apache,HDFS,Hadoop,Linux,Mac,OpenSSH,Spark,Zookeeper".into()
-    });
-    let regimes = args.get(1).cloned().unwrap_or_else(|| "full,few-shot".into());
+    let systems = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "Apache,HDFS,Hadoop,Linux,Mac,OpenSSH,Spark,Zookeeper".into());
+    let regimes = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "full,few-shot".into());
     let model: ModelKind = serde_json::from_value(serde_json::Value::String(
         args.get(2).cloned().unwrap_or_else(|| "logistic".into()),
     ))

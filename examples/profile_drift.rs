@@ -57,7 +57,10 @@ fn rate(what: &str, n: usize, reps: usize, mut f: impl FnMut()) {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7).max(1);
     let base = beta82(1, 20_000);
     let xs = beta82(2, n);
@@ -70,11 +73,16 @@ fn main() {
         d.add_many(&xs, Some(0.0)).unwrap();
     });
     let mut one = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
-    rate("KlDriftDetector::add (one call per score)", n.min(100_000), reps, || {
-        for &x in &xs[..n.min(100_000)] {
-            one.add(x, Some(0.0)).unwrap();
-        }
-    });
+    rate(
+        "KlDriftDetector::add (one call per score)",
+        n.min(100_000),
+        reps,
+        || {
+            for &x in &xs[..n.min(100_000)] {
+                one.add(x, Some(0.0)).unwrap();
+            }
+        },
+    );
     let mut a = Adwin::new(AdwinConfig::default()).unwrap();
     rate("Adwin::update_many", n, reps, || {
         a.update_many(&xs).unwrap();

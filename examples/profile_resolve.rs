@@ -9,7 +9,10 @@ mod resolve_bench;
 
 fn main() {
     let (r, queries) = resolve_bench::setup();
-    let reps: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let reps: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
     let mut best = vec![f64::INFINITY; queries.len()];
     for _ in 0..reps {
         for (i, q) in queries.iter().enumerate() {

@@ -310,9 +310,19 @@ fn temperature_fitted_on_held_out_predictions_lowers_calibration_error() {
     raw.fit(&tt, &tl).unwrap();
     assert_eq!(raw.predict(&t).unwrap(), calibrated.predict(&t).unwrap());
     let legacy = TextClassifier::load(fixture("classify/model_v1_dense.flm")).unwrap();
-    let (e_cal, e_raw, e_old) = (ece(&calibrated, &t, &l), ece(&raw, &t, &l), ece(&legacy, &t, &l));
-    assert!(e_cal < 0.5 * e_raw, "calibrated {e_cal:.4} vs uncalibrated {e_raw:.4}");
-    assert!(e_cal < 0.5 * e_old, "calibrated {e_cal:.4} vs dense v1 model {e_old:.4}");
+    let (e_cal, e_raw, e_old) = (
+        ece(&calibrated, &t, &l),
+        ece(&raw, &t, &l),
+        ece(&legacy, &t, &l),
+    );
+    assert!(
+        e_cal < 0.5 * e_raw,
+        "calibrated {e_cal:.4} vs uncalibrated {e_raw:.4}"
+    );
+    assert!(
+        e_cal < 0.5 * e_old,
+        "calibrated {e_cal:.4} vs dense v1 model {e_old:.4}"
+    );
     assert!(e_cal <= 0.05, "{e_cal:.4}");
 }
 

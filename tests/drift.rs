@@ -283,7 +283,10 @@ fn short_window_flags_abrupt_changes_sooner() {
             b.drift_starts[0]
         };
         let (a, b) = (run(None), run(Some(0)));
-        assert!(a <= b, "seed {seed}: {a} with the short window, {b} without");
+        assert!(
+            a <= b,
+            "seed {seed}: {a} with the short window, {b} without"
+        );
         with += a;
         without += b;
     }

@@ -336,7 +336,11 @@ fn documented_types_are_send_and_sync() {
 /// the window counts every event exactly once).
 #[test]
 fn whole_service_under_load() {
-    within(300, "whole_service_under_load", whole_service_under_load_body);
+    within(
+        300,
+        "whole_service_under_load",
+        whole_service_under_load_body,
+    );
 }
 
 fn whole_service_under_load_body() {
@@ -378,7 +382,9 @@ fn whole_service_under_load_body() {
                     .resolve(&format!("cannot connect to db-{t}-{i}"), Mode::Auto)
                     .unwrap();
                 assert_eq!(res.method, Method::ExactMatch);
-                let hits = ix.search(&seed_query(i), 5, &SearchOptions::default()).unwrap();
+                let hits = ix
+                    .search(&seed_query(i), 5, &SearchOptions::default())
+                    .unwrap();
                 assert!(!hits.is_empty() && hits.iter().all(|h| h.payload.is_some()));
                 work.fetch_add(1, Ordering::Relaxed);
                 i += 1;
@@ -391,7 +397,14 @@ fn whole_service_under_load_body() {
             let mut n = 0i64;
             while !stop.load(Ordering::Relaxed) {
                 let events: Vec<Event> = (0..100)
-                    .map(|k| Event::new(1_000_000 + n * 100 + k, "svc", if t == 0 { "/a" } else { "/b" }, "E1"))
+                    .map(|k| {
+                        Event::new(
+                            1_000_000 + n * 100 + k,
+                            "svc",
+                            if t == 0 { "/a" } else { "/b" },
+                            "E1",
+                        )
+                    })
                     .collect();
                 // Both threads' clocks start together, so the one behind sees late events.
                 let out = w.lock().unwrap().push_batch(&events);
@@ -407,8 +420,11 @@ fn whole_service_under_load_body() {
         std::thread::spawn(move || {
             let mut added = 0;
             while !stop.load(Ordering::Relaxed) && added < 400 {
-                let texts: Vec<String> = (0..20).map(|k| format!("queue {added} consumer {k} lag above limit")).collect();
-                ix.add(&texts, Some(vec![Some("scale_consumers".to_owned()); 20])).unwrap();
+                let texts: Vec<String> = (0..20)
+                    .map(|k| format!("queue {added} consumer {k} lag above limit"))
+                    .collect();
+                ix.add(&texts, Some(vec![Some("scale_consumers".to_owned()); 20]))
+                    .unwrap();
                 ix.save(dir.join("index.flm")).unwrap();
                 added += 20;
             }
@@ -440,7 +456,10 @@ fn whole_service_under_load_body() {
     assert!(work.load(Ordering::Relaxed) > 0 && fits > 0);
     // Every event counted exactly once: on time, or late and reported.
     assert_eq!(stats.events, pushed.load(Ordering::Relaxed));
-    assert_eq!(stats.events + stats.late_events, sent.load(Ordering::Relaxed));
+    assert_eq!(
+        stats.events + stats.late_events,
+        sent.load(Ordering::Relaxed)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     eprintln!(
         "{} resolve+search rounds, {added} texts indexed and saved, {fits} retrains, {} window events",
@@ -459,7 +478,11 @@ fn seed_query(i: usize) -> String {
 /// knowledge base stay exactly the same throughout.
 #[test]
 fn resolving_while_learning_and_saving() {
-    within(300, "resolving_while_learning_and_saving", resolving_while_learning_and_saving_body);
+    within(
+        300,
+        "resolving_while_learning_and_saving",
+        resolving_while_learning_and_saving_body,
+    );
 }
 
 fn resolving_while_learning_and_saving_body() {
@@ -550,9 +573,9 @@ fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send
         out
     });
     match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            worker.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-        }
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p)),
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             panic!("{what} did not finish within {secs} s: deadlock")
         }
@@ -584,7 +607,13 @@ fn learning_refits_never_deadlock_resolve_batches() {
     within(120, "resolve_batch while learning refits", || {
         let r = Resolver::new(ResolverConfig::default()).unwrap();
         let errors: Vec<String> = (0..400)
-            .map(|i| format!("service {} timed out talking to {}", novel_word(i), novel_word(i + 7)))
+            .map(|i| {
+                format!(
+                    "service {} timed out talking to {}",
+                    novel_word(i),
+                    novel_word(i + 7)
+                )
+            })
             .collect();
         let solutions: Vec<String> = (0..400).map(|i| format!("fix_{}", i % 13)).collect();
         r.add_knowledge(&errors, &solutions).unwrap();
@@ -607,7 +636,8 @@ fn learning_refits_never_deadlock_resolve_batches() {
             .collect();
         for n in 0..40 {
             let text = format!("{} {}", novel_word(1000 + n), novel_word(2000 + n));
-            r.add_knowledge(&[text.as_str()], &["raise_lock_timeout"]).unwrap();
+            r.add_knowledge(&[text.as_str()], &["raise_lock_timeout"])
+                .unwrap();
         }
         stop.store(true, Ordering::Relaxed);
         let batches: usize = batchers.into_iter().map(|b| b.join().unwrap()).sum();
@@ -631,11 +661,17 @@ fn compacting_while_pool_threads_search_never_deadlocks() {
     within(120, "compact while rayon tasks search", || {
         let dim = 16;
         let index = Arc::new(
-            SimilarityIndex::new(IndexConfig { dim, exact_below: 64, ..IndexConfig::default() })
-                .unwrap(),
+            SimilarityIndex::new(IndexConfig {
+                dim,
+                exact_below: 64,
+                ..IndexConfig::default()
+            })
+            .unwrap(),
         );
         let vector = move |i: u64| -> Vec<f32> {
-            (0..dim).map(|j| ((i * 31 + j as u64 * 7) % 97) as f32 + 1.0).collect()
+            (0..dim)
+                .map(|j| ((i * 31 + j as u64 * 7) % 97) as f32 + 1.0)
+                .collect()
         };
         let n = 3000u64;
         let ids: Vec<u64> = (0..n).collect();
@@ -648,7 +684,9 @@ fn compacting_while_pool_threads_search_never_deadlocks() {
                 let mut rounds = 0;
                 while !stop.load(Ordering::Relaxed) {
                     (0..512u64).into_par_iter().for_each(|i| {
-                        let hits = index.search(&vector(i % n), 3, &Default::default()).unwrap();
+                        let hits = index
+                            .search(&vector(i % n), 3, &Default::default())
+                            .unwrap();
                         assert!(hits[0].len() <= 3);
                     });
                     rounds += 1;

@@ -606,7 +606,10 @@ fn merge_of_overlapping_keys_matches_one_aggregator_from_the_merge_on() {
         );
         let (evens, odds): (Vec<Ev>, Vec<Ev>) = {
             let (e, o): (Vec<_>, Vec<_>) = first.iter().enumerate().partition(|(i, _)| i % 2 == 0);
-            (e.into_iter().map(|p| p.1.clone()).collect(), o.into_iter().map(|p| p.1.clone()).collect())
+            (
+                e.into_iter().map(|p| p.1.clone()).collect(),
+                o.into_iter().map(|p| p.1.clone()).collect(),
+            )
         };
         assert!(push_all(&mut a, &evens).late.is_empty());
         assert!(push_all(&mut b, &odds).late.is_empty());
@@ -668,5 +671,28 @@ fn shared_fixture() {
     let stats = serde_json::to_value(w.stats()).unwrap();
     for (k, v) in case["stats_after_flush"].as_object().unwrap() {
         assert_eq!(&stats[k], v, "stats.{k}");
+    }
+}
+
+/// The shared grouping fixture (also read by the Python and Node tests).
+#[test]
+fn group_incidents_matches_the_shared_fixture() {
+    let case: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            faultlens_suite::repo_root().join("tests/fixtures/group_cases.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let samples: Vec<Vec<String>> = serde_json::from_value(case["samples"].clone()).unwrap();
+    for c in case["cases"].as_array().unwrap() {
+        let config: faultlens::window::GroupConfig =
+            serde_json::from_value(c["options"].clone()).unwrap();
+        let want: Vec<usize> = serde_json::from_value(c["groups"].clone()).unwrap();
+        assert_eq!(
+            faultlens::window::group_incidents(&samples, &config).unwrap(),
+            want,
+            "{c}"
+        );
     }
 }

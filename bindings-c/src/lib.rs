@@ -373,7 +373,10 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
     if handle_shard(p as usize).remove(&(p as usize)) {
         drop(unsafe { Box::from_raw(p) });
     } else {
-        let kind = std::any::type_name::<T>().rsplit("::").next().unwrap_or("handle");
+        let kind = std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("handle");
         set_last_error(format!(
             "{kind} {p:p} was already freed (or was not made by faultlens): ignored"
         ));

@@ -543,9 +543,15 @@ pub unsafe extern "C" fn fl_group_incidents(
         let config: faultlens::window::GroupConfig =
             unsafe { config_arg(options_json, "options_json") }?;
         let counts = unsafe { slice_arg(counts, n_incidents, "counts") }?;
-        let total = counts.iter().try_fold(0usize, |a, &c| a.checked_add(c)).ok_or_else(|| {
-            Fail::new(FlStatus::InvalidInput, "`counts` add up to more than fits in memory")
-        })?;
+        let total = counts
+            .iter()
+            .try_fold(0usize, |a, &c| a.checked_add(c))
+            .ok_or_else(|| {
+                Fail::new(
+                    FlStatus::InvalidInput,
+                    "`counts` add up to more than fits in memory",
+                )
+            })?;
         let all = unsafe { crate::str_array_arg(samples, total, "samples") }?;
         let mut rest = all.as_slice();
         let per_incident: Vec<Vec<&str>> = counts

@@ -165,7 +165,10 @@ impl TextClassifier {
         let c = read(&self.inner)?;
         let k = c.classes().map_err(to_js)?.len().max(1);
         let flat = c.predict_proba_flat(&texts).map_err(to_js)?;
-        Ok(flat.chunks(k).map(|r| Float64Array::new(r.to_vec())).collect())
+        Ok(flat
+            .chunks(k)
+            .map(|r| Float64Array::new(r.to_vec()))
+            .collect())
     }
 
     /// One text's label, confidence, `reliable`, alternatives and explanation (synchronous).

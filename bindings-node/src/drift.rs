@@ -252,7 +252,9 @@ where
     type JsValue = J;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        Ok(guard(|| (self.run)(&mut *lock(&self.inner, self.what)?).map_err(to_js)))
+        Ok(guard(|| {
+            (self.run)(&mut *lock(&self.inner, self.what)?).map_err(to_js)
+        }))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<J> {

@@ -18,8 +18,8 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::convert;
-use crate::js_object::{Shape, js, js_opt};
 use crate::error::{Result, binding, guard, poisoned, reject, to_js};
+use crate::js_object::{Shape, js, js_opt};
 
 type Core = faultlens::resolve::Resolver;
 type Shared = Arc<RwLock<Core>>;
@@ -148,8 +148,9 @@ impl From<faultlens::resolve::Resolution> for Resolution {
     }
 }
 
-const SIMILAR_ERROR: Shape =
-    Shape("(function (id, error, solution, similarity) { return { id, error, solution, similarity } })");
+const SIMILAR_ERROR: Shape = Shape(
+    "(function (id, error, solution, similarity) { return { id, error, solution, similarity } })",
+);
 const LABEL_SCORE: Shape =
     Shape("(function (label, probability) { return { label, probability } })");
 const RESOLUTION: Shape = Shape(

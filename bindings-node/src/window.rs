@@ -319,7 +319,9 @@ impl WindowAggregator {
 pub fn group_incidents(
     env: Env,
     samples: Vec<Vec<String>>,
-    #[napi(ts_arg_type = "{ minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null")]
+    #[napi(
+        ts_arg_type = "{ minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null"
+    )]
     options: Option<Unknown>,
 ) -> Result<Vec<u32>> {
     let config: faultlens::window::GroupConfig =

@@ -105,3 +105,25 @@ test('snapshot, save/load and merge', () => {
   assert.throws(() => a.merge(a), { code: 'InvalidInput' })
   assert.throws(() => WindowAggregator.fromBytes(a.toBytes().subarray(0, 40)), { code: 'Corrupt' })
 })
+
+const GROUPS = JSON.parse(readFileSync(new URL('../../tests/fixtures/group_cases.json', import.meta.url), 'utf8'))
+
+test('groupIncidents: the shared fixture, incidents of an aggregator, errors', async () => {
+  const { groupIncidents } = await import('../index.js')
+  for (const c of GROUPS.cases) {
+    assert.deepEqual(groupIncidents(GROUPS.samples, camelDeep(c.options)), c.groups, JSON.stringify(c.options))
+  }
+  const w = new WindowAggregator({ threshold: 1, windowMs: 60000, allowedLatenessMs: 0 })
+  const ev = (t, route, errorCode, message) => ({ timestampMs: t, service: 'api', route, errorCode, message })
+  const pushed = w.pushBatch([ev(1, '/pay', 'E1', 'connection refused to db-1:5432'), ev(2, '/pay', 'E1', 'connection refused to db-2:5432'),
+    ev(3, '/pay', 'E2', 'connection refused to db-3:5432'), ev(4, '/pay', 'E2', 'connection refused to db-4:5432'),
+    ev(5, '/x', 'E3', 'disk quota exceeded on /var/data'), ev(6, '/x', 'E3', 'disk quota exceeded')])
+  const incidents = [...pushed.incidents, ...w.flush().incidents]
+  assert.equal(incidents.length, 3)
+  const groups = groupIncidents(incidents.map((i) => i.samples))
+  const byCode = Object.fromEntries(incidents.map((i, k) => [i.key.errorCode, groups[k]]))
+  assert.equal(byCode.E1, byCode.E2)
+  assert.notEqual(byCode.E1, byCode.E3)
+  assert.throws(() => groupIncidents([['a']], { minSimilarity: 0 }), (e) => e.code === 'InvalidConfig' && /min_similarity/.test(e.message))
+  assert.throws(() => groupIncidents([['a']], { minSimilarty: 0.5 }), (e) => e.code === 'InvalidConfig' && /minSimilarty/.test(e.message))
+})

@@ -17,9 +17,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
 use crate::classify::PyTextClassifier;
-use crate::index::{Matrix, PyTextIndex};
 use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
+use crate::index::{Matrix, PyTextIndex};
 use crate::models;
 
 const WHAT: &str = "Resolver";
@@ -269,7 +269,9 @@ impl PyResolver {
     ) -> PyResult<usize> {
         let m = Matrix::extract(embeddings)?;
         let values = m.values()?;
-        self.unlocked(py, |r| Ok(r.add_knowledge_embedded(&errors, &solutions, values)?))
+        self.unlocked(py, |r| {
+            Ok(r.add_knowledge_embedded(&errors, &solutions, values)?)
+        })
     }
 
     /// Adds the `{"error", "solution"}` lines of a JSONL file. A bad line is an error naming it,

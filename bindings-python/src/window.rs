@@ -382,5 +382,7 @@ pub(crate) fn group_incidents(
 ) -> PyResult<Vec<usize>> {
     let config: faultlens::window::GroupConfig =
         attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
-    run_unlocked(py, || Ok(faultlens::window::group_incidents(&samples, &config)?))
+    run_unlocked(py, || {
+        Ok(faultlens::window::group_incidents(&samples, &config)?)
+    })
 }

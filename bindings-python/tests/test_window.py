@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from faultlens import InvalidConfigError, InvalidInputError, WindowAggregator
+from faultlens import InvalidConfigError, InvalidInputError, WindowAggregator, group_incidents
 
 from conftest import FIXTURES, load_json
 
@@ -173,3 +173,29 @@ def test_push_batch_releases_the_gil():
         th.join()
     assert w.stats()["events"] == 300_000
     assert during >= 3, f"another thread ran only {during} times during push_batch"
+
+
+GROUPS = load_json(FIXTURES / "group_cases.json")
+
+
+@pytest.mark.parametrize("case", GROUPS["cases"], ids=lambda c: str(c["options"]))
+def test_group_incidents_shared_fixture(case):
+    assert group_incidents(GROUPS["samples"], **case["options"]) == case["groups"]
+
+
+def test_group_incidents_from_aggregator_incidents_and_errors():
+    def ev(t, route, code, message):
+        return {"timestamp_ms": t, "service": "api", "route": route, "error_code": code, "message": message}
+
+    w = WindowAggregator(threshold=1, window_ms=60_000, allowed_lateness_ms=0)
+    events = [ev(t, "/pay", code, f"connection refused to db-{t}:5432") for t, code in [(1, "E1"), (2, "E1"), (3, "E2"), (4, "E2")]]
+    events += [ev(5, "/x", "E3", "disk quota exceeded on /var/data"), ev(6, "/x", "E3", "disk quota exceeded")]
+    incidents = w.push_batch(events)["incidents"] + w.flush()["incidents"]
+    assert len(incidents) == 3
+    groups = group_incidents([i["samples"] for i in incidents])
+    by_code = {i["key"]["error_code"]: g for i, g in zip(incidents, groups)}
+    assert by_code["E1"] == by_code["E2"] != by_code["E3"]
+    with pytest.raises(InvalidConfigError, match="min_similarity"):
+        group_incidents([["a"]], min_similarity=0)
+    with pytest.raises(InvalidConfigError, match="min_group_size"):
+        group_incidents([["a"]], min_group_size="two")

@@ -523,7 +523,14 @@ impl Scale {
     /// A full window: a score of bin `out` leaves, one of bin `inn` arrives.
     fn slide(&mut self, out: usize, inn: usize, ln_q: &[f64]) {
         let mut kl = [0.0];
-        Lane::new(self).slide::<false>(&[inn as u32], &[out as u32], &mut kl, ln_q, 0.0, (0.0, 0.0));
+        Lane::new(self).slide::<false>(
+            &[inn as u32],
+            &[out as u32],
+            &mut kl,
+            ln_q,
+            0.0,
+            (0.0, 0.0),
+        );
     }
 }
 
@@ -644,7 +651,8 @@ impl Window for Lane<'_> {
             let (mut c, mut l) = ([0u64; SMALL_BINS], [0.0; SMALL_BINS]);
             c[..nb].copy_from_slice(self.counts);
             l[..nb].copy_from_slice(&ln_q[..nb]);
-            (a, s, sum, max) = walk.run::<TRACK, { SMALL_BINS - 1 }>(&mut c, &l, kls_body, (a, s, sum, max));
+            (a, s, sum, max) =
+                walk.run::<TRACK, { SMALL_BINS - 1 }>(&mut c, &l, kls_body, (a, s, sum, max));
             self.counts.copy_from_slice(&c[..nb]);
         } else {
             let (c, l) = (&mut *self.counts, &ln_q[..nb]);
@@ -868,22 +876,54 @@ impl Hot<'_> {
             self.ring[h..h + len].copy_from_slice(xs);
             // 3. The running sums and the KLs, score by score, one window after the other. A
             // chunk ends where a window's sums are due for their exact recompute.
-            (hsum, max) = long.slide::<true>(&bins[..len], &old[..len], &mut kls[..len], ln_q, offset, (hsum, max));
-            short.slide::<false>(&bins[..len], &leave[..len], &mut short_kls[..len], ln_q, offset, (0.0, 0.0));
+            (hsum, max) = long.slide::<true>(
+                &bins[..len],
+                &old[..len],
+                &mut kls[..len],
+                ln_q,
+                offset,
+                (hsum, max),
+            );
+            short.slide::<false>(
+                &bins[..len],
+                &leave[..len],
+                &mut short_kls[..len],
+                ln_q,
+                offset,
+                (0.0, 0.0),
+            );
             // 4. The checks, one after every score, in order: the flags, their count and the
             // KL history without a call (so nothing is spilled around one), then the episode
             // bookkeeping only if a window is in drift or an episode is open.
             let mut flagged = 0;
-            for ((f, &kl), &short_kl) in flags[..len].iter_mut().zip(&kls[..len]).zip(&short_kls[..len]) {
+            for ((f, &kl), &short_kl) in flags[..len]
+                .iter_mut()
+                .zip(&kls[..len])
+                .zip(&short_kls[..len])
+            {
                 *f = (kl > t.drift) | (short_kl > st.drift);
                 flagged += usize::from(*f);
             }
             n_drift += flagged;
             if flagged > 0 || *self.in_drift {
                 let base = self.first + done;
-                for (k, ((&kl, &short_kl), &f)) in kls[..len].iter().zip(&short_kls[..len]).zip(&flags[..len]).enumerate() {
+                for (k, ((&kl, &short_kl), &f)) in kls[..len]
+                    .iter()
+                    .zip(&short_kls[..len])
+                    .zip(&flags[..len])
+                    .enumerate()
+                {
                     if (f || *self.in_drift)
-                        && episode(self.events, self.in_drift, self.max_events, self.ts, kl, short_kl, &t, &st)
+                        && episode(
+                            self.events,
+                            self.in_drift,
+                            self.max_events,
+                            self.ts,
+                            kl,
+                            short_kl,
+                            &t,
+                            &st,
+                        )
                     {
                         self.starts.push(base + k);
                     }
@@ -1037,7 +1077,12 @@ struct ScaleFit {
 
 /// Gamma fit (by moments) of `stats`, upper quantiles at `rate` (drift) and `watch_rate`, never
 /// below the empirical quantile of the resamples themselves.
-fn fit_scale(mut stats: Vec<f64>, rate: f64, watch_rate: f64, severe_factor: f64) -> Result<ScaleFit> {
+fn fit_scale(
+    mut stats: Vec<f64>,
+    rate: f64,
+    watch_rate: f64,
+    severe_factor: f64,
+) -> Result<ScaleFit> {
     let r = stats.len() as f64;
     let mean = stats.iter().sum::<f64>() / r;
     let variance = stats.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (r - 1.0);
@@ -1294,7 +1339,11 @@ impl KlDriftDetector {
         let ts = check_timestamp(timestamp)?;
         let mut out = Vec::with_capacity(scores.len());
         self.run(scores, ts, |kls, flags| {
-            out.extend(kls.iter().zip(flags).map(|(&kl, &drift)| DriftCheck { drift, kl }));
+            out.extend(
+                kls.iter()
+                    .zip(flags)
+                    .map(|(&kl, &drift)| DriftCheck { drift, kl }),
+            );
         });
         Ok(out)
     }
@@ -1314,7 +1363,12 @@ impl KlDriftDetector {
     /// checking after each; `each(kls, drift_flags)` sees every check, in order, a run of them
     /// at a time. Needs a baseline.
     #[inline(always)]
-    fn run(&mut self, scores: &[f64], ts: f64, mut each: impl FnMut(&[f64], &[bool])) -> DriftBatch {
+    fn run(
+        &mut self,
+        scores: &[f64],
+        ts: f64,
+        mut each: impl FnMut(&[f64], &[bool]),
+    ) -> DriftBatch {
         let mut out = DriftBatch {
             n: scores.len(),
             drift_starts: Vec::new(),
@@ -1445,8 +1499,12 @@ impl KlDriftDetector {
             // both sizes give the same bits.
             const SMALL: usize = 8;
             match (short.as_mut(), rest.len() > SMALL) {
-                (Some(s), true) => hot.run::<CHUNK, _, _>(Lane::new(long), Lane::new(s), rest, &mut each),
-                (Some(s), false) => hot.run::<SMALL, _, _>(Lane::new(long), Lane::new(s), rest, &mut each),
+                (Some(s), true) => {
+                    hot.run::<CHUNK, _, _>(Lane::new(long), Lane::new(s), rest, &mut each)
+                }
+                (Some(s), false) => {
+                    hot.run::<SMALL, _, _>(Lane::new(long), Lane::new(s), rest, &mut each)
+                }
                 (None, true) => hot.run::<CHUNK, _, _>(Lane::new(long), NoWindow, rest, &mut each),
                 (None, false) => hot.run::<SMALL, _, _>(Lane::new(long), NoWindow, rest, &mut each),
             }
@@ -1521,21 +1579,25 @@ impl KlDriftDetector {
             (f64::NAN, f64::NAN)
         } else {
             let mean = self.window_scores().sum::<f64>() / n as f64;
-            let var = self.window_scores().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64;
+            let var = self
+                .window_scores()
+                .map(|s| (s - mean).powi(2))
+                .sum::<f64>()
+                / n as f64;
             (mean, var.sqrt())
         };
         let t = b.thresholds;
         let full = n == self.config.window;
         let short_thresholds = b.short.map(|s| s.thresholds);
         let (short_window, short_kl) = match (&self.short, short_thresholds) {
-            (Some(s), Some(_)) if n >= s.window => (
-                s.window,
-                kl(&smoothed(&s.counts, self.config.epsilon), &q),
-            ),
+            (Some(s), Some(_)) if n >= s.window => {
+                (s.window, kl(&smoothed(&s.counts, self.config.epsilon), &q))
+            }
             (Some(s), _) => (s.window, 0.0),
             _ => (0, 0.0),
         };
-        let level = level_of(kl_v, &t).max(short_thresholds.map_or(0, |st| level_of(short_kl, &st)));
+        let level =
+            level_of(kl_v, &t).max(short_thresholds.map_or(0, |st| level_of(short_kl, &st)));
         let level = if !full {
             "filling"
         } else {
@@ -1802,7 +1864,14 @@ mod tests {
                 let st = d.status().unwrap();
                 worst.0 = worst.0.max((c.kl - st.kl).abs());
                 if i >= 1000 {
-                    worst.1 = worst.1.max((d.short.as_ref().unwrap().kl(d.baseline.as_ref().unwrap().offset) - st.short_kl).abs());
+                    worst.1 = worst.1.max(
+                        (d.short
+                            .as_ref()
+                            .unwrap()
+                            .kl(d.baseline.as_ref().unwrap().offset)
+                            - st.short_kl)
+                            .abs(),
+                    );
                 }
             }
         }
@@ -1853,10 +1922,26 @@ mod tests {
         let d = KlDriftConfig::default();
         for config in [
             d.clone(),
-            KlDriftConfig { bins: 37, window: 3000, ..d.clone() },
-            KlDriftConfig { bins: 12, window: 500, short_window: Some(77), ..d.clone() },
-            KlDriftConfig { window: 1023, short_window: Some(1000), ..d.clone() },
-            KlDriftConfig { short_window: Some(0), ..d.clone() },
+            KlDriftConfig {
+                bins: 37,
+                window: 3000,
+                ..d.clone()
+            },
+            KlDriftConfig {
+                bins: 12,
+                window: 500,
+                short_window: Some(77),
+                ..d.clone()
+            },
+            KlDriftConfig {
+                window: 1023,
+                short_window: Some(1000),
+                ..d.clone()
+            },
+            KlDriftConfig {
+                short_window: Some(0),
+                ..d.clone()
+            },
         ] {
             let mut one = KlDriftDetector::from_baseline(&base, config.clone()).unwrap();
             let mut many = one.clone();
@@ -1878,13 +1963,23 @@ mod tests {
     fn short_window_choice() {
         let c = KlDriftConfig::default();
         assert_eq!(c.effective_short_window(), 250);
-        let small = KlDriftConfig { window: 150, ..c.clone() };
+        let small = KlDriftConfig {
+            window: 150,
+            ..c.clone()
+        };
         assert_eq!(small.effective_short_window(), 0);
         assert_eq!(KlDriftConfig::fixed().effective_short_window(), 0);
-        let off = KlDriftConfig { short_window: Some(0), ..c.clone() };
+        let off = KlDriftConfig {
+            short_window: Some(0),
+            ..c.clone()
+        };
         assert_eq!(off.effective_short_window(), 0);
         for bad in [1, 1000, 5000] {
-            let e = KlDriftConfig { short_window: Some(bad), ..c.clone() }.validate();
+            let e = KlDriftConfig {
+                short_window: Some(bad),
+                ..c.clone()
+            }
+            .validate();
             assert!(e.unwrap_err().to_string().contains("short_window"));
         }
     }

@@ -18,8 +18,8 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::TextClassifier;
-use crate::index::{Embedding, SearchOptions, TextHit, TextIndex};
 use crate::error::{Error, Result};
+use crate::index::{Embedding, SearchOptions, TextHit, TextIndex};
 use crate::models::Artifact;
 use crate::parallel;
 use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
@@ -766,8 +766,7 @@ impl KnowledgeBase {
         for i in 0..rows.n_rows {
             let pair = (first + i) as u32;
             let (idx, val) = rows.row(i);
-            let key: RowKey =
-                (idx.into(), val.iter().map(|v| v.to_bits()).collect());
+            let key: RowKey = (idx.into(), val.iter().map(|v| v.to_bits()).collect());
             if let Some(&r) = self.row_ids.get(&key) {
                 self.members[r as usize].push(pair);
                 continue;
@@ -1242,7 +1241,10 @@ impl Resolver {
                 Some(Knowledge::Index(ix)) => {
                     // A TextIndex takes its own writer lock and swaps its state in briefly.
                     check_pairs(errors, solutions)?;
-                    let payloads = solutions.iter().map(|s| Some(s.as_ref().to_owned())).collect();
+                    let payloads = solutions
+                        .iter()
+                        .map(|s| Some(s.as_ref().to_owned()))
+                        .collect();
                     ix.add(errors, Some(payloads))?;
                     return Ok(ix.len());
                 }
@@ -1293,7 +1295,10 @@ impl Resolver {
             .unwrap_or_else(PoisonError::into_inner);
         match kb.as_ref() {
             Some(Knowledge::Index(ix)) if is_external(ix) => {
-                let payloads = solutions.iter().map(|s| Some(s.as_ref().to_owned())).collect();
+                let payloads = solutions
+                    .iter()
+                    .map(|s| Some(s.as_ref().to_owned()))
+                    .collect();
                 ix.add_embedded(errors, embeddings, Some(payloads))?;
                 Ok(ix.len())
             }
@@ -1393,11 +1398,21 @@ impl Resolver {
 
     /// [`resolve`](Self::resolve) with the caller's embedding of `text`, for a knowledge index
     /// of external embeddings (rules and the classifier still read the text).
-    pub fn resolve_embedded(&self, text: &str, embedding: &[f32], mode: Mode) -> Result<Resolution> {
+    pub fn resolve_embedded(
+        &self,
+        text: &str,
+        embedding: &[f32],
+        mode: Mode,
+    ) -> Result<Resolution> {
         self.resolve_with(text, Some(embedding), mode)
     }
 
-    fn resolve_with(&self, text: &str, embedding: Option<&[f32]>, mode: Mode) -> Result<Resolution> {
+    fn resolve_with(
+        &self,
+        text: &str,
+        embedding: Option<&[f32]>,
+        mode: Mode,
+    ) -> Result<Resolution> {
         let started = Instant::now();
         let result = self
             .check_text(text)
@@ -2218,11 +2233,19 @@ mod tests {
         })
         .unwrap();
         for i in 0..5 {
-            r.record_outcome(&format!("error {i}"), "fix", i % 2 == 0).unwrap();
+            r.record_outcome(&format!("error {i}"), "fix", i % 2 == 0)
+                .unwrap();
         }
         let kept: Vec<String> = r.outcomes().into_iter().map(|o| o.text).collect();
         assert_eq!(kept, ["error 2", "error 3", "error 4"]);
-        assert_eq!(r.metrics().outcomes.values().map(|c| c.success + c.failure).sum::<u64>(), 5);
+        assert_eq!(
+            r.metrics()
+                .outcomes
+                .values()
+                .map(|c| c.success + c.failure)
+                .sum::<u64>(),
+            5
+        );
     }
 
     #[test]
@@ -2233,7 +2256,11 @@ mod tests {
         let mut r = Resolver::default();
         r.add_knowledge(&["unrelated old pair"], &["old"]).unwrap();
         r.set_knowledge_index(&ix).unwrap();
-        assert_eq!(r.knowledge_size(), 4, "the index replaces the knowledge base");
+        assert_eq!(
+            r.knowledge_size(),
+            4,
+            "the index replaces the knowledge base"
+        );
         assert!(!r.knowledge_is_embedded());
         let res = r
             .resolve("connection refused to postgres on port 6543", Mode::Auto)
@@ -2245,7 +2272,8 @@ mod tests {
         // The resolver holds a copy: the caller's index is untouched by what the resolver learns.
         r.add_knowledge(&["queue consumer lag above limit"], &["scale_consumers"])
             .unwrap();
-        r.resolve("queue consumer lag above limit", Mode::Auto).unwrap();
+        r.resolve("queue consumer lag above limit", Mode::Auto)
+            .unwrap();
         r.record_outcome("kafka broker not available", "restart_broker", true)
             .unwrap();
         assert_eq!((r.knowledge_size(), ix.len()), (6, 4));
@@ -2256,7 +2284,9 @@ mod tests {
             .unwrap();
         assert_eq!(again.solution.as_deref(), Some("scale_consumers"));
         // Embeddings are for indexes of external embeddings only.
-        let e = back.resolve_embedded("x", &[0.1; 512], Mode::Similarity).unwrap_err();
+        let e = back
+            .resolve_embedded("x", &[0.1; 512], Mode::Similarity)
+            .unwrap_err();
         assert!(e.to_string().contains("call resolve"), "{e}");
         let e = back
             .add_knowledge_embedded(&["x"], &["y"], &[0.1; 512])
@@ -2287,7 +2317,9 @@ mod tests {
         assert!(e.to_string().contains("resolve_embedded"), "{e}");
         let e = r.add_knowledge(&["a"], &["b"]).unwrap_err();
         assert!(e.to_string().contains("add_knowledge_embedded"), "{e}");
-        let e = r.resolve_embedded("x", &[1.0, 0.0], Mode::Auto).unwrap_err();
+        let e = r
+            .resolve_embedded("x", &[1.0, 0.0], Mode::Auto)
+            .unwrap_err();
         assert!(matches!(e, Error::Dimension { .. }), "{e}");
         assert_eq!(
             r.add_knowledge_embedded(&["new"], &["fix_new"], &[0.0, -1.0, 0.0])
@@ -2295,11 +2327,18 @@ mod tests {
             5
         );
         let batch = r
-            .resolve_batch_embedded(&["a", "b"], &[0.0, -1.0, 0.0, 1.0, 0.0, 0.0], Mode::Similarity)
+            .resolve_batch_embedded(
+                &["a", "b"],
+                &[0.0, -1.0, 0.0, 1.0, 0.0, 0.0],
+                Mode::Similarity,
+            )
             .unwrap();
         let sols: Vec<_> = batch.iter().map(|b| b.solution.as_deref()).collect();
         assert_eq!(sols, [Some("fix_new"), Some("restart_db")]);
-        assert!(r.resolve_batch_embedded(&["a", "b"], &[0.0; 5], Mode::Auto).is_err());
+        assert!(
+            r.resolve_batch_embedded(&["a", "b"], &[0.0; 5], Mode::Auto)
+                .is_err()
+        );
         // Feedback is counted but cannot be learned without a vector.
         r.record_outcome("anything", "renew_cert", true).unwrap();
         assert_eq!(r.knowledge_size(), 5);

@@ -1006,7 +1006,10 @@ mod tests {
             .fit(&docs)
             .map(|_| ())
             .unwrap_err();
-        assert!(matches!(&e, Error::InvalidInput(m) if m.contains("max_distinct_terms = 100")), "{e}");
+        assert!(
+            matches!(&e, Error::InvalidInput(m) if m.contains("max_distinct_terms = 100")),
+            "{e}"
+        );
         for cap in [Some(250), None] {
             let mut v = TfidfVectorizer::new(capped(cap)).unwrap();
             v.fit(&docs).unwrap();

@@ -952,8 +952,7 @@ fn apply<'t>(
         }
         for p in &group[keep.max(group.len().saturating_sub(r.ring_len))..] {
             let (m, tr) = text(p);
-            slot.ring
-                .push(r.ring_len, p.t, m.as_bytes(), tr.as_bytes());
+            slot.ring.push(r.ring_len, p.t, m.as_bytes(), tr.as_bytes());
         }
     }
 }
@@ -1060,7 +1059,8 @@ impl WindowAggregator {
                 let o = self.push_batch(chunk);
                 out.incidents.extend(o.incidents);
                 out.late.extend(o.late.iter().map(|i| i + c * MAX_PASS));
-                out.rejected.extend(o.rejected.iter().map(|i| i + c * MAX_PASS));
+                out.rejected
+                    .extend(o.rejected.iter().map(|i| i + c * MAX_PASS));
             }
             out.incidents
                 .sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
@@ -1204,7 +1204,8 @@ impl WindowAggregator {
                 None => packed = false,
             }
         }
-        if packed && let Some(x) = self.cache.get(cache_index(&at))
+        if packed
+            && let Some(x) = self.cache.get(cache_index(&at))
             && x.epoch == self.epoch as u32
             && x.fields == at
         {
@@ -1217,7 +1218,12 @@ impl WindowAggregator {
     }
 
     fn key_hash(&self, e: &Event<'_>) -> u64 {
-        hash_fields(self.config.key_fields.iter().map(|&f| e.field(f).as_bytes()))
+        hash_fields(
+            self.config
+                .key_fields
+                .iter()
+                .map(|&f| e.field(f).as_bytes()),
+        )
     }
 
     /// The slot of an event's key, created (evicting the least recently seen key when full) if
@@ -1475,7 +1481,10 @@ impl WindowAggregator {
         while let [.., a, b] = self.runs.as_slice()
             && a.live().len() <= b.live().len()
         {
-            let (rb, ra) = (self.runs.pop().unwrap_or_default(), self.runs.pop().unwrap_or_default());
+            let (rb, ra) = (
+                self.runs.pop().unwrap_or_default(),
+                self.runs.pop().unwrap_or_default(),
+            );
             let (a, b) = (ra.live(), rb.live());
             let mut v = self.spare.pop().unwrap_or_default();
             v.reserve(a.len() + b.len());
@@ -1503,9 +1512,9 @@ impl WindowAggregator {
             return Vec::new();
         }
         // One u64 per comparison when the times span less than 2^32 ms (always, in practice).
-        let (lo, hi) = fin
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
+        let (lo, hi) = fin.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
+            (lo.min(p.t), hi.max(p.t))
+        });
         if i128::from(hi) - i128::from(lo) < 1 << 32 {
             fin.sort_unstable_by_key(|p| u64::from(p.slot) << 32 | p.t.wrapping_sub(lo) as u64);
         } else {
@@ -1965,7 +1974,11 @@ mod tests {
         let enc = |i: usize| {
             let mut b = Vec::new();
             encode_field(&mut b, &format!("svc{i}"));
-            let route = if i.is_multiple_of(5) { "r".repeat(300) } else { format!("/r{i}") };
+            let route = if i.is_multiple_of(5) {
+                "r".repeat(300)
+            } else {
+                format!("/r{i}")
+            };
             encode_field(&mut b, &route);
             b
         };

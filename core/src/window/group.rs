@@ -44,7 +44,10 @@ impl GroupConfig {
         if !(self.min_similarity > 0.0 && self.min_similarity <= 1.0) {
             return Err(Error::config(
                 "min_similarity",
-                format!("{} is invalid: need 0 < min_similarity <= 1", self.min_similarity),
+                format!(
+                    "{} is invalid: need 0 < min_similarity <= 1",
+                    self.min_similarity
+                ),
             ));
         }
         if self.min_group_size < 2 {
@@ -54,7 +57,10 @@ impl GroupConfig {
             ));
         }
         if self.max_features == 0 {
-            return Err(Error::config("max_features", "0 is invalid: need at least 1"));
+            return Err(Error::config(
+                "max_features",
+                "0 is invalid: need at least 1",
+            ));
         }
         Ok(())
     }
@@ -64,7 +70,10 @@ impl GroupConfig {
 /// incidents with the same number have similar messages. Numbers start at 0 and follow the
 /// order of first appearance, so the result does not depend on DBSCAN's internal order.
 /// Incidents without samples (or whose samples hold no token) are groups of their own.
-pub fn group_incidents<S: AsRef<str>>(samples: &[Vec<S>], config: &GroupConfig) -> Result<Vec<usize>> {
+pub fn group_incidents<S: AsRef<str>>(
+    samples: &[Vec<S>],
+    config: &GroupConfig,
+) -> Result<Vec<usize>> {
     config.validate()?;
     let texts: Vec<String> = samples
         .iter()
@@ -82,7 +91,9 @@ pub fn group_incidents<S: AsRef<str>>(samples: &[Vec<S>], config: &GroupConfig) 
     };
     // Only incidents with a token take part: a zero vector is at distance 1 from every other,
     // so at a floor of 0.5 or less it would join everything into one group.
-    let live: Vec<usize> = (0..rows.n_rows).filter(|&r| !rows.row(r).0.is_empty()).collect();
+    let live: Vec<usize> = (0..rows.n_rows)
+        .filter(|&r| !rows.row(r).0.is_empty())
+        .collect();
     let mut dense = Array2::<f64>::zeros((live.len(), rows.n_cols.max(1)));
     for (i, &r) in live.iter().enumerate() {
         let (idx, val) = rows.row(r);
@@ -135,7 +146,10 @@ mod tests {
     #[test]
     fn incidents_with_the_same_wording_group_across_codes() {
         let samples = vec![
-            s(&["connection refused to db-1:5432 after 3 retries", "connection refused to db-2:5432 after 5 retries"]),
+            s(&[
+                "connection refused to db-1:5432 after 3 retries",
+                "connection refused to db-2:5432 after 5 retries",
+            ]),
             s(&["disk quota exceeded on /var/lib/data"]),
             s(&["connection refused to db-7:5432 after 9 retries"]),
             s(&["user 42 not found in directory"]),
@@ -145,7 +159,10 @@ mod tests {
         let g = group_incidents(&samples, &GroupConfig::default()).unwrap();
         assert_eq!(g, vec![0, 1, 0, 2, 1, 3]);
         // A floor no pair reaches leaves every incident alone.
-        let strict = GroupConfig { min_similarity: 1.0, ..GroupConfig::default() };
+        let strict = GroupConfig {
+            min_similarity: 1.0,
+            ..GroupConfig::default()
+        };
         let g = group_incidents(&samples[1..4], &strict).unwrap();
         assert_eq!(g, vec![0, 1, 2]);
     }
@@ -153,9 +170,18 @@ mod tests {
     #[test]
     fn similarity_floor_decides_membership() {
         // cos(a, b) for these two is between 0.2 and 0.9 (shared words, different rest).
-        let samples = vec![s(&["payment gateway timeout upstream"]), s(&["payment gateway rejected card"])];
-        let loose = GroupConfig { min_similarity: 0.2, ..GroupConfig::default() };
-        let tight = GroupConfig { min_similarity: 0.9, ..GroupConfig::default() };
+        let samples = vec![
+            s(&["payment gateway timeout upstream"]),
+            s(&["payment gateway rejected card"]),
+        ];
+        let loose = GroupConfig {
+            min_similarity: 0.2,
+            ..GroupConfig::default()
+        };
+        let tight = GroupConfig {
+            min_similarity: 0.9,
+            ..GroupConfig::default()
+        };
         assert_eq!(group_incidents(&samples, &loose).unwrap(), vec![0, 0]);
         assert_eq!(group_incidents(&samples, &tight).unwrap(), vec![0, 1]);
     }
@@ -163,16 +189,40 @@ mod tests {
     #[test]
     fn bad_config_and_empty_input() {
         let none: Vec<Vec<String>> = Vec::new();
-        assert_eq!(group_incidents(&none, &GroupConfig::default()).unwrap(), Vec::<usize>::new());
+        assert_eq!(
+            group_incidents(&none, &GroupConfig::default()).unwrap(),
+            Vec::<usize>::new()
+        );
         let empty = vec![Vec::<String>::new(), vec![String::new()]];
-        assert_eq!(group_incidents(&empty, &GroupConfig::default()).unwrap(), vec![0, 1]);
+        assert_eq!(
+            group_incidents(&empty, &GroupConfig::default()).unwrap(),
+            vec![0, 1]
+        );
         for bad in [
-            GroupConfig { min_similarity: 0.0, ..GroupConfig::default() },
-            GroupConfig { min_similarity: f64::NAN, ..GroupConfig::default() },
-            GroupConfig { min_group_size: 1, ..GroupConfig::default() },
-            GroupConfig { max_features: 0, ..GroupConfig::default() },
+            GroupConfig {
+                min_similarity: 0.0,
+                ..GroupConfig::default()
+            },
+            GroupConfig {
+                min_similarity: f64::NAN,
+                ..GroupConfig::default()
+            },
+            GroupConfig {
+                min_group_size: 1,
+                ..GroupConfig::default()
+            },
+            GroupConfig {
+                max_features: 0,
+                ..GroupConfig::default()
+            },
         ] {
-            assert!(matches!(group_incidents(&empty, &bad), Err(Error::InvalidConfig { .. })), "{bad:?}");
+            assert!(
+                matches!(
+                    group_incidents(&empty, &bad),
+                    Err(Error::InvalidConfig { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -617,6 +617,15 @@ pub struct KnowledgeBase {
     fitted_on: usize,
 }
 
+/// The stored strings followed by the new ones, borrowed (a refit's corpus).
+fn stored_then_new<'a, S: AsRef<str>>(stored: &'a [String], new: &'a [S]) -> Vec<&'a str> {
+    stored
+        .iter()
+        .map(String::as_str)
+        .chain(new.iter().map(AsRef::as_ref))
+        .collect()
+}
+
 /// What adding pairs to a [`KnowledgeBase`] does (see `KnowledgeBase::plan_add`).
 enum AddPlan {
     /// New rows weighted with the fitted vocabulary.
@@ -715,18 +724,8 @@ impl KnowledgeBase {
         if !self.errors.is_empty()
             && (unseen || (self.len() + errors.len()) * 10 >= self.fitted_on * 11)
         {
-            let all_errors: Vec<&str> = self
-                .errors
-                .iter()
-                .map(String::as_str)
-                .chain(errors.iter().map(AsRef::as_ref))
-                .collect();
-            let all_solutions: Vec<&str> = self
-                .solutions
-                .iter()
-                .map(String::as_str)
-                .chain(solutions.iter().map(AsRef::as_ref))
-                .collect();
+            let all_errors = stored_then_new(&self.errors, errors);
+            let all_solutions = stored_then_new(&self.solutions, solutions);
             return Ok(AddPlan::Rebuild(Box::new(KnowledgeBase::new(
                 self.vectorizer.config().clone(),
                 &all_errors,

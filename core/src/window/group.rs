@@ -83,12 +83,16 @@ pub fn group_incidents<S: AsRef<str>>(
         max_features: Some(config.max_features),
         ..TfidfConfig::default()
     })?;
-    // A corpus without any token has no vocabulary: every incident stands alone.
-    let rows = match vectorizer.fit_transform(&texts) {
-        Ok(rows) => rows,
-        Err(Error::InvalidInput(_)) => return Ok((0..samples.len()).collect()),
-        Err(e) => return Err(e),
+    // A corpus without any token has no vocabulary (fitting would fail): every incident stands
+    // alone. Any other fitting error is the caller's to see.
+    let tokenless = |t: &String| match vectorizer.preprocessor() {
+        Some(p) => p.tokens(t).is_empty(),
+        None => t.split_whitespace().next().is_none(),
     };
+    if texts.iter().all(tokenless) {
+        return Ok((0..samples.len()).collect());
+    }
+    let rows = vectorizer.fit_transform(&texts)?;
     // Only incidents with a token take part: a zero vector is at distance 1 from every other,
     // so at a floor of 0.5 or less it would join everything into one group.
     let live: Vec<usize> = (0..rows.n_rows)

@@ -29,6 +29,14 @@ fn read(path: &str, prefix: bool) -> Vec<(String, String)> {
         .collect()
 }
 
+/// This thread's CPU time (Linux `schedstat`, ns): the machine is shared, wall time follows load.
+fn thread_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
 fn ece(conf: &[f64], correct: &[bool]) -> f64 {
     let bins = 15;
     let mut sum = vec![(0.0, 0.0, 0usize); bins];
@@ -136,13 +144,16 @@ fn main() {
             c.fit(&tx, &ty).unwrap();
             let fit_s = s.elapsed().as_secs_f64();
             let s = Instant::now();
+            let cpu0 = thread_cpu_secs();
             let mut n = 0;
             let mut proba = Vec::new();
-            while s.elapsed().as_secs_f64() < 0.3 {
+            let secs: f64 = std::env::var("PREDICT_SECS").map_or(0.3, |v| v.parse().unwrap());
+            while s.elapsed().as_secs_f64() < secs {
                 proba = c.predict_proba(&ex).unwrap();
                 n += ex.len();
             }
             let rate = n as f64 / s.elapsed().as_secs_f64();
+            let cpu_rate = n as f64 / (thread_cpu_secs() - cpu0);
             let classes = c.classes().unwrap();
             let (mut conf, mut ok) = (Vec::new(), Vec::new());
             for (p, y) in proba.iter().zip(&ey) {
@@ -153,7 +164,7 @@ fn main() {
             let acc = ok.iter().filter(|&&o| o).count() as f64 / ok.len() as f64;
             let info = c.training_info().unwrap();
             println!(
-                "{sys:10} {regime:8} train {:5} classes {:3}: acc {acc:.4} ece {:.4} fit {fit_s:.3}s ({} it) batch {rate:.0}/s",
+                "{sys:10} {regime:8} train {:5} classes {:3}: acc {acc:.4} ece {:.4} fit {fit_s:.3}s ({} it) batch {rate:.0}/s (cpu {cpu_rate:.0}/s)",
                 tx.len(),
                 classes.len(),
                 ece(&conf, &ok),

@@ -275,6 +275,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--systems", default="")
     ap.add_argument("--no-pooled", action="store_true")
+    ap.add_argument("--pooled-only", action="store_true", help="skip the per-system cases")
     ap.add_argument("--fl-models", default="logistic,naive_bayes,linear_svm")
     ap.add_argument("--regimes", default="full,few-shot")
     ap.add_argument("--json", default="")
@@ -293,7 +294,8 @@ def main():
             train, test = split(rows)
             if regime == "few-shot":
                 train = few_shot(rows, train)
-            out.append(run_case(f"{s} {regime}", rows, train, test, fl_models, grid))
+            if not args.pooled_only:
+                out.append(run_case(f"{s} {regime}", rows, train, test, fl_models, grid))
             off = len(pooled_rows)
             pooled_rows += rows
             pooled_train += [i + off for i in train]

@@ -84,7 +84,7 @@ impl Default for PreprocessorConfig {
 impl PreprocessorConfig {
     /// Checks every field; [`Preprocessor::new`] calls it.
     pub fn validate(&self) -> Result<()> {
-        self.compile().map(|_| ())
+        compiled_for(self).map(|_| ())
     }
 
     fn compile(&self) -> Result<Compiled> {
@@ -117,6 +117,7 @@ impl PreprocessorConfig {
                 placeholder: rule.placeholder.clone(),
                 kind: MaskKind::Custom,
                 prefilter: any_line,
+                shape: any_shape,
             });
         }
         if self.mask {
@@ -216,6 +217,27 @@ struct Mask {
     kind: MaskKind,
     /// A cheap byte test every match needs (a digit, `@`, `/`, ...); lines failing it skip the regex.
     prefilter: fn(&LineFlags) -> bool,
+    /// A finer necessary condition (`digit:digit` for a time, ...), tested after `prefilter`.
+    shape: fn(&Shapes) -> bool,
+}
+
+/// Character sequences some built-in masks cannot match without: most log lines hold digits and
+/// colons, yet few hold a time or an address, and a regex scan costs more than noting these in
+/// the byte scan the line gets anyway. Each is a necessary condition only (never decides a
+/// match); built-in placeholders (`<` + letters + `>`) cannot create any of them, so they stay
+/// valid after built-in replacements. Non-ASCII lines get all true (`\d` is Unicode there).
+#[derive(Clone, Copy, Default)]
+struct Shapes {
+    /// digit `-` or `/` digit (a date), or digit `:` digit (a time).
+    ts: bool,
+    /// digit `.` digit (IPv4), `::`, or seven colons (IPv6).
+    ip: bool,
+    /// eight hex characters then `-`.
+    uuid: bool,
+    /// `0x` then a hex digit, or a run of six or more hex characters holding a digit and a letter.
+    hex: bool,
+    /// `://`.
+    url: bool,
 }
 
 /// What one byte scan of a line says about it; each mask's prefilter is a necessary condition
@@ -230,32 +252,112 @@ struct LineFlags {
     dash: bool,
     /// `0x` or a run of six or more ASCII hex characters.
     hex_run: bool,
+    shapes: Shapes,
 }
+
+/// Byte classes for [`LineFlags::scan`]: most bytes of a line are letters or spaces and take
+/// one table lookup and one branch.
+const DIGIT: u8 = 1;
+const HEX_LETTER: u8 = 2;
+const MARK: u8 = 4;
+const NON_ASCII: u8 = 8;
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if matches!(c, b'a'..=b'f' | b'A'..=b'F') {
+            HEX_LETTER
+        } else if matches!(
+            c,
+            b'@' | b'/' | b'\\' | b'~' | b':' | b'.' | b'-' | b'x' | b'X'
+        ) {
+            MARK
+        } else if c >= 0x80 {
+            NON_ASCII
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 impl LineFlags {
     fn scan(s: &[u8]) -> Self {
         let mut f = LineFlags::default();
-        let mut run = 0;
+        let sh = &mut f.shapes;
+        let digit_at = |i: usize| s.get(i).is_some_and(u8::is_ascii_digit);
+        let (mut run, mut run_classes, mut colons, mut any) = (0usize, 0u8, 0usize, 0u8);
         for (i, &b) in s.iter().enumerate() {
-            match b {
-                b'0'..=b'9' => f.digit = true,
-                b'@' => f.at = true,
-                b'/' | b'\\' | b'~' => f.slash = true,
-                b':' => f.colon = true,
-                b'.' => f.dot = true,
-                b'-' => f.dash = true,
-                _ => {}
+            let class = BYTE_CLASS[b as usize];
+            any |= class;
+            if class & (DIGIT | HEX_LETTER) != 0 {
+                run += 1;
+                run_classes |= class;
+                if run >= 6 {
+                    f.hex_run = true;
+                    sh.hex |= run_classes == DIGIT | HEX_LETTER;
+                }
+                continue;
             }
-            run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
-            if run >= 6 || (b == b'0' && matches!(s.get(i + 1), Some(b'x' | b'X'))) {
-                f.hex_run = true;
+            if class == MARK {
+                let after_digit = i > 0 && digit_at(i - 1);
+                match b {
+                    b'@' => f.at = true,
+                    b'/' | b'\\' | b'~' => {
+                        f.slash = true;
+                        sh.ts |= b == b'/' && after_digit && digit_at(i + 1);
+                    }
+                    b'-' => {
+                        f.dash = true;
+                        sh.ts |= after_digit && digit_at(i + 1);
+                        sh.uuid |= run >= 8;
+                    }
+                    b':' => {
+                        f.colon = true;
+                        colons += 1;
+                        sh.ts |= after_digit && digit_at(i + 1);
+                        sh.ip |= s.get(i + 1) == Some(&b':');
+                        sh.url |= s[i + 1..].starts_with(b"//");
+                    }
+                    b'.' => {
+                        f.dot = true;
+                        sh.ip |= after_digit && digit_at(i + 1);
+                    }
+                    _ => {
+                        // `x` / `X`
+                        if i > 0 && s[i - 1] == b'0' {
+                            f.hex_run = true;
+                            sh.hex |= s.get(i + 1).is_some_and(u8::is_ascii_hexdigit);
+                        }
+                    }
+                }
             }
+            (run, run_classes) = (0, 0);
+        }
+        f.digit = any & DIGIT != 0;
+        sh.ip |= colons >= 7;
+        if any & NON_ASCII != 0 {
+            f.shapes = Shapes {
+                ts: true,
+                ip: true,
+                uuid: true,
+                hex: true,
+                url: true,
+            };
         }
         f
     }
 }
 
 fn any_line(_: &LineFlags) -> bool {
+    true
+}
+
+fn any_shape(_: &Shapes) -> bool {
     true
 }
 
@@ -314,11 +416,20 @@ fn builtin_mask(name: &str) -> Mask {
         "hex" => |f| f.digit && f.hex_run,
         _ => |f| f.digit,
     };
+    let shape: fn(&Shapes) -> bool = match name {
+        "url" => |s| s.url,
+        "uuid" => |s| s.uuid,
+        "ts" => |s| s.ts,
+        "ip" => |s| s.ip,
+        "hex" => |s| s.hex,
+        _ => any_shape,
+    };
     Mask {
         re,
         placeholder: format!("<{name}>"),
         kind,
         prefilter,
+        shape,
     }
 }
 
@@ -336,6 +447,43 @@ struct Compiled {
     /// (language id, stemmer): the id keys the per-thread stem cache.
     stemmer: Option<(usize, Stemmer)>,
     stopwords: rustc_hash::FxHashSet<String>,
+}
+
+/// The compiled form of `config`, shared process-wide with every preprocessor built from an equal
+/// config. Compiling the masks' regexes costs 10-20 ms, far more than fitting a small model, and
+/// hosts build many short-lived preprocessors with the same few configs (a classifier per fit, a
+/// vectoriser per model); compiled rules are immutable and `Sync`, so sharing changes no result.
+/// The last few configs stay cached (strong references, a handful of MB at most).
+fn compiled_for(config: &PreprocessorConfig) -> Result<std::sync::Arc<Compiled>> {
+    use std::sync::{Arc, Mutex};
+    const KEEP: usize = 8;
+    static CACHE: Mutex<Vec<(PreprocessorConfig, Arc<Compiled>)>> = Mutex::new(Vec::new());
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    {
+        let mut cache = lock();
+        if let Some(at) = cache.iter().position(|(c, _)| c == config) {
+            let hit = cache.remove(at);
+            let compiled = Arc::clone(&hit.1);
+            cache.push(hit);
+            return Ok(compiled);
+        }
+    }
+    // Compiled outside the lock, so one slow config never blocks others; if two threads compile
+    // the same config at once, the first to finish is cached and the other's copy is dropped.
+    let compiled = Arc::new(config.compile()?);
+    let mut cache = lock();
+    if let Some((_, cached)) = cache.iter().find(|(c, _)| c == config) {
+        return Ok(Arc::clone(cached));
+    }
+    if cache.len() == KEEP {
+        cache.remove(0);
+    }
+    cache.push((config.clone(), Arc::clone(&compiled)));
+    Ok(compiled)
 }
 
 /// A masked line and its stable id, usable as a grouping key (e.g. by the window module).
@@ -405,7 +553,7 @@ impl crate::models::Artifact for Preprocessor {
 impl Preprocessor {
     /// Validates `config` and compiles its rules.
     pub fn new(config: PreprocessorConfig) -> Result<Self> {
-        let compiled = std::sync::Arc::new(config.compile()?);
+        let compiled = compiled_for(&config)?;
         Ok(Self { config, compiled })
     }
 
@@ -416,6 +564,11 @@ impl Preprocessor {
 
     /// Lowercases (if configured) and masks `text`, leaving everything else as it was.
     fn masked<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.masked_with(text, true)
+    }
+
+    /// `masked`, optionally without the [`Shapes`] test (the tests check both give equal lines).
+    fn masked_with<'a>(&self, text: &'a str, use_shapes: bool) -> Cow<'a, str> {
         let mut s: Cow<'a, str> = if !self.config.lowercase {
             Cow::Borrowed(text)
         } else if text.is_ascii() {
@@ -430,8 +583,9 @@ impl Preprocessor {
             Cow::Borrowed(text)
         };
         let flags = LineFlags::scan(s.as_bytes());
+        let mut shapes = flags.shapes;
         for m in &self.compiled.masks {
-            if !(m.prefilter)(&flags) {
+            if !(m.prefilter)(&flags) || (use_shapes && !(m.shape)(&shapes)) {
                 continue;
             }
             let replaced = if m.kind == MaskKind::Number {
@@ -441,6 +595,10 @@ impl Preprocessor {
             };
             if let Some(o) = replaced {
                 s = Cow::Owned(o);
+                // Custom masks run first and may insert anything: the shapes are re-read.
+                if m.kind == MaskKind::Custom {
+                    shapes = LineFlags::scan(s.as_bytes()).shapes;
+                }
             }
         }
         s
@@ -849,6 +1007,106 @@ mod tests {
 
     fn toks(cfg: PreprocessorConfig, text: &str) -> Vec<String> {
         Preprocessor::new(cfg).unwrap().tokens(text)
+    }
+
+    #[test]
+    fn shape_prefilter_never_changes_a_masked_line() {
+        let lines: Vec<String> = include_str!("../../tests/fixtures/classify/train.jsonl")
+            .lines()
+            .chain(include_str!("../../tests/fixtures/classify/test.jsonl").lines())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let edges = [
+            "req 123e4567-e89b-12d3-a456-426614174000 done",
+            "at 2001:0db8:85a3:0000:0000:8a2e:0370:7334 now",
+            "at fe80::1ff:fe23:4567:890a",
+            "peer ::ffff:10.0.0.1 and ::1 and 1::2",
+            "see https://example.com/a?b=1 now, mail ops@example.co.kr",
+            "ptr 0xdeadbeef 0x1 0xg 0X7f id 3f2a9c 3f2a9 abcdef 123456 a1b2c3d4e5",
+            "at 2024-01-02T03:04:05.123Z 2015/07/29 Jun 14 15:16:01 7:05:09",
+            "from 10.251.73.220:50010 to 1.2.3 v1.2",
+        ];
+        let lines: Vec<String> = lines
+            .into_iter()
+            .chain(edges.iter().map(|e| e.to_string()))
+            .collect();
+        // Seeded random lines over the characters the shapes look at, plus a few non-ASCII ones.
+        let alphabet: Vec<char> = "0123456789abcdefxX:.-/ _@~\\<>=,zZ0x::1٣".chars().collect();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let random: Vec<String> = (0..6_000)
+            .map(|_| {
+                let len = (next() % 40) as usize;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        let custom = PreprocessorConfig {
+            // A custom placeholder holding hex letters and a digit (`<ab12cd>`) runs first.
+            custom_masks: vec![MaskRule {
+                pattern: "q+".into(),
+                placeholder: "<ab12cd>".into(),
+            }],
+            ..Default::default()
+        };
+        let upper = PreprocessorConfig {
+            lowercase: false,
+            ..Default::default()
+        };
+        for cfg in [PreprocessorConfig::default(), custom, upper] {
+            let p = Preprocessor::new(cfg).unwrap();
+            for line in lines.iter().chain(&random) {
+                for text in [line.clone(), format!("q{line}q"), line.to_uppercase()] {
+                    assert_eq!(
+                        p.masked_with(&text, true),
+                        p.masked_with(&text, false),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+        // The shapes do skip work: a plain counter line runs no ts/ip/uuid/hex regex.
+        let sh = LineFlags::scan(b"blk_-1608999687919862906 size 67108864 at 10:22").shapes;
+        assert!(!sh.ip && !sh.uuid && !sh.hex && !sh.url && sh.ts);
+    }
+
+    #[test]
+    fn equal_configs_share_one_compiled_form_and_others_do_not() {
+        let custom = PreprocessorConfig {
+            custom_masks: vec![MaskRule {
+                pattern: r"ord-\d+".into(),
+                placeholder: "<order>".into(),
+            }],
+            ..plain()
+        };
+        let a = Preprocessor::new(custom.clone()).unwrap();
+        let b = Preprocessor::new(custom.clone()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a.compiled, &b.compiled));
+        let other = Preprocessor::new(plain()).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&a.compiled, &other.compiled));
+        assert_eq!(a.tokens("ord-17 failed"), vec!["<order>", "failed"]);
+        assert_eq!(
+            other.tokens("ord-17 failed"),
+            vec!["ord", "<num>", "failed"]
+        );
+        // A bad config is never cached as if it were good.
+        let bad = PreprocessorConfig {
+            masks: vec!["nope".into()],
+            ..plain()
+        };
+        assert!(Preprocessor::new(bad.clone()).is_err());
+        assert!(Preprocessor::new(bad).is_err());
     }
 
     #[test]

@@ -118,12 +118,11 @@ struct PyProgress {
 impl PyProgress {
     fn report(&mut self, stage: &str, done: usize, total: usize) {
         Python::attach(|py| {
-            if let Some(cb) = &self.callback {
-                if self.error.is_none() {
-                    if let Err(e) = cb.call1(py, (stage, done, total)) {
-                        self.error = Some(e);
-                    }
-                }
+            if let Some(cb) = &self.callback
+                && self.error.is_none()
+                && let Err(e) = cb.call1(py, (stage, done, total))
+            {
+                self.error = Some(e);
             }
             if self.bar {
                 let width = 30;
@@ -141,11 +140,11 @@ impl PyProgress {
                 } else {
                     ""
                 };
-                if let Ok(sys) = py.import("sys") {
-                    if let Ok(err) = sys.getattr("stderr") {
-                        let _ = err.call_method1("write", (format!("{newline}{line}"),));
-                        let _ = err.call_method0("flush");
-                    }
+                if let Ok(sys) = py.import("sys")
+                    && let Ok(err) = sys.getattr("stderr")
+                {
+                    let _ = err.call_method1("write", (format!("{newline}{line}"),));
+                    let _ = err.call_method0("flush");
                 }
                 self.last_stage = stage.to_owned();
             }
@@ -153,10 +152,11 @@ impl PyProgress {
     }
 
     fn finish(self, py: Python<'_>) -> PyResult<()> {
-        if self.bar && !self.last_stage.is_empty() {
-            if let Ok(err) = py.import("sys").and_then(|s| s.getattr("stderr")) {
-                let _ = err.call_method1("write", ("\n",));
-            }
+        if self.bar
+            && !self.last_stage.is_empty()
+            && let Ok(err) = py.import("sys").and_then(|s| s.getattr("stderr"))
+        {
+            let _ = err.call_method1("write", ("\n",));
         }
         match self.error {
             Some(e) => Err(e),
@@ -191,10 +191,10 @@ impl PyTextClassifier {
         let (config, verbose) = attached(py, new_config(kwargs, None))?;
         let inner = attached(py, TextClassifier::new(config).map_err(Into::into))?;
         let s = Self::wrap(inner);
-        if let Some(v) = verbose {
-            if let Ok(mut g) = s.verbose.lock() {
-                *g = v;
-            }
+        if let Some(v) = verbose
+            && let Ok(mut g) = s.verbose.lock()
+        {
+            *g = v;
         }
         Ok(s)
     }

@@ -818,13 +818,25 @@ impl Window for Lane<'_> {
             sc[..nb].copy_from_slice(self.counts);
             l[..nb].copy_from_slice(&ln_q[..nb]);
             const M: usize = SMALL_BINS - 1;
-            for k in 0..body {
-                let inn = b.bins[k];
-                let kl = lt.step::<M>(&mut lc, &l, inn, b.old[k], &mut la, &mut ls, offset);
-                let short_kl = st.step::<M>(&mut sc, &l, inn, b.leave[k], &mut sa, &mut ss, offset);
-                b.kls[k] = kl;
-                b.short_kls[k] = short_kl;
-                (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
+            macro_rules! score {
+                ($k:expr) => {{
+                    let k = $k;
+                    let inn = b.bins[k];
+                    let kl = lt.step::<M>(&mut lc, &l, inn, b.old[k], &mut la, &mut ls, offset);
+                    let short_kl =
+                        st.step::<M>(&mut sc, &l, inn, b.leave[k], &mut sa, &mut ss, offset);
+                    b.kls[k] = kl;
+                    b.short_kls[k] = short_kl;
+                    (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
+                }};
+            }
+            // Two scores per iteration: half the loop control.
+            for j in 0..body / 2 {
+                score!(2 * j);
+                score!(2 * j + 1);
+            }
+            if body % 2 == 1 {
+                score!(body - 1);
             }
             long.counts.copy_from_slice(&lc[..nb]);
             self.counts.copy_from_slice(&sc[..nb]);

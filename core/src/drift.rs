@@ -950,7 +950,6 @@ struct Hot<'a> {
     n_drift: usize,
     hsum: f64,
     max: f64,
-    outside: u64,
 }
 
 impl Hot<'_> {
@@ -965,7 +964,7 @@ impl Hot<'_> {
         each: &mut impl FnMut(&[f64], &[bool]),
     ) {
         let w = self.ring.len();
-        let (lo, hi, span) = (self.lo, self.hi, self.hi - self.lo);
+        let (lo, span) = (self.lo, self.hi - self.lo);
         let (bins_f, last_f) = (self.bins as f64, (self.bins - 1) as f64);
         // Dividing by a power of two gives the same bits as multiplying by its reciprocal
         // when that is a normal number (both are the exact quotient, rounded once).
@@ -975,7 +974,7 @@ impl Hot<'_> {
         let (ln_q, offset, t, st) = (self.ln_q, self.offset, self.t, self.st);
         let mut h = *self.head;
         let mut sh = (h + w - self.short_w) % w;
-        let (mut n_drift, mut hsum, mut max, mut outside) = (0, self.hsum, self.max, 0u64);
+        let (mut n_drift, mut hsum, mut max) = (0, self.hsum, self.max);
         let mut buf = ChunkBuf::<N>::new();
         let mut done = 0;
         while done < rest.len() {
@@ -994,12 +993,10 @@ impl Hot<'_> {
             if let Some(inv) = inv_span {
                 for (b, &x) in bins_out.iter_mut().zip(xs) {
                     *b = floor_bin(((x - lo) * inv * bins_f).max(0.0).min(last_f));
-                    outside += u64::from((x < lo) | (x > hi));
                 }
             } else {
                 for (b, &x) in bins_out.iter_mut().zip(xs) {
                     *b = floor_bin(((x - lo) / span * bins_f).max(0.0).min(last_f));
-                    outside += u64::from((x < lo) | (x > hi));
                 }
             }
             // 2. The ring, as copies. The k-th score evicts the one in slot h + k, written before
@@ -1072,7 +1069,7 @@ impl Hot<'_> {
             done += len;
         }
         *self.head = h;
-        (self.n_drift, self.hsum, self.max, self.outside) = (n_drift, hsum, max, outside);
+        (self.n_drift, self.hsum, self.max) = (n_drift, hsum, max);
     }
 }
 
@@ -1338,14 +1335,24 @@ fn check_score(i: usize, x: f64) -> Result<()> {
 
 /// Rejects a batch holding a NaN or infinite score, naming the first. Checks blocks without an
 /// early exit inside (a loop the compiler vectorises): a fraction of a cycle per score.
-fn check_scores(scores: &[f64]) -> Result<()> {
+/// Rejects a batch holding a non-finite score (before anything changes) and counts the scores
+/// outside `(lo, hi)`, in one pass: on a large batch the pass waits on memory, so the count
+/// costs nothing there, while the hot loop has one operation less per score.
+fn check_scores(scores: &[f64], (lo, hi): (f64, f64)) -> Result<u64> {
+    let mut outside = 0;
     for (b, block) in scores.chunks(CHUNK).enumerate() {
-        if !block.iter().fold(true, |ok, s| ok & s.is_finite()) {
+        let mut finite = true;
+        for &s in block {
+            // s - s is 0 exactly when s is finite (NaN for infinities and NaN).
+            finite &= s - s == 0.0;
+            outside += u64::from((s < lo) | (s > hi));
+        }
+        if !finite {
             let i = block.iter().position(|s| !s.is_finite()).unwrap_or(0);
             check_score(b * CHUNK + i, block[i])?;
         }
     }
-    Ok(())
+    Ok(outside)
 }
 
 fn check_timestamp(ts: Option<f64>) -> Result<f64> {
@@ -1464,12 +1471,14 @@ impl KlDriftDetector {
     pub fn add(&mut self, score: f64, timestamp: Option<f64>) -> Result<DriftCheck> {
         self.baseline()?;
         check_score(0, score)?;
+        let (lo, hi) = self.config.range;
+        let outside = u64::from((score < lo) | (score > hi));
         let ts = check_timestamp(timestamp)?;
         let mut check = DriftCheck {
             drift: false,
             kl: 0.0,
         };
-        self.run(&[score], ts, |kl, drift| {
+        self.run(&[score], ts, outside, |kl, drift| {
             check = DriftCheck {
                 drift: drift[0],
                 kl: kl[0],
@@ -1482,10 +1491,10 @@ impl KlDriftDetector {
     /// non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_many(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<Vec<DriftCheck>> {
         self.baseline()?;
-        check_scores(scores)?;
+        let outside = check_scores(scores, self.config.range)?;
         let ts = check_timestamp(timestamp)?;
         let mut out = Vec::with_capacity(scores.len());
-        self.run(scores, ts, |kls, flags| {
+        self.run(scores, ts, outside, |kls, flags| {
             out.extend(
                 kls.iter()
                     .zip(flags)
@@ -1501,19 +1510,21 @@ impl KlDriftDetector {
     /// A non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_batch(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<DriftBatch> {
         self.baseline()?;
-        check_scores(scores)?;
+        let outside = check_scores(scores, self.config.range)?;
         let ts = check_timestamp(timestamp)?;
-        Ok(self.run(scores, ts, |_, _| {}))
+        Ok(self.run(scores, ts, outside, |_, _| {}))
     }
 
     /// The one implementation behind `add`, `add_many` and `add_batch`: adds `scores` at `ts`,
     /// checking after each; `each(kls, drift_flags)` sees every check, in order, a run of them
-    /// at a time. Needs a baseline.
+    /// at a time. `outside` = how many of them are outside the range (counted while checking
+    /// them). Needs a baseline.
     #[inline(always)]
     fn run(
         &mut self,
         scores: &[f64],
         ts: f64,
+        outside: u64,
         mut each: impl FnMut(&[f64], &[bool]),
     ) -> DriftBatch {
         let mut out = DriftBatch {
@@ -1530,6 +1541,7 @@ impl KlDriftDetector {
         let now = self.last_ts.map_or(ts, |t| t.max(ts));
         self.last_ts = Some(now);
         self.n_seen += scores.len() as u64;
+        self.out_of_range += outside;
         // The hourly history bucket of `now`, accumulated score by score.
         let hour = (now / SECONDS_PER_HOUR).floor() as i64;
         let (mut hn, mut hsum, mut hmax) = match self.history.back() {
@@ -1546,7 +1558,6 @@ impl KlDriftDetector {
             head,
             long,
             short,
-            out_of_range,
             in_drift,
             events,
             ..
@@ -1561,8 +1572,7 @@ impl KlDriftDetector {
         // Filling: every probability changes with n, so the KL is summed over all bins.
         while i < scores.len() && ring.len() < window {
             let x = scores[i];
-            let (bin, outside) = config.bin_of(x);
-            *out_of_range += u64::from(outside);
+            let (bin, _) = config.bin_of(x);
             ring.push(x);
             ring_bins.push(bin as u32);
             long.counts[bin] += 1;
@@ -1640,7 +1650,6 @@ impl KlDriftDetector {
                 n_drift: 0,
                 hsum,
                 max: batch_max,
-                outside: 0,
             };
             // Full-size chunk buffers pay for their setup over a few scores (`add` passes one);
             // both sizes give the same bits.
@@ -1656,7 +1665,6 @@ impl KlDriftDetector {
                 (None, false) => hot.run::<SMALL, _>(Lane::new(long), NoWindow, rest, &mut each),
             }
             out.n_drift += hot.n_drift;
-            *out_of_range += hot.outside;
             (hsum, batch_max) = (hot.hsum, hot.max);
             hn += (scores.len() - i) as u64;
             hmax = hmax.max(batch_max);

@@ -988,9 +988,15 @@ impl Hot<'_> {
             // 1. Bins: `KlDriftConfig::bin_of` without branches (scores below the range give a
             // negative position, clamped to bin 0; above it, a position >= bins, clamped to the
             // last bin; NaN was rejected), the same bin for every score.
-            // The default range (0, 1) multiplies instead of dividing (see `inv_span`).
+            // The default range (0, 1) multiplies instead of dividing (see `inv_span`); there
+            // even the subtraction and the product by 1 can go (x - 0 is x, bin for bin: only
+            // a -0 can become +0, and both fall in bin 0).
             let bins_out = &mut buf.bins[..len];
-            if let Some(inv) = inv_span {
+            if lo == 0.0 && inv_span == Some(1.0) {
+                for (b, &x) in bins_out.iter_mut().zip(xs) {
+                    *b = floor_bin((x * bins_f).max(0.0).min(last_f));
+                }
+            } else if let Some(inv) = inv_span {
                 for (b, &x) in bins_out.iter_mut().zip(xs) {
                     *b = floor_bin(((x - lo) * inv * bins_f).max(0.0).min(last_f));
                 }
@@ -1336,22 +1342,21 @@ fn check_score(i: usize, x: f64) -> Result<()> {
 /// Rejects a batch holding a NaN or infinite score, naming the first. Checks blocks without an
 /// early exit inside (a loop the compiler vectorises): a fraction of a cycle per score.
 /// Rejects a batch holding a non-finite score (before anything changes) and counts the scores
-/// outside `(lo, hi)`, in one pass: on a large batch the pass waits on memory, so the count
-/// costs nothing there, while the hot loop has one operation less per score.
-// `s - s` is on purpose (the finiteness test below).
-#[allow(clippy::eq_op)]
+/// outside `(lo, hi)`, in one pass, so the hot loop does not count them. A score in the range is
+/// finite (NaN compares false), so the usual block, all in range, needs one count per score;
+/// only a block with a score outside is looked at again.
 fn check_scores(scores: &[f64], (lo, hi): (f64, f64)) -> Result<u64> {
     let mut outside = 0;
     for (b, block) in scores.chunks(CHUNK).enumerate() {
-        let mut finite = true;
-        for &s in block {
-            // s - s is 0 exactly when s is finite (NaN for infinities and NaN).
-            finite &= s - s == 0.0;
-            outside += u64::from((s < lo) | (s > hi));
-        }
-        if !finite {
-            let i = block.iter().position(|s| !s.is_finite()).unwrap_or(0);
-            check_score(b * CHUNK + i, block[i])?;
+        let inside: u64 = block
+            .iter()
+            .map(|&s| u64::from((s >= lo) & (s <= hi)))
+            .sum();
+        if inside < block.len() as u64 {
+            if let Some(i) = block.iter().position(|s| !s.is_finite()) {
+                check_score(b * CHUNK + i, block[i])?;
+            }
+            outside += block.len() as u64 - inside;
         }
     }
     Ok(outside)
@@ -2063,6 +2068,11 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.summary(1.0).unwrap(), b.summary(1.0).unwrap());
         assert!(b.add_batch(&[0.5, f64::NAN], None).is_err());
+        // An infinity is outside the range too: still rejected, not counted.
+        let out = b.out_of_range;
+        assert!(b.add_batch(&[2.0, f64::NEG_INFINITY], None).is_err());
+        assert!(b.add_many(&[f64::INFINITY], None).is_err());
+        assert_eq!(b.out_of_range, out);
         assert_eq!(b.n_seen, stream.len() as u64);
     }
 
@@ -2149,7 +2159,10 @@ mod tests {
             }
             assert_eq!(got, want, "{config:?}");
             assert!(want.iter().any(|c| c.drift), "{config:?}");
+            let (lo, hi) = config.range;
+            let n_out = stream.iter().filter(|&&x| x < lo || x > hi).count() as u64;
             for d in [&det, &one] {
+                assert_eq!(d.out_of_range, n_out, "{config:?}");
                 assert_eq!((&d.long, &d.short), (&long, &short), "{config:?}");
                 let h = d.history.back().unwrap();
                 assert_eq!(

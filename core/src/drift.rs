@@ -581,36 +581,151 @@ impl<'a> Lane<'a> {
     }
 }
 
-/// The hot loop's view of a window: the short one may be off ([`NoWindow`]).
+/// A chunk's results the checks need: (sum of the main window's KLs, appended to the sum so far;
+/// the main window's largest KL in the chunk; the short window's, `-inf` when it is off).
+type Acc = (f64, f64, f64);
+
+/// The hot loop's view of the short window: it may be off ([`NoWindow`]).
 trait Window {
     const ON: bool;
-    /// Slides the full window over a chunk: the k-th score arrives in bin `ins[k]` while one
-    /// of bin `outs[k]` leaves; `kls[k]` gets the KL after it (`offset` = ε Σ ln q_i). The
-    /// running sums are recomputed exactly once [`RESYNC`] slides have been made, so a chunk
-    /// must not be longer than [`until_resync`](Self::until_resync).
-    /// With `TRACK`, `acc` = (sum, max) of the KLs so far comes back updated with these.
-    fn slide<const TRACK: bool>(
+    /// Slides the main window `long` and this one over the first `len` scores of a chunk: the
+    /// k-th arrives in bin `buf.bins[k]` while one of bin `buf.old[k]` leaves the main window
+    /// and one of bin `buf.leave[k]` this one; `buf.kls[k]` / `buf.short_kls[k]` get their KLs
+    /// after it (`offset` = ε Σ ln q_i). The running sums are recomputed exactly once
+    /// [`RESYNC`] slides have been made, so a chunk must not be longer than either window's
+    /// [`until_resync`](Self::until_resync).
+    fn slide_with<const N: usize>(
         &mut self,
-        ins: &[u32],
-        outs: &[u32],
-        kls: &mut [f64],
+        long: &mut Lane,
+        buf: &mut ChunkBuf<N>,
+        len: usize,
         ln_q: &[f64],
         offset: f64,
-        acc: (f64, f64),
-    ) -> (f64, f64);
+        sum: f64,
+    ) -> Acc;
     /// Slides left before the running sums are recomputed (at least 1).
     fn until_resync(&self) -> usize;
 }
 
-impl Window for Lane<'_> {
-    const ON: bool = true;
+/// A window's tables as the hot loop reads them.
+#[derive(Clone, Copy)]
+struct Tables<'a> {
+    /// `g` has a power-of-two length (see `Scale::new`), so a count masked with `g_mask` needs
+    /// no bounds check (the mask never changes a count: they are at most `window`).
+    g: &'a [f64],
+    g_mask: usize,
+    inv_w: f64,
+    inv_norm: f64,
+}
 
-    /// One window per loop, out of line, its running sums in locals: few live values, so they
-    /// stay in registers. No branch on `out == inn` (unpredictable for a peaked histogram):
-    /// both changes are then exactly 0. The counts stay in memory: consecutive scores mostly
-    /// hit the same few bins, so each update reads the previous one's store, but store-to-load
-    /// forwarding makes that cheaper than keeping them packed in registers (tried: 128-bit
-    /// fields cost more instructions than they saved).
+impl Tables<'_> {
+    /// One slide: a score of bin `out` leaves, one of bin `inn` arrives; `a`, `s` and the counts
+    /// come back updated and the KL after it is returned. Bins are indexed as `bin & BIN_MASK`:
+    /// `SMALL_BINS - 1` with arrays of `SMALL_BINS` (no bounds check; bins are below
+    /// `SMALL_BINS`), `usize::MAX` (no-op) otherwise. No branch on `out == inn`
+    /// (unpredictable for a peaked histogram): both changes are then exactly 0.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn step<const BIN_MASK: usize>(
+        &self,
+        counts: &mut [u64],
+        lq: &[f64],
+        inn: u32,
+        out: u32,
+        a: &mut f64,
+        s: &mut f64,
+        offset: f64,
+    ) -> f64 {
+        let (inn, out) = (inn as usize & BIN_MASK, out as usize & BIN_MASK);
+        // Both counts are read before either is written, so a score waits for the previous
+        // score's stores only, not for its own decrement as well (same result when
+        // `inn == out`: the later store wins).
+        let (vo, vi) = (counts[out], counts[inn]);
+        let co = vo - 1;
+        // A score replacing one of its own bin: one count, read once. A select, not a branch
+        // (which the compiler would otherwise make, and the CPU mispredict).
+        let ci = std::hint::select_unpredictable(inn == out, co, vi);
+        counts[out] = co;
+        counts[inn] = ci + 1;
+        let (co, ci) = (co as usize & self.g_mask, ci as usize & self.g_mask);
+        *a += self.g[ci] - self.g[co];
+        *s += lq[inn] - lq[out];
+        *a - (*s * self.inv_w + offset) * self.inv_norm
+    }
+}
+
+/// The larger of two KLs. KL is never NaN here (finite scores): one `maxsd`, not `f64::max`'s
+/// NaN handling, which made a loop-carried chain of several cycles. Equal KLs have equal bits
+/// (a difference of equal values is +0, never -0), so maxima taken in any grouping agree.
+#[inline(always)]
+fn larger(kl: f64, max: f64) -> f64 {
+    if kl > max { kl } else { max }
+}
+
+/// Up to this many bins, the hot loop keeps counts and ln q in fixed-size arrays.
+const SMALL_BINS: usize = 16;
+
+impl<'a> Lane<'a> {
+    #[inline(always)]
+    fn tables(&self) -> Tables<'a> {
+        let g_mask = self.g.len() - 1;
+        Tables {
+            g: &self.g[..=g_mask],
+            g_mask,
+            inv_w: self.inv_w,
+            inv_norm: self.inv_norm,
+        }
+    }
+
+    /// True when a chunk of `n` slides ends with the exact recompute (its last slide).
+    #[inline(always)]
+    fn due(&self, n: usize) -> bool {
+        *self.stale + n as u32 >= RESYNC
+    }
+
+    /// After the first `body` of a chunk's `n` slides went through a hot loop (leaving
+    /// `(a, s)`): the last slide if it did not (`body < n`; the k-th score arrives in bin
+    /// `ins[k]` while one of bin `outs[k]` leaves), as the exact recompute when `due`; its KL is
+    /// returned. Then the running sums and the resync counter are stored.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn finish(
+        &mut self,
+        (mut a, mut s): (f64, f64),
+        ins: &[u32],
+        outs: &[u32],
+        ln_q: &[f64],
+        offset: f64,
+        body: usize,
+        n: usize,
+        due: bool,
+    ) -> Option<f64> {
+        let mut last = None;
+        if body < n {
+            let (inn, out) = (ins[body], outs[body]);
+            last = Some(if due {
+                let counts = &mut *self.counts;
+                counts[out as usize] -= 1;
+                counts[inn as usize] += 1;
+                (a, s) = sums(counts, self.f, ln_q);
+                a - (s * self.inv_w + offset) * self.inv_norm
+            } else {
+                let t = self.tables();
+                t.step::<{ usize::MAX }>(self.counts, ln_q, inn, out, &mut a, &mut s, offset)
+            });
+        }
+        if due {
+            *self.stale = 0;
+        } else {
+            *self.stale += n as u32;
+        }
+        (*self.a, *self.s) = (a, s);
+        last
+    }
+
+    /// One window alone over a chunk (the main window with the short one off, or a window while
+    /// the main one fills): out of line, its running sums in locals, few live values, so they
+    /// stay in registers. With `TRACK`, `acc` = (sum, max) of the KLs so far comes back updated.
     #[inline(never)]
     fn slide<const TRACK: bool>(
         &mut self,
@@ -622,60 +737,132 @@ impl Window for Lane<'_> {
         (mut sum, mut max): (f64, f64),
     ) -> (f64, f64) {
         let n = ins.len().min(outs.len()).min(kls.len());
-        if n == 0 {
-            return (sum, max);
-        }
-        let (inv_w, inv_norm) = (self.inv_w, self.inv_norm);
-        // `g` has a power-of-two length (see `Scale::new`), so a masked count needs no bounds
-        // check (the mask never changes a count: they are at most `window`).
-        let g_mask = self.g.len() - 1;
-        let g = &self.g[..=g_mask];
-        let nb = self.counts.len();
-        let (mut a, mut s) = (*self.a, *self.s);
+        let (ins, outs, kls) = (&ins[..n], &outs[..n], &mut kls[..n]);
         // The last slide of a chunk may be due for the exact recompute: it goes after the loop.
-        let due = *self.stale + n as u32 >= RESYNC;
-        let body = n - usize::from(due);
-        let walk = Walk {
-            ins: &ins[..body],
-            outs: &outs[..body],
-            g,
-            g_mask,
-            inv_w,
-            inv_norm,
-            offset,
-        };
-        let kls_body = &mut kls[..body];
+        let due = self.due(n);
+        let body = n.saturating_sub(usize::from(due));
+        let (mut a, mut s) = (*self.a, *self.s);
+        let t = self.tables();
+        let nb = self.counts.len();
+        let walk = ins[..body].iter().zip(&outs[..body]).zip(&mut kls[..body]);
         if nb <= SMALL_BINS {
             // Few bins (the default 10): counts and ln q in fixed-size arrays, indexed with a
             // mask, so no bounds checks either.
             let (mut c, mut l) = ([0u64; SMALL_BINS], [0.0; SMALL_BINS]);
             c[..nb].copy_from_slice(self.counts);
             l[..nb].copy_from_slice(&ln_q[..nb]);
-            (a, s, sum, max) =
-                walk.run::<TRACK, { SMALL_BINS - 1 }>(&mut c, &l, kls_body, (a, s, sum, max));
+            for ((&inn, &out), kl) in walk {
+                *kl = t.step::<{ SMALL_BINS - 1 }>(&mut c, &l, inn, out, &mut a, &mut s, offset);
+                if TRACK {
+                    (sum, max) = (sum + *kl, larger(*kl, max));
+                }
+            }
             self.counts.copy_from_slice(&c[..nb]);
         } else {
-            let (c, l) = (&mut *self.counts, &ln_q[..nb]);
-            (a, s, sum, max) = walk.run::<TRACK, { usize::MAX }>(c, l, kls_body, (a, s, sum, max));
+            let l = &ln_q[..nb];
+            for ((&inn, &out), kl) in walk {
+                *kl = t.step::<{ usize::MAX }>(self.counts, l, inn, out, &mut a, &mut s, offset);
+                if TRACK {
+                    (sum, max) = (sum + *kl, larger(*kl, max));
+                }
+            }
         }
-        let counts = &mut *self.counts;
-        if due {
-            let (inn, out) = (ins[body] as usize, outs[body] as usize);
-            counts[out] -= 1;
-            counts[inn] += 1;
-            (a, s) = sums(counts, self.f, ln_q);
-            *self.stale = 0;
-            let kl = a - (s * inv_w + offset) * inv_norm;
+        if let Some(kl) = self.finish((a, s), ins, outs, ln_q, offset, body, n, due) {
             kls[body] = kl;
             if TRACK {
-                sum += kl;
-                max = if kl > max { kl } else { max };
+                (sum, max) = (sum + kl, larger(kl, max));
             }
-        } else {
-            *self.stale += n as u32;
         }
-        (*self.a, *self.s) = (a, s);
         (sum, max)
+    }
+}
+
+impl Window for Lane<'_> {
+    const ON: bool = true;
+
+    /// Both windows in one out-of-line loop, without a call, their running sums in locals.
+    /// Each window's slide is a chain of dependent steps (a count read right after the previous
+    /// score's store to it, and the running sums' additions), so one window alone leaves the
+    /// CPU waiting; the two windows' chains are independent, so interleaved they overlap. The
+    /// counts stay in memory: consecutive scores mostly hit the same few bins, so each update
+    /// reads the previous one's store, but store-to-load forwarding makes that cheaper than
+    /// keeping them packed in registers (tried: 128-bit fields cost more instructions than
+    /// they saved). Each window's arithmetic is the same as alone, in the same order. The chunk
+    /// comes as one block (one base register for its five arrays, so nothing spills).
+    #[inline(never)]
+    fn slide_with<const N: usize>(
+        &mut self,
+        long: &mut Lane,
+        buf: &mut ChunkBuf<N>,
+        len: usize,
+        ln_q: &[f64],
+        offset: f64,
+        mut sum: f64,
+    ) -> Acc {
+        let n = len.min(N);
+        // A window due for its exact recompute is due at the chunk's last slide (chunks end
+        // there): that slide goes after the loop, for both windows.
+        let (due_long, due_short) = (long.due(n), self.due(n));
+        let body = n.saturating_sub(usize::from(due_long | due_short));
+        let (mut la, mut ls) = (*long.a, *long.s);
+        let (mut sa, mut ss) = (*self.a, *self.s);
+        let (mut lmax, mut smax) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let (lt, st) = (long.tables(), self.tables());
+        let nb = long.counts.len();
+        let b = &mut *buf;
+        if nb <= SMALL_BINS {
+            let mut lc = [0u64; SMALL_BINS];
+            let mut sc = [0u64; SMALL_BINS];
+            let mut l = [0.0; SMALL_BINS];
+            lc[..nb].copy_from_slice(long.counts);
+            sc[..nb].copy_from_slice(self.counts);
+            l[..nb].copy_from_slice(&ln_q[..nb]);
+            const M: usize = SMALL_BINS - 1;
+            macro_rules! score {
+                ($k:expr) => {{
+                    let k = $k;
+                    let inn = b.bins[k];
+                    let kl = lt.step::<M>(&mut lc, &l, inn, b.old[k], &mut la, &mut ls, offset);
+                    let short_kl =
+                        st.step::<M>(&mut sc, &l, inn, b.leave[k], &mut sa, &mut ss, offset);
+                    b.kls[k] = kl;
+                    b.short_kls[k] = short_kl;
+                    (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
+                }};
+            }
+            // Two scores per iteration: half the loop control.
+            for j in 0..body / 2 {
+                score!(2 * j);
+                score!(2 * j + 1);
+            }
+            if body % 2 == 1 {
+                score!(body - 1);
+            }
+            long.counts.copy_from_slice(&lc[..nb]);
+            self.counts.copy_from_slice(&sc[..nb]);
+        } else {
+            let l = &ln_q[..nb];
+            const M: usize = usize::MAX;
+            for k in 0..body {
+                let inn = b.bins[k];
+                let kl = lt.step::<M>(long.counts, l, inn, b.old[k], &mut la, &mut ls, offset);
+                let short_kl =
+                    st.step::<M>(self.counts, l, inn, b.leave[k], &mut sa, &mut ss, offset);
+                b.kls[k] = kl;
+                b.short_kls[k] = short_kl;
+                (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
+            }
+        }
+        let (ins, outs, leave) = (&b.bins[..], &b.old[..], &b.leave[..]);
+        if let Some(kl) = long.finish((la, ls), ins, outs, ln_q, offset, body, n, due_long) {
+            b.kls[body] = kl;
+            (sum, lmax) = (sum + kl, larger(kl, lmax));
+        }
+        if let Some(kl) = self.finish((sa, ss), ins, leave, ln_q, offset, body, n, due_short) {
+            b.short_kls[body] = kl;
+            smax = larger(kl, smax);
+        }
+        (sum, lmax, smax)
     }
 
     #[inline(always)]
@@ -684,73 +871,25 @@ impl Window for Lane<'_> {
     }
 }
 
-/// Up to this many bins, the hot loop keeps counts and ln q in fixed-size arrays.
-const SMALL_BINS: usize = 16;
-
-/// One window's slides over a chunk (see [`Window::slide`]), the arrays it reads.
-struct Walk<'a> {
-    ins: &'a [u32],
-    outs: &'a [u32],
-    g: &'a [f64],
-    g_mask: usize,
-    inv_w: f64,
-    inv_norm: f64,
-    offset: f64,
-}
-
-impl Walk<'_> {
-    /// Bins are indexed as `bin & BIN_MASK`: `SMALL_BINS - 1` with arrays of `SMALL_BINS`
-    /// (no bounds check; bins are below `SMALL_BINS`), `usize::MAX` (no-op) otherwise.
-    /// `acc` = (a, s, sum, max), returned updated.
-    #[inline(always)]
-    fn run<const TRACK: bool, const BIN_MASK: usize>(
-        &self,
-        counts: &mut [u64],
-        lq: &[f64],
-        kls: &mut [f64],
-        (mut a, mut s, mut sum, mut max): (f64, f64, f64, f64),
-    ) -> (f64, f64, f64, f64) {
-        let (g, g_mask) = (self.g, self.g_mask);
-        let (inv_w, inv_norm, offset) = (self.inv_w, self.inv_norm, self.offset);
-        for ((&inn, &out), kl) in self.ins.iter().zip(self.outs).zip(kls) {
-            let (inn, out) = (inn as usize & BIN_MASK, out as usize & BIN_MASK);
-            // Both counts are read before either is written, so a score waits for the previous
-            // score's stores only, not for its own decrement as well (same result when
-            // `inn == out`: the later store wins).
-            let (vo, vi) = (counts[out], counts[inn]);
-            let (co, ci) = (vo - 1, vi - u64::from(inn == out));
-            counts[out] = co;
-            counts[inn] = ci + 1;
-            let (co, ci) = (co as usize & g_mask, ci as usize & g_mask);
-            a += g[ci] - g[co];
-            s += lq[inn] - lq[out];
-            *kl = a - (s * inv_w + offset) * inv_norm;
-            if TRACK {
-                sum += *kl;
-                // KL is never NaN here (finite scores): one `maxsd`, not `f64::max`'s NaN
-                // handling, which made a loop-carried chain of several cycles.
-                max = if *kl > max { *kl } else { max };
-            }
-        }
-        (a, s, sum, max)
-    }
-}
-
-/// The short window when it is off: never slides (its thresholds are [`NEVER`]).
+/// The short window when it is off: only the main window slides (its thresholds are
+/// [`NEVER`]; its KLs stay 0).
 struct NoWindow;
 
 impl Window for NoWindow {
     const ON: bool = false;
-    fn slide<const TRACK: bool>(
+    fn slide_with<const N: usize>(
         &mut self,
-        _: &[u32],
-        _: &[u32],
-        _: &mut [f64],
-        _: &[f64],
-        _: f64,
-        acc: (f64, f64),
-    ) -> (f64, f64) {
-        acc
+        long: &mut Lane,
+        buf: &mut ChunkBuf<N>,
+        len: usize,
+        ln_q: &[f64],
+        offset: f64,
+        sum: f64,
+    ) -> Acc {
+        let n = len.min(N);
+        let (ins, outs, kls) = (&buf.bins[..n], &buf.old[..n], &mut buf.kls[..n]);
+        let (sum, max) = long.slide::<true>(ins, outs, kls, ln_q, offset, (sum, f64::NEG_INFINITY));
+        (sum, max, f64::NEG_INFINITY)
     }
     fn until_resync(&self) -> usize {
         usize::MAX
@@ -811,36 +950,32 @@ struct Hot<'a> {
     n_drift: usize,
     hsum: f64,
     max: f64,
-    outside: u64,
 }
 
 impl Hot<'_> {
     /// Adds `rest` to full windows, checking both after every score; `each(kls, flags)` sees
     /// the checks, a chunk at a time.
     #[inline(always)]
-    fn run<const N: usize, L: Window, S: Window>(
+    fn run<const N: usize, S: Window>(
         &mut self,
-        mut long: L,
+        mut long: Lane,
         mut short: S,
         rest: &[f64],
         each: &mut impl FnMut(&[f64], &[bool]),
     ) {
         let w = self.ring.len();
-        let (lo, hi, span) = (self.lo, self.hi, self.hi - self.lo);
+        let (lo, span) = (self.lo, self.hi - self.lo);
         let (bins_f, last_f) = (self.bins as f64, (self.bins - 1) as f64);
+        // Dividing by a power of two gives the same bits as multiplying by its reciprocal
+        // when that is a normal number (both are the exact quotient, rounded once).
+        let inv_span = Some(1.0 / span).filter(|inv| {
+            span.is_normal() && inv.is_normal() && span.to_bits() & ((1 << 52) - 1) == 0
+        });
         let (ln_q, offset, t, st) = (self.ln_q, self.offset, self.t, self.st);
         let mut h = *self.head;
         let mut sh = (h + w - self.short_w) % w;
-        let (mut n_drift, mut hsum, mut max, mut outside) = (0, self.hsum, self.max, 0u64);
+        let (mut n_drift, mut hsum, mut max) = (0, self.hsum, self.max);
         let mut buf = ChunkBuf::<N>::new();
-        let ChunkBuf {
-            bins,
-            old,
-            leave,
-            kls,
-            short_kls,
-            flags,
-        } = &mut buf;
         let mut done = 0;
         while done < rest.len() {
             // Within the ring's end, so the chunk's slots are one slice.
@@ -853,10 +988,22 @@ impl Hot<'_> {
             // 1. Bins: `KlDriftConfig::bin_of` without branches (scores below the range give a
             // negative position, clamped to bin 0; above it, a position >= bins, clamped to the
             // last bin; NaN was rejected), the same bin for every score.
-            for (b, &x) in bins[..len].iter_mut().zip(xs) {
-                let pos = (x - lo) / span * bins_f;
-                *b = pos.max(0.0).min(last_f) as u32;
-                outside += u64::from((x < lo) | (x > hi));
+            // The default range (0, 1) multiplies instead of dividing (see `inv_span`); there
+            // even the subtraction and the product by 1 can go (x - 0 is x, bin for bin: only
+            // a -0 can become +0, and both fall in bin 0).
+            let bins_out = &mut buf.bins[..len];
+            if lo == 0.0 && inv_span == Some(1.0) {
+                for (b, &x) in bins_out.iter_mut().zip(xs) {
+                    *b = floor_bin((x * bins_f).max(0.0).min(last_f));
+                }
+            } else if let Some(inv) = inv_span {
+                for (b, &x) in bins_out.iter_mut().zip(xs) {
+                    *b = floor_bin(((x - lo) * inv * bins_f).max(0.0).min(last_f));
+                }
+            } else {
+                for (b, &x) in bins_out.iter_mut().zip(xs) {
+                    *b = floor_bin(((x - lo) / span * bins_f).max(0.0).min(last_f));
+                }
             }
             // 2. The ring, as copies. The k-th score evicts the one in slot h + k, written before
             // this chunk. The short window's k-th leaving score came `short_w` scores earlier:
@@ -866,52 +1013,43 @@ impl Hot<'_> {
             if S::ON {
                 let m = len.min(self.short_w);
                 let first = m.min(w - sh);
-                leave[..first].copy_from_slice(&rb[sh..sh + first]);
-                leave[first..m].copy_from_slice(&rb[..m - first]);
+                buf.leave[..first].copy_from_slice(&rb[sh..sh + first]);
+                buf.leave[first..m].copy_from_slice(&rb[..m - first]);
+                let (bins, leave) = (&buf.bins, &mut buf.leave);
                 leave[m..len].copy_from_slice(&bins[..len - m]);
                 sh = (sh + len) % w;
             }
-            old[..len].copy_from_slice(&rb[h..h + len]);
-            rb[h..h + len].copy_from_slice(&bins[..len]);
+            buf.old[..len].copy_from_slice(&rb[h..h + len]);
+            rb[h..h + len].copy_from_slice(&buf.bins[..len]);
             self.ring[h..h + len].copy_from_slice(xs);
-            // 3. The running sums and the KLs, score by score, one window after the other. A
+            // 3. The running sums and the KLs, score by score, both windows in one loop. A
             // chunk ends where a window's sums are due for their exact recompute.
-            (hsum, max) = long.slide::<true>(
-                &bins[..len],
-                &old[..len],
-                &mut kls[..len],
-                ln_q,
-                offset,
-                (hsum, max),
-            );
-            short.slide::<false>(
-                &bins[..len],
-                &leave[..len],
-                &mut short_kls[..len],
-                ln_q,
-                offset,
-                (0.0, 0.0),
-            );
-            // 4. The checks, one after every score, in order: the flags, their count and the
-            // KL history without a call (so nothing is spilled around one), then the episode
-            // bookkeeping only if a window is in drift or an episode is open.
-            let mut flagged = 0;
-            for ((f, &kl), &short_kl) in flags[..len]
-                .iter_mut()
-                .zip(&kls[..len])
-                .zip(&short_kls[..len])
-            {
-                *f = (kl > t.drift) | (short_kl > st.drift);
-                flagged += usize::from(*f);
+            let (s, long_max, short_max) =
+                short.slide_with(&mut long, &mut buf, len, ln_q, offset, hsum);
+            hsum = s;
+            max = larger(long_max, max);
+            // 4. The checks, one after every score, in order. A chunk whose largest KLs are
+            // both at or below their drift thresholds has no flag set (the usual case): no
+            // pass over it. Otherwise the flags and their count without a call (so nothing is
+            // spilled around one); then the episode bookkeeping only if a window is in drift
+            // or an episode is open.
+            let (kls, short_kls) = (&buf.kls[..len], &buf.short_kls[..len]);
+            let flags = &mut buf.flags[..len];
+            let hot = (long_max > t.drift) | (short_max > st.drift);
+            if hot {
+                let mut flagged = 0;
+                for ((f, &kl), &short_kl) in flags.iter_mut().zip(kls).zip(short_kls) {
+                    *f = (kl > t.drift) | (short_kl > st.drift);
+                    flagged += usize::from(*f);
+                }
+                n_drift += flagged;
+            } else {
+                flags.fill(false);
             }
-            n_drift += flagged;
-            if flagged > 0 || *self.in_drift {
+            if hot || *self.in_drift {
                 let base = self.first + done;
-                for (k, ((&kl, &short_kl), &f)) in kls[..len]
-                    .iter()
-                    .zip(&short_kls[..len])
-                    .zip(&flags[..len])
-                    .enumerate()
+                for (k, ((&kl, &short_kl), &f)) in
+                    kls.iter().zip(short_kls).zip(flags.iter()).enumerate()
                 {
                     if (f || *self.in_drift)
                         && episode(
@@ -929,7 +1067,7 @@ impl Hot<'_> {
                     }
                 }
             }
-            each(&kls[..len], &flags[..len]);
+            each(kls, flags);
             h += len;
             if h == w {
                 h = 0;
@@ -937,8 +1075,20 @@ impl Hot<'_> {
             done += len;
         }
         *self.head = h;
-        (self.n_drift, self.hsum, self.max, self.outside) = (n_drift, hsum, max, outside);
+        (self.n_drift, self.hsum, self.max) = (n_drift, hsum, max);
     }
+}
+
+/// `pos as u32` for a position in 0..=2^31 (a clamped bin position), in operations the
+/// compiler vectorises (SSE2 has no packed conversion with `as`'s saturation, so `as` went one
+/// score at a time): adding 2^52 rounds `pos` to the nearest integer, which then sits in the
+/// low bits of the sum (exact: the sum's spacing is 1); one less if that rounded up.
+#[inline(always)]
+fn floor_bin(pos: f64) -> u32 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    let y = pos + TWO_52;
+    let nearest = (y.to_bits() - TWO_52.to_bits()) as u32;
+    nearest - u32::from(y - TWO_52 > pos)
 }
 
 /// Thresholds that never fire (the short window when it is off).
@@ -1191,14 +1341,25 @@ fn check_score(i: usize, x: f64) -> Result<()> {
 
 /// Rejects a batch holding a NaN or infinite score, naming the first. Checks blocks without an
 /// early exit inside (a loop the compiler vectorises): a fraction of a cycle per score.
-fn check_scores(scores: &[f64]) -> Result<()> {
+/// Rejects a batch holding a non-finite score (before anything changes) and counts the scores
+/// outside `(lo, hi)`, in one pass, so the hot loop does not count them. A score in the range is
+/// finite (NaN compares false), so the usual block, all in range, needs one count per score;
+/// only a block with a score outside is looked at again.
+fn check_scores(scores: &[f64], (lo, hi): (f64, f64)) -> Result<u64> {
+    let mut outside = 0;
     for (b, block) in scores.chunks(CHUNK).enumerate() {
-        if !block.iter().fold(true, |ok, s| ok & s.is_finite()) {
-            let i = block.iter().position(|s| !s.is_finite()).unwrap_or(0);
-            check_score(b * CHUNK + i, block[i])?;
+        let inside: u64 = block
+            .iter()
+            .map(|&s| u64::from((s >= lo) & (s <= hi)))
+            .sum();
+        if inside < block.len() as u64 {
+            if let Some(i) = block.iter().position(|s| !s.is_finite()) {
+                check_score(b * CHUNK + i, block[i])?;
+            }
+            outside += block.len() as u64 - inside;
         }
     }
-    Ok(())
+    Ok(outside)
 }
 
 fn check_timestamp(ts: Option<f64>) -> Result<f64> {
@@ -1317,12 +1478,14 @@ impl KlDriftDetector {
     pub fn add(&mut self, score: f64, timestamp: Option<f64>) -> Result<DriftCheck> {
         self.baseline()?;
         check_score(0, score)?;
+        let (lo, hi) = self.config.range;
+        let outside = u64::from((score < lo) | (score > hi));
         let ts = check_timestamp(timestamp)?;
         let mut check = DriftCheck {
             drift: false,
             kl: 0.0,
         };
-        self.run(&[score], ts, |kl, drift| {
+        self.run(&[score], ts, outside, |kl, drift| {
             check = DriftCheck {
                 drift: drift[0],
                 kl: kl[0],
@@ -1335,10 +1498,10 @@ impl KlDriftDetector {
     /// non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_many(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<Vec<DriftCheck>> {
         self.baseline()?;
-        check_scores(scores)?;
+        let outside = check_scores(scores, self.config.range)?;
         let ts = check_timestamp(timestamp)?;
         let mut out = Vec::with_capacity(scores.len());
-        self.run(scores, ts, |kls, flags| {
+        self.run(scores, ts, outside, |kls, flags| {
             out.extend(
                 kls.iter()
                     .zip(flags)
@@ -1354,19 +1517,21 @@ impl KlDriftDetector {
     /// A non-finite score anywhere rejects the whole batch before anything is added.
     pub fn add_batch(&mut self, scores: &[f64], timestamp: Option<f64>) -> Result<DriftBatch> {
         self.baseline()?;
-        check_scores(scores)?;
+        let outside = check_scores(scores, self.config.range)?;
         let ts = check_timestamp(timestamp)?;
-        Ok(self.run(scores, ts, |_, _| {}))
+        Ok(self.run(scores, ts, outside, |_, _| {}))
     }
 
     /// The one implementation behind `add`, `add_many` and `add_batch`: adds `scores` at `ts`,
     /// checking after each; `each(kls, drift_flags)` sees every check, in order, a run of them
-    /// at a time. Needs a baseline.
+    /// at a time. `outside` = how many of them are outside the range (counted while checking
+    /// them). Needs a baseline.
     #[inline(always)]
     fn run(
         &mut self,
         scores: &[f64],
         ts: f64,
+        outside: u64,
         mut each: impl FnMut(&[f64], &[bool]),
     ) -> DriftBatch {
         let mut out = DriftBatch {
@@ -1383,6 +1548,7 @@ impl KlDriftDetector {
         let now = self.last_ts.map_or(ts, |t| t.max(ts));
         self.last_ts = Some(now);
         self.n_seen += scores.len() as u64;
+        self.out_of_range += outside;
         // The hourly history bucket of `now`, accumulated score by score.
         let hour = (now / SECONDS_PER_HOUR).floor() as i64;
         let (mut hn, mut hsum, mut hmax) = match self.history.back() {
@@ -1399,7 +1565,6 @@ impl KlDriftDetector {
             head,
             long,
             short,
-            out_of_range,
             in_drift,
             events,
             ..
@@ -1414,8 +1579,7 @@ impl KlDriftDetector {
         // Filling: every probability changes with n, so the KL is summed over all bins.
         while i < scores.len() && ring.len() < window {
             let x = scores[i];
-            let (bin, outside) = config.bin_of(x);
-            *out_of_range += u64::from(outside);
+            let (bin, _) = config.bin_of(x);
             ring.push(x);
             ring_bins.push(bin as u32);
             long.counts[bin] += 1;
@@ -1493,23 +1657,21 @@ impl KlDriftDetector {
                 n_drift: 0,
                 hsum,
                 max: batch_max,
-                outside: 0,
             };
             // Full-size chunk buffers pay for their setup over a few scores (`add` passes one);
             // both sizes give the same bits.
             const SMALL: usize = 8;
             match (short.as_mut(), rest.len() > SMALL) {
                 (Some(s), true) => {
-                    hot.run::<CHUNK, _, _>(Lane::new(long), Lane::new(s), rest, &mut each)
+                    hot.run::<CHUNK, _>(Lane::new(long), Lane::new(s), rest, &mut each)
                 }
                 (Some(s), false) => {
-                    hot.run::<SMALL, _, _>(Lane::new(long), Lane::new(s), rest, &mut each)
+                    hot.run::<SMALL, _>(Lane::new(long), Lane::new(s), rest, &mut each)
                 }
-                (None, true) => hot.run::<CHUNK, _, _>(Lane::new(long), NoWindow, rest, &mut each),
-                (None, false) => hot.run::<SMALL, _, _>(Lane::new(long), NoWindow, rest, &mut each),
+                (None, true) => hot.run::<CHUNK, _>(Lane::new(long), NoWindow, rest, &mut each),
+                (None, false) => hot.run::<SMALL, _>(Lane::new(long), NoWindow, rest, &mut each),
             }
             out.n_drift += hot.n_drift;
-            *out_of_range += hot.outside;
             (hsum, batch_max) = (hot.hsum, hot.max);
             hn += (scores.len() - i) as u64;
             hmax = hmax.max(batch_max);
@@ -1906,7 +2068,109 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.summary(1.0).unwrap(), b.summary(1.0).unwrap());
         assert!(b.add_batch(&[0.5, f64::NAN], None).is_err());
+        // An infinity is outside the range too: still rejected, not counted.
+        let out = b.out_of_range;
+        assert!(b.add_batch(&[2.0, f64::NEG_INFINITY], None).is_err());
+        assert!(b.add_many(&[f64::INFINITY], None).is_err());
+        assert_eq!(b.out_of_range, out);
         assert_eq!(b.n_seen, stream.len() as u64);
+    }
+
+    /// The steady-state loop against a plain model of it, score by score and window by window
+    /// (bins from `bin_of`, each running sum updated by its two table lookups, the exact
+    /// recompute every `RESYNC` slides, each window's KL, the flag, the history's sum and
+    /// maximum): bit for bit, in every loop shape (both windows in one loop or the main one
+    /// alone, chunk buffers of 8 and `CHUNK`, fixed-size bin arrays or slices, the range's
+    /// width a power of two or not).
+    #[test]
+    fn hot_loop_equals_a_plain_model() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(12);
+        let base = beta82(&mut rng, 20_000, 0.0);
+        let mut stream = beta82(&mut rng, 5_000, 0.0);
+        stream.extend(beta82(&mut rng, 4_000, -0.08));
+        stream.extend(beta82(&mut rng, 3_000, 0.0));
+        let d = KlDriftConfig::default();
+        for config in [
+            d.clone(),
+            KlDriftConfig {
+                short_window: Some(0),
+                ..d.clone()
+            },
+            KlDriftConfig {
+                bins: 23,
+                window: 700,
+                short_window: Some(130),
+                ..d.clone()
+            },
+            KlDriftConfig {
+                range: (0.05, 0.95),
+                window: 600,
+                ..d.clone()
+            },
+        ] {
+            let mut det = KlDriftDetector::from_baseline(&base, config.clone()).unwrap();
+            let w = config.window;
+            det.add_many(&stream[..w], Some(0.0)).unwrap();
+            let b = det.baseline.clone().unwrap();
+            let (t, st) = (b.thresholds, b.short.map_or(NEVER, |s| s.thresholds));
+            // The model starts from the state the detector reached while filling.
+            let mut long = det.long.clone();
+            let mut short = det.short.clone();
+            let mut bins: VecDeque<usize> =
+                det.window_scores().map(|x| config.bin_of(x).0).collect();
+            let last = det.history.back().unwrap();
+            let (mut sum, mut max) = (last.sum, last.max);
+            let slide = |sc: &mut Scale, out: usize, inn: usize| {
+                sc.counts[out] -= 1;
+                let (co, ci) = (sc.counts[out] as usize, sc.counts[inn] as usize);
+                sc.counts[inn] += 1;
+                sc.stale += 1;
+                if sc.stale == RESYNC {
+                    sc.recompute(&b.ln_q);
+                } else {
+                    sc.a += sc.g[ci] - sc.g[co];
+                    sc.s += b.ln_q[inn] - b.ln_q[out];
+                }
+                sc.kl(b.offset)
+            };
+            let mut want = Vec::new();
+            for &x in &stream[w..] {
+                let inn = config.bin_of(x).0;
+                let kl = slide(&mut long, bins[0], inn);
+                let short_kl = match short.as_mut() {
+                    Some(s) => slide(s, bins[w - s.window], inn),
+                    None => 0.0,
+                };
+                bins.pop_front();
+                bins.push_back(inn);
+                sum += kl;
+                max = if kl > max { kl } else { max };
+                want.push(DriftCheck {
+                    drift: kl > t.drift || short_kl > st.drift,
+                    kl,
+                });
+            }
+            let mut one = det.clone();
+            let mut got = det.add_many(&stream[w..], Some(0.0)).unwrap();
+            assert_eq!(got, want, "{config:?}");
+            got.clear();
+            for &x in &stream[w..] {
+                got.push(one.add(x, Some(0.0)).unwrap());
+            }
+            assert_eq!(got, want, "{config:?}");
+            assert!(want.iter().any(|c| c.drift), "{config:?}");
+            let (lo, hi) = config.range;
+            let n_out = stream.iter().filter(|&&x| x < lo || x > hi).count() as u64;
+            for d in [&det, &one] {
+                assert_eq!(d.out_of_range, n_out, "{config:?}");
+                assert_eq!((&d.long, &d.short), (&long, &short), "{config:?}");
+                let h = d.history.back().unwrap();
+                assert_eq!(
+                    (h.sum.to_bits(), h.max.to_bits()),
+                    (sum.to_bits(), max.to_bits())
+                );
+            }
+        }
     }
 
     /// The steady-state loop has several shapes (chunk buffers of 8 or `CHUNK`, fixed-size bin

@@ -224,6 +224,9 @@ struct Store {
     by_hash: FxHashMap<u64, Vec<u32>>,
     items: FxHashMap<u64, Item>,
     live_nodes: usize,
+    /// Items whose payload is `Some`: while none are, a search skips the per-hit payload
+    /// lookup (a random access into `items` per hit, ~6% of a small index's query time).
+    n_payloads: usize,
 }
 
 impl Store {
@@ -510,6 +513,7 @@ impl SimilarityIndex {
                     }
                 };
                 s.node_ids[node as usize].push(id);
+                s.n_payloads += usize::from(payload.is_some());
                 s.items.insert(
                     id,
                     Item {
@@ -579,6 +583,7 @@ impl SimilarityIndex {
         }
         for id in ids {
             if let Some(item) = s.items.remove(id) {
+                s.n_payloads -= usize::from(item.payload.is_some());
                 let list = &mut s.node_ids[item.node as usize];
                 list.retain(|x| x != id);
                 if list.is_empty() {
@@ -616,6 +621,7 @@ impl SimilarityIndex {
             }
             fresh.live_nodes = fresh.n_nodes();
             fresh.items = old.items.clone();
+            fresh.n_payloads = old.n_payloads;
             for (n, ids) in fresh.node_ids.iter().enumerate() {
                 for id in ids {
                     if let Some(item) = fresh.items.get_mut(id) {
@@ -766,14 +772,18 @@ impl SimilarityIndex {
     ) -> Vec<Scored> {
         // Keys are exact (the graph computes them with the same kernels); rows past the store's
         // end cannot occur (the graph only links stored rows), but skip them defensively.
-        g.search(&s.vectors, q, k, ef, mask)
-            .into_iter()
-            .filter(|sc| {
+        // Without tombstones every stored row is live: no per-hit look at its id list.
+        let mut found = g.search(&s.vectors, q, k, ef, mask);
+        if s.live_nodes == s.n_nodes() {
+            found.retain(|sc| (sc.node as usize) < s.n_nodes());
+        } else {
+            found.retain(|sc| {
                 s.node_ids
                     .get(sc.node as usize)
                     .is_some_and(|ids| !ids.is_empty())
-            })
-            .collect()
+            });
+        }
+        found
     }
 
     #[allow(clippy::too_many_arguments)] // one private call site per search kind
@@ -824,6 +834,15 @@ impl SimilarityIndex {
         allowed: Option<&Allowed>,
     ) -> Vec<Hit> {
         let mut hits = Vec::with_capacity(k.min(nodes.len() * 2));
+        // Ask for every hit's id list before reading any: the lists are scattered heap blocks,
+        // and reading them one after another cost a cache miss each (measured: the largest
+        // cost of a small index's query after the graph walk). The header loads here are
+        // independent, so they overlap.
+        for sc in &nodes {
+            if let Some(ids) = s.node_ids.get(sc.node as usize) {
+                graph::prefetch(ids.as_ptr().cast(), 1);
+            }
+        }
         'outer: for sc in nodes {
             let score = self.score_of_key(sc.key);
             if !self.passes(score, threshold) {
@@ -838,10 +857,15 @@ impl SimilarityIndex {
                 if hits.len() == k {
                     break 'outer;
                 }
+                let payload = if s.n_payloads == 0 {
+                    None
+                } else {
+                    s.items.get(id).and_then(|i| i.payload.clone())
+                };
                 hits.push(Hit {
                     id: *id,
                     score,
-                    payload: s.items.get(id).and_then(|i| i.payload.clone()),
+                    payload,
                 });
             }
         }
@@ -1032,6 +1056,7 @@ impl SimilarityIndex {
                         "id {id} points at missing vector {node}"
                     )));
                 }
+                s.n_payloads += usize::from(payload.is_some());
                 if s.items.insert(id, Item { node, payload }).is_some() {
                     return Err(Error::Corrupt(format!("id {id} is stored twice")));
                 }

@@ -639,3 +639,42 @@ fn max_items_caps_the_index_with_a_clear_error() {
     let json = serde_json::to_string(&IndexConfig::new(d)).unwrap();
     assert!(!json.contains("max_items"), "{json}");
 }
+
+#[test]
+fn payloads_come_back_through_every_store_change() {
+    // A search skips payload lookups while no item has one: check every way the count changes.
+    let d = 4;
+    let idx = SimilarityIndex::new(IndexConfig {
+        exact_below: 0,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    let v = rand_vecs(40, d, 11);
+    let exact = SearchOptions {
+        exact: true,
+        ..Default::default()
+    };
+    let graph = SearchOptions::default();
+    let payload_of = |idx: &SimilarityIndex, i: usize, opts: &SearchOptions| {
+        let h = idx.search_one(&v[i * d..(i + 1) * d], 1, opts).unwrap();
+        assert_eq!(h[0].id, i as u64);
+        h[0].payload.clone()
+    };
+    idx.add(&ids(20), &v[..20 * d], None).unwrap();
+    assert_eq!(payload_of(&idx, 5, &graph), None);
+    let later: Vec<u64> = (20..40).collect();
+    let p = (20..40).map(|i| Some(format!("fix {i}"))).collect();
+    idx.add(&later, &v[20 * d..], Some(p)).unwrap();
+    for opts in [&graph, &exact] {
+        assert_eq!(payload_of(&idx, 25, opts).as_deref(), Some("fix 25"));
+        assert_eq!(payload_of(&idx, 5, opts), None);
+    }
+    idx.remove(&later[..19]).unwrap();
+    assert_eq!(payload_of(&idx, 39, &graph).as_deref(), Some("fix 39"));
+    idx.compact().unwrap();
+    assert_eq!(payload_of(&idx, 39, &graph).as_deref(), Some("fix 39"));
+    let back = SimilarityIndex::from_bytes(&idx.to_bytes().unwrap()).unwrap();
+    assert_eq!(payload_of(&back, 39, &graph).as_deref(), Some("fix 39"));
+    back.remove(&[39]).unwrap();
+    assert_eq!(payload_of(&back, 5, &graph), None);
+}

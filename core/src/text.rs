@@ -449,40 +449,42 @@ struct Compiled {
     stopwords: rustc_hash::FxHashSet<String>,
 }
 
-/// The compiled form of `config`, shared process-wide with every preprocessor built from an equal
-/// config. Compiling the masks' regexes costs 10-20 ms, far more than fitting a small model, and
-/// hosts build many short-lived preprocessors with the same few configs (a classifier per fit, a
-/// vectoriser per model); compiled rules are immutable and `Sync`, so sharing changes no result.
-/// The last few configs stay cached (strong references, a handful of MB at most).
+/// The compiled form of `config`, shared process-wide with every live preprocessor built from an
+/// equal config. Compiling the masks' regexes costs 10-20 ms, far more than fitting a small model,
+/// and hosts build many short-lived preprocessors with the same few configs (a classifier per
+/// fit, a vectoriser per model); compiled rules are immutable and `Sync`, so sharing changes no
+/// result. The cache holds weak references: a compiled form lives as long as some preprocessor
+/// uses it, so nothing is kept after the last one is dropped (leak checkers stay quiet).
 fn compiled_for(config: &PreprocessorConfig) -> Result<std::sync::Arc<Compiled>> {
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, Mutex, Weak};
     const KEEP: usize = 8;
-    static CACHE: Mutex<Vec<(PreprocessorConfig, Arc<Compiled>)>> = Mutex::new(Vec::new());
+    static CACHE: Mutex<Vec<(PreprocessorConfig, Weak<Compiled>)>> = Mutex::new(Vec::new());
     let lock = || {
         CACHE
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     };
-    {
-        let mut cache = lock();
-        if let Some(at) = cache.iter().position(|(c, _)| c == config) {
-            let hit = cache.remove(at);
-            let compiled = Arc::clone(&hit.1);
-            cache.push(hit);
-            return Ok(compiled);
-        }
+    let lookup = |cache: &mut Vec<(PreprocessorConfig, Weak<Compiled>)>| {
+        cache.retain(|(_, w)| w.strong_count() > 0);
+        cache
+            .iter()
+            .find(|(c, _)| c == config)
+            .and_then(|(_, w)| w.upgrade())
+    };
+    if let Some(hit) = lookup(&mut lock()) {
+        return Ok(hit);
     }
     // Compiled outside the lock, so one slow config never blocks others; if two threads compile
     // the same config at once, the first to finish is cached and the other's copy is dropped.
     let compiled = Arc::new(config.compile()?);
     let mut cache = lock();
-    if let Some((_, cached)) = cache.iter().find(|(c, _)| c == config) {
-        return Ok(Arc::clone(cached));
+    if let Some(hit) = lookup(&mut cache) {
+        return Ok(hit);
     }
-    if cache.len() == KEEP {
+    if cache.len() >= KEEP {
         cache.remove(0);
     }
-    cache.push((config.clone(), Arc::clone(&compiled)));
+    cache.push((config.clone(), Arc::downgrade(&compiled)));
     Ok(compiled)
 }
 

@@ -223,6 +223,16 @@ impl TfidfConfig {
         }
         Ok(())
     }
+
+    /// [`validate`](Self::validate) without the preprocessor (whose check compiles its masks;
+    /// `TfidfVectorizer::new` compiles them once, by building it).
+    fn validate_own(&self) -> Result<()> {
+        TfidfConfig {
+            preprocessor: None,
+            ..self.clone()
+        }
+        .validate()
+    }
 }
 
 /// A sparse matrix in compressed sparse row form, laid out as scipy's `csr_matrix`.
@@ -536,7 +546,7 @@ const WHAT: &str = "TfidfVectorizer";
 impl TfidfVectorizer {
     /// Validates `config` and builds an unfitted vectoriser.
     pub fn new(config: TfidfConfig) -> Result<Self> {
-        config.validate()?;
+        config.validate_own()?;
         let preprocessor = config
             .preprocessor
             .clone()

@@ -459,14 +459,22 @@ pub struct KlDriftDetector {
     history: VecDeque<HourBucket>,
 }
 
-/// A full recompute after this many incremental updates keeps the running sums' rounding error
+/// A full recompute after this many incremental updates keeps the running sum's rounding error
 /// near 1e-14 (tested against the direct computation).
 const RESYNC: u32 = 1024;
 
-/// One sliding window's histogram with its KL against the baseline kept as two running sums.
-/// With p_i = (c_i / w + ε) / norm: KL = Σ f(c_i) − (Σ c_i ln q_i / w + ε Σ ln q_i) / norm, where
-/// f(c) = p ln p. A new score and the evicted one change two counts by one, so each sum changes
-/// by two table lookups: O(1) per score whatever the number of bins, and no logarithm.
+/// Up to this many bins, the hot loop keeps counts in fixed-size arrays.
+const SMALL_BINS: usize = 16;
+
+/// Largest joint table (`bins × stride` entries, 1 MiB): beyond it the hot loop reads the count
+/// and bin tables apart.
+const MAX_JOINT: usize = 1 << 17;
+
+/// One sliding window's histogram with its KL against the baseline kept as one running sum.
+/// With p_i = (c_i / w + ε) / norm: KL = Σ f(c_i) − Σ c_i l_i − ε Σ ln q_i / norm, where
+/// f(c) = p ln p and l_i = ln q_i / (w · norm). The first two terms are the running sum `r`. A
+/// new score and the evicted one change two counts by one, so `r` changes by two table lookups:
+/// O(1) per score whatever the number of bins, and no logarithm.
 #[derive(Clone, Debug, PartialEq)]
 struct Scale {
     window: usize,
@@ -474,11 +482,15 @@ struct Scale {
     // f(c) for c in 0..=window and its forward difference g(c) = f(c + 1) − f(c).
     f: Vec<f64>,
     g: Vec<f64>,
-    inv_w: f64,
     inv_norm: f64,
-    // a = Σ f(c_i), s = Σ c_i ln q_i: valid once the window is full.
-    a: f64,
-    s: f64,
+    inv_w_norm: f64,
+    // l_i per bin and, with few bins and a small window, the joint table
+    // `joint[i · g.len() + c] = g(c) − l_i` (one lookup per count change instead of two): both
+    // set by `bind` once the baseline is known.
+    l: Vec<f64>,
+    joint: Vec<f64>,
+    // r = Σ f(c_i) − Σ c_i l_i: valid once the window is full.
+    r: f64,
     stale: u32,
 }
 
@@ -501,45 +513,56 @@ impl Scale {
             counts: vec![0; config.bins],
             f,
             g,
-            inv_w: 1.0 / w,
             inv_norm: 1.0 / norm,
-            a: 0.0,
-            s: 0.0,
+            inv_w_norm: 1.0 / w / norm,
+            l: Vec::new(),
+            joint: Vec::new(),
+            r: 0.0,
             stale: 0,
         }
     }
 
-    fn recompute(&mut self, ln_q: &[f64]) {
-        (self.a, self.s) = sums(&self.counts, &self.f, ln_q);
+    /// Builds the tables that depend on the baseline's `ln_q`.
+    fn bind(&mut self, ln_q: &[f64]) {
+        self.l = ln_q.iter().map(|lq| lq * self.inv_w_norm).collect();
+        let cells = ln_q.len() * self.g.len();
+        self.joint = if ln_q.len() <= SMALL_BINS && cells <= MAX_JOINT {
+            let mut t: Vec<f64> = (self.l.iter())
+                .flat_map(|&l| self.g.iter().map(move |&g| g - l))
+                .collect();
+            // A power of two, so a masked position needs no bounds check (positions stay below
+            // `cells`: the padding is never read).
+            t.resize(cells.next_power_of_two(), 0.0);
+            t
+        } else {
+            Vec::new()
+        };
+    }
+
+    fn recompute(&mut self) {
+        self.r = sums(&self.counts, &self.f, &self.l);
         self.stale = 0;
     }
 
     /// KL of a full window; `offset` = ε Σ ln q_i.
     #[inline(always)]
     fn kl(&self, offset: f64) -> f64 {
-        self.a - (self.s * self.inv_w + offset) * self.inv_norm
+        self.r - offset * self.inv_norm
     }
 
     /// A full window: a score of bin `out` leaves, one of bin `inn` arrives.
-    fn slide(&mut self, out: usize, inn: usize, ln_q: &[f64]) {
+    fn slide(&mut self, out: usize, inn: usize) {
         let mut kl = [0.0];
-        Lane::new(self).slide::<false>(
-            &[inn as u32],
-            &[out as u32],
-            &mut kl,
-            ln_q,
-            0.0,
-            (0.0, 0.0),
-        );
+        Lane::new(self, 0.0).slide::<false>(&[inn as u32], &[out as u32], &mut kl, (0.0, 0.0));
     }
 }
 
-/// The running sums recomputed from the counts: (Σ f(c_i), Σ c_i ln q_i).
+/// The running sum recomputed from the counts: Σ f(c_i) − Σ c_i l_i.
 #[inline(never)]
-fn sums(counts: &[u64], f: &[f64], ln_q: &[f64]) -> (f64, f64) {
-    let a = counts.iter().map(|&c| f[c as usize]).sum();
-    let s = counts.iter().zip(ln_q).map(|(&c, l)| c as f64 * l).sum();
-    (a, s)
+fn sums(counts: &[u64], f: &[f64], l: &[f64]) -> f64 {
+    let a: f64 = counts.iter().map(|&c| f[c as usize]).sum();
+    let s: f64 = counts.iter().zip(l).map(|(&c, l)| c as f64 * l).sum();
+    a - s
 }
 
 /// One full window through the hot loop, its tables borrowed from its [`Scale`].
@@ -547,24 +570,26 @@ struct Lane<'a> {
     counts: &'a mut [u64],
     f: &'a [f64],
     g: &'a [f64],
-    inv_w: f64,
-    inv_norm: f64,
-    a: &'a mut f64,
-    s: &'a mut f64,
+    l: &'a [f64],
+    joint: &'a [f64],
+    /// ε Σ ln q_i / norm: KL = r − `off`.
+    off: f64,
+    r: &'a mut f64,
     stale: &'a mut u32,
 }
 
 impl<'a> Lane<'a> {
+    /// `offset` = ε Σ ln q_i.
     #[inline(always)]
-    fn new(sc: &'a mut Scale) -> Self {
+    fn new(sc: &'a mut Scale, offset: f64) -> Self {
         let Scale {
             counts,
             f,
             g,
-            inv_w,
             inv_norm,
-            a,
-            s,
+            l,
+            joint,
+            r,
             stale,
             ..
         } = sc;
@@ -572,10 +597,10 @@ impl<'a> Lane<'a> {
             counts,
             f,
             g,
-            inv_w: *inv_w,
-            inv_norm: *inv_norm,
-            a,
-            s,
+            l,
+            joint,
+            off: offset * *inv_norm,
+            r,
             stale,
         }
     }
@@ -591,52 +616,38 @@ trait Window {
     /// Slides the main window `long` and this one over the first `len` scores of a chunk: the
     /// k-th arrives in bin `buf.bins[k]` while one of bin `buf.old[k]` leaves the main window
     /// and one of bin `buf.leave[k]` this one; `buf.kls[k]` / `buf.short_kls[k]` get their KLs
-    /// after it (`offset` = ε Σ ln q_i). The running sums are recomputed exactly once
-    /// [`RESYNC`] slides have been made, so a chunk must not be longer than either window's
+    /// after it. The running sums are recomputed exactly once [`RESYNC`] slides have been
+    /// made, so a chunk must not be longer than either window's
     /// [`until_resync`](Self::until_resync).
     fn slide_with<const N: usize>(
         &mut self,
         long: &mut Lane,
         buf: &mut ChunkBuf<N>,
         len: usize,
-        ln_q: &[f64],
-        offset: f64,
         sum: f64,
     ) -> Acc;
     /// Slides left before the running sums are recomputed (at least 1).
     fn until_resync(&self) -> usize;
 }
 
-/// A window's tables as the hot loop reads them.
+/// A window's count and bin tables as the hot loop reads them, apart (any number of bins).
 #[derive(Clone, Copy)]
 struct Tables<'a> {
     /// `g` has a power-of-two length (see `Scale::new`), so a count masked with `g_mask` needs
     /// no bounds check (the mask never changes a count: they are at most `window`).
     g: &'a [f64],
     g_mask: usize,
-    inv_w: f64,
-    inv_norm: f64,
+    l: &'a [f64],
+    off: f64,
 }
 
 impl Tables<'_> {
-    /// One slide: a score of bin `out` leaves, one of bin `inn` arrives; `a`, `s` and the counts
-    /// come back updated and the KL after it is returned. Bins are indexed as `bin & BIN_MASK`:
-    /// `SMALL_BINS - 1` with arrays of `SMALL_BINS` (no bounds check; bins are below
-    /// `SMALL_BINS`), `usize::MAX` (no-op) otherwise. No branch on `out == inn`
-    /// (unpredictable for a peaked histogram): both changes are then exactly 0.
+    /// One slide: a score of bin `out` leaves, one of bin `inn` arrives; `r` and the counts
+    /// come back updated and the KL after it is returned. No branch on `out == inn`
+    /// (unpredictable for a peaked histogram): the change is then exactly 0.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn step<const BIN_MASK: usize>(
-        &self,
-        counts: &mut [u64],
-        lq: &[f64],
-        inn: u32,
-        out: u32,
-        a: &mut f64,
-        s: &mut f64,
-        offset: f64,
-    ) -> f64 {
-        let (inn, out) = (inn as usize & BIN_MASK, out as usize & BIN_MASK);
+    fn step(&self, counts: &mut [u64], inn: u32, out: u32, r: &mut f64) -> f64 {
+        let (inn, out) = (inn as usize, out as usize);
         // Both counts are read before either is written, so a score waits for the previous
         // score's stores only, not for its own decrement as well (same result when
         // `inn == out`: the later store wins).
@@ -648,9 +659,54 @@ impl Tables<'_> {
         counts[out] = co;
         counts[inn] = ci + 1;
         let (co, ci) = (co as usize & self.g_mask, ci as usize & self.g_mask);
-        *a += self.g[ci] - self.g[co];
-        *s += lq[inn] - lq[out];
-        *a - (*s * self.inv_w + offset) * self.inv_norm
+        // The same two differences the joint table holds, so both paths give the same bits.
+        *r += (self.g[ci] - self.l[inn]) - (self.g[co] - self.l[out]);
+        *r - self.off
+    }
+}
+
+/// A window's joint table as the hot loop reads it (up to [`SMALL_BINS`] bins). The counts are
+/// kept as positions in the table, `i · stride + c_i`, so a count change is one lookup and the
+/// next position is the count's own arithmetic.
+#[derive(Clone, Copy)]
+struct Joint<'a> {
+    /// Power-of-two length: a position masked with `mask` needs no bounds check (positions are
+    /// below `bins × stride`).
+    joint: &'a [f64],
+    mask: usize,
+    stride: usize,
+    off: f64,
+}
+
+impl Joint<'_> {
+    #[inline(always)]
+    fn positions(&self, counts: &[u64]) -> [usize; SMALL_BINS] {
+        let mut p = [0; SMALL_BINS];
+        for (i, (p, &c)) in p.iter_mut().zip(counts).enumerate() {
+            *p = i * self.stride + c as usize;
+        }
+        p
+    }
+
+    #[inline(always)]
+    fn store(&self, p: &[usize; SMALL_BINS], counts: &mut [u64]) {
+        for (i, (&p, c)) in p.iter().zip(counts).enumerate() {
+            *c = (p - i * self.stride) as u64;
+        }
+    }
+
+    /// [`Tables::step`] on positions: the same bits. Bins are masked into the fixed-size array
+    /// (no bounds check; they are below `SMALL_BINS`).
+    #[inline(always)]
+    fn step(&self, p: &mut [usize; SMALL_BINS], inn: u32, out: u32, r: &mut f64) -> f64 {
+        let (inn, out) = (inn as usize & (SMALL_BINS - 1), out as usize & (SMALL_BINS - 1));
+        let (vo, vi) = (p[out], p[inn]);
+        let po = vo - 1;
+        let pi = std::hint::select_unpredictable(inn == out, po, vi);
+        p[out] = po;
+        p[inn] = pi + 1;
+        *r += self.joint[pi & self.mask] - self.joint[po & self.mask];
+        *r - self.off
     }
 }
 
@@ -662,9 +718,6 @@ fn larger(kl: f64, max: f64) -> f64 {
     if kl > max { kl } else { max }
 }
 
-/// Up to this many bins, the hot loop keeps counts and ln q in fixed-size arrays.
-const SMALL_BINS: usize = 16;
-
 impl<'a> Lane<'a> {
     #[inline(always)]
     fn tables(&self) -> Tables<'a> {
@@ -672,9 +725,21 @@ impl<'a> Lane<'a> {
         Tables {
             g: &self.g[..=g_mask],
             g_mask,
-            inv_w: self.inv_w,
-            inv_norm: self.inv_norm,
+            l: self.l,
+            off: self.off,
         }
+    }
+
+    /// The joint table, when the window has one.
+    #[inline(always)]
+    fn joint(&self) -> Option<Joint<'a>> {
+        let mask = self.joint.len().checked_sub(1)?;
+        Some(Joint {
+            joint: &self.joint[..=mask],
+            mask,
+            stride: self.g.len(),
+            off: self.off,
+        })
     }
 
     /// True when a chunk of `n` slides ends with the exact recompute (its last slide).
@@ -683,19 +748,17 @@ impl<'a> Lane<'a> {
         *self.stale + n as u32 >= RESYNC
     }
 
-    /// After the first `body` of a chunk's `n` slides went through a hot loop (leaving
-    /// `(a, s)`): the last slide if it did not (`body < n`; the k-th score arrives in bin
-    /// `ins[k]` while one of bin `outs[k]` leaves), as the exact recompute when `due`; its KL is
-    /// returned. Then the running sums and the resync counter are stored.
+    /// After the first `body` of a chunk's `n` slides went through a hot loop (leaving `r`):
+    /// the last slide if it did not (`body < n`; the k-th score arrives in bin `ins[k]` while
+    /// one of bin `outs[k]` leaves), as the exact recompute when `due`; its KL is returned.
+    /// Then the running sum and the resync counter are stored.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn finish(
         &mut self,
-        (mut a, mut s): (f64, f64),
+        mut r: f64,
         ins: &[u32],
         outs: &[u32],
-        ln_q: &[f64],
-        offset: f64,
         body: usize,
         n: usize,
         due: bool,
@@ -707,11 +770,10 @@ impl<'a> Lane<'a> {
                 let counts = &mut *self.counts;
                 counts[out as usize] -= 1;
                 counts[inn as usize] += 1;
-                (a, s) = sums(counts, self.f, ln_q);
-                a - (s * self.inv_w + offset) * self.inv_norm
+                r = sums(counts, self.f, self.l);
+                r - self.off
             } else {
-                let t = self.tables();
-                t.step::<{ usize::MAX }>(self.counts, ln_q, inn, out, &mut a, &mut s, offset)
+                self.tables().step(self.counts, inn, out, &mut r)
             });
         }
         if due {
@@ -719,12 +781,12 @@ impl<'a> Lane<'a> {
         } else {
             *self.stale += n as u32;
         }
-        (*self.a, *self.s) = (a, s);
+        *self.r = r;
         last
     }
 
     /// One window alone over a chunk (the main window with the short one off, or a window while
-    /// the main one fills): out of line, its running sums in locals, few live values, so they
+    /// the main one fills): out of line, its running sum in a local, few live values, so they
     /// stay in registers. With `TRACK`, `acc` = (sum, max) of the KLs so far comes back updated.
     #[inline(never)]
     fn slide<const TRACK: bool>(
@@ -732,8 +794,6 @@ impl<'a> Lane<'a> {
         ins: &[u32],
         outs: &[u32],
         kls: &mut [f64],
-        ln_q: &[f64],
-        offset: f64,
         (mut sum, mut max): (f64, f64),
     ) -> (f64, f64) {
         let n = ins.len().min(outs.len()).min(kls.len());
@@ -741,33 +801,27 @@ impl<'a> Lane<'a> {
         // The last slide of a chunk may be due for the exact recompute: it goes after the loop.
         let due = self.due(n);
         let body = n.saturating_sub(usize::from(due));
-        let (mut a, mut s) = (*self.a, *self.s);
-        let t = self.tables();
-        let nb = self.counts.len();
+        let mut r = *self.r;
         let walk = ins[..body].iter().zip(&outs[..body]).zip(&mut kls[..body]);
-        if nb <= SMALL_BINS {
-            // Few bins (the default 10): counts and ln q in fixed-size arrays, indexed with a
-            // mask, so no bounds checks either.
-            let (mut c, mut l) = ([0u64; SMALL_BINS], [0.0; SMALL_BINS]);
-            c[..nb].copy_from_slice(self.counts);
-            l[..nb].copy_from_slice(&ln_q[..nb]);
+        if let Some(j) = self.joint() {
+            let mut p = j.positions(self.counts);
             for ((&inn, &out), kl) in walk {
-                *kl = t.step::<{ SMALL_BINS - 1 }>(&mut c, &l, inn, out, &mut a, &mut s, offset);
+                *kl = j.step(&mut p, inn, out, &mut r);
                 if TRACK {
                     (sum, max) = (sum + *kl, larger(*kl, max));
                 }
             }
-            self.counts.copy_from_slice(&c[..nb]);
+            j.store(&p, self.counts);
         } else {
-            let l = &ln_q[..nb];
+            let t = self.tables();
             for ((&inn, &out), kl) in walk {
-                *kl = t.step::<{ usize::MAX }>(self.counts, l, inn, out, &mut a, &mut s, offset);
+                *kl = t.step(self.counts, inn, out, &mut r);
                 if TRACK {
                     (sum, max) = (sum + *kl, larger(*kl, max));
                 }
             }
         }
-        if let Some(kl) = self.finish((a, s), ins, outs, ln_q, offset, body, n, due) {
+        if let Some(kl) = self.finish(r, ins, outs, body, n, due) {
             kls[body] = kl;
             if TRACK {
                 (sum, max) = (sum + kl, larger(kl, max));
@@ -782,7 +836,7 @@ impl Window for Lane<'_> {
 
     /// Both windows in one out-of-line loop, without a call, their running sums in locals.
     /// Each window's slide is a chain of dependent steps (a count read right after the previous
-    /// score's store to it, and the running sums' additions), so one window alone leaves the
+    /// score's store to it, and the running sum's additions), so one window alone leaves the
     /// CPU waiting; the two windows' chains are independent, so interleaved they overlap. The
     /// counts stay in memory: consecutive scores mostly hit the same few bins, so each update
     /// reads the previous one's store, but store-to-load forwarding makes that cheaper than
@@ -795,8 +849,6 @@ impl Window for Lane<'_> {
         long: &mut Lane,
         buf: &mut ChunkBuf<N>,
         len: usize,
-        ln_q: &[f64],
-        offset: f64,
         mut sum: f64,
     ) -> Acc {
         let n = len.min(N);
@@ -804,61 +856,49 @@ impl Window for Lane<'_> {
         // there): that slide goes after the loop, for both windows.
         let (due_long, due_short) = (long.due(n), self.due(n));
         let body = n.saturating_sub(usize::from(due_long | due_short));
-        let (mut la, mut ls) = (*long.a, *long.s);
-        let (mut sa, mut ss) = (*self.a, *self.s);
+        let (mut lr, mut sr) = (*long.r, *self.r);
         let (mut lmax, mut smax) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-        let (lt, st) = (long.tables(), self.tables());
-        let nb = long.counts.len();
         let b = &mut *buf;
-        if nb <= SMALL_BINS {
-            let mut lc = [0u64; SMALL_BINS];
-            let mut sc = [0u64; SMALL_BINS];
-            let mut l = [0.0; SMALL_BINS];
-            lc[..nb].copy_from_slice(long.counts);
-            sc[..nb].copy_from_slice(self.counts);
-            l[..nb].copy_from_slice(&ln_q[..nb]);
-            const M: usize = SMALL_BINS - 1;
-            macro_rules! score {
-                ($k:expr) => {{
-                    let k = $k;
-                    let inn = b.bins[k];
-                    let kl = lt.step::<M>(&mut lc, &l, inn, b.old[k], &mut la, &mut ls, offset);
-                    let short_kl =
-                        st.step::<M>(&mut sc, &l, inn, b.leave[k], &mut sa, &mut ss, offset);
-                    b.kls[k] = kl;
-                    b.short_kls[k] = short_kl;
-                    (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
-                }};
-            }
-            // Two scores per iteration: half the loop control.
-            for j in 0..body / 2 {
-                score!(2 * j);
-                score!(2 * j + 1);
-            }
-            if body % 2 == 1 {
-                score!(body - 1);
-            }
-            long.counts.copy_from_slice(&lc[..nb]);
-            self.counts.copy_from_slice(&sc[..nb]);
-        } else {
-            let l = &ln_q[..nb];
-            const M: usize = usize::MAX;
-            for k in 0..body {
+        macro_rules! score {
+            ($k:expr, $long:expr, $short:expr) => {{
+                let k = $k;
                 let inn = b.bins[k];
-                let kl = lt.step::<M>(long.counts, l, inn, b.old[k], &mut la, &mut ls, offset);
-                let short_kl =
-                    st.step::<M>(self.counts, l, inn, b.leave[k], &mut sa, &mut ss, offset);
+                let kl = $long(inn, b.old[k], &mut lr);
+                let short_kl = $short(inn, b.leave[k], &mut sr);
                 b.kls[k] = kl;
                 b.short_kls[k] = short_kl;
                 (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
+            }};
+        }
+        if let (Some(lj), Some(sj)) = (long.joint(), self.joint()) {
+            let (mut lp, mut sp) = (lj.positions(long.counts), sj.positions(self.counts));
+            let mut one = |inn, out, r: &mut f64| lj.step(&mut lp, inn, out, r);
+            let mut two = |inn, out, r: &mut f64| sj.step(&mut sp, inn, out, r);
+            // Two scores per iteration: half the loop control.
+            for j in 0..body / 2 {
+                score!(2 * j, one, two);
+                score!(2 * j + 1, one, two);
+            }
+            if body % 2 == 1 {
+                score!(body - 1, one, two);
+            }
+            lj.store(&lp, long.counts);
+            sj.store(&sp, self.counts);
+        } else {
+            let (lt, st) = (long.tables(), self.tables());
+            let (lc, sc) = (&mut *long.counts, &mut *self.counts);
+            let mut one = |inn, out, r: &mut f64| lt.step(lc, inn, out, r);
+            let mut two = |inn, out, r: &mut f64| st.step(sc, inn, out, r);
+            for k in 0..body {
+                score!(k, one, two);
             }
         }
         let (ins, outs, leave) = (&b.bins[..], &b.old[..], &b.leave[..]);
-        if let Some(kl) = long.finish((la, ls), ins, outs, ln_q, offset, body, n, due_long) {
+        if let Some(kl) = long.finish(lr, ins, outs, body, n, due_long) {
             b.kls[body] = kl;
             (sum, lmax) = (sum + kl, larger(kl, lmax));
         }
-        if let Some(kl) = self.finish((sa, ss), ins, leave, ln_q, offset, body, n, due_short) {
+        if let Some(kl) = self.finish(sr, ins, leave, body, n, due_short) {
             b.short_kls[body] = kl;
             smax = larger(kl, smax);
         }
@@ -882,13 +922,11 @@ impl Window for NoWindow {
         long: &mut Lane,
         buf: &mut ChunkBuf<N>,
         len: usize,
-        ln_q: &[f64],
-        offset: f64,
         sum: f64,
     ) -> Acc {
         let n = len.min(N);
         let (ins, outs, kls) = (&buf.bins[..n], &buf.old[..n], &mut buf.kls[..n]);
-        let (sum, max) = long.slide::<true>(ins, outs, kls, ln_q, offset, (sum, f64::NEG_INFINITY));
+        let (sum, max) = long.slide::<true>(ins, outs, kls, (sum, f64::NEG_INFINITY));
         (sum, max, f64::NEG_INFINITY)
     }
     fn until_resync(&self) -> usize {
@@ -936,8 +974,6 @@ struct Hot<'a> {
     ring_bins: &'a mut [u32],
     head: &'a mut usize,
     short_w: usize,
-    ln_q: &'a [f64],
-    offset: f64,
     t: Thresholds,
     st: Thresholds,
     events: &'a mut VecDeque<DriftEvent>,
@@ -971,7 +1007,7 @@ impl Hot<'_> {
         let inv_span = Some(1.0 / span).filter(|inv| {
             span.is_normal() && inv.is_normal() && span.to_bits() & ((1 << 52) - 1) == 0
         });
-        let (ln_q, offset, t, st) = (self.ln_q, self.offset, self.t, self.st);
+        let (t, st) = (self.t, self.st);
         let mut h = *self.head;
         let mut sh = (h + w - self.short_w) % w;
         let (mut n_drift, mut hsum, mut max) = (0, self.hsum, self.max);
@@ -1024,8 +1060,7 @@ impl Hot<'_> {
             self.ring[h..h + len].copy_from_slice(xs);
             // 3. The running sums and the KLs, score by score, both windows in one loop. A
             // chunk ends where a window's sums are due for their exact recompute.
-            let (s, long_max, short_max) =
-                short.slide_with(&mut long, &mut buf, len, ln_q, offset, hsum);
+            let (s, long_max, short_max) = short.slide_with(&mut long, &mut buf, len, hsum);
             hsum = s;
             max = larger(long_max, max);
             // 4. The checks, one after every score, in order. A chunk whose largest KLs are
@@ -1587,11 +1622,11 @@ impl KlDriftDetector {
             let mut short_kl = 0.0;
             if let Some(s) = short.as_mut() {
                 if len > s.window {
-                    s.slide(ring_bins[len - 1 - s.window] as usize, bin, ln_q);
+                    s.slide(ring_bins[len - 1 - s.window] as usize, bin);
                 } else {
                     s.counts[bin] += 1;
                     if len == s.window {
-                        s.recompute(ln_q);
+                        s.recompute();
                     }
                 }
                 if len >= s.window {
@@ -1599,7 +1634,7 @@ impl KlDriftDetector {
                 }
             }
             let kl = if len == window {
-                long.recompute(ln_q);
+                long.recompute();
                 long.kl(offset)
             } else {
                 let n = len as f64;
@@ -1644,8 +1679,6 @@ impl KlDriftDetector {
                 ring_bins,
                 head,
                 short_w: short.as_ref().map_or(0, |s| s.window),
-                ln_q,
-                offset,
                 t,
                 st,
                 events,
@@ -1662,14 +1695,24 @@ impl KlDriftDetector {
             // both sizes give the same bits.
             const SMALL: usize = 8;
             match (short.as_mut(), rest.len() > SMALL) {
-                (Some(s), true) => {
-                    hot.run::<CHUNK, _>(Lane::new(long), Lane::new(s), rest, &mut each)
+                (Some(s), true) => hot.run::<CHUNK, _>(
+                    Lane::new(long, offset),
+                    Lane::new(s, offset),
+                    rest,
+                    &mut each,
+                ),
+                (Some(s), false) => hot.run::<SMALL, _>(
+                    Lane::new(long, offset),
+                    Lane::new(s, offset),
+                    rest,
+                    &mut each,
+                ),
+                (None, true) => {
+                    hot.run::<CHUNK, _>(Lane::new(long, offset), NoWindow, rest, &mut each)
                 }
-                (Some(s), false) => {
-                    hot.run::<SMALL, _>(Lane::new(long), Lane::new(s), rest, &mut each)
+                (None, false) => {
+                    hot.run::<SMALL, _>(Lane::new(long, offset), NoWindow, rest, &mut each)
                 }
-                (None, true) => hot.run::<CHUNK, _>(Lane::new(long), NoWindow, rest, &mut each),
-                (None, false) => hot.run::<SMALL, _>(Lane::new(long), NoWindow, rest, &mut each),
             }
             out.n_drift += hot.n_drift;
             (hsum, batch_max) = (hot.hsum, hot.max);
@@ -1831,6 +1874,12 @@ impl KlDriftDetector {
             .as_ref()
             .and_then(|b| b.short)
             .map(|s| Scale::new(s.window, &self.config));
+        if let Some(b) = &self.baseline {
+            self.long.bind(&b.ln_q);
+            if let Some(s) = &mut self.short {
+                s.bind(&b.ln_q);
+            }
+        }
         self.n_seen = 0;
         self.out_of_range = 0;
         self.last_ts = None;
@@ -1865,10 +1914,14 @@ struct KlDriftState {
     in_drift: bool,
     events: Vec<DriftEvent>,
     history: Vec<HourBucket>,
-    // The running KL sums (a, s, updates since the last full recompute) of the main and short
+    // The running KL sum (r, updates since the last full recompute) of the main and short
     // windows, so a loaded detector continues bit for bit; recomputed when absent.
     #[serde(default)]
-    running: Vec<(f64, f64, u32)>,
+    running_kl: Vec<(f64, u32)>,
+    // Files written before the single running sum held two sums per window: read and ignored
+    // (the sum is recomputed; the same KLs to ~1e-15).
+    #[serde(default, skip_serializing, rename = "running")]
+    _running: serde::de::IgnoredAny,
 }
 
 impl From<KlDriftDetector> for KlDriftState {
@@ -1884,10 +1937,11 @@ impl From<KlDriftDetector> for KlDriftState {
             in_drift: d.in_drift,
             events: d.events.into(),
             history: d.history.into(),
-            running: std::iter::once(&d.long)
+            running_kl: std::iter::once(&d.long)
                 .chain(&d.short)
-                .map(|s| (s.a, s.s, s.stale))
+                .map(|s| (s.r, s.stale))
                 .collect(),
+            _running: serde::de::IgnoredAny,
         }
     }
 }
@@ -1921,6 +1975,9 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
             }
             b.prepare(&d.config);
             d.short = b.short.map(|sh| Scale::new(sh.window, &d.config));
+            for scale in std::iter::once(&mut d.long).chain(&mut d.short) {
+                scale.bind(&b.ln_q);
+            }
             d.baseline = Some(b);
         }
         let len = s.window.len();
@@ -1936,17 +1993,17 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
                 sh.counts[bin] += 1;
             }
         }
-        if let Some(b) = &d.baseline {
+        if d.baseline.is_some() {
             for (k, scale) in std::iter::once(&mut d.long).chain(&mut d.short).enumerate() {
                 // The main window counts as full only at its size, the short one from its size on.
                 if len < scale.window {
                     continue;
                 }
-                match s.running.get(k) {
-                    Some(&(a, s, stale)) if a.is_finite() && s.is_finite() && stale < RESYNC => {
-                        (scale.a, scale.s, scale.stale) = (a, s, stale)
+                match s.running_kl.get(k) {
+                    Some(&(r, stale)) if r.is_finite() && stale < RESYNC => {
+                        (scale.r, scale.stale) = (r, stale)
                     }
-                    _ => scale.recompute(&b.ln_q),
+                    _ => scale.recompute(),
                 }
             }
         }
@@ -2077,7 +2134,7 @@ mod tests {
     }
 
     /// The steady-state loop against a plain model of it, score by score and window by window
-    /// (bins from `bin_of`, each running sum updated by its two table lookups, the exact
+    /// (bins from `bin_of`, each running sum updated by its count and bin table differences, the exact
     /// recompute every `RESYNC` slides, each window's KL, the flag, the history's sum and
     /// maximum): bit for bit, in every loop shape (both windows in one loop or the main one
     /// alone, chunk buffers of 8 and `CHUNK`, fixed-size bin arrays or slices, the range's
@@ -2126,10 +2183,9 @@ mod tests {
                 sc.counts[inn] += 1;
                 sc.stale += 1;
                 if sc.stale == RESYNC {
-                    sc.recompute(&b.ln_q);
+                    sc.recompute();
                 } else {
-                    sc.a += sc.g[ci] - sc.g[co];
-                    sc.s += b.ln_q[inn] - b.ln_q[out];
+                    sc.r += (sc.g[ci] - sc.l[inn]) - (sc.g[co] - sc.l[out]);
                 }
                 sc.kl(b.offset)
             };
@@ -2220,6 +2276,32 @@ mod tests {
             assert_eq!(checks, got, "{config:?}");
             assert_eq!(one, many, "{config:?}");
             assert!(checks.iter().any(|c| c.drift), "{config:?}");
+        }
+    }
+
+    /// A saved detector continues bit for bit; a file from before the single running sum (two
+    /// sums per window under `running`) loads, recomputes its sums and gives the same checks.
+    #[test]
+    fn saved_running_sums_continue() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        let base = beta82(&mut rng, 20_000, 0.0);
+        let stream = beta82(&mut rng, 3_700, -0.03);
+        let mut d = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
+        d.add_batch(&stream[..1_900], Some(0.0)).unwrap();
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["running_kl"].as_array().unwrap().len(), 2);
+        let mut same: KlDriftDetector = serde_json::from_value(json.clone()).unwrap();
+        let mut old = json;
+        let map = old.as_object_mut().unwrap();
+        map.remove("running_kl");
+        map.insert("running".into(), serde_json::json!([[1.5, 2.5, 7], [0.5, 0.25, 3]]));
+        let mut legacy: KlDriftDetector = serde_json::from_value(old).unwrap();
+        let want = d.add_many(&stream[1_900..], Some(0.0)).unwrap();
+        assert_eq!(same.add_many(&stream[1_900..], Some(0.0)).unwrap(), want);
+        let got = legacy.add_many(&stream[1_900..], Some(0.0)).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.drift, w.drift);
+            assert!((g.kl - w.kl).abs() < 1e-12, "{} vs {}", g.kl, w.kl);
         }
     }
 

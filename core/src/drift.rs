@@ -699,7 +699,10 @@ impl Joint<'_> {
     /// (no bounds check; they are below `SMALL_BINS`).
     #[inline(always)]
     fn step(&self, p: &mut [usize; SMALL_BINS], inn: u32, out: u32, r: &mut f64) -> f64 {
-        let (inn, out) = (inn as usize & (SMALL_BINS - 1), out as usize & (SMALL_BINS - 1));
+        let (inn, out) = (
+            inn as usize & (SMALL_BINS - 1),
+            out as usize & (SMALL_BINS - 1),
+        );
         let (vo, vi) = (p[out], p[inn]);
         let po = vo - 1;
         let pi = std::hint::select_unpredictable(inn == out, po, vi);
@@ -2036,6 +2039,17 @@ mod tests {
             .collect()
     }
 
+    /// A seeded baseline of 20,000 drift-free scores, then a stream made of `parts` (length,
+    /// mean shift) drawn in order from the same generator.
+    fn base_and_stream(seed: u64, parts: [(usize, f64); 3]) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let base = beta82(&mut rng, 20_000, 0.0);
+        let stream = (parts.iter())
+            .flat_map(|&(n, shift)| beta82(&mut rng, n, shift))
+            .collect();
+        (base, stream)
+    }
+
     #[test]
     fn divergences_by_hand() {
         let p = [0.5, 0.5];
@@ -2068,14 +2082,10 @@ mod tests {
 
     #[test]
     fn running_kl_stays_within_1e9_of_the_direct_sum() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
-        let base = beta82(&mut rng, 20_000, 0.0);
+        // 60k scores: many resync periods, drift-free then shifted then back.
+        let (base, stream) = base_and_stream(5, [(20_000, 0.0), (20_000, -0.08), (20_000, 0.0)]);
         let mut d = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
         assert_eq!(d.short.as_ref().map(|s| s.window), Some(250));
-        // 60k scores: many resync periods, drift-free then shifted then back.
-        let mut stream = beta82(&mut rng, 20_000, 0.0);
-        stream.extend(beta82(&mut rng, 20_000, -0.08));
-        stream.extend(beta82(&mut rng, 20_000, 0.0));
         let mut worst = (0.0f64, 0.0f64);
         for (i, &x) in stream.iter().enumerate() {
             let c = d.add(x, Some(0.0)).unwrap();
@@ -2099,11 +2109,7 @@ mod tests {
 
     #[test]
     fn add_batch_equals_add_many() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
-        let base = beta82(&mut rng, 20_000, 0.0);
-        let mut stream = beta82(&mut rng, 3_000, 0.0);
-        stream.extend(beta82(&mut rng, 3_000, -0.1));
-        stream.extend(beta82(&mut rng, 3_000, 0.0));
+        let (base, stream) = base_and_stream(6, [(3_000, 0.0), (3_000, -0.1), (3_000, 0.0)]);
         let mut a = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
         let mut b = a.clone();
         let mut starts = Vec::new();
@@ -2141,11 +2147,7 @@ mod tests {
     /// width a power of two or not).
     #[test]
     fn hot_loop_equals_a_plain_model() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(12);
-        let base = beta82(&mut rng, 20_000, 0.0);
-        let mut stream = beta82(&mut rng, 5_000, 0.0);
-        stream.extend(beta82(&mut rng, 4_000, -0.08));
-        stream.extend(beta82(&mut rng, 3_000, 0.0));
+        let (base, stream) = base_and_stream(12, [(5_000, 0.0), (4_000, -0.08), (3_000, 0.0)]);
         let d = KlDriftConfig::default();
         for config in [
             d.clone(),
@@ -2234,11 +2236,7 @@ mod tests {
     /// long as the window, off): one score at a time and whole batches agree bit for bit.
     #[test]
     fn every_loop_shape_agrees_with_one_score_at_a_time() {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        let base = beta82(&mut rng, 20_000, 0.0);
-        let mut stream = beta82(&mut rng, 6_000, 0.0);
-        stream.extend(beta82(&mut rng, 4_000, -0.06));
-        stream.extend(beta82(&mut rng, 3_000, 0.0));
+        let (base, stream) = base_and_stream(9, [(6_000, 0.0), (4_000, -0.06), (3_000, 0.0)]);
         let d = KlDriftConfig::default();
         for config in [
             d.clone(),
@@ -2294,7 +2292,10 @@ mod tests {
         let mut old = json;
         let map = old.as_object_mut().unwrap();
         map.remove("running_kl");
-        map.insert("running".into(), serde_json::json!([[1.5, 2.5, 7], [0.5, 0.25, 3]]));
+        map.insert(
+            "running".into(),
+            serde_json::json!([[1.5, 2.5, 7], [0.5, 0.25, 3]]),
+        );
         let mut legacy: KlDriftDetector = serde_json::from_value(old).unwrap();
         let want = d.add_many(&stream[1_900..], Some(0.0)).unwrap();
         assert_eq!(same.add_many(&stream[1_900..], Some(0.0)).unwrap(), want);

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use faultlens::resolve::{Mode, Resolver, ResolverConfig};
+use faultlens::window::{GroupConfig, group_incidents};
 use faultlens::{
     Artifact, ClassifierConfig, Event, KlDriftConfig, KlDriftDetector, ModelKind, TextClassifier,
     WindowAggregator, WindowConfig,
@@ -191,8 +192,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     })?;
     // Every error becomes an event (six hours, one every 7.2 s); at hour 4 billing's database pool
-    // melts down (40 errors in 90 s). Events arrive up to 4 s out of order; three of the burst's
-    // arrive two minutes late, past the 10 s allowed lateness.
+    // melts down (40 errors in 90 s), and checkout, on the same database, follows a minute later
+    // (25 errors); at hour 5 search's disk fills up (15 errors). Events arrive up to 4 s out of
+    // order; three of billing's burst arrive two minutes late, past the 10 s allowed lateness.
     let mut owned: Vec<(i64, String, String, String, String)> = Vec::new();
     for (i, (text, a)) in stream.iter().zip(&answers).enumerate() {
         let ts = i as i64 * 7200 + rng.below(4000) as i64;
@@ -213,6 +215,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "restart_database_pool".into(),
             text,
         ));
+    }
+    for k in 0..25 {
+        let ts = 4 * 3_600_000 + 60_000 + k * 3000;
+        let text = format!(
+            "[checkout] db pool exhausted: {}/50 connections in use",
+            45 + k
+        );
+        let (service, route) = ("checkout".into(), "/api/v1/cart".into());
+        owned.push((ts, service, route, "restart_database_pool".into(), text));
+    }
+    for k in 0..15 {
+        let ts = 5 * 3_600_000 + k * 5000;
+        let text = format!(
+            "[search] write failed: no space left on device /dev/sdb{}",
+            k % 3
+        );
+        let (service, route) = ("search".into(), "/api/v1/search".into());
+        owned.push((ts, service, route, "clean_disk".into(), text));
     }
     // Arrival order ≠ event time: a few seconds of jitter, and three events two minutes late.
     owned.sort_by_key(|e| {
@@ -240,6 +260,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             inc.samples.first().map(String::as_str).unwrap_or("")
         );
     }
+    // Incidents of different keys whose messages say the same thing are one problem.
+    let samples: Vec<Vec<String>> = outcome
+        .incidents
+        .iter()
+        .map(|i| i.samples.clone())
+        .collect();
+    let groups = group_incidents(&samples, &GroupConfig::default())?;
+    let n_groups = groups.iter().max().map_or(0, |g| g + 1);
+    println!(
+        "  grouped by message similarity: {} incident(s) -> {} problem(s): {:?}",
+        groups.len(),
+        n_groups,
+        groups
+    );
     let stats = aggregator.stats();
     println!(
         "  {} events, {} late (reported, not counted), {} live keys\n",

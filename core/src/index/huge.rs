@@ -7,8 +7,9 @@
 //! `madvise` mode, so an allocation gets huge pages only when it asks (`MADV_HUGEPAGE`), and it
 //! must ask before its pages are first touched. So growth here allocates the new buffer, advises
 //! it, and only then copies the old contents in (the copy is the first touch), instead of letting
-//! `realloc` move the old 4 KiB pages over. A hint only: contents and results are unchanged,
-//! and elsewhere than Linux (or with THP off) it is a plain `Vec` growth.
+//! `realloc` move the old 4 KiB pages over (the price: old and new buffer coexist during the
+//! copy, as in any non-`mremap` growth). A hint only: contents and results are unchanged, and
+//! elsewhere than Linux (or with THP off) it is a plain `Vec` growth.
 
 /// Buffers smaller than this are grown by `Vec` itself: they span few pages, and a huge page
 /// needs a 2 MiB-aligned stretch of the buffer to exist at all.
@@ -21,7 +22,7 @@ pub(super) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
         return;
     }
     let size = std::mem::size_of::<T>().max(1);
-    let cap = (v.len() + additional).max(v.capacity().saturating_mul(2));
+    let cap = v.len().saturating_add(additional).max(v.capacity().saturating_mul(2));
     if cap.saturating_mul(size) < MIN_ADVISED_BYTES {
         v.reserve(additional);
         return;
@@ -40,12 +41,16 @@ pub(super) fn with_capacity<T>(cap: usize) -> Vec<T> {
     v
 }
 
-/// Asks for huge pages on the whole 4 KiB pages inside `[p, p + len)`.
+/// Asks for huge pages on the whole pages inside `[p, p + len)`.
 #[cfg(target_os = "linux")]
 fn advise(p: *mut u8, len: usize) {
-    const PAGE: usize = 4096;
-    let start = (p as usize).next_multiple_of(PAGE);
-    let end = (p as usize + len) / PAGE * PAGE;
+    // SAFETY: sysconf only reads a system constant.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => return,
+    };
+    let start = (p as usize).next_multiple_of(page);
+    let end = (p as usize + len) / page * page;
     if end > start {
         // SAFETY: the range lies inside an allocation this process owns and has not touched;
         // MADV_HUGEPAGE changes only how its pages are backed, never their contents. A failure

@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use super::{Metric, Scored, kernels};
+use super::{Metric, Scored, huge, kernels};
 
 const EMPTY: u64 = u64::MAX;
 /// Cache lines of a vector prefetched ahead of its distance (hnswlib prefetches the first; the
@@ -152,6 +152,8 @@ impl Graph {
         if n <= old {
             return;
         }
+        // Advised for huge pages before the zeroing below first touches it (index/huge.rs).
+        huge::reserve(&mut self.links0, (n - old) * (1 + self.m0));
         self.links0
             .resize_with(n * (1 + self.m0), || AtomicU32::new(0));
         for row in old..n {

@@ -182,6 +182,16 @@ pub const MAX_NGRAM: usize = 8;
 impl TfidfConfig {
     /// Checks every field; [`TfidfVectorizer::new`] calls it.
     pub fn validate(&self) -> Result<()> {
+        self.validate_own()?;
+        if let Some(p) = &self.preprocessor {
+            p.validate()?;
+        }
+        Ok(())
+    }
+
+    /// [`validate`](Self::validate) without the preprocessor (whose check compiles its masks;
+    /// `TfidfVectorizer::new` compiles them once, by building it).
+    fn validate_own(&self) -> Result<()> {
         let (lo, hi) = self.ngram_range;
         if lo == 0 || lo > hi || hi > MAX_NGRAM {
             return Err(Error::config(
@@ -218,20 +228,7 @@ impl TfidfConfig {
                 "must be at least 1 (or null for no limit)",
             ));
         }
-        if let Some(p) = &self.preprocessor {
-            p.validate()?;
-        }
         Ok(())
-    }
-
-    /// [`validate`](Self::validate) without the preprocessor (whose check compiles its masks;
-    /// `TfidfVectorizer::new` compiles them once, by building it).
-    fn validate_own(&self) -> Result<()> {
-        TfidfConfig {
-            preprocessor: None,
-            ..self.clone()
-        }
-        .validate()
     }
 }
 

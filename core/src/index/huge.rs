@@ -22,7 +22,10 @@ pub(super) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
         return;
     }
     let size = std::mem::size_of::<T>().max(1);
-    let cap = v.len().saturating_add(additional).max(v.capacity().saturating_mul(2));
+    let cap = v
+        .len()
+        .saturating_add(additional)
+        .max(v.capacity().saturating_mul(2));
     if cap.saturating_mul(size) < MIN_ADVISED_BYTES {
         v.reserve(additional);
         return;
@@ -94,8 +97,16 @@ mod tests {
         w.resize_with(10, || std::sync::atomic::AtomicU32::new(3));
         reserve(&mut w, MIN_ADVISED_BYTES);
         w.resize_with(w.len() + MIN_ADVISED_BYTES, Default::default);
-        assert!(w[..10].iter().all(|a| a.load(std::sync::atomic::Ordering::Relaxed) == 3));
-        assert!(w[10..].iter().all(|a| a.load(std::sync::atomic::Ordering::Relaxed) == 0));
+        assert!(
+            w[..10]
+                .iter()
+                .all(|a| a.load(std::sync::atomic::Ordering::Relaxed) == 3)
+        );
+        assert!(
+            w[10..]
+                .iter()
+                .all(|a| a.load(std::sync::atomic::Ordering::Relaxed) == 0)
+        );
         let z: Vec<f32> = with_capacity(2 << 20);
         assert!(z.is_empty() && z.capacity() >= 2 << 20);
     }

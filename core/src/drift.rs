@@ -11,11 +11,13 @@
 //! Every detector saves and loads through the model file ([`Artifact`](crate::Artifact)).
 //! See `docs/drift.md` for semantics and measured false-alarm rates.
 
+mod adwin;
 mod ks;
 mod stream;
 
+pub use adwin::{Adwin, AdwinConfig};
 pub use ks::{KsColumn, KsMethod, KsResult, ks_2samp, ks_columns, ks_columns_flat};
-pub use stream::{Adwin, AdwinConfig, PageHinkley, PageHinkleyConfig, PageHinkleyMode};
+pub use stream::{PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 
 use std::collections::VecDeque;
 

@@ -672,10 +672,10 @@ trait Window {
     /// after it (without `STORE`, they are not written: only the sums and maxima come back).
     /// The running sums are recomputed exactly once [`RESYNC`] slides have been made, so a
     /// chunk must not be longer than either window's [`until_resync`](Self::until_resync).
-    fn slide_with<const N: usize, const STORE: bool>(
+    fn slide_with<const N: usize, const P: usize, const STORE: bool>(
         &mut self,
         long: &mut Lane,
-        buf: &mut ChunkBuf<N>,
+        buf: &mut ChunkBuf<N, P>,
         len: usize,
         sum: f64,
     ) -> Acc;
@@ -761,18 +761,17 @@ impl Joint<'_> {
     /// `f` terms minus the rest and a sum is −0 only if both terms are). Two forms because the
     /// two windows' steps, written alike, were paired by the compiler into SSE2 registers with
     /// the main window in the high half, which then cost a shuffle per score to take out.
+    ///
+    /// `p` may be longer than the bins (see [`slot`]).
     #[inline(always)]
-    fn step<const SUB: bool>(
+    fn step<const SUB: bool, const P: usize>(
         &self,
-        p: &mut [usize; SMALL_BINS],
+        p: &mut [usize; P],
         inn: u32,
         out: u32,
         r: &mut f64,
     ) -> f64 {
-        let (inn, out) = (
-            inn as usize & (SMALL_BINS - 1),
-            out as usize & (SMALL_BINS - 1),
-        );
+        let (inn, out) = (slot::<P>(inn), slot::<P>(out));
         let (vo, vi) = (p[out], p[inn]);
         let po = vo - 1;
         let pi = std::hint::select_unpredictable(inn == out, po, vi);
@@ -785,6 +784,18 @@ impl Joint<'_> {
             *r += dout - di;
         }
         *r - self.off
+    }
+}
+
+/// A bin's place in an array of `P` positions (a power of two, at least [`SMALL_BINS`]; bins
+/// are below `SMALL_BINS`), without a bounds check: masked, or with 256 places, its low byte
+/// (a byte load instead of a load and a mask).
+#[inline(always)]
+fn slot<const P: usize>(bin: u32) -> usize {
+    if P == 256 {
+        usize::from(bin as u8)
+    } else {
+        bin as usize & (P - 1)
     }
 }
 
@@ -886,7 +897,7 @@ impl<'a> Lane<'a> {
         if let Some(j) = self.joint() {
             let mut p = self.p;
             for ((&inn, &out), kl) in walk {
-                *kl = j.step::<false>(&mut p, inn, out, &mut r);
+                *kl = j.step::<false, SMALL_BINS>(&mut p, inn, out, &mut r);
                 if TRACK {
                     (sum, max) = (sum + *kl, larger(*kl, max));
                 }
@@ -924,10 +935,10 @@ impl Window for Lane<'_> {
     /// they saved). Each window's arithmetic is the same as alone, in the same order. The chunk
     /// comes as one block (one base register for its five arrays, so nothing spills).
     #[inline(never)]
-    fn slide_with<const N: usize, const STORE: bool>(
+    fn slide_with<const N: usize, const P: usize, const STORE: bool>(
         &mut self,
         long: &mut Lane,
-        buf: &mut ChunkBuf<N>,
+        buf: &mut ChunkBuf<N, P>,
         len: usize,
         mut sum: f64,
     ) -> Acc {
@@ -960,9 +971,12 @@ impl Window for Lane<'_> {
             }};
         }
         if let (Some(lj), Some(sj)) = (long.joint(), self.joint()) {
-            let (mut lp, mut sp) = (long.p, self.p);
-            let mut one = |inn, out, r: &mut f64| lj.step::<true>(&mut lp, inn, out, r);
-            let mut two = |inn, out, r: &mut f64| sj.step::<false>(&mut sp, inn, out, r);
+            // The positions go through the chunk's block (no base register of their own).
+            b.lp[..SMALL_BINS].copy_from_slice(&long.p);
+            b.sp[..SMALL_BINS].copy_from_slice(&self.p);
+            let (lp, sp) = (&mut b.lp, &mut b.sp);
+            let mut one = |inn, out, r: &mut f64| lj.step::<true, P>(lp, inn, out, r);
+            let mut two = |inn, out, r: &mut f64| sj.step::<false, P>(sp, inn, out, r);
             // Two scores per iteration: half the loop control (one index, below `body`, which
             // is at most `N`: no bounds check).
             let mut k = 0;
@@ -974,7 +988,8 @@ impl Window for Lane<'_> {
             if k < body {
                 score!(k, one, two);
             }
-            (long.p, self.p) = (lp, sp);
+            long.p.copy_from_slice(&b.lp[..SMALL_BINS]);
+            self.p.copy_from_slice(&b.sp[..SMALL_BINS]);
         } else {
             let (lt, st) = (long.tables(), self.tables());
             let (lc, sc) = (&mut *long.counts, &mut *self.counts);
@@ -1023,10 +1038,10 @@ struct NoWindow;
 impl Window for NoWindow {
     const ON: bool = false;
     /// Always stores the KLs (`Hot::run` re-slides only with both windows on).
-    fn slide_with<const N: usize, const STORE: bool>(
+    fn slide_with<const N: usize, const P: usize, const STORE: bool>(
         &mut self,
         long: &mut Lane,
-        buf: &mut ChunkBuf<N>,
+        buf: &mut ChunkBuf<N, P>,
         len: usize,
         sum: f64,
     ) -> Acc {
@@ -1047,21 +1062,25 @@ impl Window for NoWindow {
 /// Scores per chunk of the steady-state loop: their bins are computed first for the whole chunk
 /// (a loop without dependences, which the compiler vectorises), then the ring is updated, and
 /// only then the serial part runs, reading bins from L1.
-const CHUNK: usize = 128;
+const CHUNK: usize = 512;
 
 /// A chunk's working arrays in one block: `CHUNK` is small enough that no two of them sit a
 /// multiple of 4 KiB apart, where a load from one would wait on stores to the other (4K
 /// aliasing: it made the ring copy the slowest pass before).
-struct ChunkBuf<const N: usize> {
+/// With joint tables, both windows' count positions sit here too, in arrays of `P` (see
+/// [`slot`]).
+struct ChunkBuf<const N: usize, const P: usize> {
     bins: [u32; N],
     old: [u32; N],
     leave: [u32; N],
     kls: [f64; N],
     short_kls: [f64; N],
     flags: [bool; N],
+    lp: [usize; P],
+    sp: [usize; P],
 }
 
-impl<const N: usize> ChunkBuf<N> {
+impl<const N: usize, const P: usize> ChunkBuf<N, P> {
     fn new() -> Self {
         Self {
             bins: [0; N],
@@ -1070,6 +1089,8 @@ impl<const N: usize> ChunkBuf<N> {
             kls: [0.0; N],
             short_kls: [0.0; N],
             flags: [false; N],
+            lp: [0; P],
+            sp: [0; P],
         }
     }
 }
@@ -1102,7 +1123,7 @@ impl Hot<'_> {
     /// Adds `rest` to full windows, checking both after every score; with `PER_SCORE`,
     /// `each(kls, flags)` sees the checks, a chunk at a time (without it, `each` is not called).
     #[inline(always)]
-    fn run<const N: usize, const PER_SCORE: bool, S: Window>(
+    fn run<const N: usize, const P: usize, const PER_SCORE: bool, S: Window>(
         &mut self,
         mut long: Lane,
         mut short: S,
@@ -1121,7 +1142,7 @@ impl Hot<'_> {
         let mut h = *self.head;
         let mut sh = (h + w - self.short_w) % w;
         let (mut n_drift, mut hsum, mut max) = (0, self.hsum, self.max);
-        let mut buf = ChunkBuf::<N>::new();
+        let mut buf = ChunkBuf::<N, P>::new();
         let mut done = 0;
         while done < rest.len() {
             // Within the ring's end, so the chunk's slots are one slice.
@@ -1176,7 +1197,7 @@ impl Hot<'_> {
                 && !*self.in_drift
                 && let (Some(ls), Some(ss)) = (long.save(), short.save())
             {
-                let quick = short.slide_with::<N, false>(&mut long, &mut buf, len, hsum);
+                let quick = short.slide_with::<N, P, false>(&mut long, &mut buf, len, hsum);
                 if (quick.1 > t.drift) | (quick.2 > st.drift) {
                     long.restore(&ls);
                     short.restore(&ss);
@@ -1186,7 +1207,7 @@ impl Hot<'_> {
             }
             let (s, long_max, short_max) = match acc {
                 Some(quick) => quick,
-                None => short.slide_with::<N, true>(&mut long, &mut buf, len, hsum),
+                None => short.slide_with::<N, P, true>(&mut long, &mut buf, len, hsum),
             };
             hsum = s;
             max = larger(long_max, max);
@@ -1857,25 +1878,25 @@ impl KlDriftDetector {
             // both sizes give the same bits.
             const SMALL: usize = 8;
             match (short.as_mut(), rest.len() > SMALL) {
-                (Some(s), true) => hot.run::<CHUNK, PER_SCORE, _>(
+                (Some(s), true) => hot.run::<CHUNK, 256, PER_SCORE, _>(
                     Lane::new(long, offset),
                     Lane::new(s, offset),
                     rest,
                     &mut each,
                 ),
-                (Some(s), false) => hot.run::<SMALL, PER_SCORE, _>(
+                (Some(s), false) => hot.run::<SMALL, SMALL_BINS, PER_SCORE, _>(
                     Lane::new(long, offset),
                     Lane::new(s, offset),
                     rest,
                     &mut each,
                 ),
-                (None, true) => hot.run::<CHUNK, PER_SCORE, _>(
+                (None, true) => hot.run::<CHUNK, 256, PER_SCORE, _>(
                     Lane::new(long, offset),
                     NoWindow,
                     rest,
                     &mut each,
                 ),
-                (None, false) => hot.run::<SMALL, PER_SCORE, _>(
+                (None, false) => hot.run::<SMALL, SMALL_BINS, PER_SCORE, _>(
                     Lane::new(long, offset),
                     NoWindow,
                     rest,

@@ -762,16 +762,16 @@ impl Joint<'_> {
     /// two windows' steps, written alike, were paired by the compiler into SSE2 registers with
     /// the main window in the high half, which then cost a shuffle per score to take out.
     ///
-    /// `p` may be longer than the bins (see [`slot`]).
+    /// The positions are `p[BASE..]` (see [`slot`]).
     #[inline(always)]
-    fn step<const SUB: bool, const P: usize>(
+    fn step<const SUB: bool, const P: usize, const BASE: usize>(
         &self,
         p: &mut [usize; P],
         inn: u32,
         out: u32,
         r: &mut f64,
     ) -> f64 {
-        let (inn, out) = (slot::<P>(inn), slot::<P>(out));
+        let (inn, out) = (BASE + slot::<P>(inn), BASE + slot::<P>(out));
         let (vo, vi) = (p[out], p[inn]);
         let po = vo - 1;
         let pi = std::hint::select_unpredictable(inn == out, po, vi);
@@ -787,17 +787,21 @@ impl Joint<'_> {
     }
 }
 
-/// A bin's place in an array of `P` positions (a power of two, at least [`SMALL_BINS`]; bins
-/// are below `SMALL_BINS`), without a bounds check: masked, or with 256 places, its low byte
-/// (a byte load instead of a load and a mask).
+/// A bin's place among a window's positions, which start at some `BASE` of at most
+/// [`SMALL_BINS`] in an array of `P` (bins are below `SMALL_BINS`), so that `BASE + slot` needs no
+/// bounds check: with [`BYTE_SLOTS`] places, the bin's low byte (a byte load, no mask),
+/// otherwise the bin masked to `SMALL_BINS`.
 #[inline(always)]
 fn slot<const P: usize>(bin: u32) -> usize {
-    if P == 256 {
+    if P >= BYTE_SLOTS {
         usize::from(bin as u8)
     } else {
-        bin as usize & (P - 1)
+        bin as usize & (SMALL_BINS - 1)
     }
 }
+
+/// Positions for two windows indexed by a bin's low byte: the second starts at `SMALL_BINS`.
+const BYTE_SLOTS: usize = SMALL_BINS + 256;
 
 /// The larger of two KLs. KL is never NaN here (finite scores): one `maxsd`, not `f64::max`'s
 /// NaN handling, which made a loop-carried chain of several cycles. Equal KLs have equal bits
@@ -897,7 +901,7 @@ impl<'a> Lane<'a> {
         if let Some(j) = self.joint() {
             let mut p = self.p;
             for ((&inn, &out), kl) in walk {
-                *kl = j.step::<false, SMALL_BINS>(&mut p, inn, out, &mut r);
+                *kl = j.step::<false, SMALL_BINS, 0>(&mut p, inn, out, &mut r);
                 if TRACK {
                     (sum, max) = (sum + *kl, larger(*kl, max));
                 }
@@ -957,8 +961,8 @@ impl Window for Lane<'_> {
             ($k:expr, $long:expr, $short:expr) => {{
                 let k = $k;
                 let inn = b.bins[k];
-                let kl = $long(inn, b.old[k], &mut lr);
-                let short_kl = $short(inn, b.leave[k], &mut sr);
+                let kl = $long(&mut b.pos, inn, b.old[k], &mut lr);
+                let short_kl = $short(&mut b.pos, inn, b.leave[k], &mut sr);
                 if STORE {
                     b.kls[k] = kl;
                     b.short_kls[k] = short_kl;
@@ -971,12 +975,15 @@ impl Window for Lane<'_> {
             }};
         }
         if let (Some(lj), Some(sj)) = (long.joint(), self.joint()) {
-            // The positions go through the chunk's block (no base register of their own).
-            b.lp[..SMALL_BINS].copy_from_slice(&long.p);
-            b.sp[..SMALL_BINS].copy_from_slice(&self.p);
-            let (lp, sp) = (&mut b.lp, &mut b.sp);
-            let mut one = |inn, out, r: &mut f64| lj.step::<true, P>(lp, inn, out, r);
-            let mut two = |inn, out, r: &mut f64| sj.step::<false, P>(sp, inn, out, r);
+            // The positions go through the chunk's block (no base register of their own): the
+            // main window's first, then the short one's.
+            b.pos[..SMALL_BINS].copy_from_slice(&long.p);
+            b.pos[SMALL_BINS..2 * SMALL_BINS].copy_from_slice(&self.p);
+            let one =
+                |p: &mut [usize; P], inn, out, r: &mut f64| lj.step::<true, P, 0>(p, inn, out, r);
+            let two = |p: &mut [usize; P], inn, out, r: &mut f64| {
+                sj.step::<false, P, SMALL_BINS>(p, inn, out, r)
+            };
             // Two scores per iteration: half the loop control (one index, below `body`, which
             // is at most `N`: no bounds check).
             let mut k = 0;
@@ -988,13 +995,13 @@ impl Window for Lane<'_> {
             if k < body {
                 score!(k, one, two);
             }
-            long.p.copy_from_slice(&b.lp[..SMALL_BINS]);
-            self.p.copy_from_slice(&b.sp[..SMALL_BINS]);
+            long.p.copy_from_slice(&b.pos[..SMALL_BINS]);
+            self.p.copy_from_slice(&b.pos[SMALL_BINS..2 * SMALL_BINS]);
         } else {
             let (lt, st) = (long.tables(), self.tables());
             let (lc, sc) = (&mut *long.counts, &mut *self.counts);
-            let mut one = |inn, out, r: &mut f64| lt.step(lc, inn, out, r);
-            let mut two = |inn, out, r: &mut f64| st.step(sc, inn, out, r);
+            let mut one = |_: &mut [usize; P], inn, out, r: &mut f64| lt.step(lc, inn, out, r);
+            let mut two = |_: &mut [usize; P], inn, out, r: &mut f64| st.step(sc, inn, out, r);
             for k in 0..body {
                 score!(k, one, two);
             }
@@ -1062,22 +1069,23 @@ impl Window for NoWindow {
 /// Scores per chunk of the steady-state loop: their bins are computed first for the whole chunk
 /// (a loop without dependences, which the compiler vectorises), then the ring is updated, and
 /// only then the serial part runs, reading bins from L1.
-const CHUNK: usize = 512;
+const CHUNK: usize = 256;
 
 /// A chunk's working arrays in one block: `CHUNK` is small enough that no two of them sit a
 /// multiple of 4 KiB apart, where a load from one would wait on stores to the other (4K
 /// aliasing: it made the ring copy the slowest pass before).
-/// With joint tables, both windows' count positions sit here too, in arrays of `P` (see
-/// [`slot`]).
+/// With joint tables, both windows' count positions sit here too (see [`slot`]). In this
+/// order (`repr(C)`) with `N` = `CHUNK`, the positions in use (the first 256 bytes of `pos`) share
+/// no address modulo 4 KiB with the three bin arrays the hot loop reads.
+#[repr(C)]
 struct ChunkBuf<const N: usize, const P: usize> {
     bins: [u32; N],
     old: [u32; N],
     leave: [u32; N],
+    pos: [usize; P],
+    flags: [bool; N],
     kls: [f64; N],
     short_kls: [f64; N],
-    flags: [bool; N],
-    lp: [usize; P],
-    sp: [usize; P],
 }
 
 impl<const N: usize, const P: usize> ChunkBuf<N, P> {
@@ -1088,9 +1096,8 @@ impl<const N: usize, const P: usize> ChunkBuf<N, P> {
             leave: [0; N],
             kls: [0.0; N],
             short_kls: [0.0; N],
+            pos: [0; P],
             flags: [false; N],
-            lp: [0; P],
-            sp: [0; P],
         }
     }
 }
@@ -1878,25 +1885,25 @@ impl KlDriftDetector {
             // both sizes give the same bits.
             const SMALL: usize = 8;
             match (short.as_mut(), rest.len() > SMALL) {
-                (Some(s), true) => hot.run::<CHUNK, 256, PER_SCORE, _>(
+                (Some(s), true) => hot.run::<CHUNK, BYTE_SLOTS, PER_SCORE, _>(
                     Lane::new(long, offset),
                     Lane::new(s, offset),
                     rest,
                     &mut each,
                 ),
-                (Some(s), false) => hot.run::<SMALL, SMALL_BINS, PER_SCORE, _>(
+                (Some(s), false) => hot.run::<SMALL, { 2 * SMALL_BINS }, PER_SCORE, _>(
                     Lane::new(long, offset),
                     Lane::new(s, offset),
                     rest,
                     &mut each,
                 ),
-                (None, true) => hot.run::<CHUNK, 256, PER_SCORE, _>(
+                (None, true) => hot.run::<CHUNK, BYTE_SLOTS, PER_SCORE, _>(
                     Lane::new(long, offset),
                     NoWindow,
                     rest,
                     &mut each,
                 ),
-                (None, false) => hot.run::<SMALL, SMALL_BINS, PER_SCORE, _>(
+                (None, false) => hot.run::<SMALL, { 2 * SMALL_BINS }, PER_SCORE, _>(
                     Lane::new(long, offset),
                     NoWindow,
                     rest,

@@ -1071,12 +1071,11 @@ impl Window for NoWindow {
 /// only then the serial part runs, reading bins from L1.
 const CHUNK: usize = 256;
 
-/// A chunk's working arrays in one block: `CHUNK` is small enough that no two of them sit a
-/// multiple of 4 KiB apart, where a load from one would wait on stores to the other (4K
+/// A chunk's working arrays in one block, with (joint tables) both windows' count positions
+/// (see [`slot`]). In this order (`repr(C)`) with `N` = `CHUNK`, no two bin arrays sit a
+/// multiple of 4 KiB apart, and the positions in use (the first 256 bytes of `pos`) share no
+/// address modulo 4 KiB with them: a load would otherwise wait on unrelated stores (4K
 /// aliasing: it made the ring copy the slowest pass before).
-/// With joint tables, both windows' count positions sit here too (see [`slot`]). In this
-/// order (`repr(C)`) with `N` = `CHUNK`, the positions in use (the first 256 bytes of `pos`) share
-/// no address modulo 4 KiB with the three bin arrays the hot loop reads.
 #[repr(C)]
 struct ChunkBuf<const N: usize, const P: usize> {
     bins: [u32; N],

@@ -487,7 +487,7 @@ struct Scale {
     inv_norm: f64,
     inv_w_norm: f64,
     // l_i per bin and, with few bins and a small window, the joint table
-    // `joint[i · g.len() + c] = g(c) − l_i` (one lookup per count change instead of two): both
+    // `joint[i · g.len() + c] = l_i − g(c)` (negated) (one lookup per count change instead of two): both
     // set by `bind` once the baseline is known.
     l: Vec<f64>,
     joint: Vec<f64>,
@@ -529,8 +529,9 @@ impl Scale {
         self.l = ln_q.iter().map(|lq| lq * self.inv_w_norm).collect();
         let cells = ln_q.len() * self.g.len();
         self.joint = if ln_q.len() <= SMALL_BINS && cells <= MAX_JOINT {
+            // Negated (`l_i − g(c)`, exactly −(g(c) − l_i)): see `Joint::step`.
             let mut t: Vec<f64> = (self.l.iter())
-                .flat_map(|&l| self.g.iter().map(move |&g| g - l))
+                .flat_map(|&l| self.g.iter().map(move |&g| l - g))
                 .collect();
             // A power of two, so a masked position needs no bounds check (positions stay below
             // `cells`: the padding is never read).
@@ -578,6 +579,24 @@ struct Lane<'a> {
     off: f64,
     r: &'a mut f64,
     stale: &'a mut u32,
+    /// With a joint table, the counts as positions in it (`i · stride + c_i`): the truth while
+    /// the lane lives (set once, not per chunk), written back to `counts` when a slide needs
+    /// the counts and when the lane is dropped.
+    p: [usize; SMALL_BINS],
+}
+
+/// What a chunk's slide changes in a [`Lane`] with a joint table, to slide it again.
+#[derive(Clone, Copy)]
+struct Saved {
+    r: f64,
+    stale: u32,
+    p: [usize; SMALL_BINS],
+}
+
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        self.store_positions();
+    }
 }
 
 impl<'a> Lane<'a> {
@@ -595,7 +614,7 @@ impl<'a> Lane<'a> {
             stale,
             ..
         } = sc;
-        Self {
+        let mut lane = Self {
             counts,
             f,
             g,
@@ -604,7 +623,41 @@ impl<'a> Lane<'a> {
             off: offset * *inv_norm,
             r,
             stale,
+            p: [0; SMALL_BINS],
+        };
+        lane.load_positions();
+        lane
+    }
+
+    /// The positions from the counts (with a joint table).
+    #[inline(always)]
+    fn load_positions(&mut self) {
+        if let Some(j) = self.joint() {
+            self.p = j.positions(self.counts);
         }
+    }
+
+    /// The counts from the positions (with a joint table).
+    #[inline(always)]
+    fn store_positions(&mut self) {
+        if let Some(j) = self.joint() {
+            j.store(&self.p, self.counts);
+        }
+    }
+
+    /// The state a chunk's slide changes, when it is cheap to keep (with a joint table).
+    #[inline(always)]
+    fn save(&self) -> Option<Saved> {
+        self.joint().map(|_| Saved {
+            r: *self.r,
+            stale: *self.stale,
+            p: self.p,
+        })
+    }
+
+    #[inline(always)]
+    fn restore(&mut self, s: &Saved) {
+        (*self.r, *self.stale, self.p) = (s.r, s.stale, s.p);
     }
 }
 
@@ -618,18 +671,21 @@ trait Window {
     /// Slides the main window `long` and this one over the first `len` scores of a chunk: the
     /// k-th arrives in bin `buf.bins[k]` while one of bin `buf.old[k]` leaves the main window
     /// and one of bin `buf.leave[k]` this one; `buf.kls[k]` / `buf.short_kls[k]` get their KLs
-    /// after it. The running sums are recomputed exactly once [`RESYNC`] slides have been
-    /// made, so a chunk must not be longer than either window's
-    /// [`until_resync`](Self::until_resync).
-    fn slide_with<const N: usize>(
+    /// after it (without `STORE`, they are not written: only the sums and maxima come back).
+    /// The running sums are recomputed exactly once [`RESYNC`] slides have been made, so a
+    /// chunk must not be longer than either window's [`until_resync`](Self::until_resync).
+    fn slide_with<const N: usize, const P: usize, const STORE: bool>(
         &mut self,
         long: &mut Lane,
-        buf: &mut ChunkBuf<N>,
+        buf: &mut ChunkBuf<N, P>,
         len: usize,
         sum: f64,
     ) -> Acc;
     /// Slides left before the running sums are recomputed (at least 1).
     fn until_resync(&self) -> usize;
+    /// What a slide changes in this window, when it is cheap to keep ([`Lane::save`]).
+    fn save(&self) -> Option<Saved>;
+    fn restore(&mut self, s: &Saved);
 }
 
 /// A window's count and bin tables as the hot loop reads them, apart (any number of bins).
@@ -699,21 +755,55 @@ impl Joint<'_> {
 
     /// [`Tables::step`] on positions: the same bits. Bins are masked into the fixed-size array
     /// (no bounds check; they are below `SMALL_BINS`).
+    ///
+    /// The table holds −d_c = `l_i − g(c)` (negation is exact), and `r` changes by
+    /// (−d_out) − (−d_in), which is exactly d_in − d_out; with `SUB` by
+    /// −((−d_in) − (−d_out)), the same value (it can only be a zero of the other sign, which
+    /// changes no sum: `r` is never −0, since `sums` gives a nonzero sum of negative
+    /// `f` terms minus the rest and a sum is −0 only if both terms are). Two forms because the
+    /// two windows' steps, written alike, were paired by the compiler into SSE2 registers with
+    /// the main window in the high half, which then cost a shuffle per score to take out.
+    ///
+    /// The positions are `p[BASE..]` (see [`slot`]).
     #[inline(always)]
-    fn step(&self, p: &mut [usize; SMALL_BINS], inn: u32, out: u32, r: &mut f64) -> f64 {
-        let (inn, out) = (
-            inn as usize & (SMALL_BINS - 1),
-            out as usize & (SMALL_BINS - 1),
-        );
+    fn step<const SUB: bool, const P: usize, const BASE: usize>(
+        &self,
+        p: &mut [usize; P],
+        inn: u32,
+        out: u32,
+        r: &mut f64,
+    ) -> f64 {
+        let (inn, out) = (BASE + slot::<P>(inn), BASE + slot::<P>(out));
         let (vo, vi) = (p[out], p[inn]);
         let po = vo - 1;
         let pi = std::hint::select_unpredictable(inn == out, po, vi);
         p[out] = po;
         p[inn] = pi + 1;
-        *r += self.joint[pi & self.mask] - self.joint[po & self.mask];
+        let (di, dout) = (self.joint[pi & self.mask], self.joint[po & self.mask]);
+        if SUB {
+            *r -= di - dout;
+        } else {
+            *r += dout - di;
+        }
         *r - self.off
     }
 }
+
+/// A bin's place among a window's positions, which start at some `BASE` of at most
+/// [`SMALL_BINS`] in an array of `P` (bins are below `SMALL_BINS`), so that `BASE + slot` needs no
+/// bounds check: with [`BYTE_SLOTS`] places, the bin's low byte (a byte load, no mask),
+/// otherwise the bin masked to `SMALL_BINS`.
+#[inline(always)]
+fn slot<const P: usize>(bin: u32) -> usize {
+    if P >= BYTE_SLOTS {
+        usize::from(bin as u8)
+    } else {
+        bin as usize & (SMALL_BINS - 1)
+    }
+}
+
+/// Positions for two windows indexed by a bin's low byte: the second starts at `SMALL_BINS`.
+const BYTE_SLOTS: usize = SMALL_BINS + 256;
 
 /// The larger of two KLs. KL is never NaN here (finite scores): one `maxsd`, not `f64::max`'s
 /// NaN handling, which made a loop-carried chain of several cycles. Equal KLs have equal bits
@@ -770,6 +860,7 @@ impl<'a> Lane<'a> {
     ) -> Option<f64> {
         let mut last = None;
         if body < n {
+            self.store_positions();
             let (inn, out) = (ins[body], outs[body]);
             last = Some(if due {
                 let counts = &mut *self.counts;
@@ -780,6 +871,7 @@ impl<'a> Lane<'a> {
             } else {
                 self.tables().step(self.counts, inn, out, &mut r)
             });
+            self.load_positions();
         }
         if due {
             *self.stale = 0;
@@ -809,14 +901,14 @@ impl<'a> Lane<'a> {
         let mut r = *self.r;
         let walk = ins[..body].iter().zip(&outs[..body]).zip(&mut kls[..body]);
         if let Some(j) = self.joint() {
-            let mut p = j.positions(self.counts);
+            let mut p = self.p;
             for ((&inn, &out), kl) in walk {
-                *kl = j.step(&mut p, inn, out, &mut r);
+                *kl = j.step::<false, SMALL_BINS, 0>(&mut p, inn, out, &mut r);
                 if TRACK {
                     (sum, max) = (sum + *kl, larger(*kl, max));
                 }
             }
-            j.store(&p, self.counts);
+            self.p = p;
         } else {
             let t = self.tables();
             for ((&inn, &out), kl) in walk {
@@ -849,10 +941,10 @@ impl Window for Lane<'_> {
     /// they saved). Each window's arithmetic is the same as alone, in the same order. The chunk
     /// comes as one block (one base register for its five arrays, so nothing spills).
     #[inline(never)]
-    fn slide_with<const N: usize>(
+    fn slide_with<const N: usize, const P: usize, const STORE: bool>(
         &mut self,
         long: &mut Lane,
-        buf: &mut ChunkBuf<N>,
+        buf: &mut ChunkBuf<N, P>,
         len: usize,
         mut sum: f64,
     ) -> Acc {
@@ -862,57 +954,89 @@ impl Window for Lane<'_> {
         let (due_long, due_short) = (long.due(n), self.due(n));
         let body = n.saturating_sub(usize::from(due_long | due_short));
         let (mut lr, mut sr) = (*long.r, *self.r);
+        // Without `STORE`, the short window's largest running sum, not KL: KL = r − off, and
+        // subtracting a constant is monotone, so the largest KL is the largest sum minus `off`,
+        // bit for bit (and the short window's KLs are not computed).
         let (mut lmax, mut smax) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
         let b = &mut *buf;
         macro_rules! score {
             ($k:expr, $long:expr, $short:expr) => {{
                 let k = $k;
                 let inn = b.bins[k];
-                let kl = $long(inn, b.old[k], &mut lr);
-                let short_kl = $short(inn, b.leave[k], &mut sr);
-                b.kls[k] = kl;
-                b.short_kls[k] = short_kl;
-                (sum, lmax, smax) = (sum + kl, larger(kl, lmax), larger(short_kl, smax));
+                let kl = $long(&mut b.pos, inn, b.old[k], &mut lr);
+                let short_kl = $short(&mut b.pos, inn, b.leave[k], &mut sr);
+                if STORE {
+                    b.kls[k] = kl;
+                    b.short_kls[k] = short_kl;
+                    smax = larger(short_kl, smax);
+                } else {
+                    smax = larger(sr, smax);
+                }
+                lmax = larger(kl, lmax);
+                sum += kl;
             }};
         }
         if let (Some(lj), Some(sj)) = (long.joint(), self.joint()) {
-            let (mut lp, mut sp) = (lj.positions(long.counts), sj.positions(self.counts));
-            let mut one = |inn, out, r: &mut f64| lj.step(&mut lp, inn, out, r);
-            let mut two = |inn, out, r: &mut f64| sj.step(&mut sp, inn, out, r);
-            // Two scores per iteration: half the loop control.
-            for j in 0..body / 2 {
-                score!(2 * j, one, two);
-                score!(2 * j + 1, one, two);
+            // The positions go through the chunk's block (no base register of their own): the
+            // main window's first, then the short one's.
+            b.pos[..SMALL_BINS].copy_from_slice(&long.p);
+            b.pos[SMALL_BINS..2 * SMALL_BINS].copy_from_slice(&self.p);
+            let one =
+                |p: &mut [usize; P], inn, out, r: &mut f64| lj.step::<true, P, 0>(p, inn, out, r);
+            let two = |p: &mut [usize; P], inn, out, r: &mut f64| {
+                sj.step::<false, P, SMALL_BINS>(p, inn, out, r)
+            };
+            // Two scores per iteration: half the loop control (one index, below `body`, which
+            // is at most `N`: no bounds check).
+            let mut k = 0;
+            while k + 1 < body {
+                score!(k, one, two);
+                score!(k + 1, one, two);
+                k += 2;
             }
-            if body % 2 == 1 {
-                score!(body - 1, one, two);
+            if k < body {
+                score!(k, one, two);
             }
-            lj.store(&lp, long.counts);
-            sj.store(&sp, self.counts);
+            long.p.copy_from_slice(&b.pos[..SMALL_BINS]);
+            self.p.copy_from_slice(&b.pos[SMALL_BINS..2 * SMALL_BINS]);
         } else {
             let (lt, st) = (long.tables(), self.tables());
             let (lc, sc) = (&mut *long.counts, &mut *self.counts);
-            let mut one = |inn, out, r: &mut f64| lt.step(lc, inn, out, r);
-            let mut two = |inn, out, r: &mut f64| st.step(sc, inn, out, r);
+            let mut one = |_: &mut [usize; P], inn, out, r: &mut f64| lt.step(lc, inn, out, r);
+            let mut two = |_: &mut [usize; P], inn, out, r: &mut f64| st.step(sc, inn, out, r);
             for k in 0..body {
                 score!(k, one, two);
             }
         }
         let (ins, outs, leave) = (&b.bins[..], &b.old[..], &b.leave[..]);
         if let Some(kl) = long.finish(lr, ins, outs, body, n, due_long) {
-            b.kls[body] = kl;
+            if STORE {
+                b.kls[body] = kl;
+            }
             (sum, lmax) = (sum + kl, larger(kl, lmax));
         }
         if let Some(kl) = self.finish(sr, ins, leave, body, n, due_short) {
-            b.short_kls[body] = kl;
-            smax = larger(kl, smax);
+            if STORE {
+                b.short_kls[body] = kl;
+            }
+            smax = larger(if STORE { kl } else { *self.r }, smax);
         }
-        (sum, lmax, smax)
+        (sum, lmax, if STORE { smax } else { smax - self.off })
     }
 
     #[inline(always)]
     fn until_resync(&self) -> usize {
         RESYNC.saturating_sub(*self.stale).max(1) as usize
+    }
+
+    #[inline(always)]
+    fn save(&self) -> Option<Saved> {
+        Lane::save(self)
+    }
+
+    #[inline(always)]
+    fn restore(&mut self, s: &Saved) {
+        Lane::restore(self, s)
     }
 }
 
@@ -922,10 +1046,11 @@ struct NoWindow;
 
 impl Window for NoWindow {
     const ON: bool = false;
-    fn slide_with<const N: usize>(
+    /// Always stores the KLs (`Hot::run` re-slides only with both windows on).
+    fn slide_with<const N: usize, const P: usize, const STORE: bool>(
         &mut self,
         long: &mut Lane,
-        buf: &mut ChunkBuf<N>,
+        buf: &mut ChunkBuf<N, P>,
         len: usize,
         sum: f64,
     ) -> Acc {
@@ -937,26 +1062,34 @@ impl Window for NoWindow {
     fn until_resync(&self) -> usize {
         usize::MAX
     }
+    fn save(&self) -> Option<Saved> {
+        None
+    }
+    fn restore(&mut self, _: &Saved) {}
 }
 
 /// Scores per chunk of the steady-state loop: their bins are computed first for the whole chunk
 /// (a loop without dependences, which the compiler vectorises), then the ring is updated, and
 /// only then the serial part runs, reading bins from L1.
-const CHUNK: usize = 128;
+const CHUNK: usize = 256;
 
-/// A chunk's working arrays in one block: `CHUNK` is small enough that no two of them sit a
-/// multiple of 4 KiB apart, where a load from one would wait on stores to the other (4K
+/// A chunk's working arrays in one block, with (joint tables) both windows' count positions
+/// (see [`slot`]). In this order (`repr(C)`) with `N` = `CHUNK`, no two bin arrays sit a
+/// multiple of 4 KiB apart, and the positions in use (the first 256 bytes of `pos`) share no
+/// address modulo 4 KiB with them: a load would otherwise wait on unrelated stores (4K
 /// aliasing: it made the ring copy the slowest pass before).
-struct ChunkBuf<const N: usize> {
+#[repr(C)]
+struct ChunkBuf<const N: usize, const P: usize> {
     bins: [u32; N],
     old: [u32; N],
     leave: [u32; N],
+    pos: [usize; P],
+    flags: [bool; N],
     kls: [f64; N],
     short_kls: [f64; N],
-    flags: [bool; N],
 }
 
-impl<const N: usize> ChunkBuf<N> {
+impl<const N: usize, const P: usize> ChunkBuf<N, P> {
     fn new() -> Self {
         Self {
             bins: [0; N],
@@ -964,6 +1097,7 @@ impl<const N: usize> ChunkBuf<N> {
             leave: [0; N],
             kls: [0.0; N],
             short_kls: [0.0; N],
+            pos: [0; P],
             flags: [false; N],
         }
     }
@@ -994,10 +1128,10 @@ struct Hot<'a> {
 }
 
 impl Hot<'_> {
-    /// Adds `rest` to full windows, checking both after every score; `each(kls, flags)` sees
-    /// the checks, a chunk at a time.
+    /// Adds `rest` to full windows, checking both after every score; with `PER_SCORE`,
+    /// `each(kls, flags)` sees the checks, a chunk at a time (without it, `each` is not called).
     #[inline(always)]
-    fn run<const N: usize, S: Window>(
+    fn run<const N: usize, const P: usize, const PER_SCORE: bool, S: Window>(
         &mut self,
         mut long: Lane,
         mut short: S,
@@ -1016,7 +1150,7 @@ impl Hot<'_> {
         let mut h = *self.head;
         let mut sh = (h + w - self.short_w) % w;
         let (mut n_drift, mut hsum, mut max) = (0, self.hsum, self.max);
-        let mut buf = ChunkBuf::<N>::new();
+        let mut buf = ChunkBuf::<N, P>::new();
         let mut done = 0;
         while done < rest.len() {
             // Within the ring's end, so the chunk's slots are one slice.
@@ -1034,17 +1168,13 @@ impl Hot<'_> {
             // a -0 can become +0, and both fall in bin 0).
             let bins_out = &mut buf.bins[..len];
             if lo == 0.0 && inv_span == Some(1.0) {
-                for (b, &x) in bins_out.iter_mut().zip(xs) {
-                    *b = floor_bin((x * bins_f).max(0.0).min(last_f));
-                }
+                bins_of(bins_out, xs, |x| clamp_bin(x * bins_f, last_f));
             } else if let Some(inv) = inv_span {
-                for (b, &x) in bins_out.iter_mut().zip(xs) {
-                    *b = floor_bin(((x - lo) * inv * bins_f).max(0.0).min(last_f));
-                }
+                bins_of(bins_out, xs, |x| clamp_bin((x - lo) * inv * bins_f, last_f));
             } else {
-                for (b, &x) in bins_out.iter_mut().zip(xs) {
-                    *b = floor_bin(((x - lo) / span * bins_f).max(0.0).min(last_f));
-                }
+                bins_of(bins_out, xs, |x| {
+                    clamp_bin((x - lo) / span * bins_f, last_f)
+                });
             }
             // 2. The ring, as copies. The k-th score evicts the one in slot h + k, written before
             // this chunk. The short window's k-th leaving score came `short_w` scores earlier:
@@ -1065,9 +1195,38 @@ impl Hot<'_> {
             self.ring[h..h + len].copy_from_slice(xs);
             // 3. The running sums and the KLs, score by score, both windows in one loop. A
             // chunk ends where a window's sums are due for their exact recompute.
-            let (s, long_max, short_max) = short.slide_with(&mut long, &mut buf, len, hsum);
+            // Without a per-score consumer, a chunk that starts outside a drift episode first
+            // slides without storing its KLs (the usual case: no flag, nothing else needs
+            // them); only if a window then went above its drift threshold is it slid again,
+            // from the saved state, storing them: the same arithmetic, so the same bits.
+            let mut stored = true;
+            let mut acc = None;
+            if !PER_SCORE
+                && !*self.in_drift
+                && let (Some(ls), Some(ss)) = (long.save(), short.save())
+            {
+                let quick = short.slide_with::<N, P, false>(&mut long, &mut buf, len, hsum);
+                if (quick.1 > t.drift) | (quick.2 > st.drift) {
+                    long.restore(&ls);
+                    short.restore(&ss);
+                } else {
+                    (stored, acc) = (false, Some(quick));
+                }
+            }
+            let (s, long_max, short_max) = match acc {
+                Some(quick) => quick,
+                None => short.slide_with::<N, P, true>(&mut long, &mut buf, len, hsum),
+            };
             hsum = s;
             max = larger(long_max, max);
+            if !stored {
+                h += len;
+                if h == w {
+                    h = 0;
+                }
+                done += len;
+                continue;
+            }
             // 4. The checks, one after every score, in order. A chunk whose largest KLs are
             // both at or below their drift thresholds has no flag set (the usual case): no
             // pass over it. Otherwise the flags and their count without a call (so nothing is
@@ -1107,7 +1266,9 @@ impl Hot<'_> {
                     }
                 }
             }
-            each(kls, flags);
+            if PER_SCORE {
+                each(kls, flags);
+            }
             h += len;
             if h == w {
                 h = 0;
@@ -1117,6 +1278,31 @@ impl Hot<'_> {
         *self.head = h;
         (self.n_drift, self.hsum, self.max) = (n_drift, hsum, max);
     }
+}
+
+/// `bin(x)` for each score, four per step (the compiler makes it two pairs of SSE2 operations
+/// per step: half the loop control of one pair).
+#[inline(always)]
+fn bins_of(out: &mut [u32], xs: &[f64], bin: impl Fn(f64) -> u32) {
+    let mut quads = out.chunks_exact_mut(4);
+    let mut xq = xs.chunks_exact(4);
+    for (b, x) in (&mut quads).zip(&mut xq) {
+        for (b, &x) in b.iter_mut().zip(x) {
+            *b = bin(x);
+        }
+    }
+    for (b, &x) in quads.into_remainder().iter_mut().zip(xq.remainder()) {
+        *b = bin(x);
+    }
+}
+
+/// A bin position clamped to 0..=`last` and floored: `KlDriftConfig::bin_of` for a score whose
+/// position is `pos` (not NaN: scores are checked first). Compares, not `f64::max` / `min`,
+/// whose NaN handling cost a register copy each (a -0 becomes +0: both are bin 0).
+#[inline(always)]
+fn clamp_bin(pos: f64, last: f64) -> u32 {
+    let pos = if pos > 0.0 { pos } else { 0.0 };
+    floor_bin(if pos < last { pos } else { last })
 }
 
 /// `pos as u32` for a position in 0..=2^31 (a clamped bin position), in operations the
@@ -1525,7 +1711,7 @@ impl KlDriftDetector {
             drift: false,
             kl: 0.0,
         };
-        self.run(&[score], ts, outside, |kl, drift| {
+        self.run::<true>(&[score], ts, outside, |kl, drift| {
             check = DriftCheck {
                 drift: drift[0],
                 kl: kl[0],
@@ -1541,7 +1727,7 @@ impl KlDriftDetector {
         let outside = check_scores(scores, self.config.range)?;
         let ts = check_timestamp(timestamp)?;
         let mut out = Vec::with_capacity(scores.len());
-        self.run(scores, ts, outside, |kls, flags| {
+        self.run::<true>(scores, ts, outside, |kls, flags| {
             out.extend(
                 kls.iter()
                     .zip(flags)
@@ -1559,7 +1745,7 @@ impl KlDriftDetector {
         self.baseline()?;
         let outside = check_scores(scores, self.config.range)?;
         let ts = check_timestamp(timestamp)?;
-        Ok(self.run(scores, ts, outside, |_, _| {}))
+        Ok(self.run::<false>(scores, ts, outside, |_, _| {}))
     }
 
     /// The one implementation behind `add`, `add_many` and `add_batch`: adds `scores` at `ts`,
@@ -1567,7 +1753,7 @@ impl KlDriftDetector {
     /// at a time. `outside` = how many of them are outside the range (counted while checking
     /// them). Needs a baseline.
     #[inline(always)]
-    fn run(
+    fn run<const PER_SCORE: bool>(
         &mut self,
         scores: &[f64],
         ts: f64,
@@ -1700,24 +1886,30 @@ impl KlDriftDetector {
             // both sizes give the same bits.
             const SMALL: usize = 8;
             match (short.as_mut(), rest.len() > SMALL) {
-                (Some(s), true) => hot.run::<CHUNK, _>(
+                (Some(s), true) => hot.run::<CHUNK, BYTE_SLOTS, PER_SCORE, _>(
                     Lane::new(long, offset),
                     Lane::new(s, offset),
                     rest,
                     &mut each,
                 ),
-                (Some(s), false) => hot.run::<SMALL, _>(
+                (Some(s), false) => hot.run::<SMALL, { 2 * SMALL_BINS }, PER_SCORE, _>(
                     Lane::new(long, offset),
                     Lane::new(s, offset),
                     rest,
                     &mut each,
                 ),
-                (None, true) => {
-                    hot.run::<CHUNK, _>(Lane::new(long, offset), NoWindow, rest, &mut each)
-                }
-                (None, false) => {
-                    hot.run::<SMALL, _>(Lane::new(long, offset), NoWindow, rest, &mut each)
-                }
+                (None, true) => hot.run::<CHUNK, BYTE_SLOTS, PER_SCORE, _>(
+                    Lane::new(long, offset),
+                    NoWindow,
+                    rest,
+                    &mut each,
+                ),
+                (None, false) => hot.run::<SMALL, { 2 * SMALL_BINS }, PER_SCORE, _>(
+                    Lane::new(long, offset),
+                    NoWindow,
+                    rest,
+                    &mut each,
+                ),
             }
             out.n_drift += hot.n_drift;
             (hsum, batch_max) = (hot.hsum, hot.max);
@@ -2211,6 +2403,11 @@ mod tests {
                 });
             }
             let mut one = det.clone();
+            // `add_batch` slides quiet chunks without storing their KLs and slides a chunk
+            // again when a drift starts in it: the same bits.
+            let mut batch = det.clone();
+            let r = batch.add_batch(&stream[w..], Some(0.0)).unwrap();
+            assert_eq!(r.n_drift, want.iter().filter(|c| c.drift).count());
             let mut got = det.add_many(&stream[w..], Some(0.0)).unwrap();
             assert_eq!(got, want, "{config:?}");
             got.clear();
@@ -2221,7 +2418,8 @@ mod tests {
             assert!(want.iter().any(|c| c.drift), "{config:?}");
             let (lo, hi) = config.range;
             let n_out = stream.iter().filter(|&&x| x < lo || x > hi).count() as u64;
-            for d in [&det, &one] {
+            assert_eq!(batch, det, "{config:?}");
+            for d in [&det, &one, &batch] {
                 assert_eq!(d.out_of_range, n_out, "{config:?}");
                 assert_eq!((&d.long, &d.short), (&long, &short), "{config:?}");
                 let h = d.history.back().unwrap();

@@ -302,8 +302,13 @@ impl Rows {
         let (cap, stride) = (self.cap, self.stride);
         let k = xs.len().min(BLOCK);
         let l0 = self.lens[0];
-        self.tot[l0..l0 + k].copy_from_slice(&xs[..k]);
-        self.var[l0..l0 + k].copy_from_slice(&ZEROS[..k]);
+        if let [x] = xs {
+            // One value (`update`): no copy call.
+            (self.tot[l0], self.var[l0]) = (*x, 0.0);
+        } else {
+            self.tot[l0..l0 + k].copy_from_slice(&xs[..k]);
+            self.var[l0..l0 + k].copy_from_slice(&ZEROS[..k]);
+        }
         let (mut i, mut total) = (0, l0 + k);
         while total >= cap {
             let m = 1 + (total - cap) / 2;
@@ -345,10 +350,8 @@ impl Rows {
             let rest = total - 2 * m;
             let from = a + 2 * m;
             if rest <= 8 {
-                let t: [f64; 8] = self.tot[from..from + 8].try_into().unwrap_or([0.0; 8]);
-                let v: [f64; 8] = self.var[from..from + 8].try_into().unwrap_or([0.0; 8]);
-                self.tot[a..a + 8].copy_from_slice(&t);
-                self.var[a..a + 8].copy_from_slice(&v);
+                self.tot.copy_within(from..from + 8, a);
+                self.var.copy_within(from..from + 8, a);
             } else {
                 self.tot.copy_within(from..from + rest, a);
                 self.var.copy_within(from..from + rest, a);
@@ -591,6 +594,19 @@ impl Adwin {
     /// value for value.
     #[inline(never)]
     fn sums(&mut self, xs: &[f64]) {
+        if let [x] = *xs {
+            // One value (`update`): the same arithmetic without the array passes.
+            let (w0, t0) = (self.width, self.total);
+            let w = w0 + 1.0;
+            let mut inc = 0.0;
+            if w > 1.0 {
+                let d = x - t0 / (w - 1.0);
+                inc = (w - 1.0) * d * d / w;
+            }
+            (self.width, self.total, self.variance) = (w, t0 + x, self.variance + inc);
+            self.guard.track(&[x], &[t0], w0, t0 + x);
+            return;
+        }
         let n = xs.len().min(BLOCK);
         let (xs, before, inc) = (&xs[..n], &mut self.before[..n], &mut self.inc[..n]);
         let mut total = self.total;

@@ -140,38 +140,69 @@ struct Guard {
 }
 
 impl Guard {
-    /// Follows the values `xs` added at width `w0` (the running total before each in `before`,
-    /// after them `total`). Vectorised: the sums since the scan come from the running total,
-    /// and their extremes, like Σ|x|, in any order (they only bound).
-    #[inline(always)]
-    fn track(&mut self, xs: &[f64], before: &[f64], w0: f64, total: f64) {
-        let (t, mu) = (self.t, self.mu);
-        let base = w0 - self.w - 1.0;
-        let (mut lo, mut hi, mut abs) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2], [0.0; 2]);
-        let pairs = xs.chunks_exact(2).zip(before.chunks_exact(2));
-        for ((x, b), o) in pairs.zip(OFFSETS.chunks_exact(2)) {
+    /// The smallest and largest `q = b − o·mu` over a block's values (`b` the running total
+    /// before each, `o` its [`OFFSETS`] entry) and their Σ|x|: what [`track`](Self::track)
+    /// needs, for one value or a block that did not get them from [`Adwin::sums`]'s loop.
+    fn spread_of(&self, xs: &[f64], before: &[f64]) -> (f64, f64, f64) {
+        // Two values per step, written out, so they pair up in SSE2 registers.
+        let (mut lo, mut abs) = ([f64::INFINITY; 2], [0.0; 2]);
+        let mu = self.mu;
+        let (xq, bq) = (xs.chunks_exact(2), before.chunks_exact(2));
+        let rest = xq
+            .remainder()
+            .iter()
+            .zip(bq.remainder())
+            .zip(&OFFSETS[xs.len() & !1..]);
+        // The largest q as the smallest −q (exactly: o·mu − b is −(b − o·mu)), both as `<`
+        // selects: the compiler makes `minpd` of them (a `>` select became a blend).
+        let mut neg_hi = [f64::INFINITY; 2];
+        for ((x, b), o) in xq.zip(bq).zip(OFFSETS.chunks_exact(2)) {
             for k in 0..2 {
-                let p = (b[k] - t) - (base + o[k]) * mu;
-                lo[k] = if p < lo[k] { p } else { lo[k] };
-                hi[k] = if p > hi[k] { p } else { hi[k] };
+                let om = o[k] * mu;
+                let (q, nq) = (b[k] - om, om - b[k]);
+                lo[k] = if q < lo[k] { q } else { lo[k] };
+                neg_hi[k] = if nq < neg_hi[k] { nq } else { neg_hi[k] };
                 abs[k] += x[k].abs();
             }
         }
-        let end = (total - t) - (base + 1.0 + xs.len() as f64) * mu;
-        let mut last = [end, end];
-        if xs.len() % 2 == 1 {
-            let i = xs.len() - 1;
-            last[0] = (before[i] - t) - (base + OFFSETS[i]) * mu;
-            abs[0] += xs[i].abs();
+        let mut hi = [-neg_hi[0], -neg_hi[1]];
+        for ((&x, &b), &o) in rest {
+            let q = b - o * mu;
+            lo[0] = if q < lo[0] { q } else { lo[0] };
+            hi[0] = if q > hi[0] { q } else { hi[0] };
+            abs[0] += x.abs();
         }
-        for v in [lo[0], lo[1], last[0], last[1], self.p_min] {
+        let lo = if lo[1] < lo[0] { lo[1] } else { lo[0] };
+        let hi = if hi[1] > hi[0] { hi[1] } else { hi[0] };
+        (lo, hi, abs[0] + abs[1])
+    }
+
+    /// Follows `n` values added at width `w0` (`total` after them), given the extremes of
+    /// `q = b − o·mu` over them ([`spread_of`](Self::spread_of)) and their Σ|x|. The sum of
+    /// (x − mu) since the scan just before the k-th value is b − t − (w0 − w + k)·mu =
+    /// q − (t + (w0 − w − 1)·mu): the extremes come from q's, in any order (they only bound),
+    /// widened by their rounding (a few ulps of the magnitudes involved; `holds` adds margins
+    /// far above it as well).
+    #[inline(always)]
+    fn track(&mut self, (lo, hi, abs): (f64, f64, f64), n: usize, w0: f64, total: f64) {
+        let (t, mu) = (self.t, self.mu);
+        let base = w0 - self.w - 1.0;
+        let c = t + base * mu;
+        let err =
+            1e-15 * (lo.abs() + hi.abs() + c.abs() + (base.abs() + n as f64 + 1.0) * mu.abs());
+        let end = (total - t) - (base + 1.0 + n as f64) * mu;
+        for v in [lo - c - err, end] {
             self.p_min = if v < self.p_min { v } else { self.p_min };
         }
-        for v in [hi[0], hi[1], last[0], last[1], self.p_max] {
+        for v in [hi - c + err, end] {
             self.p_max = if v > self.p_max { v } else { self.p_max };
         }
         self.p = end;
-        self.abs_new += abs[0] + abs[1];
+        self.abs_new += abs;
+        // Magnitudes beyond f64 (or a NaN among them): no bound, so no certificate.
+        if !(err < f64::INFINITY) {
+            self.armed = false;
+        }
     }
 
     /// True when no cut point can pass the test at width `w`, total `total` and variance sum
@@ -327,18 +358,18 @@ impl Rows {
                 let inv = f64::from_bits((1023 - i as u64) << 52);
                 let half = n1 * 0.5;
                 // Two merges at a time, written out, so they pair up in SSE2 registers.
-                let mut j = 0;
-                while j + 2 <= m {
-                    let (a, b) = (&st[2 * j..2 * j + 4], &sv[2 * j..2 * j + 4]);
+                let pairs = (st.chunks_exact(4).zip(sv.chunks_exact(4)))
+                    .zip(ot.chunks_exact_mut(2).zip(ov.chunks_exact_mut(2)));
+                for ((a, b), (t, v)) in pairs {
                     let (mu1, mu2) = ([a[0] * inv, a[2] * inv], [a[1] * inv, a[3] * inv]);
                     let d = [mu1[0] - mu2[0], mu1[1] - mu2[1]];
-                    ot[j..j + 2].copy_from_slice(&[a[0] + a[1], a[2] + a[3]]);
-                    ov[j..j + 2].copy_from_slice(&[
+                    t.copy_from_slice(&[a[0] + a[1], a[2] + a[3]]);
+                    v.copy_from_slice(&[
                         b[0] + b[1] + half * d[0] * d[0],
                         b[2] + b[3] + half * d[1] * d[1],
                     ]);
-                    j += 2;
                 }
+                let j = m & !1;
                 if j < m {
                     let (t0, t1, v0, v1) = (st[2 * j], st[2 * j + 1], sv[2 * j], sv[2 * j + 1]);
                     let (mu1, mu2) = (t0 * inv, t1 * inv);
@@ -590,8 +621,8 @@ impl Adwin {
 
     /// Adds up to [`BLOCK`] values to the running sums (not to the rows): the totals before
     /// each value (the running sum, in order), then the variance increments (independent of each
-    /// other, so the divisions vectorise), then their sum in order; the reference's arithmetic,
-    /// value for value.
+    /// other, so the divisions vectorise) with the certificate's extremes in the same pass, then
+    /// their sum in order; the reference's arithmetic, value for value.
     #[inline(never)]
     fn sums(&mut self, xs: &[f64]) {
         if let [x] = *xs {
@@ -604,7 +635,8 @@ impl Adwin {
                 inc = (w - 1.0) * d * d / w;
             }
             (self.width, self.total, self.variance) = (w, t0 + x, self.variance + inc);
-            self.guard.track(&[x], &[t0], w0, t0 + x);
+            let spread = self.guard.spread_of(&[x], &[t0]);
+            self.guard.track(spread, 1, w0, t0 + x);
             return;
         }
         let n = xs.len().min(BLOCK);
@@ -630,7 +662,8 @@ impl Adwin {
             variance += inc;
         }
         (self.width, self.total, self.variance) = (w0 + n as f64, total, variance);
-        self.guard.track(xs, &self.before[..n], w0, total);
+        let spread = self.guard.spread_of(xs, &self.before[..n]);
+        self.guard.track(spread, n, w0, total);
     }
 
     fn delete_oldest(&mut self) {

@@ -200,7 +200,7 @@ impl Guard {
         self.p = end;
         self.abs_new += abs;
         // Magnitudes beyond f64 (or a NaN among them): no bound, so no certificate.
-        if !(err < f64::INFINITY) {
+        if !err.is_finite() {
             self.armed = false;
         }
     }

@@ -1192,7 +1192,6 @@ impl Hot<'_> {
             }
             buf.old[..len].copy_from_slice(&rb[h..h + len]);
             rb[h..h + len].copy_from_slice(&buf.bins[..len]);
-            self.ring[h..h + len].copy_from_slice(xs);
             // 3. The running sums and the KLs, score by score, both windows in one loop. A
             // chunk ends where a window's sums are due for their exact recompute.
             // Without a per-score consumer, a chunk that starts outside a drift episode first
@@ -1275,6 +1274,14 @@ impl Hot<'_> {
             }
             done += len;
         }
+        // The scores themselves: nothing above reads them (the bins do the sliding), so only the
+        // last `w` are written, to the slots they would have reached one by one.
+        let keep = rest.len().min(w);
+        let start = (*self.head + (rest.len() - keep)) % w;
+        let first = keep.min(w - start);
+        let tail = &rest[rest.len() - keep..];
+        self.ring[start..start + first].copy_from_slice(&tail[..first]);
+        self.ring[..keep - first].copy_from_slice(&tail[first..]);
         *self.head = h;
         (self.n_drift, self.hsum, self.max) = (n_drift, hsum, max);
     }
@@ -2324,6 +2331,20 @@ mod tests {
         assert_eq!(r.kl, a.long.kl(a.baseline.as_ref().unwrap().offset));
         assert_eq!(a, b);
         assert_eq!(a.summary(1.0).unwrap(), b.summary(1.0).unwrap());
+        // Uneven batches (shorter and longer than the window, ending anywhere in the ring):
+        // the same window, scores included (only the last `window` of a batch are written).
+        let mut c = KlDriftDetector::from_baseline(&base, KlDriftConfig::default()).unwrap();
+        let mut rest = &stream[..];
+        for n in [1, 7, 999, 1000, 1001, 2, 2500, 333].iter().cycle() {
+            let (now, later) = rest.split_at((*n).min(rest.len()));
+            c.add_batch(now, Some(1e9)).unwrap();
+            rest = later;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(a, c);
+        assert_eq!(a.status().unwrap(), c.status().unwrap());
         assert!(b.add_batch(&[0.5, f64::NAN], None).is_err());
         // An infinity is outside the range too: still rejected, not counted.
         let out = b.out_of_range;

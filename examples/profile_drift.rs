@@ -87,6 +87,12 @@ fn main() {
     rate("Adwin::update_many", n, reps, || {
         a.update_many(&xs).unwrap();
     });
+    let mut one = Adwin::new(AdwinConfig::default()).unwrap();
+    rate("Adwin::update (one call per value)", n, reps, || {
+        for &x in &xs {
+            one.update(x).unwrap();
+        }
+    });
     let mut p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
     rate("PageHinkley::update_many", n, reps, || {
         p.update_many(&xs).unwrap();

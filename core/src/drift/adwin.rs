@@ -413,6 +413,10 @@ pub struct Adwin {
     /// Scratch for a block: the total before each value and each variance increment.
     before: Vec<f64>,
     inc: Vec<f64>,
+    /// Values in the running sums but not yet in the rows (fewer than [`BLOCK`]): the rows are
+    /// brought up to date only before a scan or a save, or when a block's worth is pending, so
+    /// one value per call shares the merge work like a batch does.
+    pending: Vec<f64>,
 }
 
 /// Equal detectors have equal saved states (the certificate is a cache).
@@ -423,7 +427,8 @@ impl PartialEq for Adwin {
 }
 
 impl From<Adwin> for AdwinState {
-    fn from(a: Adwin) -> Self {
+    fn from(mut a: Adwin) -> Self {
+        a.flush();
         let levels = (0..a.rows.count())
             .map(|i| {
                 let row: Vec<[f64; 2]> = (0..a.rows.len(i)).map(|k| a.rows.get(i, k)).collect();
@@ -497,6 +502,7 @@ impl Adwin {
             guard: Guard::default(),
             before: vec![0.0; BLOCK],
             inc: vec![0.0; BLOCK],
+            pending: Vec::with_capacity(BLOCK),
         })
     }
 
@@ -508,7 +514,21 @@ impl Adwin {
     /// Adds one value; `true` when a change was detected at it.
     pub fn update(&mut self, x: f64) -> Result<bool> {
         check_value(0, x)?;
-        Ok(self.feed(&[x], &mut Vec::new()) > 0)
+        // `feed` for one value, without its loop: the value joins the pending ones.
+        if self.drift {
+            self.reset();
+        }
+        self.sums(&[x]);
+        self.tick += 1;
+        self.until_check -= 1;
+        self.pending.push(x);
+        if self.until_check == 0 {
+            self.checkpoint(&[]);
+        }
+        if self.pending.len() >= BLOCK {
+            self.flush();
+        }
+        Ok(self.drift)
     }
 
     /// Adds many values; returns the indices (into `xs`) where a change was detected. A non-finite
@@ -541,7 +561,6 @@ impl Adwin {
     /// many periods while the certificate holds.
     fn feed(&mut self, xs: &[f64], hits: &mut Vec<usize>) -> usize {
         let before = hits.len();
-        let (clock, grace) = (self.config.clock, f64::from(self.config.grace_period));
         let (mut pos, mut pend) = (0, 0);
         while pos < xs.len() {
             if self.drift {
@@ -555,24 +574,53 @@ impl Adwin {
             self.tick += seg as u64;
             self.until_check -= seg as u32;
             while pos - pend >= BLOCK {
+                self.flush();
                 self.rows.add(&xs[pend..pend + BLOCK]);
                 pend += BLOCK;
             }
-            if self.until_check == 0 {
-                self.until_check = clock;
-                if self.width > grace && !self.guard.holds(self.width, self.total, self.variance) {
-                    self.rows.add(&xs[pend..pos]);
-                    pend = pos;
-                    self.drift = self.check();
-                    if self.drift {
-                        self.n_detections += 1;
-                        hits.push(pos - 1);
-                    }
+            if self.until_check == 0 && self.checkpoint(&xs[pend..pos]) {
+                pend = pos;
+                if self.drift {
+                    hits.push(pos - 1);
                 }
             }
         }
-        self.rows.add(&xs[pend..pos]);
+        // What is left (less than a block) waits with the pending values, older first.
+        self.pending.extend_from_slice(&xs[pend..pos]);
+        if self.pending.len() >= BLOCK {
+            self.flush();
+        }
         hits.len() - before
+    }
+
+    /// A check is due (the `clock`-th value since the last one): unless the certificate covers
+    /// it, the rows are brought up to date (the pending values, then `newer`, the values added
+    /// since them) and checked. Returns whether the rows were brought up to date.
+    #[inline(always)]
+    fn checkpoint(&mut self, newer: &[f64]) -> bool {
+        self.until_check = self.config.clock;
+        let grace = f64::from(self.config.grace_period);
+        // (The width is a count, never NaN; `holds` treats NaNs as "check".)
+        if self.width <= grace || self.guard.holds(self.width, self.total, self.variance) {
+            return false;
+        }
+        self.flush();
+        self.rows.add(newer);
+        self.drift = self.check();
+        if self.drift {
+            self.n_detections += 1;
+        }
+        true
+    }
+
+    /// Brings the rows up to date with the pending values.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            for block in self.pending.chunks(BLOCK) {
+                self.rows.add(block);
+            }
+            self.pending.clear();
+        }
     }
 
     /// Whether the last value triggered a change.
@@ -635,8 +683,9 @@ impl Adwin {
                 inc = (w - 1.0) * d * d / w;
             }
             (self.width, self.total, self.variance) = (w, t0 + x, self.variance + inc);
-            let spread = self.guard.spread_of(&[x], &[t0]);
-            self.guard.track(spread, 1, w0, t0 + x);
+            // One value: q = t0 − 1·mu (see `Guard::spread_of`).
+            let q = t0 - self.guard.mu;
+            self.guard.track((q, q, x.abs()), 1, w0, t0 + x);
             return;
         }
         let n = xs.len().min(BLOCK);
@@ -1072,6 +1121,26 @@ mod tests {
                 }
                 assert_eq!(got, want, "{name} with {cfg:?}: update_many");
                 assert_eq!(many, fast, "{name} with {cfg:?}: update_many state");
+                // Single values and batches mixed: values left pending by `update` go into the
+                // rows before a batch's.
+                let mut mixed = Adwin::new(cfg.clone()).unwrap();
+                let (mut got, mut at, mut size) = (Vec::new(), 0, 1);
+                while at < xs.len() {
+                    let end = (at + size).min(xs.len());
+                    if size % 3 == 0 {
+                        for (i, &x) in xs.iter().enumerate().take(end).skip(at) {
+                            if mixed.update(x).unwrap() {
+                                got.push(i);
+                            }
+                        }
+                    } else {
+                        let hits = mixed.update_many(&xs[at..end]).unwrap();
+                        got.extend(hits.iter().map(|h| h + at));
+                    }
+                    (at, size) = (end, (size * 5 + 1) % 700);
+                }
+                assert_eq!(got, want, "{name} with {cfg:?}: mixed");
+                assert_eq!(mixed, fast, "{name} with {cfg:?}: mixed state");
             }
         }
         // The test means something: changes were found, and checks were skipped.

@@ -140,9 +140,9 @@ struct Guard {
 }
 
 impl Guard {
-    /// The smallest and largest `q = b − o·mu` over a block's values (`b` the running total
-    /// before each, `o` its [`OFFSETS`] entry) and their Σ|x|: what [`track`](Self::track)
-    /// needs, for one value or a block that did not get them from [`Adwin::sums`]'s loop.
+    /// The smallest and largest `q = b − o·mu` over values added together (`b` the running
+    /// total before each, `o` its [`OFFSETS`] entry) and their Σ|x|: what
+    /// [`track`](Self::track) needs.
     fn spread_of(&self, xs: &[f64], before: &[f64]) -> (f64, f64, f64) {
         // Two values per step, written out, so they pair up in SSE2 registers.
         let (mut lo, mut abs) = ([f64::INFINITY; 2], [0.0; 2]);

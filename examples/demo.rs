@@ -163,14 +163,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, &c) in confidence.iter().enumerate().skip(1000) {
         let check = detector.add(c, Some(t0 + i as f64 * 1.2))?;
         if check.drift && first_drift.is_none() {
-            first_drift = Some((i, check.kl));
+            // Either window can flag: the main one or the short one (its last scores only).
+            first_drift = Some((i, detector.status()?));
         }
     }
     let status = detector.status()?;
     match first_drift {
-        Some((i, kl)) => println!(
-            "  drift from error #{i} (KL {kl:.3} > calibrated threshold {:.3}); new failure mode began at #2000",
-            status.thresholds.drift
+        Some((i, s)) => println!(
+            "  drift from error #{i} (KL {:.3}, calibrated threshold {:.3}; last-{} KL {:.3}, threshold {:.3}); new failure mode began at #2000",
+            s.kl,
+            s.thresholds.drift,
+            s.short_window,
+            s.short_kl,
+            s.short_thresholds.map_or(f64::INFINITY, |t| t.drift),
         ),
         None => println!("  no drift detected"),
     }

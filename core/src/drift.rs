@@ -576,12 +576,6 @@ impl Scale {
         }
         self.r - off
     }
-
-    /// A full window: a score of bin `out` leaves, one of bin `inn` arrives.
-    fn slide(&mut self, out: usize, inn: usize) {
-        let mut kl = [0.0];
-        Lane::new(self, 0.0).slide::<false>(&[inn as u32], &[out as u32], &mut kl, (0.0, 0.0));
-    }
 }
 
 /// The running sum recomputed from the counts: Σ f(c_i) − Σ c_i l_i.
@@ -1847,7 +1841,7 @@ impl KlDriftDetector {
             let mut short_kl = 0.0;
             if let Some(s) = short.as_mut() {
                 if len > s.window {
-                    s.slide(ring_bins[len - 1 - s.window] as usize, bin);
+                    s.step_one(ring_bins[len - 1 - s.window] as usize, bin, offset);
                 } else {
                     s.counts[bin] += 1;
                     if len == s.window {

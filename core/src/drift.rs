@@ -2437,16 +2437,10 @@ mod tests {
         ] {
             let mut det = KlDriftDetector::from_baseline(&base, config.clone()).unwrap();
             let w = config.window;
+            let mut short = det.short.clone();
             det.add_many(&stream[..w], Some(0.0)).unwrap();
             let b = det.baseline.clone().unwrap();
             let (t, st) = (b.thresholds, b.short.map_or(NEVER, |s| s.thresholds));
-            // The model starts from the state the detector reached while filling.
-            let mut long = det.long.clone();
-            let mut short = det.short.clone();
-            let mut bins: VecDeque<usize> =
-                det.window_scores().map(|x| config.bin_of(x).0).collect();
-            let last = det.history.back().unwrap();
-            let (mut sum, mut max) = (last.sum, last.max);
             let slide = |sc: &mut Scale, out: usize, inn: usize| {
                 sc.counts[out] -= 1;
                 let (co, ci) = (sc.counts[out] as usize, sc.counts[inn] as usize);
@@ -2459,6 +2453,28 @@ mod tests {
                 }
                 sc.kl(b.offset)
             };
+            // While the main window fills, the short one fills, then slides, score by score.
+            if let Some(s) = short.as_mut() {
+                let first: Vec<usize> = stream[..w].iter().map(|&x| config.bin_of(x).0).collect();
+                for (len, &inn) in (1..).zip(&first) {
+                    if len > s.window {
+                        slide(s, first[len - 1 - s.window], inn);
+                    } else {
+                        s.counts[inn] += 1;
+                        if len == s.window {
+                            s.recompute();
+                        }
+                    }
+                }
+                assert_eq!(s.r.to_bits(), det.short.as_ref().unwrap().r.to_bits());
+                assert_eq!(Some(&*s), det.short.as_ref(), "{config:?}");
+            }
+            // The steady-state model starts from the state the detector reached while filling.
+            let mut long = det.long.clone();
+            let mut bins: VecDeque<usize> =
+                det.window_scores().map(|x| config.bin_of(x).0).collect();
+            let last = det.history.back().unwrap();
+            let (mut sum, mut max) = (last.sum, last.max);
             let mut want = Vec::new();
             for &x in &stream[w..] {
                 let inn = config.bin_of(x).0;

@@ -558,23 +558,24 @@ impl Scale {
     /// returned. The hot loop's arithmetic for a chunk of one (`Lane::finish`): the exact
     /// recompute when it is due, otherwise the two table differences, so the same bits.
     fn step_one(&mut self, out: usize, inn: usize, offset: f64) -> f64 {
-        let off = offset * self.inv_norm;
-        if self.stale + 1 >= RESYNC {
-            self.counts[out] -= 1;
-            self.counts[inn] += 1;
-            self.recompute();
-        } else {
-            let g_mask = self.g.len() - 1;
-            let t = Tables {
-                g: &self.g[..=g_mask],
-                g_mask,
-                l: &self.l,
-                off,
-            };
-            t.step(&mut self.counts, inn as u32, out as u32, &mut self.r);
-            self.stale += 1;
-        }
-        self.r - off
+        let due = self.stale + 1 >= RESYNC;
+        let g_mask = self.g.len() - 1;
+        let t = Tables {
+            g: &self.g[..=g_mask],
+            g_mask,
+            l: &self.l,
+            off: offset * self.inv_norm,
+        };
+        let kl = t.last(
+            &mut self.counts,
+            &self.f,
+            inn as u32,
+            out as u32,
+            due,
+            &mut self.r,
+        );
+        self.stale = if due { 0 } else { self.stale + 1 };
+        kl
     }
 }
 
@@ -739,6 +740,28 @@ impl Tables<'_> {
         *r += (self.g[ci] - self.l[inn]) - (self.g[co] - self.l[out]);
         *r - self.off
     }
+
+    /// A chunk's last slide (`f` the window's f(c) table): [`step`](Self::step), or when the
+    /// exact recompute is `due`, the counts changed and `r` recomputed from them.
+    #[inline(always)]
+    fn last(
+        &self,
+        counts: &mut [u64],
+        f: &[f64],
+        inn: u32,
+        out: u32,
+        due: bool,
+        r: &mut f64,
+    ) -> f64 {
+        if due {
+            counts[out as usize] -= 1;
+            counts[inn as usize] += 1;
+            *r = sums(counts, f, self.l);
+            *r - self.off
+        } else {
+            self.step(counts, inn, out, r)
+        }
+    }
 }
 
 /// A window's joint table as the hot loop reads it (up to [`SMALL_BINS`] bins). The counts are
@@ -880,15 +903,8 @@ impl<'a> Lane<'a> {
         if body < n {
             self.store_positions();
             let (inn, out) = (ins[body], outs[body]);
-            last = Some(if due {
-                let counts = &mut *self.counts;
-                counts[out as usize] -= 1;
-                counts[inn as usize] += 1;
-                r = sums(counts, self.f, self.l);
-                r - self.off
-            } else {
-                self.tables().step(self.counts, inn, out, &mut r)
-            });
+            let t = self.tables();
+            last = Some(t.last(self.counts, self.f, inn, out, due, &mut r));
             self.load_positions();
         }
         if due {

@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(ROOT)/target
 export CARGO_TERM_COLOR ?= never
 BUILD := $(ROOT)/build
 
-.PHONY: demo test test-rust test-c test-python test-node bench bench-python clean
+.PHONY: demo test test-rust test-c test-python test-node fuzz bench bench-python clean
 
 demo:
 	cargo run --release --example demo
@@ -26,6 +26,13 @@ test-python:
 
 test-node:
 	bash bindings-node/scripts/test.sh
+
+# Randomised exploration (not part of `make test`, whose property tests use a fixed seed): a fresh
+# seed and many cases each run. A failure is saved in tests/*.proptest-regressions and printed with
+# the seed that found it; keep the shrunk input as a plain regression test.
+fuzz:
+	PROPTEST_RNG_SEED=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') PROPTEST_CASES=$${PROPTEST_CASES:-20000} \
+	  cargo test --release -p faultlens-suite --test fuzz --test window
 
 bench:
 	cargo bench -p faultlens-suite

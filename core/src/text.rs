@@ -861,7 +861,27 @@ fn is_cjk_char(c: char) -> bool {
 /// UAX #29 word segmentation with three joins on top: `<name>` placeholders, hyphenated
 /// identifiers (`kube-proxy`), and runs of Han/Kana characters (which UAX #29 splits per character).
 fn segment(text: &str) -> Vec<Segment<'_>> {
-    let segs: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
+    let mut segs: Vec<(usize, &str)> = Vec::new();
+    for (start, seg) in text.split_word_bound_indices() {
+        // UAX #29 joins across some whitespace (U+202F NARROW NO-BREAK SPACE is ExtendNumLet, so
+        // "abc\u{202f}def" is one segment). A token never holds whitespace: split such segments at
+        // every whitespace character, keeping the whitespace runs as non-word segments.
+        if seg.is_ascii() || !seg.chars().any(char::is_whitespace) {
+            segs.push((start, seg));
+            continue;
+        }
+        let mut piece = 0;
+        let mut in_space = None;
+        for (i, c) in seg.char_indices() {
+            let space = c.is_whitespace();
+            if in_space.is_some_and(|s| s != space) {
+                segs.push((start + piece, &seg[piece..i]));
+                piece = i;
+            }
+            in_space = Some(space);
+        }
+        segs.push((start + piece, &seg[piece..]));
+    }
     join_segments(text, &segs)
 }
 

@@ -42,6 +42,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::Artifact;
+
+pub(crate) mod novelty;
+use novelty::{Calibrator, Observation, Reference, support_features};
 use crate::parallel;
 use crate::text::Preprocessor;
 use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
@@ -133,6 +136,13 @@ pub struct ClassifierConfig {
     pub top_k: usize,
     /// N-grams returned in `predict_one`'s explanation (default 5).
     pub explain_top: usize,
+    /// Share of inputs assumed to come from templates the training data never showed, when
+    /// fitting the confidence model (default 0.2; see `docs/classify.md`). Higher makes
+    /// confidence more cautious away from the training data.
+    pub novelty_prior: f64,
+    /// `predict_one` calls an input novel when its novelty (1 - cosine of the whole text to the
+    /// nearest training line) exceeds this (default 0.5).
+    pub novelty_threshold: f64,
 }
 
 impl Default for ClassifierConfig {
@@ -151,6 +161,8 @@ impl Default for ClassifierConfig {
             threshold: 0.7,
             top_k: 3,
             explain_top: 5,
+            novelty_prior: 0.2,
+            novelty_threshold: 0.5,
         }
     }
 }
@@ -199,6 +211,19 @@ impl ClassifierConfig {
                 format!("{} must be in [0, 1]", self.threshold),
             ));
         }
+        if !(self.novelty_prior.is_finite() && self.novelty_prior > 0.0 && self.novelty_prior < 1.0)
+        {
+            return Err(Error::config(
+                "novelty_prior",
+                format!("{} must be in (0, 1)", self.novelty_prior),
+            ));
+        }
+        if !(self.novelty_threshold.is_finite() && (0.0..=1.0).contains(&self.novelty_threshold)) {
+            return Err(Error::config(
+                "novelty_threshold",
+                format!("{} must be in [0, 1]", self.novelty_threshold),
+            ));
+        }
         Ok(())
     }
 }
@@ -208,10 +233,17 @@ impl ClassifierConfig {
 pub struct Prediction {
     /// The most probable label.
     pub label: String,
-    /// Its probability.
+    /// The probability that `label` is right for this input, counting how far the input is from
+    /// the training data (a line unlike any training line gets a low confidence even when the
+    /// model's class probability is high).
     pub confidence: f64,
     /// `confidence >= threshold`.
     pub reliable: bool,
+    /// 1 - the cosine of the whole text (n-grams the model never saw included) to the nearest
+    /// training line: 0 for a copy of a training line, 1 for a line sharing nothing with them.
+    pub novelty: f64,
+    /// `novelty > novelty_threshold`: the input is unlike the training data; route it to a person.
+    pub novel: bool,
     /// The next most probable labels with their probabilities (at most `top_k`).
     pub alternatives: Vec<(String, f64)>,
     /// The n-grams that pushed the decision most towards `label`, with their contribution
@@ -432,6 +464,19 @@ struct Fitted {
     link: Link,
     nb: Option<NbCounts>,
     info: TrainingInfo,
+    /// Absent in files from before confidence accounted for novelty: their confidence is the
+    /// class probability, and novelty is reported as 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    novelty: Option<Novelty>,
+}
+
+/// The training rows and the confidence model fitted on held-out lines (see `novelty.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Novelty {
+    reference: Reference,
+    /// `None` when no line was held out (`holdout = 0` with `logistic` or `naive_bayes`): the
+    /// confidence is then the class probability.
+    calibrator: Option<Calibrator>,
 }
 
 /// Derived, never saved: feature names and per-feature mean weight (for explanations), and for
@@ -1339,6 +1384,85 @@ fn confidences(link: &Link, oof: &[Vec<f64>], rows: &[usize]) -> Vec<f64> {
 /// Out-of-fold raw scores (one row per sample, empty outside the folds) and the folds.
 type HeldOut = (Vec<Vec<f64>>, Vec<Vec<usize>>);
 
+/// Held-out observations for the confidence model (see `novelty.rs`). For every held-out line
+/// (samples of one fold with the same row and label count once, weighted): the answer of the
+/// model that did not train on it, with its support among the rows that model did train on
+/// (right or wrong as it was); and the answer with the line's own class taken away, with its
+/// support among that model's rows of other classes (always wrong: a template never seen). The
+/// second kind weighs `prior / (1 - prior)` of the first in all, spread evenly over distinct
+/// rows, so that every kind of unseen template counts, not only frequent ones.
+#[allow(clippy::too_many_arguments)] // the fitted pieces of one `fit`
+fn novelty_observations(
+    d: &Design,
+    of_sample: &[usize],
+    row_weight: &[f64],
+    reference: &Reference,
+    oof: &[Vec<f64>],
+    folds: &[Vec<usize>],
+    calibration_rows: &[usize],
+    link: &Link,
+    prior: f64,
+) -> Vec<Observation> {
+    let mut known: Vec<Observation> = Vec::new();
+    let mut unseen: Vec<Observation> = Vec::new();
+    let mut usable = vec![false; d.y.len()];
+    calibration_rows.iter().for_each(|&i| usable[i] = true);
+    let mut in_fold = vec![0.0; reference.len()];
+    for fold in folds {
+        // Reference rows the fold's model trained on: some copy lies outside the fold.
+        fold.iter().for_each(|&i| in_fold[of_sample[i]] += 1.0);
+        let trained_on = |r: usize| row_weight[r] > in_fold[r];
+        // Row → its known observation in this fold (`None` when the line is not usable).
+        let mut done: FxHashMap<usize, Option<usize>> = FxHashMap::default();
+        for &i in fold {
+            if oof[i].is_empty() {
+                continue;
+            }
+            if let Some(&at) = done.get(&of_sample[i]) {
+                if let Some(at) = at {
+                    known[at].weight += 1.0;
+                }
+                continue;
+            }
+            let (idx, val) = d.x.row(i);
+            let mut p = oof[i].clone();
+            apply_link(link, &mut p);
+            let y = d.y[i];
+            done.insert(of_sample[i], usable[i].then_some(known.len()));
+            if usable[i] {
+                let best = argmax(&p);
+                let (_, support) = reference.nearest(idx, val, best, trained_on);
+                known.push(Observation {
+                    x: support_features(support),
+                    hit: true,
+                    weight: 1.0,
+                });
+            }
+            let rest = 1.0 - p[y];
+            if rest > 0.0 && p.len() > 1 {
+                p[y] = 0.0;
+                let best = argmax(&p);
+                let (_, support) = reference.nearest(idx, val, best, |r| {
+                    trained_on(r) && reference.class_of(r) != y
+                });
+                unseen.push(Observation {
+                    x: support_features(support),
+                    hit: false,
+                    weight: 1.0,
+                });
+            }
+        }
+        fold.iter().for_each(|&i| in_fold[of_sample[i]] = 0.0);
+    }
+    let known_weight: f64 = known.iter().map(|o| o.weight).sum();
+    if !unseen.is_empty() {
+        let each = known_weight * prior / (1.0 - prior) / unseen.len() as f64;
+        unseen.iter_mut().for_each(|o| o.weight = each);
+    }
+    known.extend(unseen);
+    known
+}
+
 fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1543,8 +1667,10 @@ impl TextClassifier {
             held = Some((oof, folds));
         }
 
-        let (t, _) = d.subset(&d.all());
+        let (t, of_sample) = d.subset(&d.all());
         let mut trained = train_raw(model, &t, &cfg, &mut rep);
+        let reference = Reference::new(&t.x, &t.y, t.x.n_cols);
+        let mut calibrator = None;
         if let Some((oof, folds)) = held {
             // Calibrate on held-out predictions only (never on data the scoring model saw).
             let rows = calibration_rows(&d, &folds);
@@ -1558,6 +1684,19 @@ impl TextClassifier {
             log::debug!("classifier {model} calibration: {:?}", trained.link);
             let all: Vec<usize> = folds.concat();
             baseline = confidences(&trained.link, &oof, &all);
+            let obs = novelty_observations(
+                &d,
+                &of_sample,
+                &t.w,
+                &reference,
+                &oof,
+                &folds,
+                &rows,
+                &trained.link,
+                cfg.novelty_prior,
+            );
+            calibrator = Calibrator::fit(&obs);
+            log::debug!("classifier confidence model: {calibrator:?}");
         }
         rep.report("train", cfg.max_iter, cfg.max_iter);
         if !trained.converged {
@@ -1595,6 +1734,10 @@ impl TextClassifier {
             link: trained.link,
             nb: trained.nb,
             info,
+            novelty: Some(Novelty {
+                reference,
+                calibrator,
+            }),
         });
         self.derive()?;
         Ok(self)
@@ -1642,6 +1785,9 @@ impl TextClassifier {
             .zip(&add.class_count)
             .for_each(|(a, b)| *a += b);
         f.linear = nb_linear(nb, nf, f.info.options.alpha);
+        if let Some(n) = f.novelty.as_mut() {
+            n.reference.extend(&t.x, &t.y, nf);
+        }
         f.classes = classes;
         f.info.n_samples += d.y.len();
         f.info.trained_at = now_unix();
@@ -1872,19 +2018,37 @@ impl TextClassifier {
     /// The label of one text with its confidence, alternatives and the n-grams behind it.
     pub fn predict_one(&self, text: &str) -> Result<Prediction> {
         let f = self.fitted()?;
-        let x = self.vectorizer.transform(&[text])?;
-        Ok(self.explain_row(f, &x, 0))
+        let (x, unseen) = self.vectorizer.transform_with_unseen(&[text])?;
+        Ok(self.explain_row(f, &x, 0, unseen[0]))
     }
 
     /// [`predict_one`](Self::predict_one) for many texts (in parallel for large batches).
     pub fn predict_many<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Prediction>> {
         let f = self.fitted()?;
-        let x = self.vectorizer.transform(texts)?;
+        let (x, unseen) = self.vectorizer.transform_with_unseen(texts)?;
         let rows: Vec<usize> = (0..x.n_rows).collect();
-        Ok(parallel::map(&rows, |&i| self.explain_row(f, &x, i)))
+        Ok(parallel::map(&rows, |&i| {
+            self.explain_row(f, &x, i, unseen[i])
+        }))
     }
 
-    fn explain_row(&self, f: &Fitted, x: &CsrMatrix, i: usize) -> Prediction {
+    /// The confidence that `best` (with class probability `p`) is right for the row, and the
+    /// row's novelty; `unseen` is its mass outside the vocabulary (`transform_with_unseen`).
+    fn trust(&self, f: &Fitted, idx: &[u32], val: &[f64], unseen: f64, best: usize, p: f64) -> (f64, f64) {
+        let Some(n) = &f.novelty else {
+            return (p, 0.0);
+        };
+        // Similarities on the known n-grams, scaled to the whole text.
+        let whole = (1.0 - unseen).max(0.0).sqrt();
+        let (any, own) = n.reference.nearest(idx, val, best, |_| true);
+        let confidence = n
+            .calibrator
+            .as_ref()
+            .map_or(p, |c| p * c.probability(&support_features(own * whole)));
+        (confidence, 1.0 - any * whole)
+    }
+
+    fn explain_row(&self, f: &Fitted, x: &CsrMatrix, i: usize, unseen: f64) -> Prediction {
         let (idx, val) = x.row(i);
         let k = f.linear.n_classes;
         let mut p = vec![0.0; k];
@@ -1892,11 +2056,14 @@ impl TextClassifier {
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let best = order[0];
+        let (confidence, novelty) = self.trust(f, idx, val, unseen, best, p[best]);
+        // Alternatives keep their share of the class probabilities, on the same scale.
+        let scale = if p[best] > 0.0 { confidence / p[best] } else { 0.0 };
         let alternatives = order
             .iter()
             .skip(1)
             .take(self.config.top_k)
-            .map(|&c| (f.classes[c].clone(), p[c]))
+            .map(|&c| (f.classes[c].clone(), (p[c] * scale).min(confidence)))
             .collect();
         let mut contrib: Vec<(usize, f64)> = idx
             .iter()
@@ -1916,8 +2083,10 @@ impl TextClassifier {
             .collect();
         Prediction {
             label: f.classes[best].clone(),
-            confidence: p[best],
-            reliable: p[best] >= self.config.threshold,
+            confidence,
+            reliable: confidence >= self.config.threshold,
+            novelty,
+            novel: novelty > self.config.novelty_threshold,
             alternatives,
             explanation,
         }
@@ -2025,6 +2194,21 @@ impl<'de> Deserialize<'de> for TextClassifier {
                     "classifier weights do not match its vocabulary and classes",
                 ));
             }
+        }
+        let mut p = p;
+        if let Some(n) = p.fitted.as_mut().and_then(|f| {
+            let k = f.classes.len();
+            f.novelty.as_mut().map(|n| (n, k))
+        }) {
+            let (n, k) = n;
+            let nf = p.vectorizer.n_features().map_err(D::Error::custom)?;
+            if !n.reference.is_valid(nf, k) || n.calibrator.as_ref().is_some_and(|c| !c.is_valid(2))
+            {
+                return Err(D::Error::custom(
+                    "classifier training rows or confidence model do not match its vocabulary and classes",
+                ));
+            }
+            n.reference.index(nf);
         }
         let mut c = TextClassifier {
             config: p.config,

@@ -18,6 +18,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::TextClassifier;
+use crate::classify::novelty::{Calibrator, Observation};
 use crate::error::{Error, Result};
 use crate::index::{Embedding, SearchOptions, TextHit, TextIndex};
 use crate::models::Artifact;
@@ -350,6 +351,7 @@ impl OutcomeCounts {
 pub struct Metrics {
     resolutions: [AtomicU64; 4],
     unreliable: AtomicU64,
+    novel: AtomicU64,
     errors: AtomicU64,
     success: [AtomicU64; 4],
     failure: [AtomicU64; 4],
@@ -362,6 +364,7 @@ impl Default for Metrics {
         Metrics {
             resolutions: Default::default(),
             unreliable: AtomicU64::new(0),
+            novel: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             success: Default::default(),
             failure: Default::default(),
@@ -372,11 +375,21 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Records one resolution.
-    pub fn record_resolution(&self, method: Method, confidence: f64, reliable: bool, seconds: f64) {
+    /// Records one resolution (`novel`: the input was unlike the knowledge and training data).
+    pub fn record_resolution(
+        &self,
+        method: Method,
+        confidence: f64,
+        reliable: bool,
+        novel: bool,
+        seconds: f64,
+    ) {
         self.resolutions[method.index()].fetch_add(1, Ordering::Relaxed);
         if !reliable {
             self.unreliable.fetch_add(1, Ordering::Relaxed);
+        }
+        if novel {
+            self.novel.fetch_add(1, Ordering::Relaxed);
         }
         self.latency.observe(seconds);
         if method != Method::NoMatch {
@@ -406,7 +419,7 @@ impl Metrics {
             .iter()
             .chain(&self.success)
             .chain(&self.failure)
-            .chain([&self.unreliable, &self.errors])
+            .chain([&self.unreliable, &self.novel, &self.errors])
         {
             a.store(0, Ordering::Relaxed);
         }
@@ -437,6 +450,7 @@ impl Metrics {
             total: resolutions.values().sum(),
             resolutions,
             unreliable: self.unreliable.load(Ordering::Relaxed),
+            novel: self.novel.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             outcomes,
             latency_seconds: self.latency.snapshot(),
@@ -452,8 +466,12 @@ pub struct MetricsSnapshot {
     pub total: u64,
     /// Resolutions by answering method (`exact_match`, ..., `no_match`).
     pub resolutions: BTreeMap<String, u64>,
-    /// Resolutions whose answer was below its stage's threshold.
+    /// Resolutions not marked reliable: abstentions (no stage reached its threshold; the best
+    /// candidate, if any, is returned for a person to check).
     pub unreliable: u64,
+    /// Resolutions whose input was novel (unlike the knowledge base and the training data).
+    #[serde(default)]
+    pub novel: u64,
     /// Resolve calls that returned an error.
     pub errors: u64,
     /// Feedback by the method that gave the answer.
@@ -492,8 +510,14 @@ impl MetricsSnapshot {
         simple(
             "unreliable_resolutions_total",
             "counter",
-            "Resolutions answered below their stage's threshold.",
+            "Abstentions: resolutions no stage answered reliably.",
             self.unreliable,
+        );
+        simple(
+            "novel_inputs_total",
+            "counter",
+            "Resolutions whose input was unlike the knowledge base and the training data.",
+            self.novel,
         );
         simple(
             "resolve_errors_total",
@@ -615,6 +639,34 @@ pub struct KnowledgeBase {
     row_ids: rustc_hash::FxHashMap<RowKey, u32>,
     /// Pairs the vectoriser was fitted on.
     fitted_on: usize,
+    /// `P(the top solution is right | similarity features)`, fitted on the base itself when the
+    /// vectoriser is (see [`KnowledgeBase::confidence`]); `None` when the base cannot tell (one
+    /// solution only, or every held-out pair right).
+    calibrator: Option<Calibrator>,
+}
+
+/// Neighbours the similarity confidence looks at (the answer's margin and agreement).
+const CONFIDENCE_NEIGHBOURS: usize = 10;
+/// Distinct rows the knowledge base's confidence model is fitted on at most (evenly spaced):
+/// each costs two searches at build time.
+const CALIBRATION_ROWS: usize = 1000;
+/// Share of inputs assumed to match no solution in the base when fitting its confidence model
+/// (the classifier's `novelty_prior` default).
+const KNOWLEDGE_NOVELTY_PRIOR: f64 = 0.2;
+
+/// Features of a similarity answer: `[s, ln(1.01 - s), margin, agreement]` for the top
+/// similarity `s`, its margin over the best neighbour with another solution, and the share of
+/// the neighbours' similarity that backs the top solution.
+fn similarity_features(hits: &[(f64, &str)]) -> Vec<f64> {
+    let Some(&(s, top)) = hits.first() else {
+        return vec![0.0, (1.01f64).ln(), 0.0, 0.0];
+    };
+    let s = s.clamp(0.0, 1.0);
+    let other = hits.iter().find(|h| h.1 != top).map_or(0.0, |h| h.0);
+    let total: f64 = hits.iter().map(|h| h.0).sum();
+    let backing: f64 = hits.iter().filter(|h| h.1 == top).map(|h| h.0).sum();
+    let agreement = if total > 0.0 { backing / total } else { 0.0 };
+    vec![s, (1.01 - s).ln(), (s - other).max(0.0), agreement]
 }
 
 /// The stored strings followed by the new ones, borrowed (a refit's corpus).
@@ -655,8 +707,10 @@ impl KnowledgeBase {
             first_pair: Vec::new(),
             row_ids: Default::default(),
             fitted_on: errors.len(),
+            calibrator: None,
         };
         kb.index(errors, solutions, &rows)?;
+        kb.calibrator = kb.fit_calibrator();
         Ok(kb)
     }
 
@@ -870,6 +924,98 @@ impl KnowledgeBase {
     pub fn distinct_vectors(&self) -> usize {
         self.members.len()
     }
+
+    /// The pairs most similar to a row, best first (ties: insertion order), skipping pairs
+    /// `skip` rejects; at most `k`. Sorts every touched row: for building the confidence model,
+    /// not for serving.
+    fn ranked(&self, idx: &[u32], val: &[f64], k: usize, skip: impl Fn(u32) -> bool) -> Vec<(f64, u32)> {
+        let mut scores: rustc_hash::FxHashMap<u32, f64> = Default::default();
+        for (&f, &w) in idx.iter().zip(val) {
+            for &(r, v) in &self.postings[f as usize] {
+                *scores.entry(r).or_insert(0.0) += w * v;
+            }
+        }
+        let mut rows: Vec<(f64, u32)> = scores.into_iter().map(|(r, s)| (s, r)).collect();
+        rows.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(self.first_pair[a.1 as usize].cmp(&self.first_pair[b.1 as usize])));
+        let mut out = Vec::with_capacity(k);
+        for (s, r) in rows {
+            for &p in &self.members[r as usize] {
+                if out.len() == k {
+                    return out;
+                }
+                if !skip(p) {
+                    out.push((s.min(1.0), p));
+                }
+            }
+        }
+        out
+    }
+
+    /// The confidence model, fitted on the base itself. For (up to [`CALIBRATION_ROWS`])
+    /// distinct stored errors: the answer the base gives with that one pair left out (right when
+    /// its solution is the pair's, as for a repeat of a known error), and the answer with every
+    /// pair of that solution left out (always wrong: an error whose fix the base does not hold).
+    /// The second kind weighs [`KNOWLEDGE_NOVELTY_PRIOR`] of the whole.
+    fn fit_calibrator(&self) -> Option<Calibrator> {
+        let n = self.members.len();
+        if n < 2 {
+            return None;
+        }
+        let sample: Vec<usize> = (0..n).step_by(n.div_ceil(CALIBRATION_ROWS)).collect();
+        let texts: Vec<&str> = sample
+            .iter()
+            .map(|&r| self.errors[self.members[r][0] as usize].as_str())
+            .collect();
+        let rows = self.vectorizer.transform(&texts).ok()?;
+        let mut known = Vec::new();
+        let mut unseen = Vec::new();
+        for (i, &r) in sample.iter().enumerate() {
+            let pair = self.members[r][0];
+            let own = self.solutions[pair as usize].as_str();
+            let (idx, val) = rows.row(i);
+            let hits_of = |hits: Vec<(f64, u32)>| -> Vec<(f64, &str)> {
+                hits.into_iter().map(|(s, p)| (s, self.solutions[p as usize].as_str())).collect()
+            };
+            let loo = hits_of(self.ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| p == pair));
+            if let Some(&(_, top)) = loo.first() {
+                known.push(Observation {
+                    x: similarity_features(&loo),
+                    hit: top == own,
+                    weight: self.members[r].len() as f64,
+                });
+            }
+            let away = hits_of(self.ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| {
+                self.solutions[p as usize] == own
+            }));
+            if !away.is_empty() {
+                unseen.push(Observation {
+                    x: similarity_features(&away),
+                    hit: false,
+                    weight: 1.0,
+                });
+            }
+        }
+        let known_weight: f64 = known.iter().map(|o| o.weight).sum();
+        if !unseen.is_empty() {
+            let each = known_weight * KNOWLEDGE_NOVELTY_PRIOR / (1.0 - KNOWLEDGE_NOVELTY_PRIOR)
+                / unseen.len() as f64;
+            unseen.iter_mut().for_each(|o| o.weight = each);
+        }
+        known.extend(unseen);
+        Calibrator::fit(&known)
+    }
+
+    /// The probability that the top solution of `hits` (a search's answer for one text, best
+    /// first) is right, from the base's own confidence model; the top similarity when the base
+    /// has none.
+    pub fn confidence(&self, hits: &[SimilarError]) -> f64 {
+        let pairs: Vec<(f64, &str)> = hits.iter().map(|h| (h.similarity, h.solution.as_str())).collect();
+        match (&self.calibrator, pairs.first()) {
+            (_, None) => 0.0,
+            (Some(c), Some(_)) => c.probability(&similarity_features(&pairs)),
+            (None, Some(top)) => top.0,
+        }
+    }
 }
 
 thread_local! {
@@ -897,6 +1043,9 @@ struct KnowledgeState {
     solutions: Vec<String>,
     vectorizer: TfidfVectorizer,
     fitted_on: usize,
+    /// Absent in files from before similarity confidence was calibrated: fitted at load.
+    #[serde(default)]
+    calibrator: Option<Calibrator>,
 }
 
 impl Serialize for KnowledgeBase {
@@ -906,6 +1055,7 @@ impl Serialize for KnowledgeBase {
             solutions: self.solutions.clone(),
             vectorizer: self.vectorizer.clone(),
             fitted_on: self.fitted_on,
+            calibrator: self.calibrator.clone(),
         }
         .serialize(s)
     }
@@ -932,9 +1082,19 @@ impl<'de> Deserialize<'de> for KnowledgeBase {
             first_pair: Vec::new(),
             row_ids: Default::default(),
             fitted_on: st.fitted_on,
+            calibrator: None,
         };
         kb.index(&st.errors, &st.solutions, &rows)
             .map_err(serde::de::Error::custom)?;
+        kb.calibrator = match st.calibrator {
+            Some(c) if c.is_valid(4) => Some(c),
+            Some(_) => {
+                return Err(serde::de::Error::custom(
+                    "the knowledge base's confidence model has the wrong number of weights",
+                ));
+            }
+            None => kb.fit_calibrator(),
+        };
         Ok(kb)
     }
 }
@@ -974,9 +1134,11 @@ impl Mode {
 pub struct ResolverConfig {
     /// A rule answers when its confidence (always 1.0) reaches this. Default 1.0.
     pub exact_threshold: f64,
-    /// A similar past error answers when its similarity reaches this. Default 0.7.
+    /// A similar past error answers when the probability that its solution is right (calibrated
+    /// on the knowledge base, see `docs/resolve.md`) reaches this. Default 0.7.
     pub similarity_threshold: f64,
-    /// The classifier answers when its top probability reaches this. Default 0.8.
+    /// The classifier answers when the probability that its label is right (novelty included)
+    /// reaches this. Default 0.8.
     pub classifier_threshold: f64,
     /// Candidates kept per stage (similar errors, classifier labels). Default 3.
     pub top_k: usize,
@@ -988,6 +1150,9 @@ pub struct ResolverConfig {
     pub max_outcomes: usize,
     /// How the knowledge base turns error texts into vectors.
     pub knowledge_vectorizer: TfidfConfig,
+    /// An unanswered input is `novel` when its novelty (1 - its similarity to the nearest past
+    /// error or training line) exceeds this. Default 0.5.
+    pub novelty_threshold: f64,
 }
 
 impl Default for ResolverConfig {
@@ -1005,6 +1170,7 @@ impl Default for ResolverConfig {
                 sublinear_tf: true,
                 ..Default::default()
             },
+            novelty_threshold: 0.5,
         }
     }
 }
@@ -1016,6 +1182,7 @@ impl ResolverConfig {
             ("exact_threshold", self.exact_threshold),
             ("similarity_threshold", self.similarity_threshold),
             ("classifier_threshold", self.classifier_threshold),
+            ("novelty_threshold", self.novelty_threshold),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(Error::config(
@@ -1039,12 +1206,19 @@ impl ResolverConfig {
 pub struct Resolution {
     /// The remedy, or `None` when no stage produced one.
     pub solution: Option<String>,
-    /// Confidence of the answer in `[0, 1]` (0 for `no_match`).
+    /// The probability that the answer is right, in `[0, 1]` (rules: 1; 0 for `no_match`).
     pub confidence: f64,
     /// The stage that answered.
     pub method: Method,
-    /// Whether the answer reached its stage's threshold.
+    /// Whether the answer reached its stage's threshold. When false the resolver abstains:
+    /// `solution` is only the best candidate.
     pub reliable: bool,
+    /// 1 - the input's similarity to the nearest past error or training line (the smaller of
+    /// the stages that ran; 0 when none could tell).
+    pub novelty: f64,
+    /// Not reliable and `novelty > novelty_threshold`: an error unlike anything known; route
+    /// it to a person.
+    pub novel: bool,
     /// The matching rule's name, for `exact_match`.
     pub rule: Option<String>,
     /// Similar past errors the similarity stage found (empty when it did not run).
@@ -1066,6 +1240,12 @@ pub struct Outcome {
     pub success: bool,
     /// The method that had answered this text most recently (`no_match` when unknown).
     pub method: Method,
+    /// The past error whose solution was the answer (similarity stage), by knowledge id.
+    #[serde(default)]
+    pub matched_id: Option<u64>,
+    /// Its similarity to the text.
+    #[serde(default)]
+    pub similarity: Option<f64>,
     /// Seconds since the Unix epoch.
     pub timestamp: f64,
 }
@@ -1142,6 +1322,33 @@ impl Knowledge {
     }
 }
 
+impl Knowledge {
+    /// The probability that the top solution of `hits` is right: the knowledge base's own
+    /// confidence model; for a caller's index, the top score.
+    fn confidence(&self, hits: &[SimilarError]) -> f64 {
+        match self {
+            Knowledge::Base(kb) => kb.confidence(hits),
+            Knowledge::Index(_) => hits.first().map_or(0.0, |h| h.similarity),
+        }
+    }
+}
+
+/// What the resolver remembers of a recent answer, for `record_outcome`.
+#[derive(Clone, Copy, Debug)]
+struct Answered {
+    text: u64,
+    method: Method,
+    matched: Option<(u64, f64)>,
+}
+
+/// Feedback key: the matched past error for similarity answers, the label otherwise.
+fn feedback_key(method: Method, matched: Option<u64>, solution: &str) -> String {
+    match (method, matched) {
+        (Method::SimilarityMatch, Some(id)) => format!("pair:{id}"),
+        _ => format!("label:{solution}"),
+    }
+}
+
 fn is_external(ix: &TextIndex) -> bool {
     matches!(ix.config().embedding, Embedding::External { .. })
 }
@@ -1159,9 +1366,12 @@ pub struct Resolver {
     learn: Mutex<()>,
     classifier: Option<TextClassifier>,
     metrics: Metrics,
-    /// Recent (text hash, method) answers, oldest first.
-    recent: Mutex<VecDeque<(u64, Method)>>,
+    /// Recent answers, oldest first.
+    recent: Mutex<VecDeque<Answered>>,
     outcomes: Mutex<VecDeque<Outcome>>,
+    /// Outcomes per matched past error (`pair:<id>`) or label (`label:<solution>`): an answer's
+    /// confidence is multiplied by `(1 + successes) / (1 + successes + failures)`.
+    feedback: RwLock<BTreeMap<String, OutcomeCounts>>,
 }
 
 impl Default for Resolver {
@@ -1187,6 +1397,7 @@ impl Resolver {
             metrics: Metrics::default(),
             recent: Mutex::new(VecDeque::new()),
             outcomes: Mutex::new(VecDeque::new()),
+            feedback: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -1424,9 +1635,13 @@ impl Resolver {
                     r.method,
                     r.confidence,
                     r.reliable,
+                    r.novel,
                     elapsed.as_secs_f64(),
                 );
-                self.remember(text, r.method);
+                let matched = (r.method == Method::SimilarityMatch)
+                    .then(|| r.similar.first().map(|h| (h.id, h.similarity)))
+                    .flatten();
+                self.remember(text, r.method, matched);
                 Ok(r)
             }
             Err(e) => {
@@ -1511,10 +1726,20 @@ impl Resolver {
             confidence: 0.0,
             method: Method::NoMatch,
             reliable: false,
+            novelty: 0.0,
+            novel: false,
             rule: None,
             similar: Vec::new(),
             predictions: Vec::new(),
             elapsed_us: 0,
+        };
+        // The smallest novelty a stage measured (None until a stage that can tell runs).
+        let mut novelty: Option<f64> = None;
+        let feedback = self.feedback.read().unwrap_or_else(PoisonError::into_inner);
+        let factor = |key: String| {
+            feedback.get(&key).map_or(1.0, |c| {
+                (1.0 + c.success as f64) / (1.0 + (c.success + c.failure) as f64)
+            })
         };
         // The best answer below its threshold, returned (unreliable) when no stage is sure.
         let mut fallback: Option<(Method, String, f64, Option<String>)> = None;
@@ -1556,18 +1781,25 @@ impl Resolver {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(kb) = kb.as_ref() {
-                r.similar = kb.search(text, embedding, self.config.top_k)?;
-                if let Some(top) = r.similar.first().cloned()
-                    && consider(
+                let mut hits =
+                    kb.search(text, embedding, self.config.top_k.max(CONFIDENCE_NEIGHBOURS))?;
+                let confidence = kb.confidence(&hits);
+                hits.truncate(self.config.top_k);
+                r.similar = hits;
+                novelty = Some(1.0 - r.similar.first().map_or(0.0, |h| h.similarity));
+                if let Some(top) = r.similar.first().cloned() {
+                    let confidence = confidence
+                        * factor(feedback_key(Method::SimilarityMatch, Some(top.id), &top.solution));
+                    if consider(
                         &mut r,
                         Method::SimilarityMatch,
                         &top.solution,
-                        top.similarity,
+                        confidence,
                         self.config.similarity_threshold,
                         None,
-                    )
-                {
-                    return Ok(r);
+                    ) {
+                        return Ok(r);
+                    }
                 }
             }
         }
@@ -1580,11 +1812,14 @@ impl Resolver {
                 .take(self.config.top_k)
                 .map(|(label, probability)| LabelScore { label, probability })
                 .collect();
+            novelty = Some(novelty.map_or(p.novelty, |n| n.min(p.novelty)));
+            let confidence =
+                p.confidence * factor(feedback_key(Method::MlPrediction, None, &p.label));
             if consider(
                 &mut r,
                 Method::MlPrediction,
                 &p.label,
-                p.confidence,
+                confidence,
                 self.config.classifier_threshold,
                 None,
             ) {
@@ -1597,15 +1832,21 @@ impl Resolver {
             r.method = m;
             r.rule = rule;
         }
+        r.novelty = novelty.unwrap_or(0.0);
+        r.novel = r.novelty > self.config.novelty_threshold;
         Ok(r)
     }
 
-    fn remember(&self, text: &str, method: Method) {
+    fn remember(&self, text: &str, method: Method, matched: Option<(u64, f64)>) {
         let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
         if recent.len() == RECENT_ANSWERS {
             recent.pop_front();
         }
-        recent.push_back((crate::text::fnv1a64(text.as_bytes()), method));
+        recent.push_back(Answered {
+            text: crate::text::fnv1a64(text.as_bytes()),
+            method,
+            matched,
+        });
     }
 
     /// Records whether `solution` worked for `text`. The outcome counts for the method that last
@@ -1617,15 +1858,27 @@ impl Resolver {
             return Err(Error::InvalidInput("empty solution".into()));
         }
         let h = crate::text::fnv1a64(text.as_bytes());
-        let method = self
+        let answered = self
             .recent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .rev()
-            .find(|(t, _)| *t == h)
-            .map_or(Method::NoMatch, |&(_, m)| m);
+            .find(|a| a.text == h)
+            .copied();
+        let method = answered.map_or(Method::NoMatch, |a| a.method);
+        let matched = answered.and_then(|a| a.matched);
         self.metrics.record_outcome(method, success);
+        {
+            let key = feedback_key(method, matched.map(|m| m.0), solution);
+            let mut fb = self.feedback.write().unwrap_or_else(PoisonError::into_inner);
+            let c = fb.entry(key).or_default();
+            if success {
+                c.success += 1;
+            } else {
+                c.failure += 1;
+            }
+        }
         if success
             && self.config.learn_from_feedback
             && self.knowledge_size() > 0
@@ -1642,6 +1895,8 @@ impl Resolver {
             solution: solution.to_owned(),
             success,
             method,
+            matched_id: matched.map(|m| m.0),
+            similarity: matched.map(|m| m.1),
             timestamp: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
@@ -1685,6 +1940,9 @@ struct ResolverState {
     /// Set instead of `knowledge` when the knowledge is a caller's [`TextIndex`].
     #[serde(default)]
     knowledge_index: Option<TextIndex>,
+    /// Outcomes by feedback key (see `Resolver::feedback`).
+    #[serde(default)]
+    feedback: BTreeMap<String, OutcomeCounts>,
 }
 
 /// [`ResolverState`] borrowed, for saving without copies.
@@ -1695,6 +1953,7 @@ struct ResolverStateRef<'a> {
     knowledge: Option<&'a KnowledgeBase>,
     classifier: Option<&'a TextClassifier>,
     knowledge_index: Option<&'a TextIndex>,
+    feedback: &'a BTreeMap<String, OutcomeCounts>,
 }
 
 impl Serialize for Resolver {
@@ -1714,6 +1973,7 @@ impl Serialize for Resolver {
             knowledge,
             classifier: self.classifier.as_ref(),
             knowledge_index,
+            feedback: &self.feedback.read().unwrap_or_else(PoisonError::into_inner),
         }
         .serialize(s)
     }
@@ -1736,6 +1996,7 @@ impl<'de> Deserialize<'de> for Resolver {
                 .or(st.knowledge_index.map(|ix| Knowledge::Index(Box::new(ix)))),
         );
         r.classifier = st.classifier;
+        r.feedback = RwLock::new(st.feedback);
         Ok(r)
     }
 }
@@ -1932,10 +2193,10 @@ mod tests {
     #[test]
     fn metrics_count_and_expose() {
         let m = Metrics::default();
-        m.record_resolution(Method::ExactMatch, 1.0, true, 3e-6);
-        m.record_resolution(Method::SimilarityMatch, 0.82, true, 40e-6);
-        m.record_resolution(Method::MlPrediction, 0.55, false, 2.0);
-        m.record_resolution(Method::NoMatch, 0.0, false, 1e-6);
+        m.record_resolution(Method::ExactMatch, 1.0, true, false, 3e-6);
+        m.record_resolution(Method::SimilarityMatch, 0.82, true, false, 40e-6);
+        m.record_resolution(Method::MlPrediction, 0.55, false, true, 2.0);
+        m.record_resolution(Method::NoMatch, 0.0, false, false, 1e-6);
         m.record_error();
         m.record_outcome(Method::SimilarityMatch, true);
         m.record_outcome(Method::SimilarityMatch, false);

@@ -81,8 +81,10 @@ impl Score {
 fn train(model: ModelKind, rows: &[(String, String)]) -> (TextClassifier, Resolver) {
     let texts: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let labels: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    let prior = std::env::var("FL_PRIOR").ok().and_then(|v| v.parse().ok()).unwrap_or(0.2);
     let mut clf = TextClassifier::new(ClassifierConfig {
         model,
+        novelty_prior: prior,
         ..Default::default()
     })
     .expect("config");

@@ -650,6 +650,9 @@ const CONFIDENCE_NEIGHBOURS: usize = 10;
 /// Distinct rows the knowledge base's confidence model is fitted on at most (evenly spaced):
 /// each costs two searches at build time.
 const CALIBRATION_ROWS: usize = 1000;
+/// Distinct errors a knowledge base needs before it fits a confidence model: with fewer, a
+/// handful of held-out answers would set it, and the confidence is the whole text's similarity.
+const MIN_CALIBRATION_ROWS: usize = 20;
 /// Share of inputs assumed to match no solution in the base when fitting its confidence model
 /// (the classifier's `novelty_prior` default).
 const KNOWLEDGE_NOVELTY_PRIOR: f64 = 0.2;
@@ -693,6 +696,16 @@ impl KnowledgeBase {
         errors: &[S],
         solutions: &[S],
     ) -> Result<Self> {
+        Self::build(config, errors, solutions, None)
+    }
+
+    /// [`new`](Self::new), keeping `calibrator` instead of fitting one when given.
+    fn build<S: AsRef<str> + Sync>(
+        config: TfidfConfig,
+        errors: &[S],
+        solutions: &[S],
+        calibrator: Option<Option<Calibrator>>,
+    ) -> Result<Self> {
         check_pairs(errors, solutions)?;
         let mut vectorizer = TfidfVectorizer::new(config)?;
         vectorizer.fit(errors)?;
@@ -710,7 +723,7 @@ impl KnowledgeBase {
             calibrator: None,
         };
         kb.index(errors, solutions, &rows)?;
-        kb.calibrator = kb.fit_calibrator();
+        kb.calibrator = calibrator.unwrap_or_else(|| kb.fit_calibrator());
         Ok(kb)
     }
 
@@ -775,15 +788,18 @@ impl KnowledgeBase {
         check_pairs(errors, solutions)?;
         let rows = self.vectorizer.transform(errors)?;
         let unseen = (0..rows.n_rows).any(|i| rows.row(i).0.is_empty());
-        if !self.errors.is_empty()
-            && (unseen || (self.len() + errors.len()) * 10 >= self.fitted_on * 11)
-        {
+        let grown = (self.len() + errors.len()) * 10 >= self.fitted_on * 11;
+        if !self.errors.is_empty() && (unseen || grown) {
             let all_errors = stored_then_new(&self.errors, errors);
             let all_solutions = stored_then_new(&self.solutions, solutions);
-            return Ok(AddPlan::Rebuild(Box::new(KnowledgeBase::new(
+            // The confidence model is refitted with the vocabulary when the base has grown by a
+            // tenth; a refit for a new word alone keeps it (feedback can add many new words).
+            let keep = (!grown).then(|| self.calibrator.clone());
+            return Ok(AddPlan::Rebuild(Box::new(KnowledgeBase::build(
                 self.vectorizer.config().clone(),
                 &all_errors,
                 &all_solutions,
+                keep,
             )?)));
         }
         Ok(AddPlan::Append(rows))
@@ -852,7 +868,19 @@ impl KnowledgeBase {
     /// The `k` most similar past errors (similarity > 0), best first; ties keep insertion order.
     pub fn search(&self, text: &str, k: usize) -> Result<Vec<SimilarError>> {
         let q: CsrMatrix = self.vectorizer.transform(&[text])?;
-        let (idx, val) = q.row(0);
+        self.search_row(q.row(0), k)
+    }
+
+    /// [`search`](Self::search), and the share of the whole text the similarities cover:
+    /// `sqrt(1 - unseen)` for the text's mass on n-grams the base never saw (see
+    /// `TfidfVectorizer::transform_with_unseen`). A similarity times it is the whole text's.
+    pub fn search_whole(&self, text: &str, k: usize) -> Result<(Vec<SimilarError>, f64)> {
+        let (q, unseen) = self.vectorizer.transform_with_unseen(&[text])?;
+        let whole = (1.0 - unseen[0]).max(0.0).sqrt();
+        Ok((self.search_row(q.row(0), k)?, whole))
+    }
+
+    fn search_row(&self, (idx, val): (&[u32], &[f64]), k: usize) -> Result<Vec<SimilarError>> {
         if k == 0 {
             return Ok(Vec::new());
         }
@@ -958,7 +986,7 @@ impl KnowledgeBase {
     /// The second kind weighs [`KNOWLEDGE_NOVELTY_PRIOR`] of the whole.
     fn fit_calibrator(&self) -> Option<Calibrator> {
         let n = self.members.len();
-        if n < 2 {
+        if n < MIN_CALIBRATION_ROWS {
             return None;
         }
         let sample: Vec<usize> = (0..n).step_by(n.div_ceil(CALIBRATION_ROWS)).collect();
@@ -1006,13 +1034,19 @@ impl KnowledgeBase {
     }
 
     /// The probability that the top solution of `hits` (a search's answer for one text, best
-    /// first) is right, from the base's own confidence model; the top similarity when the base
-    /// has none.
-    pub fn confidence(&self, hits: &[SimilarError]) -> f64 {
-        let pairs: Vec<(f64, &str)> = hits.iter().map(|h| (h.similarity, h.solution.as_str())).collect();
+    /// first; `whole` from [`search_whole`](Self::search_whole)) is right, from the base's own
+    /// confidence model; the whole text's top similarity when the base has none (fewer than
+    /// `MIN_CALIBRATION_ROWS` distinct errors, or one solution).
+    pub fn confidence(&self, hits: &[SimilarError], whole: f64) -> f64 {
+        let pairs: Vec<(f64, &str)> = hits
+            .iter()
+            .map(|h| (h.similarity * whole, h.solution.as_str()))
+            .collect();
         match (&self.calibrator, pairs.first()) {
             (_, None) => 0.0,
             (Some(c), Some(_)) => c.probability(&similarity_features(&pairs)),
+            // Too small a base to calibrate on: the whole text's similarity, as cautious as the
+            // raw cosine or more.
             (None, Some(top)) => top.0,
         }
     }
@@ -1271,10 +1305,16 @@ impl Knowledge {
     }
 
     /// The `k` most similar past errors to `text` (or to `embedding`, for an index of
-    /// caller-computed embeddings), best first. Index items without a payload are skipped.
-    fn search(&self, text: &str, embedding: Option<&[f32]>, k: usize) -> Result<Vec<SimilarError>> {
+    /// caller-computed embeddings), best first, and the share of the text the similarities
+    /// cover (1 for an index). Index items without a payload are skipped.
+    fn search_whole(
+        &self,
+        text: &str,
+        embedding: Option<&[f32]>,
+        k: usize,
+    ) -> Result<(Vec<SimilarError>, f64)> {
         let hits: Vec<TextHit> = match (self, embedding) {
-            (Knowledge::Base(kb), None) => return kb.search(text, k),
+            (Knowledge::Base(kb), None) => return kb.search_whole(text, k),
             (Knowledge::Base(_), Some(_)) => {
                 return Err(Error::InvalidInput(
                     "an embedding was given but the knowledge base is TF-IDF over texts: \
@@ -1308,7 +1348,7 @@ impl Knowledge {
                 .pop()
                 .unwrap_or_default(),
         };
-        Ok(hits
+        let hits = hits
             .into_iter()
             .filter_map(|h| {
                 Some(SimilarError {
@@ -1318,16 +1358,17 @@ impl Knowledge {
                     similarity: f64::from(h.score).min(1.0),
                 })
             })
-            .collect())
+            .collect();
+        Ok((hits, 1.0))
     }
 }
 
 impl Knowledge {
     /// The probability that the top solution of `hits` is right: the knowledge base's own
     /// confidence model; for a caller's index, the top score.
-    fn confidence(&self, hits: &[SimilarError]) -> f64 {
+    fn confidence(&self, hits: &[SimilarError], whole: f64) -> f64 {
         match self {
-            Knowledge::Base(kb) => kb.confidence(hits),
+            Knowledge::Base(kb) => kb.confidence(hits, whole),
             Knowledge::Index(_) => hits.first().map_or(0.0, |h| h.similarity),
         }
     }
@@ -1781,12 +1822,15 @@ impl Resolver {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(kb) = kb.as_ref() {
-                let mut hits =
-                    kb.search(text, embedding, self.config.top_k.max(CONFIDENCE_NEIGHBOURS))?;
-                let confidence = kb.confidence(&hits);
+                let (mut hits, whole) = kb.search_whole(
+                    text,
+                    embedding,
+                    self.config.top_k.max(CONFIDENCE_NEIGHBOURS),
+                )?;
+                let confidence = kb.confidence(&hits, whole);
                 hits.truncate(self.config.top_k);
                 r.similar = hits;
-                novelty = Some(1.0 - r.similar.first().map_or(0.0, |h| h.similarity));
+                novelty = Some(1.0 - r.similar.first().map_or(0.0, |h| h.similarity) * whole);
                 if let Some(top) = r.similar.first().cloned() {
                     let confidence = confidence
                         * factor(feedback_key(Method::SimilarityMatch, Some(top.id), &top.solution));
@@ -1798,6 +1842,7 @@ impl Resolver {
                         self.config.similarity_threshold,
                         None,
                     ) {
+                        r.novelty = novelty.unwrap_or(0.0);
                         return Ok(r);
                     }
                 }
@@ -1823,6 +1868,7 @@ impl Resolver {
                 self.config.classifier_threshold,
                 None,
             ) {
+                r.novelty = novelty.unwrap_or(0.0);
                 return Ok(r);
             }
         }

@@ -13,11 +13,15 @@ fn main() {
     let l: Vec<&str> = tr[..h].iter().map(|r| r.1.as_str()).collect();
     let mut c = TextClassifier::new(ClassifierConfig::default()).unwrap();
     c.fit(&t, &l).unwrap();
-    let q: Vec<&str> = te.iter().map(|r| r.0.as_str()).collect();
-    let mut seen = std::collections::HashSet::new();
-    for (p, r) in c.predict_many(&q).unwrap().iter().zip(&te) {
-        if p.reliable == (a[3] == "rel") && seen.insert(p.label.clone() + &r.1) {
-            println!("{:.3} nov {:.3} {} <- {} | {}", p.confidence, p.novelty, p.label, r.1, &r.0[..r.0.len().min(90)]);
+    let q: Vec<&str> = te[h..].iter().map(|r| r.0.as_str()).collect();
+    let want = &a[3];
+    let mut n = 0;
+    for (p, r) in c.predict_many(&q).unwrap().iter().zip(&te[h..]) {
+        if &r.1 == want && n < 12 {
+            n += 1;
+            println!("{:.3} nov {:.3} {} <- {} | {}", p.confidence, p.novelty, p.label, r.1, &r.0[..r.0.len().min(100)]);
         }
     }
+    let q: Vec<&str> = tr[..h].iter().filter(|r| &r.1 == want).map(|r| r.0.as_str()).take(5).collect();
+    for x in q { println!("train: {x}"); }
 }

@@ -31,8 +31,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-import faultlens
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGHUB = os.path.join(HERE, "..", "..", "..", "shared", "data", "loghub")
 THRESHOLD = 0.8
@@ -124,6 +122,8 @@ class Fl:
     name = "faultlens"
 
     def fit(self, texts, labels):
+        import faultlens
+
         self.clf = faultlens.TextClassifier().fit(texts, labels)
         self.res = faultlens.Resolver()
         self.res.add_knowledge(texts, labels)

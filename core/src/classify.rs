@@ -1384,13 +1384,16 @@ fn confidences(link: &Link, oof: &[Vec<f64>], rows: &[usize]) -> Vec<f64> {
 /// Out-of-fold raw scores (one row per sample, empty outside the folds) and the folds.
 type HeldOut = (Vec<Vec<f64>>, Vec<Vec<usize>>);
 
-/// Held-out observations for the confidence model (see `novelty.rs`). For every held-out line
-/// (samples of one fold with the same row and label count once, weighted): the answer of the
-/// model that did not train on it, with its support among the rows that model did train on
-/// (right or wrong as it was); and the answer with the line's own class taken away, with its
-/// support among that model's rows of other classes (always wrong: a template never seen). The
-/// second kind weighs `prior / (1 - prior)` of the first in all, spread evenly over distinct
-/// rows, so that every kind of unseen template counts, not only frequent ones.
+/// Held-out observations for the confidence model `P(known | support)` (see `novelty.rs`), from
+/// the lines the calibration folds held out (copies of a row in one fold count once, weighted):
+/// - *repeats* (known): the line against every row its fold's model trained on, copies of
+///   itself included (log data repeats whole lines); weight: its copies;
+/// - *new variants* (known): against those rows but its own (a known template with values
+///   never seen: host names, users), when its class keeps another row;
+/// - *unseen templates* (not known): its class taken away, against the other classes' rows.
+///
+/// Variants and unseen templates each weigh `prior / (1 - prior)` of the repeats in all,
+/// spread evenly over distinct rows so that every template counts, not only frequent ones.
 #[allow(clippy::too_many_arguments)] // the fitted pieces of one `fit`
 fn novelty_observations(
     d: &Design,
@@ -1405,6 +1408,7 @@ fn novelty_observations(
 ) -> Vec<Observation> {
     let mut known: Vec<Observation> = Vec::new();
     let mut unseen: Vec<Observation> = Vec::new();
+    let mut variants: Vec<Observation> = Vec::new();
     let mut usable = vec![false; d.y.len()];
     calibration_rows.iter().for_each(|&i| usable[i] = true);
     let mut in_fold = vec![0.0; reference.len()];
@@ -1412,6 +1416,10 @@ fn novelty_observations(
         // Reference rows the fold's model trained on: some copy lies outside the fold.
         fold.iter().for_each(|&i| in_fold[of_sample[i]] += 1.0);
         let trained_on = |r: usize| row_weight[r] > in_fold[r];
+        let mut class_rows = vec![0usize; d.n_classes];
+        (0..reference.len())
+            .filter(|&r| trained_on(r))
+            .for_each(|r| class_rows[reference.class_of(r)] += 1);
         // Row → its known observation in this fold (`None` when the line is not usable).
         let mut done: FxHashMap<usize, Option<usize>> = FxHashMap::default();
         for &i in fold {
@@ -1428,21 +1436,39 @@ fn novelty_observations(
             let mut p = oof[i].clone();
             apply_link(link, &mut p);
             let y = d.y[i];
-            done.insert(of_sample[i], usable[i].then_some(known.len()));
+            // A known line is two observations: a repeat of a line the model trained on (its
+            // copies outside the fold count, support as for a repeat), and a new variant of its
+            // template (values such as host names or users never seen: its own row left out),
+            // weighted by the Good-Turing chance that the class's next line is a new variant,
+            // `1 - coverage`: the share of its lines whose row occurs once. Log data repeats whole
+            // lines, so without the second kind the confidence model would never see what a known
+            // template with new values looks like.
+            let own = of_sample[i];
+            done.insert(own, usable[i].then_some(known.len()));
             if usable[i] {
                 let best = argmax(&p);
-                let (_, support) = reference.nearest(idx, val, best, trained_on);
+                let (_, support) = reference.nearest(idx, val, 0.0, best, trained_on);
                 known.push(Observation {
                     x: support_features(support),
                     hit: true,
                     weight: 1.0,
                 });
+                let others = class_rows[y] - usize::from(trained_on(own));
+                if others > 0 {
+                    let (_, support) =
+                        reference.nearest(idx, val, 0.0, best, |r| r != own && trained_on(r));
+                    variants.push(Observation {
+                        x: support_features(support),
+                        hit: true,
+                        weight: 1.0,
+                    });
+                }
             }
             let rest = 1.0 - p[y];
             if rest > 0.0 && p.len() > 1 {
                 p[y] = 0.0;
                 let best = argmax(&p);
-                let (_, support) = reference.nearest(idx, val, best, |r| {
+                let (_, support) = reference.nearest(idx, val, 0.0, best, |r| {
                     trained_on(r) && reference.class_of(r) != y
                 });
                 unseen.push(Observation {
@@ -1455,10 +1481,12 @@ fn novelty_observations(
         fold.iter().for_each(|&i| in_fold[of_sample[i]] = 0.0);
     }
     let known_weight: f64 = known.iter().map(|o| o.weight).sum();
-    if !unseen.is_empty() {
-        let each = known_weight * prior / (1.0 - prior) / unseen.len() as f64;
-        unseen.iter_mut().for_each(|o| o.weight = each);
+    let share = known_weight * prior / (1.0 - prior);
+    for group in [&mut unseen, &mut variants] {
+        let each = share / group.len().max(1) as f64;
+        group.iter_mut().for_each(|o| o.weight = each);
     }
+    known.extend(variants);
     known.extend(unseen);
     known
 }
@@ -1695,7 +1723,7 @@ impl TextClassifier {
                 &trained.link,
                 cfg.novelty_prior,
             );
-            calibrator = Calibrator::fit(&obs);
+            calibrator = Calibrator::fit_increasing(&obs, &[0, 1]);
             log::debug!("classifier confidence model: {calibrator:?}");
         }
         rep.report("train", cfg.max_iter, cfg.max_iter);
@@ -2038,14 +2066,12 @@ impl TextClassifier {
         let Some(n) = &f.novelty else {
             return (p, 0.0);
         };
-        // Similarities on the known n-grams, scaled to the whole text.
-        let whole = (1.0 - unseen).max(0.0).sqrt();
-        let (any, own) = n.reference.nearest(idx, val, best, |_| true);
+        let (any, own) = n.reference.nearest(idx, val, unseen, best, |_| true);
         let confidence = n
             .calibrator
             .as_ref()
-            .map_or(p, |c| p * c.probability(&support_features(own * whole)));
-        (confidence, 1.0 - any * whole)
+            .map_or(p, |c| p * c.probability(&support_features(own)));
+        (confidence, 1.0 - any)
     }
 
     fn explain_row(&self, f: &Fitted, x: &CsrMatrix, i: usize, unseen: f64) -> Prediction {

@@ -657,19 +657,19 @@ const MIN_CALIBRATION_ROWS: usize = 20;
 /// (the classifier's `novelty_prior` default).
 const KNOWLEDGE_NOVELTY_PRIOR: f64 = 0.2;
 
-/// Features of a similarity answer: `[s, ln(1.01 - s), margin, agreement]` for the top
+/// Features of a similarity answer: `[s, -ln(1.01 - s), margin, agreement]` for the top
 /// similarity `s`, its margin over the best neighbour with another solution, and the share of
 /// the neighbours' similarity that backs the top solution.
 fn similarity_features(hits: &[(f64, &str)]) -> Vec<f64> {
     let Some(&(s, top)) = hits.first() else {
-        return vec![0.0, (1.01f64).ln(), 0.0, 0.0];
+        return vec![0.0, -(1.01f64).ln(), 0.0, 0.0];
     };
     let s = s.clamp(0.0, 1.0);
     let other = hits.iter().find(|h| h.1 != top).map_or(0.0, |h| h.0);
     let total: f64 = hits.iter().map(|h| h.0).sum();
     let backing: f64 = hits.iter().filter(|h| h.1 == top).map(|h| h.0).sum();
     let agreement = if total > 0.0 { backing / total } else { 0.0 };
-    vec![s, (1.01 - s).ln(), (s - other).max(0.0), agreement]
+    vec![s, -(1.01 - s).ln(), (s - other).max(0.0), agreement]
 }
 
 /// The stored strings followed by the new ones, borrowed (a refit's corpus).
@@ -1030,7 +1030,8 @@ impl KnowledgeBase {
             unseen.iter_mut().for_each(|o| o.weight = each);
         }
         known.extend(unseen);
-        Calibrator::fit(&known)
+        // Every feature grows with the evidence for the answer: none may lower the confidence.
+        Calibrator::fit_increasing(&known, &[0, 1, 2, 3])
     }
 
     /// The probability that the top solution of `hits` (a search's answer for one text, best

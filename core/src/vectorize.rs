@@ -798,23 +798,21 @@ impl TfidfVectorizer {
         Ok(CsrMatrix::from_rows(rows, vocab.features.len()))
     }
 
-    /// [`transform`](Self::transform), plus for each row the share of its TF-IDF mass (squared,
-    /// before normalisation) that falls on n-grams outside the vocabulary, each weighted with the
-    /// idf a term seen in one training document gets. 0 when every n-gram is known, 1 when none
-    /// is: `sqrt(1 - share)` is the cosine between the row as returned and the row a vocabulary
-    /// holding every n-gram would give, so a similarity on the returned rows times it is the
-    /// similarity of the whole text (the classifier's novelty measure).
+    /// [`transform`](Self::transform), plus for each row the share of its n-grams (distinct known
+    /// ones, plus every occurrence of an unknown one) that the vocabulary does not hold: 0 when
+    /// every n-gram is known, 1 when none is. The classifier and the knowledge base read
+    /// `sqrt(1 - share)` as the part of the whole text a similarity on the returned row covers,
+    /// each unknown n-gram counting as much as a typical known n-gram of the same line (its real
+    /// weight is unknowable: a new host name and a new error word look the same to a vocabulary).
     pub fn transform_with_unseen<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
     ) -> Result<(CsrMatrix, Vec<f64>)> {
         let vocab = self.vocab()?;
-        // An unseen n-gram gets the idf of the rarest known one (document frequency 1 unless
-        // `min_df` pruned those).
-        let unseen_idf = vocab.idf.iter().copied().fold(1.0, f64::max);
         let row = |ids: &[u32]| {
             let r = self.row_from_ids(vocab, ids);
-            (r, self.unseen_share(vocab, ids, unseen_idf))
+            let share = self.unseen_share(vocab, ids, r.0.len());
+            (r, share)
         };
         let (rows, shares): (Vec<_>, Vec<_>) = match &self.preprocessor {
             Some(p) => parallel::map(texts, |t| {
@@ -836,38 +834,22 @@ impl TfidfVectorizer {
         Ok((CsrMatrix::from_rows(rows, vocab.features.len()), shares))
     }
 
-    /// See [`transform_with_unseen`](Self::transform_with_unseen).
-    fn unseen_share(&self, vocab: &Vocab, ids: &[u32], unseen_idf: f64) -> f64 {
+    /// See [`transform_with_unseen`](Self::transform_with_unseen); `known` is the row's count of
+    /// distinct known n-grams.
+    fn unseen_share(&self, vocab: &Vocab, ids: &[u32], known: usize) -> f64 {
         let (lo, hi) = self.config.ngram_range;
-        let mut cols: Vec<u32> = Vec::with_capacity(ids.len() * (hi - lo + 1));
         let mut unseen = 0usize;
         for n in lo..=hi.min(ids.len()) {
             for g in ids.windows(n) {
-                match (!g.contains(&UNKNOWN))
-                    .then(|| vocab.feature_index.get(g))
-                    .flatten()
-                {
-                    Some(c) => cols.push(c),
-                    None => unseen += 1,
+                if g.contains(&UNKNOWN) || vocab.feature_index.get(g).is_none() {
+                    unseen += 1;
                 }
             }
         }
         if unseen == 0 {
             return 0.0;
         }
-        cols.sort_unstable();
-        let known: f64 = cols
-            .chunk_by(|a, b| a == b)
-            .map(|c| {
-                let tf = c.len() as f64;
-                let tf = if self.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
-                (tf * vocab.idf[c[0] as usize]).powi(2)
-            })
-            .sum();
-        // Repeats of an n-gram within a line are rare enough in logs to count each occurrence
-        // as its own term.
-        let unseen = unseen as f64 * unseen_idf * unseen_idf;
-        unseen / (known + unseen)
+        unseen as f64 / (known + unseen) as f64
     }
 
     /// TF-IDF rows for documents that are already lists of tokens.

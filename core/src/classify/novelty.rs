@@ -105,12 +105,16 @@ impl Reference {
         self.postings = postings;
     }
 
-    /// The largest dot product of the row `(idx, val)` with a stored row `allow`ed, overall and
-    /// among rows of `class`.
+    /// The largest cosine of the row `(idx, val)` with a stored row `allow`ed, overall and
+    /// among rows of `class`, each times the part of the row those rows could have matched:
+    /// features no allowed row holds count as unseen n-grams (as `transform_with_unseen` counts
+    /// them), so a held-out line sees what a new line would. `unseen` more n-grams (already
+    /// left out of the row) count as well.
     pub(super) fn nearest(
         &self,
         idx: &[u32],
         val: &[f64],
+        unseen: f64,
         class: usize,
         allow: impl Fn(usize) -> bool,
     ) -> (f64, f64) {
@@ -119,28 +123,42 @@ impl Reference {
             if scores.len() < self.class.len() {
                 scores.resize(self.class.len(), 0.0);
             }
+            let (mut known, mut norm) = (0usize, 0.0);
             for (&f, &w) in idx.iter().zip(val) {
+                let mut held = false;
                 for &(r, v) in self.postings.get(f as usize).map_or(&[][..], Vec::as_slice) {
+                    if !allow(r as usize) {
+                        continue;
+                    }
+                    held = true;
                     let s = &mut scores[r as usize];
                     if *s == 0.0 {
                         touched.push(r);
                     }
                     *s += w * v;
                 }
+                if held {
+                    known += 1;
+                    norm += w * w;
+                }
             }
             let (mut any, mut own) = (0.0f64, 0.0f64);
             for &r in touched.iter() {
                 let s = std::mem::take(&mut scores[r as usize]);
-                if !allow(r as usize) {
-                    continue;
-                }
                 any = any.max(s);
                 if self.class[r as usize] as usize == class {
                     own = own.max(s);
                 }
             }
             touched.clear();
-            (any.min(1.0), own.min(1.0))
+            if known == 0 {
+                return (0.0, 0.0);
+            }
+            // `unseen` is a share of (known + unseen) n-grams: turn it back into a count.
+            let extra = if unseen < 1.0 { unseen / (1.0 - unseen) * idx.len() as f64 } else { 0.0 };
+            let missing = (idx.len() - known) as f64 + extra;
+            let whole = (known as f64 / (known as f64 + missing)).sqrt() / norm.sqrt();
+            ((any * whole).min(1.0), (own * whole).min(1.0))
         })
     }
 }
@@ -162,12 +180,13 @@ pub(crate) struct Calibrator {
     pub w: Vec<f64>,
 }
 
-/// The classifier's features of an input's support: `[support, ln(1 - support + 0.01)]`. The
-/// log term lets the fit tell "a copy of a training line" (support 1) from "close" (0.9), which
-/// a linear term alone cannot.
+/// The classifier's features of an input's support: `[support, -ln(1 - support + 0.01)]`, both
+/// increasing in it (fitted with non-negative weights, so more support never lowers the
+/// confidence). The log term lets the fit tell "a copy of a training line" (support 1) from
+/// "close" (0.9), which a linear term alone cannot.
 pub(super) fn support_features(support: f64) -> Vec<f64> {
     let s = support.clamp(0.0, 1.0);
-    vec![s, (1.01 - s).ln()]
+    vec![s, -(1.01 - s).ln()]
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -176,9 +195,23 @@ fn sigmoid(z: f64) -> f64 {
 
 impl Calibrator {
     /// Fits by Newton's method with a small ridge on the weights (the data can be separable:
-    /// every line with support 1 known). `None` when one outcome never happens or the
-    /// observations are inconsistent in width.
-    pub(crate) fn fit(obs: &[Observation]) -> Option<Self> {
+    /// every line with support 1 known); `None` when one outcome never happens or the
+    /// observations are inconsistent in width. The features `increasing` keep weights at or above 0 (the probability never falls as
+    /// they grow): a feature whose free weight comes out negative is dropped and the rest
+    /// refitted.
+    pub(crate) fn fit_increasing(obs: &[Observation], increasing: &[usize]) -> Option<Self> {
+        let mut dropped = vec![false; obs.first()?.x.len()];
+        loop {
+            let c = Self::fit_masked(obs, &dropped)?;
+            match increasing.iter().find(|&&f| !dropped[f] && c.w[f] < 0.0) {
+                Some(&f) => dropped[f] = true,
+                None => return Some(c),
+            }
+        }
+    }
+
+    /// Fits with the `dropped` features' weights fixed at 0.
+    fn fit_masked(obs: &[Observation], dropped: &[bool]) -> Option<Self> {
         let n = obs.first()?.x.len() + 1;
         if obs.iter().any(|o| o.x.len() + 1 != n || !o.weight.is_finite() || o.weight < 0.0) {
             return None;
@@ -215,6 +248,13 @@ impl Calibrator {
             for a in 0..n - 1 {
                 g[a] += ridge * w[a];
                 h[a][a] += ridge;
+                if dropped[a] {
+                    // Pinned at 0: no gradient, an identity row.
+                    g[a] = 0.0;
+                    h[a].iter_mut().for_each(|v| *v = 0.0);
+                    (0..n).for_each(|b| h[b][a] = 0.0);
+                    h[a][a] = 1.0;
+                }
             }
             h[n - 1][n - 1] += 1e-9;
             let step = solve(h, g)?;

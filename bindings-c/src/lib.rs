@@ -599,7 +599,7 @@ mod tests {
         let f = Fail::from(e);
         assert_eq!(f.status, FlStatus::NotFitted);
         assert!(f.message.contains("not fitted"));
-        let io = faultlens::Error::Io(std::io::Error::other("boom"));
+        let io = faultlens::Error::from(std::io::Error::other("boom"));
         assert_eq!(status_of(&io), FlStatus::Io);
     }
 

@@ -77,7 +77,7 @@ def test_messages_are_the_core_display(tmp_path):
     assert str(e.value) == "invalid config `ngram_range`: (3, 1) is invalid: need 1 <= min_n <= max_n <= 8"
     with pytest.raises(FaultlensError) as e:
         Preprocessor.load(tmp_path / "missing.flm")
-    assert str(e.value).startswith("I/O error: ")
+    assert str(e.value).startswith(f"I/O error on `{tmp_path / 'missing.flm'}`: ")
 
 
 def test_errors_are_catchable_as_exception_not_base_exception_only():

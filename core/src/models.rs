@@ -514,4 +514,121 @@ mod tests {
         assert_eq!(leftovers, 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// An artifact whose encoded form never decodes: what a state holding a value JSON cannot
+    /// carry (an infinity written as `null`) looks like to `save`.
+    #[derive(Debug, Serialize)]
+    struct Unloadable {
+        x: f64,
+    }
+
+    impl<'de> Deserialize<'de> for Unloadable {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            #[derive(Deserialize)]
+            struct Raw {
+                x: f64,
+            }
+            let r = Raw::deserialize(d)?;
+            Ok(Unloadable { x: r.x })
+        }
+    }
+
+    impl Artifact for Unloadable {
+        const KIND: &'static str = "unloadable";
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fl-models-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_save_that_would_not_load_keeps_the_previous_file() {
+        let dir = temp_dir("verify");
+        let path = dir.join("u.flm");
+        Unloadable { x: 1.5 }.save(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let e = Unloadable { x: f64::INFINITY }.save(&path).unwrap_err();
+        assert_eq!(e.code(), "InvalidInput", "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("does not load back") && msg.contains("u.flm"), "{msg}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // The same check guards the bytes that pickles and buffers carry.
+        assert!(Unloadable { x: f64::NAN }.to_bytes().is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn io_errors_name_the_path() {
+        let dir = temp_dir("io");
+        let missing = dir.join("missing.flm");
+        for e in [
+            Preprocessor::load(&missing).unwrap_err(),
+            inspect(&missing).unwrap_err(),
+        ] {
+            assert_eq!(e.code(), "Io");
+            assert_eq!(e.path(), Some(missing.as_path()));
+            assert!(e.to_string().contains("missing.flm"), "{e}");
+        }
+        let e = Preprocessor::default()
+            .save(dir.join("no").join("p.flm"))
+            .unwrap_err();
+        assert!(e.path().is_some_and(|p| p.starts_with(dir.join("no"))), "{e}");
+        assert!(Error::from(std::io::Error::other("x")).path().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_through_a_symlink_replaces_the_target_and_keeps_the_link() {
+        let dir = temp_dir("link");
+        let target = dir.join("real.flm");
+        let link = dir.join("link.flm");
+        sample_with(3).save(&target).unwrap();
+        std::os::unix::fs::symlink("real.flm", &link).unwrap();
+        // A chain of links resolves too.
+        let link2 = dir.join("link2.flm");
+        std::os::unix::fs::symlink(&link, &link2).unwrap();
+        sample_with(7).save(&link2).unwrap();
+        for l in [&link, &link2] {
+            assert!(std::fs::symlink_metadata(l).unwrap().file_type().is_symlink());
+        }
+        let back = Preprocessor::load(&target).unwrap();
+        assert_eq!(back.config().min_token_length, 7);
+        // A dangling link gets its target created.
+        std::fs::remove_file(&target).unwrap();
+        sample_with(5).save(&link).unwrap();
+        assert_eq!(Preprocessor::load(&target).unwrap().config().min_token_length, 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn sample_with(min_token_length: usize) -> Preprocessor {
+        Preprocessor::new(PreprocessorConfig {
+            min_token_length,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn inspect_reads_only_the_head_of_a_file() {
+        let dir = temp_dir("inspect");
+        let path = dir.join("p.flm");
+        let mut b = sample();
+        // Damage the end of the payload: inspect does not read that far, load does.
+        let last = b.len() - 2;
+        b[last] ^= 1;
+        std::fs::write(&path, &b).unwrap();
+        let info = inspect(&path).unwrap();
+        assert_eq!(info, inspect_bytes(&sample()).unwrap());
+        assert_eq!(Preprocessor::load(&path).unwrap_err().code(), "Corrupt");
+        // A file whose size disagrees with its header is still refused.
+        std::fs::write(&path, &b[..b.len() - 1]).unwrap();
+        assert_eq!(inspect(&path).unwrap_err().code(), "Corrupt");
+        std::fs::write(&path, &b[..10]).unwrap();
+        assert_eq!(inspect(&path).unwrap_err().code(), "Corrupt");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -315,17 +315,17 @@ pub(crate) unsafe fn config_arg<T: serde::de::DeserializeOwned + Default>(
 }
 
 /// Decodes `s`, which must be a JSON object: serde would also build a struct from an array
-/// (`[]` or `[1, 2]` filling fields by position), which no caller means.
+/// (`[]` or `[1, 2]` filling fields by position), which no caller means. An object is decoded
+/// straight from the text, so serde's messages keep their line and column.
 pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
     s: &str,
     what: &str,
     meant: &str,
     status: FlStatus,
 ) -> Res<T> {
-    let value: serde_json::Value = serde_json::from_str(s)
-        .map_err(|e| Fail::new(status, format!("`{what}` is not {meant}: {e}")))?;
-    if !value.is_object() {
-        let found = match value {
+    let invalid = |e: serde_json::Error| Fail::new(status, format!("`{what}` is not {meant}: {e}"));
+    if !s.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+        let found = match serde_json::from_str::<serde_json::Value>(s).map_err(invalid)? {
             serde_json::Value::Null => "null",
             serde_json::Value::Bool(_) => "a boolean",
             serde_json::Value::Number(_) => "a number",
@@ -338,7 +338,7 @@ pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
             format!("`{what}` must be a JSON object ({{...}}), got {found}"),
         ));
     }
-    serde_json::from_value(value).map_err(|e| Fail::new(status, format!("`{what}` is not {meant}: {e}")))
+    serde_json::from_str(s).map_err(invalid)
 }
 
 /// Hands a buffer to the caller as `(pointer, length)`; released by `fl_bytes_free` /

@@ -93,7 +93,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, failure: Failure) -> PyErr {
         }
         // OSError.filename, as open() sets it (IoError keeps the core's message as its str()).
         if let Some(path) = &filename {
-            let _ = exc.setattr("filename", path);
+            let _ = exc.setattr("filename", path.as_os_str());
         }
         let err = PyErr::from_value(exc);
         let cause = match errno {

@@ -32,7 +32,7 @@ test-node:
 # the seed that found it; keep the shrunk input as a plain regression test.
 fuzz:
 	PROPTEST_RNG_SEED=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') PROPTEST_CASES=$${PROPTEST_CASES:-20000} \
-	  cargo test --release -p faultlens-suite --test fuzz --test window
+	  cargo test --release -p faultlens-suite --test fuzz --test fuzz_payload --test window
 
 bench:
 	cargo bench -p faultlens-suite

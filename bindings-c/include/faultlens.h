@@ -382,8 +382,10 @@ const char *fl_strings_get(const FlStrings *list, size_t index);
 /**
  * Frees a list of strings and every string in it. NULL is a no-op; freeing it again is refused. Must not race with reads of
  * the same list.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_strings_free(FlStrings *list);
+FlStatus fl_strings_free(FlStrings *list);
 
 /**
  * Number of lists in `lists` (0 if `lists` is NULL). Thread-safe.
@@ -398,8 +400,10 @@ const FlStrings *fl_string_lists_get(const FlStringLists *lists, size_t index);
 
 /**
  * Frees a list of lists and everything in it. NULL is a no-op; freeing it again is refused. Must not race with reads.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_string_lists_free(FlStringLists *lists);
+FlStatus fl_string_lists_free(FlStringLists *lists);
 
 /**
  * Builds an unfitted classifier from a JSON config with the core's snake_case names (`model`:
@@ -414,8 +418,10 @@ FlStatus fl_classifier_new(const char *config_json, FlClassifier **out);
 
 /**
  * Frees a classifier. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_classifier_free(FlClassifier *c);
+FlStatus fl_classifier_free(FlClassifier *c);
 
 /**
  * Trains on `n` texts with their `n` labels (NUL-terminated UTF-8, read only during the call).
@@ -617,8 +623,10 @@ FlStatus fl_kl_drift_from_histogram(const uint64_t *counts,
 
 /**
  * Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_kl_drift_free(FlKlDrift *d);
+FlStatus fl_kl_drift_free(FlKlDrift *d);
 
 /**
  * Replaces the baseline with `n` scores, recalibrates, and resets the window and events.
@@ -764,8 +772,10 @@ FlStatus fl_adwin_new(const char *config_json, FlAdwin **out);
 
 /**
  * Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_adwin_free(FlAdwin *d);
+FlStatus fl_adwin_free(FlAdwin *d);
 
 /**
  * Adds one value; `*drift` is true when a change was detected at it. A non-finite value
@@ -842,8 +852,10 @@ FlStatus fl_page_hinkley_new(const char *config_json, FlPageHinkley **out);
 
 /**
  * Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_page_hinkley_free(FlPageHinkley *d);
+FlStatus fl_page_hinkley_free(FlPageHinkley *d);
 
 /**
  * Adds one value; `*drift` is true when a change was detected at it. A non-finite value
@@ -965,8 +977,10 @@ FlStatus fl_index_new(const char *config_json, FlIndex **out);
 
 /**
  * Frees an index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_index_free(FlIndex *idx);
+FlStatus fl_index_free(FlIndex *idx);
 
 /**
  * Adds `rows` vectors (`vectors`: `rows * dim` floats) under `ids` (`rows` of them), with
@@ -1089,8 +1103,10 @@ FlStatus fl_text_index_new(const char *config_json, FlTextIndex **out);
 
 /**
  * Frees a text index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_text_index_free(FlTextIndex *idx);
+FlStatus fl_text_index_free(FlTextIndex *idx);
 
 /**
  * Adds `n` texts with optional payloads (NULL, or `n` strings each possibly NULL). `*ids` owns
@@ -1246,8 +1262,10 @@ const char *fl_hits_text(const FlHits *hits, size_t row, size_t i);
 
 /**
  * Frees search results. NULL is a no-op; freeing it again is refused.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_hits_free(FlHits *hits);
+FlStatus fl_hits_free(FlHits *hits);
 
 /**
  * Frees an array of floats returned by faultlens (`fl_index_get`, `fl_text_index_embed`);
@@ -1284,8 +1302,10 @@ FlStatus fl_resolver_new(const char *config_json, FlResolver **out);
 
 /**
  * Frees a resolver. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_resolver_free(FlResolver *r);
+FlStatus fl_resolver_free(FlResolver *r);
 
 /**
  * Replaces the rules with a JSON array of `{"name", "pattern", "solution"}` objects (`name`
@@ -1528,8 +1548,10 @@ FlStatus fl_resolution_to_json(const FlResolution *res, char **json);
 /**
  * Frees a resolution from `fl_resolver_resolve`. NULL is a no-op; freeing it again is refused. Never pass one obtained from
  * `fl_resolutions_get` (the list owns those).
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_resolution_free(FlResolution *res);
+FlStatus fl_resolution_free(FlResolution *res);
 
 /**
  * Number of resolutions in the list (0 for NULL).
@@ -1544,8 +1566,10 @@ const FlResolution *fl_resolutions_get(const FlResolutions *list, size_t i);
 
 /**
  * Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op; freeing it again is refused.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_resolutions_free(FlResolutions *list);
+FlStatus fl_resolutions_free(FlResolutions *list);
 
 /**
  * Builds a preprocessor from a JSON config with the core's snake_case field names, e.g.
@@ -1560,8 +1584,10 @@ FlStatus fl_preprocessor_new(const char *config_json, FlPreprocessor **out);
 
 /**
  * Frees a preprocessor. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_preprocessor_free(FlPreprocessor *p);
+FlStatus fl_preprocessor_free(FlPreprocessor *p);
 
 /**
  * The tokens of one text, in order. `text` is NUL-terminated UTF-8, read only during the call.
@@ -1678,8 +1704,10 @@ FlStatus fl_tfidf_new(const char *config_json,
 
 /**
  * Frees a vectoriser. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_tfidf_free(FlTfidf *v);
+FlStatus fl_tfidf_free(FlTfidf *v);
 
 /**
  * Learns the vocabulary and idf from `n` raw texts (NUL-terminated UTF-8, read only during the
@@ -1846,8 +1874,10 @@ const double *fl_csr_data(const FlCsr *m);
 
 /**
  * Frees a matrix and its arrays. NULL is a no-op; freeing it again is refused. Must not race with reads of the same matrix.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_csr_free(FlCsr *m);
+FlStatus fl_csr_free(FlCsr *m);
 
 /**
  * Builds an empty aggregator from a JSON config with the core's snake_case names (`window_ms`,
@@ -1862,8 +1892,10 @@ FlStatus fl_window_new(const char *config_json, FlWindow **out);
 
 /**
  * Frees an aggregator. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_window_free(FlWindow *w);
+FlStatus fl_window_free(FlWindow *w);
 
 /**
  * Adds one event (`fl_window_push_batch` with one event).
@@ -1971,8 +2003,10 @@ FlStatus fl_window_result_json(const FlWindowResult *r, char **json);
 
 /**
  * Frees a result and every string in it. NULL is a no-op; freeing it again is refused.
+ * Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+ * handle of this type (freed already, another type's handle, or not made by faultlens).
  */
-void fl_window_result_free(FlWindowResult *r);
+FlStatus fl_window_result_free(FlWindowResult *r);
 
 /**
  * Group numbers for incidents given their sample messages: incident `i` has `counts[i]`

@@ -7,7 +7,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use faultlens::{Artifact, ClassifierConfig, TextClassifier};
 
 use crate::{
-    Fail, FlStatus, FlStrings, Res, config_arg, give_slice, guard, guard_or, handle, out_arg,
+    Fail, FlStatus, FlStrings, Res, config_arg, give_slice, guard, handle, out_arg,
     owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
 };
 
@@ -79,13 +79,11 @@ pub unsafe extern "C" fn fl_classifier_new(
 }
 
 /// Frees a classifier. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_classifier_free(c: *mut FlClassifier) {
-    guard_or((), || {
-        if !c.is_null() {
-            unsafe { crate::free_handle(c) };
-        }
-    })
+pub unsafe extern "C" fn fl_classifier_free(c: *mut FlClassifier) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(c, "fl_classifier_free") })
 }
 
 /// Trains on `n` texts with their `n` labels (NUL-terminated UTF-8, read only during the call).

@@ -10,7 +10,7 @@ use faultlens::drift::{
 };
 
 use crate::{
-    Fail, FlStatus, Res, config_arg, give_slice, guard, guard_or, handle, out_arg, owned_json,
+    Fail, FlStatus, Res, config_arg, give_slice, guard, handle, out_arg, owned_json,
     path_arg, slice_arg,
 };
 
@@ -21,10 +21,9 @@ fn poisoned(what: &str) -> Fail {
     )
 }
 
-unsafe fn locked<'a, T>(m: *const Mutex<T>, what: &str) -> Res<MutexGuard<'a, T>> {
-    unsafe { handle(m, what) }?
-        .lock()
-        .map_err(|_| poisoned(what))
+unsafe fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Res<MutexGuard<'a, T>> {
+    // `m` is a field of a handle already checked by `handle`.
+    m.lock().map_err(|_| poisoned(what))
 }
 
 /// An optional timestamp (seconds since the Unix epoch): NULL means now.
@@ -130,13 +129,11 @@ pub unsafe extern "C" fn fl_kl_drift_from_histogram(
 }
 
 /// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_kl_drift_free(d: *mut FlKlDrift) {
-    guard_or((), || {
-        if !d.is_null() {
-            unsafe { crate::free_handle(d) };
-        }
-    })
+pub unsafe extern "C" fn fl_kl_drift_free(d: *mut FlKlDrift) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(d, "fl_kl_drift_free") })
 }
 
 /// Replaces the baseline with `n` scores, recalibrates, and resets the window and events.
@@ -488,13 +485,11 @@ pub unsafe extern "C" fn fl_adwin_new(
 }
 
 /// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_adwin_free(d: *mut FlAdwin) {
-    guard_or((), || {
-        if !d.is_null() {
-            unsafe { crate::free_handle(d) };
-        }
-    })
+pub unsafe extern "C" fn fl_adwin_free(d: *mut FlAdwin) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(d, "fl_adwin_free") })
 }
 
 /// Adds one value; `*drift` is true when a change was detected at it. A non-finite value
@@ -667,13 +662,11 @@ pub unsafe extern "C" fn fl_page_hinkley_new(
 }
 
 /// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_page_hinkley_free(d: *mut FlPageHinkley) {
-    guard_or((), || {
-        if !d.is_null() {
-            unsafe { crate::free_handle(d) };
-        }
-    })
+pub unsafe extern "C" fn fl_page_hinkley_free(d: *mut FlPageHinkley) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(d, "fl_page_hinkley_free") })
 }
 
 /// Adds one value; `*drift` is true when a change was detected at it. A non-finite value

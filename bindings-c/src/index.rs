@@ -131,12 +131,7 @@ unsafe fn options_arg(p: *const c_char) -> Res<SearchOptions> {
         return Ok(SearchOptions::default());
     }
     let s = unsafe { str_arg(p, "options_json") }?;
-    serde_json::from_str(s).map_err(|e| {
-        Fail::new(
-            FlStatus::InvalidInput,
-            format!("`options_json` is not valid search options: {e}"),
-        )
-    })
+    crate::json_object(s, "options_json", "valid search options", FlStatus::InvalidInput)
 }
 
 /// Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`
@@ -161,13 +156,11 @@ pub unsafe extern "C" fn fl_index_new(
 }
 
 /// Frees an index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_index_free(idx: *mut FlIndex) {
-    guard_or((), || {
-        if !idx.is_null() {
-            unsafe { crate::free_handle(idx) };
-        }
-    })
+pub unsafe extern "C" fn fl_index_free(idx: *mut FlIndex) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(idx, "fl_index_free") })
 }
 
 /// Adds `rows` vectors (`vectors`: `rows * dim` floats) under `ids` (`rows` of them), with
@@ -431,13 +424,11 @@ pub unsafe extern "C" fn fl_text_index_new(
 }
 
 /// Frees a text index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_text_index_free(idx: *mut FlTextIndex) {
-    guard_or((), || {
-        if !idx.is_null() {
-            unsafe { crate::free_handle(idx) };
-        }
-    })
+pub unsafe extern "C" fn fl_text_index_free(idx: *mut FlTextIndex) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(idx, "fl_text_index_free") })
 }
 
 /// Adds `n` texts with optional payloads (NULL, or `n` strings each possibly NULL). `*ids` owns
@@ -772,13 +763,11 @@ pub unsafe extern "C" fn fl_hits_text(hits: *const FlHits, row: usize, i: usize)
 }
 
 /// Frees search results. NULL is a no-op; freeing it again is refused.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_hits_free(hits: *mut FlHits) {
-    guard_or((), || {
-        if !hits.is_null() {
-            unsafe { crate::free_handle(hits) };
-        }
-    })
+pub unsafe extern "C" fn fl_hits_free(hits: *mut FlHits) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(hits, "fl_hits_free") })
 }
 
 /// Frees an array of floats returned by faultlens (`fl_index_get`, `fl_text_index_embed`);

@@ -220,12 +220,6 @@ pub(crate) unsafe fn slice_arg<'a, T>(p: *const T, n: usize, what: &str) -> Res<
     Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
-/// A borrowed handle.
-pub(crate) unsafe fn handle<'a, T>(p: *const T, what: &str) -> Res<&'a T> {
-    unsafe { p.as_ref() }
-        .ok_or_else(|| Fail::new(FlStatus::NullPointer, format!("`{what}` is NULL")))
-}
-
 /// Values an out-pointer is reset to before any work: NULL, 0, false.
 pub(crate) trait Empty {
     fn empty() -> Self;
@@ -317,12 +311,34 @@ pub(crate) unsafe fn config_arg<T: serde::de::DeserializeOwned + Default>(
         return Ok(T::default());
     }
     let s = unsafe { str_arg(p, what) }?;
-    serde_json::from_str(s).map_err(|e| {
-        Fail::new(
-            FlStatus::InvalidConfig,
-            format!("`{what}` is not a valid config: {e}"),
-        )
-    })
+    json_object(s, what, "a valid config", FlStatus::InvalidConfig)
+}
+
+/// Decodes `s`, which must be a JSON object: serde would also build a struct from an array
+/// (`[]` or `[1, 2]` filling fields by position), which no caller means. An object is decoded
+/// straight from the text, so serde's messages keep their line and column.
+pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &str,
+    meant: &str,
+    status: FlStatus,
+) -> Res<T> {
+    let invalid = |e: serde_json::Error| Fail::new(status, format!("`{what}` is not {meant}: {e}"));
+    if !s.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+        let found = match serde_json::from_str::<serde_json::Value>(s).map_err(invalid)? {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(Fail::new(
+            status,
+            format!("`{what}` must be a JSON object ({{...}}), got {found}"),
+        ));
+    }
+    serde_json::from_str(s).map_err(invalid)
 }
 
 /// Hands a buffer to the caller as `(pointer, length)`; released by `fl_bytes_free` /
@@ -340,47 +356,113 @@ unsafe fn take_slice<T>(p: *mut T, len: usize) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Handles: every object this library hands out is registered by address, so that freeing one
-// twice through its own `_free` function (or freeing a pointer faultlens never made) is refused
-// with a message in `fl_last_error()` instead of corrupting the heap. Sharded so that threads
-// creating and freeing answers (`FlResolution`) do not queue on one lock.
+// Handles: every object this library hands out is registered by address together with its type,
+// so that freeing one twice, freeing it through another type's `_free` (`fl_resolution_free` given
+// an `FlResolutions*`), or freeing a pointer faultlens never made is refused with a status and a
+// message instead of corrupting the heap, and a method given another type's handle is refused too.
+// Sharded so that threads creating and freeing answers (`FlResolution`) do not queue on one lock.
 
 const HANDLE_SHARDS: usize = 16;
-static LIVE_HANDLES: [std::sync::Mutex<std::collections::BTreeSet<usize>>; HANDLE_SHARDS] =
-    [const { std::sync::Mutex::new(std::collections::BTreeSet::new()) }; HANDLE_SHARDS];
 
-fn handle_shard(addr: usize) -> std::sync::MutexGuard<'static, std::collections::BTreeSet<usize>> {
+/// What the registry keeps per live handle: its Rust type and the C name used in messages.
+#[derive(Clone, Copy)]
+struct HandleType {
+    id: std::any::TypeId,
+    name: &'static str,
+}
+
+impl HandleType {
+    fn of<T: 'static>() -> Self {
+        HandleType {
+            id: std::any::TypeId::of::<T>(),
+            name: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("handle"),
+        }
+    }
+}
+
+type Registry = std::collections::BTreeMap<usize, HandleType>;
+static LIVE_HANDLES: [std::sync::Mutex<Registry>; HANDLE_SHARDS] =
+    [const { std::sync::Mutex::new(Registry::new()) }; HANDLE_SHARDS];
+
+fn handle_shard(addr: usize) -> std::sync::MutexGuard<'static, Registry> {
     // Heap blocks are 16-byte aligned: the low bits carry no information.
     LIVE_HANDLES[(addr >> 4) % HANDLE_SHARDS]
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Gives `b` to the caller as a handle (registered as live).
-pub(crate) fn into_handle<T>(b: Box<T>) -> *mut T {
+/// Gives `b` to the caller as a handle (registered as live, with its type).
+pub(crate) fn into_handle<T: 'static>(b: Box<T>) -> *mut T {
     let p = Box::into_raw(b);
-    handle_shard(p as usize).insert(p as usize);
+    handle_shard(p as usize).insert(p as usize, HandleType::of::<T>());
     p
 }
 
-/// Frees a handle made by [`into_handle`]. NULL is a no-op; an address that is not live (freed
-/// already, or not made here) is left alone and reported through `fl_last_error()`. A second free
-/// is caught unless the allocator has since reused the address for a new handle.
-pub(crate) unsafe fn free_handle<T>(p: *mut T) {
+/// The type a live handle was registered with, if `p` is one.
+fn registered(p: usize) -> Option<HandleType> {
+    handle_shard(p).get(&p).copied()
+}
+
+/// Frees a handle made by [`into_handle`] through the `_free` function `func`. NULL is a no-op.
+/// An address that is not a live handle of type `T` (freed already, another type's handle, or not
+/// made here) is left alone and refused with `InvalidInput`. A second free is caught unless the
+/// allocator has since reused the address for a new handle.
+pub(crate) unsafe fn free_handle<T: 'static>(p: *mut T, func: &str) -> Res<()> {
     if p.is_null() {
-        return;
+        return Ok(());
     }
-    if handle_shard(p as usize).remove(&(p as usize)) {
-        drop(unsafe { Box::from_raw(p) });
-    } else {
-        let kind = std::any::type_name::<T>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("handle");
-        set_last_error(format!(
-            "{kind} {p:p} was already freed (or was not made by faultlens): ignored"
+    let want = HandleType::of::<T>();
+    let mut shard = handle_shard(p as usize);
+    match shard.get(&(p as usize)).copied() {
+        Some(t) if t.id == want.id => {
+            shard.remove(&(p as usize));
+            drop(shard);
+            drop(unsafe { Box::from_raw(p) });
+            Ok(())
+        }
+        Some(t) => Err(Fail::new(
+            FlStatus::InvalidInput,
+            format!(
+                "{func} was given {} {p:p}, not {}: nothing freed (free it with its own _free function)",
+                article(t.name),
+                article(want.name)
+            ),
+        )),
+        None => Err(Fail::new(
+            FlStatus::InvalidInput,
+            format!(
+                "{func}: {p:p} is not a live {} (already freed, or not made by faultlens): nothing freed",
+                want.name
+            ),
+        )),
+    }
+}
+
+fn article(name: &str) -> String {
+    // "an FlResolver", as the names are read "eff-ell ...".
+    format!("an {name}")
+}
+
+/// A borrowed handle. NULL is refused naming the argument; so is a live handle of another type
+/// (e.g. an `FlClassifier*` passed as an `FlResolver*`). An address that is not registered at all
+/// is accepted: objects borrowed from a container (`fl_resolutions_get`) are not registered.
+pub(crate) unsafe fn handle<'a, T: 'static>(p: *const T, what: &str) -> Res<&'a T> {
+    if p.is_null() {
+        return Err(Fail::new(FlStatus::NullPointer, format!("`{what}` is NULL")));
+    }
+    let want = HandleType::of::<T>();
+    if let Some(t) = registered(p as usize)
+        && t.id != want.id
+    {
+        return Err(Fail::new(
+            FlStatus::InvalidInput,
+            format!("`{what}` is {}, not {}", article(t.name), article(want.name)),
         ));
     }
+    Ok(unsafe { &*p })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,13 +614,11 @@ pub unsafe extern "C" fn fl_strings_get(list: *const FlStrings, index: usize) ->
 
 /// Frees a list of strings and every string in it. NULL is a no-op; freeing it again is refused. Must not race with reads of
 /// the same list.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_strings_free(list: *mut FlStrings) {
-    guard_or((), || {
-        if !list.is_null() {
-            unsafe { crate::free_handle(list) };
-        }
-    })
+pub unsafe extern "C" fn fl_strings_free(list: *mut FlStrings) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(list, "fl_strings_free") })
 }
 
 /// Number of lists in `lists` (0 if `lists` is NULL). Thread-safe.
@@ -562,13 +642,11 @@ pub unsafe extern "C" fn fl_string_lists_get(
 }
 
 /// Frees a list of lists and everything in it. NULL is a no-op; freeing it again is refused. Must not race with reads.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_string_lists_free(lists: *mut FlStringLists) {
-    guard_or((), || {
-        if !lists.is_null() {
-            unsafe { crate::free_handle(lists) };
-        }
-    })
+pub unsafe extern "C" fn fl_string_lists_free(lists: *mut FlStringLists) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(lists, "fl_string_lists_free") })
 }
 
 #[cfg(test)]
@@ -599,7 +677,7 @@ mod tests {
         let f = Fail::from(e);
         assert_eq!(f.status, FlStatus::NotFitted);
         assert!(f.message.contains("not fitted"));
-        let io = faultlens::Error::Io(std::io::Error::other("boom"));
+        let io = faultlens::Error::from(std::io::Error::other("boom"));
         assert_eq!(status_of(&io), FlStatus::Io);
     }
 

@@ -106,13 +106,11 @@ pub unsafe extern "C" fn fl_resolver_new(
 }
 
 /// Frees a resolver. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_resolver_free(r: *mut FlResolver) {
-    guard_or((), || {
-        if !r.is_null() {
-            unsafe { crate::free_handle(r) };
-        }
-    })
+pub unsafe extern "C" fn fl_resolver_free(r: *mut FlResolver) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(r, "fl_resolver_free") })
 }
 
 /// Replaces the rules with a JSON array of `{"name", "pattern", "solution"}` objects (`name`
@@ -157,6 +155,8 @@ pub unsafe extern "C" fn fl_resolver_load_classifier(
     path: *const c_char,
 ) -> FlStatus {
     guard(|| {
+        // The handle before the file: a NULL resolver is named, not an I/O error on `path`.
+        unsafe { handle(r, "resolver") }?;
         let path = unsafe { path_arg(path, "path") }?;
         let c = faultlens::TextClassifier::load(path)?;
         unsafe { write(r) }?.set_classifier(c)?;
@@ -172,6 +172,8 @@ pub unsafe extern "C" fn fl_resolver_load_rules(
     path: *const c_char,
 ) -> FlStatus {
     guard(|| {
+        // The handle before the file: a NULL resolver is named, not an I/O error on `path`.
+        unsafe { handle(r, "resolver") }?;
         let path = unsafe { path_arg(path, "path") }?;
         let rules = Rules::from_file(path)?;
         unsafe { write(r) }?.set_rules(rules);
@@ -622,13 +624,11 @@ pub unsafe extern "C" fn fl_resolution_to_json(
 
 /// Frees a resolution from `fl_resolver_resolve`. NULL is a no-op; freeing it again is refused. Never pass one obtained from
 /// `fl_resolutions_get` (the list owns those).
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_resolution_free(res: *mut FlResolution) {
-    guard_or((), || {
-        if !res.is_null() {
-            unsafe { crate::free_handle(res) };
-        }
-    })
+pub unsafe extern "C" fn fl_resolution_free(res: *mut FlResolution) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(res, "fl_resolution_free") })
 }
 
 /// Number of resolutions in the list (0 for NULL).
@@ -652,11 +652,9 @@ pub unsafe extern "C" fn fl_resolutions_get(
 }
 
 /// Frees a list from `fl_resolver_resolve_batch` and every resolution in it. NULL is a no-op; freeing it again is refused.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_resolutions_free(list: *mut FlResolutions) {
-    guard_or((), || {
-        if !list.is_null() {
-            unsafe { crate::free_handle(list) };
-        }
-    })
+pub unsafe extern "C" fn fl_resolutions_free(list: *mut FlResolutions) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(list, "fl_resolutions_free") })
 }

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use faultlens::{Artifact, Preprocessor, PreprocessorConfig};
 
 use crate::{
-    FlStatus, FlStringLists, FlStrings, Res, config_arg, give_slice, guard, guard_or, handle,
+    FlStatus, FlStringLists, FlStrings, Res, config_arg, give_slice, guard, handle,
     out_arg, owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
 };
 
@@ -49,13 +49,11 @@ pub unsafe extern "C" fn fl_preprocessor_new(
 }
 
 /// Frees a preprocessor. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_preprocessor_free(p: *mut FlPreprocessor) {
-    guard_or((), || {
-        if !p.is_null() {
-            unsafe { crate::free_handle(p) };
-        }
-    })
+pub unsafe extern "C" fn fl_preprocessor_free(p: *mut FlPreprocessor) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(p, "fl_preprocessor_free") })
 }
 
 /// The tokens of one text, in order. `text` is NUL-terminated UTF-8, read only during the call.

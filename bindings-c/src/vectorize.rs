@@ -108,13 +108,11 @@ pub unsafe extern "C" fn fl_tfidf_new(
 }
 
 /// Frees a vectoriser. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_tfidf_free(v: *mut FlTfidf) {
-    guard_or((), || {
-        if !v.is_null() {
-            unsafe { crate::free_handle(v) };
-        }
-    })
+pub unsafe extern "C" fn fl_tfidf_free(v: *mut FlTfidf) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(v, "fl_tfidf_free") })
 }
 
 /// Learns the vocabulary and idf from `n` raw texts (NUL-terminated UTF-8, read only during the
@@ -440,11 +438,9 @@ pub unsafe extern "C" fn fl_csr_data(m: *const FlCsr) -> *const f64 {
 }
 
 /// Frees a matrix and its arrays. NULL is a no-op; freeing it again is refused. Must not race with reads of the same matrix.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_csr_free(m: *mut FlCsr) {
-    guard_or((), || {
-        if !m.is_null() {
-            unsafe { crate::free_handle(m) };
-        }
-    })
+pub unsafe extern "C" fn fl_csr_free(m: *mut FlCsr) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(m, "fl_csr_free") })
 }

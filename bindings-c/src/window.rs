@@ -242,13 +242,11 @@ pub unsafe extern "C" fn fl_window_new(
 }
 
 /// Frees an aggregator. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_window_free(w: *mut FlWindow) {
-    guard_or((), || {
-        if !w.is_null() {
-            unsafe { crate::free_handle(w) };
-        }
-    })
+pub unsafe extern "C" fn fl_window_free(w: *mut FlWindow) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(w, "fl_window_free") })
 }
 
 /// Adds one event (`fl_window_push_batch` with one event).
@@ -517,13 +515,11 @@ pub unsafe extern "C" fn fl_window_result_json(
 }
 
 /// Frees a result and every string in it. NULL is a no-op; freeing it again is refused.
+/// Returns `FL_STATUS_INVALID_INPUT` and frees nothing when given a pointer that is not a live
+/// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn fl_window_result_free(r: *mut FlWindowResult) {
-    guard_or((), || {
-        if !r.is_null() {
-            unsafe { crate::free_handle(r) };
-        }
-    })
+pub unsafe extern "C" fn fl_window_result_free(r: *mut FlWindowResult) -> FlStatus {
+    guard(|| unsafe { crate::free_handle(r, "fl_window_result_free") })
 }
 
 /// Group numbers for incidents given their sample messages: incident `i` has `counts[i]`

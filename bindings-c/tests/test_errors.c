@@ -276,6 +276,76 @@ static void test_double_free_is_refused(void) {
     CHECK(fl_version()[0] != '\0');
 }
 
+/* Handles carry their type: a free through another type's _free function, or a borrowed object
+ * passed to _free, returns FL_STATUS_INVALID_INPUT and frees nothing (valgrind sees no invalid
+ * free); a method given another type's handle is refused the same way. */
+static void test_wrong_type_is_refused(void) {
+    FlResolver *r = NULL;
+    CHECK_OK(fl_resolver_new(NULL, &r));
+    const char *errors[] = {"disk quota exceeded on /var"}, *solutions[] = {"expand_disk"};
+    CHECK_OK(fl_resolver_add_knowledge(r, errors, solutions, 1, NULL));
+    const char *texts[] = {"disk quota exceeded on /home", "disk quota exceeded"};
+    FlResolutions *list = NULL;
+    CHECK_OK(fl_resolver_resolve_batch(r, texts, 2, NULL, &list));
+    CHECK_STATUS(fl_resolution_free((FlResolution *)list), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "fl_resolution_free was given an FlResolutions");
+    CHECK_CONTAINS(fl_last_error(), "nothing freed");
+    CHECK(fl_resolutions_len(list) == 2); /* still intact */
+    /* A resolution borrowed from the list is not a handle of its own. */
+    CHECK_STATUS(fl_resolution_free((FlResolution *)fl_resolutions_get(list, 0)), FL_STATUS_INVALID_INPUT);
+    CHECK_STATUS(fl_preprocessor_free((FlPreprocessor *)r), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "FlResolver");
+    /* A method given another type's handle. */
+    FlResolution *res = NULL;
+    CHECK_STATUS(fl_resolver_resolve((FlResolver *)list, "disk", NULL, &res), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "`resolver` is an FlResolutions, not an FlResolver");
+    CHECK(res == NULL);
+    CHECK_OK(fl_resolutions_free(list));
+    CHECK_OK(fl_resolutions_free(NULL));
+    CHECK_OK(fl_resolver_free(r));
+    CHECK_STATUS(fl_resolver_free(r), FL_STATUS_INVALID_INPUT);
+}
+
+/* Every config is a JSON object: serde would fill a struct from an array by position. */
+static void test_configs_must_be_objects(void) {
+    FlKlDrift *d = NULL;
+    CHECK_STATUS(fl_kl_drift_new("[]", &d), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "must be a JSON object");
+    CHECK_CONTAINS(fl_last_error(), "an array");
+    CHECK(d == NULL);
+    FlResolver *r = NULL;
+    CHECK_STATUS(fl_resolver_new("[]", &r), FL_STATUS_INVALID_CONFIG);
+    CHECK_STATUS(fl_resolver_new("3", &r), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "a number");
+    CHECK_STATUS(fl_resolver_new("null", &r), FL_STATUS_INVALID_CONFIG);
+    FlWindow *w = NULL;
+    CHECK_STATUS(fl_window_new("[300000]", &w), FL_STATUS_INVALID_CONFIG);
+    FlIndex *idx = NULL;
+    CHECK_STATUS(fl_index_new("[4]", &idx), FL_STATUS_INVALID_CONFIG);
+    CHECK_OK(fl_index_new("{\"dim\": 2}", &idx));
+    const float v[] = {1, 0};
+    const uint64_t id = 1;
+    CHECK_OK(fl_index_add(idx, &id, v, 1, 2, NULL));
+    FlHits *hits = NULL;
+    CHECK_STATUS(fl_index_search(idx, v, 1, 2, 1, "[]", &hits), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "options_json");
+    CHECK(hits == NULL);
+    fl_index_free(idx);
+}
+
+/* A NULL handle is named before any file is touched. */
+static void test_handle_checked_before_files(void) {
+    CHECK_STATUS(fl_resolver_load_rules(NULL, "/no/such/rules.json"), FL_STATUS_NULL_POINTER);
+    CHECK_CONTAINS(fl_last_error(), "`resolver` is NULL");
+    CHECK_STATUS(fl_resolver_load_classifier(NULL, "/no/such/model.flm"), FL_STATUS_NULL_POINTER);
+    CHECK_CONTAINS(fl_last_error(), "`resolver` is NULL");
+    FlResolver *r = NULL;
+    CHECK_OK(fl_resolver_new(NULL, &r));
+    CHECK_STATUS(fl_resolver_load_rules(r, "/no/such/rules.json"), FL_STATUS_IO);
+    CHECK_CONTAINS(fl_last_error(), "/no/such/rules.json"); /* the I/O error names its file */
+    fl_resolver_free(r);
+}
+
 int main(void) {
     test_double_free_is_refused();
     test_panic_is_a_status();
@@ -286,5 +356,8 @@ int main(void) {
     test_invalid_config();
     test_invalid_input();
     test_last_error_per_thread();
+    test_wrong_type_is_refused();
+    test_configs_must_be_objects();
+    test_handle_checked_before_files();
     return check_finish("test_errors");
 }

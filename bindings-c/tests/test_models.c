@@ -2,6 +2,7 @@
  * file round trips, and damaged / foreign / wrong-kind data gives the right status. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -223,6 +224,7 @@ static void test_bad_data(const char *dir) {
     char path[512];
     snprintf(path, sizeof path, "%s/missing.flm", dir);
     CHECK_STATUS(fl_tfidf_load(path, &v), FL_STATUS_IO);
+    CHECK_CONTAINS(fl_last_error(), path); /* I/O errors name the file */
     CHECK_STATUS(fl_preprocessor_load(path, &p), FL_STATUS_IO);
     char *json = NULL;
     CHECK_STATUS(fl_inspect(path, &json), FL_STATUS_IO);
@@ -240,11 +242,39 @@ static void test_bad_data(const char *dir) {
     CHECK_OK(fl_preprocessor_new(NULL, &ok));
     snprintf(path, sizeof path, "%s/no/such/dir/pre.flm", dir);
     CHECK_STATUS(fl_preprocessor_save(ok, path), FL_STATUS_IO);
+    CHECK_CONTAINS(fl_last_error(), "/no/such/dir/");
     fl_preprocessor_free(ok);
 
     free(buf);
     free(good);
     free(pre);
+}
+
+/* save() onto a symbolic link replaces the file the link points at and keeps the link. */
+static void test_save_through_symlink(const char *dir) {
+    char target[512], link[512];
+    snprintf(target, sizeof target, "%s/real.flm", dir);
+    snprintf(link, sizeof link, "%s/link.flm", dir);
+    FlPreprocessor *p = NULL;
+    CHECK_OK(fl_preprocessor_new("{\"min_token_length\": 4}", &p));
+    CHECK_OK(fl_preprocessor_save(p, target));
+    CHECK(symlink("real.flm", link) == 0);
+    FlPreprocessor *q = NULL;
+    CHECK_OK(fl_preprocessor_new("{\"min_token_length\": 7}", &q));
+    CHECK_OK(fl_preprocessor_save(q, link));
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode)); /* still a link */
+    FlPreprocessor *back = NULL;
+    char *json = NULL;
+    CHECK_OK(fl_preprocessor_load(target, &back)); /* the target holds the new file */
+    CHECK_OK(fl_preprocessor_config(back, &json));
+    CHECK_CONTAINS(json, "\"min_token_length\":7");
+    fl_string_free(json);
+    fl_preprocessor_free(back);
+    fl_preprocessor_free(q);
+    fl_preprocessor_free(p);
+    unlink(link);
+    unlink(target);
 }
 
 int main(void) {
@@ -257,6 +287,7 @@ int main(void) {
     test_golden_files();
     test_round_trips(dir);
     test_bad_data(dir);
+    test_save_through_symlink(dir);
     rmdir(dir);
     return check_finish("test_models");
 }

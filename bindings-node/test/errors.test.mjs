@@ -29,7 +29,7 @@ const TRIGGERS = {
   Corrupt: [() => Preprocessor.fromBytes(good().subarray(0, 30)), /^corrupt model file: truncated/],
   WrongKind: [() => Preprocessor.fromBytes(good()),
     /^wrong model kind: expected `preprocessor`, file holds `tfidf_vectorizer`$/],
-  Io: [() => inspect(join(dir, 'missing.flm')), /^I\/O error: No such file or directory/],
+  Io: [() => inspect(join(dir, 'missing.flm')), /^I\/O error on `.*missing\.flm`: No such file or directory/],
 }
 
 test('the manifest and this table list the same codes', () => {

@@ -1,6 +1,6 @@
 // Model files from Node: the golden v1 files, bytes and save/load round trips, every damage.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -133,6 +133,30 @@ test('missing files and folders throw Io', (t) => {
   assert.throws(() => Preprocessor.load(join(dir, 'missing.flm')), { code: 'Io' })
   assert.throws(() => new Preprocessor().save(join(dir, 'no', 'such', 'p.flm')), { code: 'Io' })
   assert.throws(() => inspect(join(dir, 'missing.flm')), { code: 'Io' })
+  // The message names the file.
+  assert.throws(() => Preprocessor.load(join(dir, 'missing.flm')),
+    (e) => e.code === 'Io' && e.message.includes(join(dir, 'missing.flm')))
+})
+
+test('save onto a symlink replaces its target and keeps the link', (t) => {
+  const dir = tmp(t)
+  const target = join(dir, 'real.flm')
+  const link = join(dir, 'link.flm')
+  new Preprocessor({ minTokenLength: 3 }).save(target)
+  symlinkSync('real.flm', link)
+  new Preprocessor({ minTokenLength: 7 }).save(link)
+  assert.ok(lstatSync(link).isSymbolicLink())
+  assert.deepEqual(readFileSync(target), new Preprocessor({ minTokenLength: 7 }).toBytes())
+})
+
+test('inspect reads the header only', (t) => {
+  const dir = tmp(t)
+  const b = Buffer.from(new Preprocessor().toBytes())
+  b[b.length - 2] ^= 1 // the payload's end: load checks it, inspect does not read it
+  const path = join(dir, 'p.flm')
+  writeFileSync(path, b)
+  assert.equal(inspect(path).kind, 'preprocessor')
+  assert.throws(() => Preprocessor.load(path), { code: 'Corrupt' })
 })
 
 test('bytes arguments are type-checked by the binding', () => {

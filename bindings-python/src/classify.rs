@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
+use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
 use crate::models;
 
@@ -43,8 +43,11 @@ pub(crate) fn str_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String
         } else {
             obj.clone()
         };
-        if let Ok(v) = list.extract::<Vec<String>>() {
-            return Ok(v);
+        match list.extract::<Vec<Text>>() {
+            Ok(v) => return Ok(v.into_iter().map(String::from).collect()),
+            // A list of str holding a lone surrogate: the clear error, not "must be a list".
+            Err(e) if !e.is_instance_of::<PyTypeError>(obj.py()) => return Err(e),
+            Err(_) => {}
         }
     }
     let type_name = obj
@@ -286,7 +289,7 @@ impl PyTextClassifier {
 
     /// One text: `{"label", "confidence", "reliable", "alternatives": [(label, p)],
     /// "explanation": [(ngram, weight)]}`.
-    fn predict_one<'py>(&self, py: Python<'py>, text: String) -> PyResult<Bound<'py, PyAny>> {
+    fn predict_one<'py>(&self, py: Python<'py>, text: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = match self.inner.try_read() {
             Ok(guard) => run_sized(py, text.len(), || Ok(guard.predict_one(&text)?))?,
             Err(_) => self.read_unlocked(py, |c| Ok(c.predict_one(&text)?))?,

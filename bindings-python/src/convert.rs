@@ -195,3 +195,72 @@ pub(crate) fn repr_config<T: serde::Serialize>(
     }
     Ok(format!("{name}({})", parts.join(", ")))
 }
+
+/// A `str` argument as Rust text. Python strings may hold lone surrogates (`"\ud800"`, e.g. from
+/// `errors="surrogateescape"` decoding), which are not Unicode text and have no UTF-8 form: they
+/// are refused with an `InvalidInputError` naming the code point and its index, instead of
+/// PyO3's "'utf-8' codec can't encode character" (or, inside a list, "must be a list of str").
+#[derive(Clone, Debug)]
+pub(crate) struct Text(pub(crate) String);
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.0
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let s = obj.cast::<PyString>().map_err(PyErr::from)?.to_owned();
+        match s.to_cow() {
+            Ok(t) => Ok(Text(t.into_owned())),
+            Err(e) => Err(lone_surrogate(obj.py(), s.as_any(), e)),
+        }
+    }
+}
+
+/// The clear error for a `str` that has no UTF-8 form (`e` is the codec's own error, kept as
+/// `__cause__`).
+fn lone_surrogate(py: Python<'_>, s: &Bound<'_, PyAny>, e: PyErr) -> PyErr {
+    let at: Option<usize> = e.value(py).getattr("start").and_then(|v| v.extract()).ok();
+    let code: Option<u32> = at.and_then(|i| {
+        let c = s.get_item(i).ok()?;
+        py.import("builtins")
+            .ok()?
+            .call_method1("ord", (c,))
+            .ok()?
+            .extract()
+            .ok()
+    });
+    let message = match (code, at) {
+        (Some(c), Some(i)) => format!(
+            "invalid input: a string holds a lone surrogate U+{c:04X} at index {i}, which is not \
+             Unicode text (decode bytes with errors=\"replace\", or fix the source)"
+        ),
+        _ => format!("invalid input: a string is not valid Unicode text ({e})"),
+    };
+    let err = crate::error::to_pyerr(
+        py,
+        Failure::Binding {
+            code: Some("InvalidInput"),
+            message,
+        },
+    );
+    err.set_cause(py, Some(e));
+    err
+}

@@ -66,6 +66,10 @@ pub(crate) fn to_pyerr(py: Python<'_>, failure: Failure) -> PyErr {
         Failure::Core(e) => (Some(e.code()), e.to_string(), io_source(e)),
         Failure::Binding { code, message } => (*code, message.clone(), None),
     };
+    let filename = match &failure {
+        Failure::Core(e) => e.path().map(std::path::Path::to_path_buf),
+        Failure::Binding { .. } => None,
+    };
     let class_name = code.map_or_else(|| "FaultlensError".to_owned(), |c| format!("{c}Error"));
     let made = py.import("faultlens._errors").and_then(|m| {
         // A variant newer than `_errors.py` (the core enum is non_exhaustive) gets the base class.
@@ -86,6 +90,10 @@ pub(crate) fn to_pyerr(py: Python<'_>, failure: Failure) -> PyErr {
         // `errno` only: with `strerror` also set, str(exc) would stop being the core's message.
         if let Some(n) = errno {
             let _ = exc.setattr("errno", n);
+        }
+        // OSError.filename, as open() sets it (IoError keeps the core's message as its str()).
+        if let Some(path) = &filename {
+            let _ = exc.setattr("filename", path.as_os_str());
         }
         let err = PyErr::from_value(exc);
         let cause = match errno {

@@ -19,7 +19,7 @@ use numpy::{
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
-use crate::convert::{decode_config, kwargs_to_json, py_to_json, repr_config, to_py};
+use crate::convert::{Text, decode_config, kwargs_to_json, py_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_unlocked};
 use crate::models;
 
@@ -348,7 +348,7 @@ impl PyTextIndex {
     fn add(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<Text>,
         payloads: Option<Vec<Option<String>>>,
     ) -> PyResult<Vec<u64>> {
         run_unlocked(py, || Ok(self.inner.add(&texts, payloads)?))
@@ -359,7 +359,7 @@ impl PyTextIndex {
     fn add_embedded(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<Text>,
         vectors: &Bound<'_, PyAny>,
         payloads: Option<Vec<Option<String>>>,
     ) -> PyResult<Vec<u64>> {
@@ -376,7 +376,7 @@ impl PyTextIndex {
     fn search(
         &self,
         py: Python<'_>,
-        text: String,
+        text: Text,
         k: usize,
         threshold: Option<f32>,
         ef: Option<usize>,
@@ -397,7 +397,7 @@ impl PyTextIndex {
     fn search_batch(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<Text>,
         k: usize,
         threshold: Option<f32>,
         ef: Option<usize>,
@@ -438,7 +438,7 @@ impl PyTextIndex {
     fn embed<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<String>,
+        texts: Vec<Text>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let dim = self.inner.dim();
         let flat = run_unlocked(py, || Ok(self.inner.embed(&texts)?))?;

@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
 use crate::classify::PyTextClassifier;
-use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
+use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
 use crate::index::{Matrix, PyTextIndex};
 use crate::models;
@@ -239,8 +239,8 @@ impl PyResolver {
     fn add_knowledge(
         &self,
         py: Python<'_>,
-        errors: Vec<String>,
-        solutions: Vec<String>,
+        errors: Vec<Text>,
+        solutions: Vec<Text>,
     ) -> PyResult<usize> {
         self.unlocked(py, |r| Ok(r.add_knowledge(&errors, &solutions)?))
     }
@@ -263,8 +263,8 @@ impl PyResolver {
     fn add_knowledge_embedded(
         &self,
         py: Python<'_>,
-        errors: Vec<String>,
-        solutions: Vec<String>,
+        errors: Vec<Text>,
+        solutions: Vec<Text>,
         embeddings: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
         let m = Matrix::extract(embeddings)?;
@@ -289,7 +289,7 @@ impl PyResolver {
     /// Resolves one error text. `method`: `"auto"` (default), `"rules"`, `"similarity"` or
     /// `"classifier"`.
     #[pyo3(signature = (text, method = "auto"))]
-    fn resolve(&self, py: Python<'_>, text: String, method: &str) -> PyResult<PyResolution> {
+    fn resolve(&self, py: Python<'_>, text: Text, method: &str) -> PyResult<PyResolution> {
         let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
         let r = run_sized(py, text.len(), || Ok(self.read()?.resolve(&text, mode)?))?;
         PyResolution::build(py, r)
@@ -301,7 +301,7 @@ impl PyResolver {
     fn resolve_batch(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<Text>,
         method: &str,
     ) -> PyResult<Vec<PyResolution>> {
         let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
@@ -315,7 +315,7 @@ impl PyResolver {
     fn resolve_embedded(
         &self,
         py: Python<'_>,
-        text: String,
+        text: Text,
         embedding: &Bound<'_, PyAny>,
         method: &str,
     ) -> PyResult<PyResolution> {
@@ -333,7 +333,7 @@ impl PyResolver {
     fn resolve_batch_embedded(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<Text>,
         embeddings: &Bound<'_, PyAny>,
         method: &str,
     ) -> PyResult<Vec<PyResolution>> {
@@ -349,8 +349,8 @@ impl PyResolver {
     fn record_outcome(
         &self,
         py: Python<'_>,
-        text: String,
-        solution: String,
+        text: Text,
+        solution: Text,
         success: bool,
     ) -> PyResult<()> {
         self.unlocked(py, |r| Ok(r.record_outcome(&text, &solution, success)?))

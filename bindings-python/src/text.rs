@@ -12,7 +12,7 @@ use faultlens::{Preprocessor, PreprocessorConfig, Template};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
-use crate::convert::{decode_config, kwargs_to_json, to_py};
+use crate::convert::{Text, decode_config, kwargs_to_json, to_py};
 use crate::error::{attached, run_sized, run_unlocked};
 use crate::models;
 
@@ -79,32 +79,32 @@ impl PyPreprocessor {
     }
 
     /// The tokens of `text`, in order.
-    fn tokens(&self, py: Python<'_>, text: String) -> PyResult<Vec<String>> {
+    fn tokens(&self, py: Python<'_>, text: Text) -> PyResult<Vec<String>> {
         run_sized(py, text.len(), || Ok(self.inner.tokens(&text)))
     }
 
     /// `tokens` for a list of texts (all cores for 256+ lines, GIL released).
-    fn tokens_batch(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<Vec<String>>> {
+    fn tokens_batch(&self, py: Python<'_>, texts: Vec<Text>) -> PyResult<Vec<Vec<String>>> {
         run_unlocked(py, || Ok(self.inner.tokens_batch(&texts)))
     }
 
     /// The tokens of `text` joined by one space.
-    fn process(&self, py: Python<'_>, text: String) -> PyResult<String> {
+    fn process(&self, py: Python<'_>, text: Text) -> PyResult<String> {
         run_sized(py, text.len(), || Ok(self.inner.process(&text)))
     }
 
     /// `process` for a list of texts (all cores for 256+ lines, GIL released).
-    fn process_batch(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<String>> {
+    fn process_batch(&self, py: Python<'_>, texts: Vec<Text>) -> PyResult<Vec<String>> {
         run_unlocked(py, || Ok(self.inner.process_batch(&texts)))
     }
 
     /// The lowercased, masked line with whitespace collapsed, and its stable id.
-    fn template(&self, py: Python<'_>, text: String) -> PyResult<PyTemplate> {
+    fn template(&self, py: Python<'_>, text: Text) -> PyResult<PyTemplate> {
         run_sized(py, text.len(), || Ok(self.inner.template(&text).into()))
     }
 
     /// `template` for a list of texts (all cores for 256+ lines, GIL released).
-    fn template_batch(&self, py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<PyTemplate>> {
+    fn template_batch(&self, py: Python<'_>, texts: Vec<Text>) -> PyResult<Vec<PyTemplate>> {
         let templates = run_unlocked(py, || Ok(self.inner.template_batch(&texts)))?;
         Ok(templates.into_iter().map(PyTemplate::from).collect())
     }

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 use serde_json::Value;
 
-use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
+use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_unlocked};
 use crate::models;
 
@@ -36,8 +36,8 @@ pub(crate) struct PyTfidfVectorizer {
 
 /// What `fit`/`transform` accept: raw texts or documents already split into tokens.
 enum Docs {
-    Texts(Vec<String>),
-    Tokens(Vec<Vec<String>>),
+    Texts(Vec<Text>),
+    Tokens(Vec<Vec<Text>>),
 }
 
 impl Docs {
@@ -45,11 +45,16 @@ impl Docs {
     /// empty sequence counts as texts); anything else is a `TypeError` saying what is expected.
     fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
         if !obj.is_instance_of::<PyString>() {
-            if let Ok(texts) = obj.extract::<Vec<String>>() {
-                return Ok(Docs::Texts(texts));
+            // A lone surrogate in a str is the clear `InvalidInputError`, not a `TypeError`.
+            match obj.extract::<Vec<Text>>() {
+                Ok(texts) => return Ok(Docs::Texts(texts)),
+                Err(e) if !e.is_instance_of::<PyTypeError>(obj.py()) => return Err(e),
+                Err(_) => {}
             }
-            if let Ok(docs) = obj.extract::<Vec<Vec<String>>>() {
-                return Ok(Docs::Tokens(docs));
+            match obj.extract::<Vec<Vec<Text>>>() {
+                Ok(docs) => return Ok(Docs::Tokens(docs)),
+                Err(e) if !e.is_instance_of::<PyTypeError>(obj.py()) => return Err(e),
+                Err(_) => {}
             }
         }
         let type_name = obj
@@ -203,7 +208,7 @@ impl PyTfidfVectorizer {
     /// Learns vocabulary and idf from documents already split into tokens. Returns `self`.
     fn fit_tokens<'py>(
         slf: &Bound<'py, Self>,
-        docs: Vec<Vec<String>>,
+        docs: Vec<Vec<Text>>,
     ) -> PyResult<Bound<'py, Self>> {
         slf.get().write_unlocked(slf.py(), |v| {
             v.fit_tokens(&docs)?;
@@ -232,7 +237,7 @@ impl PyTfidfVectorizer {
     fn transform_tokens<'py>(
         &self,
         py: Python<'py>,
-        docs: Vec<Vec<String>>,
+        docs: Vec<Vec<Text>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.read_unlocked(py, |v| Ok(Csr::from(v.transform_tokens(&docs)?)))?;
         to_scipy(py, m)
@@ -261,14 +266,14 @@ impl PyTfidfVectorizer {
     fn fit_transform_tokens<'py>(
         &self,
         py: Python<'py>,
-        docs: Vec<Vec<String>>,
+        docs: Vec<Vec<Text>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let m = self.write_unlocked(py, |v| Ok(Csr::from(v.fit_transform_tokens(&docs)?)))?;
         to_scipy(py, m)
     }
 
     /// Cosine similarity of two texts in this vectorizer's TF-IDF space.
-    fn similarity(&self, py: Python<'_>, a: String, b: String) -> PyResult<f64> {
+    fn similarity(&self, py: Python<'_>, a: Text, b: Text) -> PyResult<f64> {
         self.read_quick(py, |v| Ok(v.similarity(&a, &b)?))
     }
 

@@ -77,7 +77,7 @@ def test_messages_are_the_core_display(tmp_path):
     assert str(e.value) == "invalid config `ngram_range`: (3, 1) is invalid: need 1 <= min_n <= max_n <= 8"
     with pytest.raises(FaultlensError) as e:
         Preprocessor.load(tmp_path / "missing.flm")
-    assert str(e.value).startswith("I/O error: ")
+    assert str(e.value).startswith(f"I/O error on `{tmp_path / 'missing.flm'}`: ")
 
 
 def test_errors_are_catchable_as_exception_not_base_exception_only():
@@ -104,3 +104,27 @@ def test_a_panic_inside_faultlens_is_a_faultlens_error_and_python_lives_on():
         _faultlens._panic_for_tests("boom")
     assert type(e.value) is FaultlensError
     assert TfidfVectorizer().fit(["disk full", "disk quota"]).n_features() > 0
+
+
+def test_lone_surrogates_are_a_clear_invalid_input_error():
+    # "\ud800" has no UTF-8 form (surrogateescape decoding makes such strings): every str argument
+    # names the code point and its index instead of a codec error or "must be a list of str".
+    from faultlens import InvalidInputError, Resolver, TextClassifier
+
+    bad = "disk\ud800full"
+    calls = [
+        lambda: Preprocessor().tokens(bad),
+        lambda: Preprocessor().tokens_batch(["ok", bad]),
+        lambda: TfidfVectorizer().fit(["ok", bad]),
+        lambda: Resolver().resolve(bad),
+        lambda: TextClassifier().fit(["a b", bad], ["x", "y"]),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError) as e:
+            call()
+        assert "lone surrogate U+D800 at index 4" in str(e.value)
+        assert isinstance(e.value, ValueError)
+        assert isinstance(e.value.__cause__, UnicodeEncodeError)
+    # A list holding a non-str is still the TypeError it was.
+    with pytest.raises(TypeError):
+        TfidfVectorizer().fit(["ok", 3])

@@ -137,10 +137,36 @@ def test_missing_file_is_io_error_with_errno(tmp_path):
     assert isinstance(e.value, OSError)
     assert e.value.errno == errno.ENOENT
     assert isinstance(e.value.__cause__, FileNotFoundError)
-    with pytest.raises(IoError):
+    # The error names its file, as open() does: `filename` and the message.
+    assert e.value.filename == str(tmp_path / "missing.flm")
+    assert str(tmp_path / "missing.flm") in str(e.value)
+    with pytest.raises(IoError) as e:
         Preprocessor().save(tmp_path / "no" / "such" / "dir" / "p.flm")
-    with pytest.raises(IoError):
+    assert e.value.filename.startswith(str(tmp_path / "no" / "such" / "dir"))
+    with pytest.raises(IoError) as e:
         faultlens.inspect(tmp_path / "missing.flm")
+    assert e.value.filename == str(tmp_path / "missing.flm")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_save_onto_a_symlink_replaces_its_target(tmp_path):
+    target = tmp_path / "real.flm"
+    link = tmp_path / "link.flm"
+    Preprocessor(min_token_length=3).save(target)
+    link.symlink_to("real.flm")
+    Preprocessor(min_token_length=7).save(link)
+    assert link.is_symlink()  # the link is kept
+    assert Preprocessor.load(target).to_bytes() == Preprocessor(min_token_length=7).to_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["link.flm", "real.flm"]
+
+
+def test_inspect_reads_the_header_only(tmp_path):
+    data = bytearray(Preprocessor().to_bytes())
+    data[-2] ^= 1  # the payload's end: load checks it, inspect does not read it
+    path = _write(tmp_path / "p.flm", bytes(data))
+    assert faultlens.inspect(path)["kind"] == "preprocessor"
+    with pytest.raises(CorruptError):
+        Preprocessor.load(path)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs resource.RLIMIT_FSIZE")

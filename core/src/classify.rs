@@ -2220,6 +2220,30 @@ impl<'de> Deserialize<'de> for TextClassifier {
                     "classifier weights do not match its vocabulary and classes",
                 ));
             }
+            // What fit guarantees: two or more distinct labels, and NB counts that fit them.
+            if k < 2 {
+                return Err(D::Error::custom(format!(
+                    "{k} class(es) stored: a fitted classifier has at least two"
+                )));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = f.classes.iter().find(|c| !seen.insert(c.as_str())) {
+                return Err(D::Error::custom(format!("class label {dup:?} is stored twice")));
+            }
+            if let Link::Platt { a, b } = &f.link
+                && !a.iter().chain(b).all(|v| v.is_finite())
+            {
+                return Err(D::Error::custom("Platt calibration holds a non-finite value"));
+            }
+            if let Some(nb) = &f.nb
+                && (nb.class_count.len() != k
+                    || nb.feature_count.len() != k.saturating_mul(nf)
+                    || !nb.class_count.iter().chain(&nb.feature_count).all(|v| v.is_finite() && *v >= 0.0))
+            {
+                return Err(D::Error::custom(
+                    "naive Bayes counts do not match the classes and vocabulary, or are not finite counts",
+                ));
+            }
         }
         let mut p = p;
         if let Some(n) = p.fitted.as_mut().and_then(|f| {

@@ -51,9 +51,22 @@ pub enum Error {
         /// The kind stored in the file.
         found: String,
     },
-    /// An operating-system I/O failure (reading or writing a file).
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    /// An operating-system I/O failure (reading or writing a file), naming the file when there is
+    /// one, so a caller with many files can tell which failed.
+    #[error("I/O error{}: {source}", path.as_ref().map(|p| format!(" on `{}`", p.display())).unwrap_or_default())]
+    Io {
+        /// The file or folder the operation was on (`None` for I/O without a path).
+        path: Option<std::path::PathBuf>,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io { path: None, source }
+    }
 }
 
 impl Error {
@@ -68,7 +81,23 @@ impl Error {
             Error::Format { .. } => "Format",
             Error::Corrupt(_) => "Corrupt",
             Error::WrongKind { .. } => "WrongKind",
-            Error::Io(_) => "Io",
+            Error::Io { .. } => "Io",
+        }
+    }
+
+    /// An I/O error on `path`: every load, save and file read in faultlens reports through this.
+    pub fn io_at(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: Some(path.as_ref().to_path_buf()),
+            source,
+        }
+    }
+
+    /// The file an [`Error::Io`] was about, if any (Python's `OSError.filename`).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Io { path, .. } => path.as_deref(),
+            _ => None,
         }
     }
 

@@ -79,23 +79,15 @@ pub trait Artifact: Serialize + DeserializeOwned {
     const KIND: &'static str;
 
     /// The complete model file as bytes (what `save` writes; Python pickles and Node buffers use it).
+    ///
+    /// The bytes are decoded again before they are returned: a state that would write a file
+    /// that cannot be loaded (a non-finite number the format cannot hold, a broken invariant) is
+    /// refused here, with `InvalidInput` naming the kind and the decoding error, instead of
+    /// surfacing only when the file is read back.
     fn to_bytes(&self) -> Result<Vec<u8>> {
-        let envelope = EnvelopeOut {
-            format: FORMAT_NAME,
-            format_version: FORMAT_VERSION,
-            kind: Self::KIND,
-            library_version: crate::VERSION,
-            payload: self,
-        };
-        let payload = serde_json::to_vec(&envelope)
-            .map_err(|e| Error::InvalidInput(format!("cannot serialise {}: {e}", Self::KIND)))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-        Ok(out)
+        let bytes = encode(self)?;
+        verify_decodes::<Self>(&bytes)?;
+        Ok(bytes)
     }
 
     /// Decodes a model file held in memory, checking magic, version, length, checksum and kind.
@@ -111,15 +103,78 @@ pub trait Artifact: Serialize + DeserializeOwned {
             .map_err(|e| Error::Corrupt(format!("{} payload does not decode: {e}", Self::KIND)))
     }
 
-    /// Writes the model file atomically (temporary file, fsync, rename).
+    /// Writes the model file atomically (temporary file, fsync, rename). The encoded bytes are
+    /// decoded before anything is written, and the temporary file is read back and compared
+    /// before it replaces the old one: a save that fails for any reason leaves the previous file
+    /// as it was. A `path` that is a symbolic link keeps the link: the file it points at is
+    /// replaced, as a plain write through the link would.
     fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), &self.to_bytes()?)
+        let path = path.as_ref();
+        let bytes = self.to_bytes().map_err(|e| match e {
+            Error::InvalidInput(m) => Error::InvalidInput(format!(
+                "{m}; nothing was written to {}",
+                path.display()
+            )),
+            other => other,
+        })?;
+        write_atomic(path, &bytes)
     }
 
     /// Reads a model file written by `save` in any language.
     fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_bytes(&std::fs::read(path)?)
+        let path = path.as_ref();
+        Self::from_bytes(&std::fs::read(path).map_err(|e| Error::io_at(path, e))?)
     }
+}
+
+/// The model file of `a`, not yet checked to decode.
+fn encode<A: Artifact>(a: &A) -> Result<Vec<u8>> {
+    let envelope = EnvelopeOut {
+        format: FORMAT_NAME,
+        format_version: FORMAT_VERSION,
+        kind: A::KIND,
+        library_version: crate::VERSION,
+        payload: a,
+    };
+    let payload = serde_json::to_vec(&envelope)
+        .map_err(|e| Error::InvalidInput(format!("cannot serialise {}: {e}", A::KIND)))?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(HEADER_LEN + payload.len())
+        .map_err(|e| Error::InvalidInput(format!("cannot serialise {}: {e}", A::KIND)))?;
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+thread_local! {
+    static VERIFYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while [`verify_decodes`] decodes on this thread: the decoded object is dropped at once,
+/// so work that only derives data (e.g. rebuilding a vector index's search graph) may be skipped;
+/// every check must still run.
+pub(crate) fn verifying() -> bool {
+    VERIFYING.with(std::cell::Cell::get)
+}
+
+/// Decodes `bytes` as an `A` and drops it: `Ok` exactly when loading those bytes would succeed.
+fn verify_decodes<A: Artifact>(bytes: &[u8]) -> Result<()> {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            VERIFYING.with(|v| v.set(self.0));
+        }
+    }
+    let _reset = Reset(VERIFYING.with(|v| v.replace(true)));
+    A::from_bytes(bytes).map(drop).map_err(|e| {
+        Error::InvalidInput(format!(
+            "cannot save this {}: its state would write a file that does not load back ({e})",
+            A::KIND
+        ))
+    })
 }
 
 fn open_envelope(bytes: &[u8]) -> Result<EnvelopeIn<'_>> {
@@ -184,20 +239,100 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<ArtifactInfo> {
     })
 }
 
-/// [`inspect_bytes`] for a file on disk.
+/// [`inspect_bytes`] for a file on disk, reading only the header and the start of the envelope
+/// (the fields before `payload`), never the whole file: the checksum, which covers the whole
+/// payload, is checked by `load`, not here. The file's size must match the header's length.
 pub fn inspect(path: impl AsRef<Path>) -> Result<ArtifactInfo> {
-    inspect_bytes(&std::fs::read(path)?)
+    use std::io::Read;
+    let path = path.as_ref();
+    let io = |e| Error::io_at(path, e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    let mut head = Vec::new();
+    (&mut f)
+        .take(HEADER_LEN as u64 + INSPECT_PREFIX)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    if head.len() < HEADER_LEN || &head[..8] != MAGIC {
+        // Too short or foreign: the in-memory checks name the problem.
+        return inspect_bytes(&head);
+    }
+    let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+    if !(OLDEST_SUPPORTED..=FORMAT_VERSION).contains(&version) {
+        return Err(Error::Format {
+            found: version,
+            min: OLDEST_SUPPORTED,
+            max: FORMAT_VERSION,
+        });
+    }
+    let mut declared = [0u8; 8];
+    declared.copy_from_slice(&head[12..20]);
+    let declared = u64::from_le_bytes(declared);
+    let held = size.saturating_sub(HEADER_LEN as u64);
+    if declared != held {
+        return Err(Error::Corrupt(format!(
+            "truncated or padded: header declares {declared} payload bytes, file holds {held}"
+        )));
+    }
+    let prefix = &head[HEADER_LEN..];
+    // This library writes the envelope's fields in a fixed order with `payload` last, and
+    // `,"payload":` cannot occur inside a JSON string (its quotes would be escaped).
+    let Some(at) = find(prefix, b",\"payload\":") else {
+        if declared <= INSPECT_PREFIX {
+            return inspect_bytes(&head);
+        }
+        return Err(Error::Corrupt(
+            "envelope does not start with format, version, kind and library version".into(),
+        ));
+    };
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+        format_version: u32,
+        kind: String,
+        library_version: String,
+    }
+    let mut text = prefix[..at].to_vec();
+    text.push(b'}');
+    let env: Head = serde_json::from_slice(&text)
+        .map_err(|e| Error::Corrupt(format!("envelope does not decode: {e}")))?;
+    if env.format != FORMAT_NAME || env.format_version != version {
+        return Err(Error::Corrupt(format!(
+            "envelope says {:?} v{}, header says v{version}",
+            env.format, env.format_version
+        )));
+    }
+    Ok(ArtifactInfo {
+        kind: env.kind,
+        format_version: env.format_version,
+        library_version: env.library_version,
+        // The envelope's tail is `,"payload":<payload>}`.
+        payload_bytes: declared.saturating_sub(at as u64 + 12),
+    })
+}
+
+/// How much of the payload `inspect` reads: the envelope fields before `payload` are short.
+const INSPECT_PREFIX: u64 = 4096;
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `bytes` to `path` so that readers only ever see the old file or the complete new one.
+///
+/// The bytes go to a temporary file in the target's folder, which is flushed, read back and
+/// compared before it is renamed over the target. When `path` is a symbolic link (or a chain of
+/// them) the file it finally points at is replaced and the link is kept, as a plain write through
+/// the link would do. Every I/O error names the path it happened on.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
+    let target = resolve_links(path)?;
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
+    let name = target
         .file_name()
         .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
     let prefix = format!(".{}.tmp-", name.to_string_lossy());
@@ -207,11 +342,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id(),
         TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+    let result = (|| -> Result<()> {
+        let at_tmp = |e| Error::io_at(&tmp, e);
+        let mut f = std::fs::File::create(&tmp).map_err(at_tmp)?;
+        f.write_all(bytes).map_err(at_tmp)?;
+        f.sync_all().map_err(at_tmp)?;
+        drop(f);
+        // What is on disk is what will replace the old file: check it, not only the buffer.
+        let written = std::fs::read(&tmp).map_err(at_tmp)?;
+        if written != bytes {
+            return Err(Error::io_at(
+                &tmp,
+                std::io::Error::other(format!(
+                    "read back {} bytes that differ from the {} written",
+                    written.len(),
+                    bytes.len()
+                )),
+            ));
+        }
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io_at(&target, e))?;
         // Persist the rename itself; not every platform can open a directory, hence best effort.
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
@@ -221,7 +370,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(Error::from)
+    result
+}
+
+/// The path a write through `path` lands on: `path` itself unless it is a symbolic link, whose
+/// chain is followed (relative targets against the link's folder; at most 40 links, the usual
+/// system limit). A dangling link resolves to the missing file it names.
+fn resolve_links(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&current).map_err(|e| Error::io_at(&current, e))?;
+                current = match current.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                };
+            }
+            // Not a link, or missing (then `create` reports the real problem).
+            _ => return Ok(current),
+        }
+    }
+    Err(Error::io_at(
+        path,
+        std::io::Error::other("too many levels of symbolic links"),
+    ))
 }
 
 /// Removes temporary files that a killed process left behind for the same target (`<prefix><pid>-<n>`
@@ -339,6 +512,123 @@ mod tests {
         // No temporary files are left behind.
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An artifact whose encoded form never decodes: what a state holding a value JSON cannot
+    /// carry (an infinity written as `null`) looks like to `save`.
+    #[derive(Debug, Serialize)]
+    struct Unloadable {
+        x: f64,
+    }
+
+    impl<'de> Deserialize<'de> for Unloadable {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            #[derive(Deserialize)]
+            struct Raw {
+                x: f64,
+            }
+            let r = Raw::deserialize(d)?;
+            Ok(Unloadable { x: r.x })
+        }
+    }
+
+    impl Artifact for Unloadable {
+        const KIND: &'static str = "unloadable";
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("fl-models-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_save_that_would_not_load_keeps_the_previous_file() {
+        let dir = temp_dir("verify");
+        let path = dir.join("u.flm");
+        Unloadable { x: 1.5 }.save(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let e = Unloadable { x: f64::INFINITY }.save(&path).unwrap_err();
+        assert_eq!(e.code(), "InvalidInput", "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("does not load back") && msg.contains("u.flm"), "{msg}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // The same check guards the bytes that pickles and buffers carry.
+        assert!(Unloadable { x: f64::NAN }.to_bytes().is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn io_errors_name_the_path() {
+        let dir = temp_dir("io");
+        let missing = dir.join("missing.flm");
+        for e in [
+            Preprocessor::load(&missing).unwrap_err(),
+            inspect(&missing).unwrap_err(),
+        ] {
+            assert_eq!(e.code(), "Io");
+            assert_eq!(e.path(), Some(missing.as_path()));
+            assert!(e.to_string().contains("missing.flm"), "{e}");
+        }
+        let e = Preprocessor::default()
+            .save(dir.join("no").join("p.flm"))
+            .unwrap_err();
+        assert!(e.path().is_some_and(|p| p.starts_with(dir.join("no"))), "{e}");
+        assert!(Error::from(std::io::Error::other("x")).path().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_through_a_symlink_replaces_the_target_and_keeps_the_link() {
+        let dir = temp_dir("link");
+        let target = dir.join("real.flm");
+        let link = dir.join("link.flm");
+        sample_with(3).save(&target).unwrap();
+        std::os::unix::fs::symlink("real.flm", &link).unwrap();
+        // A chain of links resolves too.
+        let link2 = dir.join("link2.flm");
+        std::os::unix::fs::symlink(&link, &link2).unwrap();
+        sample_with(7).save(&link2).unwrap();
+        for l in [&link, &link2] {
+            assert!(std::fs::symlink_metadata(l).unwrap().file_type().is_symlink());
+        }
+        let back = Preprocessor::load(&target).unwrap();
+        assert_eq!(back.config().min_token_length, 7);
+        // A dangling link gets its target created.
+        std::fs::remove_file(&target).unwrap();
+        sample_with(5).save(&link).unwrap();
+        assert_eq!(Preprocessor::load(&target).unwrap().config().min_token_length, 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn sample_with(min_token_length: usize) -> Preprocessor {
+        Preprocessor::new(PreprocessorConfig {
+            min_token_length,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn inspect_reads_only_the_head_of_a_file() {
+        let dir = temp_dir("inspect");
+        let path = dir.join("p.flm");
+        let mut b = sample();
+        // Damage the end of the payload: inspect does not read that far, load does.
+        let last = b.len() - 2;
+        b[last] ^= 1;
+        std::fs::write(&path, &b).unwrap();
+        let info = inspect(&path).unwrap();
+        assert_eq!(info, inspect_bytes(&sample()).unwrap());
+        assert_eq!(Preprocessor::load(&path).unwrap_err().code(), "Corrupt");
+        // A file whose size disagrees with its header is still refused.
+        std::fs::write(&path, &b[..b.len() - 1]).unwrap();
+        assert_eq!(inspect(&path).unwrap_err().code(), "Corrupt");
+        std::fs::write(&path, &b[..10]).unwrap();
+        assert_eq!(inspect(&path).unwrap_err().code(), "Corrupt");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -138,7 +138,7 @@ impl Rules {
     /// Reads a rules file: TOML when the name ends in `.toml`, JSON otherwise.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io_at(path, e))?;
         let parsed = if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
@@ -735,7 +735,7 @@ impl KnowledgeBase {
         skip_invalid: bool,
     ) -> Result<(Vec<String>, Vec<String>, usize)> {
         let path = path.as_ref();
-        let body = std::fs::read_to_string(path)?;
+        let body = std::fs::read_to_string(path).map_err(|e| Error::io_at(path, e))?;
         let (mut errors, mut solutions, mut skipped) = (Vec::new(), Vec::new(), 0);
         for (i, line) in body.lines().enumerate() {
             if line.trim().is_empty() {

@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -493,27 +493,67 @@ impl Vocab {
         }
     }
 
-    fn from_state(s: VocabState) -> Result<Self> {
+    fn from_state(s: VocabState, config: &TfidfConfig) -> Result<Self> {
+        let features: Vec<Box<[u32]>> =
+            s.features.into_iter().map(Vec::into_boxed_slice).collect();
+        Vocab::validate(&s.tokens, &features, &s.idf, config)?;
+        Ok(Vocab::new(s.tokens, features, s.idf))
+    }
+
+    /// What a vocabulary made by `fit` always satisfies; `fit` and loading both check it, so a
+    /// file from elsewhere cannot hold what `fit` could never produce (a duplicated feature or
+    /// token, which the lookup maps would silently collapse; an idf that is negative or not
+    /// finite, which would make NaN rows).
+    fn validate(
+        tokens: &[String],
+        features: &[Box<[u32]>],
+        idf: &[f64],
+        config: &TfidfConfig,
+    ) -> Result<()> {
         let bad = |m: String| Error::Corrupt(format!("tfidf vocabulary: {m}"));
-        if s.features.len() != s.idf.len() {
+        if features.len() != idf.len() {
             return Err(bad(format!(
                 "{} features but {} idf values",
-                s.features.len(),
-                s.idf.len()
+                features.len(),
+                idf.len()
             )));
         }
-        for f in &s.features {
-            if f.is_empty()
-                || f.len() > MAX_NGRAM
-                || f.iter().any(|&t| t as usize >= s.tokens.len())
-            {
+        if features.is_empty() {
+            return Err(bad("no features".into()));
+        }
+        if let Some(max) = config.max_features
+            && features.len() > max
+        {
+            return Err(bad(format!(
+                "{} features, over max_features = {max}",
+                features.len()
+            )));
+        }
+        if tokens.len() >= UNKNOWN as usize {
+            return Err(bad(format!("{} tokens do not fit u32 ids", tokens.len())));
+        }
+        let (lo, hi) = config.ngram_range;
+        for f in features {
+            if f.len() < lo || f.len() > hi || f.iter().any(|&t| t as usize >= tokens.len()) {
                 return Err(bad(format!(
-                    "feature {f:?} refers to tokens outside the table"
+                    "feature {f:?} is not a {lo}..={hi}-gram of tokens in the table"
                 )));
             }
         }
-        let features = s.features.into_iter().map(Vec::into_boxed_slice).collect();
-        Ok(Vocab::new(s.tokens, features, s.idf))
+        if let Some((i, x)) = idf.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x > 0.0)) {
+            return Err(bad(format!(
+                "idf of feature {i} is {x} (must be finite and positive)"
+            )));
+        }
+        let mut seen = FxHashSet::default();
+        if let Some(t) = tokens.iter().find(|t| !seen.insert(t.as_str())) {
+            return Err(bad(format!("token {t:?} is stored twice")));
+        }
+        let mut seen = FxHashSet::default();
+        if let Some(f) = features.iter().find(|f| !seen.insert(&f[..])) {
+            return Err(bad(format!("feature {f:?} is stored twice")));
+        }
+        Ok(())
     }
 }
 
@@ -765,6 +805,7 @@ impl TfidfVectorizer {
             });
         }
         log::debug!("tfidf fit: {n_docs} documents, {} features", features.len());
+        Vocab::validate(&new_tokens, &features, &idf, &self.config)?;
         self.vocab = Some(Vocab::new(new_tokens, features, idf));
         Ok(self)
     }
@@ -966,7 +1007,7 @@ impl<'de> Deserialize<'de> for TfidfVectorizer {
         let mut v = TfidfVectorizer::new(p.config).map_err(D::Error::custom)?;
         v.vocab = p
             .vocab
-            .map(Vocab::from_state)
+            .map(|state| Vocab::from_state(state, &v.config))
             .transpose()
             .map_err(D::Error::custom)?;
         Ok(v)

@@ -1874,6 +1874,29 @@ impl WindowState {
                     "window state holds event times out of order".into(),
                 ));
             }
+            // Every stored time holds at least one event, and a key's count fits its u64.
+            let total = k.times.iter().try_fold(0u64, |sum, &(_, c)| {
+                (c > 0).then(|| sum.checked_add(c)).flatten()
+            });
+            if total.is_none() {
+                return Err(Error::Corrupt(
+                    "window state holds a zero or overflowing event count".into(),
+                ));
+            }
+        }
+        if self.keys.len() > self.config.max_keys {
+            return Err(Error::Corrupt(format!(
+                "window state holds {} keys, over its max_keys = {}",
+                self.keys.len(),
+                self.config.max_keys
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(k) = self.keys.iter().find(|k| !seen.insert(&k.key)) {
+            return Err(Error::Corrupt(format!(
+                "window state holds key {:?} twice",
+                k.key
+            )));
         }
         Ok(())
     }

@@ -69,10 +69,16 @@ class WrongKindError(FaultlensError):
 
 
 class IoError(FaultlensError, OSError):
-    """An operating-system I/O failure; ``errno`` is set and ``__cause__`` is the matching
-    built-in OSError subclass (``FileNotFoundError``, ``PermissionError``, ...)."""
+    """An operating-system I/O failure; ``errno`` and ``filename`` (the file it was about) are
+    set, and ``__cause__`` is the matching built-in OSError subclass (``FileNotFoundError``,
+    ``PermissionError``, ...)."""
 
     code = "Io"
+
+    def __str__(self) -> str:
+        # The core's message, which names the file; OSError's own format would replace it with
+        # "[Errno 2] None: 'path'" once `filename` is set.
+        return str(self.args[0]) if self.args else ""
 
 
 # Show and pickle them under the public package path (faultlens.NotFittedError).

@@ -302,14 +302,14 @@ impl TextIndex {
                 "text {i} has no tokens after preprocessing: nothing to index"
             )));
         }
-        let ids: Vec<u64> = (w.next_id..w.next_id + texts.len() as u64).collect();
+        let ids: Vec<u64> = (w.next_id..next_ids_end(w.next_id, texts.len())?).collect();
         let fitted = st
             .vectorizer
             .as_ref()
             .is_some_and(TfidfVectorizer::is_fitted);
         let total = self.len() + texts.len();
         let mut vectors = None;
-        if fitted && total < 2 * w.fitted_on.max(1) {
+        if fitted && total < w.fitted_on.max(1).saturating_mul(2) {
             let x = st
                 .vectorizer
                 .as_ref()
@@ -331,7 +331,7 @@ impl TextIndex {
         for (id, text) in ids.iter().zip(texts) {
             t.insert(*id, text.as_ref().to_owned());
         }
-        w.next_id += texts.len() as u64;
+        w.next_id = ids.last().map_or(w.next_id, |&last| last + 1);
         Ok(ids)
     }
 
@@ -412,13 +412,13 @@ impl TextIndex {
             });
         }
         let mut w = self.writer.lock().map_err(|_| poisoned())?;
-        let ids: Vec<u64> = (w.next_id..w.next_id + texts.len() as u64).collect();
+        let ids: Vec<u64> = (w.next_id..next_ids_end(w.next_id, texts.len())?).collect();
         self.current()?.index.add(&ids, vectors, payloads)?;
         let mut t = self.texts.write().map_err(|_| poisoned())?;
         for (id, text) in ids.iter().zip(texts) {
             t.insert(*id, text.as_ref().to_owned());
         }
-        w.next_id += texts.len() as u64;
+        w.next_id = ids.last().map_or(w.next_id, |&last| last + 1);
         Ok(ids)
     }
 
@@ -523,6 +523,14 @@ fn check_payloads(n: usize, payloads: Option<&Vec<Option<String>>>) -> Result<()
         ))),
         _ => Ok(()),
     }
+}
+
+/// The end of the id range for `n` new texts from `next`: ids are never reused, so a file whose
+/// `next_id` is near `u64::MAX` runs out rather than wrapping around onto stored ids.
+fn next_ids_end(next: u64, n: usize) -> Result<u64> {
+    next.checked_add(n as u64)
+        .filter(|&end| end < u64::MAX)
+        .ok_or_else(|| Error::InvalidInput(format!("no ids left: the next id is {next}")))
 }
 
 #[derive(Serialize)]

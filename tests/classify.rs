@@ -350,3 +350,65 @@ fn dense_v1_model_file_still_loads_and_predicts_the_same() {
     let back = TextClassifier::from_bytes(&c.to_bytes().unwrap()).unwrap();
     assert_eq!(back, c);
 }
+
+/// The trust protocol in small: lines of systems the model never saw are never reliable and are
+/// flagged novel, while held-out lines of the known system stay reliable and right.
+#[test]
+fn unseen_systems_are_not_reliable_and_known_lines_are() {
+    let (foreign, _) = read("foreign.jsonl");
+    let (t, l) = read("test.jsonl");
+    let c = fitted(ModelKind::Logistic);
+    for p in c.predict_many(&foreign).unwrap() {
+        assert!(!p.reliable, "{p:?}");
+    }
+    let novel = c.predict_many(&foreign).unwrap().iter().filter(|p| p.novel).count();
+    assert!(novel * 10 >= foreign.len() * 9, "{novel} of {} novel", foreign.len());
+    let preds = c.predict_many(&t).unwrap();
+    let reliable: Vec<_> = preds.iter().zip(&l).filter(|(p, _)| p.reliable).collect();
+    assert!(reliable.len() * 10 >= t.len() * 8, "{} of {} reliable", reliable.len(), t.len());
+    assert!(reliable.iter().all(|(p, y)| &p.label == *y && !p.novel));
+
+    // The resolver: knowledge base and classifier from the same lines.
+    let (tt, tl) = read("train.jsonl");
+    let mut r = faultlens::resolve::Resolver::new(Default::default()).unwrap();
+    r.add_knowledge(&tt, &tl).unwrap();
+    r.set_classifier(c).unwrap();
+    let mode = faultlens::resolve::Mode::Auto;
+    for res in r.resolve_batch(&foreign, mode).unwrap() {
+        assert!(!res.reliable, "{res:?}");
+    }
+    let novel = r.metrics().novel as usize;
+    assert!(novel * 10 >= foreign.len() * 9, "{novel} of {} novel", foreign.len());
+    let res = r.resolve_batch(&t, mode).unwrap();
+    let ok = res.iter().zip(&l).filter(|(x, y)| x.reliable && x.solution.as_deref() == Some(y.as_str()));
+    let n_reliable = res.iter().filter(|x| x.reliable).count();
+    assert!(n_reliable * 10 >= t.len() * 8, "{n_reliable} of {} reliable", t.len());
+    let wrong: Vec<_> = res
+        .iter()
+        .zip(t.iter().zip(&l))
+        .filter(|(x, (_, y))| x.reliable && x.solution.as_deref() != Some(y.as_str()))
+        .collect();
+    assert_eq!(ok.count(), n_reliable, "a reliable answer was wrong: {wrong:?}");
+}
+
+/// Feedback corrects confidence: a failed remedy lowers the confidence of the same answer for
+/// the same input; the outcome names the past error that matched.
+#[test]
+fn a_failed_outcome_lowers_the_confidence_of_that_answer() {
+    let (tt, tl) = read("train.jsonl");
+    let r = faultlens::resolve::Resolver::new(Default::default()).unwrap();
+    r.add_knowledge(&tt, &tl).unwrap();
+    let mode = faultlens::resolve::Mode::Similarity;
+    let before = r.resolve(&tt[0], mode).unwrap();
+    assert!(before.reliable);
+    let solution = before.solution.clone().unwrap();
+    r.record_outcome(&tt[0], &solution, false).unwrap();
+    let outcome = r.outcomes().pop().unwrap();
+    assert_eq!(outcome.matched_id, Some(before.similar[0].id));
+    assert_eq!(outcome.similarity, Some(before.similar[0].similarity));
+    let after = r.resolve(&tt[0], mode).unwrap();
+    assert!(after.confidence < before.confidence, "{after:?}");
+    assert!(!after.reliable);
+    r.record_outcome(&tt[0], &solution, true).unwrap();
+    assert!(r.resolve(&tt[0], mode).unwrap().confidence > after.confidence);
+}

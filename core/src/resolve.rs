@@ -1043,13 +1043,19 @@ impl KnowledgeBase {
             .iter()
             .map(|h| (h.similarity * whole, h.solution.as_str()))
             .collect();
-        match (&self.calibrator, pairs.first()) {
-            (_, None) => 0.0,
+        let p = match (&self.calibrator, pairs.first()) {
+            (_, None) => return 0.0,
             (Some(c), Some(_)) => c.probability(&similarity_features(&pairs)),
             // Too small a base to calibrate on: the whole text's similarity, as cautious as the
             // raw cosine or more.
             (None, Some(top)) => top.0,
-        }
+        };
+        // Past errors exactly as similar as the best one but with other solutions (texts that
+        // differ only in masked parts, labelled differently) make the answer a draw among them.
+        let best = pairs[0];
+        let tied = pairs.iter().filter(|h| h.0 >= best.0).count();
+        let backing = pairs.iter().filter(|h| h.0 >= best.0 && h.1 == best.1).count();
+        p.min(backing as f64 / tied as f64)
     }
 }
 

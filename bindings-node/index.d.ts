@@ -216,9 +216,9 @@ export declare class Resolver {
   outcomes(): Array<Outcome>
   /**
    * Counters and histograms (camelCase keys): `total`, `resolutions` by method, `unreliable`,
-   * `errors`, `outcomes` by method, `latencySeconds` and `confidence` histograms.
+   * `novel`, `errors`, `outcomes` by method, `latencySeconds` and `confidence` histograms.
    */
-  metrics(): Record<string, any>
+  metrics(): MetricsSnapshot
   /** The metrics in the Prometheus text exposition format, ready to serve at `/metrics`. */
   metricsPrometheus(): string
   /** Zeroes every counter and histogram. */
@@ -533,6 +533,14 @@ export interface ClassifierOptions {
   topK?: number
   /** N-grams in `predictOne`'s explanation (default 5). */
   explainTop?: number
+  /**
+   * Share of inputs assumed to come from templates the training data never showed, when
+   * fitting the confidence model (default 0.2, in (0, 1)); higher is more cautious away from
+   * the training data.
+   */
+  noveltyPrior?: number
+  /** `predictOne` calls an input novel when its novelty exceeds this (default 0.5). */
+  noveltyThreshold?: number
 }
 
 /**
@@ -846,6 +854,36 @@ export interface MaskRule {
   placeholder: string
 }
 
+/** A histogram: cumulative counts per upper bound, the count and the sum of the values. */
+export interface MetricsHistogram {
+  /** `[upper bound, cumulative count]` pairs. */
+  buckets: Array<[number, number]>
+  /** Values observed. */
+  count: number
+  /** Their sum. */
+  sum: number
+}
+
+/** What `metrics()` returns. */
+export interface MetricsSnapshot {
+  /** Resolutions in total. */
+  total: number
+  /** Resolutions by answering method (`exact_match`, ..., `no_match`). */
+  resolutions: Record<string, number>
+  /** Abstentions: resolutions no stage answered reliably. */
+  unreliable: number
+  /** Resolutions whose input was novel (unlike the knowledge base and the training data). */
+  novel: number
+  /** Resolve calls that threw. */
+  errors: number
+  /** Feedback by the method that gave the answer. */
+  outcomes: Record<string, OutcomeCounts>
+  /** Time per resolution, in seconds. */
+  latencySeconds: MetricsHistogram
+  /** Confidence of answered resolutions (`no_match` excluded). */
+  confidence: MetricsHistogram
+}
+
 /** Feedback on one answer. */
 export interface Outcome {
   /** The error text. */
@@ -856,8 +894,20 @@ export interface Outcome {
   success: boolean
   /** The method that had answered this text (`no_match` when unknown). */
   method: string
+  /** The knowledge id of the past error whose solution was the answer (similarity answers). */
+  matchedId?: number
+  /** Its similarity to the text. */
+  similarity?: number
   /** Seconds since the Unix epoch. */
   timestamp: number
+}
+
+/** Feedback counts of one method. */
+export interface OutcomeCounts {
+  /** Answers that worked. */
+  success: number
+  /** Answers that did not. */
+  failure: number
 }
 
 /**
@@ -884,10 +934,20 @@ export declare function parallelism(): boolean
 export interface Prediction {
   /** The most probable label. */
   label: string
-  /** Its probability. */
+  /**
+   * The probability that `label` is right for this input, lower the further the input is from
+   * the training data.
+   */
   confidence: number
   /** `confidence >= threshold`. */
   reliable: boolean
+  /**
+   * 1 - the cosine of the whole text to the nearest training line: 0 for a copy of one, 1 for
+   * a line sharing nothing with them.
+   */
+  novelty: number
+  /** `novelty > noveltyThreshold`: unlike the training data; route it to a person. */
+  novel: boolean
   /** The next most probable labels: `[label, probability]` pairs. */
   alternatives: Array<[string, number]>
   /** The n-grams that pushed the decision most: `[ngram, weight]` pairs. */
@@ -923,12 +983,22 @@ export interface PreprocessorOptions {
 export interface Resolution {
   /** The remedy, or `null` when no stage produced one. */
   solution?: string
-  /** Confidence in `[0, 1]` (0 for `no_match`). */
+  /** The probability that the answer is right, in `[0, 1]` (1 for a rule, 0 for `no_match`). */
   confidence: number
   /** The stage that answered. */
   method: 'exact_match' | 'similarity_match' | 'ml_prediction' | 'no_match'
-  /** Whether the answer reached its stage's threshold. */
+  /**
+   * Whether the answer reached its stage's threshold. When false the resolver abstains:
+   * `solution` is only the best candidate.
+   */
   reliable: boolean
+  /**
+   * 1 - the input's similarity to the nearest past error or training line (0 when no stage
+   * could tell).
+   */
+  novelty: number
+  /** Not reliable and `novelty > noveltyThreshold`: unlike anything known; route it to a person. */
+  novel: boolean
   /** The matching rule's name, for `exact_match`. */
   rule?: string
   /** Similar past errors (empty when that stage did not run). */
@@ -946,9 +1016,15 @@ export interface Resolution {
 export interface ResolverOptions {
   /** A rule answers when its confidence (1.0) reaches this. Default 1.0. */
   exactThreshold?: number
-  /** A similar past error answers when its similarity reaches this. Default 0.7. */
+  /**
+   * A similar past error answers when the probability that its solution is right (calibrated
+   * on the knowledge base) reaches this. Default 0.7.
+   */
   similarityThreshold?: number
-  /** The classifier answers when its top probability reaches this. Default 0.8. */
+  /**
+   * The classifier answers when the probability that its label is right reaches this.
+   * Default 0.8.
+   */
   classifierThreshold?: number
   /** Candidates kept per stage. Default 3. */
   topK?: number
@@ -960,6 +1036,8 @@ export interface ResolverOptions {
   maxOutcomes?: number
   /** How the knowledge base vectorises error texts. */
   knowledgeVectorizer?: TfidfOptions
+  /** An unanswered input is `novel` when its novelty exceeds this. Default 0.5. */
+  noveltyThreshold?: number
 }
 
 /** One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`. */

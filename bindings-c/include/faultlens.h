@@ -408,7 +408,8 @@ FlStatus fl_string_lists_free(FlStringLists *lists);
 /**
  * Builds an unfitted classifier from a JSON config with the core's snake_case names (`model`:
  * "logistic", "naive_bayes", "linear_svm" or "auto"; `tfidf`, `c`, `alpha`, `max_iter`, `tol`,
- * `cv_folds`, `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`);
+ * `cv_folds`, `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`,
+ * `novelty_prior`, `novelty_threshold`);
  * NULL (or `{}`) means the defaults. Bad JSON, unknown fields and out-of-range values give
  * `FL_STATUS_INVALID_CONFIG`.
  *
@@ -470,8 +471,10 @@ FlStatus fl_classifier_predict_proba(const FlClassifier *c,
                                      size_t *len);
 
 /**
- * One text's prediction as JSON: `{"label", "confidence", "reliable", "alternatives":
- * [[label, p], ...], "explanation": [[ngram, weight], ...]}`.
+ * One text's prediction as JSON: `{"label", "confidence", "reliable", "novelty", "novel",
+ * "alternatives": [[label, p], ...], "explanation": [[ngram, weight], ...]}` (`confidence`: the
+ * probability that `label` is right, lower for inputs unlike the training data; `novel`:
+ * `novelty` above `novelty_threshold`).
  *
  * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
  */
@@ -1292,9 +1295,10 @@ FlStatus fl_inspect(const char *path, char **out_json);
 /**
  * Builds a resolver with no stage configured from a JSON config with the core's snake_case names
  * (`exact_threshold`, `similarity_threshold`, `classifier_threshold`, `top_k`,
- * `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`); NULL (or
- * `{}`) means the defaults (1.0 / 0.7 / 0.8, top 3). Bad JSON, unknown fields and out-of-range
- * values give `FL_STATUS_INVALID_CONFIG`.
+ * `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`,
+ * `novelty_threshold`); NULL (or `{}`) means the defaults (1.0 / 0.7 / 0.8, top 3, novelty
+ * threshold 0.5). Bad JSON, unknown fields and out-of-range values give
+ * `FL_STATUS_INVALID_CONFIG`.
  *
  * On success `*out` owns a new handle: free it with `fl_resolver_free`. Thread-safe.
  */
@@ -1447,16 +1451,18 @@ FlStatus fl_resolver_record_outcome(const FlResolver *r,
                                     bool success);
 
 /**
- * Recorded outcomes, oldest first, as a JSON array of
- * `{"text", "solution", "success", "method", "timestamp"}`.
+ * Recorded outcomes, oldest first, as a JSON array of `{"text", "solution", "success", "method",
+ * "matched_id", "similarity", "timestamp"}` (`matched_id`: the knowledge id of the past error
+ * whose solution was the answer, and `similarity` its similarity to the text, for similarity
+ * answers; `null` otherwise).
  *
  * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
  */
 FlStatus fl_resolver_outcomes(const FlResolver *r, char **json);
 
 /**
- * Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `errors`, `outcomes`,
- * `latency_seconds`, `confidence`).
+ * Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `novel`, `errors`,
+ * `outcomes`, `latency_seconds`, `confidence`).
  *
  * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
  */
@@ -1519,14 +1525,28 @@ const char *fl_resolution_solution(const FlResolution *res);
 const char *fl_resolution_method(const FlResolution *res);
 
 /**
- * Confidence in `[0, 1]` (0 for `no_match` or a NULL `res`).
+ * The probability that the answer is right, in `[0, 1]` (1 for a rule; 0 for `no_match` or a
+ * NULL `res`).
  */
 double fl_resolution_confidence(const FlResolution *res);
 
 /**
- * Whether the answer reached its stage's threshold (false for a NULL `res`).
+ * Whether the answer reached its stage's threshold (false for a NULL `res`). When false the
+ * resolver abstains: the solution is only the best candidate.
  */
 bool fl_resolution_reliable(const FlResolution *res);
+
+/**
+ * 1 - the input's similarity to the nearest past error or training line, in `[0, 1]` (0 when no
+ * stage could tell, or for a NULL `res`).
+ */
+double fl_resolution_novelty(const FlResolution *res);
+
+/**
+ * Whether the input is unlike anything known (not reliable and novelty above the resolver's
+ * `novelty_threshold`): route it to a person. False for a NULL `res`.
+ */
+bool fl_resolution_novel(const FlResolution *res);
 
 /**
  * The matching rule's name for `exact_match`, else NULL. Owned by `res`.

@@ -60,7 +60,8 @@ unsafe fn write<'a>(c: *const FlClassifier) -> Res<RwLockWriteGuard<'a, TextClas
 
 /// Builds an unfitted classifier from a JSON config with the core's snake_case names (`model`:
 /// "logistic", "naive_bayes", "linear_svm" or "auto"; `tfidf`, `c`, `alpha`, `max_iter`, `tol`,
-/// `cv_folds`, `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`);
+/// `cv_folds`, `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`,
+/// `novelty_prior`, `novelty_threshold`);
 /// NULL (or `{}`) means the defaults. Bad JSON, unknown fields and out-of-range values give
 /// `FL_STATUS_INVALID_CONFIG`.
 ///
@@ -179,8 +180,10 @@ pub unsafe extern "C" fn fl_classifier_predict_proba(
     })
 }
 
-/// One text's prediction as JSON: `{"label", "confidence", "reliable", "alternatives":
-/// [[label, p], ...], "explanation": [[ngram, weight], ...]}`.
+/// One text's prediction as JSON: `{"label", "confidence", "reliable", "novelty", "novel",
+/// "alternatives": [[label, p], ...], "explanation": [[ngram, weight], ...]}` (`confidence`: the
+/// probability that `label` is right, lower for inputs unlike the training data; `novel`:
+/// `novelty` above `novelty_threshold`).
 ///
 /// On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
 #[unsafe(no_mangle)]

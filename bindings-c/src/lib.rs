@@ -671,6 +671,59 @@ mod tests {
         }
     }
 
+    /// The C API hands out these records as the core's JSON (`owned_json`), so their keys are
+    /// what `docs/api.json` "records" lists.
+    #[test]
+    fn json_records_carry_the_manifest_fields() {
+        use std::collections::BTreeSet;
+
+        use faultlens::resolve::{Mode, Resolver, ResolverConfig};
+        use faultlens::{ClassifierConfig, TextClassifier};
+
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let fields = |record: &str| -> BTreeSet<String> {
+            manifest["records"][record]["fields"]
+                .as_array()
+                .unwrap_or_else(|| panic!("records.{record}.fields"))
+                .iter()
+                .map(|f| f.as_str().unwrap().to_owned())
+                .collect()
+        };
+        fn keys<T: serde::Serialize>(v: &T) -> BTreeSet<String> {
+            let v = serde_json::to_value(v).unwrap();
+            v.as_object().unwrap().keys().cloned().collect()
+        }
+
+        let texts = [
+            "disk quota exceeded on /var",
+            "no space left on device /data",
+            "connection refused to 10.0.0.7:5432",
+            "connection reset by peer 10.0.0.9",
+        ];
+        let labels = ["expand_disk", "expand_disk", "restart_db", "restart_db"];
+        let mut clf = TextClassifier::new(ClassifierConfig::default()).unwrap();
+        assert_eq!(keys(clf.config()), fields("ClassifierConfig"));
+        clf.fit(&texts, &labels).unwrap();
+        let p = clf.predict_one("disk quota exceeded on /home").unwrap();
+        assert_eq!(keys(&p), fields("Prediction"));
+
+        let r = Resolver::new(ResolverConfig::default()).unwrap();
+        assert_eq!(keys(r.config()), fields("ResolverConfig"));
+        r.add_knowledge(&texts, &labels).unwrap();
+        let res = r
+            .resolve("disk quota exceeded on /home", Mode::Similarity)
+            .unwrap();
+        assert_eq!(keys(&res), fields("Resolution"));
+        r.record_outcome("disk quota exceeded on /home", "expand_disk", true)
+            .unwrap();
+        assert_eq!(keys(&r.outcomes()[0]), fields("Outcome"));
+        assert_eq!(keys(&r.metrics()), fields("MetricsSnapshot"));
+    }
+
     #[test]
     fn core_errors_map_by_code() {
         let e = faultlens::Error::NotFitted { what: "x" };

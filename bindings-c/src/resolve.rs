@@ -87,9 +87,10 @@ pub struct FlResolutions {
 
 /// Builds a resolver with no stage configured from a JSON config with the core's snake_case names
 /// (`exact_threshold`, `similarity_threshold`, `classifier_threshold`, `top_k`,
-/// `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`); NULL (or
-/// `{}`) means the defaults (1.0 / 0.7 / 0.8, top 3). Bad JSON, unknown fields and out-of-range
-/// values give `FL_STATUS_INVALID_CONFIG`.
+/// `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`,
+/// `novelty_threshold`); NULL (or `{}`) means the defaults (1.0 / 0.7 / 0.8, top 3, novelty
+/// threshold 0.5). Bad JSON, unknown fields and out-of-range values give
+/// `FL_STATUS_INVALID_CONFIG`.
 ///
 /// On success `*out` owns a new handle: free it with `fl_resolver_free`. Thread-safe.
 #[unsafe(no_mangle)]
@@ -419,8 +420,10 @@ pub unsafe extern "C" fn fl_resolver_record_outcome(
     })
 }
 
-/// Recorded outcomes, oldest first, as a JSON array of
-/// `{"text", "solution", "success", "method", "timestamp"}`.
+/// Recorded outcomes, oldest first, as a JSON array of `{"text", "solution", "success", "method",
+/// "matched_id", "similarity", "timestamp"}` (`matched_id`: the knowledge id of the past error
+/// whose solution was the answer, and `similarity` its similarity to the text, for similarity
+/// answers; `null` otherwise).
 ///
 /// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
 #[unsafe(no_mangle)]
@@ -435,8 +438,8 @@ pub unsafe extern "C" fn fl_resolver_outcomes(
     })
 }
 
-/// Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `errors`, `outcomes`,
-/// `latency_seconds`, `confidence`).
+/// Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `novel`, `errors`,
+/// `outcomes`, `latency_seconds`, `confidence`).
 ///
 /// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
 #[unsafe(no_mangle)]
@@ -572,7 +575,8 @@ pub unsafe extern "C" fn fl_resolution_method(res: *const FlResolution) -> *cons
     })
 }
 
-/// Confidence in `[0, 1]` (0 for `no_match` or a NULL `res`).
+/// The probability that the answer is right, in `[0, 1]` (1 for a rule; 0 for `no_match` or a
+/// NULL `res`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolution_confidence(res: *const FlResolution) -> f64 {
     guard_or(0.0, || {
@@ -580,11 +584,30 @@ pub unsafe extern "C" fn fl_resolution_confidence(res: *const FlResolution) -> f
     })
 }
 
-/// Whether the answer reached its stage's threshold (false for a NULL `res`).
+/// Whether the answer reached its stage's threshold (false for a NULL `res`). When false the
+/// resolver abstains: the solution is only the best candidate.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolution_reliable(res: *const FlResolution) -> bool {
     guard_or(false, || {
         unsafe { res.as_ref() }.is_some_and(|r| r.inner.reliable)
+    })
+}
+
+/// 1 - the input's similarity to the nearest past error or training line, in `[0, 1]` (0 when no
+/// stage could tell, or for a NULL `res`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_novelty(res: *const FlResolution) -> f64 {
+    guard_or(0.0, || {
+        unsafe { res.as_ref() }.map_or(0.0, |r| r.inner.novelty)
+    })
+}
+
+/// Whether the input is unlike anything known (not reliable and novelty above the resolver's
+/// `novelty_threshold`): route it to a person. False for a NULL `res`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolution_novel(res: *const FlResolution) -> bool {
+    guard_or(false, || {
+        unsafe { res.as_ref() }.is_some_and(|r| r.inner.novel)
     })
 }
 

@@ -68,3 +68,15 @@ static inline int strings_equal(const FlStrings *list, const char *const *want, 
     }
     return 1;
 }
+
+/* The number after the first `"key":` in a JSON text, or NAN when the key is absent or not a
+ * number (enough for the flat fields the tests read; never for nested objects). */
+static inline double json_number(const char *json, const char *key) {
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *at = json ? strstr(json, pattern) : NULL;
+    if (!at) return NAN;
+    char *end = NULL;
+    double v = strtod(at + strlen(pattern), &end);
+    return end == at + strlen(pattern) ? NAN : v;
+}

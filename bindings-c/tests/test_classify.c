@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "check.h"
+#include "expected_novelty.h"
 #include "expected_classify.h"
 
 #ifndef FL_FIXTURES
@@ -134,6 +135,41 @@ static void test_train_in_c(void) {
     fl_classifier_free(c);
 }
 
+
+/* Confidence is the probability of being right for the input at hand: a copy of a training line
+ * is reliable and not novel; a line from a system the model never saw is novel and unreliable. */
+static void test_novelty(void) {
+    FlClassifier *c = NULL;
+    CHECK_OK(fl_classifier_new("{\"novelty_prior\": 0.2, \"novelty_threshold\": 0.5}", &c));
+    CHECK_OK(fl_classifier_fit(c, NOV_TEXTS, NOV_LABELS, NOV_N, NULL, NULL));
+    char *json = NULL;
+    CHECK_OK(fl_classifier_predict_one(c, NOV_TEXTS[4], &json));
+    CHECK_CONTAINS(json, "\"label\":\"expand_disk\"");
+    CHECK_CONTAINS(json, "\"reliable\":true");
+    CHECK_CONTAINS(json, "\"novel\":false");
+    CHECK(json_number(json, "novelty") < 0.5);
+    fl_string_free(json);
+
+    CHECK_OK(fl_classifier_predict_one(c, NOV_FOREIGN, &json));
+    CHECK_CONTAINS(json, "\"reliable\":false");
+    CHECK_CONTAINS(json, "\"novel\":true");
+    CHECK(json_number(json, "confidence") < 0.5);
+    CHECK(json_number(json, "novelty") > 0.5);
+    fl_string_free(json);
+
+    CHECK_OK(fl_classifier_config(c, &json));
+    CHECK_CONTAINS(json, "\"novelty_prior\":0.2");
+    CHECK_CONTAINS(json, "\"novelty_threshold\":0.5");
+    fl_string_free(json);
+    fl_classifier_free(c);
+
+    /* Out-of-range novelty options name the field. */
+    CHECK_STATUS(fl_classifier_new("{\"novelty_prior\": 1.0}", &c), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "novelty_prior");
+    CHECK_STATUS(fl_classifier_new("{\"novelty_threshold\": 1.5}", &c), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "novelty_threshold");
+}
+
 static void test_bad_input(void) {
     FlClassifier *c = NULL;
     CHECK_STATUS(fl_classifier_new("{\"model\":\"forest\"}", &c), FL_STATUS_INVALID_CONFIG);
@@ -158,6 +194,7 @@ static void test_bad_input(void) {
 int main(void) {
     test_shared_model_file();
     test_train_in_c();
+    test_novelty();
     test_bad_input();
     return check_finish("test_classify");
 }

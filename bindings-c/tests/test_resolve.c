@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "expected_novelty.h"
 
 #ifndef FL_FIXTURES
 #error "compile with -DFL_FIXTURES='\"<repo>/tests/fixtures\"'"
@@ -270,6 +271,100 @@ static void test_knowledge_index(void) {
     fl_resolver_free(r);
 }
 
+/* Abstain on the unknown: with the lines of expected_novelty.h as knowledge and classifier, a line from
+ * another system is answered by no stage reliably, flagged novel and counted; a line the base
+ * knows is answered reliably. */
+static void test_novel_inputs(void) {
+    FlClassifier *c = NULL;
+    CHECK_OK(fl_classifier_new(NULL, &c));
+    CHECK_OK(fl_classifier_fit(c, NOV_TEXTS, NOV_LABELS, NOV_N, NULL, NULL));
+    FlResolver *r = NULL;
+    CHECK_OK(fl_resolver_new("{\"novelty_threshold\": 0.5}", &r));
+    CHECK_OK(fl_resolver_add_knowledge(r, NOV_TEXTS, NOV_LABELS, NOV_N, NULL));
+    CHECK_OK(fl_resolver_set_classifier(r, c));
+    fl_classifier_free(c);
+
+    FlResolution *res = NULL;
+    CHECK_OK(fl_resolver_resolve(r, NOV_TEXTS[4], NULL, &res));
+    CHECK(fl_resolution_reliable(res));
+    CHECK(!fl_resolution_novel(res));
+    CHECK_STR(fl_resolution_solution(res), "expand_disk");
+    fl_resolution_free(res);
+
+    CHECK_OK(fl_resolver_resolve(r, NOV_FOREIGN, NULL, &res));
+    CHECK(!fl_resolution_reliable(res));
+    CHECK(fl_resolution_novel(res));
+    CHECK(fl_resolution_novelty(res) > 0.5 && fl_resolution_novelty(res) <= 1.0);
+    CHECK(fl_resolution_confidence(res) < 0.5);
+    char *json = NULL;
+    CHECK_OK(fl_resolution_to_json(res, &json));
+    CHECK_CONTAINS(json, "\"novel\":true");
+    CHECK_NEAR(json_number(json, "novelty"), fl_resolution_novelty(res), 1e-12);
+    fl_string_free(json);
+    fl_resolution_free(res);
+
+    CHECK_OK(fl_resolver_metrics(r, &json));
+    CHECK(json_number(json, "novel") == 1.0);
+    CHECK(json_number(json, "unreliable") == 1.0);
+    fl_string_free(json);
+    char *text = NULL;
+    CHECK_OK(fl_resolver_metrics_prometheus(r, &text));
+    CHECK_CONTAINS(text, "# TYPE faultlens_novel_inputs_total counter");
+    CHECK_CONTAINS(text, "\nfaultlens_novel_inputs_total 1\n");
+    fl_string_free(text);
+    CHECK_OK(fl_resolver_config(r, &json));
+    CHECK_CONTAINS(json, "\"novelty_threshold\":0.5");
+    fl_string_free(json);
+    fl_resolver_free(r);
+    CHECK_STATUS(fl_resolver_new("{\"novelty_threshold\": -0.1}", &r), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "novelty_threshold");
+    /* NULL-safe accessors. */
+    CHECK(fl_resolution_novelty(NULL) == 0.0);
+    CHECK(!fl_resolution_novel(NULL));
+}
+
+/* Feedback names the past error that answered, and a failure lowers that answer's confidence. */
+static void test_feedback_per_matched_error(void) {
+    FlResolver *r = NULL;
+    CHECK_OK(fl_resolver_new(NULL, &r));
+    CHECK_OK(fl_resolver_add_knowledge(r, NOV_TEXTS, NOV_LABELS, NOV_N, NULL));
+    const char *text = NOV_VARIANT;
+    FlResolution *before = NULL;
+    CHECK_OK(fl_resolver_resolve(r, text, "similarity", &before));
+    CHECK_STR(fl_resolution_method(before), "similarity_match");
+    CHECK_STR(fl_resolution_solution(before), "expand_disk");
+    char *json = NULL;
+    CHECK_OK(fl_resolution_to_json(before, &json));
+    double top_id = json_number(strstr(json, "\"similar\":"), "id");
+    double top_sim = json_number(strstr(json, "\"similar\":"), "similarity");
+    fl_string_free(json);
+
+    CHECK_OK(fl_resolver_record_outcome(r, text, "expand_disk", false));
+    CHECK_OK(fl_resolver_outcomes(r, &json));
+    CHECK_CONTAINS(json, "\"method\":\"similarity_match\"");
+    CHECK(json_number(json, "matched_id") == top_id);
+    CHECK_NEAR(json_number(json, "similarity"), top_sim, 1e-12);
+    fl_string_free(json);
+
+    FlResolution *after = NULL;
+    CHECK_OK(fl_resolver_resolve(r, text, "similarity", &after));
+    CHECK_STR(fl_resolution_solution(after), "expand_disk");
+    CHECK(fl_resolution_confidence(after) < fl_resolution_confidence(before));
+    fl_resolution_free(before);
+    fl_resolution_free(after);
+
+    /* An answer from another stage has no matched error: null in the JSON. */
+    CHECK_OK(fl_resolver_set_rules(r, "[{\"pattern\": \"kafka\", \"solution\": \"restart_broker\"}]", NULL));
+    FlResolution *res = NULL;
+    CHECK_OK(fl_resolver_resolve(r, NOV_FOREIGN, NULL, &res));
+    fl_resolution_free(res);
+    CHECK_OK(fl_resolver_record_outcome(r, NOV_FOREIGN, "restart_broker", true));
+    CHECK_OK(fl_resolver_outcomes(r, &json));
+    CHECK_CONTAINS(json, "\"method\":\"exact_match\",\"matched_id\":null,\"similarity\":null");
+    fl_string_free(json);
+    fl_resolver_free(r);
+}
+
 int main(void) {
     test_knowledge_index();
     FlResolver *r = build();
@@ -280,5 +375,7 @@ int main(void) {
     test_bad_input(r);
     test_classifier_stage(r);
     fl_resolver_free(r);
+    test_novel_inputs();
+    test_feedback_per_matched_error();
     return check_finish("test_resolve");
 }

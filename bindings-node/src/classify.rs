@@ -66,6 +66,12 @@ pub struct ClassifierOptions {
     pub top_k: Option<u32>,
     /// N-grams in `predictOne`'s explanation (default 5).
     pub explain_top: Option<u32>,
+    /// Share of inputs assumed to come from templates the training data never showed, when
+    /// fitting the confidence model (default 0.2, in (0, 1)); higher is more cautious away from
+    /// the training data.
+    pub novelty_prior: Option<f64>,
+    /// `predictOne` calls an input novel when its novelty exceeds this (default 0.5).
+    pub novelty_threshold: Option<f64>,
 }
 
 /// What `predictOne` returns.
@@ -73,10 +79,16 @@ pub struct ClassifierOptions {
 pub struct Prediction {
     /// The most probable label.
     pub label: String,
-    /// Its probability.
+    /// The probability that `label` is right for this input, lower the further the input is from
+    /// the training data.
     pub confidence: f64,
     /// `confidence >= threshold`.
     pub reliable: bool,
+    /// 1 - the cosine of the whole text to the nearest training line: 0 for a copy of one, 1 for
+    /// a line sharing nothing with them.
+    pub novelty: f64,
+    /// `novelty > noveltyThreshold`: unlike the training data; route it to a person.
+    pub novel: bool,
     /// The next most probable labels: `[label, probability]` pairs.
     #[napi(ts_type = "Array<[string, number]>")]
     pub alternatives: Value,
@@ -91,6 +103,8 @@ impl From<faultlens::Prediction> for Prediction {
             label: p.label,
             confidence: p.confidence,
             reliable: p.reliable,
+            novelty: p.novelty,
+            novel: p.novel,
             alternatives: serde_json::to_value(p.alternatives).unwrap_or(Value::Null),
             explanation: serde_json::to_value(p.explanation).unwrap_or(Value::Null),
         }

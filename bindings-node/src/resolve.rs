@@ -45,9 +45,11 @@ fn mode(method: Option<String>) -> Result<Mode> {
 pub struct ResolverOptions {
     /// A rule answers when its confidence (1.0) reaches this. Default 1.0.
     pub exact_threshold: Option<f64>,
-    /// A similar past error answers when its similarity reaches this. Default 0.7.
+    /// A similar past error answers when the probability that its solution is right (calibrated
+    /// on the knowledge base) reaches this. Default 0.7.
     pub similarity_threshold: Option<f64>,
-    /// The classifier answers when its top probability reaches this. Default 0.8.
+    /// The classifier answers when the probability that its label is right reaches this.
+    /// Default 0.8.
     pub classifier_threshold: Option<f64>,
     /// Candidates kept per stage. Default 3.
     pub top_k: Option<u32>,
@@ -60,6 +62,8 @@ pub struct ResolverOptions {
     /// How the knowledge base vectorises error texts.
     #[napi(ts_type = "TfidfOptions")]
     pub knowledge_vectorizer: Option<Value>,
+    /// An unanswered input is `novel` when its novelty exceeds this. Default 0.5.
+    pub novelty_threshold: Option<f64>,
 }
 
 /// One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`.
@@ -100,13 +104,19 @@ pub struct LabelScore {
 pub struct Resolution {
     /// The remedy, or `null` when no stage produced one.
     pub solution: Option<String>,
-    /// Confidence in `[0, 1]` (0 for `no_match`).
+    /// The probability that the answer is right, in `[0, 1]` (1 for a rule, 0 for `no_match`).
     pub confidence: f64,
     /// The stage that answered.
     #[napi(ts_type = "'exact_match' | 'similarity_match' | 'ml_prediction' | 'no_match'")]
     pub method: String,
-    /// Whether the answer reached its stage's threshold.
+    /// Whether the answer reached its stage's threshold. When false the resolver abstains:
+    /// `solution` is only the best candidate.
     pub reliable: bool,
+    /// 1 - the input's similarity to the nearest past error or training line (0 when no stage
+    /// could tell).
+    pub novelty: f64,
+    /// Not reliable and `novelty > noveltyThreshold`: unlike anything known; route it to a person.
+    pub novel: bool,
     /// The matching rule's name, for `exact_match`.
     pub rule: Option<String>,
     /// Similar past errors (empty when that stage did not run).
@@ -124,6 +134,8 @@ impl From<faultlens::resolve::Resolution> for Resolution {
             confidence: r.confidence,
             method: r.method.as_str().to_owned(),
             reliable: r.reliable,
+            novelty: r.novelty,
+            novel: r.novel,
             rule: r.rule,
             similar: r
                 .similar
@@ -154,8 +166,9 @@ const SIMILAR_ERROR: Shape = Shape(
 const LABEL_SCORE: Shape =
     Shape("(function (label, probability) { return { label, probability } })");
 const RESOLUTION: Shape = Shape(
-    "(function (solution, confidence, method, reliable, rule, similar, predictions, elapsedUs) \
-     { return { solution, confidence, method, reliable, rule, similar, predictions, elapsedUs } })",
+    "(function (solution, confidence, method, reliable, novelty, novel, rule, similar, predictions, \
+     elapsedUs) { return { solution, confidence, method, reliable, novelty, novel, rule, similar, \
+     predictions, elapsedUs } })",
 );
 
 impl ToNapiValue for SimilarError {
@@ -183,6 +196,8 @@ impl ToNapiValue for Resolution {
             js(env, v.confidence)?,
             js(env, v.method)?,
             js(env, v.reliable)?,
+            js(env, v.novelty)?,
+            js(env, v.novel)?,
             js_opt(env, v.rule)?,
             js(env, v.similar)?,
             js(env, v.predictions)?,
@@ -203,8 +218,59 @@ pub struct Outcome {
     pub success: bool,
     /// The method that had answered this text (`no_match` when unknown).
     pub method: String,
+    /// The knowledge id of the past error whose solution was the answer (similarity answers).
+    pub matched_id: Option<f64>,
+    /// Its similarity to the text.
+    pub similarity: Option<f64>,
     /// Seconds since the Unix epoch.
     pub timestamp: f64,
+}
+
+/// Feedback counts of one method.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
+pub struct OutcomeCounts {
+    /// Answers that worked.
+    pub success: f64,
+    /// Answers that did not.
+    pub failure: f64,
+}
+
+/// A histogram: cumulative counts per upper bound, the count and the sum of the values.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
+pub struct MetricsHistogram {
+    /// `[upper bound, cumulative count]` pairs.
+    #[napi(ts_type = "Array<[number, number]>")]
+    pub buckets: Value,
+    /// Values observed.
+    pub count: f64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+/// What `metrics()` returns.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
+pub struct MetricsSnapshot {
+    /// Resolutions in total.
+    pub total: f64,
+    /// Resolutions by answering method (`exact_match`, ..., `no_match`).
+    #[napi(ts_type = "Record<string, number>")]
+    pub resolutions: Value,
+    /// Abstentions: resolutions no stage answered reliably.
+    pub unreliable: f64,
+    /// Resolutions whose input was novel (unlike the knowledge base and the training data).
+    pub novel: f64,
+    /// Resolve calls that threw.
+    pub errors: f64,
+    /// Feedback by the method that gave the answer.
+    #[napi(ts_type = "Record<string, OutcomeCounts>")]
+    pub outcomes: Value,
+    /// Time per resolution, in seconds.
+    pub latency_seconds: MetricsHistogram,
+    /// Confidence of answered resolutions (`no_match` excluded).
+    pub confidence: MetricsHistogram,
 }
 
 /// The rules → similar past errors → classifier cascade.
@@ -455,14 +521,16 @@ impl Resolver {
                 solution: o.solution,
                 success: o.success,
                 method: o.method.as_str().to_owned(),
+                matched_id: o.matched_id.map(|id| id as f64),
+                similarity: o.similarity,
                 timestamp: o.timestamp,
             })
             .collect())
     }
 
     /// Counters and histograms (camelCase keys): `total`, `resolutions` by method, `unreliable`,
-    /// `errors`, `outcomes` by method, `latencySeconds` and `confidence` histograms.
-    #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
+    /// `novel`, `errors`, `outcomes` by method, `latencySeconds` and `confidence` histograms.
+    #[napi(catch_unwind, ts_return_type = "MetricsSnapshot")]
     pub fn metrics(&self) -> Result<Value> {
         let snapshot = read(&self.inner)?.metrics();
         // Method names are map keys, not fields: keep them as the core spells them.

@@ -64,6 +64,50 @@ test('index.d.ts declares every manifest function', () => {
   }
 })
 
+// docs/api.json "records": the fields of configs and results, camelCase in Node.
+const RECORDS = Object.fromEntries(Object.entries(API.records).filter(([k]) => k !== 'about').map(([k, v]) => [k, v.fields.map(camel)]))
+// The index.d.ts interface that declares each record.
+const INTERFACES = {
+  ClassifierConfig: 'ClassifierOptions', Prediction: 'Prediction', ResolverConfig: 'ResolverOptions',
+  Resolution: 'Resolution', Outcome: 'Outcome', MetricsSnapshot: 'MetricsSnapshot',
+}
+const TRAIN = [['disk quota exceeded on /var', 'expand_disk'], ['no space left on device /data', 'expand_disk'],
+  ['connection refused to 10.0.0.7:5432', 'restart_db'], ['connection reset by peer 10.0.0.9', 'restart_db'],
+  ['x509: certificate has expired', 'renew_cert'], ['tls certificate verify failed: expired', 'renew_cert']]
+
+test('records: configs and results carry exactly the manifest fields', async () => {
+  // config() and metrics() come from core JSON with sorted keys; Prediction and Resolution keep
+  // core order.
+  const { Resolver, TextClassifier } = faultlens
+  const clf = new TextClassifier()
+  assert.deepEqual(sorted(Object.keys(clf.config())), sorted(RECORDS.ClassifierConfig))
+  assert.equal(new TextClassifier({ noveltyPrior: 0.3, noveltyThreshold: 0.4 }).config().noveltyPrior, 0.3)
+  await clf.fit(TRAIN.map(([t]) => t), TRAIN.map(([, l]) => l))
+  assert.deepEqual(Object.keys(clf.predictOne('disk quota exceeded on /home')), RECORDS.Prediction)
+
+  const r = new Resolver()
+  assert.deepEqual(sorted(Object.keys(r.config())), sorted(RECORDS.ResolverConfig))
+  assert.equal(new Resolver({ noveltyThreshold: 0.25 }).config().noveltyThreshold, 0.25)
+  r.addKnowledge(TRAIN.map(([t]) => t), TRAIN.map(([, l]) => l))
+  const res = r.resolve('disk quota exceeded on /home', 'similarity')
+  assert.equal(res.method, 'similarity_match')
+  assert.deepEqual(Object.keys(res), RECORDS.Resolution)
+  r.recordOutcome('disk quota exceeded on /home', res.solution, true)
+  // A similarity answer's outcome has every field (matchedId/similarity are left out otherwise;
+  // napi-rs sets the optional ones last).
+  assert.deepEqual(sorted(Object.keys(r.outcomes().at(-1))), sorted(RECORDS.Outcome))
+  assert.deepEqual(sorted(Object.keys(r.metrics())), sorted(RECORDS.MetricsSnapshot))
+})
+
+for (const [record, iface] of Object.entries(INTERFACES)) {
+  test(`index.d.ts: interface ${iface} declares the fields of ${record}`, () => {
+    const body = new RegExp(`export interface ${iface} \\{([\\s\\S]*?)\\n\\}`).exec(DTS)
+    assert.ok(body, `interface ${iface} in index.d.ts`)
+    const fields = [...body[1].matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1])
+    assert.deepEqual(fields, RECORDS[record])
+  })
+}
+
 test('version() is the package version', () => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   assert.equal(faultlens.version(), pkg.version)

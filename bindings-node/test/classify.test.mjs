@@ -50,10 +50,15 @@ test('fit returns a Promise, reports progress, and reproduces the shared model',
   assert.ok(seen.some(([s]) => s === 'vectorize'), JSON.stringify(seen.slice(0, 3)))
   assert.ok(seen.every(([, d, t]) => d <= t))
 
-  const p = clf.predictOne('Failed password for invalid user admin from 10.1.2.3 port 22 ssh2')
+  const line = 'Failed password for invalid user admin from 10.1.2.3 port 22 ssh2'
+  const p = clf.predictOne(line)
   assert.match(p.label, /^OpenSSH:/)
   assert.equal(p.reliable, p.confidence >= 0.7)
-  assert.ok(p.alternatives.length <= 3 && p.alternatives.every(([, q]) => q <= p.confidence))
+  // Alternatives are class probabilities below the label's; `confidence` is the probability that
+  // the label is right for this input (novelty included), which may be lower.
+  const top = Math.max(...clf.predictProba([line])[0])
+  assert.ok(p.alternatives.length <= 3 && p.alternatives.every(([, q]) => q <= top))
+  assert.ok(p.confidence >= 0 && p.confidence <= 1 && p.novelty >= 0 && p.novelty <= 1)
   assert.ok(p.explanation.length > 0 && p.explanation.every(([f, w]) => typeof f === 'string' && w > 0))
   assert.ok(clf.score(texts(TEST), labels(TEST)) >= 0.9)
   const info = clf.trainingInfo()
@@ -110,4 +115,23 @@ test('bad input', async () => {
   const bytes = Buffer.from(readFileSync(join(DIR, 'model.flm')))
   bytes.writeUInt32LE(5, 8)
   assert.throws(() => TextClassifier.fromBytes(bytes), (e) => e.code === 'Format')
+})
+
+// Confidence is the probability of being right for the input at hand: a copy of a training line is
+// reliable and not novel; a line from a system the model never saw is neither.
+const NOVELTY = JSON.parse(readFileSync(new URL('../../tests/fixtures/novelty.json', import.meta.url), 'utf8'))
+
+test('confidence accounts for novelty', async () => {
+  const clf = new TextClassifier({ noveltyPrior: 0.2, noveltyThreshold: 0.5 })
+  await clf.fit(NOVELTY.pairs.map((p) => p.error), NOVELTY.pairs.map((p) => p.solution))
+  const known = clf.predictOne(NOVELTY.pairs[4].error)
+  assert.deepEqual([known.label, known.reliable, known.novel], ['expand_disk', true, false])
+  assert.ok(known.novelty >= 0 && known.novelty < 0.5, `novelty ${known.novelty}`)
+  const foreign = clf.predictOne(NOVELTY.foreign)
+  assert.deepEqual([foreign.reliable, foreign.novel], [false, true])
+  assert.ok(foreign.confidence < 0.5, `confidence ${foreign.confidence}`)
+  assert.ok(foreign.novelty > 0.5 && foreign.novelty <= 1, `novelty ${foreign.novelty}`)
+  assert.equal(clf.config().noveltyThreshold, 0.5)
+  assert.throws(() => new TextClassifier({ noveltyPrior: 1 }), (e) => e.code === 'InvalidConfig' && /novelty_prior/.test(e.message))
+  assert.throws(() => new TextClassifier({ noveltyThreshold: -0.1 }), (e) => e.code === 'InvalidConfig' && /novelty_threshold/.test(e.message))
 })

@@ -40,15 +40,18 @@ test('similarity stage: the answer and its candidates', () => {
   const res = build().resolve('Container billing-7ccf2 was OOMKilled (exit code 137), memory limit 2048Mi', 'similarity')
   assert.equal(res.method, 'similarity_match')
   assert.equal(res.solution, 'increase_memory_limit')
-  assert.ok(res.confidence > 0.9)
+  // confidence is the probability that the answer is right (calibrated on the knowledge base), not
+  // the cosine: a near-copy of a known error is almost surely right; the cosine stays in `similarity`.
+  assert.ok(res.confidence > 0.9 && res.confidence <= 1 && res.reliable && !res.novel)
   assert.ok(res.similar.length >= 1 && res.similar.length <= 2)
-  assert.ok(Math.abs(res.similar[0].similarity - res.confidence) < 1e-12)
+  assert.ok(res.similar[0].similarity > 0.9)
+  assert.ok(Math.abs(res.novelty - (1 - res.similar[0].similarity)) < 1e-12)
   assert.deepEqual(res.predictions, [])
 })
 
 test('results are plain objects with every key, in one order, and serialise as JSON', () => {
   const r = build()
-  const keys = ['solution', 'confidence', 'method', 'reliable', 'rule', 'similar', 'predictions', 'elapsedUs']
+  const keys = ['solution', 'confidence', 'method', 'reliable', 'novelty', 'novel', 'rule', 'similar', 'predictions', 'elapsedUs']
   for (const res of [r.resolve('zzqx flux capacitor hums'), ...r.resolveBatch(['disk quota exceeded on /var'], 'similarity')]) {
     assert.deepEqual(Object.keys(res), keys)
     assert.equal(Object.getPrototypeOf(res), Object.prototype)
@@ -183,4 +186,53 @@ test('a TextIndex as the knowledge: by text, or by your own embeddings', () => {
   assert.equal(r.addKnowledgeEmbedded(['new'], ['fix_new'], new Float32Array([0, -1, 0])), 5)
   const batch = r.resolveBatchEmbedded(['a', 'b'], new Float32Array([0, -1, 0, 1, 0, 0]))
   assert.deepEqual(batch.map((b) => b.solution), ['fix_new', 'restart_db'])
+})
+
+// Abstain on the unknown, and feedback per matched past error (tests/fixtures/novelty.json).
+const NOVELTY = JSON.parse(readFileSync(new URL('../../tests/fixtures/novelty.json', import.meta.url), 'utf8'))
+const NOV_TEXTS = NOVELTY.pairs.map((p) => p.error)
+const NOV_LABELS = NOVELTY.pairs.map((p) => p.solution)
+
+test('a novel input: no stage is reliable, it is flagged and counted', async () => {
+  const clf = new TextClassifier()
+  await clf.fit(NOV_TEXTS, NOV_LABELS)
+  const r = new Resolver({ noveltyThreshold: 0.5 })
+  r.addKnowledge(NOV_TEXTS, NOV_LABELS)
+  r.setClassifier(clf)
+  const known = r.resolve(NOV_TEXTS[4])
+  assert.deepEqual([known.solution, known.reliable, known.novel], ['expand_disk', true, false])
+  const res = r.resolve(NOVELTY.foreign)
+  assert.deepEqual([res.reliable, res.novel], [false, true])
+  assert.ok(res.confidence < 0.5, `confidence ${res.confidence}`)
+  assert.ok(res.novelty > 0.5 && res.novelty <= 1, `novelty ${res.novelty}`)
+  const m = r.metrics()
+  assert.deepEqual([m.novel, m.unreliable, m.total], [1, 1, 2])
+  const text = r.metricsPrometheus()
+  assert.match(text, /^# TYPE faultlens_novel_inputs_total counter$/m)
+  assert.match(text, /^faultlens_novel_inputs_total 1$/m)
+  assert.equal(r.config().noveltyThreshold, 0.5)
+  assert.throws(() => new Resolver({ noveltyThreshold: 1.5 }), (e) => e.code === 'InvalidConfig' && /novelty_threshold/.test(e.message))
+})
+
+test('feedback names the matched past error; a failure lowers that answer\'s confidence', () => {
+  const r = new Resolver()
+  r.addKnowledge(NOV_TEXTS, NOV_LABELS)
+  const text = NOVELTY.variant
+  const before = r.resolve(text, 'similarity')
+  assert.deepEqual([before.method, before.solution], ['similarity_match', 'expand_disk'])
+  r.recordOutcome(text, before.solution, false)
+  const out = r.outcomes().at(-1)
+  assert.deepEqual([out.method, out.matchedId], ['similarity_match', before.similar[0].id])
+  assert.ok(Math.abs(out.similarity - before.similar[0].similarity) < 1e-12)
+  const after = r.resolve(text, 'similarity')
+  assert.equal(after.solution, before.solution)
+  assert.ok(after.confidence < before.confidence, `${after.confidence} < ${before.confidence}`)
+  // An answer from another stage names no past error.
+  r.setRules([{ pattern: 'kafka', solution: 'restart_broker' }])
+  assert.equal(r.resolve(NOVELTY.foreign).method, 'exact_match')
+  r.recordOutcome(NOVELTY.foreign, 'restart_broker', true)
+  const last = r.outcomes().at(-1)
+  assert.equal(last.method, 'exact_match')
+  assert.equal(last.matchedId ?? null, null)
+  assert.equal(last.similarity ?? null, null)
 })

@@ -27,8 +27,8 @@ const WHAT: &str = "TextClassifier";
 /// Text classifier: TF-IDF then logistic regression, naive Bayes, a calibrated linear SVM, or the
 /// best of them by cross-validation (`model="auto"`). Keyword arguments are the fields of the
 /// core `ClassifierConfig` (`model`, `tfidf`, `c`, `alpha`, `max_iter`, `tol`, `cv_folds`,
-/// `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`) plus
-/// `verbose` (a progress bar on stderr during `fit`).
+/// `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`, `novelty_prior`,
+/// `novelty_threshold`) plus `verbose` (a progress bar on stderr during `fit`).
 #[pyclass(module = "faultlens", name = "TextClassifier", frozen)]
 pub(crate) struct PyTextClassifier {
     inner: RwLock<TextClassifier>,
@@ -287,8 +287,9 @@ impl PyTextClassifier {
         Ok(flat.into_pyarray(py).reshape([n, k])?.into_any())
     }
 
-    /// One text: `{"label", "confidence", "reliable", "alternatives": [(label, p)],
-    /// "explanation": [(ngram, weight)]}`.
+    /// One text: `{"label", "confidence", "reliable", "novelty", "novel", "alternatives":
+    /// [(label, p)], "explanation": [(ngram, weight)]}`. `confidence` is the probability that
+    /// `label` is right, low for inputs unlike the training data; `novel` flags those.
     fn predict_one<'py>(&self, py: Python<'py>, text: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = match self.inner.try_read() {
             Ok(guard) => run_sized(py, text.len(), || Ok(guard.predict_one(&text)?))?,
@@ -370,7 +371,8 @@ impl PyTextClassifier {
     }
 
     /// scikit-learn's `set_params`: changes options (validated); a fitted model keeps predicting
-    /// as trained, `threshold`/`top_k`/`explain_top` apply at once, the rest at the next `fit`.
+    /// as trained, `threshold`/`top_k`/`explain_top`/`novelty_threshold` apply at once, the rest
+    /// at the next `fit`.
     #[pyo3(signature = (**params))]
     fn set_params<'py>(
         slf: &Bound<'py, Self>,
@@ -431,6 +433,8 @@ fn prediction_to_py<'py>(
     d.set_item("label", &p.label)?;
     d.set_item("confidence", p.confidence)?;
     d.set_item("reliable", p.reliable)?;
+    d.set_item("novelty", p.novelty)?;
+    d.set_item("novel", p.novel)?;
     d.set_item("alternatives", p.alternatives.clone())?;
     d.set_item("explanation", p.explanation.clone())?;
     Ok(d.into_any())

@@ -14,7 +14,7 @@ use faultlens::resolve::{
     LabelScore, Mode, Resolution, Resolver, ResolverConfig, Rule, Rules, SimilarError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 
 use crate::classify::PyTextClassifier;
 use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
@@ -40,9 +40,11 @@ pub(crate) struct PyLabelScore {
     probability: f64,
 }
 
-/// The answer to one `resolve` call: `solution` (or None), `confidence`, `method`
-/// (`exact_match`, `similarity_match`, `ml_prediction`, `no_match`), `reliable`, `rule`,
-/// the candidates (`similar`, `predictions`) and `elapsed_us`.
+/// The answer to one `resolve` call: `solution` (or None), `confidence` (the probability that it
+/// is right), `method` (`exact_match`, `similarity_match`, `ml_prediction`, `no_match`),
+/// `reliable` (false: the resolver abstains, `solution` is only the best candidate), `novelty`,
+/// `novel` (unlike anything known: route it to a person), `rule`, the candidates (`similar`,
+/// `predictions`) and `elapsed_us`.
 #[pyclass(module = "faultlens", name = "Resolution", frozen)]
 pub(crate) struct PyResolution {
     #[pyo3(get)]
@@ -53,6 +55,10 @@ pub(crate) struct PyResolution {
     method: &'static str,
     #[pyo3(get)]
     reliable: bool,
+    #[pyo3(get)]
+    novelty: f64,
+    #[pyo3(get)]
+    novel: bool,
     #[pyo3(get)]
     rule: Option<String>,
     #[pyo3(get)]
@@ -100,6 +106,8 @@ impl PyResolution {
             confidence: r.confidence,
             method: r.method.as_str(),
             reliable: r.reliable,
+            novelty: r.novelty,
+            novel: r.novel,
             rule: r.rule.clone(),
             similar,
             predictions,
@@ -116,12 +124,26 @@ impl PyResolution {
         to_py(py, &self.raw)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Resolution(solution={:?}, confidence={:.3}, method={:?}, reliable={})",
-            self.solution, self.confidence, self.method, self.reliable
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let solution = match &self.solution {
+            Some(s) => PyString::new(py, s).repr()?.to_string(),
+            None => "None".to_owned(),
+        };
+        Ok(format!(
+            "Resolution(solution={solution}, confidence={:.3}, method='{}', reliable={}, \
+             novelty={:.3}, novel={})",
+            self.confidence,
+            self.method,
+            py_bool(self.reliable),
+            self.novelty,
+            py_bool(self.novel)
+        ))
     }
+}
+
+/// A bool as Python spells it, for reprs.
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
 }
 
 #[pymethods]
@@ -146,7 +168,8 @@ impl PyLabelScore {
 
 /// The rules → similarity → classifier cascade. Keyword arguments are the fields of the core
 /// `ResolverConfig`: `exact_threshold`, `similarity_threshold`, `classifier_threshold`, `top_k`,
-/// `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`.
+/// `learn_from_feedback`, `max_text_bytes`, `max_outcomes`, `knowledge_vectorizer`,
+/// `novelty_threshold`.
 #[pyclass(module = "faultlens", name = "Resolver", frozen)]
 pub(crate) struct PyResolver {
     inner: RwLock<Resolver>,
@@ -356,14 +379,15 @@ impl PyResolver {
         self.unlocked(py, |r| Ok(r.record_outcome(&text, &solution, success)?))
     }
 
-    /// Recorded outcomes, oldest first, as dicts
-    /// (`text`, `solution`, `success`, `method`, `timestamp`).
+    /// Recorded outcomes, oldest first, as dicts (`text`, `solution`, `success`, `method`,
+    /// `matched_id`, `similarity`, `timestamp`; `matched_id` and `similarity` name the past error
+    /// a similarity answer came from, None otherwise).
     fn outcomes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let outcomes = attached(py, self.read().map(|r| r.outcomes()))?;
         to_py(py, &outcomes)
     }
 
-    /// Counters and histograms as a dict (`total`, `resolutions`, `unreliable`, `errors`,
+    /// Counters and histograms as a dict (`total`, `resolutions`, `unreliable`, `novel`, `errors`,
     /// `outcomes`, `latency_seconds`, `confidence`).
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let snapshot = attached(py, self.read().map(|r| r.metrics()))?;

@@ -24,7 +24,7 @@ from faultlens import (
     evaluate,
 )
 
-from conftest import FIXTURES, load_json
+from conftest import FIXTURES, NOV_FOREIGN, NOV_LABELS, NOV_TEXTS, load_json
 
 CLASSIFY = FIXTURES / "classify"
 EXPECTED = load_json(CLASSIFY / "expected.json")
@@ -103,13 +103,37 @@ def test_numpy_inputs_and_set_params():
 
 
 def test_predict_one(clf):
-    p = clf.predict_one("Failed password for invalid user admin from 10.1.2.3 port 2222 ssh2")
-    assert set(p) == {"label", "confidence", "reliable", "alternatives", "explanation"}
+    text = "Failed password for invalid user admin from 10.1.2.3 port 2222 ssh2"
+    p = clf.predict_one(text)
+    assert set(p) == {"label", "confidence", "reliable", "novelty", "novel", "alternatives", "explanation"}
     assert p["label"] in clf.classes()
     assert p["reliable"] == (p["confidence"] >= 0.7)
     assert len(p["alternatives"]) <= 3
-    assert all(isinstance(a, tuple) and a[1] <= p["confidence"] for a in p["alternatives"])
+    # Alternatives are class probabilities below the label's; `confidence` is the probability
+    # that the label is right for this input (novelty included), which may be lower.
+    top = clf.predict_proba([text])[0].max()
+    assert all(isinstance(a, tuple) and a[1] <= top for a in p["alternatives"])
+    assert 0.0 <= p["confidence"] <= 1.0 and 0.0 <= p["novelty"] <= 1.0
     assert p["explanation"] and all(w > 0 for _, w in p["explanation"])
+
+
+def test_confidence_accounts_for_novelty():
+    # Confidence is the probability of being right for the input at hand: a copy of a training
+    # line is reliable and not novel; a line from a system the model never saw is neither.
+    clf = TextClassifier(novelty_prior=0.2, novelty_threshold=0.5).fit(NOV_TEXTS, NOV_LABELS)
+    known = clf.predict_one(NOV_TEXTS[4])
+    assert (known["label"], known["reliable"], known["novel"]) == ("expand_disk", True, False)
+    assert 0.0 <= known["novelty"] < 0.5
+    foreign = clf.predict_one(NOV_FOREIGN)
+    assert (foreign["reliable"], foreign["novel"]) == (False, True)
+    assert foreign["confidence"] < 0.5 and 0.5 < foreign["novelty"] <= 1.0
+    # novelty_threshold applies at once to a fitted model.
+    assert clf.set_params(novelty_threshold=1.0).predict_one(NOV_FOREIGN)["novel"] is False
+    assert "novelty_threshold=1.0" in repr(clf)
+    with pytest.raises(InvalidConfigError, match="novelty_prior"):
+        TextClassifier(novelty_prior=1.0)
+    with pytest.raises(InvalidConfigError, match="novelty_threshold"):
+        TextClassifier(novelty_threshold=-0.1)
 
 
 def test_pickle_copy_and_joblib(clf):

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import faultlens
-from conftest import REPO_ROOT
+from conftest import NOV_FOREIGN, NOV_LABELS, NOV_TEXTS, NOV_VARIANT, REPO_ROOT
 
 DATA = REPO_ROOT / "examples" / "data"
 
@@ -37,17 +37,22 @@ def test_similarity_and_candidates(resolver):
     )
     assert res.method == "similarity_match"
     assert res.solution == "increase_memory_limit"
-    assert 0.9 < res.confidence <= 1.0
+    # confidence is the probability that the answer is right (calibrated on the knowledge base),
+    # not the cosine: a near-copy of a known error is almost surely right; the cosine stays in
+    # `similarity`.
+    assert 0.9 < res.confidence <= 1.0 and res.reliable and not res.novel
     assert 1 <= len(res.similar) <= 2
     best = res.similar[0]
     assert isinstance(best, faultlens.SimilarError)
-    assert best.similarity == pytest.approx(res.confidence)
+    assert best.similarity > 0.9 and res.novelty == pytest.approx(1.0 - best.similarity)
     assert res.similar == sorted(res.similar, key=lambda s: -s.similarity) or len(res.similar) == 1
 
 
 def test_no_match_is_unreliable(resolver):
     res = resolver.resolve("zzqx flux capacitor hums")
     assert res.method == "no_match" and res.solution is None and not res.reliable
+    assert repr(res) == ("Resolution(solution=None, confidence=0.000, method='no_match', reliable=False, "
+                         "novelty=1.000, novel=True)")
 
 
 def test_batch_equals_single_calls(resolver):
@@ -64,7 +69,9 @@ def test_feedback_joins_knowledge_and_counts(resolver):
     resolver.record_outcome(text, "restart_ledger", True)
     assert resolver.knowledge_size() == before + 1
     again = resolver.resolve(text, method="similarity")
-    assert again.solution == "restart_ledger" and again.confidence == pytest.approx(1.0)
+    # The learned pair is now a copy of the text (cosine 1) and answers reliably.
+    assert again.solution == "restart_ledger" and again.reliable
+    assert again.similar[0].similarity == pytest.approx(1.0)
     out = resolver.outcomes()
     assert out[-1]["solution"] == "restart_ledger" and out[-1]["success"] is True
     resolver.record_outcome("Container x was OOMKilled", "increase_memory_limit", False)
@@ -219,3 +226,47 @@ def test_a_text_index_as_the_knowledge():
     batch = r.resolve_batch_embedded(["a", "b"], np.array([[0, -1, 0], [1, 0, 0]], dtype=np.float32))
     assert [b.solution for b in batch] == ["fix_new", "restart_db"]
     assert faultlens.Resolver.from_bytes(r.to_bytes()).knowledge_is_embedded()
+
+
+def test_novel_inputs_abstain_and_are_counted():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = faultlens.Resolver(novelty_threshold=0.5)
+    r.add_knowledge(NOV_TEXTS, NOV_LABELS)
+    r.set_classifier(faultlens.TextClassifier().fit(NOV_TEXTS, NOV_LABELS))
+    known = r.resolve(NOV_TEXTS[4])
+    assert (known.solution, known.reliable, known.novel) == ("expand_disk", True, False)
+    res = r.resolve(NOV_FOREIGN)
+    assert (res.reliable, res.novel) == (False, True)
+    assert res.confidence < 0.5 and 0.5 < res.novelty <= 1.0
+    assert (res.to_dict()["novel"], res.to_dict()["novelty"]) == (True, res.novelty)
+    assert "novel=True" in repr(res)
+    m = r.metrics()
+    assert (m["novel"], m["unreliable"], m["total"]) == (1, 1, 2)
+    families = {f.name: f for f in text_string_to_metric_families(r.metrics_prometheus())}
+    assert [s.value for s in families["faultlens_novel_inputs"].samples] == [1]
+    assert "\nfaultlens_novel_inputs_total 1\n" in r.metrics_prometheus()
+    assert r.config()["novelty_threshold"] == 0.5
+    with pytest.raises(faultlens.InvalidConfigError, match="novelty_threshold"):
+        faultlens.Resolver(novelty_threshold=1.5)
+
+
+def test_feedback_names_the_matched_error_and_a_failure_lowers_confidence():
+    r = faultlens.Resolver()
+    r.add_knowledge(NOV_TEXTS, NOV_LABELS)
+    text = NOV_VARIANT
+    before = r.resolve(text, method="similarity")
+    assert (before.method, before.solution) == ("similarity_match", "expand_disk")
+    r.record_outcome(text, before.solution, False)
+    out = r.outcomes()[-1]
+    assert (out["method"], out["matched_id"]) == ("similarity_match", before.similar[0].id)
+    assert out["similarity"] == pytest.approx(before.similar[0].similarity)
+    after = r.resolve(text, method="similarity")
+    assert after.solution == before.solution
+    assert after.confidence < before.confidence
+    # An answer from another stage names no past error.
+    r.set_rules([{"pattern": "kafka", "solution": "restart_broker"}])
+    assert r.resolve(NOV_FOREIGN).method == "exact_match"
+    r.record_outcome(NOV_FOREIGN, "restart_broker", True)
+    last = r.outcomes()[-1]
+    assert (last["method"], last["matched_id"], last["similarity"]) == ("exact_match", None, None)

@@ -1,6 +1,7 @@
 // An error-resolution service on faultlens: the cascade (rules -> similar past errors ->
 // classifier) behind three routes. PORT=0 picks a free port; the URL is printed on start.
-//   POST /resolve  {"error_text": "...", "method": "auto"}  -> the resolution as JSON
+//   POST /resolve  {"error_text": "...", "method": "auto"}  -> the resolution as JSON (act on it
+//                  only when `reliable`; `novel` marks an error unlike anything known)
 //   POST /feedback {"error_text": "...", "solution": "...", "success": true}
 //   GET  /metrics  Prometheus text exposition
 //   GET  /health

@@ -2,7 +2,8 @@
 
 Loads exact rules (TOML) and a knowledge base of past error -> remedy pairs (JSONL), trains the
 classifier on the same pairs, resolves a few new errors through the cascade (rules -> similar
-past errors -> classifier), records feedback and prints the answers and the Prometheus metrics.
+past errors -> classifier), flags the ones unlike anything known, records feedback and prints the
+answers and the Prometheus metrics.
 
 Run (after `pip install ./bindings-python`):  python examples/python/resolver.py
 """
@@ -38,7 +39,9 @@ def main() -> int:
         "the flux capacitor hummed an unfamiliar tune",
     ]
     for text, r in zip(incoming, resolver.resolve_batch(incoming)):
-        mark = "" if r.reliable else "  (unreliable)"
+        # Not reliable: the resolver abstains (the solution is only its best guess); novel: the
+        # error is unlike anything known, a case for a person rather than an automatic remedy.
+        mark = "" if r.reliable else "  (novel: route to a person)" if r.novel else "  (unreliable)"
         print(f"\n{text[:90]}\n  -> {r.solution} via {r.method}, confidence {r.confidence:.2f}, "
               f"{r.elapsed_us} us{mark}")
         for s in r.similar[:2]:
@@ -50,7 +53,8 @@ def main() -> int:
 
     print("\n# /metrics excerpt")
     for line in resolver.metrics_prometheus().splitlines():
-        if line.startswith(("faultlens_resolutions_total", "faultlens_outcomes_total{method=\"similarity")):
+        if line.startswith(("faultlens_resolutions_total", "faultlens_novel_inputs_total",
+                            "faultlens_outcomes_total{method=\"similarity")):
             print(line)
     return 0
 

@@ -247,8 +247,37 @@ class LabelScore:
     @property
     def probability(self) -> float: ...
 
+class _ResolverOutcome(TypedDict):
+    text: str
+    solution: str
+    success: bool
+    method: Literal["exact_match", "similarity_match", "ml_prediction", "no_match"]
+    matched_id: int | None
+    similarity: float | None
+    timestamp: float
+
+class _Histogram(TypedDict):
+    buckets: list[list[float]]  # [upper bound, cumulative count]
+    count: int
+    sum: float
+
+class _OutcomeCounts(TypedDict):
+    success: int
+    failure: int
+
+class _Metrics(TypedDict):
+    total: int
+    resolutions: dict[str, int]
+    unreliable: int
+    novel: int
+    errors: int
+    outcomes: dict[str, _OutcomeCounts]
+    latency_seconds: _Histogram
+    confidence: _Histogram
+
 class Resolution:
-    """The answer to one resolve call: which stage answered, how sure, the candidates, the time."""
+    """The answer to one resolve call: which stage answered, how sure (confidence: the probability
+    that the answer is right), whether the input is novel, the candidates, the time."""
 
     @property
     def solution(self) -> str | None: ...
@@ -258,6 +287,10 @@ class Resolution:
     def method(self) -> Literal["exact_match", "similarity_match", "ml_prediction", "no_match"]: ...
     @property
     def reliable(self) -> bool: ...
+    @property
+    def novelty(self) -> float: ...
+    @property
+    def novel(self) -> bool: ...
     @property
     def rule(self) -> str | None: ...
     @property
@@ -283,6 +316,7 @@ class Resolver:
         max_text_bytes: int = ...,
         max_outcomes: int = ...,
         knowledge_vectorizer: _TfidfConfig = ...,
+        novelty_threshold: float = 0.5,
     ) -> None: ...
     def set_rules(self, rules: Sequence[_Rule]) -> int:
         """Replace the rules (first match wins, case-insensitive regexes); returns their number."""
@@ -320,9 +354,9 @@ class Resolver:
         """Resolve many texts with your embeddings of them (n x dim), on all cores."""
     def record_outcome(self, text: str, solution: str, success: bool) -> None:
         """Record whether a solution worked; successes join the knowledge base."""
-    def outcomes(self) -> list[dict[str, Any]]:
+    def outcomes(self) -> list[_ResolverOutcome]:
         """Recorded outcomes, oldest first."""
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self) -> _Metrics:
         """Counters and histograms."""
     def metrics_prometheus(self) -> str:
         """The metrics in the Prometheus text exposition format."""
@@ -345,6 +379,8 @@ class _Prediction(TypedDict):
     label: str
     confidence: float
     reliable: bool
+    novelty: float
+    novel: bool
     alternatives: list[tuple[str, float]]
     explanation: list[tuple[str, float]]
 
@@ -367,6 +403,8 @@ class TextClassifier:
         threshold: float = 0.7,
         top_k: int = 3,
         explain_top: int = 5,
+        novelty_prior: float = 0.2,
+        novelty_threshold: float = 0.5,
         verbose: bool = False,
     ) -> None: ...
     def fit(self, X: _Strs, y: _Strs, progress: Any = None) -> TextClassifier: ...

@@ -69,6 +69,17 @@ test('a past error answers by similarity, with its candidates', async () => {
   assert.ok(body.similar[0].similarity <= 1)
 })
 
+test('an error unlike anything known is not answered reliably and is flagged novel', async () => {
+  const { status, body } = await post('/resolve', { error_text: 'the flux capacitor hummed an unfamiliar tune' })
+  assert.equal(status, 200)
+  assert.equal(body.reliable, false)
+  assert.equal(body.novel, true)
+  assert.ok(body.novelty > 0.5 && body.confidence < 0.5, JSON.stringify(body))
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const novel = /^faultlens_novel_inputs_total (\d+)$/m.exec(text)
+  assert.ok(novel && Number(novel[1]) >= 1, text)
+})
+
 test('method preference is honoured', async () => {
   // A rule would answer this in auto mode; asking for similarity skips the rules.
   const { status, body } = await post('/resolve', { error_text: 'Container billing-7ccf2 was OOMKilled (exit code 137), memory limit 2048Mi', method: 'similarity' })

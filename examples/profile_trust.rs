@@ -71,7 +71,11 @@ impl Score {
             self.correct as f64 / self.n as f64,
             self.ece(),
             self.reliable as f64 / self.n as f64,
-            if self.reliable == 0 { 1.0 } else { self.reliable_ok as f64 / self.reliable as f64 },
+            if self.reliable == 0 {
+                1.0
+            } else {
+                self.reliable_ok as f64 / self.reliable as f64
+            },
             self.reliable - self.reliable_ok,
             self.reliable
         )
@@ -81,7 +85,10 @@ impl Score {
 fn train(model: ModelKind, rows: &[(String, String)]) -> (TextClassifier, Resolver) {
     let texts: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let labels: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-    let prior = std::env::var("FL_PRIOR").ok().and_then(|v| v.parse().ok()).unwrap_or(0.2);
+    let prior = std::env::var("FL_PRIOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.2);
     let mut clf = TextClassifier::new(ClassifierConfig {
         model,
         novelty_prior: prior,
@@ -103,7 +110,11 @@ fn eval(clf: &TextClassifier, r: &Resolver, rows: &[(String, String)]) -> (Score
     let thr = r.config().classifier_threshold;
     for ((p, x), row) in preds.iter().zip(&res).zip(rows) {
         c.add(p.confidence, p.label == row.1, p.confidence >= thr);
-        s.add(x.confidence, x.solution.as_deref() == Some(&row.1), x.reliable);
+        s.add(
+            x.confidence,
+            x.solution.as_deref() == Some(&row.1),
+            x.reliable,
+        );
     }
     (c, s)
 }
@@ -149,7 +160,10 @@ fn main() {
             }
             println!("{line}");
         }
-        println!("worst pair: classifier {:.4}, resolver {:.4}", worst.0, worst.1);
+        println!(
+            "worst pair: classifier {:.4}, resolver {:.4}",
+            worst.0, worst.1
+        );
     }
     if only.is_empty() || only.contains("random") {
         println!("== random stratified 80/20 split (seed 0)");

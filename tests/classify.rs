@@ -361,11 +361,25 @@ fn unseen_systems_are_not_reliable_and_known_lines_are() {
     for p in c.predict_many(&foreign).unwrap() {
         assert!(!p.reliable, "{p:?}");
     }
-    let novel = c.predict_many(&foreign).unwrap().iter().filter(|p| p.novel).count();
-    assert!(novel * 10 >= foreign.len() * 9, "{novel} of {} novel", foreign.len());
+    let novel = c
+        .predict_many(&foreign)
+        .unwrap()
+        .iter()
+        .filter(|p| p.novel)
+        .count();
+    assert!(
+        novel * 10 >= foreign.len() * 9,
+        "{novel} of {} novel",
+        foreign.len()
+    );
     let preds = c.predict_many(&t).unwrap();
     let reliable: Vec<_> = preds.iter().zip(&l).filter(|(p, _)| p.reliable).collect();
-    assert!(reliable.len() * 10 >= t.len() * 8, "{} of {} reliable", reliable.len(), t.len());
+    assert!(
+        reliable.len() * 10 >= t.len() * 8,
+        "{} of {} reliable",
+        reliable.len(),
+        t.len()
+    );
     assert!(reliable.iter().all(|(p, y)| &p.label == *y && !p.novel));
 
     // The resolver: knowledge base and classifier from the same lines.
@@ -378,17 +392,32 @@ fn unseen_systems_are_not_reliable_and_known_lines_are() {
         assert!(!res.reliable, "{res:?}");
     }
     let novel = r.metrics().novel as usize;
-    assert!(novel * 10 >= foreign.len() * 9, "{novel} of {} novel", foreign.len());
+    assert!(
+        novel * 10 >= foreign.len() * 9,
+        "{novel} of {} novel",
+        foreign.len()
+    );
     let res = r.resolve_batch(&t, mode).unwrap();
-    let ok = res.iter().zip(&l).filter(|(x, y)| x.reliable && x.solution.as_deref() == Some(y.as_str()));
+    let ok = res
+        .iter()
+        .zip(&l)
+        .filter(|(x, y)| x.reliable && x.solution.as_deref() == Some(y.as_str()));
     let n_reliable = res.iter().filter(|x| x.reliable).count();
-    assert!(n_reliable * 10 >= t.len() * 8, "{n_reliable} of {} reliable", t.len());
+    assert!(
+        n_reliable * 10 >= t.len() * 8,
+        "{n_reliable} of {} reliable",
+        t.len()
+    );
     let wrong: Vec<_> = res
         .iter()
         .zip(t.iter().zip(&l))
         .filter(|(x, (_, y))| x.reliable && x.solution.as_deref() != Some(y.as_str()))
         .collect();
-    assert_eq!(ok.count(), n_reliable, "a reliable answer was wrong: {wrong:?}");
+    assert_eq!(
+        ok.count(),
+        n_reliable,
+        "a reliable answer was wrong: {wrong:?}"
+    );
 }
 
 /// Feedback corrects confidence: a failed remedy lowers the confidence of the same answer for

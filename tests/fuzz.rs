@@ -84,7 +84,7 @@ fn fixed_seed(config: ProptestConfig) -> ProptestConfig {
         rng_seed: if seeded {
             config.rng_seed
         } else {
-            proptest::test_runner::RngSeed::Fixed(0x5EED_F1)
+            proptest::test_runner::RngSeed::Fixed(0x005E_EDF1)
         },
         ..config
     }

@@ -282,7 +282,7 @@ proptest! {
         rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
             ProptestConfig::default().rng_seed
         } else {
-            proptest::test_runner::RngSeed::Fixed(0x5EED_F1)
+            proptest::test_runner::RngSeed::Fixed(0x005E_EDF1)
         },
         ..ProptestConfig::default()
     })]

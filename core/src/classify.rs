@@ -44,10 +44,10 @@ use crate::error::{Error, Result};
 use crate::models::Artifact;
 
 pub(crate) mod novelty;
-use novelty::{Calibrator, Observation, Reference, support_features};
 use crate::parallel;
 use crate::text::Preprocessor;
 use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
+use novelty::{Calibrator, Observation, Reference, support_features};
 
 const WHAT: &str = "TextClassifier";
 
@@ -2062,7 +2062,15 @@ impl TextClassifier {
 
     /// The confidence that `best` (with class probability `p`) is right for the row, and the
     /// row's novelty; `unseen` is its mass outside the vocabulary (`transform_with_unseen`).
-    fn trust(&self, f: &Fitted, idx: &[u32], val: &[f64], unseen: f64, best: usize, p: f64) -> (f64, f64) {
+    fn trust(
+        &self,
+        f: &Fitted,
+        idx: &[u32],
+        val: &[f64],
+        unseen: f64,
+        best: usize,
+        p: f64,
+    ) -> (f64, f64) {
         let Some(n) = &f.novelty else {
             return (p, 0.0);
         };
@@ -2084,7 +2092,11 @@ impl TextClassifier {
         let best = order[0];
         let (confidence, novelty) = self.trust(f, idx, val, unseen, best, p[best]);
         // Alternatives keep their share of the class probabilities, on the same scale.
-        let scale = if p[best] > 0.0 { confidence / p[best] } else { 0.0 };
+        let scale = if p[best] > 0.0 {
+            confidence / p[best]
+        } else {
+            0.0
+        };
         let alternatives = order
             .iter()
             .skip(1)
@@ -2228,17 +2240,25 @@ impl<'de> Deserialize<'de> for TextClassifier {
             }
             let mut seen = std::collections::HashSet::new();
             if let Some(dup) = f.classes.iter().find(|c| !seen.insert(c.as_str())) {
-                return Err(D::Error::custom(format!("class label {dup:?} is stored twice")));
+                return Err(D::Error::custom(format!(
+                    "class label {dup:?} is stored twice"
+                )));
             }
             if let Link::Platt { a, b } = &f.link
                 && !a.iter().chain(b).all(|v| v.is_finite())
             {
-                return Err(D::Error::custom("Platt calibration holds a non-finite value"));
+                return Err(D::Error::custom(
+                    "Platt calibration holds a non-finite value",
+                ));
             }
             if let Some(nb) = &f.nb
                 && (nb.class_count.len() != k
                     || nb.feature_count.len() != k.saturating_mul(nf)
-                    || !nb.class_count.iter().chain(&nb.feature_count).all(|v| v.is_finite() && *v >= 0.0))
+                    || !nb
+                        .class_count
+                        .iter()
+                        .chain(&nb.feature_count)
+                        .all(|v| v.is_finite() && *v >= 0.0))
             {
                 return Err(D::Error::custom(
                     "naive Bayes counts do not match the classes and vocabulary, or are not finite counts",

@@ -956,7 +956,13 @@ impl KnowledgeBase {
     /// The pairs most similar to a row, best first (ties: insertion order), skipping pairs
     /// `skip` rejects; at most `k`. Sorts every touched row: for building the confidence model,
     /// not for serving.
-    fn ranked(&self, idx: &[u32], val: &[f64], k: usize, skip: impl Fn(u32) -> bool) -> Vec<(f64, u32)> {
+    fn ranked(
+        &self,
+        idx: &[u32],
+        val: &[f64],
+        k: usize,
+        skip: impl Fn(u32) -> bool,
+    ) -> Vec<(f64, u32)> {
         let mut scores: rustc_hash::FxHashMap<u32, f64> = Default::default();
         for (&f, &w) in idx.iter().zip(val) {
             for &(r, v) in &self.postings[f as usize] {
@@ -964,7 +970,10 @@ impl KnowledgeBase {
             }
         }
         let mut rows: Vec<(f64, u32)> = scores.into_iter().map(|(r, s)| (s, r)).collect();
-        rows.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(self.first_pair[a.1 as usize].cmp(&self.first_pair[b.1 as usize])));
+        rows.sort_unstable_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(self.first_pair[a.1 as usize].cmp(&self.first_pair[b.1 as usize]))
+        });
         let mut out = Vec::with_capacity(k);
         for (s, r) in rows {
             for &p in &self.members[r as usize] {
@@ -1002,7 +1011,9 @@ impl KnowledgeBase {
             let own = self.solutions[pair as usize].as_str();
             let (idx, val) = rows.row(i);
             let hits_of = |hits: Vec<(f64, u32)>| -> Vec<(f64, &str)> {
-                hits.into_iter().map(|(s, p)| (s, self.solutions[p as usize].as_str())).collect()
+                hits.into_iter()
+                    .map(|(s, p)| (s, self.solutions[p as usize].as_str()))
+                    .collect()
             };
             let loo = hits_of(self.ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| p == pair));
             if let Some(&(_, top)) = loo.first() {
@@ -1025,7 +1036,8 @@ impl KnowledgeBase {
         }
         let known_weight: f64 = known.iter().map(|o| o.weight).sum();
         if !unseen.is_empty() {
-            let each = known_weight * KNOWLEDGE_NOVELTY_PRIOR / (1.0 - KNOWLEDGE_NOVELTY_PRIOR)
+            let each = known_weight * KNOWLEDGE_NOVELTY_PRIOR
+                / (1.0 - KNOWLEDGE_NOVELTY_PRIOR)
                 / unseen.len() as f64;
             unseen.iter_mut().for_each(|o| o.weight = each);
         }
@@ -1054,7 +1066,10 @@ impl KnowledgeBase {
         // differ only in masked parts, labelled differently) make the answer a draw among them.
         let best = pairs[0];
         let tied = pairs.iter().filter(|h| h.0 >= best.0).count();
-        let backing = pairs.iter().filter(|h| h.0 >= best.0 && h.1 == best.1).count();
+        let backing = pairs
+            .iter()
+            .filter(|h| h.0 >= best.0 && h.1 == best.1)
+            .count();
         p.min(backing as f64 / tied as f64)
     }
 }
@@ -1840,7 +1855,11 @@ impl Resolver {
                 novelty = Some(1.0 - r.similar.first().map_or(0.0, |h| h.similarity) * whole);
                 if let Some(top) = r.similar.first().cloned() {
                     let confidence = confidence
-                        * factor(feedback_key(Method::SimilarityMatch, Some(top.id), &top.solution));
+                        * factor(feedback_key(
+                            Method::SimilarityMatch,
+                            Some(top.id),
+                            &top.solution,
+                        ));
                     if consider(
                         &mut r,
                         Method::SimilarityMatch,
@@ -1924,7 +1943,10 @@ impl Resolver {
         self.metrics.record_outcome(method, success);
         {
             let key = feedback_key(method, matched.map(|m| m.0), solution);
-            let mut fb = self.feedback.write().unwrap_or_else(PoisonError::into_inner);
+            let mut fb = self
+                .feedback
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             let c = fb.entry(key).or_default();
             if success {
                 c.success += 1;

@@ -494,8 +494,7 @@ impl Vocab {
     }
 
     fn from_state(s: VocabState, config: &TfidfConfig) -> Result<Self> {
-        let features: Vec<Box<[u32]>> =
-            s.features.into_iter().map(Vec::into_boxed_slice).collect();
+        let features: Vec<Box<[u32]>> = s.features.into_iter().map(Vec::into_boxed_slice).collect();
         Vocab::validate(&s.tokens, &features, &s.idf, config)?;
         Ok(Vocab::new(s.tokens, features, s.idf))
     }
@@ -540,7 +539,11 @@ impl Vocab {
                 )));
             }
         }
-        if let Some((i, x)) = idf.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x > 0.0)) {
+        if let Some((i, x)) = idf
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(x.is_finite() && **x > 0.0))
+        {
             return Err(bad(format!(
                 "idf of feature {i} is {x} (must be finite and positive)"
             )));

@@ -155,7 +155,11 @@ impl Reference {
                 return (0.0, 0.0);
             }
             // `unseen` is a share of (known + unseen) n-grams: turn it back into a count.
-            let extra = if unseen < 1.0 { unseen / (1.0 - unseen) * idx.len() as f64 } else { 0.0 };
+            let extra = if unseen < 1.0 {
+                unseen / (1.0 - unseen) * idx.len() as f64
+            } else {
+                0.0
+            };
             let missing = (idx.len() - known) as f64 + extra;
             let whole = (known as f64 / (known as f64 + missing)).sqrt() / norm.sqrt();
             ((any * whole).min(1.0), (own * whole).min(1.0))
@@ -213,12 +217,15 @@ impl Calibrator {
     /// Fits with the `dropped` features' weights fixed at 0.
     fn fit_masked(obs: &[Observation], dropped: &[bool]) -> Option<Self> {
         let n = obs.first()?.x.len() + 1;
-        if obs.iter().any(|o| o.x.len() + 1 != n || !o.weight.is_finite() || o.weight < 0.0) {
+        if obs
+            .iter()
+            .any(|o| o.x.len() + 1 != n || !o.weight.is_finite() || o.weight < 0.0)
+        {
             return None;
         }
         let total: f64 = obs.iter().map(|o| o.weight).sum();
         let hits: f64 = obs.iter().filter(|o| o.hit).map(|o| o.weight).sum();
-        if !(total > 0.0) || hits <= 0.0 || hits >= total {
+        if total.is_nan() || total <= 0.0 || hits <= 0.0 || hits >= total {
             return None;
         }
         // Weights scaled to sum to the number of observations, so the ridge means the same
@@ -292,11 +299,13 @@ fn solve(mut h: Vec<Vec<f64>>, mut g: Vec<f64>) -> Option<Vec<f64>> {
         }
         h.swap(c, piv);
         g.swap(c, piv);
+        let pivot_row = h[c].clone();
         for r in c + 1..n {
-            let f = h[r][c] / h[c][c];
-            for k in c..n {
-                h[r][k] -= f * h[c][k];
-            }
+            let f = h[r][c] / pivot_row[c];
+            h[r].iter_mut()
+                .zip(&pivot_row)
+                .skip(c)
+                .for_each(|(v, p)| *v -= f * p);
             g[r] -= f * g[c];
         }
     }

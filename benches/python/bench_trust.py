@@ -12,8 +12,8 @@ Data: ../shared/data/loghub (8 systems; label = system:EventId). Per system:
 Reliable = confidence >= 0.8 for classifiers (the resolver's classifier threshold); the resolver's
 own `reliable` flag (similarity 0.7 / classifier 0.8, as probabilities of being right).
 scikit-learn anchors: TfidfVectorizer(ngram_range=(1,3)) + LogisticRegression(C=10), and
-CalibratedClassifierCV(LinearSVC()) (3-fold sigmoid; classes with fewer lines than folds make it
-fall back to fewer folds, see `svc()`), reliable at predict_proba max >= 0.8.
+CalibratedClassifierCV(LinearSVC(), cv=3) (classes with fewer than 3 lines repeated to 3 so the
+folds can be made, see `_SingletonSafeSVC`), reliable at predict_proba max >= 0.8.
 
 Usage: benches/python/run.sh trust   (or: python bench_trust.py [--systems A,B] [--json out])
 """
@@ -83,36 +83,26 @@ def lr(_labels):
     return make_pipeline(TfidfVectorizer(ngram_range=(1, 3)), LogisticRegression(C=10, max_iter=1000))
 
 
-def svc(labels):
-    # CalibratedClassifierCV needs every class in every fold's training part: as many folds as
-    # the rarest class allows (2..3), else uncalibrated folds would fail outright.
-    counts = defaultdict(int)
-    for y in labels:
-        counts[y] += 1
-    folds = max(2, min(3, min(counts.values())))
-    if min(counts.values()) < 2:
-        folds = 2
-        return make_pipeline(TfidfVectorizer(ngram_range=(1, 3)),
-                             CalibratedClassifierCV(LinearSVC(), cv=folds, ensemble=False)) \
-            if False else make_pipeline(TfidfVectorizer(ngram_range=(1, 3)), _SingletonSafeSVC())
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 3)), CalibratedClassifierCV(LinearSVC(), cv=folds))
+def svc(_labels):
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 3)), _SingletonSafeSVC())
 
 
 class _SingletonSafeSVC(CalibratedClassifierCV):
-    """CalibratedClassifierCV with classes of one line duplicated once for the folds (scikit-learn
-    refuses folds missing a class)."""
+    """CalibratedClassifierCV(LinearSVC(), cv=3) with each class's lines repeated until it has
+    three (scikit-learn refuses folds missing a class; Loghub has classes of one line)."""
 
     def __init__(self):
-        super().__init__(LinearSVC(), cv=2)
+        super().__init__(LinearSVC(), cv=3)
 
     def fit(self, X, y):
+        from scipy.sparse import vstack
+
         y = np.asarray(y)
         vals, counts = np.unique(y, return_counts=True)
-        single = np.isin(y, vals[counts < 2])
-        if single.any():
-            from scipy.sparse import vstack
-            X = vstack([X, X[single]])
-            y = np.concatenate([y, y[single]])
+        extra = [i for v, c in zip(vals, counts) if c < 3 for i in np.flatnonzero(y == v).tolist() * (3 - c)]
+        if extra:
+            X = vstack([X, X[extra]])
+            y = np.concatenate([y, y[extra]])
         return super().fit(X, y)
 
 

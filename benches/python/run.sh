@@ -10,6 +10,12 @@ if [ "${1:-}" = classify ]; then
     "$VENV/bin/pip" install -q scikit-learn ./bindings-python
     exec "$VENV/bin/python" benches/python/bench_classify.py --json build/bench-classify.json "${@:2}"
 fi
+# `run.sh trust`: the trust protocol (temporal, cross-system, random splits) beside scikit-learn.
+if [ "${1:-}" = trust ]; then
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q scikit-learn scipy ./bindings-python
+    exec "$VENV/bin/python" benches/python/bench_trust.py --json build/bench-trust.json "${@:2}"
+fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q scikit-learn nltk ./bindings-python
 "$VENV/bin/python" benches/python/bench_tfidf.py --lines "${LINES:-16000}" --json build/bench-tfidf.json

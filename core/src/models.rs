@@ -8,7 +8,7 @@
 //! | 8..12 | format version (`u32`) |
 //! | 12..20 | payload length (`u64`) |
 //! | 20..24 | CRC-32 of the payload (`u32`) |
-//! | 24.. | payload: UTF-8 JSON `{"format":"faultlens-model","format_version":1,"kind":..,"library_version":..,"payload":{..}}` |
+//! | 24.. | payload: UTF-8 JSON `{"format":"faultlens-model","format_version":2,"kind":..,"library_version":..,"payload":{..}}` |
 //!
 //! Readers accept versions `OLDEST_SUPPORTED..=FORMAT_VERSION` and name both ends when they refuse
 //! a file. Saves go to a temporary file in the same folder, are flushed to disk, then renamed over
@@ -32,8 +32,11 @@ use crate::error::{Error, Result};
 /// Evaluation and A/B comparison of classifiers (implemented in [`crate::classify`]).
 pub use crate::classify::{ClassificationReport, Comparison, compare, evaluate};
 
-/// The format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. 2: classifiers keep their training rows and confidence
+/// model, knowledge bases their confidence model, resolvers their feedback counts (version 1
+/// files load: those answer as before, see `docs/models.md`); an older reader refuses a version 2
+/// file by name instead of dropping what it cannot use.
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format version this build reads.
 pub const OLDEST_SUPPORTED: u32 = 1;
 /// The first eight bytes of every faultlens model file.

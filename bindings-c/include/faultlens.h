@@ -1284,7 +1284,7 @@ void fl_ids_free(uint64_t *ids, size_t len);
 
 /**
  * Reads only the header and envelope of the model file at `path` and writes them as JSON to
- * `*out_json`: `{"kind":"tfidf_vectorizer","format_version":1,"library_version":"0.1.0",
+ * `*out_json`: `{"kind":"tfidf_vectorizer","format_version":2,"library_version":"0.1.0",
  * "payload_bytes":1234}`. Fails like `*_load` (`FL_STATUS_IO`, `FL_STATUS_CORRUPT`,
  * `FL_STATUS_FORMAT`), but accepts every kind.
  *

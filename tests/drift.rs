@@ -1187,3 +1187,14 @@ fn config_sweep_gives_ok_or_a_clean_error() {
     });
     assert!(n > 400, "{n} cases");
 }
+/// Files kept under tests/fixtures/drift (every binding loads them too): a fresh Page-Hinkley as
+/// earlier versions saved it (`min_increase: null`), and a KL detector claiming a 2^40 window
+/// with a valid checksum.
+#[test]
+fn kept_files_load_or_fail_cleanly() {
+    let read = |name: &str| std::fs::read(fixture(&format!("drift/{name}"))).unwrap();
+    let p = PageHinkley::from_bytes(&read("page_hinkley_fresh_null_min.flm")).unwrap();
+    assert_eq!(p, PageHinkley::new(PageHinkleyConfig::default()).unwrap());
+    let e = KlDriftDetector::from_bytes(&read("kl_window_2e40.flm")).unwrap_err();
+    assert!(matches!(&e, Error::Corrupt(m) if m.contains("window")), "{e}");
+}

@@ -536,7 +536,8 @@ impl Adwin {
         &self.config
     }
 
-    /// Adds one value; `true` when a change was detected at it.
+    /// Adds one value; `true` when a change was detected at it. A non-finite value, or one
+    /// beyond ±[`MAX_STREAM_VALUE`], is an `InvalidInput` error.
     pub fn update(&mut self, x: f64) -> Result<bool> {
         check_value(0, x)?;
         // `feed` for one value, without its loop: the value joins the pending ones.
@@ -557,7 +558,8 @@ impl Adwin {
     }
 
     /// Adds many values; returns the indices (into `xs`) where a change was detected. A non-finite
-    /// value anywhere rejects the whole batch before anything is added.
+    /// value, or one beyond ±[`MAX_STREAM_VALUE`], anywhere rejects the whole batch before
+    /// anything is added.
     pub fn update_many(&mut self, xs: &[f64]) -> Result<Vec<usize>> {
         // x · 0 is 0 for a finite x and NaN otherwise, and the largest |x| is kept by a select
         // (NaN compares false); four lanes (in any order) vectorise.

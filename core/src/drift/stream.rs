@@ -210,14 +210,16 @@ impl PageHinkley {
         &self.config
     }
 
-    /// Adds one value; `true` when a change was detected at it.
+    /// Adds one value; `true` when a change was detected at it. A non-finite value, or one
+    /// beyond ±[`MAX_STREAM_VALUE`], is an `InvalidInput` error.
     pub fn update(&mut self, x: f64) -> Result<bool> {
         check_value(0, x)?;
         Ok(self.step(x))
     }
 
     /// Adds many values; returns the indices (into `xs`) where a change was detected. A non-finite
-    /// value anywhere rejects the whole batch before anything is added.
+    /// value, or one beyond ±[`MAX_STREAM_VALUE`], anywhere rejects the whole batch before
+    /// anything is added.
     pub fn update_many(&mut self, xs: &[f64]) -> Result<Vec<usize>> {
         for (i, &x) in xs.iter().enumerate() {
             check_value(i, x)?;

@@ -679,6 +679,18 @@ fn every_drift_object_saves_and_loads_fresh_trained_and_reset() {
     round_trip("trained KL", &d);
     d.reset();
     round_trip("reset KL", &d);
+    // Reset keeps the window tables: the same detector as a fresh one on the same baseline, and
+    // as one given that baseline again after use.
+    let counts = d.baseline_histogram().unwrap();
+    assert_eq!(
+        d,
+        KlDriftDetector::from_histogram(&counts, cfg.clone()).unwrap()
+    );
+    let mut e = KlDriftDetector::new(cfg.clone()).unwrap();
+    e.set_baseline_histogram(&counts).unwrap();
+    e.add_many(&xs, Some(T0)).unwrap();
+    e.set_baseline_histogram(&counts).unwrap();
+    assert_eq!(e, d);
 }
 
 #[test]
@@ -1196,5 +1208,8 @@ fn kept_files_load_or_fail_cleanly() {
     let p = PageHinkley::from_bytes(&read("page_hinkley_fresh_null_min.flm")).unwrap();
     assert_eq!(p, PageHinkley::new(PageHinkleyConfig::default()).unwrap());
     let e = KlDriftDetector::from_bytes(&read("kl_window_2e40.flm")).unwrap_err();
-    assert!(matches!(&e, Error::Corrupt(m) if m.contains("window")), "{e}");
+    assert!(
+        matches!(&e, Error::Corrupt(m) if m.contains("window")),
+        "{e}"
+    );
 }

@@ -551,20 +551,27 @@ struct Scale {
 }
 
 impl Scale {
-    fn new(window: usize, config: &KlDriftConfig) -> Self {
+    /// The tables of a window of `window` scores (at most [`MAX_WINDOW`]), allocated fallibly:
+    /// a machine short of memory gets an error, not an abort.
+    fn new(window: usize, config: &KlDriftConfig) -> Result<Self> {
         let (w, eps) = (window as f64, config.epsilon);
         let norm = 1.0 + config.bins as f64 * eps;
-        let f: Vec<f64> = (0..=window)
-            .map(|c| {
-                let p = (c as f64 / w + eps) / norm;
-                p * p.ln()
-            })
-            .collect();
+        let padded = (window + 1).next_power_of_two();
+        let (mut f, mut g) = (Vec::new(), Vec::new());
+        f.try_reserve_exact(window + 1)
+            .and_then(|()| g.try_reserve_exact(padded))
+            .map_err(|e| {
+                Error::InvalidInput(format!("cannot allocate a window of {window} scores: {e}"))
+            })?;
+        f.extend((0..=window).map(|c| {
+            let p = (c as f64 / w + eps) / norm;
+            p * p.ln()
+        }));
         // Padded with zeros to a power of two, so the hot loop can mask its index (counts never
         // exceed `window`: the padding is never read).
-        let mut g: Vec<f64> = f.windows(2).map(|v| v[1] - v[0]).collect();
-        g.resize((window + 1).next_power_of_two(), 0.0);
-        Self {
+        g.extend(f.windows(2).map(|v| v[1] - v[0]));
+        g.resize(padded, 0.0);
+        Ok(Self {
             window,
             counts: vec![0; config.bins],
             f,
@@ -575,7 +582,14 @@ impl Scale {
             joint: Vec::new(),
             r: 0.0,
             stale: 0,
-        }
+        })
+    }
+
+    /// An empty window with the same tables.
+    fn clear(&mut self) {
+        self.counts.fill(0);
+        self.r = 0.0;
+        self.stale = 0;
     }
 
     /// Builds the tables that depend on the baseline's `ln_q`.
@@ -1762,7 +1776,7 @@ impl KlDriftDetector {
     /// [`set_baseline`](Self::set_baseline) or [`set_baseline_histogram`](Self::set_baseline_histogram)).
     pub fn new(config: KlDriftConfig) -> Result<Self> {
         config.validate()?;
-        let long = Scale::new(config.window, &config);
+        let long = Scale::new(config.window, &config)?;
         Ok(Self {
             config,
             baseline: None,
@@ -1815,7 +1829,15 @@ impl KlDriftDetector {
     /// Replaces the baseline with a histogram of `bins` counts, recalibrates, and resets.
     pub fn set_baseline_histogram(&mut self, counts: &[u64]) -> Result<()> {
         Baseline::total(counts, &self.config)?;
-        self.baseline = Some(Baseline::new(counts.to_vec(), &self.config)?);
+        let b = Baseline::new(counts.to_vec(), &self.config)?;
+        // The short window's tables, unless the ones held fit (built before anything changes).
+        let keep = matches!((&self.short, b.short), (Some(s), Some(sh)) if s.window == sh.window);
+        if !keep {
+            self.short = (b.short)
+                .map(|sh| Scale::new(sh.window, &self.config))
+                .transpose()?;
+        }
+        self.baseline = Some(b);
         self.reset();
         Ok(())
     }
@@ -2252,12 +2274,18 @@ impl KlDriftDetector {
         self.ring.clear();
         self.ring_bins.clear();
         self.head = 0;
-        self.long = Scale::new(self.config.window, &self.config);
-        self.short = self
+        // The tables depend only on the window sizes: kept (set_baseline_histogram builds the
+        // short window's when the new baseline has one), so reset allocates nothing.
+        self.long.clear();
+        let short = self
             .baseline
             .as_ref()
             .and_then(|b| b.short)
-            .map(|s| Scale::new(s.window, &self.config));
+            .map(|s| s.window);
+        match (&mut self.short, short) {
+            (Some(s), Some(w)) if s.window == w => s.clear(),
+            _ => self.short = None,
+        }
         if let Some(b) = &self.baseline {
             self.long.bind(&b.ln_q);
             if let Some(s) = &mut self.short {
@@ -2344,7 +2372,10 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
         if let Some(mut b) = s.baseline {
             b.validate(&d.config)?;
             b.prepare(&d.config);
-            d.short = b.short.map(|sh| Scale::new(sh.window, &d.config));
+            d.short = b
+                .short
+                .map(|sh| Scale::new(sh.window, &d.config))
+                .transpose()?;
             for scale in std::iter::once(&mut d.long).chain(&mut d.short) {
                 scale.bind(&b.ln_q);
             }

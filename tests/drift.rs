@@ -851,6 +851,9 @@ fn calibration_cost_does_not_grow_with_the_baseline() {
     assert_eq!(again.calibration().unwrap(), d.calibration().unwrap());
 }
 
+/// A named edit of a saved payload.
+type Edit = (&'static str, fn(&mut Value));
+
 #[test]
 fn loads_check_what_the_constructors_check() {
     let p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
@@ -876,7 +879,7 @@ fn loads_check_what_the_constructors_check() {
 
     let d = KlDriftDetector::from_baseline(&baseline(6, 5_000), KlDriftConfig::default()).unwrap();
     let bytes = d.to_bytes().unwrap();
-    let edits: [(&str, fn(&mut Value)); 6] = [
+    let edits: [Edit; 6] = [
         ("all-zero baseline", |v| {
             v["baseline"]["counts"] = serde_json::json!(vec![0; 10])
         }),
@@ -1023,11 +1026,14 @@ fn sweep_json<C: serde::Serialize + serde::de::DeserializeOwned>(
     n
 }
 
+/// A float config field's name and setter.
+type Setter<C> = (&'static str, fn(&mut C, f64));
+
 /// Each f64 field, by its setter, set to NaN, ±inf and the other sweep values.
 fn sweep_floats<C: Clone>(
     kind: &str,
     default: &C,
-    fields: &[(&str, fn(&mut C, f64))],
+    fields: &[Setter<C>],
     build: &dyn Fn(C) -> Result<(), Error>,
 ) -> usize {
     let values = [
@@ -1097,7 +1103,7 @@ fn config_sweep_gives_ok_or_a_clean_error() {
         ..Default::default()
     };
     let mut n = sweep_json("KlDriftConfig", &kl, &exercise_kl);
-    let kl_floats: [(&str, fn(&mut KlDriftConfig, f64)); 11] = [
+    let kl_floats: [Setter<KlDriftConfig>; 11] = [
         ("range.0", |c, x| c.range.0 = x),
         ("range.1", |c, x| c.range.1 = x),
         ("epsilon", |c, x| c.epsilon = x),
@@ -1125,7 +1131,7 @@ fn config_sweep_gives_ok_or_a_clean_error() {
 
     let ph = |c| exercise_stream(PageHinkley::new(c)?, PageHinkley::update_many);
     n += sweep_json("PageHinkleyConfig", &PageHinkleyConfig::default(), &ph);
-    let ph_floats: [(&str, fn(&mut PageHinkleyConfig, f64)); 3] = [
+    let ph_floats: [Setter<PageHinkleyConfig>; 3] = [
         ("delta", |c, x| c.delta = x),
         ("threshold", |c, x| c.threshold = x),
         ("alpha", |c, x| c.alpha = x),
@@ -1138,7 +1144,7 @@ fn config_sweep_gives_ok_or_a_clean_error() {
     );
     let adwin = |c| exercise_stream(Adwin::new(c)?, Adwin::update_many);
     n += sweep_json("AdwinConfig", &AdwinConfig::default(), &adwin);
-    let adwin_floats: [(&str, fn(&mut AdwinConfig, f64)); 1] = [("delta", |c, x| c.delta = x)];
+    let adwin_floats: [Setter<AdwinConfig>; 1] = [("delta", |c, x| c.delta = x)];
     n += sweep_floats(
         "AdwinConfig",
         &AdwinConfig::default(),
@@ -1153,7 +1159,7 @@ fn config_sweep_gives_ok_or_a_clean_error() {
         &ClassifierConfig::default(),
         &classifier,
     );
-    let cl_floats: [(&str, fn(&mut ClassifierConfig, f64)); 5] = [
+    let cl_floats: [Setter<ClassifierConfig>; 5] = [
         ("c", |c, x| c.c = x),
         ("alpha", |c, x| c.alpha = x),
         ("tol", |c, x| c.tol = x),
@@ -1175,7 +1181,7 @@ fn config_sweep_gives_ok_or_a_clean_error() {
         .map(|_| ())
     };
     n += sweep_json("ResolverConfig", &ResolverConfig::default(), &resolver);
-    let rs_floats: [(&str, fn(&mut ResolverConfig, f64)); 3] = [
+    let rs_floats: [Setter<ResolverConfig>; 3] = [
         ("exact_threshold", |c, x| c.exact_threshold = x),
         ("similarity_threshold", |c, x| c.similarity_threshold = x),
         ("classifier_threshold", |c, x| c.classifier_threshold = x),
@@ -1206,6 +1212,7 @@ fn config_sweep_gives_ok_or_a_clean_error() {
     n += sweep_json("WindowConfig", &WindowConfig::default(), &|c| {
         WindowAggregator::new(c).map(|_| ())
     });
+    eprintln!("config sweep: {n} cases");
     assert!(n > 400, "{n} cases");
 }
 /// Files kept under tests/fixtures/drift (every binding loads them too): a fresh Page-Hinkley as

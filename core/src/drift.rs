@@ -1625,7 +1625,7 @@ fn binomial(rng: &mut Xoshiro256PlusPlus, n: u64, p: f64) -> u64 {
     }
     let mean = n as f64 * p;
     if n > i32::MAX as u64 && mean < 10.0 {
-        if !(mean > 0.0) {
+        if mean <= 0.0 {
             return 0;
         }
         let k: f64 = Poisson::new(mean).map_or(0.0, |d| d.sample(rng));

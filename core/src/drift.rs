@@ -1570,9 +1570,10 @@ impl Baseline {
             c.short_variance,
             c.short_max,
         ];
-        if !stats.iter().all(|x| x.is_finite() && *x >= 0.0) {
+        // Means and maxima of KL may round a hair below 0; variances never do.
+        if !(stats.iter().all(|x| x.is_finite()) && c.variance >= 0.0 && c.short_variance >= 0.0) {
             return Err(Error::InvalidInput(format!(
-                "baseline calibration {c:?} holds a negative or non-finite statistic"
+                "baseline calibration {c:?} holds a negative variance or a non-finite statistic"
             )));
         }
         if let Some(sh) = self.short {
@@ -1664,7 +1665,8 @@ fn fit_scale(
         if !(mean > 0.0 && variance > 0.0) {
             // Every resample gave the same histogram (all baseline mass in one bin): any change
             // at all is drift.
-            return Ok(mean + f64::EPSILON);
+            // (KL's rounding can leave the mean a hair below 0: thresholds are never negative.)
+            return Ok(mean.max(0.0) + f64::EPSILON);
         }
         let g = Gamma::new(mean * mean / variance, mean / variance)
             .map_err(|e| Error::InvalidInput(format!("calibration failed: {e}")))?;

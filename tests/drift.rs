@@ -604,3 +604,642 @@ fn save_load_roundtrip_mid_stream() {
         Err(Error::WrongKind { .. })
     ));
 }
+
+// ------------------------------------------------- hardening: saves, limits, loads, sweeps
+
+/// A model file with `edit` applied to its payload and the checksum recomputed: what a file from
+/// elsewhere can hold (the CRC is not a signature).
+fn reseal(bytes: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut env: Value = serde_json::from_slice(&bytes[24..]).unwrap();
+    edit(&mut env["payload"]);
+    let body = serde_json::to_vec(&env).unwrap();
+    let mut out = bytes[..12].to_vec();
+    out.extend((body.len() as u64).to_le_bytes());
+    out.extend(crc32(&body).to_le_bytes());
+    out.extend(body);
+    out
+}
+
+/// CRC-32 (IEEE), as the model file's header holds it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn payload(bytes: &[u8]) -> Value {
+    serde_json::from_slice::<Value>(&bytes[24..]).unwrap()["payload"].clone()
+}
+
+/// Saves, loads, and checks the loaded object saves to the same bytes.
+fn round_trip<T: Artifact + PartialEq + std::fmt::Debug>(what: &str, x: &T) {
+    let bytes = x.to_bytes().unwrap();
+    let back = T::from_bytes(&bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(&back, x, "{what}");
+    assert_eq!(back.to_bytes().unwrap(), bytes, "{what}");
+}
+
+#[test]
+fn every_drift_object_saves_and_loads_fresh_trained_and_reset() {
+    let xs: Vec<f64> = Rng(7).beta82(3_000, 0.0);
+    let mut p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+    round_trip("fresh Page-Hinkley", &p);
+    // JSON has no infinity: the fresh minimum is written as a string, never `null`.
+    assert_eq!(payload(&p.to_bytes().unwrap())["min_increase"], "inf");
+    p.update_many(&xs).unwrap();
+    round_trip("trained Page-Hinkley", &p);
+    p.reset();
+    round_trip("reset Page-Hinkley", &p);
+
+    let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+    round_trip("fresh ADWIN", &a);
+    a.update_many(&xs).unwrap();
+    round_trip("trained ADWIN", &a);
+    a.reset();
+    round_trip("reset ADWIN", &a);
+
+    let cfg = KlDriftConfig {
+        window: 300,
+        ..Default::default()
+    };
+    let mut d = KlDriftDetector::new(cfg.clone()).unwrap();
+    round_trip("KL without a baseline", &d);
+    d.set_baseline(&baseline(3, 5_000)).unwrap();
+    round_trip("KL with a baseline", &d);
+    d.add_many(&xs, Some(T0)).unwrap();
+    round_trip("trained KL", &d);
+    d.reset();
+    round_trip("reset KL", &d);
+    // Reset keeps the window tables: the same detector as a fresh one on the same baseline, and
+    // as one given that baseline again after use.
+    let counts = d.baseline_histogram().unwrap();
+    assert_eq!(
+        d,
+        KlDriftDetector::from_histogram(&counts, cfg.clone()).unwrap()
+    );
+    let mut e = KlDriftDetector::new(cfg.clone()).unwrap();
+    e.set_baseline_histogram(&counts).unwrap();
+    e.add_many(&xs, Some(T0)).unwrap();
+    e.set_baseline_histogram(&counts).unwrap();
+    assert_eq!(e, d);
+}
+
+#[test]
+fn page_hinkley_files_with_a_null_minimum_load() {
+    // What earlier versions wrote for a fresh or reset detector (and then could not read).
+    let p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+    let old = reseal(&p.to_bytes().unwrap(), |v| v["min_increase"] = Value::Null);
+    assert_eq!(PageHinkley::from_bytes(&old).unwrap(), p);
+    // A minimum of +inf after values were seen is not a state the detector reaches.
+    let mut q = p.clone();
+    q.update_many(&[1.0, 2.0]).unwrap();
+    let bad = reseal(&q.to_bytes().unwrap(), |v| v["min_increase"] = Value::Null);
+    assert!(matches!(
+        PageHinkley::from_bytes(&bad),
+        Err(Error::Corrupt(_))
+    ));
+}
+
+#[test]
+fn stream_values_are_bounded_so_every_state_saves() {
+    use faultlens::drift::MAX_STREAM_VALUE;
+    let huge = vec![1.7e308; 1000];
+    let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+    assert!(matches!(a.update_many(&huge), Err(Error::InvalidInput(_))));
+    assert!(a.update(-1.7e308).is_err());
+    assert_eq!(a.width(), 0.0, "a refused batch adds nothing");
+    // At the limit, sums of many values and their squared deviations stay finite.
+    let edge: Vec<f64> = (0..5_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                MAX_STREAM_VALUE
+            } else {
+                -MAX_STREAM_VALUE
+            }
+        })
+        .collect();
+    a.update_many(&edge).unwrap();
+    assert!(a.estimation().is_finite() && a.variance().is_finite());
+    round_trip("ADWIN at the value limit", &a);
+    let mut p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+    assert!(matches!(p.update_many(&huge), Err(Error::InvalidInput(_))));
+    p.update_many(&edge).unwrap();
+    round_trip("Page-Hinkley at the value limit", &p);
+    let e = PageHinkley::new(PageHinkleyConfig {
+        delta: 1e308,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidConfig { field: "delta", .. }),
+        "{e}"
+    );
+}
+
+fn config_error(r: Result<KlDriftDetector, Error>) -> &'static str {
+    match r {
+        Err(Error::InvalidConfig { field, .. }) => field,
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+}
+
+#[test]
+fn kl_size_fields_have_limits_instead_of_aborts() {
+    use faultlens::drift::{MAX_CALIBRATION_CELLS, MAX_WINDOW};
+    for window in [1 << 40, 1 << 61, usize::MAX, MAX_WINDOW + 1] {
+        let cfg = KlDriftConfig {
+            window,
+            ..Default::default()
+        };
+        assert_eq!(config_error(KlDriftDetector::new(cfg)), "window");
+    }
+    for calibration_resamples in [1 << 31, usize::MAX] {
+        let cfg = KlDriftConfig {
+            calibration_resamples,
+            ..Default::default()
+        };
+        assert_eq!(
+            config_error(KlDriftDetector::new(cfg)),
+            "calibration_resamples"
+        );
+    }
+    let cfg = KlDriftConfig {
+        bins: 10_000,
+        calibration_resamples: MAX_CALIBRATION_CELLS / 10_000 + 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        config_error(KlDriftDetector::new(cfg)),
+        "calibration_resamples"
+    );
+    let cfg = KlDriftConfig {
+        max_events: 1 << 40,
+        ..Default::default()
+    };
+    assert_eq!(config_error(KlDriftDetector::new(cfg)), "max_events");
+    let cfg = KlDriftConfig {
+        retrain_drifts: 11,
+        max_events: 10,
+        ..Default::default()
+    };
+    assert_eq!(config_error(KlDriftDetector::new(cfg)), "retrain_drifts");
+    // A saved file claiming a huge window, with a valid checksum: a clean error, no allocation.
+    let d = KlDriftDetector::from_baseline(&baseline(5, 2_000), KlDriftConfig::default()).unwrap();
+    for window in [1u64 << 40, 1 << 61, u64::MAX] {
+        let bad = reseal(&d.to_bytes().unwrap(), |v| {
+            v["config"]["window"] = window.into()
+        });
+        let e = KlDriftDetector::from_bytes(&bad).unwrap_err();
+        assert!(
+            matches!(&e, Error::Corrupt(m) if m.contains("window")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn calibration_cost_does_not_grow_with_the_baseline() {
+    let cfg = KlDriftConfig::default();
+    let t = std::time::Instant::now();
+    let d = KlDriftDetector::from_histogram(&[100_000; 10], cfg.clone()).unwrap();
+    let big = KlDriftDetector::from_histogram(&[1 << 49; 10], cfg.clone()).unwrap();
+    // 2^53 scores nearly all in one bin, with a tiny epsilon: bins of probability ~1e-300 drawn
+    // from 2^53 (a binomial sampler's edge: rand_distr's panics there, the Poisson law is drawn).
+    let edge = KlDriftConfig {
+        epsilon: 1e-300,
+        ..cfg.clone()
+    };
+    let mut counts = vec![1; 10];
+    (counts[0], counts[9]) = ((1 << 53) - 8, 0);
+    KlDriftDetector::from_histogram(&counts, edge).unwrap();
+    // All the mass in one bin: every resample alike, KL ~0 (up to rounding), still calibrates.
+    let mut one = vec![0; 10];
+    one[3] = 100_000;
+    let single = KlDriftConfig {
+        short_window: Some(0),
+        ..cfg.clone()
+    };
+    for c in [cfg.clone(), single] {
+        let th = KlDriftDetector::from_histogram(&one, c)
+            .unwrap()
+            .thresholds()
+            .unwrap();
+        assert!(th.watch >= 0.0 && th.drift > 0.0, "{th:?}");
+    }
+    assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+    for x in [&d, &big] {
+        let th = x.thresholds().unwrap();
+        assert!(
+            th.watch > 0.0 && th.watch <= th.drift && th.drift < th.severe,
+            "{th:?}"
+        );
+    }
+    // Counts that do not add up without wrapping, or beyond 2^53 in all: errors, at once.
+    let t = std::time::Instant::now();
+    for counts in [
+        vec![u64::MAX; 10],
+        [vec![1 << 63, 1 << 63, 5], vec![0; 7]].concat(),
+        [vec![1 << 53, 1], vec![0; 8]].concat(),
+    ] {
+        let e = KlDriftDetector::from_histogram(&counts, cfg.clone()).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            matches!(e, Error::InvalidInput(_)) && m.contains("2^53"),
+            "{m}"
+        );
+        assert!(!m.contains("holds 5 scores"), "{m}");
+    }
+    assert!(t.elapsed().as_secs_f64() < 0.5, "{:?}", t.elapsed());
+    // The same seed gives the same thresholds.
+    let again = KlDriftDetector::from_histogram(&[100_000; 10], cfg).unwrap();
+    assert_eq!(again.thresholds().unwrap(), d.thresholds().unwrap());
+    assert_eq!(again.calibration().unwrap(), d.calibration().unwrap());
+}
+
+/// A named edit of a saved payload.
+type Edit = (&'static str, fn(&mut Value));
+
+#[test]
+fn loads_check_what_the_constructors_check() {
+    let p = PageHinkley::new(PageHinkleyConfig::default()).unwrap();
+    let bytes = p.to_bytes().unwrap();
+    for (field, value) in [("threshold", -1.0), ("alpha", 255.0), ("delta", -1.0)] {
+        let bad = reseal(&bytes, |v| v["config"][field] = value.into());
+        let e = PageHinkley::from_bytes(&bad).unwrap_err();
+        assert!(matches!(&e, Error::Corrupt(m) if m.contains(field)), "{e}");
+    }
+    let bad = reseal(&bytes, |v| v["n"] = (-3.0).into());
+    assert!(PageHinkley::from_bytes(&bad).is_err());
+
+    let mut a = Adwin::new(AdwinConfig::default()).unwrap();
+    a.update_many(&Rng(4).beta82(500, 0.0)).unwrap();
+    let bytes = a.to_bytes().unwrap();
+    for edit in [
+        (|v: &mut Value| v["width"] = 1e30.into()) as fn(&mut Value),
+        |v| v["total"] = "inf".into(),
+        |v| v["config"]["max_buckets"] = 1.into(),
+    ] {
+        assert!(Adwin::from_bytes(&reseal(&bytes, edit)).is_err());
+    }
+
+    let d = KlDriftDetector::from_baseline(&baseline(6, 5_000), KlDriftConfig::default()).unwrap();
+    let bytes = d.to_bytes().unwrap();
+    let edits: [Edit; 6] = [
+        ("all-zero baseline", |v| {
+            v["baseline"]["counts"] = serde_json::json!(vec![0; 10])
+        }),
+        (
+            "negative thresholds",
+            |v| {
+                v["baseline"]["thresholds"] =
+                    serde_json::json!({"watch": -2.0, "drift": -1.0, "severe": -0.5})
+            },
+        ),
+        ("thresholds out of order", |v| {
+            v["baseline"]["thresholds"]["watch"] = 5.0.into()
+        }),
+        ("negative short thresholds", |v| {
+            v["baseline"]["short"]["thresholds"]["drift"] = (-1.0).into()
+        }),
+        ("wrapping counts", |v| {
+            v["baseline"]["counts"] =
+                serde_json::json!([1u64 << 63, 1u64 << 63, 5, 0, 0, 0, 0, 0, 0, 0])
+        }),
+        ("negative fixed thresholds", |v| {
+            v["config"]["fixed_thresholds"]["watch"] = (-1.0).into()
+        }),
+    ];
+    for (what, edit) in edits {
+        let e = KlDriftDetector::from_bytes(&reseal(&bytes, edit)).unwrap_err();
+        assert!(matches!(e, Error::Corrupt(_)), "{what}: {e}");
+    }
+}
+
+#[test]
+fn classifier_and_resolver_bounds() {
+    use faultlens::resolve::{Resolver, ResolverConfig};
+    use faultlens::{ClassifierConfig, ModelKind, TextClassifier};
+    for (c, alpha, field) in [
+        (50.0, 1e308, "alpha"),
+        (1e308, 0.01, "c"),
+        (1e10, 0.01, "c"),
+    ] {
+        let e = TextClassifier::new(ClassifierConfig {
+            model: ModelKind::NaiveBayes,
+            c,
+            alpha,
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(
+            matches!(e, Error::InvalidConfig { field: f, .. } if f == field),
+            "{e}"
+        );
+    }
+    // At the bound naive Bayes still predicts finite probabilities, and the model reloads.
+    let mut m = TextClassifier::new(ClassifierConfig {
+        model: ModelKind::NaiveBayes,
+        alpha: 1e9,
+        cv_folds: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let texts: Vec<String> = (0..40)
+        .map(|i| format!("{} failure number {i}", ["disk full", "timeout"][i % 2]))
+        .collect();
+    let labels: Vec<String> = (0..40)
+        .map(|i| ["disk", "net"][i % 2].to_string())
+        .collect();
+    m.fit(&texts, &labels).unwrap();
+    let p = m.predict_one("disk full again").unwrap();
+    assert!(p.confidence.is_finite(), "{p:?}");
+    TextClassifier::from_bytes(&m.to_bytes().unwrap()).unwrap();
+    for top_k in [0, 10_001, 1 << 40, usize::MAX] {
+        let e = Resolver::new(ResolverConfig {
+            top_k,
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(
+            matches!(e, Error::InvalidConfig { field: "top_k", .. }),
+            "{e}"
+        );
+    }
+}
+
+/// Every numeric leaf of `default` (as JSON) set to each of the sweep values, then `build`: each
+/// must give `Ok` or a clean error (a failed decode of a value the field's type cannot hold, or
+/// the constructor's error); a panic fails the test, an abort kills it.
+fn sweep_json<C: serde::Serialize + serde::de::DeserializeOwned>(
+    kind: &str,
+    default: &C,
+    build: &dyn Fn(C) -> Result<(), Error>,
+) -> usize {
+    let values: [Value; 8] = [
+        0.into(),
+        (-1).into(),
+        (1u64 << 31).into(),
+        (1u64 << 40).into(),
+        (1u64 << 63).into(),
+        u64::MAX.into(),
+        1e308.into(),
+        (-1e308).into(),
+    ];
+    fn leaves(v: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+        match v {
+            Value::Number(_) => out.push(path.clone()),
+            Value::Object(m) => m.iter().for_each(|(k, x)| {
+                path.push(k.clone().into());
+                leaves(x, path, out);
+                path.pop();
+            }),
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| {
+                path.push(i.into());
+                leaves(x, path, out);
+                path.pop();
+            }),
+            _ => {}
+        }
+    }
+    fn at<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
+        path.iter().fold(v, |v, k| match k {
+            Value::String(s) => &mut v[s.as_str()],
+            k => &mut v[k.as_u64().unwrap() as usize],
+        })
+    }
+    let base = serde_json::to_value(default).unwrap();
+    let mut paths = Vec::new();
+    leaves(&base, &mut Vec::new(), &mut paths);
+    assert!(!paths.is_empty(), "{kind}: no numeric field");
+    let mut n = 0;
+    for path in &paths {
+        for x in &values {
+            let mut v = base.clone();
+            *at(&mut v, path) = x.clone();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                match serde_json::from_value::<C>(v) {
+                    Ok(c) => build(c).map(|_| ()),
+                    Err(_) => Ok(()),
+                }
+            }));
+            assert!(r.is_ok(), "{kind}: {path:?} = {x} panicked");
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A float config field's name and setter.
+type Setter<C> = (&'static str, fn(&mut C, f64));
+
+/// Each f64 field, by its setter, set to NaN, ±inf and the other sweep values.
+fn sweep_floats<C: Clone>(
+    kind: &str,
+    default: &C,
+    fields: &[Setter<C>],
+    build: &dyn Fn(C) -> Result<(), Error>,
+) -> usize {
+    let values = [
+        0.0,
+        -1.0,
+        2f64.powi(31),
+        2f64.powi(40),
+        2f64.powi(63),
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    let mut n = 0;
+    for (field, set) in fields {
+        for &x in &values {
+            let mut c = default.clone();
+            set(&mut c, x);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(c)));
+            assert!(r.is_ok(), "{kind}: {field} = {x} panicked");
+            n += 1;
+        }
+    }
+    n
+}
+
+/// A KL detector with `config` is built, given a baseline, fed, saved and loaded.
+fn exercise_kl(c: KlDriftConfig) -> Result<(), Error> {
+    let mut d = KlDriftDetector::new(c.clone())?;
+    let per_bin = (c.window / c.bins + 1) as u64;
+    d.set_baseline_histogram(&(0..c.bins as u64).map(|i| per_bin + i).collect::<Vec<_>>())?;
+    let (lo, hi) = c.range;
+    let scores: Vec<f64> = (0..2_000)
+        .map(|i| lo + (hi - lo) * (i % 97) as f64 / 97.0)
+        .collect();
+    for ts in [0.0, 1e300, -1e300, T0] {
+        d.add_many(&scores, Some(ts))?;
+    }
+    d.status()?;
+    d.summary(7.0)?;
+    let back = KlDriftDetector::from_bytes(&d.to_bytes()?)?;
+    assert_eq!(back, d);
+    Ok(())
+}
+
+fn exercise_stream<T: Artifact + PartialEq + std::fmt::Debug>(
+    mut d: T,
+    update: fn(&mut T, &[f64]) -> Result<Vec<usize>, Error>,
+) -> Result<(), Error> {
+    update(&mut d, &Rng(1).beta82(2_000, 0.0))?;
+    let back = T::from_bytes(&d.to_bytes()?)?;
+    assert_eq!(back, d);
+    Ok(())
+}
+
+#[test]
+fn config_sweep_gives_ok_or_a_clean_error() {
+    use faultlens::resolve::{Resolver, ResolverConfig};
+    use faultlens::{
+        ClassifierConfig, IndexConfig, Preprocessor, PreprocessorConfig, SimilarityIndex,
+        TextClassifier, TextIndex, TextIndexConfig, TfidfConfig, TfidfVectorizer, WindowAggregator,
+        WindowConfig,
+    };
+    let kl = KlDriftConfig {
+        window: 200,
+        short_window: Some(50),
+        calibration_resamples: 100,
+        ..Default::default()
+    };
+    let mut n = sweep_json("KlDriftConfig", &kl, &exercise_kl);
+    let kl_floats: [Setter<KlDriftConfig>; 11] = [
+        ("range.0", |c, x| c.range.0 = x),
+        ("range.1", |c, x| c.range.1 = x),
+        ("epsilon", |c, x| c.epsilon = x),
+        ("false_alarm_rate", |c, x| c.false_alarm_rate = x),
+        ("watch_rate", |c, x| c.watch_rate = x),
+        ("severe_factor", |c, x| c.severe_factor = x),
+        ("retrain_days", |c, x| c.retrain_days = x),
+        ("history_days", |c, x| c.history_days = x),
+        ("fixed_thresholds.watch", |c, x| {
+            c.fixed_thresholds.watch = x
+        }),
+        ("fixed_thresholds.drift", |c, x| {
+            c.fixed_thresholds.drift = x
+        }),
+        ("fixed_thresholds.severe", |c, x| {
+            c.fixed_thresholds.severe = x
+        }),
+    ];
+    n += sweep_floats("KlDriftConfig", &kl, &kl_floats, &exercise_kl);
+    let fixed = KlDriftConfig {
+        threshold_mode: ThresholdMode::Fixed,
+        ..kl.clone()
+    };
+    n += sweep_floats("KlDriftConfig (fixed)", &fixed, &kl_floats, &exercise_kl);
+
+    let ph = |c| exercise_stream(PageHinkley::new(c)?, PageHinkley::update_many);
+    n += sweep_json("PageHinkleyConfig", &PageHinkleyConfig::default(), &ph);
+    let ph_floats: [Setter<PageHinkleyConfig>; 3] = [
+        ("delta", |c, x| c.delta = x),
+        ("threshold", |c, x| c.threshold = x),
+        ("alpha", |c, x| c.alpha = x),
+    ];
+    n += sweep_floats(
+        "PageHinkleyConfig",
+        &PageHinkleyConfig::default(),
+        &ph_floats,
+        &ph,
+    );
+    let adwin = |c| exercise_stream(Adwin::new(c)?, Adwin::update_many);
+    n += sweep_json("AdwinConfig", &AdwinConfig::default(), &adwin);
+    let adwin_floats: [Setter<AdwinConfig>; 1] = [("delta", |c, x| c.delta = x)];
+    n += sweep_floats(
+        "AdwinConfig",
+        &AdwinConfig::default(),
+        &adwin_floats,
+        &adwin,
+    );
+
+    // The other artifacts, through their constructors.
+    let classifier = |c| TextClassifier::new(c).map(|_| ());
+    n += sweep_json(
+        "ClassifierConfig",
+        &ClassifierConfig::default(),
+        &classifier,
+    );
+    let cl_floats: [Setter<ClassifierConfig>; 5] = [
+        ("c", |c, x| c.c = x),
+        ("alpha", |c, x| c.alpha = x),
+        ("tol", |c, x| c.tol = x),
+        ("holdout", |c, x| c.holdout = x),
+        ("threshold", |c, x| c.threshold = x),
+    ];
+    n += sweep_floats(
+        "ClassifierConfig",
+        &ClassifierConfig::default(),
+        &cl_floats,
+        &classifier,
+    );
+    let resolver = |c| {
+        let r = Resolver::new(c)?;
+        r.resolve(
+            "connection timed out after 30 s",
+            faultlens::resolve::Mode::Auto,
+        )
+        .map(|_| ())
+    };
+    n += sweep_json("ResolverConfig", &ResolverConfig::default(), &resolver);
+    let rs_floats: [Setter<ResolverConfig>; 3] = [
+        ("exact_threshold", |c, x| c.exact_threshold = x),
+        ("similarity_threshold", |c, x| c.similarity_threshold = x),
+        ("classifier_threshold", |c, x| c.classifier_threshold = x),
+    ];
+    n += sweep_floats(
+        "ResolverConfig",
+        &ResolverConfig::default(),
+        &rs_floats,
+        &resolver,
+    );
+    n += sweep_json("TfidfConfig", &TfidfConfig::default(), &|c| {
+        TfidfVectorizer::new(c).map(|_| ())
+    });
+    n += sweep_json("PreprocessorConfig", &PreprocessorConfig::default(), &|c| {
+        Preprocessor::new(c).map(|_| ())
+    });
+    n += sweep_json(
+        "IndexConfig",
+        &IndexConfig {
+            dim: 8,
+            ..Default::default()
+        },
+        &|c| SimilarityIndex::new(c).map(|_| ()),
+    );
+    n += sweep_json("TextIndexConfig", &TextIndexConfig::default(), &|c| {
+        TextIndex::new(c).map(|_| ())
+    });
+    n += sweep_json("WindowConfig", &WindowConfig::default(), &|c| {
+        WindowAggregator::new(c).map(|_| ())
+    });
+    eprintln!("config sweep: {n} cases");
+    assert!(n > 400, "{n} cases");
+}
+/// Files kept under tests/fixtures/drift (every binding loads them too): a fresh Page-Hinkley as
+/// earlier versions saved it (`min_increase: null`), and a KL detector claiming a 2^40 window
+/// with a valid checksum.
+#[test]
+fn kept_files_load_or_fail_cleanly() {
+    let read = |name: &str| std::fs::read(fixture(&format!("drift/{name}"))).unwrap();
+    let p = PageHinkley::from_bytes(&read("page_hinkley_fresh_null_min.flm")).unwrap();
+    assert_eq!(p, PageHinkley::new(PageHinkleyConfig::default()).unwrap());
+    let e = KlDriftDetector::from_bytes(&read("kl_window_2e40.flm")).unwrap_err();
+    assert!(
+        matches!(&e, Error::Corrupt(m) if m.contains("window")),
+        "{e}"
+    );
+}

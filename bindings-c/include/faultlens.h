@@ -781,15 +781,16 @@ FlStatus fl_adwin_new(const char *config_json, FlAdwin **out);
 FlStatus fl_adwin_free(FlAdwin *d);
 
 /**
- * Adds one value; `*drift` is true when a change was detected at it. A non-finite value
- * gives `FL_STATUS_INVALID_INPUT`.
+ * Adds one value; `*drift` is true when a change was detected at it. A non-finite value, or
+ * one beyond ±1e100, gives `FL_STATUS_INVALID_INPUT`.
  */
 FlStatus fl_adwin_update(FlAdwin *d, double x, bool *drift);
 
 /**
  * Adds `n` values; writes the indices where a change was detected into `indices` (a
  * caller array of capacity `n`, may be NULL) and their number into `*n_hits`. A
- * non-finite value anywhere rejects the whole batch before anything is added.
+ * non-finite value, or one beyond ±1e100, anywhere rejects the whole batch before anything
+ * is added.
  */
 FlStatus fl_adwin_update_many(FlAdwin *d,
                               const double *xs,
@@ -861,15 +862,16 @@ FlStatus fl_page_hinkley_new(const char *config_json, FlPageHinkley **out);
 FlStatus fl_page_hinkley_free(FlPageHinkley *d);
 
 /**
- * Adds one value; `*drift` is true when a change was detected at it. A non-finite value
- * gives `FL_STATUS_INVALID_INPUT`.
+ * Adds one value; `*drift` is true when a change was detected at it. A non-finite value, or
+ * one beyond ±1e100, gives `FL_STATUS_INVALID_INPUT`.
  */
 FlStatus fl_page_hinkley_update(FlPageHinkley *d, double x, bool *drift);
 
 /**
  * Adds `n` values; writes the indices where a change was detected into `indices` (a
  * caller array of capacity `n`, may be NULL) and their number into `*n_hits`. A
- * non-finite value anywhere rejects the whole batch before anything is added.
+ * non-finite value, or one beyond ±1e100, anywhere rejects the whole batch before anything
+ * is added.
  */
 FlStatus fl_page_hinkley_update_many(FlPageHinkley *d,
                                      const double *xs,

@@ -492,8 +492,8 @@ pub unsafe extern "C" fn fl_adwin_free(d: *mut FlAdwin) -> FlStatus {
     guard(|| unsafe { crate::free_handle(d, "fl_adwin_free") })
 }
 
-/// Adds one value; `*drift` is true when a change was detected at it. A non-finite value
-/// gives `FL_STATUS_INVALID_INPUT`.
+/// Adds one value; `*drift` is true when a change was detected at it. A non-finite value, or
+/// one beyond ±1e100, gives `FL_STATUS_INVALID_INPUT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_update(d: *mut FlAdwin, x: f64, drift: *mut bool) -> FlStatus {
     guard(|| {
@@ -505,7 +505,8 @@ pub unsafe extern "C" fn fl_adwin_update(d: *mut FlAdwin, x: f64, drift: *mut bo
 
 /// Adds `n` values; writes the indices where a change was detected into `indices` (a
 /// caller array of capacity `n`, may be NULL) and their number into `*n_hits`. A
-/// non-finite value anywhere rejects the whole batch before anything is added.
+/// non-finite value, or one beyond ±1e100, anywhere rejects the whole batch before anything
+/// is added.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_update_many(
     d: *mut FlAdwin,
@@ -669,8 +670,8 @@ pub unsafe extern "C" fn fl_page_hinkley_free(d: *mut FlPageHinkley) -> FlStatus
     guard(|| unsafe { crate::free_handle(d, "fl_page_hinkley_free") })
 }
 
-/// Adds one value; `*drift` is true when a change was detected at it. A non-finite value
-/// gives `FL_STATUS_INVALID_INPUT`.
+/// Adds one value; `*drift` is true when a change was detected at it. A non-finite value, or
+/// one beyond ±1e100, gives `FL_STATUS_INVALID_INPUT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_page_hinkley_update(
     d: *mut FlPageHinkley,
@@ -686,7 +687,8 @@ pub unsafe extern "C" fn fl_page_hinkley_update(
 
 /// Adds `n` values; writes the indices where a change was detected into `indices` (a
 /// caller array of capacity `n`, may be NULL) and their number into `*n_hits`. A
-/// non-finite value anywhere rejects the whole batch before anything is added.
+/// non-finite value, or one beyond ±1e100, anywhere rejects the whole batch before anything
+/// is added.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_page_hinkley_update_many(
     d: *mut FlPageHinkley,

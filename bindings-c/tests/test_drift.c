@@ -314,11 +314,248 @@ static void test_kl_batch(void) {
     fl_kl_drift_free(b);
 }
 
+/* ------------------------------------------- hardening: saves, limits, loads, config sweep */
+
+#ifndef FL_FIXTURES
+#error "compile with -DFL_FIXTURES='\"<repo>/tests/fixtures\"'"
+#endif
+
+/* Number of changes found by the last update_many (required output). */
+static size_t g_hits;
+
+/* CRC-32 (IEEE), as the model file's header holds it. */
+static uint32_t crc32_of(const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    return ~c;
+}
+
+/* A model file whose payload has its first `from` replaced by `to`, with the length and checksum
+ * recomputed (the CRC is not a signature: a file from elsewhere can hold anything). NULL when
+ * `from` is absent. Free with free(). */
+static uint8_t *reseal(const uint8_t *b, size_t len, const char *from, const char *to, size_t *out_len) {
+    size_t nf = strlen(from), nt = strlen(to), at = 0;
+    int found = 0;
+    for (size_t i = 24; i + nf <= len; i++) {
+        if (memcmp(b + i, from, nf) == 0) {
+            at = i;
+            found = 1;
+            break;
+        }
+    }
+    if (!found) return NULL;
+    size_t n = len - nf + nt;
+    uint8_t *out = malloc(n);
+    if (!out) return NULL;
+    memcpy(out, b, at);
+    memcpy(out + at, to, nt);
+    memcpy(out + at + nt, b + at + nf, len - at - nf);
+    uint64_t body = n - 24;
+    for (int k = 0; k < 8; k++) out[12 + k] = (uint8_t)(body >> (8 * k));
+    uint32_t crc = crc32_of(out + 24, body);
+    for (int k = 0; k < 4; k++) out[20 + k] = (uint8_t)(crc >> (8 * k));
+    *out_len = n;
+    return out;
+}
+
+/* Every drift object's bytes load back to the same bytes, fresh, trained and reset. */
+static void test_every_state_round_trips(void) {
+    enum { N = 3000 };
+    static double xs[N], base[5000];
+    beta82(7, xs, N, 0);
+    beta82(3, base, 5000, 0);
+    uint8_t *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    FlPageHinkley *p = NULL, *p2 = NULL;
+    FlAdwin *a = NULL, *a2 = NULL;
+    FlKlDrift *d = NULL, *d2 = NULL;
+    CHECK_OK(fl_page_hinkley_new(NULL, &p));
+    CHECK_OK(fl_adwin_new(NULL, &a));
+    CHECK_OK(fl_kl_drift_from_baseline(base, 5000, "{\"window\":300}", &d));
+    for (int step = 0; step < 3; step++) {
+        if (step == 1) {
+            CHECK_OK(fl_page_hinkley_update_many(p, xs, N, NULL, &g_hits));
+            CHECK_OK(fl_adwin_update_many(a, xs, N, NULL, &g_hits));
+            CHECK_OK(fl_kl_drift_add_many(d, xs, N, &T0, NULL, NULL));
+        } else if (step == 2) {
+            CHECK_OK(fl_page_hinkley_reset(p));
+            CHECK_OK(fl_adwin_reset(a));
+            CHECK_OK(fl_kl_drift_reset(d));
+        }
+        CHECK_OK(fl_page_hinkley_to_bytes(p, &b1, &l1));
+        CHECK_OK(fl_page_hinkley_from_bytes(b1, l1, &p2));
+        CHECK_OK(fl_page_hinkley_to_bytes(p2, &b2, &l2));
+        CHECK(l1 == l2 && b1 && b2 && memcmp(b1, b2, l1) == 0);
+        fl_bytes_free(b1, l1);
+        fl_bytes_free(b2, l2);
+        fl_page_hinkley_free(p2);
+        CHECK_OK(fl_adwin_to_bytes(a, &b1, &l1));
+        CHECK_OK(fl_adwin_from_bytes(b1, l1, &a2));
+        CHECK_OK(fl_adwin_to_bytes(a2, &b2, &l2));
+        CHECK(l1 == l2 && b1 && b2 && memcmp(b1, b2, l1) == 0);
+        fl_bytes_free(b1, l1);
+        fl_bytes_free(b2, l2);
+        fl_adwin_free(a2);
+        CHECK_OK(fl_kl_drift_to_bytes(d, &b1, &l1));
+        CHECK_OK(fl_kl_drift_from_bytes(b1, l1, &d2));
+        CHECK_OK(fl_kl_drift_to_bytes(d2, &b2, &l2));
+        CHECK(l1 == l2 && b1 && b2 && memcmp(b1, b2, l1) == 0);
+        fl_bytes_free(b1, l1);
+        fl_bytes_free(b2, l2);
+        fl_kl_drift_free(d2);
+    }
+    fl_page_hinkley_free(p);
+    fl_adwin_free(a);
+    fl_kl_drift_free(d);
+
+    /* Kept files: a fresh Page-Hinkley as earlier versions saved it (`null` minimum) loads; a KL
+     * file claiming a 2^40 window with a valid checksum is a clean error. */
+    CHECK_OK(fl_page_hinkley_load(FL_FIXTURES "/drift/page_hinkley_fresh_null_min.flm", &p));
+    fl_page_hinkley_free(p);
+    CHECK_STATUS(fl_kl_drift_load(FL_FIXTURES "/drift/kl_window_2e40.flm", &d), FL_STATUS_CORRUPT);
+    CHECK_CONTAINS(fl_last_error(), "window");
+    CHECK(d == NULL);
+}
+
+static void test_limits(void) {
+    FlAdwin *a = NULL;
+    CHECK_OK(fl_adwin_new(NULL, &a));
+    static double huge[1000], edge[1000];
+    for (int i = 0; i < 1000; i++) {
+        huge[i] = 1.7e308;
+        edge[i] = i % 2 ? 1e100 : -1e100;
+    }
+    CHECK_STATUS(fl_adwin_update_many(a, huge, 1000, NULL, &g_hits), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "within");
+    CHECK_OK(fl_adwin_update_many(a, edge, 1000, NULL, &g_hits));
+    double mean = NAN, var = NAN;
+    CHECK_OK(fl_adwin_estimation(a, &mean));
+    CHECK_OK(fl_adwin_variance(a, &var));
+    CHECK(isfinite(mean) && isfinite(var));
+    fl_adwin_free(a);
+    FlPageHinkley *p = NULL;
+    CHECK_STATUS(fl_page_hinkley_new("{\"delta\":1e308}", &p), FL_STATUS_INVALID_CONFIG);
+
+    FlKlDrift *d = NULL;
+    const char *bad[] = {"{\"window\":1099511627776}", "{\"window\":2305843009213693952}",
+                         "{\"calibration_resamples\":2147483648}", "{\"max_events\":1099511627776}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_STATUS(fl_kl_drift_new(bad[i], &d), FL_STATUS_INVALID_CONFIG);
+        CHECK(d == NULL);
+    }
+    /* Calibration: one binomial per bin, whatever the counts; counts that wrap are an error. */
+    uint64_t counts[10];
+    for (int i = 0; i < 10; i++) counts[i] = 100000;
+    CHECK_OK(fl_kl_drift_from_histogram(counts, 10, NULL, &d));
+    fl_kl_drift_free(d);
+    d = NULL;
+    for (int i = 0; i < 10; i++) counts[i] = UINT64_MAX;
+    CHECK_STATUS(fl_kl_drift_from_histogram(counts, 10, NULL, &d), FL_STATUS_INVALID_INPUT);
+    uint64_t wrap[10] = {1ULL << 63, 1ULL << 63, 5, 0, 0, 0, 0, 0, 0, 0};
+    CHECK_STATUS(fl_kl_drift_from_histogram(wrap, 10, NULL, &d), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "2^53");
+    CHECK(d == NULL);
+}
+
+static void test_loads_validate(void) {
+    FlPageHinkley *p = NULL, *q = NULL;
+    CHECK_OK(fl_page_hinkley_new(NULL, &p));
+    uint8_t *b = NULL, *e = NULL;
+    size_t len = 0, elen = 0;
+    CHECK_OK(fl_page_hinkley_to_bytes(p, &b, &len));
+    const char *edits[][2] = {{"\"threshold\":50.0", "\"threshold\":-1.0"}, {"\"alpha\":0.9999", "\"alpha\":255.0"}};
+    for (int i = 0; i < 2; i++) {
+        e = reseal(b, len, edits[i][0], edits[i][1], &elen);
+        CHECK(e != NULL);
+        if (!e) continue;
+        CHECK_STATUS(fl_page_hinkley_from_bytes(e, elen, &q), FL_STATUS_CORRUPT);
+        CHECK(q == NULL);
+        free(e);
+    }
+    /* The unedited payload, resealed, still loads: the edit is what is refused. */
+    e = reseal(b, len, "\"threshold\":50.0", "\"threshold\":50.0", &elen);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_OK(fl_page_hinkley_from_bytes(e, elen, &q));
+        fl_page_hinkley_free(q);
+        free(e);
+    }
+    fl_bytes_free(b, len);
+    fl_page_hinkley_free(p);
+
+    uint64_t counts[10] = {100, 200, 300, 400, 500, 600, 700, 800, 900, 1000};
+    FlKlDrift *d = NULL, *d2 = NULL;
+    CHECK_OK(fl_kl_drift_from_histogram(counts, 10, "{\"threshold_mode\":\"fixed\"}", &d));
+    CHECK_OK(fl_kl_drift_to_bytes(d, &b, &len));
+    const char *kl_edits[][2] = {
+        {"\"counts\":[100,200,300,400,500,600,700,800,900,1000]", "\"counts\":[0,0,0,0,0,0,0,0,0,0]"},
+        {"\"thresholds\":{\"watch\":0.3", "\"thresholds\":{\"watch\":-2.0"},
+    };
+    for (int i = 0; i < 2; i++) {
+        e = reseal(b, len, kl_edits[i][0], kl_edits[i][1], &elen);
+        CHECK(e != NULL);
+        if (!e) continue;
+        CHECK_STATUS(fl_kl_drift_from_bytes(e, elen, &d2), FL_STATUS_CORRUPT);
+        CHECK(d2 == NULL);
+        free(e);
+    }
+    fl_bytes_free(b, len);
+    fl_kl_drift_free(d);
+}
+
+/* Each numeric config field x {0, -1, 2^31, 2^40, 2^63, 1e308, -1e308}: a detector or a clean
+ * error (JSON has no NaN or infinity; 1e999 parses as neither and is refused). */
+static void test_config_sweep(void) {
+    const char *values[] = {"0", "-1", "2147483648", "1099511627776", "9223372036854775808", "1e308", "-1e308", "1e999"};
+    const char *kl[] = {"window", "bins", "epsilon", "false_alarm_rate", "watch_rate", "severe_factor",
+                        "calibration_resamples", "seed", "retrain_drifts", "retrain_days", "max_events",
+                        "history_days", "short_window"};
+    const char *ph[] = {"min_instances", "delta", "threshold", "alpha"};
+    const char *ad[] = {"delta", "clock", "max_buckets", "min_window_length", "grace_period"};
+    static double xs[500];
+    beta82(1, xs, 500, 0);
+    char cfg[128];
+    int cases = 0;
+    for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+        for (size_t f = 0; f < sizeof kl / sizeof kl[0]; f++, cases++) {
+            snprintf(cfg, sizeof cfg, "{\"%s\":%s}", kl[f], values[v]);
+            FlKlDrift *d = NULL;
+            FlStatus st = fl_kl_drift_new(cfg, &d);
+            CHECK(st == FL_STATUS_OK || st == FL_STATUS_INVALID_CONFIG);
+            fl_kl_drift_free(d);
+        }
+        for (size_t f = 0; f < sizeof ph / sizeof ph[0]; f++, cases++) {
+            snprintf(cfg, sizeof cfg, "{\"%s\":%s}", ph[f], values[v]);
+            FlPageHinkley *p = NULL;
+            FlStatus st = fl_page_hinkley_new(cfg, &p);
+            CHECK(st == FL_STATUS_OK || st == FL_STATUS_INVALID_CONFIG);
+            if (p) CHECK_OK(fl_page_hinkley_update_many(p, xs, 500, NULL, &g_hits));
+            fl_page_hinkley_free(p);
+        }
+        for (size_t f = 0; f < sizeof ad / sizeof ad[0]; f++, cases++) {
+            snprintf(cfg, sizeof cfg, "{\"%s\":%s}", ad[f], values[v]);
+            FlAdwin *a = NULL;
+            FlStatus st = fl_adwin_new(cfg, &a);
+            CHECK(st == FL_STATUS_OK || st == FL_STATUS_INVALID_CONFIG);
+            if (a) CHECK_OK(fl_adwin_update_many(a, xs, 500, NULL, &g_hits));
+            fl_adwin_free(a);
+        }
+    }
+    CHECK(cases == 8 * 22);
+}
+
 int main(void) {
     test_ks();
     test_streaming();
     test_kl();
     test_kl_errors();
     test_kl_batch();
+    test_every_state_round_trips();
+    test_limits();
+    test_loads_validate();
+    test_config_sweep();
     return check_finish("test_drift");
 }

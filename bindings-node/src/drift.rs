@@ -280,7 +280,7 @@ fn counts(values: &[f64]) -> Result<Vec<u64>> {
             } else {
                 Err(binding(
                     "InvalidInput",
-                    format!("invalid input: count {i} is {c}, not a whole number >= 0"),
+                    format!("invalid input: count {i} is {c}, not a whole number in 0..2^53"),
                 ))
             }
         })

@@ -6,7 +6,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import test from 'node:test'
 
-import { Adwin, KlDriftDetector, PageHinkley, inspect, ks2samp, ksColumns } from '../index.js'
+import { crc32 } from 'node:zlib'
+
+import {
+  Adwin, KlDriftDetector, PageHinkley, Resolver, TextClassifier, inspect, ks2samp, ksColumns,
+} from '../index.js'
 
 const FIX = fileURLToPath(new URL('../../tests/fixtures/drift/', import.meta.url))
 const load = (name) => JSON.parse(readFileSync(join(FIX, name), 'utf8'))
@@ -195,4 +199,127 @@ test('KlDriftDetector: addBatch, the async batch calls and calibration', async (
   assert.deepEqual(await adwin.updateManyAsync(xs), new Adwin({ clock: 1 }).updateMany(xs))
   const ph = new PageHinkley()
   assert.deepEqual(await ph.updateManyAsync(xs), new PageHinkley().updateMany(xs))
+})
+
+// ------------------------------------------- hardening: saves, limits, loads, config sweep
+
+// A model file with `edit` applied to its payload and the checksum recomputed (the CRC is not a
+// signature: a file from elsewhere can hold anything).
+function reseal(bytes, edit) {
+  const env = JSON.parse(bytes.subarray(24).toString('utf8'))
+  edit(env.payload)
+  const body = Buffer.from(JSON.stringify(env))
+  const head = Buffer.alloc(12)
+  head.writeBigUInt64LE(BigInt(body.length), 0)
+  head.writeUInt32LE(crc32(body), 8)
+  return Buffer.concat([bytes.subarray(0, 12), head, body])
+}
+
+test('every drift object round-trips its bytes fresh, trained and reset', () => {
+  const xs = beta82(7, 3000)
+  const objects = [
+    new PageHinkley(), new Adwin(), new KlDriftDetector({ window: 300 }),
+    KlDriftDetector.fromBaseline(beta82(3, 5000), { window: 300 }),
+  ]
+  for (const o of objects) {
+    for (const step of ['fresh', 'trained', 'reset']) {
+      if (step === 'trained') {
+        if (o instanceof KlDriftDetector) {
+          if (!o.isFitted()) continue
+          o.addMany(xs, T0)
+        } else {
+          o.updateMany(xs)
+        }
+      } else if (step === 'reset') {
+        o.reset()
+      }
+      const bytes = o.toBytes()
+      assert.deepEqual(o.constructor.fromBytes(bytes).toBytes(), bytes, `${o.constructor.name} ${step}`)
+    }
+  }
+})
+
+test('kept drift files load or fail cleanly', () => {
+  const old = readFileSync(join(FIX, 'page_hinkley_fresh_null_min.flm'))
+  assert.deepEqual(PageHinkley.fromBytes(old).toBytes(), new PageHinkley().toBytes())
+  assert.throws(() => KlDriftDetector.load(join(FIX, 'kl_window_2e40.flm')), { code: 'Corrupt', message: /window/ })
+})
+
+test('stream values are bounded so every state saves', () => {
+  const a = new Adwin()
+  assert.throws(() => a.updateMany(new Float64Array(1000).fill(1.7e308)), { code: 'InvalidInput', message: /within/ })
+  assert.equal(a.width(), 0)
+  a.updateMany(Float64Array.from({ length: 1000 }, (_, i) => (i % 2 ? 1e100 : -1e100)))
+  assert.ok(Number.isFinite(a.estimation()) && Number.isFinite(a.variance()))
+  assert.deepEqual(Adwin.fromBytes(a.toBytes()).toBytes(), a.toBytes())
+  assert.throws(() => new PageHinkley().update(-1e101), { code: 'InvalidInput' })
+  assert.throws(() => new PageHinkley({ delta: 1e308 }), { code: 'InvalidConfig', message: /delta/ })
+})
+
+test('size limits instead of aborts', () => {
+  for (const [field, value] of [['window', 2 ** 40], ['window', 2 ** 52], ['calibrationResamples', 2 ** 31], ['maxEvents', 2 ** 40]]) {
+    assert.throws(() => new KlDriftDetector({ [field]: value }), { code: 'InvalidConfig' }, field)
+  }
+  assert.throws(() => new Resolver({ topK: 2 ** 40 }), { code: 'InvalidConfig', message: /top_k/ })
+  assert.throws(() => new TextClassifier({ model: 'naive_bayes', alpha: 1e308 }), { code: 'InvalidConfig', message: /alpha/ })
+})
+
+test('calibration is bounded and counts do not wrap', () => {
+  let t = performance.now()
+  const d = KlDriftDetector.fromHistogram(new Array(10).fill(1e5))
+  assert.ok(performance.now() - t < 2000)
+  assert.ok(d.thresholds().drift > 0 && d.thresholds().drift < 1)
+  t = performance.now()
+  assert.throws(() => KlDriftDetector.fromHistogram(new Array(10).fill(2 ** 52)), { code: 'InvalidInput', message: /2\^53/ })
+  assert.ok(performance.now() - t < 500)
+})
+
+test('loads check what the constructors check', () => {
+  const ph = new PageHinkley().toBytes()
+  for (const [field, value] of [['threshold', -1], ['alpha', 255]]) {
+    const bad = reseal(ph, (v) => { v.config[field] = value })
+    assert.throws(() => PageHinkley.fromBytes(bad), { code: 'Corrupt', message: new RegExp(field) })
+  }
+  const kl = KlDriftDetector.fromBaseline(beta82(6, 5000)).toBytes()
+  KlDriftDetector.fromBytes(reseal(kl, () => {}))
+  assert.throws(() => KlDriftDetector.fromBytes(reseal(kl, (v) => { v.baseline.counts = new Array(10).fill(0) })), { code: 'Corrupt' })
+  assert.throws(() => KlDriftDetector.fromBytes(reseal(kl, (v) => {
+    v.baseline.thresholds = { watch: -2, drift: -1, severe: -0.5 }
+  })), { code: 'Corrupt' })
+})
+
+test('config sweep: every value gives a detector or a clean error', () => {
+  const sweep = [0, -1, 2 ** 31, 2 ** 40, 2 ** 63, NaN, Infinity]
+  const kinds = [
+    [KlDriftDetector, ['window', 'bins', 'epsilon', 'falseAlarmRate', 'watchRate', 'severeFactor',
+      'calibrationResamples', 'seed', 'retrainDrifts', 'retrainDays', 'maxEvents', 'historyDays', 'shortWindow']],
+    [PageHinkley, ['minInstances', 'delta', 'threshold', 'alpha']],
+    [Adwin, ['delta', 'clock', 'maxBuckets', 'minWindowLength', 'gracePeriod']],
+  ]
+  for (const [Kind, fields] of kinds) {
+    for (const field of fields) {
+      for (const value of sweep) {
+        let o
+        try {
+          o = new Kind({ [field]: value })
+        } catch (e) {
+          assert.ok(typeof e.code === 'string', `${Kind.name} ${field}=${value}: ${e}`)
+          continue
+        }
+        if (o instanceof KlDriftDetector) {
+          const c = o.config()
+          try {
+            o.setBaselineHistogram(new Array(c.bins).fill(c.window))
+            o.addMany(beta82(1, 500), T0)
+          } catch (e) {
+            assert.ok(typeof e.code === 'string', `${field}=${value}: ${e}`)
+            continue
+          }
+        } else {
+          o.updateMany(beta82(1, 500))
+        }
+        assert.deepEqual(Kind.fromBytes(o.toBytes()).toBytes(), o.toBytes(), `${field}=${value}`)
+      }
+    }
+  }
 })

@@ -195,3 +195,154 @@ def test_calibration_and_short_window():
         faultlens.KlDriftDetector(short_window=1000)
     with pytest.raises(faultlens.NotFittedError):
         faultlens.KlDriftDetector().calibration()
+
+
+# ------------------------------------------- hardening: saves, limits, loads, config sweep
+
+def reseal(data: bytes, edit) -> bytes:
+    """A model file with `edit` applied to its payload and the checksum recomputed (the CRC is
+    not a signature: a file from elsewhere can hold anything)."""
+    import json
+    import struct
+    import zlib
+
+    env = json.loads(data[24:])
+    edit(env["payload"])
+    body = json.dumps(env).encode()
+    return data[:12] + struct.pack("<QI", len(body), zlib.crc32(body)) + body
+
+
+def test_every_drift_object_pickles_fresh_trained_and_reset():
+    xs = beta82(7, 3000)
+    objects = [
+        faultlens.PageHinkley(),
+        faultlens.Adwin(),
+        faultlens.KlDriftDetector(window=300),
+        faultlens.KlDriftDetector.from_baseline(beta82(3, 5000), window=300),
+    ]
+    for o in objects:
+        for step in ("fresh", "trained", "reset"):
+            if step == "trained":
+                if isinstance(o, faultlens.KlDriftDetector):
+                    if not o.is_fitted():
+                        continue
+                    o.add_many(xs, T0)
+                else:
+                    o.update_many(xs)
+            elif step == "reset":
+                o.reset()
+            b = pickle.loads(pickle.dumps(o))
+            assert b.to_bytes() == o.to_bytes(), (type(o).__name__, step)
+            assert type(o).from_bytes(o.to_bytes()).to_bytes() == o.to_bytes()
+
+
+def test_kept_drift_files_load_or_fail_cleanly():
+    old = (FIXTURES / "drift" / "page_hinkley_fresh_null_min.flm").read_bytes()
+    p = faultlens.PageHinkley.from_bytes(old)
+    assert p.to_bytes()[24:] == faultlens.PageHinkley().to_bytes()[24:]
+    with pytest.raises(faultlens.CorruptError, match="window"):
+        faultlens.KlDriftDetector.load(FIXTURES / "drift" / "kl_window_2e40.flm")
+
+
+def test_stream_values_are_bounded():
+    a = faultlens.Adwin()
+    with pytest.raises(faultlens.InvalidInputError, match="within"):
+        a.update_many(np.full(1000, 1.7e308))
+    assert a.width() == 0
+    a.update_many(np.tile([1e100, -1e100], 500))
+    assert np.isfinite(a.estimation()) and np.isfinite(a.variance())
+    assert faultlens.Adwin.from_bytes(a.to_bytes()).to_bytes() == a.to_bytes()
+    p = faultlens.PageHinkley()
+    with pytest.raises(faultlens.InvalidInputError):
+        p.update(-1e101)
+    with pytest.raises(faultlens.InvalidConfigError, match="delta"):
+        faultlens.PageHinkley(delta=1e308)
+
+
+def test_size_limits_instead_of_aborts():
+    for kw in (
+        {"window": 2**40},
+        {"window": 2**61},
+        {"calibration_resamples": 2**31},
+        {"max_events": 2**40},
+    ):
+        (field,) = kw
+        with pytest.raises(faultlens.InvalidConfigError, match=field):
+            faultlens.KlDriftDetector(**kw)
+    with pytest.raises(faultlens.FaultlensError):
+        faultlens.KlDriftDetector(window=2**64)
+    with pytest.raises(faultlens.InvalidConfigError, match="top_k"):
+        faultlens.Resolver(top_k=2**40)
+    with pytest.raises(faultlens.InvalidConfigError, match="alpha"):
+        faultlens.TextClassifier(model="naive_bayes", alpha=1e308)
+    with pytest.raises(faultlens.InvalidConfigError, match="c"):
+        faultlens.TextClassifier(c=1e308)
+
+
+def test_calibration_is_bounded_and_counts_do_not_wrap():
+    import time
+
+    t = time.perf_counter()
+    d = faultlens.KlDriftDetector.from_histogram([10**5] * 10)
+    assert time.perf_counter() - t < 2.0
+    assert 0 < d.thresholds()["drift"] < 1
+    for counts in ([2**64 - 1] * 10, [2**63, 2**63, 5] + [0] * 7):
+        t = time.perf_counter()
+        with pytest.raises(faultlens.InvalidInputError, match="2\\^53"):
+            faultlens.KlDriftDetector.from_histogram(counts)
+        assert time.perf_counter() - t < 0.5
+
+
+def test_loads_check_what_the_constructors_check():
+    ph = faultlens.PageHinkley().to_bytes()
+    for field, value in (("threshold", -1.0), ("alpha", 255.0)):
+        bad = reseal(ph, lambda v: v["config"].__setitem__(field, value))
+        with pytest.raises(faultlens.CorruptError, match=field):
+            faultlens.PageHinkley.from_bytes(bad)
+    kl = faultlens.KlDriftDetector.from_baseline(beta82(6, 5000)).to_bytes()
+
+    def zero(v):
+        v["baseline"]["counts"] = [0] * 10
+
+    def negative(v):
+        v["baseline"]["thresholds"] = {"watch": -2.0, "drift": -1.0, "severe": -0.5}
+
+    for edit in (zero, negative):
+        with pytest.raises(faultlens.CorruptError):
+            faultlens.KlDriftDetector.from_bytes(reseal(kl, edit))
+    # The unedited bytes, resealed the same way, still load: the edits are what is refused.
+    faultlens.KlDriftDetector.from_bytes(reseal(kl, lambda v: None))
+
+
+SWEEP = [0, -1, 2**31, 2**40, 2**63, float("nan"), float("inf")]
+
+
+@pytest.mark.parametrize(
+    "cls,fields",
+    [
+        (
+            faultlens.KlDriftDetector,
+            ["window", "bins", "epsilon", "false_alarm_rate", "watch_rate", "severe_factor",
+             "calibration_resamples", "seed", "retrain_drifts", "retrain_days", "max_events",
+             "history_days", "short_window"],
+        ),
+        (faultlens.PageHinkley, ["min_instances", "delta", "threshold", "alpha"]),
+        (faultlens.Adwin, ["delta", "clock", "max_buckets", "min_window_length", "grace_period"]),
+    ],
+)
+def test_config_sweep_gives_ok_or_a_clean_error(cls, fields):
+    for field in fields:
+        for value in SWEEP:
+            try:
+                o = cls(**{field: value})
+            except faultlens.FaultlensError:
+                continue
+            if isinstance(o, faultlens.KlDriftDetector):
+                try:
+                    o.set_baseline_histogram([o.config()["window"]] * o.config()["bins"])
+                    o.add_many(beta82(1, 500), T0)
+                except faultlens.FaultlensError:
+                    continue
+            else:
+                o.update_many(beta82(1, 500))
+            assert cls.from_bytes(o.to_bytes()).to_bytes() == o.to_bytes(), (field, value)

@@ -189,6 +189,13 @@ impl ClassifierConfig {
         };
         positive("c", self.c)?;
         positive("alpha", self.alpha)?;
+        // Far above any useful value; beyond it the fit's sums overflow (alpha = 1e308 gave NaN
+        // probabilities and a file that does not load).
+        for (field, v) in [("c", self.c), ("alpha", self.alpha)] {
+            if v > 1e9 {
+                return Err(Error::config(field, format!("{v} is above the limit 1e9")));
+            }
+        }
         positive("tol", self.tol)?;
         if self.max_iter == 0 {
             return Err(Error::config("max_iter", "must be at least 1"));

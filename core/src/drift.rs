@@ -12,16 +12,18 @@
 //! See `docs/drift.md` for semantics and measured false-alarm rates.
 
 mod adwin;
+mod float;
 mod ks;
 mod stream;
 
 pub use adwin::{Adwin, AdwinConfig};
 pub use ks::{KsColumn, KsMethod, KsResult, ks_2samp, ks_columns, ks_columns_flat};
-pub use stream::{PageHinkley, PageHinkleyConfig, PageHinkleyMode};
+pub use stream::{MAX_STREAM_VALUE, PageHinkley, PageHinkleyConfig, PageHinkleyMode};
 
 use std::collections::VecDeque;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
+use rand_distr::{Binomial, Distribution, Poisson};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Gamma};
@@ -56,6 +58,21 @@ pub struct Thresholds {
     pub drift: f64,
     /// Any KL above this triggers the retrain policy.
     pub severe: f64,
+}
+
+impl Thresholds {
+    /// `0 <= watch <= drift <= severe`, all finite; an error names `field`.
+    fn check(&self, field: &'static str) -> Result<()> {
+        let t = self;
+        if t.watch >= 0.0 && t.watch <= t.drift && t.drift <= t.severe && t.severe.is_finite() {
+            Ok(())
+        } else {
+            Err(Error::config(
+                field,
+                format!("{t:?} is invalid: need 0 <= watch <= drift <= severe, all finite"),
+            ))
+        }
+    }
 }
 
 impl Default for Thresholds {
@@ -141,6 +158,26 @@ impl Default for KlDriftConfig {
 /// Largest number of bins: more is never useful for a score histogram and costs memory.
 pub const MAX_BINS: usize = 10_000;
 
+/// Largest `window` (and short window): each window keeps about 40 bytes per score (the scores,
+/// their bins and two tables of `window + 1` values), so 10 million take about 400 MB.
+pub const MAX_WINDOW: usize = 10_000_000;
+
+/// Most `calibration_resamples` (100,000 of 10 bins calibrate in about 2.5 s).
+pub const MAX_RESAMPLES: usize = 100_000;
+
+/// Largest `calibration_resamples × bins`: calibration draws three histograms per resample, one
+/// binomial per bin each, so its cost is bounded by this whatever the baseline's size (about
+/// 1 µs per cell: 8 s at the cap, measured on a loaded 2-core machine; the default 1000 × 10
+/// takes milliseconds).
+pub const MAX_CALIBRATION_CELLS: usize = 10_000_000;
+
+/// Most `max_events` (each kept event is about 50 bytes).
+pub const MAX_EVENTS: usize = 10_000_000;
+
+/// Most scores a baseline histogram may hold in all: 2^53, so every count, and the total, is
+/// exact as a float (the probabilities are computed from them).
+pub const MAX_BASELINE_SCORES: u64 = 1 << 53;
+
 impl KlDriftConfig {
     /// The old service's behaviour: fixed 0.3 / 0.5 / 1.0 thresholds, everything else default.
     pub fn fixed() -> Self {
@@ -152,8 +189,11 @@ impl KlDriftConfig {
 
     /// Checks every field; [`KlDriftDetector::new`] calls it.
     pub fn validate(&self) -> Result<()> {
-        if self.window == 0 {
-            return Err(Error::config("window", "must be at least 1"));
+        if !(1..=MAX_WINDOW).contains(&self.window) {
+            return Err(Error::config(
+                "window",
+                format!("{} is out of range: need 1..={MAX_WINDOW}", self.window),
+            ));
         }
         if self.bins < 2 || self.bins > MAX_BINS {
             return Err(Error::config(
@@ -198,30 +238,45 @@ impl KlDriftConfig {
                 "must be finite and at least 1",
             ));
         }
-        if self.calibration_resamples < 100 {
+        if !(100..=MAX_RESAMPLES).contains(&self.calibration_resamples) {
             return Err(Error::config(
                 "calibration_resamples",
                 format!(
-                    "{} is too few: need at least 100",
+                    "{} is out of range: need 100..={MAX_RESAMPLES}",
                     self.calibration_resamples
                 ),
             ));
         }
-        let t = self.fixed_thresholds;
-        if !(t.watch >= 0.0 && t.watch <= t.drift && t.drift <= t.severe && t.severe.is_finite()) {
+        // `bins` is at most MAX_BINS here, so the product cannot overflow.
+        if self.calibration_resamples * self.bins > MAX_CALIBRATION_CELLS {
             return Err(Error::config(
-                "fixed_thresholds",
-                format!("{t:?} is invalid: need 0 <= watch <= drift <= severe, all finite"),
+                "calibration_resamples",
+                format!(
+                    "{} resamples of {} bins is too much work: need resamples × bins <= \
+                     {MAX_CALIBRATION_CELLS}",
+                    self.calibration_resamples, self.bins
+                ),
             ));
         }
-        if self.retrain_drifts == 0 {
-            return Err(Error::config("retrain_drifts", "must be at least 1"));
+        self.fixed_thresholds.check("fixed_thresholds")?;
+        if self.max_events == 0 || self.max_events > MAX_EVENTS {
+            return Err(Error::config(
+                "max_events",
+                format!("{} is out of range: need 1..={MAX_EVENTS}", self.max_events),
+            ));
+        }
+        if !(1..=self.max_events).contains(&self.retrain_drifts) {
+            return Err(Error::config(
+                "retrain_drifts",
+                format!(
+                    "{} is out of range: need 1..={} (max_events: older events are dropped, \
+                     so more could never be counted)",
+                    self.retrain_drifts, self.max_events
+                ),
+            ));
         }
         if !(self.retrain_days > 0.0 && self.retrain_days.is_finite()) {
             return Err(Error::config("retrain_days", "must be positive and finite"));
-        }
-        if self.max_events == 0 {
-            return Err(Error::config("max_events", "must be at least 1"));
         }
         if !(self.history_days > 0.0 && self.history_days.is_finite()) {
             return Err(Error::config("history_days", "must be positive and finite"));
@@ -497,20 +552,27 @@ struct Scale {
 }
 
 impl Scale {
-    fn new(window: usize, config: &KlDriftConfig) -> Self {
+    /// The tables of a window of `window` scores (at most [`MAX_WINDOW`]), allocated fallibly:
+    /// a machine short of memory gets an error, not an abort.
+    fn new(window: usize, config: &KlDriftConfig) -> Result<Self> {
         let (w, eps) = (window as f64, config.epsilon);
         let norm = 1.0 + config.bins as f64 * eps;
-        let f: Vec<f64> = (0..=window)
-            .map(|c| {
-                let p = (c as f64 / w + eps) / norm;
-                p * p.ln()
-            })
-            .collect();
+        let padded = (window + 1).next_power_of_two();
+        let (mut f, mut g) = (Vec::new(), Vec::new());
+        f.try_reserve_exact(window + 1)
+            .and_then(|()| g.try_reserve_exact(padded))
+            .map_err(|e| {
+                Error::InvalidInput(format!("cannot allocate a window of {window} scores: {e}"))
+            })?;
+        f.extend((0..=window).map(|c| {
+            let p = (c as f64 / w + eps) / norm;
+            p * p.ln()
+        }));
         // Padded with zeros to a power of two, so the hot loop can mask its index (counts never
         // exceed `window`: the padding is never read).
-        let mut g: Vec<f64> = f.windows(2).map(|v| v[1] - v[0]).collect();
-        g.resize((window + 1).next_power_of_two(), 0.0);
-        Self {
+        g.extend(f.windows(2).map(|v| v[1] - v[0]));
+        g.resize(padded, 0.0);
+        Ok(Self {
             window,
             counts: vec![0; config.bins],
             f,
@@ -521,7 +583,14 @@ impl Scale {
             joint: Vec::new(),
             r: 0.0,
             stale: 0,
-        }
+        })
+    }
+
+    /// An empty window with the same tables.
+    fn clear(&mut self) {
+        self.counts.fill(0);
+        self.r = 0.0;
+        self.stale = 0;
     }
 
     /// Builds the tables that depend on the baseline's `ln_q`.
@@ -1437,20 +1506,10 @@ struct Baseline {
 
 impl Baseline {
     fn new(counts: Vec<u64>, config: &KlDriftConfig) -> Result<Self> {
-        let n: u64 = counts.iter().sum();
-        if n == 0 {
-            return Err(Error::InvalidInput("baseline is empty".into()));
-        }
-        if (n as usize) < config.window {
-            return Err(Error::InvalidInput(format!(
-                "baseline holds {n} scores, fewer than the window ({}): the reference would be \
-                 noisier than the windows compared with it; lower `window` or give more scores",
-                config.window
-            )));
-        }
+        let n = Self::total(&counts, config)?;
         let (thresholds, calibration, short) = match config.threshold_mode {
             ThresholdMode::Fixed => (config.fixed_thresholds, Calibration::default(), None),
-            ThresholdMode::Calibrated => calibrate(&counts, config)?,
+            ThresholdMode::Calibrated => calibrate(&counts, n, config)?,
         };
         let mut b = Self {
             counts,
@@ -1460,8 +1519,73 @@ impl Baseline {
             ln_q: Vec::new(),
             offset: 0.0,
         };
+        b.validate(config)?;
         b.prepare(config);
         Ok(b)
+    }
+
+    /// The number of scores `counts` holds: at least the window, at most
+    /// [`MAX_BASELINE_SCORES`] (added without wrapping).
+    fn total(counts: &[u64], config: &KlDriftConfig) -> Result<u64> {
+        if counts.len() != config.bins {
+            return Err(Error::Dimension {
+                expected: config.bins,
+                got: counts.len(),
+            });
+        }
+        // At most MAX_BINS counts below 2^64 each: a u128 sum cannot overflow.
+        let n: u128 = counts.iter().map(|&c| u128::from(c)).sum();
+        if n == 0 {
+            return Err(Error::InvalidInput("baseline is empty".into()));
+        }
+        if n > u128::from(MAX_BASELINE_SCORES) {
+            return Err(Error::InvalidInput(format!(
+                "baseline counts add up to {n} scores, more than the limit 2^53 \
+                 ({MAX_BASELINE_SCORES})"
+            )));
+        }
+        if n < config.window as u128 {
+            return Err(Error::InvalidInput(format!(
+                "baseline holds {n} scores, fewer than the window ({}): the reference would be \
+                 noisier than the windows compared with it; lower `window` or give more scores",
+                config.window
+            )));
+        }
+        Ok(n as u64)
+    }
+
+    /// The checks both [`new`](Self::new) and loading make: the counts (see
+    /// [`total`](Self::total)), thresholds in order and finite, calibration statistics finite,
+    /// a short window that fits the window.
+    fn validate(&self, config: &KlDriftConfig) -> Result<()> {
+        Self::total(&self.counts, config)?;
+        let bad = |e: Error| Error::InvalidInput(format!("baseline: {e}"));
+        self.thresholds.check("thresholds").map_err(bad)?;
+        let c = &self.calibration;
+        let stats = [
+            c.mean,
+            c.variance,
+            c.max,
+            c.short_mean,
+            c.short_variance,
+            c.short_max,
+        ];
+        // Means and maxima of KL may round a hair below 0; variances never do.
+        if !(stats.iter().all(|x| x.is_finite()) && c.variance >= 0.0 && c.short_variance >= 0.0) {
+            return Err(Error::InvalidInput(format!(
+                "baseline calibration {c:?} holds a negative variance or a non-finite statistic"
+            )));
+        }
+        if let Some(sh) = self.short {
+            if !(2..config.window).contains(&sh.window) {
+                return Err(Error::InvalidInput(format!(
+                    "short window {} does not fit the window {}",
+                    sh.window, config.window
+                )));
+            }
+            sh.thresholds.check("short thresholds").map_err(bad)?;
+        }
+        Ok(())
     }
 
     fn prepare(&mut self, config: &KlDriftConfig) {
@@ -1473,14 +1597,42 @@ impl Baseline {
     }
 }
 
-/// Draws `n` bin indices from the cumulative distribution `cdf` into `out` (zeroed first).
-fn draw_hist(rng: &mut Xoshiro256PlusPlus, cdf: &[f64], n: u64, out: &mut [u64]) {
-    out.iter_mut().for_each(|c| *c = 0);
+/// Draws a histogram of `n` scores from the bin probabilities `q` into `out`: bin by bin, a
+/// binomial draw of the scores left given the probability of this bin among the rest
+/// (`tail[i]` = Σ q_j for j ≥ i), so the cost is one draw per bin whatever `n` (a multinomial,
+/// the same distribution as drawing the scores one by one).
+fn draw_hist(rng: &mut Xoshiro256PlusPlus, q: &[f64], tail: &[f64], n: u64, out: &mut [u64]) {
+    let mut left = n;
     let last = out.len() - 1;
-    for _ in 0..n {
-        let u: f64 = rng.r#gen();
-        let b = cdf.iter().position(|&c| u < c).unwrap_or(last);
-        out[b] += 1;
+    for (i, c) in out.iter_mut().enumerate() {
+        let k = if i == last || left == 0 {
+            left
+        } else {
+            // The ratio is within [0, 1] up to rounding; a NaN (never expected) draws nothing.
+            binomial(rng, left, (q[i] / tail[i]).clamp(0.0, 1.0))
+        };
+        *c = k;
+        left -= k;
+    }
+}
+
+/// Binomial(n, p), n at most [`MAX_BASELINE_SCORES`]. rand_distr's BTPE needs n·min(p, 1 − p)
+/// of at least 10 once n is beyond `i32::MAX` (below that it panics); there the Poisson law of
+/// the same mean is drawn instead, within n·p² < 5e-8 in total variation (Le Cam), far below
+/// what the calibration's quantiles can see.
+fn binomial(rng: &mut Xoshiro256PlusPlus, n: u64, p: f64) -> u64 {
+    if p > 0.5 {
+        return n - binomial(rng, n, 1.0 - p);
+    }
+    let mean = n as f64 * p;
+    if n > i32::MAX as u64 && mean < 10.0 {
+        if mean <= 0.0 {
+            return 0;
+        }
+        let k: f64 = Poisson::new(mean).map_or(0.0, |d| d.sample(rng));
+        (k as u64).min(n)
+    } else {
+        Binomial::new(n, p).map_or(0, |b| b.sample(rng))
     }
 }
 
@@ -1513,7 +1665,8 @@ fn fit_scale(
         if !(mean > 0.0 && variance > 0.0) {
             // Every resample gave the same histogram (all baseline mass in one bin): any change
             // at all is drift.
-            return Ok(mean + f64::EPSILON);
+            // (KL's rounding can leave the mean a hair below 0: thresholds are never negative.)
+            return Ok(mean.max(0.0) + f64::EPSILON);
         }
         let g = Gamma::new(mean * mean / variance, mean / variance)
             .map_err(|e| Error::InvalidInput(format!("calibration failed: {e}")))?;
@@ -1541,16 +1694,14 @@ fn fit_scale(
 /// the false-alarm budget (Bonferroni), so the pair stays within `false_alarm_rate`.
 fn calibrate(
     counts: &[u64],
+    n_base: u64,
     config: &KlDriftConfig,
 ) -> Result<(Thresholds, Calibration, Option<ShortScale>)> {
     let q = smoothed(counts, config.epsilon);
-    let mut cdf = Vec::with_capacity(q.len());
-    let mut acc = 0.0;
-    for p in &q {
-        acc += p;
-        cdf.push(acc);
+    let mut tail = q.clone();
+    for i in (0..tail.len().saturating_sub(1)).rev() {
+        tail[i] += tail[i + 1];
     }
-    let n_base: u64 = counts.iter().sum();
     let short_window = config.effective_short_window();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
     let mut base = vec![0u64; counts.len()];
@@ -1558,14 +1709,14 @@ fn calibrate(
     let mut stats = Vec::with_capacity(config.calibration_resamples);
     let mut short_stats = Vec::new();
     for _ in 0..config.calibration_resamples {
-        draw_hist(&mut rng, &cdf, n_base, &mut base);
-        draw_hist(&mut rng, &cdf, config.window as u64, &mut win);
+        draw_hist(&mut rng, &q, &tail, n_base, &mut base);
+        draw_hist(&mut rng, &q, &tail, config.window as u64, &mut win);
         let qb = smoothed(&base, config.epsilon);
         let pw = smoothed(&win, config.epsilon);
         stats.push(kl(&pw, &qb));
         if short_window > 0 {
             // Same resampled baseline: it is one fixed reference for both windows live, too.
-            draw_hist(&mut rng, &cdf, short_window as u64, &mut win);
+            draw_hist(&mut rng, &q, &tail, short_window as u64, &mut win);
             short_stats.push(kl(&smoothed(&win, config.epsilon), &qb));
         }
     }
@@ -1647,7 +1798,7 @@ impl KlDriftDetector {
     /// [`set_baseline`](Self::set_baseline) or [`set_baseline_histogram`](Self::set_baseline_histogram)).
     pub fn new(config: KlDriftConfig) -> Result<Self> {
         config.validate()?;
-        let long = Scale::new(config.window, &config);
+        let long = Scale::new(config.window, &config)?;
         Ok(Self {
             config,
             baseline: None,
@@ -1699,13 +1850,16 @@ impl KlDriftDetector {
 
     /// Replaces the baseline with a histogram of `bins` counts, recalibrates, and resets.
     pub fn set_baseline_histogram(&mut self, counts: &[u64]) -> Result<()> {
-        if counts.len() != self.config.bins {
-            return Err(Error::Dimension {
-                expected: self.config.bins,
-                got: counts.len(),
-            });
+        Baseline::total(counts, &self.config)?;
+        let b = Baseline::new(counts.to_vec(), &self.config)?;
+        // The short window's tables, unless the ones held fit (built before anything changes).
+        let keep = matches!((&self.short, b.short), (Some(s), Some(sh)) if s.window == sh.window);
+        if !keep {
+            self.short = (b.short)
+                .map(|sh| Scale::new(sh.window, &self.config))
+                .transpose()?;
         }
-        self.baseline = Some(Baseline::new(counts.to_vec(), &self.config)?);
+        self.baseline = Some(b);
         self.reset();
         Ok(())
     }
@@ -2013,7 +2167,8 @@ impl KlDriftDetector {
 
     fn prune_history(&mut self, hour: i64) {
         let keep = (self.config.history_days * 24.0).ceil() as i64;
-        while self.history.front().is_some_and(|h| h.hour < hour - keep) {
+        // Saturating: a timestamp near ±f64::MAX makes an hour near the ends of i64.
+        while (self.history.front()).is_some_and(|h| h.hour < hour.saturating_sub(keep)) {
             self.history.pop_front();
         }
     }
@@ -2141,12 +2296,18 @@ impl KlDriftDetector {
         self.ring.clear();
         self.ring_bins.clear();
         self.head = 0;
-        self.long = Scale::new(self.config.window, &self.config);
-        self.short = self
+        // The tables depend only on the window sizes: kept (set_baseline_histogram builds the
+        // short window's when the new baseline has one), so reset allocates nothing.
+        self.long.clear();
+        let short = self
             .baseline
             .as_ref()
             .and_then(|b| b.short)
-            .map(|s| Scale::new(s.window, &self.config));
+            .map(|s| s.window);
+        match (&mut self.short, short) {
+            (Some(s), Some(w)) if s.window == w => s.clear(),
+            _ => self.short = None,
+        }
         if let Some(b) = &self.baseline {
             self.long.bind(&b.ln_q);
             if let Some(s) = &mut self.short {
@@ -2231,23 +2392,12 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
             )));
         }
         if let Some(mut b) = s.baseline {
-            if b.counts.len() != d.config.bins {
-                return Err(Error::Corrupt(format!(
-                    "baseline has {} bins, config says {}",
-                    b.counts.len(),
-                    d.config.bins
-                )));
-            }
-            if let Some(sh) = b.short
-                && !(1..d.config.window).contains(&sh.window)
-            {
-                return Err(Error::Corrupt(format!(
-                    "short window {} does not fit the window {}",
-                    sh.window, d.config.window
-                )));
-            }
+            b.validate(&d.config)?;
             b.prepare(&d.config);
-            d.short = b.short.map(|sh| Scale::new(sh.window, &d.config));
+            d.short = b
+                .short
+                .map(|sh| Scale::new(sh.window, &d.config))
+                .transpose()?;
             for scale in std::iter::once(&mut d.long).chain(&mut d.short) {
                 scale.bind(&b.ln_q);
             }
@@ -2280,6 +2430,39 @@ impl TryFrom<KlDriftState> for KlDriftDetector {
                 }
             }
         }
+        fn finite(what: &str, xs: impl IntoIterator<Item = f64>) -> Result<()> {
+            match xs.into_iter().find(|x| !x.is_finite()) {
+                Some(x) => Err(Error::Corrupt(format!("{what} holds {x}: not finite"))),
+                None => Ok(()),
+            }
+        }
+        finite("last timestamp", s.last_ts)?;
+        finite(
+            "events",
+            (s.events.iter()).flat_map(|e| {
+                [
+                    e.timestamp,
+                    e.kl,
+                    e.max_kl,
+                    e.short_kl,
+                    e.end.unwrap_or(0.0),
+                ]
+            }),
+        )?;
+        finite("history", s.history.iter().flat_map(|h| [h.sum, h.max]))?;
+        if s.events.len() > d.config.max_events {
+            return Err(Error::Corrupt(format!(
+                "{} events kept, more than max_events {}",
+                s.events.len(),
+                d.config.max_events
+            )));
+        }
+        if s.n_seen < len as u64 || s.out_of_range > s.n_seen {
+            return Err(Error::Corrupt(format!(
+                "{} scores seen ({} out of range) cannot fill a window of {len}",
+                s.n_seen, s.out_of_range
+            )));
+        }
         d.n_seen = s.n_seen;
         d.out_of_range = s.out_of_range;
         d.last_ts = s.last_ts;
@@ -2297,6 +2480,7 @@ impl Artifact for KlDriftDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     /// Beta(8, 2) by order statistics: the 8th smallest of 9 uniforms.
     fn beta82(rng: &mut Xoshiro256PlusPlus, n: usize, shift: f64) -> Vec<f64> {

@@ -1247,8 +1247,12 @@ impl ResolverConfig {
                 ));
             }
         }
-        if self.top_k == 0 {
-            return Err(Error::config("top_k", "must be at least 1"));
+        // Bounded: `resolve` allocates top_k + 1 candidates per stage.
+        if !(1..=10_000).contains(&self.top_k) {
+            return Err(Error::config(
+                "top_k",
+                format!("{} is out of range: need 1..=10000", self.top_k),
+            ));
         }
         if self.max_text_bytes == 0 {
             return Err(Error::config("max_text_bytes", "must be at least 1"));

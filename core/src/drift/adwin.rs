@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::stream::check_value;
+use super::stream::{MAX_STREAM_VALUE, check_value, corrupt_unless};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
 
@@ -479,6 +479,7 @@ impl TryFrom<AdwinState> for Adwin {
         }
         let clock = u64::from(a.config.clock);
         (a.total, a.variance, a.width, a.tick) = (s.total, s.variance, s.width, s.tick);
+        a.validate()?;
         a.until_check = (clock - s.tick % clock) as u32;
         (a.drift, a.n_detections) = (s.drift, s.n_detections);
         Ok(a)
@@ -506,12 +507,37 @@ impl Adwin {
         })
     }
 
+    /// The checks both [`new`](Self::new) and loading make: the config's, and a state the
+    /// detector can reach (finite sums, buckets that add up to the width).
+    pub fn validate(&self) -> Result<()> {
+        self.config.validate()?;
+        let (w, t, v) = (self.width, self.total, self.variance);
+        corrupt_unless(t.is_finite() && v.is_finite(), || {
+            format!("ADWIN total {t} or variance {v} is not finite")
+        })?;
+        let mut held = 0.0;
+        for i in 0..self.rows.count() {
+            for k in 0..self.rows.len(i) {
+                let [bt, bv] = self.rows.get(i, k);
+                corrupt_unless(bt.is_finite() && bv.is_finite(), || {
+                    format!("ADWIN bucket {k} of row {i} holds {bt}, {bv}: not finite")
+                })?;
+                held += 2f64.powi(i as i32);
+            }
+        }
+        held += self.pending.len() as f64;
+        corrupt_unless(w == held, || {
+            format!("ADWIN width {w} differs from the {held} values its buckets hold")
+        })
+    }
+
     /// The configuration.
     pub fn config(&self) -> &AdwinConfig {
         &self.config
     }
 
-    /// Adds one value; `true` when a change was detected at it.
+    /// Adds one value; `true` when a change was detected at it. A non-finite value, or one
+    /// beyond ±[`MAX_STREAM_VALUE`], is an `InvalidInput` error.
     pub fn update(&mut self, x: f64) -> Result<bool> {
         check_value(0, x)?;
         // `feed` for one value, without its loop: the value joins the pending ones.
@@ -532,20 +558,25 @@ impl Adwin {
     }
 
     /// Adds many values; returns the indices (into `xs`) where a change was detected. A non-finite
-    /// value anywhere rejects the whole batch before anything is added.
+    /// value, or one beyond ±[`MAX_STREAM_VALUE`], anywhere rejects the whole batch before
+    /// anything is added.
     pub fn update_many(&mut self, xs: &[f64]) -> Result<Vec<usize>> {
-        // x · 0 is 0 for a finite x and NaN otherwise; four sums (in any order) vectorise.
-        let mut zero = [0.0; 4];
+        // x · 0 is 0 for a finite x and NaN otherwise, and the largest |x| is kept by a select
+        // (NaN compares false); four lanes (in any order) vectorise.
+        let (mut zero, mut big) = ([0.0; 4], [0.0f64; 4]);
         let quads = xs.chunks_exact(4);
         for &x in quads.remainder() {
             zero[0] += x * 0.0;
+            big[0] = if x.abs() > big[0] { x.abs() } else { big[0] };
         }
         for q in quads {
             for k in 0..4 {
                 zero[k] += q[k] * 0.0;
+                let a = q[k].abs();
+                big[k] = if a > big[k] { a } else { big[k] };
             }
         }
-        if zero.iter().sum::<f64>() != 0.0 {
+        if zero.iter().sum::<f64>() != 0.0 || big.iter().any(|&a| a > MAX_STREAM_VALUE) {
             for (i, &x) in xs.iter().enumerate() {
                 check_value(i, x)?;
             }

@@ -6,13 +6,31 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
 
+/// Largest magnitude of a stream value (ADWIN, Page-Hinkley). Within it, every running sum of
+/// both detectors (sums of up to 2^64 values and of their squared deviations) stays finite, so
+/// their state always saves and loads; no measurement needs more.
+pub const MAX_STREAM_VALUE: f64 = 1e100;
+
 pub(super) fn check_value(i: usize, x: f64) -> Result<()> {
-    if x.is_finite() {
-        Ok(())
-    } else {
+    if !x.is_finite() {
         Err(Error::InvalidInput(format!(
             "value {i} is {x}: stream values must be finite numbers"
         )))
+    } else if x.abs() > MAX_STREAM_VALUE {
+        Err(Error::InvalidInput(format!(
+            "value {i} is {x}: stream values must be within ±{MAX_STREAM_VALUE:e}"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Rejects state read from a file that the detector could never reach.
+pub(super) fn corrupt_unless(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Corrupt(what()))
     }
 }
 
@@ -60,8 +78,14 @@ impl Default for PageHinkleyConfig {
 impl PageHinkleyConfig {
     /// Checks every field; [`PageHinkley::new`] calls it.
     pub fn validate(&self) -> Result<()> {
-        if !(self.delta >= 0.0 && self.delta.is_finite()) {
-            return Err(Error::config("delta", "must be finite and non-negative"));
+        if !(self.delta >= 0.0 && self.delta <= MAX_STREAM_VALUE) {
+            return Err(Error::config(
+                "delta",
+                format!(
+                    "{} is out of range: need 0 <= delta <= {MAX_STREAM_VALUE:e}",
+                    self.delta
+                ),
+            ));
         }
         if !(self.threshold > 0.0 && self.threshold.is_finite()) {
             return Err(Error::config("threshold", "must be positive and finite"));
@@ -78,23 +102,67 @@ impl PageHinkleyConfig {
 
 /// Page-Hinkley test (a CUSUM on deviations from the running mean, with forgetting).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PageHinkleyState")]
 pub struct PageHinkley {
     config: PageHinkleyConfig,
     n: f64,
     mean: f64,
     sum_increase: f64,
     sum_decrease: f64,
+    // +inf until the first value: written as "inf" (JSON has no infinity).
+    #[serde(serialize_with = "super::float::serialize")]
     min_increase: f64,
     max_decrease: f64,
     drift: bool,
     n_detections: u64,
 }
 
+/// The saved form, checked by [`PageHinkley::validate`] before it becomes a detector.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageHinkleyState {
+    config: PageHinkleyConfig,
+    n: f64,
+    mean: f64,
+    sum_increase: f64,
+    sum_decrease: f64,
+    // Older versions wrote the fresh +inf as `null`.
+    #[serde(deserialize_with = "super::float::deserialize_null_as_inf")]
+    min_increase: f64,
+    max_decrease: f64,
+    drift: bool,
+    n_detections: u64,
+}
+
+impl TryFrom<PageHinkleyState> for PageHinkley {
+    type Error = Error;
+    fn try_from(s: PageHinkleyState) -> Result<Self> {
+        let p = Self {
+            config: s.config,
+            n: s.n,
+            mean: s.mean,
+            sum_increase: s.sum_increase,
+            sum_decrease: s.sum_decrease,
+            min_increase: s.min_increase,
+            max_decrease: s.max_decrease,
+            drift: s.drift,
+            n_detections: s.n_detections,
+        };
+        p.validate()?;
+        Ok(p)
+    }
+}
+
 impl PageHinkley {
     /// Validates `config` and builds a fresh detector.
     pub fn new(config: PageHinkleyConfig) -> Result<Self> {
-        config.validate()?;
-        Ok(Self {
+        let p = Self::fresh(config);
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn fresh(config: PageHinkleyConfig) -> Self {
+        Self {
             config,
             n: 0.0,
             mean: 0.0,
@@ -105,7 +173,36 @@ impl PageHinkley {
             max_decrease: -1.0,
             drift: false,
             n_detections: 0,
-        })
+        }
+    }
+
+    /// The checks both [`new`](Self::new) and loading make: the config's, and a state the
+    /// detector can reach (a count of values, finite sums, the minimum +inf only before the
+    /// first value).
+    pub fn validate(&self) -> Result<()> {
+        self.config.validate()?;
+        let n = self.n;
+        corrupt_unless(n >= 0.0 && n.fract() == 0.0 && n <= 2f64.powi(64), || {
+            format!("Page-Hinkley count {n} is not a count of values")
+        })?;
+        let finite = [
+            self.mean,
+            self.sum_increase,
+            self.sum_decrease,
+            self.max_decrease,
+        ];
+        corrupt_unless(finite.iter().all(|x| x.is_finite()), || {
+            format!("Page-Hinkley state {finite:?} is not finite")
+        })?;
+        let min = self.min_increase;
+        corrupt_unless(
+            if n == 0.0 {
+                min == f64::INFINITY || min.is_finite()
+            } else {
+                min.is_finite() && min <= self.sum_increase
+            },
+            || format!("Page-Hinkley running minimum {min} does not fit its sums"),
+        )
     }
 
     /// The configuration.
@@ -113,14 +210,16 @@ impl PageHinkley {
         &self.config
     }
 
-    /// Adds one value; `true` when a change was detected at it.
+    /// Adds one value; `true` when a change was detected at it. A non-finite value, or one
+    /// beyond ±[`MAX_STREAM_VALUE`], is an `InvalidInput` error.
     pub fn update(&mut self, x: f64) -> Result<bool> {
         check_value(0, x)?;
         Ok(self.step(x))
     }
 
     /// Adds many values; returns the indices (into `xs`) where a change was detected. A non-finite
-    /// value anywhere rejects the whole batch before anything is added.
+    /// value, or one beyond ±[`MAX_STREAM_VALUE`], anywhere rejects the whole batch before
+    /// anything is added.
     pub fn update_many(&mut self, xs: &[f64]) -> Result<Vec<usize>> {
         for (i, &x) in xs.iter().enumerate() {
             check_value(i, x)?;
@@ -176,13 +275,10 @@ impl PageHinkley {
 
     /// Forgets the stream so far (the detection count is kept).
     pub fn reset(&mut self) {
-        let n = self.n_detections;
-        if let Ok(fresh) = Self::new(self.config.clone()) {
-            *self = Self {
-                n_detections: n,
-                ..fresh
-            };
-        }
+        *self = Self {
+            n_detections: self.n_detections,
+            ..Self::fresh(self.config.clone())
+        };
     }
 }
 

@@ -208,7 +208,7 @@ fn sample(kind: Kind) -> &'static Value {
 fn frame(envelope: &Value) -> Vec<u8> {
     let payload = serde_json::to_vec(envelope).unwrap();
     let mut out = b"FAULTLNS".to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&faultlens::models::FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&crc32fast_hash(&payload).to_le_bytes());
     out.extend_from_slice(&payload);
@@ -496,7 +496,7 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             let xs: Vec<f64> = (0..100).map(|i| f64::from(i % 3)).collect();
             let _ = p.update_many(&xs);
             resave(&p, "after use")?;
-            // `reset()` is checked in `page_hinkley_reset_resaves` (ignored until the drift fix).
+            // `reset()` is checked in `page_hinkley_reset_resaves`.
         }
     }
     Ok(true)
@@ -565,16 +565,8 @@ fuzz_kind! {
     payload_text_index => Kind::TextIndex, 48;
     payload_resolver => Kind::Resolver, 32;
     payload_window => Kind::Window, 64;
-    // The drift kinds are fixed on the drift branch, which owns them; randomised runs found, and
-    // these stay ignored until that lands (`cargo test --test fuzz_payload -- --ignored` runs them):
-    // a KL file with `config.window = 2^40` aborts on allocation; ADWIN and Page-Hinkley loads
-    // skip the constructor's checks (`alpha = 1e308`, counters at u64::MAX that overflow on the
-    // next update).
-    #[ignore = "drift bug owned by the drift branch: KL loads allocate config.window unchecked (abort)"]
     payload_kl_drift => Kind::KlDrift, 48;
-    #[ignore = "drift bug owned by the drift branch: ADWIN loads skip validation (overflow)"]
     payload_adwin => Kind::Adwin, 64;
-    #[ignore = "drift bug owned by the drift branch: PageHinkley loads skip validation"]
     payload_page_hinkley => Kind::PageHinkley, 64;
 }
 
@@ -598,11 +590,9 @@ fn unmutated_samples_round_trip() {
     }
 }
 
-/// A reset Page-Hinkley detector holds a running minimum of +inf, which JSON cannot hold: its
-/// save is refused (it used to write a file that did not load). The drift branch changes the
-/// encoding; until then this stays ignored so `make test` is green.
+/// A reset Page-Hinkley detector holds a running minimum of +inf, which JSON has no number for:
+/// it used to be written as `null` and the file did not load.
 #[test]
-#[ignore = "drift bug owned by the drift branch: a reset PageHinkley serialises +inf as null"]
 fn page_hinkley_reset_resaves() {
     let mut p = PageHinkley::from_bytes(&frame(sample(Kind::PageHinkley))).unwrap();
     p.reset();

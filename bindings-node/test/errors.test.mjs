@@ -24,7 +24,7 @@ const TRIGGERS = {
   InvalidInput: [() => new TfidfVectorizer().fit([]), /^invalid input: cannot fit on an empty corpus$/],
   NotFitted: [() => new TfidfVectorizer().transform(['x']), /^TfidfVectorizer is not fitted: call fit\(\) first$/],
   Dimension: null, // no current API takes a vector (docs/python.md says the same)
-  Format: [() => { const b = good(); b.writeUInt32LE(2, 8); TfidfVectorizer.fromBytes(b) },
+  Format: [() => { const b = good(); b.writeUInt32LE(99, 8); TfidfVectorizer.fromBytes(b) },
     /^model format v2 unsupported \(this build reads v1\.\.=v1\)$/],
   Corrupt: [() => Preprocessor.fromBytes(good().subarray(0, 30)), /^corrupt model file: truncated/],
   WrongKind: [() => Preprocessor.fromBytes(good()),

@@ -36,7 +36,7 @@ def _trigger(code, tmp_path):
         "NotFitted": lambda: TfidfVectorizer().transform(["x"]),
         # A baseline histogram whose length is not the configured number of bins (10).
         "Dimension": lambda: faultlens.KlDriftDetector.from_histogram([1, 2, 3]),
-        "Format": lambda: TfidfVectorizer.from_bytes(good[:8] + struct.pack("<I", 2) + good[12:]),
+        "Format": lambda: TfidfVectorizer.from_bytes(good[:8] + struct.pack("<I", 99) + good[12:]),
         "Corrupt": lambda: Preprocessor.from_bytes(b"not a model"),
         "WrongKind": lambda: Preprocessor.from_bytes(good),
         "Io": lambda: Preprocessor.load(tmp_path / "missing.flm"),

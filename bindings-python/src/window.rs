@@ -306,9 +306,10 @@ impl PyWindowAggregator {
                 "cannot merge an aggregator into itself".into(),
             ));
         }
+        // Never both locks at once: `b.merge(a)` in another thread would take them the other way.
         let out = run_unlocked(py, || {
-            let theirs = other.read()?;
-            Ok(self.write()?.merge(&theirs)?)
+            let theirs = other.read()?.snapshot();
+            Ok(self.write()?.merge_snapshot(theirs)?)
         })?;
         to_py(py, &out)
     }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
-use regex_syntax::hir::HirKind;
+use regex_syntax::ast::Ast;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::TextClassifier;
@@ -90,20 +90,25 @@ impl PartialEq for Rules {
 }
 
 /// The text of a pattern that matches exactly one ASCII string, case-insensitively, as a regex
-/// would; `None` for any other pattern. Inline flags such as `(?-i)` change the meaning of what
-/// follows, so any `(?` sends a pattern down the regex path.
+/// would; `None` for any other pattern (inline flags such as `(?-i)` included).
 fn ascii_literal(pattern: &str) -> Option<String> {
     // Most literal rules are plain text: no need to parse them.
     let meta = |b: u8| b"\\.+*?()|[]{}^$".contains(&b);
     if pattern.is_ascii() && !pattern.bytes().any(meta) {
         return Some(pattern.to_owned());
     }
-    if pattern.contains("(?") {
-        return None;
-    }
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    match hir.kind() {
-        HirKind::Literal(lit) if lit.0.is_ascii() => String::from_utf8(lit.0.to_vec()).ok(),
+    // The syntax tree alone tells (escapes such as `\.` are literals); it is much cheaper to
+    // build than the compiled form.
+    let ast = regex_syntax::ast::parse::Parser::new()
+        .parse(pattern)
+        .ok()?;
+    let one = |a: &Ast| match a {
+        Ast::Literal(l) if l.c.is_ascii() => Some(l.c),
+        _ => None,
+    };
+    match &ast {
+        Ast::Literal(_) => one(&ast).map(String::from),
+        Ast::Concat(c) => c.asts.iter().map(one).collect(),
         _ => None,
     }
 }
@@ -332,7 +337,7 @@ mod rules_tests {
     /// parser the `regex` crate uses computes that set).
     #[test]
     fn ascii_folds_are_all_the_regex_folds_of_ascii() {
-        use regex_syntax::hir::Class;
+        use regex_syntax::hir::{Class, HirKind};
         for a in (0u8..128).map(char::from) {
             let pattern = format!("(?i){}", regex::escape(&a.to_string()));
             let hir = regex_syntax::Parser::new().parse(&pattern).unwrap();

@@ -1,6 +1,7 @@
 /* FlWindow from C: the shared stream of tests/fixtures/window_cases.json (its events and expected
  * incidents are written out below), single pushes, NULL and UTF-8 errors, advance/flush,
  * snapshot, save/load and merge. The semantics themselves are tested in Rust. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep under -std=c11 */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -282,7 +283,7 @@ static void test_opposite_merges_in_threads(void) {
     double start = now_s(), last_progress = start;
     long seen[2] = {0, 0};
     while (now_s() - start < secs) {
-        usleep(100 * 1000);
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
         long n0 = atomic_load(&m[0].merges), n1 = atomic_load(&m[1].merges);
         if (n0 > seen[0] && n1 > seen[1]) {
             last_progress = now_s();

@@ -70,6 +70,9 @@ def stalls_while(heavy, waiter=None):
             while not done.is_set():
                 waiter()
                 waits[0] += 1
+                # Leaves the GIL most of the time: on an oversubscribed machine, a thread that
+                # always holds it gets preempted holding it, which stalls the timer too.
+                time.sleep(0.0005)
         except BaseException as e:
             errors.append(e)
 

@@ -148,5 +148,70 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// `n` distinct rules: plain strings (`literal`), or regexes with classes, repetition and
+/// alternation.
+fn synthetic_rules(n: usize, literal: bool) -> Vec<Rule> {
+    (0..n)
+        .map(|i| Rule {
+            name: format!("r{i}"),
+            pattern: if literal {
+                format!("service-{i} failed with code E{}", i % 977)
+            } else {
+                format!(r"(conn|socket) refused .* port {i}\b|timeout after \d+ ms in svc{i}")
+            },
+            solution: format!("fix {i}"),
+        })
+        .collect()
+}
+
+/// Rule compile time as the rule count grows (it used to grow superlinearly: one `RegexSet` over
+/// all rules), timed once per size since the large sizes take seconds, then the cost of
+/// `first_match` on large rule sets (criterion).
+fn compile(c: &mut Criterion) {
+    let texts: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "worker 3: service-{} failed with code E{} after timeout after 30 ms in svc{}",
+                i * 37,
+                (i * 37) % 977,
+                i * 41
+            )
+        })
+        .collect();
+    let mut sets = Vec::new();
+    for (n, literal) in [
+        (1_000, true),
+        (10_000, true),
+        (100_000, true),
+        (1_000, false),
+        (10_000, false),
+    ] {
+        let rules = synthetic_rules(n, literal);
+        let t = Instant::now();
+        let compiled = Rules::new(rules).unwrap();
+        let kind = if literal { "literal" } else { "regex" };
+        println!(
+            "rules compile, {n} {kind} rules: {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
+        if n >= 10_000 {
+            sets.push((format!("{n}_{kind}"), compiled));
+        }
+    }
+    let mut g = c.benchmark_group("rules_first_match");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    for (name, rules) in &sets {
+        g.bench_function(BenchmarkId::new("texts", name), |b| {
+            b.iter(|| {
+                for t in &texts {
+                    std::hint::black_box(rules.first_match(t));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, compile);
 criterion_main!(benches);

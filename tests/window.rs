@@ -705,3 +705,88 @@ fn group_incidents_matches_the_shared_fixture() {
         );
     }
 }
+
+/// Seconds the opposite-merge tests run: `FAULTLENS_MERGE_SECS` (docs/reliability.md gives the
+/// 60 s command), else 2.
+fn merge_secs() -> f64 {
+    std::env::var("FAULTLENS_MERGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0)
+}
+
+/// Two aggregators shared behind locks, merged into each other from two threads at once (the
+/// way every binding holds them): a snapshot under one lock, the merge under the other, never
+/// both, so the threads cannot deadlock. A third thread pushes events and reads stats meanwhile.
+/// A watchdog fails the test instead of hanging if they stop making progress.
+#[test]
+fn opposite_merges_from_two_threads_do_not_deadlock() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, RwLock, mpsc};
+    use std::time::{Duration, Instant};
+
+    let config = cfg(3, 1_000, 0);
+    let make = |service: &str| {
+        let mut w = WindowAggregator::new(config.clone()).unwrap();
+        let evs: Vec<Ev> = (0..20).map(|i| ev(i * 10, service, "E1")).collect();
+        push_all(&mut w, &evs);
+        w.flush();
+        Arc::new(RwLock::new(w))
+    };
+    let (a, b) = (make("a"), make("b"));
+    let secs = merge_secs();
+    let stop = Arc::new(AtomicBool::new(false));
+    let merges = Arc::new(AtomicU64::new(0));
+    let (done, finished) = mpsc::channel();
+    let merger = |into: Arc<RwLock<WindowAggregator>>, from: Arc<RwLock<WindowAggregator>>| {
+        let (stop, merges, done) = (stop.clone(), merges.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let snap = from.read().unwrap().snapshot();
+                into.write().unwrap().merge_snapshot(snap).unwrap();
+                merges.fetch_add(1, Ordering::Relaxed);
+            }
+            done.send(()).unwrap();
+        })
+    };
+    let threads = [
+        merger(a.clone(), b.clone()),
+        merger(b.clone(), a.clone()),
+        {
+            let (a, stop, done) = (a.clone(), stop.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut t = 1_000;
+                while !stop.load(Ordering::Relaxed) {
+                    t += 1;
+                    let e = ev(t, "a", "E2");
+                    a.write().unwrap().push(&e.event());
+                    assert!(a.read().unwrap().stats().events > 0);
+                }
+                done.send(()).unwrap();
+            })
+        },
+    ];
+    // No merge finishing for 5 s is a deadlock (a busy machine delays one for a moment, never
+    // for that long).
+    let start = Instant::now();
+    let (mut last, mut progress) = (0, Instant::now());
+    while start.elapsed().as_secs_f64() < secs {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = merges.load(Ordering::Relaxed);
+        if now > last {
+            (last, progress) = (now, Instant::now());
+        }
+        assert!(progress.elapsed().as_secs() < 5, "no merge finished in 5 s: deadlock");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for _ in 0..threads.len() {
+        finished
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a thread did not stop: deadlock");
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert!(merges.load(Ordering::Relaxed) > 10);
+    // Counts saturate instead of overflowing however often the two absorb each other.
+    let stats = a.read().unwrap().stats();
+    assert!(stats.events > 40);
+}

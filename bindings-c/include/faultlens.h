@@ -1950,7 +1950,8 @@ FlStatus fl_window_flush(FlWindow *w, FlWindowResult **out);
 /**
  * Takes over the state of `other` (same config; `other` is unchanged), e.g. when a partition
  * moves to this consumer. Different configs, or `other == w`, give `FL_STATUS_INVALID_INPUT`.
- * On success `*out` owns a new result. Takes `w`'s write lock and `other`'s read lock.
+ * On success `*out` owns a new result. Copies `other`'s state under its read lock, releases it,
+ * then takes `w`'s write lock: opposite merges in two threads cannot deadlock.
  */
 FlStatus fl_window_merge(FlWindow *w, const FlWindow *other, FlWindowResult **out);
 

@@ -314,7 +314,8 @@ pub unsafe extern "C" fn fl_window_flush(
 
 /// Takes over the state of `other` (same config; `other` is unchanged), e.g. when a partition
 /// moves to this consumer. Different configs, or `other == w`, give `FL_STATUS_INVALID_INPUT`.
-/// On success `*out` owns a new result. Takes `w`'s write lock and `other`'s read lock.
+/// On success `*out` owns a new result. Copies `other`'s state under its read lock, releases it,
+/// then takes `w`'s write lock: opposite merges in two threads cannot deadlock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_merge(
     w: *mut FlWindow,
@@ -329,8 +330,10 @@ pub unsafe extern "C" fn fl_window_merge(
                 "cannot merge an aggregator into itself",
             ));
         }
-        let theirs = unsafe { read(other) }?;
-        let outcome = unsafe { write(w) }?.merge(&theirs)?;
+        // Never both locks at once: `fl_window_merge(other, w)` in another thread would take them
+        // the other way round.
+        let theirs = unsafe { read(other) }?.snapshot();
+        let outcome = unsafe { write(w) }?.merge_snapshot(theirs)?;
         *out = FlWindowResult::into_raw(outcome)?;
         Ok(())
     })

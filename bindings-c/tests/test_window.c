@@ -1,8 +1,12 @@
 /* FlWindow from C: the shared stream of tests/fixtures/window_cases.json (its events and expected
  * incidents are written out below), single pushes, NULL and UTF-8 errors, advance/flush,
  * snapshot, save/load and merge. The semantics themselves are tested in Rust. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep under -std=c11 */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -223,7 +227,89 @@ static void test_group_incidents(void) {
     CHECK_OK(fl_group_incidents(NULL, NULL, 0, NULL, NULL));
 }
 
+/* a.merge(b) and b.merge(a) from two threads at once: each merge copies the other side under its
+ * lock and releases it before locking its own, so they cannot deadlock. FAULTLENS_MERGE_SECS sets
+ * the duration (default 2; docs/reliability.md gives the 60 s command). */
+typedef struct {
+    FlWindow *into;
+    const FlWindow *from;
+    atomic_long merges;
+    atomic_int failed;
+} Merger;
+
+static atomic_int g_stop;
+
+static void *merge_loop(void *arg) {
+    Merger *m = arg;
+    while (!atomic_load(&g_stop)) {
+        FlWindowResult *r = NULL;
+        if (fl_window_merge(m->into, m->from, &r) != FL_STATUS_OK) {
+            atomic_store(&m->failed, 1);
+            return NULL;
+        }
+        fl_window_result_free(r);
+        atomic_fetch_add(&m->merges, 1);
+    }
+    return NULL;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_opposite_merges_in_threads(void) {
+    const char *cfg = "{\"threshold\":3,\"window_ms\":1000,\"allowed_lateness_ms\":0}";
+    const char *env = getenv("FAULTLENS_MERGE_SECS");
+    double secs = env ? atof(env) : 2.0;
+    FlWindow *a = NULL, *b = NULL;
+    CHECK_OK(fl_window_new(cfg, &a));
+    CHECK_OK(fl_window_new(cfg, &b));
+    FlEvent ev[20];
+    for (int i = 0; i < 20; i++) ev[i] = (FlEvent){i * 10, "a", "/", "E", "m", ""};
+    FlWindowResult *r = NULL;
+    CHECK_OK(fl_window_push_batch(a, ev, 20, &r));
+    fl_window_result_free(r);
+    for (int i = 0; i < 20; i++) ev[i].service = "b";
+    CHECK_OK(fl_window_push_batch(b, ev, 20, &r));
+    fl_window_result_free(r);
+    /* Nothing left waiting: waiting events would be copied into each other on every merge. */
+    CHECK_OK(fl_window_flush(a, &r));
+    fl_window_result_free(r);
+    CHECK_OK(fl_window_flush(b, &r));
+    fl_window_result_free(r);
+    Merger m[2] = {{a, b, 0, 0}, {b, a, 0, 0}};
+    pthread_t th[2];
+    atomic_store(&g_stop, 0);
+    for (int i = 0; i < 2; i++) CHECK(pthread_create(&th[i], NULL, merge_loop, &m[i]) == 0);
+    /* No merge finishing for 5 s (slow under valgrind, never that slow) is a deadlock: the
+     * threads cannot be joined then, so report and exit instead of hanging. */
+    double start = now_s(), last_progress = start;
+    long seen[2] = {0, 0};
+    while (now_s() - start < secs) {
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        long n0 = atomic_load(&m[0].merges), n1 = atomic_load(&m[1].merges);
+        if (n0 > seen[0] && n1 > seen[1]) {
+            last_progress = now_s();
+            seen[0] = n0;
+            seen[1] = n1;
+        } else if (now_s() - last_progress > 5.0) {
+            fprintf(stderr, "FAIL: opposite merges deadlocked (%ld and %ld merges)\n", n0, n1);
+            _exit(1);
+        }
+    }
+    atomic_store(&g_stop, 1);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK(!atomic_load(&m[0].failed) && !atomic_load(&m[1].failed));
+    CHECK(atomic_load(&m[0].merges) > 0 && atomic_load(&m[1].merges) > 0);
+    printf("opposite merges: %ld + %ld in %.1f s\n", atomic_load(&m[0].merges), atomic_load(&m[1].merges), secs);
+    fl_window_free(a);
+    fl_window_free(b);
+}
+
 int main(void) {
+    test_opposite_merges_in_threads();
     test_group_incidents();
     test_fixture_batch();
     test_single_pushes();

@@ -265,8 +265,9 @@ impl WindowAggregator {
                 "invalid input: cannot merge an aggregator into itself",
             ));
         }
-        let theirs = other.read()?;
-        to_value(&self.write()?.merge(&theirs).map_err(to_js)?)
+        // Never both locks at once (see WindowAggregator::snapshot).
+        let theirs = other.read()?.snapshot();
+        to_value(&self.write()?.merge_snapshot(theirs).map_err(to_js)?)
     }
 
     /// Counters and sizes.

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::sync::Mutex;
 
 use faultlens::{Artifact, ClassifierConfig, TextClassifier};
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
+use crate::lock::{ReadGuard, Shared, WriteGuard};
 use crate::models;
 
 const WHAT: &str = "TextClassifier";
@@ -31,7 +32,7 @@ const WHAT: &str = "TextClassifier";
 /// `novelty_threshold`) plus `verbose` (a progress bar on stderr during `fit`).
 #[pyclass(module = "faultlens", name = "TextClassifier", frozen)]
 pub(crate) struct PyTextClassifier {
-    inner: RwLock<TextClassifier>,
+    inner: Shared<TextClassifier>,
     verbose: Mutex<bool>,
 }
 
@@ -62,17 +63,17 @@ pub(crate) fn str_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String
 impl PyTextClassifier {
     fn wrap(c: TextClassifier) -> Self {
         Self {
-            inner: RwLock::new(c),
+            inner: Shared::new(c, WHAT),
             verbose: Mutex::new(false),
         }
     }
 
-    pub(crate) fn read(&self) -> Result<RwLockReadGuard<'_, TextClassifier>, Failure> {
-        self.inner.read().map_err(|_| Failure::poisoned(WHAT))
+    pub(crate) fn read(&self) -> Result<ReadGuard<'_, TextClassifier>, Failure> {
+        self.inner.read()
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, TextClassifier>, Failure> {
-        self.inner.write().map_err(|_| Failure::poisoned(WHAT))
+    fn write(&self) -> Result<WriteGuard<'_, TextClassifier>, Failure> {
+        self.inner.write()
     }
 
     fn read_unlocked<T: Send>(
@@ -89,11 +90,7 @@ impl PyTextClassifier {
         py: Python<'_>,
         f: impl Send + FnOnce(&TextClassifier) -> Result<T, Failure>,
     ) -> PyResult<T> {
-        match self.inner.try_read() {
-            Ok(guard) => attached(py, f(&guard)),
-            Err(TryLockError::WouldBlock) => self.read_unlocked(py, f),
-            Err(TryLockError::Poisoned(_)) => attached(py, Err(Failure::poisoned(WHAT))),
-        }
+        attached(py, self.read().and_then(|guard| f(&guard)))
     }
 
     fn is_verbose(&self) -> bool {
@@ -291,10 +288,7 @@ impl PyTextClassifier {
     /// [(label, p)], "explanation": [(ngram, weight)]}`. `confidence` is the probability that
     /// `label` is right, low for inputs unlike the training data; `novel` flags those.
     fn predict_one<'py>(&self, py: Python<'py>, text: Text) -> PyResult<Bound<'py, PyAny>> {
-        let p = match self.inner.try_read() {
-            Ok(guard) => run_sized(py, text.len(), || Ok(guard.predict_one(&text)?))?,
-            Err(_) => self.read_unlocked(py, |c| Ok(c.predict_one(&text)?))?,
-        };
+        let p = run_sized(py, text.len(), || Ok(self.read()?.predict_one(&text)?))?;
         prediction_to_py(py, &p)
     }
 

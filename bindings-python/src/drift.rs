@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
 
 use faultlens::drift::{
     Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, PageHinkley, PageHinkleyConfig,
@@ -18,10 +17,11 @@ use pyo3::types::{PyBytes, PyDict, PyType};
 
 use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_unlocked};
+use crate::lock::{Shared, WriteGuard};
 use crate::models;
 
-fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Failure> {
-    m.lock().map_err(|_| Failure::poisoned(what))
+fn lock<T: Send + Sync>(m: &Shared<T>) -> Result<WriteGuard<'_, T>, Failure> {
+    m.write()
 }
 
 /// A float64 numpy array (no copy of the caller's buffer) or any sequence of numbers.
@@ -96,13 +96,13 @@ type Checks<'py> = (Bound<'py, PyArray1<bool>>, Bound<'py, PyArray1<f64>>);
 /// `history_days`. Timestamps are seconds since the Unix epoch (now when omitted).
 #[pyclass(module = "faultlens", name = "KlDriftDetector", frozen)]
 pub(crate) struct PyKlDriftDetector {
-    inner: Mutex<KlDriftDetector>,
+    inner: Shared<KlDriftDetector>,
 }
 
 impl PyKlDriftDetector {
     fn wrap(d: KlDriftDetector) -> Self {
         Self {
-            inner: Mutex::new(d),
+            inner: Shared::new(d, KL),
         }
     }
 
@@ -111,7 +111,7 @@ impl PyKlDriftDetector {
         py: Python<'_>,
         f: impl FnOnce(&mut KlDriftDetector) -> Result<T, Failure>,
     ) -> PyResult<T> {
-        attached(py, lock(&self.inner, KL).and_then(|mut d| f(&mut d)))
+        attached(py, lock(&self.inner).and_then(|mut d| f(&mut d)))
     }
 
     fn heavy<T: Send>(
@@ -119,7 +119,7 @@ impl PyKlDriftDetector {
         py: Python<'_>,
         f: impl Send + FnOnce(&mut KlDriftDetector) -> Result<T, Failure>,
     ) -> PyResult<T> {
-        run_unlocked(py, || f(&mut *lock(&self.inner, KL)?))
+        run_unlocked(py, || f(&mut *lock(&self.inner)?))
     }
 }
 
@@ -326,12 +326,12 @@ macro_rules! stream_class {
         #[doc = $doc]
         #[pyclass(module = "faultlens", name = $name, frozen)]
         pub(crate) struct $py_ty {
-            inner: Mutex<$core>,
+            inner: Shared<$core>,
         }
 
         impl $py_ty {
             fn wrap(d: $core) -> Self {
-                Self { inner: Mutex::new(d) }
+                Self { inner: Shared::new(d, $name) }
             }
 
             fn quick<T>(
@@ -339,7 +339,7 @@ macro_rules! stream_class {
                 py: Python<'_>,
                 f: impl FnOnce(&mut $core) -> Result<T, Failure>,
             ) -> PyResult<T> {
-                attached(py, lock(&self.inner, $name).and_then(|mut d| f(&mut d)))
+                attached(py, lock(&self.inner).and_then(|mut d| f(&mut d)))
             }
         }
 
@@ -366,7 +366,7 @@ macro_rules! stream_class {
                 let batch = Batch::new(xs)?;
                 let xs = batch.as_slice();
                 let hits = run_unlocked(py, || {
-                    let mut d = lock(&self.inner, $name)?;
+                    let mut d = lock(&self.inner)?;
                     Ok(d.update_many(xs)?.into_iter().map(|i| i as i64).collect::<Vec<_>>())
                 })?;
                 Ok(hits.into_pyarray(py))

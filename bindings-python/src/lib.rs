@@ -19,6 +19,7 @@ mod convert;
 mod drift;
 mod error;
 mod index;
+mod lock;
 mod models;
 mod resolve;
 mod text;
@@ -65,6 +66,7 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parallelism, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(lock::_forked, m)?)?;
     m.add_class::<text::PyPreprocessor>()?;
     m.add_class::<text::PyTemplate>()?;
     m.add_class::<vectorize::PyTfidfVectorizer>()?;

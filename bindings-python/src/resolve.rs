@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use faultlens::resolve::{
     LabelScore, Mode, Resolution, Resolver, ResolverConfig, Rule, Rules, SimilarError,
@@ -20,6 +19,7 @@ use crate::classify::PyTextClassifier;
 use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_sized, run_unlocked};
 use crate::index::{Matrix, PyTextIndex};
+use crate::lock::{ReadGuard, Shared, WriteGuard};
 use crate::models;
 
 const WHAT: &str = "Resolver";
@@ -172,16 +172,16 @@ impl PyLabelScore {
 /// `novelty_threshold`.
 #[pyclass(module = "faultlens", name = "Resolver", frozen)]
 pub(crate) struct PyResolver {
-    inner: RwLock<Resolver>,
+    inner: Shared<Resolver>,
 }
 
 impl PyResolver {
-    fn read(&self) -> Result<RwLockReadGuard<'_, Resolver>, Failure> {
-        self.inner.read().map_err(|_| Failure::poisoned(WHAT))
+    fn read(&self) -> Result<ReadGuard<'_, Resolver>, Failure> {
+        self.inner.read()
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, Resolver>, Failure> {
-        self.inner.write().map_err(|_| Failure::poisoned(WHAT))
+    fn write(&self) -> Result<WriteGuard<'_, Resolver>, Failure> {
+        self.inner.write()
     }
 
     fn unlocked<T: Send>(
@@ -193,15 +193,16 @@ impl PyResolver {
     }
 }
 
-/// `{"name", "pattern", "solution"}` dicts (name optional) → core rules.
-fn rules_from_py(rules: &Bound<'_, PyAny>) -> Result<Rules, Failure> {
+/// `{"name", "pattern", "solution"}` dicts (name optional) → core rules, not yet compiled
+/// (compiling takes seconds for thousands of rules: callers do it with the GIL released).
+fn rules_from_py(rules: &Bound<'_, PyAny>) -> Result<Vec<Rule>, Failure> {
     let value = crate::convert::py_to_json(rules).map_err(Failure::invalid_config)?;
     let list: Vec<Rule> = serde_json::from_value(value).map_err(|e| {
         Failure::from(faultlens::Error::InvalidInput(format!(
             "rules must be a list of {{\"name\", \"pattern\", \"solution\"}} dicts: {e}"
         )))
     })?;
-    Ok(Rules::new(list)?)
+    Ok(list)
 }
 
 #[pymethods]
@@ -213,7 +214,7 @@ impl PyResolver {
             attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
         let inner = attached(py, Resolver::new(config).map_err(Into::into))?;
         Ok(PyResolver {
-            inner: RwLock::new(inner),
+            inner: Shared::new(inner, WHAT),
         })
     }
 
@@ -222,6 +223,7 @@ impl PyResolver {
     fn set_rules(&self, py: Python<'_>, rules: &Bound<'_, PyAny>) -> PyResult<usize> {
         let rules = attached(py, rules_from_py(rules))?;
         run_unlocked(py, || {
+            let rules = Rules::new(rules)?;
             let n = rules.len();
             self.write()?.set_rules(rules);
             Ok(n)
@@ -235,8 +237,11 @@ impl PyResolver {
         py: Python<'_>,
         classifier: PyRef<'_, PyTextClassifier>,
     ) -> PyResult<()> {
-        let c = attached(py, classifier.read().map(|c| c.clone()))?;
-        run_unlocked(py, || Ok(self.write()?.set_classifier(c)?))
+        let classifier: &PyTextClassifier = &classifier;
+        run_unlocked(py, || {
+            let c = classifier.read()?.clone();
+            Ok(self.write()?.set_classifier(c)?)
+        })
     }
 
     /// Sets the classifier stage from a classifier model file (saved in any language).
@@ -249,7 +254,13 @@ impl PyResolver {
 
     /// Replaces the rules with those of a JSON or TOML file (by extension). Returns their number.
     fn load_rules(&self, py: Python<'_>, path: PathBuf) -> PyResult<usize> {
-        run_unlocked(py, || Ok(self.write()?.load_rules(&path)?))
+        // Compiled before taking the lock: resolves go on meanwhile with the old rules.
+        run_unlocked(py, || {
+            let rules = Rules::from_file(&path)?;
+            let n = rules.len();
+            self.write()?.set_rules(rules);
+            Ok(n)
+        })
     }
 
     /// The rules, in order, as `{"name", "pattern", "solution"}` dicts.
@@ -420,7 +431,7 @@ impl PyResolver {
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
         Ok(PyResolver {
-            inner: RwLock::new(models::from_bytes(py, data)?),
+            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
         })
     }
 
@@ -433,7 +444,7 @@ impl PyResolver {
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(PyResolver {
-            inner: RwLock::new(models::load(py, path)?),
+            inner: Shared::new(models::load(py, path)?, WHAT),
         })
     }
 

@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use faultlens::{CsrMatrix, TfidfConfig, TfidfVectorizer};
 use numpy::{IntoPyArray, PyArray1};
@@ -20,6 +19,7 @@ use serde_json::Value;
 
 use crate::convert::{Text, decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_unlocked};
+use crate::lock::{ReadGuard, Shared, WriteGuard};
 use crate::models;
 
 const WHAT: &str = "TfidfVectorizer";
@@ -31,7 +31,7 @@ const WHAT: &str = "TfidfVectorizer";
 /// (a `Preprocessor`, a dict of its options, or `None` to split on whitespace only).
 #[pyclass(module = "faultlens", name = "TfidfVectorizer", frozen)]
 pub(crate) struct PyTfidfVectorizer {
-    inner: RwLock<TfidfVectorizer>,
+    inner: Shared<TfidfVectorizer>,
 }
 
 /// What `fit`/`transform` accept: raw texts or documents already split into tokens.
@@ -68,12 +68,12 @@ impl Docs {
 }
 
 impl PyTfidfVectorizer {
-    fn read(&self) -> Result<RwLockReadGuard<'_, TfidfVectorizer>, Failure> {
-        self.inner.read().map_err(|_| Failure::poisoned(WHAT))
+    fn read(&self) -> Result<ReadGuard<'_, TfidfVectorizer>, Failure> {
+        self.inner.read()
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, TfidfVectorizer>, Failure> {
-        self.inner.write().map_err(|_| Failure::poisoned(WHAT))
+    fn write(&self) -> Result<WriteGuard<'_, TfidfVectorizer>, Failure> {
+        self.inner.write()
     }
 
     /// Heavy read (transform, serialisation): lock and work with the GIL released.
@@ -100,11 +100,7 @@ impl PyTfidfVectorizer {
         py: Python<'_>,
         f: impl Send + FnOnce(&TfidfVectorizer) -> Result<T, Failure>,
     ) -> PyResult<T> {
-        match self.inner.try_read() {
-            Ok(guard) => attached(py, f(&guard)),
-            Err(TryLockError::WouldBlock) => self.read_unlocked(py, f),
-            Err(TryLockError::Poisoned(_)) => attached(py, Err(Failure::poisoned(WHAT))),
-        }
+        attached(py, self.read().and_then(|guard| f(&guard)))
     }
 }
 
@@ -180,7 +176,7 @@ impl PyTfidfVectorizer {
         )?;
         let inner = attached(py, TfidfVectorizer::new(config).map_err(Into::into))?;
         Ok(PyTfidfVectorizer {
-            inner: RwLock::new(inner),
+            inner: Shared::new(inner, WHAT),
         })
     }
 
@@ -349,7 +345,7 @@ impl PyTfidfVectorizer {
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
         Ok(PyTfidfVectorizer {
-            inner: RwLock::new(models::from_bytes(py, data)?),
+            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
         })
     }
 
@@ -362,7 +358,7 @@ impl PyTfidfVectorizer {
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(PyTfidfVectorizer {
-            inner: RwLock::new(models::load(py, path)?),
+            inner: Shared::new(models::load(py, path)?, WHAT),
         })
     }
 

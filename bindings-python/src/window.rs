@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use faultlens::window::{Event, WindowAggregator, WindowConfig};
 use pyo3::prelude::*;
@@ -15,6 +14,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::convert::{decode_config, kwargs_to_json, repr_config, to_py};
 use crate::error::{Failure, attached, run_unlocked};
+use crate::lock::{ReadGuard, Shared, WriteGuard};
 use crate::models;
 
 const WHAT: &str = "WindowAggregator";
@@ -26,7 +26,7 @@ const FIELDS: [&str; 5] = ["service", "route", "error_code", "message", "trace_i
 /// `max_samples`, `max_trace_ids`, `max_future_ms`. See docs/window.md for the exact semantics.
 #[pyclass(module = "faultlens", name = "WindowAggregator", frozen)]
 pub(crate) struct PyWindowAggregator {
-    inner: RwLock<WindowAggregator>,
+    inner: Shared<WindowAggregator>,
 }
 
 unsafe extern "C" {
@@ -221,12 +221,12 @@ fn bad_event(py: Python<'_>, index: usize, message: String) -> PyErr {
 }
 
 impl PyWindowAggregator {
-    fn read(&self) -> Result<RwLockReadGuard<'_, WindowAggregator>, Failure> {
-        self.inner.read().map_err(|_| Failure::poisoned(WHAT))
+    fn read(&self) -> Result<ReadGuard<'_, WindowAggregator>, Failure> {
+        self.inner.read()
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, WindowAggregator>, Failure> {
-        self.inner.write().map_err(|_| Failure::poisoned(WHAT))
+    fn write(&self) -> Result<WriteGuard<'_, WindowAggregator>, Failure> {
+        self.inner.write()
     }
 
     /// Checks every event's key fields first, so a bad event leaves the aggregator untouched.
@@ -250,7 +250,7 @@ impl PyWindowAggregator {
             attached(py, kwargs_to_json(kwargs, |_, v| v).and_then(decode_config))?;
         let inner = attached(py, WindowAggregator::new(config).map_err(Into::into))?;
         Ok(PyWindowAggregator {
-            inner: RwLock::new(inner),
+            inner: Shared::new(inner, WHAT),
         })
     }
 
@@ -306,9 +306,10 @@ impl PyWindowAggregator {
                 "cannot merge an aggregator into itself".into(),
             ));
         }
+        // Never both locks at once: `b.merge(a)` in another thread would take them the other way.
         let out = run_unlocked(py, || {
-            let theirs = other.read()?;
-            Ok(self.write()?.merge(&theirs)?)
+            let theirs = other.read()?.snapshot();
+            Ok(self.write()?.merge_snapshot(theirs)?)
         })?;
         to_py(py, &out)
     }
@@ -340,7 +341,7 @@ impl PyWindowAggregator {
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
         Ok(PyWindowAggregator {
-            inner: RwLock::new(models::from_bytes(py, data)?),
+            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
         })
     }
 
@@ -353,7 +354,7 @@ impl PyWindowAggregator {
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(PyWindowAggregator {
-            inner: RwLock::new(models::load(py, path)?),
+            inner: Shared::new(models::load(py, path)?, WHAT),
         })
     }
 

@@ -3,6 +3,7 @@ snapshot/pickle and merge. The semantics themselves are tested in Rust (tests/wi
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 import threading
@@ -199,3 +200,49 @@ def test_group_incidents_from_aggregator_incidents_and_errors():
         group_incidents([["a"]], min_similarity=0)
     with pytest.raises(InvalidConfigError, match="min_group_size"):
         group_incidents([["a"]], min_group_size="two")
+
+
+def test_opposite_merges_in_threads_do_not_deadlock():
+    """a.merge(b) and b.merge(a) in two threads at once: merge copies the other side under its
+    lock and releases it before taking its own, so they cannot deadlock. FAULTLENS_MERGE_SECS
+    sets the duration (docs/reliability.md gives the 60 s command)."""
+    secs = float(os.environ.get("FAULTLENS_MERGE_SECS", "2"))
+    cfg = dict(threshold=3, window_ms=1000, allowed_lateness_ms=0)
+    a, b = WindowAggregator(**cfg), WindowAggregator(**cfg)
+    a.push_batch([(t, "a", "/", "E") for t in range(0, 200, 10)])
+    b.push_batch([(t, "b", "/", "E") for t in range(0, 200, 10)])
+    a.flush()
+    b.flush()
+    stop = threading.Event()
+    merges = [0, 0]
+    errors = []
+
+    def merger(i, into, other):
+        try:
+            while not stop.is_set():
+                into.merge(other)
+                merges[i] += 1
+        except BaseException as e:  # reported below: a thread's exception is otherwise lost
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=merger, args=(0, a, b), daemon=True),
+        threading.Thread(target=merger, args=(1, b, a), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    # Neither thread finishing a merge for 5 s is a deadlock (a busy machine or the GIL can
+    # starve one thread for a moment, never for that long).
+    end = time.monotonic() + secs
+    last, progress = [0, 0], time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.1)
+        if merges[0] > last[0] and merges[1] > last[1]:
+            last, progress = list(merges), time.monotonic()
+        assert time.monotonic() - progress < 5, f"no merge in 5 s: deadlock ({merges})"
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+        assert not t.is_alive(), "a merging thread did not stop: deadlock"
+    assert not errors, errors
+    assert a.stats()["events"] > 40 and b.stats()["events"] > 40

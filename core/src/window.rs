@@ -865,27 +865,31 @@ fn apply<'t>(
                     break;
                 }
                 slot.times.pop_front();
-                slot.count -= c;
+                // A saturated count (only after many merges) is recounted, not decremented.
+                slot.count = match slot.count {
+                    u64::MAX => window_count(&slot.times),
+                    k => k - c,
+                };
             }
             match slot.times.back_mut() {
-                Some((b, c)) if *b == t => *c += n,
+                Some((b, c)) if *b == t => *c = c.saturating_add(n),
                 _ => slot.times.push_back((t, n)),
             }
-            slot.count += n;
+            slot.count = slot.count.saturating_add(n);
             slot.count
         } else {
             // Only after a merge: insert in order and count the window at t.
             let pos = slot.times.partition_point(|&(ft, _)| ft < t);
             match slot.times.get_mut(pos) {
-                Some((ft, c)) if *ft == t => *c += n,
+                Some((ft, c)) if *ft == t => *c = c.saturating_add(n),
                 _ => slot.times.insert(pos, (t, n)),
             }
-            slot.count += n;
-            slot.times
-                .iter()
-                .filter(|&&(ft, _)| i128::from(ft) > cutoff && ft <= t)
-                .map(|&(_, c)| c)
-                .sum()
+            slot.count = slot.count.saturating_add(n);
+            window_count(
+                slot.times
+                    .iter()
+                    .filter(|&&(ft, _)| i128::from(ft) > cutoff && ft <= t),
+            )
         };
         // An event with count c is among the last `ring_len` events before a firing only if
         // c + ring_len > threshold + 1 (each later event adds at most one to the count). Colder
@@ -1088,14 +1092,14 @@ impl WindowAggregator {
             };
             let t = e.timestamp_ms;
             if self.watermark.is_some_and(|w| t < w) {
-                self.stats.late_events += 1;
+                self.stats.late_events = self.stats.late_events.saturating_add(1);
                 out.late.push(i);
                 continue;
             }
             if let (Some(limit), Some(max)) = (self.config.max_future_ms, self.max_seen)
                 && t > max.saturating_add(limit as i64)
             {
-                self.stats.rejected_events += 1;
+                self.stats.rejected_events = self.stats.rejected_events.saturating_add(1);
                 out.rejected.push(i);
                 continue;
             }
@@ -1114,7 +1118,7 @@ impl WindowAggregator {
                 text: IN_BATCH | i as u32,
             });
         }
-        self.stats.events += fresh.len() as u64;
+        self.stats.events = self.stats.events.saturating_add(fresh.len() as u64);
         out.incidents = self.drain(events, &mut fresh);
         self.fresh = fresh;
         out
@@ -1156,16 +1160,36 @@ impl WindowAggregator {
     /// partitioning) the merge is exact in every respect.
     ///
     /// Returns the incidents that became final while advancing either side.
+    ///
+    /// For aggregators shared between threads, see [`snapshot`](Self::snapshot).
     pub fn merge(&mut self, other: &WindowAggregator) -> Result<Outcome> {
+        self.merge_snapshot(other.snapshot())
+    }
+
+    /// A copy of this aggregator's state, for [`merge_snapshot`](Self::merge_snapshot).
+    ///
+    /// `merge` is `merge_snapshot(other.snapshot())`; splitting it lets aggregators behind locks
+    /// be merged without ever holding two locks at once: take the snapshot under `other`'s read
+    /// lock, release it, then merge under `self`'s write lock. Holding `other`'s lock while
+    /// waiting for `self`'s deadlocks when another thread merges the other way round. The copy
+    /// costs what `merge` always paid (it copies `other`'s state either way).
+    pub fn snapshot(&self) -> WindowSnapshot {
+        WindowSnapshot(self.to_state())
+    }
+
+    /// [`merge`](Self::merge) with a [`snapshot`](Self::snapshot) taken earlier.
+    pub fn merge_snapshot(&mut self, other: WindowSnapshot) -> Result<Outcome> {
+        let other = other.0;
         if other.config != self.config {
             return Err(Error::InvalidInput(
                 "cannot merge window aggregators with different configs".into(),
             ));
         }
+        let other_watermark = other.watermark;
         let mut theirs = WindowAggregator::new(other.config.clone())?;
-        theirs.absorb(other.to_state());
+        theirs.absorb(other);
         let mut incidents = Vec::new();
-        if let Some(wm) = self.watermark.max(other.watermark) {
+        if let Some(wm) = self.watermark.max(other_watermark) {
             incidents.extend(self.advance(wm).incidents);
             incidents.extend(theirs.advance(wm).incidents);
         }
@@ -1311,8 +1335,11 @@ impl WindowAggregator {
     fn create(&mut self, h: u64, key: &[u8]) -> u32 {
         if self.live_keys >= self.config.max_keys {
             let victim = self.least_recent();
-            self.stats.evicted_keys += 1;
-            self.stats.evicted_events += self.meta[victim as usize].pending;
+            self.stats.evicted_keys = self.stats.evicted_keys.saturating_add(1);
+            self.stats.evicted_events = self
+                .stats
+                .evicted_events
+                .saturating_add(self.meta[victim as usize].pending);
             self.remove(victim);
         }
         let threshold = self
@@ -1589,7 +1616,7 @@ impl WindowAggregator {
                 free.push(s); // an evicted key's last pending event
             }
         }
-        self.stats.incidents += incidents.len() as u64;
+        self.stats.incidents = self.stats.incidents.saturating_add(incidents.len() as u64);
         incidents.sort_by(|a, b| (a.end_ms, &a.key).cmp(&(b.end_ms, &b.key)));
         self.compact();
         if let Some(wm) = self.watermark {
@@ -1647,7 +1674,7 @@ impl WindowAggregator {
                         .is_none_or(|f| i128::from(f) + cooldown <= i128::from(wm))
             })
             .collect();
-        self.stats.expired_keys += dead.len() as u64;
+        self.stats.expired_keys = self.stats.expired_keys.saturating_add(dead.len() as u64);
         for s in dead {
             self.remove(s);
         }
@@ -1717,14 +1744,16 @@ impl WindowAggregator {
         self.watermark = max_opt(self.watermark, st.watermark);
         self.max_seen = max_opt(self.max_seen, st.max_seen);
         self.last_sweep = max_opt(self.last_sweep, st.last_sweep);
+        // Saturating: merging two aggregators into each other over and over doubles the counts
+        // each time, and a counter that stops at the maximum beats an overflow panic.
         let s = &mut self.stats;
-        s.events += st.stats.events;
-        s.late_events += st.stats.late_events;
-        s.rejected_events += st.stats.rejected_events;
-        s.evicted_keys += st.stats.evicted_keys;
-        s.evicted_events += st.stats.evicted_events;
-        s.expired_keys += st.stats.expired_keys;
-        s.incidents += st.stats.incidents;
+        s.events = s.events.saturating_add(st.stats.events);
+        s.late_events = s.late_events.saturating_add(st.stats.late_events);
+        s.rejected_events = s.rejected_events.saturating_add(st.stats.rejected_events);
+        s.evicted_keys = s.evicted_keys.saturating_add(st.stats.evicted_keys);
+        s.evicted_events = s.evicted_events.saturating_add(st.stats.evicted_events);
+        s.expired_keys = s.expired_keys.saturating_add(st.stats.expired_keys);
+        s.incidents = s.incidents.saturating_add(st.stats.incidents);
         let mut buf = Vec::new();
         for k in st.keys {
             self.encode_key(&k.key, &mut buf);
@@ -1748,13 +1777,13 @@ impl WindowAggregator {
                         continue;
                     }
                     match x.times.back_mut() {
-                        Some((b, n)) if *b == t => *n += c,
+                        Some((b, n)) if *b == t => *n = n.saturating_add(c),
                         _ => x.times.push_back((t, c)),
                     }
                 }
-                x.last_over = x.times.iter().map(|&(_, c)| c).sum::<u64>() > x.threshold;
+                x.last_over = window_count(&x.times) > x.threshold;
             }
-            x.count = x.times.iter().map(|&(_, c)| c).sum();
+            x.count = window_count(&x.times);
             x.last_fire = x.last_fire.max(k.last_fire);
             let mut recent: Vec<(i64, String, String)> = x
                 .ring
@@ -1830,6 +1859,17 @@ struct WindowState {
     keys: Vec<KeyState>,
     pending: Vec<PendingState>,
 }
+
+/// The events in a key's window (saturating: see `absorb`).
+fn window_count<'a>(times: impl IntoIterator<Item = &'a (i64, u64)>) -> u64 {
+    times
+        .into_iter()
+        .fold(0u64, |n, &(_, c)| n.saturating_add(c))
+}
+
+/// An aggregator's state copied by [`WindowAggregator::snapshot`], to merge into another later.
+#[derive(Clone, Debug)]
+pub struct WindowSnapshot(WindowState);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

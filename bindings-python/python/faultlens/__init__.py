@@ -87,6 +87,14 @@ __all__ = [
 ]
 
 # rayon's worker threads do not survive fork(): a forked child (multiprocessing, gunicorn) that
-# used the inherited pool would hang, so children run batches on the calling thread.
+# used the inherited pool would hang, so children run batches on the calling thread. `_forked`
+# lets each object tell a lock held by a parent's thread at fork time (an error in the child)
+# from one held by the child's own threads.
 if hasattr(_os, "register_at_fork"):
-    _os.register_at_fork(after_in_child=lambda: set_parallelism(False))
+    from ._faultlens import _forked
+
+    def _after_fork_in_child() -> None:
+        _forked()
+        set_parallelism(False)
+
+    _os.register_at_fork(after_in_child=_after_fork_in_child)

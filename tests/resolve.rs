@@ -1,0 +1,154 @@
+//! Rules against a naive first-match oracle: one case-insensitive regex per rule, tried in file
+//! order (literal rules go through an Aho-Corasick automaton and regex rules through chunked
+//! `RegexSet`s; the answers must not change). Fixed seeds.
+
+use faultlens::resolve::{Rule, Rules};
+use regex::RegexBuilder;
+
+/// xorshift64*: a fixed-seed generator, enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// 40 syllables (k and s among the consonants, for the folds).
+fn syllable(rng: &mut Rng) -> String {
+    let c = ["k", "s", "t", "r", "n", "d", "x", "q"][rng.below(8)];
+    let v = ["a", "e", "i", "o", "u"][rng.below(5)];
+    format!("{c}{v}")
+}
+
+/// `min` to `min + spread - 1` syllables.
+fn word(rng: &mut Rng, min: usize, spread: usize) -> String {
+    let n = min + rng.below(spread);
+    (0..n).map(|_| syllable(rng)).collect()
+}
+
+/// A text of random words in random case, sometimes with KELVIN SIGN or LONG S standing for k
+/// and s (a case-insensitive regex matches them there).
+fn text(rng: &mut Rng) -> String {
+    let words: Vec<String> = (0..2 + rng.below(10)).map(|_| word(rng, 1, 4)).collect();
+    let mut t = words.join(if rng.below(2) == 0 { " " } else { "." });
+    t = t
+        .chars()
+        .map(|c| match (c, rng.below(12)) {
+            ('k', 0) => '\u{212A}',
+            ('s', 0) => '\u{17F}',
+            (c, 1..=4) => c.to_ascii_uppercase(),
+            (c, _) => c,
+        })
+        .collect();
+    t
+}
+
+fn rule(i: usize, pattern: String) -> Rule {
+    Rule {
+        name: format!("r{i}"),
+        pattern,
+        solution: format!("fix {i}"),
+    }
+}
+
+/// The first rule whose own case-insensitive regex matches: the semantics before any prefilter.
+fn oracle(regexes: &[regex::Regex], text: &str) -> Option<usize> {
+    regexes.iter().position(|r| r.is_match(text))
+}
+
+fn compile_each(rules: &[Rule]) -> Vec<regex::Regex> {
+    rules
+        .iter()
+        .map(|r| {
+            RegexBuilder::new(&r.pattern)
+                .case_insensitive(true)
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// 20,000 literal rules (many overlapping, prefixes and suffixes of each other, duplicates).
+/// The oracle here folds the text the way a case-insensitive regex does for ASCII patterns
+/// (`k`/`s` also match KELVIN SIGN / LONG S), since 20,000 regexes take too long to build in a
+/// debug test; the mixed test below uses real per-rule regexes.
+#[test]
+fn twenty_thousand_literal_rules_agree_with_a_first_match_oracle() {
+    let mut rng = Rng(0x5EED_0001);
+    let rules: Vec<Rule> = (0..20_000)
+        .map(|i| {
+            let w: Vec<String> = (0..1 + rng.below(2))
+                .map(|_| word(&mut rng, 2, 2))
+                .collect();
+            rule(i, w.join(" "))
+        })
+        .collect();
+    let compiled = Rules::new(rules.clone()).unwrap();
+    let lowered: Vec<String> = rules
+        .iter()
+        .map(|r| r.pattern.to_ascii_lowercase())
+        .collect();
+    let (mut hits, mut late) = (0, 0);
+    for _ in 0..400 {
+        let t = text(&mut rng);
+        let folded = t
+            .replace('\u{212A}', "k")
+            .replace('\u{17F}', "s")
+            .to_ascii_lowercase();
+        let want = lowered.iter().position(|p| folded.contains(p.as_str()));
+        assert_eq!(compiled.first_match(&t).map(|m| m.0), want, "{t:?}");
+        hits += usize::from(want.is_some());
+        late += usize::from(want.is_some_and(|i| i > 1_000));
+    }
+    // The data exercises both answers and matches deep in the list.
+    assert!(hits > 60 && hits < 400 && late > 5, "{hits} {late}");
+}
+
+/// Literal, escaped-literal and regex rules interleaved across several `RegexSet` chunks, with
+/// inline flags, anchors, classes and non-ASCII patterns, against one regex per rule.
+#[test]
+fn mixed_rules_agree_with_one_regex_per_rule() {
+    let mut rng = Rng(0x5EED_0002);
+    let rules: Vec<Rule> = (0..700)
+        .map(|i| {
+            let (a, b) = (word(&mut rng, 2, 1), word(&mut rng, 1, 2));
+            let pattern = match rng.below(10) {
+                0..=3 => a,
+                4 => format!(r"{a}\.{b}"),
+                5 => format!("{a}|{b}"),
+                6 => format!(r"\b{a}\b"),
+                7 => format!("(?-i){}", a.to_ascii_uppercase()),
+                8 => format!("^{a}.*{b}"),
+                _ => format!("{a}[s\u{17F}]?{b}é?"),
+            };
+            rule(i, pattern)
+        })
+        .collect();
+    let compiled = Rules::new(rules.clone()).unwrap();
+    let regexes = compile_each(&rules);
+    let mut hits = 0;
+    for _ in 0..1_500 {
+        let t = text(&mut rng);
+        let want = oracle(&regexes, &t);
+        assert_eq!(compiled.first_match(&t).map(|m| m.0), want, "{t:?}");
+        hits += usize::from(want.is_some());
+    }
+    assert!(hits > 300 && hits < 1_500, "{hits}");
+}
+
+/// A bad regex anywhere (here deep in the second chunk) is still an error naming its rule.
+#[test]
+fn a_bad_rule_among_many_is_named() {
+    let mut rules: Vec<Rule> = (0..300).map(|i| rule(i, format!("e{i}|x{i}"))).collect();
+    rules[250].pattern = "unclosed (".into();
+    let err = Rules::new(rules).unwrap_err().to_string();
+    assert!(err.contains("rule 251 `r250`"), "{err}");
+}

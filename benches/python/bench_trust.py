@@ -121,9 +121,9 @@ class Fl:
         return self
 
     def answer(self, texts):
-        preds = self.clf.predict_many(texts)
-        conf = np.array([p.confidence for p in preds])
-        return [p.label for p in preds], conf, conf >= THRESHOLD
+        preds = [self.clf.predict_one(t) for t in texts]
+        conf = np.array([p["confidence"] for p in preds])
+        return [p["label"] for p in preds], conf, conf >= THRESHOLD
 
     def resolve(self, texts):
         rs = self.res.resolve_batch(texts)

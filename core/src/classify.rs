@@ -1443,13 +1443,10 @@ fn novelty_observations(
             let mut p = oof[i].clone();
             apply_link(link, &mut p);
             let y = d.y[i];
-            // A known line is two observations: a repeat of a line the model trained on (its
-            // copies outside the fold count, support as for a repeat), and a new variant of its
-            // template (values such as host names or users never seen: its own row left out),
-            // weighted by the Good-Turing chance that the class's next line is a new variant,
-            // `1 - coverage`: the share of its lines whose row occurs once. Log data repeats whole
-            // lines, so without the second kind the confidence model would never see what a known
-            // template with new values looks like.
+            // A known line is a repeat (its copies outside the fold count) and, when its class
+            // keeps another row, a new variant (its own row left out). Log data repeats whole
+            // lines: without variants the confidence model would never see a known template
+            // with new values, and would call every new host name an unseen template.
             let own = of_sample[i];
             done.insert(own, usable[i].then_some(known.len()));
             if usable[i] {
@@ -1471,8 +1468,7 @@ fn novelty_observations(
                     });
                 }
             }
-            let rest = 1.0 - p[y];
-            if rest > 0.0 && p.len() > 1 {
+            if p.len() > 1 && p[y] < 1.0 {
                 p[y] = 0.0;
                 let best = argmax(&p);
                 let (_, support) = reference.nearest(idx, val, 0.0, best, |r| {

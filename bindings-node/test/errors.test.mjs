@@ -25,7 +25,7 @@ const TRIGGERS = {
   NotFitted: [() => new TfidfVectorizer().transform(['x']), /^TfidfVectorizer is not fitted: call fit\(\) first$/],
   Dimension: null, // no current API takes a vector (docs/python.md says the same)
   Format: [() => { const b = good(); b.writeUInt32LE(99, 8); TfidfVectorizer.fromBytes(b) },
-    /^model format v2 unsupported \(this build reads v1\.\.=v1\)$/],
+    /^model format v99 unsupported \(this build reads v1\.\.=v2\)$/],
   Corrupt: [() => Preprocessor.fromBytes(good().subarray(0, 30)), /^corrupt model file: truncated/],
   WrongKind: [() => Preprocessor.fromBytes(good()),
     /^wrong model kind: expected `preprocessor`, file holds `tfidf_vectorizer`$/],

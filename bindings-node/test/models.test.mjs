@@ -111,7 +111,7 @@ test('damaged files throw Corrupt, Format or WrongKind', (t) => {
     [good.subarray(0, good.length - 1), 'Corrupt', /truncated/],
     [Buffer.from('PK\x03\x04 this is a zip file, not a model'), 'Corrupt', /magic/],
     [flipped, 'Corrupt', /checksum/],
-    [newer, 'Format', /v99 unsupported \(this build reads v1\.\.=v1\)/],
+    [newer, 'Format', /v99 unsupported \(this build reads v1\.\.=v2\)/],
     [new Preprocessor().toBytes(), 'WrongKind', /expected `tfidf_vectorizer`, file holds `preprocessor`/],
   ]
   const dir = tmp(t)

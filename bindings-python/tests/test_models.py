@@ -110,7 +110,7 @@ def test_damaged_files_raise_the_right_error(tmp_path):
         (good[:-1], CorruptError, "truncated"),
         (b"PK\x03\x04 this is a zip file, not a model", CorruptError, "magic"),
         (bytes(flipped), CorruptError, "checksum"),
-        (newer, FormatError, r"v99 unsupported \(this build reads v1\.\.=v1\)"),
+        (newer, FormatError, r"v99 unsupported \(this build reads v1\.\.=v2\)"),
         (Preprocessor().to_bytes(), WrongKindError, "expected `tfidf_vectorizer`, file holds `preprocessor`"),
     ]
     for i, (data, error, message) in enumerate(cases):

@@ -488,8 +488,8 @@ mod tests {
         match Preprocessor::from_bytes(&newer).unwrap_err() {
             Error::Format {
                 found: 99,
-                min: 1,
-                max: 1,
+                min: OLDEST_SUPPORTED,
+                max: FORMAT_VERSION,
             } => {}
             e => panic!("{e}"),
         }

@@ -51,7 +51,7 @@ def test_golden_v1_files_load_and_behave(golden):
 def test_inspect(golden):
     info = faultlens.inspect(V1 / "tfidf_vectorizer.flm")
     assert info["kind"] == "tfidf_vectorizer"
-    assert info["format_version"] == 2
+    assert info["format_version"] == 1  # a version 1 golden file
     assert isinstance(info["library_version"], str) and info["payload_bytes"] > 0
     assert faultlens.inspect(str(V1 / "preprocessor.flm"))["kind"] == "preprocessor"
 

@@ -963,7 +963,7 @@ export interface PreprocessorOptions {
   lowercase?: boolean
   /** Replace variable parts (ids, numbers, paths, ...) with placeholder tokens (default true). */
   mask?: boolean
-  /** Built-in masks to run: some of `url email uuid ts ip path hex num` (default all). */
+  /** Built-in masks to run: some of `url email uuid ts ip host path hex num` (default all). */
   masks?: Array<string>
   /** Extra masking rules, applied before the built-ins. */
   customMasks?: Array<MaskRule>

@@ -3,7 +3,9 @@
 //! half trains the classifier and fills the knowledge base, the second half is resolved), then
 //! every cross-system pair, then a seeded stratified random split.
 //!
-//! `cargo run --release --example profile_trust -- <loghub folder> [model]`
+//! `cargo run --release --example profile_trust -- <loghub folder> [model] [temporal,cross,random]`
+//! (`FL_PRIOR=0.3` sets `novelty_prior`; `FL_DUMP=1` prints the lines below the threshold,
+//! with `FL_DUMP_HIGH=1` those above it).
 
 use std::collections::HashMap;
 
@@ -108,7 +110,18 @@ fn eval(clf: &TextClassifier, r: &Resolver, rows: &[(String, String)]) -> (Score
     let res = r.resolve_batch(&texts, Mode::Auto).expect("resolve");
     let (mut c, mut s) = (Score::default(), Score::default());
     let thr = r.config().classifier_threshold;
+    let dump = std::env::var("FL_DUMP").is_ok();
     for ((p, x), row) in preds.iter().zip(&res).zip(rows) {
+        if dump && (p.confidence < thr) != std::env::var("FL_DUMP_HIGH").is_ok() {
+            println!(
+                "DUMP {} {:.3} nov {:.3} {} | {}",
+                u8::from(p.label == row.1),
+                p.confidence,
+                p.novelty,
+                row.1,
+                row.0.chars().take(120).collect::<String>()
+            );
+        }
         c.add(p.confidence, p.label == row.1, p.confidence >= thr);
         s.add(
             x.confidence,

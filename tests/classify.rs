@@ -441,3 +441,55 @@ fn a_failed_outcome_lowers_the_confidence_of_that_answer() {
     r.record_outcome(&tt[0], &solution, true).unwrap();
     assert!(r.resolve(&tt[0], mode).unwrap().confidence > after.confidence);
 }
+
+/// Templates in near-identical siblings (sshd-like: the same words, one value apart) give the
+/// confidence model held-out lines whose support does not separate known from unseen; a line that
+/// shares nothing with the training data must still get no confidence (the support floor), and a
+/// new user name in a known template must stay answerable.
+#[test]
+fn a_line_sharing_nothing_gets_no_confidence_even_among_sibling_templates() {
+    let users = [
+        "admin", "oracle", "test", "guest", "support", "ubuntu", "pi", "git",
+    ];
+    let (mut texts, mut labels) = (Vec::new(), Vec::new());
+    for (i, u) in users.iter().enumerate() {
+        for port in [22, 2222] {
+            texts.push(format!(
+                "Failed password for invalid user {u} from 10.0.0.{i} port {port} ssh2"
+            ));
+            labels.push("failed_invalid".to_owned());
+            texts.push(format!("Invalid user {u} from 10.0.0.{i} port {port}"));
+            labels.push("invalid_user".to_owned());
+            texts.push(format!(
+                "input_userauth_request: invalid user {u} [preauth]"
+            ));
+            labels.push("userauth".to_owned());
+            texts.push(format!(
+                "Failed password for {u} from 10.0.0.{i} port {port} ssh2"
+            ));
+            labels.push("failed_password".to_owned());
+        }
+    }
+    for model in [ModelKind::Logistic, ModelKind::Auto] {
+        let mut c = TextClassifier::new(ClassifierConfig {
+            model,
+            ..Default::default()
+        })
+        .unwrap();
+        c.fit(&texts, &labels).unwrap();
+        for line in [
+            "kafka broker not available for topic orders",
+            "GC overhead limit exceeded in worker thread",
+        ] {
+            let p = c.predict_one(line).unwrap();
+            assert!(
+                p.confidence < 0.2 && !p.reliable && p.novel,
+                "{model}: {line}: {p:?}"
+            );
+        }
+        let p = c
+            .predict_one("Failed password for invalid user postgres from 10.0.0.9 port 22 ssh2")
+            .unwrap();
+        assert_eq!(p.label, "failed_invalid", "{model}");
+    }
+}

@@ -22,7 +22,7 @@ pub struct PreprocessorOptions {
     pub lowercase: Option<bool>,
     /// Replace variable parts (ids, numbers, paths, ...) with placeholder tokens (default true).
     pub mask: Option<bool>,
-    /// Built-in masks to run: some of `url email uuid ts ip path hex num` (default all).
+    /// Built-in masks to run: some of `url email uuid ts ip host path hex num` (default all).
     pub masks: Option<Vec<String>>,
     /// Extra masking rules, applied before the built-ins.
     pub custom_masks: Option<Vec<MaskRule>>,

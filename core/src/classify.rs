@@ -484,6 +484,10 @@ struct Novelty {
     /// `None` when no line was held out (`holdout = 0` with `logistic` or `naive_bayes`): the
     /// confidence is then the class probability.
     calibrator: Option<Calibrator>,
+    /// Below this support the confidence falls in proportion to it (see `support_floor`); 0 in
+    /// files from before it.
+    #[serde(default)]
+    support_floor: f64,
 }
 
 /// Derived, never saved: feature names and per-feature mean weight (for explanations), and for
@@ -1412,7 +1416,7 @@ fn novelty_observations(
     calibration_rows: &[usize],
     link: &Link,
     prior: f64,
-) -> Vec<Observation> {
+) -> (Vec<Observation>, f64) {
     let mut known: Vec<Observation> = Vec::new();
     let mut unseen: Vec<Observation> = Vec::new();
     let mut variants: Vec<Observation> = Vec::new();
@@ -1485,13 +1489,50 @@ fn novelty_observations(
     }
     let known_weight: f64 = known.iter().map(|o| o.weight).sum();
     let share = known_weight * prior / (1.0 - prior);
-    for group in [&mut unseen, &mut variants] {
-        let each = share / group.len().max(1) as f64;
+    let unseen_part = unseen_template_share(reference);
+    for (group, part) in [
+        (&mut unseen, unseen_part),
+        (&mut variants, 1.0 - unseen_part),
+    ] {
+        let each = 2.0 * part * share / group.len().max(1) as f64;
         group.iter_mut().for_each(|o| o.weight = each);
     }
+    let floor = support_floor(&variants);
     known.extend(variants);
     known.extend(unseen);
-    known
+    (known, floor)
+}
+
+/// Of the new (non-repeated) lines, the share expected to come from templates the training data
+/// never showed: the Good-Turing estimate over the distinct training rows (the share of rows
+/// whose class has no other row: how often a new row brought a new template), never below
+/// [`MIN_UNSEEN_SHARE`]. A system's own history says nothing of the lines of a system it never
+/// saw, whose templates can be near copies of known ones (sshd's `authentication failure` in a
+/// Linux syslog and in an OpenSSH log).
+fn unseen_template_share(reference: &Reference) -> f64 {
+    let mut rows_of: FxHashMap<usize, usize> = FxHashMap::default();
+    (0..reference.len()).for_each(|r| *rows_of.entry(reference.class_of(r)).or_default() += 1);
+    let singles = rows_of.values().filter(|&&n| n == 1).count();
+    (singles as f64 / reference.len().max(1) as f64).clamp(MIN_UNSEEN_SHARE, 1.0)
+}
+
+/// Lower bound of [`unseen_template_share`] (measured on the Loghub protocols in
+/// `docs/benchmarks.md`: below 0.3 lines of one system pass as near-duplicate templates of
+/// another; above it, known templates with new values lose confidence they deserve).
+const MIN_UNSEEN_SHARE: f64 = 0.3;
+
+/// The support below which no known line was seen (the 5th percentile of the new variants'
+/// support): the confidence model has no evidence there, and where support does not separate
+/// known from unseen templates its fit is flat, so without this bound a line sharing nothing
+/// with the training data would keep the confidence of a close variant. 0 when there are no
+/// variants (every class one distinct row).
+fn support_floor(variants: &[Observation]) -> f64 {
+    let mut s: Vec<f64> = variants.iter().map(|o| o.x[0]).collect();
+    if s.is_empty() {
+        return 0.0;
+    }
+    s.sort_by(f64::total_cmp);
+    s[(s.len() - 1) * 5 / 100]
 }
 
 fn now_unix() -> u64 {
@@ -1702,6 +1743,7 @@ impl TextClassifier {
         let mut trained = train_raw(model, &t, &cfg, &mut rep);
         let reference = Reference::new(&t.x, &t.y, t.x.n_cols);
         let mut calibrator = None;
+        let mut support_floor = 0.0;
         if let Some((oof, folds)) = held {
             // Calibrate on held-out predictions only (never on data the scoring model saw).
             let rows = calibration_rows(&d, &folds);
@@ -1715,7 +1757,7 @@ impl TextClassifier {
             log::debug!("classifier {model} calibration: {:?}", trained.link);
             let all: Vec<usize> = folds.concat();
             baseline = confidences(&trained.link, &oof, &all);
-            let obs = novelty_observations(
+            let (obs, floor) = novelty_observations(
                 &d,
                 &of_sample,
                 &t.w,
@@ -1726,7 +1768,8 @@ impl TextClassifier {
                 &trained.link,
                 cfg.novelty_prior,
             );
-            calibrator = Calibrator::fit_increasing(&obs, &[0, 1]);
+            calibrator = Calibrator::fit_increasing(&obs, &[0, 1, 2]);
+            support_floor = floor;
             log::debug!("classifier confidence model: {calibrator:?}");
         }
         rep.report("train", cfg.max_iter, cfg.max_iter);
@@ -1768,6 +1811,7 @@ impl TextClassifier {
             novelty: Some(Novelty {
                 reference,
                 calibrator,
+                support_floor,
             }),
         });
         self.derive()?;
@@ -2078,10 +2122,15 @@ impl TextClassifier {
             return (p, 0.0);
         };
         let (any, own) = n.reference.nearest(idx, val, unseen, best, |_| true);
+        let below = if own < n.support_floor {
+            own / n.support_floor
+        } else {
+            1.0
+        };
         let confidence = n
             .calibrator
             .as_ref()
-            .map_or(p, |c| p * c.probability(&support_features(own)));
+            .map_or(p, |c| p * c.probability(&support_features(own)) * below);
         (confidence, 1.0 - any)
     }
 
@@ -2275,8 +2324,13 @@ impl<'de> Deserialize<'de> for TextClassifier {
         }) {
             let (n, k) = n;
             let nf = p.vectorizer.n_features().map_err(D::Error::custom)?;
-            if !n.reference.is_valid(nf, k) || n.calibrator.as_ref().is_some_and(|c| !c.is_valid(2))
-            {
+            // Two support features in files from before the exact-copy feature, three since.
+            let calibrator_ok = n
+                .calibrator
+                .as_ref()
+                .is_none_or(|c| c.is_valid(2) || c.is_valid(3));
+            let floor_ok = (0.0..=1.0).contains(&n.support_floor);
+            if !n.reference.is_valid(nf, k) || !calibrator_ok || !floor_ok {
                 return Err(D::Error::custom(
                     "classifier training rows or confidence model do not match its vocabulary and classes",
                 ));

@@ -29,7 +29,35 @@ use crate::parallel;
 const ENGLISH_STOPWORDS: &str = include_str!("stopwords_en.txt");
 
 /// Names of the built-in masks, in the order they are applied.
-pub const BUILTIN_MASKS: [&str; 8] = ["url", "email", "uuid", "ts", "ip", "path", "hex", "num"];
+pub const BUILTIN_MASKS: [&str; 9] = [
+    "url", "email", "uuid", "ts", "ip", "host", "path", "hex", "num",
+];
+
+/// Last labels that make a dotted name a host name for the `host` mask. Country codes need three
+/// labels (`mail.example.de`), so `setup.py` or `jquery.min` stay words; codes that are common
+/// words or file extensions (`in`, `id`, `it`, `is`, `no`, `pl`, `sh`, `so`, `js`, ...) are left out.
+const HOST_GENERIC_TLDS: &[&str] = &[
+    "com",
+    "net",
+    "org",
+    "edu",
+    "gov",
+    "mil",
+    "info",
+    "biz",
+    "local",
+    "localdomain",
+    "internal",
+    "lan",
+    "corp",
+    "home",
+    "intranet",
+];
+const HOST_COUNTRY_TLDS: &[&str] = &[
+    "uk", "de", "fr", "nl", "jp", "kr", "cn", "ru", "br", "es", "au", "ca", "ch", "se", "fi", "dk",
+    "eu", "tw", "hk", "sg", "nz", "za", "mx", "ar", "cz", "hu", "il", "ie", "pt", "gr", "tr", "ua",
+    "vn", "th", "ph", "ro", "sk", "cl", "co", "ve", "pe", "io", "us",
+];
 
 /// A user-supplied masking rule: every match of `pattern` becomes `placeholder`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -206,6 +234,9 @@ enum MaskKind {
     AfterBoundary,
     /// Hex ids: only when at least 6 characters long, or `0x`-prefixed.
     Hex,
+    /// Host names: a whole dotted name (not part of a longer one: `java.io.File` is not a host)
+    /// whose last label is a top-level domain (see [`is_host_name`]).
+    Host,
     /// Numbers: also after `_` (`blk_123`), never inside a word (`abc123`); a `-` sign only
     /// counts when it is not a hyphen (`blk_-42` is negative, `proxy-2` is not).
     Number,
@@ -238,6 +269,8 @@ struct Shapes {
     hex: bool,
     /// `://`.
     url: bool,
+    /// a letter or digit, `.`, a letter (a dotted name).
+    host: bool,
 }
 
 /// What one byte scan of a line says about it; each mask's prefilter is a necessary condition
@@ -326,6 +359,9 @@ impl LineFlags {
                     b'.' => {
                         f.dot = true;
                         sh.ip |= after_digit && digit_at(i + 1);
+                        sh.host |= i > 0
+                            && s[i - 1].is_ascii_alphanumeric()
+                            && s.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
                     }
                     _ => {
                         // `x` / `X`
@@ -347,6 +383,7 @@ impl LineFlags {
                 uuid: true,
                 hex: true,
                 url: true,
+                host: true,
             };
         }
         f
@@ -378,7 +415,8 @@ fn builtin_mask(name: &str) -> Mask {
         "ts" => (
             concat!(
                 r"\b\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:z|[+\-]\d{2}:?\d{2})?)?\b",
-                r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+\d{1,2}(?:,?\s+\d{4})?\s+\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b",
+                // syslog and ctime: `Jul 17 08:06:12`, `Sun Jul 17 08:06:12 2005`.
+                r"|\b(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+\d{1,2}(?:,?\s+\d{4})?\s+\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s+(?:19|20)\d{2})?\b",
                 r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
             ),
             MaskKind::Plain,
@@ -391,6 +429,10 @@ fn builtin_mask(name: &str) -> Mask {
                 r"|::(?:ffff:)?(?:\d{1,3}\.){3}\d{1,3}\b|::1\b"
             ),
             MaskKind::Plain,
+        ),
+        "host" => (
+            r"\b[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9][a-z0-9\-]*)+(?::\d{1,5}\b)?",
+            MaskKind::Host,
         ),
         "path" => (
             r"(?:[a-z]:\\|~/|\.{1,2}/|/)(?:[\w.\-@%+~$]+[/\\])*[\w.\-@%+~$]+/?",
@@ -412,6 +454,7 @@ fn builtin_mask(name: &str) -> Mask {
         "uuid" => |f| f.dash && f.hex_run,
         "ts" => |f| f.digit && (f.colon || f.dash || f.slash),
         "ip" => |f| f.digit && (f.dot || f.colon),
+        "host" => |f| f.dot,
         "path" => |f| f.slash,
         "hex" => |f| f.digit && f.hex_run,
         _ => |f| f.digit,
@@ -421,6 +464,7 @@ fn builtin_mask(name: &str) -> Mask {
         "uuid" => |s| s.uuid,
         "ts" => |s| s.ts,
         "ip" => |s| s.ip,
+        "host" => |s| s.host,
         "hex" => |s| s.hex,
         _ => any_shape,
     };
@@ -756,6 +800,34 @@ fn mask_numbers(s: &str, placeholder: &str) -> Option<String> {
     Some(o)
 }
 
+/// `rest` (what follows a match) continues a dotted name: `-x`, `x` or `.x` (a sentence's full
+/// stop does not).
+fn continues_name(rest: &str) -> bool {
+    let mut c = rest.chars();
+    match c.next() {
+        Some('.') => c.next().is_some_and(char::is_alphanumeric),
+        Some(n) => n == '-' || n.is_alphanumeric(),
+        None => false,
+    }
+}
+
+/// A dotted name (an optional `:port` after it) that ends in a top-level domain: a generic one
+/// after at least one label (`example.com`), a country code after at least two
+/// (`mail.example.de`). Every label holds a letter or the name is an address, not a host.
+fn is_host_name(name: &str) -> bool {
+    let name = name.rsplit_once(':').map_or(name, |(h, _)| h);
+    let labels: Vec<&str> = name.split('.').collect();
+    let Some(last) = labels.last().map(|l| l.to_ascii_lowercase()) else {
+        return false;
+    };
+    let tld_ok = (labels.len() >= 2 && HOST_GENERIC_TLDS.contains(&last.as_str()))
+        || (labels.len() >= 3 && HOST_COUNTRY_TLDS.contains(&last.as_str()));
+    tld_ok
+        && labels
+            .iter()
+            .any(|l| l.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
 /// Replaces the accepted matches of one mask; `None` when nothing changed (no allocation).
 /// Uses `find_iter` (the regex's fast DFA path) rather than captures.
 fn replace_mask(m: &Mask, s: &str) -> Option<String> {
@@ -770,6 +842,10 @@ fn replace_mask(m: &Mask, s: &str) -> Option<String> {
             // `a/b` (read/write) is not a path; `/a`, `=/a`, `(/a` and `a: /b` are.
             MaskKind::AfterBoundary => (!prev
                 .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '<'))
+            .then_some(Cow::Borrowed(&m.placeholder)),
+            MaskKind::Host => (!prev.is_some_and(|p| p.is_alphanumeric() || p == '.' || p == '<')
+                && !continues_name(&s[end..])
+                && is_host_name(whole))
             .then_some(Cow::Borrowed(&m.placeholder)),
             MaskKind::Hex => {
                 let prefixed = whole.len() > 2 && whole[..2].eq_ignore_ascii_case("0x");

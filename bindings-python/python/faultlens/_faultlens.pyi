@@ -154,7 +154,7 @@ class Preprocessor:
         *,
         lowercase: bool = True,
         mask: bool = True,
-        masks: Sequence[str] = ("url", "email", "uuid", "ts", "ip", "path", "hex", "num"),
+        masks: Sequence[str] = ("url", "email", "uuid", "ts", "ip", "host", "path", "hex", "num"),
         custom_masks: Sequence[_MaskRule | tuple[str, str]] = (),
         split_identifiers: bool = False,
         stop_words: str = "english",

@@ -184,13 +184,14 @@ pub(crate) struct Calibrator {
     pub w: Vec<f64>,
 }
 
-/// The classifier's features of an input's support: `[support, -ln(1 - support + 0.01)]`, both
-/// increasing in it (fitted with non-negative weights, so more support never lowers the
-/// confidence). The log term lets the fit tell "a copy of a training line" (support 1) from
-/// "close" (0.9), which a linear term alone cannot.
+/// The classifier's features of an input's support: `[support, -ln(1 - support + 0.01), exact]`,
+/// all non-decreasing in it (fitted with non-negative weights, so more support never lowers the
+/// confidence). The log term tells "close" (0.9) from "a copy" (1); the exact-copy indicator lets
+/// copies of training lines (most of a log) have their own level, so the curve over new lines is
+/// fitted on new lines. Models saved with the first two features only read the first two.
 pub(super) fn support_features(support: f64) -> Vec<f64> {
     let s = support.clamp(0.0, 1.0);
-    vec![s, -(1.01 - s).ln()]
+    vec![s, -(1.01 - s).ln(), f64::from(u8::from(s >= 1.0 - 1e-9))]
 }
 
 fn sigmoid(z: f64) -> f64 {

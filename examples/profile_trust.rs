@@ -4,7 +4,7 @@
 //! every cross-system pair, then a seeded stratified random split.
 //!
 //! `cargo run --release --example profile_trust -- <loghub folder> [model] [temporal,cross,random]`
-//! (`FL_PRIOR=0.3` sets `novelty_prior`; `FL_DUMP=1` prints the lines below the threshold,
+//! (`FL_SPLIT=0.3` trains on the first 30% instead of half; `FL_PRIOR=0.3` sets `novelty_prior`; `FL_DUMP=1` prints the lines below the threshold,
 //! with `FL_DUMP_HIGH=1` those above it).
 
 use std::collections::HashMap;
@@ -146,7 +146,11 @@ fn main() {
     let mut trained = Vec::new();
     println!("== temporal split (first half trains), model {model}");
     for (name, rows) in &data {
-        let h = rows.len() / 2;
+        let split: f64 = std::env::var("FL_SPLIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.5);
+        let h = (rows.len() as f64 * split) as usize;
         let (clf, r) = train(model, &rows[..h]);
         if only.is_empty() || only.contains("temporal") {
             let (c, s) = eval(&clf, &r, &rows[h..]);

@@ -30,7 +30,7 @@ const WHAT: &str = "TextClassifier";
 /// core `ClassifierConfig` (`model`, `tfidf`, `c`, `alpha`, `max_iter`, `tol`, `cv_folds`,
 /// `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`, `novelty_prior`,
 /// `novelty_threshold`) plus `verbose` (a progress bar on stderr during `fit`).
-#[pyclass(module = "faultlens", name = "TextClassifier", frozen)]
+#[pyclass(module = "faultlens", name = "TextClassifier", frozen, subclass)]
 pub(crate) struct PyTextClassifier {
     inner: Shared<TextClassifier>,
     verbose: Mutex<bool>,
@@ -72,7 +72,7 @@ impl PyTextClassifier {
         self.inner.read()
     }
 
-    fn write(&self) -> Result<WriteGuard<'_, TextClassifier>, Failure> {
+    pub(crate) fn write(&self) -> Result<WriteGuard<'_, TextClassifier>, Failure> {
         self.inner.write()
     }
 

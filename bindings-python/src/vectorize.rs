@@ -29,7 +29,7 @@ const WHAT: &str = "TfidfVectorizer";
 /// `max_df` (int = document count, float = fraction), `max_features`, `sublinear_tf`,
 /// `norm` (`"l2"`, `"l1"`, `"none"` or `None`), `use_idf`, `smooth_idf`, `preprocessor`
 /// (a `Preprocessor`, a dict of its options, or `None` to split on whitespace only).
-#[pyclass(module = "faultlens", name = "TfidfVectorizer", frozen)]
+#[pyclass(module = "faultlens", name = "TfidfVectorizer", frozen, subclass)]
 pub(crate) struct PyTfidfVectorizer {
     inner: Shared<TfidfVectorizer>,
 }
@@ -68,11 +68,11 @@ impl Docs {
 }
 
 impl PyTfidfVectorizer {
-    fn read(&self) -> Result<ReadGuard<'_, TfidfVectorizer>, Failure> {
+    pub(crate) fn read(&self) -> Result<ReadGuard<'_, TfidfVectorizer>, Failure> {
         self.inner.read()
     }
 
-    fn write(&self) -> Result<WriteGuard<'_, TfidfVectorizer>, Failure> {
+    pub(crate) fn write(&self) -> Result<WriteGuard<'_, TfidfVectorizer>, Failure> {
         self.inner.write()
     }
 

@@ -36,8 +36,15 @@ pub(crate) struct PyTextClassifier {
     verbose: Mutex<bool>,
 }
 
-/// A list, tuple or 1-D numpy array of `str` (numpy goes through `tolist()`).
+/// A list, tuple or 1-D numpy array of `str` (numpy goes through `tolist()`), or an Arrow
+/// string column (copied once into Rust strings).
 pub(crate) fn str_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
+    if crate::arrow::is_arrow(obj) {
+        let texts = crate::arrow::Texts::extract_named(obj, what)?;
+        return texts
+            .into_strings()
+            .map_err(|f| crate::error::to_pyerr(obj.py(), f));
+    }
     if !obj.is_instance_of::<PyString>() {
         let list = if obj.hasattr("tolist")? && obj.hasattr("ndim")? {
             obj.call_method0("tolist")?

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+mod arrow;
 mod classify;
 mod convert;
 mod drift;

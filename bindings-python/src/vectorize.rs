@@ -44,6 +44,12 @@ impl Docs {
     /// A sequence of `str` is raw texts, a sequence of sequences of `str` is token lists (an
     /// empty sequence counts as texts); anything else is a `TypeError` saying what is expected.
     fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if crate::arrow::is_arrow(obj) {
+            let texts = crate::arrow::Texts::extract_named(obj, "raw_documents")?
+                .into_strings()
+                .map_err(|f| crate::error::to_pyerr(obj.py(), f))?;
+            return Ok(Docs::Texts(texts.into_iter().map(Text).collect()));
+        }
         if !obj.is_instance_of::<PyString>() {
             // A lone surrogate in a str is the clear `InvalidInputError`, not a `TypeError`.
             match obj.extract::<Vec<Text>>() {

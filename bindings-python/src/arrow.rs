@@ -385,6 +385,13 @@ enum StrCol<'a> {
     Large(&'a arrow_array::LargeStringArray),
     View(&'a arrow_array::StringViewArray),
     Bytes(Vec<Option<&'a str>>),
+    /// Dictionary-encoded strings (Parquet key columns read with `read_dictionary`): each row
+    /// is its key into the values, nothing decoded.
+    Dict {
+        keys: Vec<usize>,
+        nulls: Option<arrow_buffer::NullBuffer>,
+        values: Box<StrCol<'a>>,
+    },
 }
 
 impl<'a> StrCol<'a> {
@@ -397,6 +404,14 @@ impl<'a> StrCol<'a> {
             DataType::LargeUtf8 => StrCol::Large(a.as_string::<i64>()),
             DataType::Utf8View => StrCol::View(a.as_string_view()),
             DataType::Null => StrCol::Absent,
+            DataType::Dictionary(_, v) if is_text_type(v) => {
+                let d = a.as_any_dictionary();
+                StrCol::Dict {
+                    keys: d.normalized_keys(),
+                    nulls: a.logical_nulls(),
+                    values: Box::new(StrCol::new(name, 0, Some(d.values()))?),
+                }
+            }
             _ => {
                 // Binary columns: each value checked once.
                 let mut out = Vec::with_capacity(a.len());
@@ -447,19 +462,17 @@ impl<'a> StrCol<'a> {
             StrCol::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
             StrCol::View(a) => (!a.is_null(i)).then(|| a.value(i)),
             StrCol::Bytes(v) => v[i],
+            StrCol::Dict {
+                keys,
+                nulls,
+                values,
+            } => {
+                if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                    return None;
+                }
+                values.get(keys[i])
+            }
         }
-    }
-}
-
-/// Dictionary columns decoded to plain strings (once per batch); others as they are.
-fn plain(a: &ArrayRef, name: &str) -> Result<ArrayRef, Failure> {
-    match a.data_type() {
-        DataType::Dictionary(_, v) => arrow_cast::cast(a, v).map_err(|e| {
-            invalid(format!(
-                "column `{name}`: decoding the dictionary failed: {e}"
-            ))
-        }),
-        _ => Ok(a.clone()),
     }
 }
 
@@ -470,7 +483,12 @@ struct Rows<'a> {
     len: usize,
 }
 
-/// The batch's columns as `layout` places them, dictionaries decoded (owned by the caller).
+/// The column as it is: dictionaries are read through their keys, not decoded.
+fn plain(a: &ArrayRef, _name: &str) -> Result<ArrayRef, Failure> {
+    Ok(a.clone())
+}
+
+/// The batch's columns as `layout` places them (owned by the caller).
 fn plain_columns(batch: &RecordBatch, layout: &Layout) -> Result<Vec<Option<ArrayRef>>, Failure> {
     let schema = batch.schema();
     layout

@@ -160,6 +160,9 @@ def bench(spark, df, table, clf, a):
     def fl_predict(batches):
         import faultlens
 
+        # Spark runs one task per core already: faultlens' own multi-core batches would compete.
+        faultlens.set_parallelism(False)
+
         key = hash(fl_bc.value)
         model = _fl_cache.get(key) or _fl_cache.setdefault(key, faultlens.TextClassifier.from_bytes(fl_bc.value))
         for b in batches:

@@ -6,12 +6,12 @@ export CARGO_TARGET_DIR ?= $(ROOT)/target
 export CARGO_TERM_COLOR ?= never
 BUILD := $(ROOT)/build
 
-.PHONY: demo test test-rust test-c test-python test-node fuzz bench bench-python clean
+.PHONY: demo test test-rust test-c test-python test-node test-spark fuzz bench bench-python clean
 
 demo:
 	cargo run --release --example demo
 
-test: test-rust test-c test-python test-node
+test: test-rust test-c test-python test-node test-spark
 	@echo "make test: all layers passed"
 
 test-rust:
@@ -26,6 +26,12 @@ test-python:
 
 test-node:
 	bash bindings-node/scripts/test.sh
+
+# faultlens inside Spark (local[2], pyspark from PyPI; installs Java 17 from Debian if absent):
+# examples/spark, checked line for line against single-process runs. After test-python (reuses
+# its venv).
+test-spark:
+	bash examples/spark/run.sh
 
 # Randomised exploration (not part of `make test`, whose property tests use a fixed seed): a fresh
 # seed and many cases each run. A failure is saved in tests/*.proptest-regressions and printed with

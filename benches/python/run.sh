@@ -16,6 +16,15 @@ if [ "${1:-}" = trust ]; then
     "$VENV/bin/pip" install -q scikit-learn scipy ./bindings-python
     exec "$VENV/bin/python" benches/python/bench_trust.py --json build/bench-trust.json "${@:2}"
 fi
+# `run.sh arrow`: Parquet -> WindowAggregator (vs dict+deque, polars, the Rust core) and Arrow
+# batch predict/resolve_batch vs the Rust core (benches/python/bench_arrow_*.py).
+if [ "${1:-}" = arrow ]; then
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q pyarrow polars ./bindings-python
+    cargo build --release --example arrow_baseline
+    "$VENV/bin/python" benches/python/bench_arrow_window.py --events "${EVENTS:-3000000}" --json build/bench-arrow-window.json
+    exec "$VENV/bin/python" benches/python/bench_arrow_batch.py --lines "${LINES:-200000}" --json build/bench-arrow-batch.json
+fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q scikit-learn nltk ./bindings-python
 "$VENV/bin/python" benches/python/bench_tfidf.py --lines "${LINES:-16000}" --json build/bench-tfidf.json

@@ -25,6 +25,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 echo "== python: pip install ./bindings-python (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 "$PY" -m pip install ./bindings-python
 "$PY" -m pip install pytest joblib prometheus_client   # joblib: pickling test; prometheus_client: metrics parser
+# scikit-learn: the estimator-protocol tests (test_sklearn.py); it stays optional for users.
+"$PY" -m pip install scikit-learn
+# pyarrow and polars: the Arrow in/out tests (test_arrow.py); both stay optional for users.
+"$PY" -m pip install pyarrow polars
 
 echo "== python: pytest (installed package: $(cd / && "$PY" -c 'import faultlens; print(faultlens.__file__)'))"
 # Run from the tests folder with a safe sys.path (PYTHONSAFEPATH: the current directory is not

@@ -30,14 +30,21 @@ const WHAT: &str = "TextClassifier";
 /// core `ClassifierConfig` (`model`, `tfidf`, `c`, `alpha`, `max_iter`, `tol`, `cv_folds`,
 /// `calibration_folds`, `holdout`, `seed`, `threshold`, `top_k`, `explain_top`, `novelty_prior`,
 /// `novelty_threshold`) plus `verbose` (a progress bar on stderr during `fit`).
-#[pyclass(module = "faultlens", name = "TextClassifier", frozen)]
+#[pyclass(module = "faultlens", name = "TextClassifier", frozen, subclass)]
 pub(crate) struct PyTextClassifier {
     inner: Shared<TextClassifier>,
     verbose: Mutex<bool>,
 }
 
-/// A list, tuple or 1-D numpy array of `str` (numpy goes through `tolist()`).
+/// A list, tuple or 1-D numpy array of `str` (numpy goes through `tolist()`), or an Arrow
+/// string column (copied once into Rust strings).
 pub(crate) fn str_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
+    if crate::arrow::is_arrow(obj) {
+        let texts = crate::arrow::Texts::extract_named(obj, what)?;
+        return texts
+            .into_strings()
+            .map_err(|f| crate::error::to_pyerr(obj.py(), f));
+    }
     if !obj.is_instance_of::<PyString>() {
         let list = if obj.hasattr("tolist")? && obj.hasattr("ndim")? {
             obj.call_method0("tolist")?
@@ -72,7 +79,7 @@ impl PyTextClassifier {
         self.inner.read()
     }
 
-    fn write(&self) -> Result<WriteGuard<'_, TextClassifier>, Failure> {
+    pub(crate) fn write(&self) -> Result<WriteGuard<'_, TextClassifier>, Failure> {
         self.inner.write()
     }
 

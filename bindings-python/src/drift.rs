@@ -26,6 +26,9 @@ fn lock<T: Send + Sync>(m: &Shared<T>) -> Result<WriteGuard<'_, T>, Failure> {
 
 /// A float64 numpy array (no copy of the caller's buffer) or any sequence of numbers.
 fn floats(obj: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    if let Some(a) = crate::arrow::Floats::extract(obj, "values")? {
+        return Ok(a.as_slice().to_vec());
+    }
     if let Ok(a) = obj.extract::<PyReadonlyArray1<'_, f64>>() {
         return Ok(a.as_array().iter().copied().collect());
     }
@@ -38,10 +41,15 @@ fn floats(obj: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
 enum Batch<'py> {
     Array(PyReadonlyArray1<'py, f64>),
     Owned(Vec<f64>),
+    /// A float64 Arrow column (one chunk without nulls: read in place).
+    Arrow(crate::arrow::Floats),
 }
 
 impl<'py> Batch<'py> {
     fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Some(a) = crate::arrow::Floats::extract(obj, "values")? {
+            return Ok(Self::Arrow(a));
+        }
         if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, f64>>() {
             if a.as_slice().is_ok() {
                 return Ok(Self::Array(a));
@@ -55,6 +63,7 @@ impl<'py> Batch<'py> {
         match self {
             Self::Array(a) => a.as_slice().unwrap_or(&[]),
             Self::Owned(v) => v,
+            Self::Arrow(a) => a.as_slice(),
         }
     }
 }

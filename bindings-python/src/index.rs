@@ -391,13 +391,14 @@ impl PyTextIndex {
         Ok(text_hits(found))
     }
 
-    /// `search` for many texts (all cores, GIL released): a list of lists.
+    /// `search` for many texts (a list or an Arrow string column; all cores, GIL released): a
+    /// list of lists.
     #[pyo3(signature = (texts, k = 10, threshold = None, ef = None, filter = None, exact = false))]
     #[allow(clippy::too_many_arguments)]
     fn search_batch(
         &self,
         py: Python<'_>,
-        texts: Vec<Text>,
+        texts: crate::arrow::Texts,
         k: usize,
         threshold: Option<f32>,
         ef: Option<usize>,
@@ -405,7 +406,9 @@ impl PyTextIndex {
         exact: bool,
     ) -> PyResult<Vec<Vec<PyTextHit>>> {
         let opts = search_options(py, threshold, ef, filter, exact)?;
-        let found = run_unlocked(py, || Ok(self.inner.search_batch(&texts, k, &opts)?))?;
+        let found = run_unlocked(py, || {
+            Ok(self.inner.search_batch(&texts.strs()?, k, &opts)?)
+        })?;
         Ok(found.into_iter().map(text_hits).collect())
     }
 

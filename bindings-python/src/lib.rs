@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
+mod arrow;
 mod classify;
 mod convert;
 mod drift;
@@ -22,6 +23,7 @@ mod index;
 mod lock;
 mod models;
 mod resolve;
+mod sklearn;
 mod text;
 mod vectorize;
 mod window;
@@ -86,6 +88,8 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift::ks_2samp, m)?)?;
     m.add_function(wrap_pyfunction!(drift::ks_columns, m)?)?;
     m.add_function(wrap_pyfunction!(window::group_incidents, m)?)?;
+    m.add_function(wrap_pyfunction!(sklearn::_adopt_classifier, m)?)?;
+    m.add_function(wrap_pyfunction!(sklearn::_adopt_vectorizer, m)?)?;
     m.add("__version__", faultlens::VERSION)?;
     Ok(())
 }

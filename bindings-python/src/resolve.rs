@@ -329,18 +329,29 @@ impl PyResolver {
         PyResolution::build(py, r)
     }
 
-    /// Resolves many texts on all cores (GIL released). Every text is checked first; a bad one
-    /// is an error naming its index.
-    #[pyo3(signature = (texts, method = "auto"))]
-    fn resolve_batch(
+    /// Resolves many texts (a list or an Arrow string column) on all cores (GIL released).
+    /// Every text is checked first; a bad one is an error naming its index. `output`:
+    /// `"objects"` (a list of `Resolution`, default), `"record_batch"` or `"table"` (pyarrow,
+    /// columns solution, method, confidence, reliable, novelty, novel).
+    #[pyo3(signature = (texts, method = "auto", *, output = None))]
+    fn resolve_batch<'py>(
         &self,
-        py: Python<'_>,
-        texts: Vec<Text>,
+        py: Python<'py>,
+        texts: crate::arrow::Texts,
         method: &str,
-    ) -> PyResult<Vec<PyResolution>> {
+        output: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let mode = attached(py, Mode::parse(method).map_err(Into::into))?;
-        let rs = self.unlocked(py, |r| Ok(r.resolve_batch(&texts, mode)?))?;
-        rs.into_iter().map(|r| PyResolution::build(py, r)).collect()
+        let output = crate::arrow::Output::parse(py, output)?;
+        let rs = self.unlocked(py, |r| Ok(r.resolve_batch(&texts.strs()?, mode)?))?;
+        if output != crate::arrow::Output::Objects {
+            return crate::arrow::resolutions(py, &rs, output);
+        }
+        let objects = rs
+            .into_iter()
+            .map(|r| PyResolution::build(py, r))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(pyo3::types::PyList::new(py, objects)?.into_any())
     }
 
     /// `resolve` with your embedding of `text` (a 1-D float32 vector), for a knowledge index of

@@ -12,6 +12,7 @@ use faultlens::{Preprocessor, PreprocessorConfig, Template};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyType};
 
+use crate::arrow::Texts;
 use crate::convert::{Text, decode_config, kwargs_to_json, to_py};
 use crate::error::{attached, run_sized, run_unlocked};
 use crate::models;
@@ -93,9 +94,9 @@ impl PyPreprocessor {
         run_sized(py, text.len(), || Ok(self.inner.process(&text)))
     }
 
-    /// `process` for a list of texts (all cores for 256+ lines, GIL released).
-    fn process_batch(&self, py: Python<'_>, texts: Vec<Text>) -> PyResult<Vec<String>> {
-        run_unlocked(py, || Ok(self.inner.process_batch(&texts)))
+    /// `process` for a list of texts or an Arrow string column (all cores for 256+ lines, GIL released).
+    fn process_batch(&self, py: Python<'_>, texts: Texts) -> PyResult<Vec<String>> {
+        run_unlocked(py, || Ok(self.inner.process_batch(&texts.strs()?)))
     }
 
     /// The lowercased, masked line with whitespace collapsed, and its stable id.
@@ -103,9 +104,9 @@ impl PyPreprocessor {
         run_sized(py, text.len(), || Ok(self.inner.template(&text).into()))
     }
 
-    /// `template` for a list of texts (all cores for 256+ lines, GIL released).
-    fn template_batch(&self, py: Python<'_>, texts: Vec<Text>) -> PyResult<Vec<PyTemplate>> {
-        let templates = run_unlocked(py, || Ok(self.inner.template_batch(&texts)))?;
+    /// `template` for a list of texts or an Arrow string column (all cores for 256+ lines, GIL released).
+    fn template_batch(&self, py: Python<'_>, texts: Texts) -> PyResult<Vec<PyTemplate>> {
+        let templates = run_unlocked(py, || Ok(self.inner.template_batch(&texts.strs()?)))?;
         Ok(templates.into_iter().map(PyTemplate::from).collect())
     }
 

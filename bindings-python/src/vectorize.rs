@@ -29,7 +29,7 @@ const WHAT: &str = "TfidfVectorizer";
 /// `max_df` (int = document count, float = fraction), `max_features`, `sublinear_tf`,
 /// `norm` (`"l2"`, `"l1"`, `"none"` or `None`), `use_idf`, `smooth_idf`, `preprocessor`
 /// (a `Preprocessor`, a dict of its options, or `None` to split on whitespace only).
-#[pyclass(module = "faultlens", name = "TfidfVectorizer", frozen)]
+#[pyclass(module = "faultlens", name = "TfidfVectorizer", frozen, subclass)]
 pub(crate) struct PyTfidfVectorizer {
     inner: Shared<TfidfVectorizer>,
 }
@@ -44,6 +44,12 @@ impl Docs {
     /// A sequence of `str` is raw texts, a sequence of sequences of `str` is token lists (an
     /// empty sequence counts as texts); anything else is a `TypeError` saying what is expected.
     fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if crate::arrow::is_arrow(obj) {
+            let texts = crate::arrow::Texts::extract_named(obj, "raw_documents")?
+                .into_strings()
+                .map_err(|f| crate::error::to_pyerr(obj.py(), f))?;
+            return Ok(Docs::Texts(texts.into_iter().map(Text).collect()));
+        }
         if !obj.is_instance_of::<PyString>() {
             // A lone surrogate in a str is the clear `InvalidInputError`, not a `TypeError`.
             match obj.extract::<Vec<Text>>() {
@@ -68,11 +74,11 @@ impl Docs {
 }
 
 impl PyTfidfVectorizer {
-    fn read(&self) -> Result<ReadGuard<'_, TfidfVectorizer>, Failure> {
+    pub(crate) fn read(&self) -> Result<ReadGuard<'_, TfidfVectorizer>, Failure> {
         self.inner.read()
     }
 
-    fn write(&self) -> Result<WriteGuard<'_, TfidfVectorizer>, Failure> {
+    pub(crate) fn write(&self) -> Result<WriteGuard<'_, TfidfVectorizer>, Failure> {
         self.inner.write()
     }
 

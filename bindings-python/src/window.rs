@@ -281,6 +281,22 @@ impl PyWindowAggregator {
         to_py(py, &out)
     }
 
+    /// Adds the events of an Arrow RecordBatch/Table (or a polars/pandas DataFrame) in row
+    /// order, GIL released: an int64 `timestamp_ms` column (milliseconds; timestamp[ms] too)
+    /// and string columns `service`, `route`, `error_code`, `message`, `trace_id` (the key
+    /// fields of the config are required; a null reads as absent). `columns` maps event fields
+    /// to other column names, e.g. `{"timestamp_ms": "ts"}`. Returns pyarrow tables:
+    /// `{"incidents", "late", "rejected"}` (late/rejected: the input rows with their `row`).
+    #[pyo3(signature = (batch, *, columns = None))]
+    fn push_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        batch: &Bound<'py, PyAny>,
+        columns: Option<std::collections::HashMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::arrow::push_arrow(py, &self.inner, batch, columns)
+    }
+
     /// Moves the watermark up to `watermark_ms`; returns the incidents that became final.
     fn advance<'py>(&self, py: Python<'py>, watermark_ms: i64) -> PyResult<Bound<'py, PyAny>> {
         let out = run_unlocked(py, || Ok(self.write()?.advance(watermark_ms)))?;

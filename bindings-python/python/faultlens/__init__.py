@@ -42,9 +42,7 @@ from ._faultlens import (
     SimilarError,
     SimilarityIndex,
     Template,
-    TextClassifier,
     TextIndex,
-    TfidfVectorizer,
     WindowAggregator,
     compare,
     evaluate,
@@ -56,6 +54,7 @@ from ._faultlens import (
     set_parallelism,
     version,
 )
+from ._estimator import TextClassifier, TfidfVectorizer
 
 __version__: str = version()
 

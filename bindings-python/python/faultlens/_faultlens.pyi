@@ -17,8 +17,11 @@ __version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 _Bytes = Union[bytes, bytearray]
-# Texts or labels: a list, tuple or 1-D numpy array of str.
-_Strs = Union[Sequence[str], "npt.NDArray[Any]"]
+# An object with the Arrow PyCapsule interface (`__arrow_c_array__`/`__arrow_c_stream__`):
+# pyarrow Array/ChunkedArray/RecordBatch/Table, polars Series/DataFrame, ... (docs/python.md).
+_Arrow = Any
+# Texts or labels: a list, tuple or 1-D numpy array of str, or an Arrow string column.
+_Strs = Union[Sequence[str], "npt.NDArray[Any]", _Arrow]
 # Raw texts, or documents already split into tokens.
 _Docs = Union[Sequence[str], Sequence[Sequence[str]]]
 
@@ -165,9 +168,9 @@ class Preprocessor:
     def tokens(self, text: str) -> list[str]: ...
     def tokens_batch(self, texts: Sequence[str]) -> list[list[str]]: ...
     def process(self, text: str) -> str: ...
-    def process_batch(self, texts: Sequence[str]) -> list[str]: ...
+    def process_batch(self, texts: _Strs) -> list[str]: ...
     def template(self, text: str) -> Template: ...
-    def template_batch(self, texts: Sequence[str]) -> list[Template]: ...
+    def template_batch(self, texts: _Strs) -> list[Template]: ...
     def config(self) -> _PreprocessorConfig: ...
     def to_bytes(self) -> bytes: ...
     @classmethod
@@ -191,7 +194,7 @@ class TfidfVectorizer:
         norm: Literal["l2", "l1", "none"] | None = "l2",
         use_idf: bool = True,
         smooth_idf: bool = True,
-        preprocessor: Preprocessor | _PreprocessorConfig | None = ...,
+        preprocessor: Preprocessor | _PreprocessorConfig | Literal["default"] | None = "default",
         max_distinct_terms: int | None = 10_000_000,
     ) -> None: ...
     def fit(self, raw_documents: _Docs, y: object = None) -> TfidfVectorizer: ...
@@ -211,6 +214,8 @@ class TfidfVectorizer:
     @property
     def idf_(self) -> npt.NDArray[np.float64]: ...
     def get_feature_names_out(self, input_features: object = None) -> npt.NDArray[np.object_]: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+    def set_params(self, **params: Any) -> TfidfVectorizer: ...
     def config(self) -> _TfidfConfig: ...
     def to_bytes(self) -> bytes: ...
     @classmethod
@@ -346,8 +351,14 @@ class Resolver:
         """Resolve one error text through the cascade (or one stage)."""
     def resolve_embedded(self, text: str, embedding: npt.ArrayLike, method: _Method = "auto") -> Resolution:
         """Resolve with your embedding of the text (knowledge index of external embeddings)."""
-    def resolve_batch(self, texts: Sequence[str], method: _Method = "auto") -> list[Resolution]:
-        """Resolve many texts on all cores."""
+    def resolve_batch(
+        self,
+        texts: _Strs,
+        method: _Method = "auto",
+        *,
+        output: Literal["objects", "record_batch", "table"] | None = None,
+    ) -> Any:
+        """Resolve many texts on all cores: a list of Resolution, or (output=) a pyarrow RecordBatch/Table."""
     def resolve_batch_embedded(
         self, texts: Sequence[str], embeddings: npt.ArrayLike, method: _Method = "auto"
     ) -> list[Resolution]:
@@ -450,6 +461,8 @@ class WindowAggregator:
     ) -> None: ...
     def push(self, event: _EventLike) -> _Outcome: ...
     def push_batch(self, events: Iterable[_EventLike]) -> _Outcome: ...
+    def push_arrow(self, batch: _Arrow, *, columns: dict[str, str] | None = None) -> dict[str, Any]:
+        """Events from Arrow columns; returns pyarrow tables {"incidents", "late", "rejected"}."""
     def advance(self, watermark_ms: int) -> _Outcome: ...
     def flush(self) -> _Outcome: ...
     def merge(self, other: WindowAggregator) -> _Outcome: ...
@@ -546,7 +559,7 @@ class TextIndex:
     ) -> list[_TextHit]: ...
     def search_batch(
         self,
-        texts: Sequence[str],
+        texts: _Strs,
         k: int = 10,
         threshold: float | None = None,
         ef: int | None = None,
@@ -579,7 +592,7 @@ class TextIndex:
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
 
 # ---- drift (faultlens::drift) ----
-_Floats = Union[Sequence[float], npt.NDArray[np.float64]]
+_Floats = Union[Sequence[float], npt.NDArray[np.float64], _Arrow]
 _Matrix = Union[Sequence[Sequence[float]], npt.NDArray[np.float64]]
 
 class _Thresholds(TypedDict):

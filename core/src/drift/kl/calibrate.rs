@@ -82,7 +82,7 @@ fn draw_hist(rng: &mut Xoshiro256PlusPlus, q: &[f64], tail: &[f64], n: u64, out:
     }
 }
 
-/// Binomial(n, p), n at most [`MAX_BASELINE_SCORES`]. rand_distr's BTPE needs n·min(p, 1 − p)
+/// Binomial(n, p), n at most [`MAX_BASELINE_SCORES`](super::config::MAX_BASELINE_SCORES). rand_distr's BTPE needs n·min(p, 1 − p)
 /// of at least 10 once n is beyond `i32::MAX` (below that it panics); there the Poisson law of
 /// the same mean is drawn instead, within n·p² < 5e-8 in total variation (Le Cam), far below
 /// what the calibration's quantiles can see.

@@ -56,7 +56,7 @@ impl Default for Thresholds {
     }
 }
 
-/// Options of [`KlDriftDetector`].
+/// Options of [`KlDriftDetector`](super::KlDriftDetector).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KlDriftConfig {
@@ -157,7 +157,7 @@ impl KlDriftConfig {
         }
     }
 
-    /// Checks every field; [`KlDriftDetector::new`] calls it.
+    /// Checks every field; [`KlDriftDetector::new`](super::KlDriftDetector::new) calls it.
     pub fn validate(&self) -> Result<()> {
         if !(1..=MAX_WINDOW).contains(&self.window) {
             return Err(Error::config(

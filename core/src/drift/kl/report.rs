@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::Thresholds;
 
-/// The result of one [`KlDriftDetector::add`].
+/// The result of one [`KlDriftDetector::add`](super::KlDriftDetector::add).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DriftCheck {
     /// KL above the drift threshold on a full window.
@@ -36,7 +36,7 @@ pub struct DriftEvent {
     pub short_kl: f64,
 }
 
-/// What [`KlDriftDetector::status`] reports.
+/// What [`KlDriftDetector::status`](super::KlDriftDetector::status) reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DriftStatus {
     /// The window is full and KL is above the drift threshold.
@@ -73,7 +73,7 @@ pub struct DriftStatus {
     pub short_thresholds: Option<Thresholds>,
 }
 
-/// What [`KlDriftDetector::add_batch`] reports: the drift episodes a batch started, not one
+/// What [`KlDriftDetector::add_batch`](super::KlDriftDetector::add_batch) reports: the drift episodes a batch started, not one
 /// result per score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DriftBatch {
@@ -91,7 +91,7 @@ pub struct DriftBatch {
     pub max_kl: f64,
 }
 
-/// What [`KlDriftDetector::summary`] reports over the last `days` days.
+/// What [`KlDriftDetector::summary`](super::KlDriftDetector::summary) reports over the last `days` days.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DriftSummary {
     /// The period asked for.

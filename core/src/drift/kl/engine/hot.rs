@@ -5,6 +5,7 @@ use super::super::config::Thresholds;
 use super::super::report::Episodes;
 use super::scale::{Lane, RESYNC, SMALL_BINS, Saved, larger};
 
+/// A chunk's results the checks need: (sum of the main window's KLs, appended to the sum so far;
 /// the main window's largest KL in the chunk; the short window's, `-inf` when it is off).
 pub(super) type Acc = (f64, f64, f64);
 
@@ -144,7 +145,7 @@ impl Window for Lane<'_> {
 }
 
 /// The short window when it is off: only the main window slides (its thresholds are
-/// [`NEVER`]; its KLs stay 0).
+/// [`NEVER`](super::super::config::NEVER); its KLs stay 0).
 pub(super) struct NoWindow;
 
 impl Window for NoWindow {
@@ -177,7 +178,7 @@ impl Window for NoWindow {
 pub(super) const CHUNK: usize = 256;
 
 /// A chunk's working arrays in one block, with (joint tables) both windows' count positions
-/// (see [`slot`]). In this order (`repr(C)`) with `N` = `CHUNK`, no two bin arrays sit a
+/// (see [`slot`](super::scale::slot)). In this order (`repr(C)`) with `N` = `CHUNK`, no two bin arrays sit a
 /// multiple of 4 KiB apart, and the positions in use (the first 256 bytes of `pos`) share no
 /// address modulo 4 KiB with them: a load would otherwise wait on unrelated stores (4K
 /// aliasing: it made the ring copy the slowest pass before).

@@ -238,8 +238,6 @@ impl<'a> Lane<'a> {
     }
 }
 
-/// A chunk's results the checks need: (sum of the main window's KLs, appended to the sum so far;
-
 /// A window's count and bin tables as the hot loop reads them, apart (any number of bins).
 #[derive(Clone, Copy)]
 pub(super) struct Tables<'a> {

@@ -292,8 +292,6 @@ fn every_loop_shape_agrees_with_one_score_at_a_time() {
     }
 }
 
-/// A saved detector continues bit for bit; a file from before the single running sum (two
-
 /// A plain KL detector that shares nothing with the engine but the definitions: numpy's bins
 /// (the last one closed, scores outside the range in the edge bins), the smoothing
 /// `(c / n + ε) / (1 + bins · ε)` and KL = Σ p ln(p / q), summed from the integer counts of a

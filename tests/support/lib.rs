@@ -20,7 +20,11 @@ pub fn fixture(name: &str) -> PathBuf {
 pub fn loghub_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("FAULTLENS_LOGHUB") {
         Some(d) => PathBuf::from(d),
-        None => repo_root().join("..").join("shared").join("data").join("loghub"),
+        None => repo_root()
+            .join("..")
+            .join("shared")
+            .join("data")
+            .join("loghub"),
     };
     dir.is_dir().then_some(dir)
 }

@@ -320,7 +320,10 @@ pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
     status: FlStatus,
 ) -> Res<T> {
     let invalid = |e: serde_json::Error| Fail::new(status, format!("`{what}` is not {meant}: {e}"));
-    if !s.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+    if !s
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
         let found = match serde_json::from_str::<serde_json::Value>(s).map_err(invalid)? {
             serde_json::Value::Null => "null",
             serde_json::Value::Bool(_) => "a boolean",
@@ -447,7 +450,10 @@ fn article(name: &str) -> String {
 /// is accepted: objects borrowed from a container (`fl_resolutions_get`) are not registered.
 pub(crate) unsafe fn handle<'a, T: 'static>(p: *const T, what: &str) -> Res<&'a T> {
     if p.is_null() {
-        return Err(Fail::new(FlStatus::NullPointer, format!("`{what}` is NULL")));
+        return Err(Fail::new(
+            FlStatus::NullPointer,
+            format!("`{what}` is NULL"),
+        ));
     }
     let want = HandleType::of::<T>();
     if let Some(t) = registered(p as usize)
@@ -455,7 +461,11 @@ pub(crate) unsafe fn handle<'a, T: 'static>(p: *const T, what: &str) -> Res<&'a 
     {
         return Err(Fail::new(
             FlStatus::InvalidInput,
-            format!("`{what}` is {}, not {}", article(t.name), article(want.name)),
+            format!(
+                "`{what}` is {}, not {}",
+                article(t.name),
+                article(want.name)
+            ),
         ));
     }
     Ok(unsafe { &*p })
@@ -660,7 +670,10 @@ mod tests {
         let codes: Vec<&str> = (manifest["errors"].as_array().unwrap().iter())
             .map(|c| c.as_str().unwrap())
             .collect();
-        let core: Vec<&str> = faultlens::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let core: Vec<&str> = faultlens::ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
         assert_eq!(codes, core);
     }
 

@@ -377,7 +377,12 @@ fn regressions() {
     // U+202F NARROW NO-BREAK SPACE is ExtendNumLet in UAX #29, so it joined two words into one
     // segment; every whitespace character now splits.
     let p = default_preprocessor();
-    for text in ["\u{a2a}\u{202f}", "a\u{202f}\u{af9}", "abc\u{202f}def", "x\u{2007}y\u{3000}z"] {
+    for text in [
+        "\u{a2a}\u{202f}",
+        "a\u{202f}\u{af9}",
+        "abc\u{202f}def",
+        "x\u{2007}y\u{3000}z",
+    ] {
         for t in p.tokens(text) {
             assert!(!t.chars().any(char::is_whitespace), "{text:?} -> {t:?}");
         }

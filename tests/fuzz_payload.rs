@@ -134,8 +134,10 @@ fn build(kind: Kind) -> Vec<u8> {
         Kind::Resolver => {
             let mut r = Resolver::new(ResolverConfig::default()).unwrap();
             r.set_rules(
-                Rules::from_json(r#"[{"name": "disk", "pattern": "disk (full|quota)", "solution": "expand"}]"#)
-                    .unwrap(),
+                Rules::from_json(
+                    r#"[{"name": "disk", "pattern": "disk (full|quota)", "solution": "expand"}]"#,
+                )
+                .unwrap(),
             );
             r.add_knowledge(&TEXTS, &LABELS).unwrap();
             r.set_classifier(classifier("logistic")).unwrap();
@@ -221,7 +223,11 @@ fn crc32fast_hash(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -387,10 +393,17 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
     fn loaded<T: Artifact>(bytes: &[u8]) -> Option<T> {
         T::from_bytes(bytes).ok()
     }
-    let probe = ["disk full again", "connection refused", "", "unseen words only"];
+    let probe = [
+        "disk full again",
+        "connection refused",
+        "",
+        "unseen words only",
+    ];
     match kind {
         Kind::Preprocessor => {
-            let Some(p) = loaded::<Preprocessor>(bytes) else { return Ok(false) };
+            let Some(p) = loaded::<Preprocessor>(bytes) else {
+                return Ok(false);
+            };
             resave(&p, "after load")?;
             for t in probe {
                 let _ = p.tokens(t);
@@ -399,7 +412,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             }
         }
         Kind::Tfidf => {
-            let Some(v) = loaded::<TfidfVectorizer>(bytes) else { return Ok(false) };
+            let Some(v) = loaded::<TfidfVectorizer>(bytes) else {
+                return Ok(false);
+            };
             resave(&v, "after load")?;
             if let Ok(x) = v.transform(&probe)
                 && x.data.iter().any(|x| !x.is_finite())
@@ -409,7 +424,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             let _ = v.feature_names();
         }
         Kind::ClassifierLogistic | Kind::ClassifierNb => {
-            let Some(c) = loaded::<TextClassifier>(bytes) else { return Ok(false) };
+            let Some(c) = loaded::<TextClassifier>(bytes) else {
+                return Ok(false);
+            };
             resave(&c, "after load")?;
             if let Ok(rows) = c.predict_proba(&probe) {
                 for r in rows {
@@ -422,7 +439,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             let _ = c.predict_many(&probe);
         }
         Kind::SimilarityIndex => {
-            let Some(idx) = loaded::<SimilarityIndex>(bytes) else { return Ok(false) };
+            let Some(idx) = loaded::<SimilarityIndex>(bytes) else {
+                return Ok(false);
+            };
             resave(&idx, "after load")?;
             let d = idx.dim();
             let q: Vec<f32> = (0..d).map(|i| i as f32 * 0.25 - 0.5).collect();
@@ -438,7 +457,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             resave(&idx, "after use")?;
         }
         Kind::TextIndex => {
-            let Some(idx) = loaded::<TextIndex>(bytes) else { return Ok(false) };
+            let Some(idx) = loaded::<TextIndex>(bytes) else {
+                return Ok(false);
+            };
             resave(&idx, "after load")?;
             let _ = idx.search("disk full", 3, &SearchOptions::default());
             let _ = idx.add(&["a new disk error"], None);
@@ -446,7 +467,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             resave(&idx, "after use")?;
         }
         Kind::Resolver => {
-            let Some(r) = loaded::<Resolver>(bytes) else { return Ok(false) };
+            let Some(r) = loaded::<Resolver>(bytes) else {
+                return Ok(false);
+            };
             resave(&r, "after load")?;
             for t in probe {
                 for mode in [Mode::Auto, Mode::Rules, Mode::Similarity, Mode::Classifier] {
@@ -461,7 +484,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             resave(&r, "after use")?;
         }
         Kind::Window => {
-            let Some(mut w) = loaded::<WindowAggregator>(bytes) else { return Ok(false) };
+            let Some(mut w) = loaded::<WindowAggregator>(bytes) else {
+                return Ok(false);
+            };
             resave(&w, "after load")?;
             let events: Vec<Event<'_>> = [0i64, 500, 1200, 1300, i64::MAX, i64::MIN]
                 .iter()
@@ -475,7 +500,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             resave(&w, "after flush")?;
         }
         Kind::KlDrift => {
-            let Some(mut d) = loaded::<KlDriftDetector>(bytes) else { return Ok(false) };
+            let Some(mut d) = loaded::<KlDriftDetector>(bytes) else {
+                return Ok(false);
+            };
             resave(&d, "after load")?;
             let scores: Vec<f64> = (0..50).map(|i| f64::from(i % 9) / 9.0).collect();
             let _ = d.add_many(&scores, Some(2.0));
@@ -483,7 +510,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             resave(&d, "after use")?;
         }
         Kind::Adwin => {
-            let Some(mut a) = loaded::<Adwin>(bytes) else { return Ok(false) };
+            let Some(mut a) = loaded::<Adwin>(bytes) else {
+                return Ok(false);
+            };
             resave(&a, "after load")?;
             let xs: Vec<f64> = (0..100).map(|i| f64::from(i % 3)).collect();
             let _ = a.update_many(&xs);
@@ -491,7 +520,9 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
             resave(&a, "after use")?;
         }
         Kind::PageHinkley => {
-            let Some(mut p) = loaded::<PageHinkley>(bytes) else { return Ok(false) };
+            let Some(mut p) = loaded::<PageHinkley>(bytes) else {
+                return Ok(false);
+            };
             resave(&p, "after load")?;
             let xs: Vec<f64> = (0..100).map(|i| f64::from(i % 3)).collect();
             let _ = p.update_many(&xs);
@@ -517,7 +548,9 @@ fn run_case(kind: Kind, edits: &[Mutation]) -> Result<bool, String> {
         let r = std::panic::catch_unwind(|| exercise(kind, &bytes));
         let _ = tx.send(r);
     });
-    let payload = || serde_json::to_string(envelope.get("payload").unwrap_or(&Value::Null)).unwrap_or_default();
+    let payload = || {
+        serde_json::to_string(envelope.get("payload").unwrap_or(&Value::Null)).unwrap_or_default()
+    };
     let short = |s: String| s.chars().take(4000).collect::<String>();
     match rx.recv_timeout(DEADLINE) {
         Ok(Ok(r)) => {
@@ -530,7 +563,10 @@ fn run_case(kind: Kind, edits: &[Mutation]) -> Result<bool, String> {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_default();
-            Err(format!("{kind:?}: panic: {what}\npayload: {}", short(payload())))
+            Err(format!(
+                "{kind:?}: panic: {what}\npayload: {}",
+                short(payload())
+            ))
         }
         Err(_) => Err(format!(
             "{kind:?}: no answer within {DEADLINE:?} (a hang)\npayload: {}",
@@ -655,6 +691,8 @@ fn regression_duplicates_and_bad_numbers_are_refused_on_load() {
         p["keys"].as_array_mut().unwrap().push(k);
     });
     assert!(m.contains("twice"), "{m}");
-    let m = corrupt(Kind::Window, &|p| p["keys"][0]["times"][0][1] = Value::from(0));
+    let m = corrupt(Kind::Window, &|p| {
+        p["keys"][0]["times"][0][1] = Value::from(0)
+    });
     assert!(m.contains("count"), "{m}");
 }

@@ -322,10 +322,9 @@ fn text_index_on_log_lines() {
 }
 
 #[test]
+#[ignore = "needs the Loghub data (not in the repository): `make test-data`"]
 fn text_index_recall_on_loghub() {
-    let Some(texts) = faultlens_suite::loghub_texts() else {
-        return;
-    };
+    let texts = faultlens_suite::loghub_texts().expect(faultlens_suite::NO_LOGHUB);
     let texts: Vec<String> = texts.into_iter().step_by(4).collect();
     let idx = TextIndex::new(TextIndexConfig::default()).unwrap();
     idx.add(&texts, None).unwrap();

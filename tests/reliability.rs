@@ -18,7 +18,7 @@ use faultlens::{
 type Loader = fn(&[u8]) -> Result<(), &'static str>;
 
 fn loader<T: Artifact>() -> Loader {
-    |b| T::from_bytes(b).map(|_| ()).map_err(|e| e.code())
+    |b| T::from_bytes(b).map(|_| ()).map_err(|e| e.code().as_str())
 }
 
 fn corpus(n: usize) -> Vec<String> {

@@ -30,10 +30,9 @@ fn shared_text_cases() {
 }
 
 #[test]
+#[ignore = "needs the Loghub data (not in the repository): `make test-data`"]
 fn batch_equals_single_on_real_lines() {
-    let Some(dir) = faultlens_suite::loghub_dir() else {
-        return;
-    };
+    let dir = faultlens_suite::loghub_dir().expect(faultlens_suite::NO_LOGHUB);
     let texts = faultlens_suite::read_jsonl_texts(&dir.join("Linux.jsonl")).unwrap();
     let p = Preprocessor::default();
     let batch = p.tokens_batch(&texts);

@@ -776,7 +776,10 @@ fn opposite_merges_from_two_threads_do_not_deadlock() {
         if now > last {
             (last, progress) = (now, Instant::now());
         }
-        assert!(progress.elapsed().as_secs() < 5, "no merge finished in 5 s: deadlock");
+        assert!(
+            progress.elapsed().as_secs() < 5,
+            "no merge finished in 5 s: deadlock"
+        );
     }
     stop.store(true, Ordering::Relaxed);
     for _ in 0..threads.len() {

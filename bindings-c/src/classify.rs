@@ -7,8 +7,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use faultlens::{Artifact, ClassifierConfig, TextClassifier};
 
 use crate::{
-    Fail, FlStatus, FlStrings, Res, config_arg, give_slice, guard, handle, out_arg,
-    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    Fail, FlStatus, FlStrings, Res, config_arg, give_slice, guard, handle, out_arg, owned_c_string,
+    owned_json, path_arg, slice_arg, str_arg, str_array_arg,
 };
 
 /// A text classifier (TF-IDF, then logistic regression, naive Bayes, a calibrated linear SVM, or

@@ -10,8 +10,8 @@ use faultlens::drift::{
 };
 
 use crate::{
-    Fail, FlStatus, Res, config_arg, give_slice, guard, handle, out_arg, owned_json,
-    path_arg, slice_arg,
+    Fail, FlStatus, Res, config_arg, give_slice, guard, handle, out_arg, owned_json, path_arg,
+    slice_arg,
 };
 
 fn poisoned(what: &str) -> Fail {

@@ -131,7 +131,12 @@ unsafe fn options_arg(p: *const c_char) -> Res<SearchOptions> {
         return Ok(SearchOptions::default());
     }
     let s = unsafe { str_arg(p, "options_json") }?;
-    crate::json_object(s, "options_json", "valid search options", FlStatus::InvalidInput)
+    crate::json_object(
+        s,
+        "options_json",
+        "valid search options",
+        FlStatus::InvalidInput,
+    )
 }
 
 /// Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`

@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use faultlens::{Artifact, Preprocessor, PreprocessorConfig};
 
 use crate::{
-    FlStatus, FlStringLists, FlStrings, Res, config_arg, give_slice, guard, handle,
-    out_arg, owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    FlStatus, FlStringLists, FlStrings, Res, config_arg, give_slice, guard, handle, out_arg,
+    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
 };
 
 /// A configured text preprocessor (lowercase, mask, segment, stem, filter).

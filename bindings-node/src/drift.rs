@@ -234,11 +234,14 @@ fn checks(checks: Vec<core::DriftCheck>) -> DriftChecks {
     }
 }
 
+/// The work of a [`BatchTask`] on the locked detector.
+type BatchRun<D, T> = Box<dyn FnMut(&mut D) -> faultlens::Result<T> + Send>;
+
 /// A batch call on the libuv thread pool: `run` on the locked detector, `done` converts.
 pub struct BatchTask<D: Send + 'static, T: Send + 'static, J> {
     inner: Arc<Mutex<D>>,
     what: &'static str,
-    run: Box<dyn FnMut(&mut D) -> faultlens::Result<T> + Send>,
+    run: BatchRun<D, T>,
     done: fn(T) -> J,
 }
 

@@ -17,7 +17,7 @@ pub type Result<T> = std::result::Result<T, napi::Error<String>>;
 
 /// The mapping: core error → JS error with `code` = variant name and `message` = core Display.
 pub fn to_js(e: faultlens::Error) -> napi::Error<String> {
-    napi::Error::new(e.code().to_owned(), e.to_string())
+    napi::Error::new(e.code().as_str().to_owned(), e.to_string())
 }
 
 /// A failure of the binding's own conversions, classified with a core error code.

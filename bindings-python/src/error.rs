@@ -63,7 +63,7 @@ impl Failure {
 /// built-in `OSError` subclass (`FileNotFoundError`, `PermissionError`, ...).
 pub(crate) fn to_pyerr(py: Python<'_>, failure: Failure) -> PyErr {
     let (code, message, os_error) = match &failure {
-        Failure::Core(e) => (Some(e.code()), e.to_string(), io_source(e)),
+        Failure::Core(e) => (Some(e.code().as_str()), e.to_string(), io_source(e)),
         Failure::Binding { code, message } => (*code, message.clone(), None),
     };
     let filename = match &failure {

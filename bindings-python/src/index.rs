@@ -438,11 +438,7 @@ impl PyTextIndex {
     }
 
     /// The dense vectors the index would store for `texts`, as an `(n, dim)` float32 array.
-    fn embed<'py>(
-        &self,
-        py: Python<'py>,
-        texts: Vec<Text>,
-    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn embed<'py>(&self, py: Python<'py>, texts: Vec<Text>) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let dim = self.inner.dim();
         let flat = run_unlocked(py, || Ok(self.inner.embed(&texts)?))?;
         let n = texts.len();

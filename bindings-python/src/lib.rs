@@ -10,6 +10,8 @@
 //! (TfidfVectorizer), `models.rs` (bytes, files, pickling, `inspect`), `resolve.rs` (Resolver); plus `error.rs` and
 //! `convert.rs` (keyword arguments ↔ core config structs).
 
+// The crate docs are for maintainers (Python users read the stubs): they may name private items.
+#![allow(rustdoc::private_intra_doc_links)]
 use std::path::PathBuf;
 
 use pyo3::prelude::*;

@@ -208,10 +208,7 @@ impl PyTfidfVectorizer {
     }
 
     /// Learns vocabulary and idf from documents already split into tokens. Returns `self`.
-    fn fit_tokens<'py>(
-        slf: &Bound<'py, Self>,
-        docs: Vec<Vec<Text>>,
-    ) -> PyResult<Bound<'py, Self>> {
+    fn fit_tokens<'py>(slf: &Bound<'py, Self>, docs: Vec<Vec<Text>>) -> PyResult<Bound<'py, Self>> {
         slf.get().write_unlocked(slf.py(), |v| {
             v.fit_tokens(&docs)?;
             Ok(())

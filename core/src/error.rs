@@ -70,18 +70,20 @@ impl From<std::io::Error> for Error {
 }
 
 impl Error {
-    /// A stable, language-neutral name for the variant: Python's exception class is named
-    /// `<code>Error`, Node's `err.code` is this string, C's status is `FL_STATUS_<CODE>`.
-    pub fn code(&self) -> &'static str {
+    /// The variant, without its data: a stable, language-neutral name (`code().as_str()`):
+    /// Python's exception class is named `<code>Error`, Node's `err.code` is this string, C's
+    /// status is `FL_STATUS_<CODE>`. Bindings map it with an exhaustive `match`, so a new
+    /// variant fails to compile until every binding maps it.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidConfig { .. } => "InvalidConfig",
-            Error::InvalidInput(_) => "InvalidInput",
-            Error::NotFitted { .. } => "NotFitted",
-            Error::Dimension { .. } => "Dimension",
-            Error::Format { .. } => "Format",
-            Error::Corrupt(_) => "Corrupt",
-            Error::WrongKind { .. } => "WrongKind",
-            Error::Io { .. } => "Io",
+            Error::InvalidConfig { .. } => ErrorCode::InvalidConfig,
+            Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::NotFitted { .. } => ErrorCode::NotFitted,
+            Error::Dimension { .. } => ErrorCode::Dimension,
+            Error::Format { .. } => ErrorCode::Format,
+            Error::Corrupt(_) => ErrorCode::Corrupt,
+            Error::WrongKind { .. } => ErrorCode::WrongKind,
+            Error::Io { .. } => ErrorCode::Io,
         }
     }
 
@@ -106,6 +108,81 @@ impl Error {
             field,
             reason: reason.into(),
         }
+    }
+}
+
+/// Which [`Error`] variant an error is ([`Error::code`]). Not `non_exhaustive`, unlike
+/// [`Error`]: a binding's `match` on it must name every code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// [`Error::InvalidConfig`].
+    InvalidConfig,
+    /// [`Error::InvalidInput`].
+    InvalidInput,
+    /// [`Error::NotFitted`].
+    NotFitted,
+    /// [`Error::Dimension`].
+    Dimension,
+    /// [`Error::Format`].
+    Format,
+    /// [`Error::Corrupt`].
+    Corrupt,
+    /// [`Error::WrongKind`].
+    WrongKind,
+    /// [`Error::Io`].
+    Io,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of `docs/errors.md`.
+    pub const ALL: [ErrorCode; 8] = [
+        ErrorCode::InvalidConfig,
+        ErrorCode::InvalidInput,
+        ErrorCode::NotFitted,
+        ErrorCode::Dimension,
+        ErrorCode::Format,
+        ErrorCode::Corrupt,
+        ErrorCode::WrongKind,
+        ErrorCode::Io,
+    ];
+
+    /// The variant's name, e.g. `"NotFitted"` (listed in `docs/api.json` under `errors`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidConfig => "InvalidConfig",
+            ErrorCode::InvalidInput => "InvalidInput",
+            ErrorCode::NotFitted => "NotFitted",
+            ErrorCode::Dimension => "Dimension",
+            ErrorCode::Format => "Format",
+            ErrorCode::Corrupt => "Corrupt",
+            ErrorCode::WrongKind => "WrongKind",
+            ErrorCode::Io => "Io",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for ErrorCode {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// `err.code() == "NotFitted"`: a code equals its name.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
     }
 }
 

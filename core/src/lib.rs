@@ -57,7 +57,7 @@ pub use drift::{
     Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, KsColumn, KsResult, PageHinkley,
     PageHinkleyConfig, ks_2samp, ks_columns,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use index::{
     Embedding, Entry, Filter, Hit, IndexConfig, Metric, SearchOptions, SimilarityIndex, TextHit,
     TextIndex, TextIndexConfig,

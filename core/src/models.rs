@@ -114,10 +114,9 @@ pub trait Artifact: Serialize + DeserializeOwned {
     fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let bytes = self.to_bytes().map_err(|e| match e {
-            Error::InvalidInput(m) => Error::InvalidInput(format!(
-                "{m}; nothing was written to {}",
-                path.display()
-            )),
+            Error::InvalidInput(m) => {
+                Error::InvalidInput(format!("{m}; nothing was written to {}", path.display()))
+            }
             other => other,
         })?;
         write_atomic(path, &bytes)
@@ -555,11 +554,18 @@ mod tests {
         let e = Unloadable { x: f64::INFINITY }.save(&path).unwrap_err();
         assert_eq!(e.code(), "InvalidInput", "{e}");
         let msg = e.to_string();
-        assert!(msg.contains("does not load back") && msg.contains("u.flm"), "{msg}");
+        assert!(
+            msg.contains("does not load back") && msg.contains("u.flm"),
+            "{msg}"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), before);
         // The same check guards the bytes that pickles and buffers carry.
         assert!(Unloadable { x: f64::NAN }.to_bytes().is_err());
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -578,7 +584,10 @@ mod tests {
         let e = Preprocessor::default()
             .save(dir.join("no").join("p.flm"))
             .unwrap_err();
-        assert!(e.path().is_some_and(|p| p.starts_with(dir.join("no"))), "{e}");
+        assert!(
+            e.path().is_some_and(|p| p.starts_with(dir.join("no"))),
+            "{e}"
+        );
         assert!(Error::from(std::io::Error::other("x")).path().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -596,14 +605,25 @@ mod tests {
         std::os::unix::fs::symlink(&link, &link2).unwrap();
         sample_with(7).save(&link2).unwrap();
         for l in [&link, &link2] {
-            assert!(std::fs::symlink_metadata(l).unwrap().file_type().is_symlink());
+            assert!(
+                std::fs::symlink_metadata(l)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
         }
         let back = Preprocessor::load(&target).unwrap();
         assert_eq!(back.config().min_token_length, 7);
         // A dangling link gets its target created.
         std::fs::remove_file(&target).unwrap();
         sample_with(5).save(&link).unwrap();
-        assert_eq!(Preprocessor::load(&target).unwrap().config().min_token_length, 5);
+        assert_eq!(
+            Preprocessor::load(&target)
+                .unwrap()
+                .config()
+                .min_token_length,
+            5
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -13,15 +13,25 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests").join("fixtures").join(name)
 }
 
-/// `../shared/data/loghub` when present (development machines), else `None`.
+/// The folder of Loghub JSONL files (one `{"text": ...}` per line) that the optional data
+/// tests (`make test-data`), benches and profiling examples read: `$FAULTLENS_LOGHUB` when set,
+/// else `../shared/data/loghub` beside the repository (development machines); `None` when
+/// it is not there. Nothing in `make test` needs it.
 pub fn loghub_dir() -> Option<PathBuf> {
-    let dir = repo_root()
-        .join("..")
-        .join("shared")
-        .join("data")
-        .join("loghub");
+    let dir = match std::env::var_os("FAULTLENS_LOGHUB") {
+        Some(d) => PathBuf::from(d),
+        None => repo_root()
+            .join("..")
+            .join("shared")
+            .join("data")
+            .join("loghub"),
+    };
     dir.is_dir().then_some(dir)
 }
+
+/// Why a data test fails when run without its data.
+pub const NO_LOGHUB: &str = "no Loghub data: set FAULTLENS_LOGHUB to a folder of Loghub JSONL \
+                             files (default ../shared/data/loghub)";
 
 /// Reads the `text` field of every line of a Loghub-style JSONL file.
 pub fn read_jsonl_texts(path: &std::path::Path) -> std::io::Result<Vec<String>> {
@@ -33,7 +43,7 @@ pub fn read_jsonl_texts(path: &std::path::Path) -> std::io::Result<Vec<String>> 
         .collect())
 }
 
-/// Every `text` of every `*.jsonl` under `../shared/data/loghub`, files in name order; `None`
+/// Every `text` of every `*.jsonl` under [`loghub_dir`], files in name order; `None`
 /// when the shared data is not there or holds no lines.
 pub fn loghub_texts() -> Option<Vec<String>> {
     let dir = loghub_dir()?;

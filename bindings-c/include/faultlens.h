@@ -308,6 +308,15 @@ typedef struct {
    * Number of `trace_ids`.
    */
   size_t n_trace_ids;
+  /**
+   * "threshold" or "rate": which rule fired.
+   */
+  const char *trigger;
+  /**
+   * The key's baseline (expected events per window) when it fired, or NaN when no rate
+   * trigger is set or the key had too little history.
+   */
+  double baseline;
 } FlIncident;
 
 #ifdef __cplusplus
@@ -1904,7 +1913,8 @@ FlStatus fl_csr_free(FlCsr *m);
 /**
  * Builds an empty aggregator from a JSON config with the core's snake_case names (`window_ms`,
  * `key_fields`, `threshold`, `key_thresholds`, `allowed_lateness_ms` (required),
- * `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`), e.g.
+ * `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`, `rate` (an object:
+ * `factor`, `z`, `alpha`, `min_history`, `forget_after`, `min_count`; see docs/window.md)), e.g.
  * `{"threshold":10,"allowed_lateness_ms":5000}`. Bad JSON, unknown or missing fields and
  * out-of-range values give `FL_STATUS_INVALID_CONFIG`.
  *

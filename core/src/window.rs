@@ -48,10 +48,13 @@ use crate::error::{Error, Result};
 use crate::models::Artifact;
 
 mod group;
+mod rate;
 mod semantics;
 mod state;
 mod table;
 pub use group::{GroupConfig, group_incidents};
+use rate::*;
+pub use rate::{RateTrigger, Trigger};
 use semantics::*;
 pub use semantics::{
     Event, Incident, KeyField, KeyThreshold, Outcome, Severity, WindowConfig, WindowKey,
@@ -737,6 +740,8 @@ impl WindowAggregator {
             max_samples: config.max_samples,
             max_trace_ids: config.max_trace_ids,
             key_fields: &config.key_fields,
+            rate: config.rate.as_ref(),
+            rate_floor: config.rate.as_ref().map_or(u64::MAX, RateTrigger::floor),
         };
         let mut incidents = Vec::new();
         let keys = groups.len() - 1;
@@ -804,7 +809,7 @@ impl WindowAggregator {
     }
 
     /// Removes keys whose window is empty and that hold nothing that matters any more (no pending
-    /// events, not over the threshold, no cooldown running). Runs once per window of event time.
+    /// events, not over the threshold, no cooldown running, no baseline a later event could use). Runs once per window of event time.
     fn sweep(&mut self, wm: i64) {
         if self
             .last_sweep
@@ -815,6 +820,8 @@ impl WindowAggregator {
         self.last_sweep = Some(wm);
         let horizon = i128::from(wm) - i128::from(self.window);
         let cooldown = i128::from(self.config.cooldown_ms);
+        let wm_period = period_of(wm, self.window);
+        let rate = self.config.rate.as_ref();
         let dead: Vec<u32> = (0..self.slots.len() as u32)
             .filter(|&s| {
                 let x = &self.slots[s as usize];
@@ -826,6 +833,11 @@ impl WindowAggregator {
                         .is_none_or(|&(b, _)| i128::from(b) <= horizon)
                     && x.last_fire
                         .is_none_or(|f| i128::from(f) + cooldown <= i128::from(wm))
+                    // A baseline still in use keeps its key.
+                    && match (rate, &x.rate) {
+                        (Some(r), Some(st)) => st.forgotten(wm_period, r),
+                        _ => true,
+                    }
             })
             .collect();
         self.stats.expired_keys = self.stats.expired_keys.saturating_add(dead.len() as u64);

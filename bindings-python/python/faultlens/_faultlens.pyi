@@ -58,6 +58,14 @@ class _KeyThreshold(TypedDict):
     key: _WindowKey
     threshold: int
 
+class _RateTrigger(TypedDict, total=False):
+    factor: float
+    z: float
+    alpha: float
+    min_history: int
+    forget_after: int
+    min_count: int
+
 class _WindowConfig(TypedDict, total=False):
     window_ms: int
     key_fields: list[Literal["service", "route", "error_code"]]
@@ -69,6 +77,7 @@ class _WindowConfig(TypedDict, total=False):
     max_samples: int
     max_trace_ids: int
     max_future_ms: int | None
+    rate: _RateTrigger | None
 
 class _Event(TypedDict, total=False):
     timestamp_ms: int
@@ -91,6 +100,8 @@ class _Incident(TypedDict):
     severity: Literal["low", "medium", "high", "critical"]
     samples: list[str]
     trace_ids: list[str]
+    trigger: Literal["threshold", "rate"]
+    baseline: float | None
 
 class _Outcome(TypedDict):
     incidents: list[_Incident]
@@ -447,6 +458,7 @@ class WindowAggregator:
         max_samples: int = 5,
         max_trace_ids: int = 10,
         max_future_ms: int | None = None,
+        rate: _RateTrigger | None = None,
     ) -> None: ...
     def push(self, event: _EventLike) -> _Outcome: ...
     def push_batch(self, events: Iterable[_EventLike]) -> _Outcome: ...

@@ -60,7 +60,7 @@ pub struct KeyThreshold {
 }
 
 /// Options of a [`WindowAggregator`]. Every time rule is here, in milliseconds of event time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowConfig {
     /// Window length: an event at `t` counts the key's events in `(t - window_ms, t]`.
@@ -89,6 +89,10 @@ pub struct WindowConfig {
     /// (reported in [`Outcome::rejected`], not counted), so one bad clock cannot make every later
     /// event late. Default `None`: no limit.
     pub max_future_ms: Option<u64>,
+    /// When set, an incident also fires when a count rises over the key's own learned normal
+    /// (see [`RateTrigger`]), alongside `threshold`. Default `None`: the threshold alone. For
+    /// rate triggers only, set `threshold` to `u64::MAX`.
+    pub rate: Option<RateTrigger>,
 }
 
 impl Default for WindowConfig {
@@ -104,6 +108,7 @@ impl Default for WindowConfig {
             max_samples: 5,
             max_trace_ids: 10,
             max_future_ms: None,
+            rate: None,
         }
     }
 }
@@ -169,6 +174,9 @@ impl WindowConfig {
                 "max_trace_ids",
                 format!("{} is above {MAX_SAMPLES}", self.max_trace_ids),
             ));
+        }
+        if let Some(rate) = &self.rate {
+            rate.validate()?;
         }
         let mut seen = std::collections::HashSet::new();
         for (i, kt) in self.key_thresholds.iter().enumerate() {
@@ -286,7 +294,7 @@ impl Severity {
 }
 
 /// A raised incident. Every field is a function of the key's on-time events alone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// 16 hex digits of a 64-bit FNV-1a hash of key, start and end: the same on every platform.
     pub id: String,
@@ -300,18 +308,25 @@ pub struct Incident {
     pub count: u64,
     /// The threshold that was exceeded.
     pub threshold: u64,
-    /// `count / threshold` banded.
+    /// `count / threshold` banded; for a rate incident, `count / ceil(max(baseline, 1))`.
     pub severity: Severity,
     /// Distinct messages of the key's last `max_samples` events in the window, newest first.
     pub samples: Vec<String>,
     /// Distinct non-empty trace ids of the key's last `max_trace_ids` events in the window, newest
     /// first.
     pub trace_ids: Vec<String>,
+    /// Which rule fired: the fixed threshold, or (under it) the key's rate trigger.
+    #[serde(default)]
+    pub trigger: Trigger,
+    /// The key's baseline (expected events per window) when it fired, if a rate trigger is set
+    /// and the key has enough history.
+    #[serde(default)]
+    pub baseline: Option<f64>,
 }
 
 /// What a call returned: incidents that became final, and which events of the call were not
 /// counted (indices into the batch; a single `push` uses index 0).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Incidents, ordered by `end_ms`, then key.
     pub incidents: Vec<Incident>,
@@ -364,6 +379,9 @@ pub(super) struct Rules<'a> {
     pub(super) max_samples: usize,
     pub(super) max_trace_ids: usize,
     pub(super) key_fields: &'a [KeyField],
+    pub(super) rate: Option<&'a RateTrigger>,
+    /// The least count the rate trigger can fire at (`u64::MAX` without one).
+    pub(super) rate_floor: u64,
 }
 
 /// Applies one key's final events (`group`, sorted by time, ties by text), pushing the incidents
@@ -422,14 +440,29 @@ pub(super) fn apply<'t>(
             )
         };
         // An event with count c is among the last `ring_len` events before a firing only if
-        // c + ring_len > threshold + 1 (each later event adds at most one to the count). Colder
+        // c + ring_len > the least firing count (each later event adds at most one to it). Colder
         // events are never samples; they cut the ring, whose older entries are then too old.
-        let useful = count.saturating_add(r.ring_len as u64) > slot.threshold.saturating_add(1);
+        // The least count that can fire is threshold + 1, or the rate trigger's floor if lower.
+        let useful = count.saturating_add(r.ring_len as u64)
+            > slot.threshold.saturating_add(1).min(r.rate_floor);
         if r.ring_len > 0 && !useful {
             keep = j;
             cleared = true;
         }
-        let over = count > slot.threshold;
+        let over_threshold = count > slot.threshold;
+        let (over_rate, baseline) = match r.rate {
+            Some(rate) => {
+                let st = slot
+                    .rate
+                    .get_or_insert_with(|| RateState::new(period_of(t, r.window)));
+                if st.advance(period_of(t, r.window), rate) {
+                    st.count = st.count.saturating_add(n);
+                }
+                rate.judge(count, st)
+            }
+            None => (false, None),
+        };
+        let over = over_threshold || over_rate;
         let cooled = slot
             .last_fire
             .is_none_or(|f| i128::from(t) >= i128::from(f) + i128::from(r.cooldown));
@@ -466,6 +499,13 @@ pub(super) fn apply<'t>(
                 }
             }
             let threshold = slot.threshold;
+            let (trigger, severity) = if over_threshold {
+                (Trigger::Threshold, Severity::of(count, threshold))
+            } else {
+                // How far over its normal: count against the baseline rounded up (at least 1).
+                let normal = baseline.map_or(1, |b| b.max(1.0).ceil() as u64);
+                (Trigger::Rate, Severity::of(count, normal))
+            };
             out.push(Incident {
                 id: incident_id(&slot.key, start, t),
                 key: decode_key(r.key_fields, &slot.key),
@@ -473,9 +513,11 @@ pub(super) fn apply<'t>(
                 end_ms: t,
                 count,
                 threshold,
-                severity: Severity::of(count, threshold),
+                severity,
                 samples,
                 trace_ids,
+                trigger,
+                baseline,
             });
         }
         i = j;

@@ -31,6 +31,9 @@ pub(super) struct KeyState {
     pub(super) last_over: bool,
     pub(super) last_fire: Option<i64>,
     pub(super) recent: Vec<(i64, String, String)>,
+    /// The key's baseline (rate triggers); absent in files written before them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) rate: Option<RateState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,6 +64,13 @@ impl WindowState {
             }
         }
         for k in &self.keys {
+            if k.rate
+                .is_some_and(|r| !(r.mean.is_finite() && r.mean >= 0.0))
+            {
+                return Err(Error::Corrupt(
+                    "window state holds a negative or non-finite baseline".into(),
+                ));
+            }
             if k.times.windows(2).any(|w| w[0].0 >= w[1].0) {
                 return Err(Error::Corrupt(
                     "window state holds event times out of order".into(),
@@ -131,6 +141,7 @@ impl WindowAggregator {
                     times: x.times.iter().copied().collect(),
                     last_over: x.last_over,
                     last_fire: x.last_fire,
+                    rate: x.rate,
                     recent: x
                         .ring
                         .iter()
@@ -195,11 +206,16 @@ impl WindowAggregator {
             self.encode_key(&k.key, &mut buf);
             let slot = self.slot_of_encoded(&buf, true);
             let (ring_len, window) = (self.ring_len, self.window);
+            let rate = self.config.rate.clone();
             let x = &mut self.slots[slot as usize];
-            let fresh = x.times.is_empty() && x.ring.entries.is_empty() && x.last_fire.is_none();
+            let fresh = x.times.is_empty()
+                && x.ring.entries.is_empty()
+                && x.last_fire.is_none()
+                && x.rate.is_none();
             if fresh {
                 x.times = k.times.into_iter().collect();
                 x.last_over = k.last_over;
+                x.rate = k.rate;
             } else {
                 // A key held by both (merge): unite the windows, drop what no later event can
                 // count, and recompute "over" at the key's latest final event from the union.
@@ -217,7 +233,16 @@ impl WindowAggregator {
                         _ => x.times.push_back((t, c)),
                     }
                 }
-                x.last_over = window_count(&x.times) > x.threshold;
+                let count = window_count(&x.times);
+                x.rate = match (x.rate, k.rate, rate.as_ref()) {
+                    (Some(a), Some(b), Some(r)) => Some(RateState::unite(a, b, r)),
+                    (a, b, _) => a.or(b),
+                };
+                let over_rate = match (&rate, &x.rate) {
+                    (Some(r), Some(st)) => r.judge(count, st).0,
+                    _ => false,
+                };
+                x.last_over = count > x.threshold || over_rate;
             }
             x.count = window_count(&x.times);
             x.last_fire = x.last_fire.max(k.last_fire);

@@ -314,6 +314,8 @@ pub(super) struct Slot {
     pub(super) last_over: bool,
     pub(super) last_fire: Option<i64>,
     pub(super) ring: Ring,
+    /// The key's baseline, when a rate trigger is set and the key has had a final event.
+    pub(super) rate: Option<RateState>,
 }
 
 pub(super) fn encode_field(buf: &mut Vec<u8>, v: &str) {

@@ -990,3 +990,141 @@ fn opposite_merges_from_two_threads_do_not_deadlock() {
     let stats = a.read().unwrap().stats();
     assert!(stats.events > 40);
 }
+
+mod grouper {
+    use faultlens::Artifact;
+    use faultlens::window::{GroupInput, GrouperConfig, IncidentGrouper};
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    struct Inc {
+        id: String,
+        t: i64,
+        text: Option<String>,
+        emb: Option<Vec<f32>>,
+    }
+
+    fn input(x: &Inc) -> GroupInput<'_> {
+        GroupInput {
+            id: &x.id,
+            time_ms: x.t,
+            text: x.text.as_deref(),
+            embedding: x.emb.as_deref(),
+        }
+    }
+
+    const WORDS: [&str; 8] = [
+        "timeout", "upstream", "refused", "disk", "quota", "payment", "declined", "lock",
+    ];
+
+    fn incidents() -> impl Strategy<Value = Vec<Inc>> {
+        prop::collection::vec(
+            (
+                0i64..50,
+                prop::option::of(prop::collection::vec(0usize..8, 1..4)),
+                prop::option::of(prop::collection::vec(-2i8..3, 3)),
+            ),
+            1..40,
+        )
+        .prop_map(|raw| {
+            raw.into_iter()
+                .enumerate()
+                .map(|(i, (t, words, emb))| Inc {
+                    id: format!("inc-{i:02}"),
+                    t,
+                    text: words.map(|w| w.iter().map(|&k| WORDS[k]).collect::<Vec<_>>().join(" ")),
+                    // An all-zero embedding is bad input: nudge it.
+                    emb: emb.map(|v| {
+                        let mut v: Vec<f32> = v.into_iter().map(f32::from).collect();
+                        if v.iter().all(|&x| x == 0.0) {
+                            v[0] = 1.0;
+                        }
+                        v
+                    }),
+                })
+                .collect()
+        })
+    }
+
+    /// Adds `incs` in the order given by `perm`, cut into batches at `cuts`.
+    fn run(incs: &[Inc], perm: &[usize], cuts: &[bool], cfg: &GrouperConfig) -> IncidentGrouper {
+        let mut g = IncidentGrouper::new(cfg.clone()).unwrap();
+        let mut batch = Vec::new();
+        for (k, &i) in perm.iter().enumerate() {
+            batch.push(input(&incs[i]));
+            if cuts.get(k).copied().unwrap_or(false) {
+                g.add(&batch).unwrap();
+                batch.clear();
+            }
+        }
+        g.add(&batch).unwrap();
+        g
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 64,
+            rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+                ProptestConfig::default().rng_seed
+            } else {
+                proptest::test_runner::RngSeed::Fixed(0x0061_20A9)
+            },
+            ..ProptestConfig::default()
+        })]
+
+        /// Any order and batching gives the same groups and ids, equal to the connected components
+        /// of the similarity graph named after their earliest member (a brute-force oracle).
+        #[test]
+        fn groups_do_not_depend_on_order_or_batching(
+            incs in incidents(),
+            seed in any::<u64>(),
+            cuts in prop::collection::vec(any::<bool>(), 40),
+            min_similarity in prop::sample::select(vec![0.3, 0.5, 0.8, 1.0]),
+            text_weight in prop::sample::select(vec![0.0, 0.5, 1.0]),
+        ) {
+            let cfg = GrouperConfig { min_similarity, text_weight, ..Default::default() };
+            let n = incs.len();
+            let ordered: Vec<usize> = (0..n).collect();
+            let mut shuffled = ordered.clone();
+            let mut s = seed | 1;
+            for i in (1..n).rev() {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            let one = run(&incs, &ordered, &[], &cfg);
+            let other = run(&incs, &shuffled, &cuts, &cfg);
+            prop_assert_eq!(one.groups(), other.groups());
+            let reloaded = IncidentGrouper::from_bytes(&other.to_bytes().unwrap()).unwrap();
+            prop_assert_eq!(reloaded.groups(), one.groups());
+
+            // Oracle: components by repeated relaxation over all pairs.
+            let linked: Vec<Vec<bool>> = (0..n)
+                .map(|a| {
+                    (0..n)
+                        .map(|b| one.similarity(&incs[a].id, &incs[b].id).unwrap() >= min_similarity)
+                        .collect()
+                })
+                .collect();
+            let mut label: Vec<usize> = (0..n).collect();
+            loop {
+                let mut changed = false;
+                for a in 0..n {
+                    for b in 0..n {
+                        if a != b && linked[a][b] && label[b] < label[a] {
+                            label[a] = label[b];
+                            changed = true;
+                        }
+                    }
+                }
+                if !changed { break; }
+            }
+            for a in 0..n {
+                let first = (0..n)
+                    .filter(|&b| label[b] == label[a])
+                    .min_by_key(|&b| (incs[b].t, incs[b].id.clone()))
+                    .unwrap();
+                prop_assert_eq!(one.group_of(&incs[a].id).unwrap(), incs[first].id.clone());
+            }
+        }
+    }
+}

@@ -48,11 +48,15 @@ use crate::error::{Error, Result};
 use crate::models::Artifact;
 
 mod group;
+mod grouper;
 mod rate;
 mod semantics;
 mod state;
 mod table;
 pub use group::{GroupConfig, group_incidents};
+pub use grouper::{
+    Assignment, Group, GroupInput, GroupUpdate, GrouperConfig, IncidentGrouper, Renamed,
+};
 use rate::*;
 pub use rate::{RateTrigger, Trigger};
 use semantics::*;

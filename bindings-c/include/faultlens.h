@@ -107,6 +107,14 @@ typedef struct FlClassifier FlClassifier;
 typedef struct FlCsr FlCsr;
 
 /**
+ * Online incident groups: connected components of the similarity graph, named after their
+ * earliest member (see docs/window.md). Thread-safe: a read-write lock inside; `fl_grouper_add`
+ * takes it for writing. Create with `fl_grouper_new`, `fl_grouper_from_bytes` or
+ * `fl_grouper_load`; release with `fl_grouper_free`.
+ */
+typedef struct FlGrouper FlGrouper;
+
+/**
  * Search results: `fl_hits_rows` rows (one per query), each with `fl_hits_len` hits, best first.
  * Immutable; safe to read from several threads. Free with `fl_hits_free`.
  */
@@ -218,6 +226,34 @@ typedef struct FlWindowResult FlWindowResult;
  * out of `total`, and the `user_data` given to `fl_classifier_fit`. Called on the fitting thread.
  */
 typedef void (*FlProgressFn)(const char *stage, size_t done, size_t total, void *user_data);
+
+/**
+ * One incident to group, read only during the call. `id` is required (NUL-terminated UTF-8,
+ * unique); `text` may be NULL (no text); `embedding` may be NULL (no embedding), else `dim`
+ * floats, the same `dim` for every incident of a grouper.
+ */
+typedef struct {
+  /**
+   * The incident's id.
+   */
+  const char *id;
+  /**
+   * Orders members: a group is named after its earliest (time, then id) member.
+   */
+  int64_t time_ms;
+  /**
+   * Text, or NULL.
+   */
+  const char *text;
+  /**
+   * Embedding, or NULL.
+   */
+  const float *embedding;
+  /**
+   * Length of `embedding`.
+   */
+  size_t dim;
+} FlGroupInput;
 
 /**
  * One log event, borrowed by faultlens only during the call. Strings are NUL-terminated UTF-8.
@@ -978,6 +1014,74 @@ FlStatus fl_ks_columns(const double *reference,
                        double *statistics,
                        double *pvalues,
                        bool *drift);
+
+/**
+ * Builds an empty grouper from a JSON config (`min_similarity`, `text_weight`,
+ * `max_incidents`, `preprocessor`; NULL = defaults). On success `*out` owns a new handle: free
+ * it with `fl_grouper_free`.
+ */
+FlStatus fl_grouper_new(const char *config_json, FlGrouper **out);
+
+/**
+ * Frees a grouper. NULL is a no-op; a pointer that is not a live grouper is refused with
+ * `FL_STATUS_INVALID_INPUT`. No other call may be using the handle.
+ */
+FlStatus fl_grouper_free(FlGrouper *g);
+
+/**
+ * Adds `n` incidents. `*out_json` receives `{"assignments": [{"id", "group", "new_group"}],
+ * "renamed": [{"from", "to"}]}` (free it with `fl_string_free`). Bad input (NULL or repeated
+ * id, a NaN in an embedding, another dimension) fails the call and adds nothing. Takes the
+ * write lock.
+ */
+FlStatus fl_grouper_add(FlGrouper *g, const FlGroupInput *incidents, size_t n, char **out_json);
+
+/**
+ * The group id of incident `id` into `*out` (free with `fl_string_free`); `*out` is NULL for an
+ * unknown id. Read lock.
+ */
+FlStatus fl_grouper_group_of(const FlGrouper *g, const char *id, char **out);
+
+/**
+ * Every group as JSON `[{"id", "members": [...]}]` into `*out_json` (free with
+ * `fl_string_free`). Read lock.
+ */
+FlStatus fl_grouper_groups(const FlGrouper *g, char **out_json);
+
+/**
+ * The similarity of two held incidents into `*out`; NaN when either id is unknown. Read lock.
+ */
+FlStatus fl_grouper_similarity(const FlGrouper *g, const char *a, const char *b, double *out);
+
+/**
+ * Number of incidents held into `*out`. Read lock.
+ */
+FlStatus fl_grouper_len(const FlGrouper *g, size_t *out);
+
+/**
+ * The config as JSON into `*out_json` (free with `fl_string_free`). Read lock.
+ */
+FlStatus fl_grouper_config(const FlGrouper *g, char **out_json);
+
+/**
+ * The whole state as model-file bytes; free with `fl_bytes_free(*bytes, *len)`. Read lock.
+ */
+FlStatus fl_grouper_to_bytes(const FlGrouper *g, uint8_t **bytes, size_t *len);
+
+/**
+ * Restores a grouper from `fl_grouper_to_bytes` output. On success `*out` owns a new handle.
+ */
+FlStatus fl_grouper_from_bytes(const uint8_t *bytes, size_t len, FlGrouper **out);
+
+/**
+ * Writes the state to `path` atomically (a failed save leaves the old file). Read lock.
+ */
+FlStatus fl_grouper_save(const FlGrouper *g, const char *path);
+
+/**
+ * Reads a state written by `save` in any language. On success `*out` owns a new handle.
+ */
+FlStatus fl_grouper_load(const char *path, FlGrouper **out);
 
 /**
  * Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`

@@ -15,6 +15,7 @@ mod classify;
 mod convert;
 pub mod drift;
 mod error;
+mod grouper;
 mod index;
 mod js_object;
 mod resolve;

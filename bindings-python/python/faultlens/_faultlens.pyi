@@ -476,6 +476,55 @@ class WindowAggregator:
     def load(cls, path: _Path) -> WindowAggregator: ...
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
 
+class _GroupInput(TypedDict, total=False):
+    id: str
+    time_ms: int
+    text: str | None
+    embedding: Sequence[float] | npt.NDArray[np.float32] | None
+
+class _Assignment(TypedDict):
+    id: str
+    group: str
+    new_group: bool
+
+class _GroupUpdate(TypedDict):
+    assignments: list[_Assignment]
+    renamed: list[dict[str, str]]  # {"from": old group id, "to": new group id}
+
+class _Group(TypedDict):
+    id: str
+    members: list[str]
+
+class _GrouperConfig(TypedDict, total=False):
+    min_similarity: float
+    text_weight: float
+    max_incidents: int
+    preprocessor: _PreprocessorConfig
+
+class IncidentGrouper:
+    def __init__(
+        self,
+        *,
+        min_similarity: float = 0.5,
+        text_weight: float = 0.5,
+        max_incidents: int = 100000,
+        preprocessor: _PreprocessorConfig | None = None,
+    ) -> None: ...
+    def add(self, incidents: Iterable[_GroupInput]) -> _GroupUpdate: ...
+    def group_of(self, id: str) -> str | None: ...
+    def groups(self) -> list[_Group]: ...
+    def similarity(self, a: str, b: str) -> float | None: ...
+    def len(self) -> int: ...
+    def __len__(self) -> int: ...
+    def config(self) -> _GrouperConfig: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> IncidentGrouper: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> IncidentGrouper: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
 _Vectors = Union[npt.NDArray[np.float32], npt.ArrayLike]
 _Ids = Union[Sequence[int], npt.NDArray[np.uint64], npt.NDArray[np.int64]]
 # (id, score, payload): score is cosine similarity / inner product / Euclidean distance.

@@ -265,6 +265,7 @@ class _ResolverOutcome(TypedDict):
     method: Literal["exact_match", "similarity_match", "ml_prediction", "no_match"]
     matched_id: int | None
     similarity: float | None
+    rule: str | None
     timestamp: float
 
 class _Histogram(TypedDict):
@@ -285,6 +286,30 @@ class _Metrics(TypedDict):
     outcomes: dict[str, _OutcomeCounts]
     latency_seconds: _Histogram
     confidence: _Histogram
+
+class _OutcomeSummary(TypedDict, total=False):
+    resolutions: int  # stages only
+    success: int
+    failure: int
+    success_rate: float | None
+
+class _ResolverSummary(TypedDict):
+    total: int
+    reliable: int
+    unreliable: int
+    novel: int
+    errors: int
+    mean_latency_ms: float | None
+    max_latency_ms: float | None
+    mean_confidence: float | None
+    outcomes: int
+    success_rate: float | None
+    by_stage: dict[str, _OutcomeSummary]
+    by_solution: dict[str, _OutcomeSummary]
+
+class _SolutionThreshold(TypedDict):
+    solution: str
+    threshold: float
 
 class Resolution:
     """The answer to one resolve call: which stage answered, how sure (confidence: the probability
@@ -328,6 +353,7 @@ class Resolver:
         max_outcomes: int = ...,
         knowledge_vectorizer: _TfidfConfig = ...,
         novelty_threshold: float = 0.5,
+        solution_thresholds: Sequence[_SolutionThreshold] = (),
     ) -> None: ...
     def set_rules(self, rules: Sequence[_Rule]) -> int:
         """Replace the rules (first match wins, case-insensitive regexes); returns their number."""
@@ -371,6 +397,8 @@ class Resolver:
         """Counters and histograms."""
     def metrics_prometheus(self) -> str:
         """The metrics in the Prometheus text exposition format."""
+    def summary(self) -> _ResolverSummary:
+        """Mean/max latency, mean confidence, outcomes and success rates per stage and per solution."""
     def reset_metrics(self) -> None:
         """Zero every counter and histogram."""
     def config(self) -> dict[str, Any]:

@@ -1584,6 +1584,15 @@ FlStatus fl_resolver_outcomes(const FlResolver *r, char **json);
 FlStatus fl_resolver_metrics(const FlResolver *r, char **json);
 
 /**
+ * The monitoring summary as JSON: `total`, `reliable`, `unreliable`, `novel`, `errors`,
+ * `mean_latency_ms`, `max_latency_ms`, `mean_confidence`, `outcomes`, `success_rate`,
+ * `by_stage` and `by_solution` (`{success, failure, success_rate}`, stages also `resolutions`).
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_summary(const FlResolver *r, char **json);
+
+/**
  * The metrics in the Prometheus text exposition format (serve it at `/metrics`).
  *
  * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.

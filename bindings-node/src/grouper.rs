@@ -124,7 +124,10 @@ impl IncidentGrouper {
     }
 
     /// Every group: `[{id, members}]`, ordered by their first member.
-    #[napi(catch_unwind, ts_return_type = "Array<{ id: string; members: Array<string> }>")]
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Array<{ id: string; members: Array<string> }>"
+    )]
     pub fn groups(&self) -> Result<Value> {
         convert::config_to_js(&self.read()?.groups())
     }

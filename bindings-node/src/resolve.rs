@@ -618,7 +618,8 @@ impl Resolver {
     pub fn summary(&self) -> Result<Value> {
         let s = read(&self.inner)?.summary();
         // Stage and solution names are map keys, not fields: keep them as they are.
-        let mut v = serde_json::to_value(&s).map_err(|e| binding("GenericFailure", e.to_string()))?;
+        let mut v =
+            serde_json::to_value(&s).map_err(|e| binding("GenericFailure", e.to_string()))?;
         let mut keep = serde_json::Map::new();
         if let Value::Object(m) = &mut v {
             for key in ["by_stage", "by_solution"] {

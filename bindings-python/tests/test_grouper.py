@@ -60,7 +60,7 @@ def test_errors_add_nothing():
     g.add(INCIDENTS[:3])
     with pytest.raises(DimensionError):
         g.add([{"id": "x", "embedding": [1.0, 2.0]}])
-    with pytest.raises(InvalidInputError, match="inc-a"):
+    with pytest.raises(InvalidInputError, match="inc-b"):
         g.add([{"id": "y", "text": "a"}, {"id": "inc-b", "text": "b"}])
     with pytest.raises(InvalidInputError, match="no `id`"):
         g.add([{"text": "no id"}])

@@ -14,6 +14,7 @@ import pytest
 import faultlens
 
 prometheus_client = pytest.importorskip("prometheus_client")  # installed by scripts/test.sh
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 
 def test_importing_faultlens_does_not_import_prometheus_client():
@@ -39,7 +40,7 @@ def _scrape(registry) -> dict:
         server.shutdown()
         server.server_close()
     samples = {}
-    for fam in prometheus_client.parser.text_string_to_metric_families(text):
+    for fam in text_string_to_metric_families(text):
         for s in fam.samples:
             samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return samples
@@ -55,7 +56,7 @@ def test_every_stateful_object_scraped_and_parsed():
     r.record_outcome("java.lang.OutOfMemoryError", "raise the heap", True)
     w = faultlens.WindowAggregator(threshold=1, allowed_lateness_ms=0, window_ms=1000)
     w.push_batch([(0, "api", "/pay", "E1", "boom"), (10, "api", "/pay", "E1", "boom"), (5000, "api", "/pay", "E1", "x")])
-    d = faultlens.KlDriftDetector(window_size=100)
+    d = faultlens.KlDriftDetector(window=100)
     d.set_baseline([i / 1000 for i in range(1000)])
     d.add_many([0.9] * 150)
     g = faultlens.IncidentGrouper()

@@ -227,7 +227,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             } else {
                 format!(
-                    "the last-{} window's KL {:.3} crossed its drift threshold {:.3} (the {}-score window's KL {:.3} was still under {:.3})",
+                    "the last-{} window's KL {:.3} crossed its drift threshold {:.3} (the {}-score window's KL {:.3} was not over its {:.3})",
                     s.short_window, s.short_kl, short, s.window_size, s.kl, s.thresholds.drift
                 )
             };

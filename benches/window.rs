@@ -45,6 +45,30 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // Rate triggers on alongside the threshold (200): default estimator, firing on a rise of at
+    // least 50 events (`rate_triggers`), and with any count allowed to fire (`rate_any_count`:
+    // every rare key that triples its normal becomes an incident, so most of the extra time is
+    // building those incidents).
+    for (name, min_count) in [("rate_triggers", 50), ("rate_any_count", 1)] {
+        let mut rate = config();
+        rate.rate = Some(faultlens::window::RateTrigger {
+            min_count,
+            ..Default::default()
+        });
+        g.bench_function(
+            BenchmarkId::new("push_batch", format!("{n}_events/batch_10000/{name}")),
+            |b| {
+                b.iter(|| {
+                    let mut w = WindowAggregator::new(rate.clone()).unwrap();
+                    let mut incidents = 0;
+                    for chunk in events.chunks(10_000) {
+                        incidents += w.push_batch(chunk).incidents.len();
+                    }
+                    incidents + w.flush().incidents.len()
+                })
+            },
+        );
+    }
     g.finish();
 }
 

@@ -44,6 +44,36 @@ export declare class Adwin {
 }
 
 /**
+ * Stable incident groups, assigned online: connected components of "similarity >=
+ * minSimilarity" among all incidents added, named after their earliest member, so the same
+ * incidents give the same groups in any order or batching (docs/window.md).
+ */
+export declare class IncidentGrouper {
+  /** An empty grouper; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: GrouperOptions)
+  /** Adds incidents; returns `{assignments, renamed}`. Bad input throws and adds nothing. */
+  add(incidents: Array<GroupInput>): GroupUpdate
+  /** The id of the group `id` is in, or `null` for an unknown id. */
+  groupOf(id: string): string | null
+  /** Every group: `[{id, members}]`, ordered by their first member. */
+  groups(): Array<{ id: string; members: Array<string> }>
+  /** The similarity of two held incidents, or `null` when either id is unknown. */
+  similarity(a: string, b: string): number | null
+  /** Number of incidents held. */
+  len(): number
+  /** The full configuration (camelCase keys). */
+  config(): Required<GrouperOptions>
+  /** The whole state as model-file bytes. */
+  toBytes(): Buffer
+  /** Restores a grouper from `toBytes()` output (copied). */
+  static fromBytes(bytes: Uint8Array): IncidentGrouper
+  /** Writes the state atomically (a failed save keeps the previous file). */
+  save(path: string): void
+  /** Reads a state written by `save` in any language. */
+  static load(path: string): IncidentGrouper
+}
+
+/**
  * KL drift detector over a sliding window of scores against a baseline histogram, with
  * calibrated (default) or fixed thresholds, drift events and a retrain policy. Timestamps are
  * seconds since the Unix epoch (now when omitted).
@@ -221,6 +251,12 @@ export declare class Resolver {
   metrics(): MetricsSnapshot
   /** The metrics in the Prometheus text exposition format, ready to serve at `/metrics`. */
   metricsPrometheus(): string
+  /**
+   * The monitoring summary (camelCase keys): `total`, `reliable`, `unreliable`, `novel`,
+   * `errors`, `meanLatencyMs`, `maxLatencyMs`, `meanConfidence`, `outcomes`, `successRate`,
+   * `byStage` and `bySolution` (keyed by stage / solution as the core spells them).
+   */
+  summary(): ResolverSummary
   /** Zeroes every counter and histogram. */
   resetMetrics(): void
   /** The full configuration (camelCase keys); `new Resolver(r.config())` rebuilds an empty one. */
@@ -691,11 +727,46 @@ export interface DriftSummary {
 export declare function evaluate(model: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
 
 /**
+ * Options of `new IncidentGrouper(options)`: `minSimilarity` (0.5), `textWeight` (0.5),
+ * `maxIncidents` (100000), `preprocessor` (Preprocessor options).
+ */
+export interface GrouperOptions {
+  /** Incidents at least this similar are linked (in (0, 1]). */
+  minSimilarity?: number
+  /** Weight of the text similarity when both incidents have text and an embedding. */
+  textWeight?: number
+  /** Most incidents held. */
+  maxIncidents?: number
+  /** How texts become tokens. */
+  preprocessor?: PreprocessorOptions
+}
+
+/**
  * Group numbers for incidents given each one's sample messages (`incidents.map(i => i.samples)`):
  * incidents with similar messages share a number (TF-IDF + DBSCAN). Options: `minSimilarity`
  * (0.5), `minGroupSize` (2), `maxFeatures` (4096).
  */
 export declare function groupIncidents(samples: Array<Array<string>>, options?: { minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null): Array<number>
+
+/** One incident to group. */
+export interface GroupInput {
+  /** Unique, non-empty id (e.g. a window incident's `id`). */
+  id: string
+  /** Orders members: a group is named after its earliest (time, then id) member (default 0). */
+  timeMs?: number
+  /** Text, if any (e.g. the incident's samples joined). */
+  text?: string
+  /** An embedding from the caller's model, if any (one dimension for all incidents). */
+  embedding?: Float32Array
+}
+
+/** What `add` did: where each incident went, and groups renamed by the call. */
+export interface GroupUpdate {
+  /** One per added incident, in input order. */
+  assignments: Array<{ id: string; group: string; newGroup: boolean }>
+  /** Group ids that stopped existing, and the id their members now have. */
+  renamed: Array<{ from: string; to: string }>
+}
 
 /** A raised incident (see docs/window.md). */
 export interface Incident {
@@ -717,6 +788,10 @@ export interface Incident {
   samples: Array<string>
   /** Distinct recent trace ids, newest first. */
   traceIds: Array<string>
+  /** Which rule fired. */
+  trigger: 'threshold' | 'rate'
+  /** The key's expected events per window when it fired (rate triggers with enough history). */
+  baseline?: number | null
 }
 
 /** A stored vector and its payload. */
@@ -898,6 +973,11 @@ export interface Outcome {
   matchedId?: number
   /** Its similarity to the text. */
   similarity?: number
+  /**
+   * The rule that answered (exact matches), else `null`; for classifier answers `solution`
+   * is the label.
+   */
+  rule: string | null
   /** Seconds since the Unix epoch. */
   timestamp: number
 }
@@ -908,6 +988,18 @@ export interface OutcomeCounts {
   success: number
   /** Answers that did not. */
   failure: number
+}
+
+/** Outcomes of one stage or solution in `summary()`. */
+export interface OutcomeSummary {
+  /** Resolutions answered (stages only). */
+  resolutions?: number
+  /** Answers that worked. */
+  success: number
+  /** Answers that did not. */
+  failure: number
+  /** `success / (success + failure)`, `null` before any outcome. */
+  successRate?: number | null
 }
 
 /**
@@ -979,6 +1071,25 @@ export interface PreprocessorOptions {
   minTokenLength?: number
 }
 
+/**
+ * A rate trigger (see docs/window.md for the estimator): fires when a key's window count
+ * exceeds `factor` times its baseline and lies `z` Poisson deviations above it.
+ */
+export interface RateTrigger {
+  /** Count must exceed `factor` x baseline (default 1.5; "15% above usual" is 1.15). */
+  factor?: number
+  /** ...and lie at least `z` Poisson standard deviations above it (default 3). */
+  z?: number
+  /** Weight of the newest complete period in the baseline, in (0, 1] (default 0.1). */
+  alpha?: number
+  /** Complete periods before a key's baseline is trusted (default 3). */
+  minHistory?: number
+  /** A key idle for more than this many periods starts over (default 100). */
+  forgetAfter?: number
+  /** Counts below this never fire on rate (default 1). */
+  minCount?: number
+}
+
 /** The answer to one `resolve` call. */
 export interface Resolution {
   /** The remedy, or `null` when no stage produced one. */
@@ -1038,6 +1149,8 @@ export interface ResolverOptions {
   knowledgeVectorizer?: TfidfOptions
   /** An unanswered input is `novel` when its novelty exceeds this. Default 0.5. */
   noveltyThreshold?: number
+  /** Per-solution thresholds overriding the answering stage's: `[{solution, threshold}]`. */
+  solutionThresholds?: Array<{ solution: string; threshold: number }>
 }
 
 /** One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`. */
@@ -1048,6 +1161,34 @@ export interface ResolverRule {
   pattern: string
   /** The remedy. */
   solution: string
+}
+
+/** The monitoring summary of a resolver. */
+export interface ResolverSummary {
+  /** Resolutions in total. */
+  total: number
+  /** Answered reliably. */
+  reliable: number
+  /** Abstentions. */
+  unreliable: number
+  /** Novel inputs. */
+  novel: number
+  /** Failed resolve calls. */
+  errors: number
+  /** Mean time per resolution in ms (`null` before any). */
+  meanLatencyMs?: number | null
+  /** Longest resolution in ms. */
+  maxLatencyMs?: number | null
+  /** Mean confidence of answered resolutions. */
+  meanConfidence?: number | null
+  /** Outcomes reported. */
+  outcomes: number
+  /** Share of successful outcomes. */
+  successRate?: number | null
+  /** Per stage (`exact_match`, `similarity_match`, `ml_prediction`, `no_match`). */
+  byStage: Record<string, OutcomeSummary>
+  /** Per applied solution. */
+  bySolution: Record<string, OutcomeSummary>
 }
 
 /** Turns multi-core batch work on (default) or off for the whole process. */
@@ -1197,6 +1338,11 @@ export interface WindowOptions {
   maxTraceIds?: number
   /** Reject events more than this ahead of the largest event time (default null: no limit). */
   maxFutureMs?: number | null
+  /**
+   * Also fire when a count rises over the key's own learned normal (default null: the
+   * threshold alone); see docs/window.md.
+   */
+  rate?: RateTrigger | null
 }
 
 /** What a call returned: final incidents, and indices of the events not counted. */

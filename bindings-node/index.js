@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Adwin = nativeBinding.Adwin
+module.exports.IncidentGrouper = nativeBinding.IncidentGrouper
 module.exports.KlDriftDetector = nativeBinding.KlDriftDetector
 module.exports.PageHinkley = nativeBinding.PageHinkley
 module.exports.Preprocessor = nativeBinding.Preprocessor

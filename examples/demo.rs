@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use faultlens::resolve::{Mode, Resolver, ResolverConfig};
-use faultlens::window::{GroupConfig, group_incidents};
+use faultlens::window::{GroupInput, GrouperConfig, IncidentGrouper, RateTrigger};
 use faultlens::{
     Artifact, ClassifierConfig, Event, KlDriftConfig, KlDriftDetector, ModelKind, TextClassifier,
     WindowAggregator, WindowConfig,
@@ -49,6 +49,45 @@ const NOVEL: [&str; 4] = [
 ];
 
 const SERVICES: [&str; 4] = ["checkout", "payments", "search", "billing"];
+
+/// `text` cut to at most `max` characters at a word boundary, with "…" when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max.saturating_sub(1)).collect();
+    let at = head
+        .rfind(' ')
+        .filter(|&i| i > max / 2)
+        .unwrap_or(head.len());
+    format!("{}…", head[..at].trim_end())
+}
+
+/// A duration a person reads: "850 µs", "1.2 ms", "<1 µs" (never "0 µs").
+fn took(us: u64) -> String {
+    match us {
+        0 => "<1 µs".into(),
+        1..=999 => format!("{us} µs"),
+        _ => format!("{:.1} ms", us as f64 / 1e3),
+    }
+}
+
+/// Milliseconds since the Unix epoch as UTC, "2026-01-01 04:00:00 UTC" (days to civil date:
+/// H. Hinnant's algorithm; no time-zone database needed for UTC).
+fn utc(ms: i64) -> String {
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) / 1000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, se) = (rem / 3600, rem / 60 % 60, rem % 60);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{se:02} UTC")
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data");
@@ -113,14 +152,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shown = [0usize, 1, 2, 3, 2001, 2003];
     for &i in &shown {
         let a = &answers[i];
-        let text: String = stream[i].chars().take(72).collect();
+        let text = cut(&stream[i], 72);
         println!(
-            "  {text}\n    -> {} via {} ({:.2}{}), {} µs",
+            "  {text}\n    -> {} via {} (confidence {:.2}{}), {}",
             a.solution.as_deref().unwrap_or("-"),
             a.method.as_str(),
             a.confidence,
             if a.reliable { "" } else { ", unreliable" },
-            a.elapsed_us
+            took(a.elapsed_us)
         );
     }
     let mut by_method = std::collections::BTreeMap::new();
@@ -135,16 +174,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         by_method
     );
     // Operators confirm two answers; one works, one does not.
-    resolver.record_outcome(
-        &stream[0],
-        answers[0].solution.as_deref().unwrap_or("-"),
-        true,
-    )?;
-    resolver.record_outcome(
-        &stream[1],
-        answers[1].solution.as_deref().unwrap_or("-"),
-        false,
-    )?;
+    for (i, worked) in [(0usize, true), (1, false)] {
+        let sol = answers[i].solution.as_deref().unwrap_or("-");
+        resolver.record_outcome(&stream[i], sol, worked)?;
+        println!(
+            "  feedback: {} for \"{}\" {}",
+            sol,
+            cut(&stream[i], 48),
+            if worked { "worked" } else { "did not work" }
+        );
+    }
+    let summary = resolver.summary();
+    println!(
+        "  summary: {} resolutions, mean {:.3} ms, max {:.3} ms, mean confidence {:.2}; outcomes {} ({} worked)\n",
+        summary.total,
+        summary.mean_latency_ms.unwrap_or(0.0),
+        summary.max_latency_ms.unwrap_or(0.0),
+        summary.mean_confidence.unwrap_or(0.0),
+        summary.outcomes,
+        summary.by_solution.values().map(|s| s.success).sum::<u64>()
+    );
 
     println!("== 3. watch the classifier's confidence for drift");
     let confidence: Vec<f64> = stream
@@ -169,14 +218,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let status = detector.status()?;
     match first_drift {
-        Some((i, s)) => println!(
-            "  drift from error #{i} (KL {:.3}, calibrated threshold {:.3}; last-{} KL {:.3}, threshold {:.3}); new failure mode began at #2000",
-            s.kl,
-            s.thresholds.drift,
-            s.short_window,
-            s.short_kl,
-            s.short_thresholds.map_or(f64::INFINITY, |t| t.drift),
-        ),
+        Some((i, s)) => {
+            let short = s.short_thresholds.map_or(f64::INFINITY, |t| t.drift);
+            let which = if s.kl > s.thresholds.drift {
+                format!(
+                    "the {}-score window's KL {:.3} crossed its calibrated drift threshold {:.3}",
+                    s.window_size, s.kl, s.thresholds.drift
+                )
+            } else {
+                format!(
+                    "the last-{} window's KL {:.3} crossed its drift threshold {:.3} (the {}-score window's KL {:.3} was not over its {:.3})",
+                    s.short_window, s.short_kl, short, s.window_size, s.kl, s.thresholds.drift
+                )
+            };
+            println!("  drift at error #{i}: {which}; the new failure mode began at #2000")
+        }
         None => println!("  no drift detected"),
     }
     let summary = detector.summary(1.0)?;
@@ -191,11 +247,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("== 4. incidents: (service, route, remedy) counted over a 5-minute event-time window");
+    // Fires above 10 errors, or (rate trigger) at 8+ errors when that is 3x a key's own normal.
     let mut aggregator = WindowAggregator::new(WindowConfig {
         threshold: 10,
         allowed_lateness_ms: Some(10_000),
+        rate: Some(RateTrigger {
+            factor: 3.0,
+            min_count: 8,
+            ..Default::default()
+        }),
         ..Default::default()
     })?;
+    const T0_MS: i64 = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
     // Every error becomes an event (six hours, one every 7.2 s); at hour 4 billing's database pool
     // melts down (40 errors in 90 s), and checkout, on the same database, follows a minute later
     // (25 errors); at hour 5 search's disk fills up (15 errors). Events arrive up to 4 s out of
@@ -246,39 +309,59 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let events: Vec<Event<'_>> = owned
         .iter()
-        .map(|(ts, s, r, c, m)| Event::new(*ts, s, r, c).message(m))
+        .map(|(ts, s, r, c, m)| Event::new(T0_MS + *ts, s, r, c).message(m))
         .collect();
     let mut outcome = aggregator.push_batch(&events);
     let flushed = aggregator.flush();
     outcome.incidents.extend(flushed.incidents);
     for inc in &outcome.incidents {
         println!(
-            "  incident {}: {}/{}/{} {} errors in ({}, {}] ms, severity {:?}\n    e.g. {}",
+            "  incident {}: {} {} {}: {} errors from {} to {} ({} trigger, severity {:?})\n    e.g. {}",
             &inc.id[..8.min(inc.id.len())],
             inc.key.service.as_deref().unwrap_or("*"),
             inc.key.route.as_deref().unwrap_or("*"),
             inc.key.error_code.as_deref().unwrap_or("*"),
             inc.count,
-            inc.start_ms,
-            inc.end_ms,
+            utc(inc.start_ms),
+            utc(inc.end_ms),
+            inc.trigger.as_str(),
             inc.severity,
-            inc.samples.first().map(String::as_str).unwrap_or("")
+            cut(inc.samples.first().map(String::as_str).unwrap_or(""), 72)
         );
     }
-    // Incidents of different keys whose messages say the same thing are one problem.
-    let samples: Vec<Vec<String>> = outcome
+    // Incidents of different keys whose messages say the same thing are one problem; the group
+    // ids stay the same however the incidents arrive.
+    let mut grouper = IncidentGrouper::new(GrouperConfig::default())?;
+    let texts: Vec<String> = outcome
         .incidents
         .iter()
-        .map(|i| i.samples.clone())
+        .map(|i| i.samples.join("\n"))
         .collect();
-    let groups = group_incidents(&samples, &GroupConfig::default())?;
-    let n_groups = groups.iter().max().map_or(0, |g| g + 1);
+    let inputs: Vec<GroupInput<'_>> = outcome
+        .incidents
+        .iter()
+        .zip(&texts)
+        .map(|(i, t)| GroupInput {
+            id: &i.id,
+            time_ms: i.start_ms,
+            text: Some(t),
+            embedding: None,
+        })
+        .collect();
+    grouper.add(&inputs)?;
     println!(
-        "  grouped by message similarity: {} incident(s) -> {} problem(s): {:?}",
-        groups.len(),
-        n_groups,
-        groups
+        "  grouped by message similarity: {} incident(s) -> {} problem(s)",
+        grouper.len(),
+        grouper.groups().len()
     );
+    for g in grouper.groups() {
+        let short: Vec<&str> = g.members.iter().map(|m| &m[..8.min(m.len())]).collect();
+        println!(
+            "    problem {}: {}",
+            &g.id[..8.min(g.id.len())],
+            short.join(", ")
+        );
+    }
     let stats = aggregator.stats();
     println!(
         "  {} events, {} late (reported, not counted), {} live keys\n",

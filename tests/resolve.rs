@@ -152,3 +152,109 @@ fn a_bad_rule_among_many_is_named() {
     let err = Rules::new(rules).unwrap_err().to_string();
     assert!(err.contains("rule 251 `r250`"), "{err}");
 }
+
+/// Feedback per solution: outcomes name the rule or matched past error that answered, a success
+/// teaches an empty resolver, per-solution thresholds override a stage's, and `summary()` adds
+/// it all up.
+#[test]
+fn feedback_per_solution_and_summary() {
+    use faultlens::resolve::{Method, Mode, Resolver, ResolverConfig, SolutionThreshold};
+
+    // An empty resolver: the first success starts its knowledge base.
+    let r = Resolver::new(ResolverConfig::default()).unwrap();
+    assert_eq!(r.knowledge_size(), 0);
+    r.record_outcome("disk quota exceeded on /home", "clean /home", true)
+        .unwrap();
+    assert_eq!(r.knowledge_size(), 1);
+    let res = r
+        .resolve("disk quota exceeded on /home", Mode::Auto)
+        .unwrap();
+    assert_eq!(res.solution.as_deref(), Some("clean /home"));
+    assert_eq!(res.method, Method::SimilarityMatch);
+
+    let mut r = Resolver::new(ResolverConfig {
+        solution_thresholds: vec![SolutionThreshold {
+            solution: "restart the database".into(),
+            threshold: 1.0,
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    r.set_rules(
+        Rules::new(vec![Rule {
+            name: "oom".into(),
+            pattern: "OutOfMemoryError".into(),
+            solution: "raise the heap".into(),
+        }])
+        .unwrap(),
+    );
+    r.add_knowledge(
+        &[
+            "connection refused to db-1:5432",
+            "connection refused to db-2:5432",
+            "disk quota exceeded on /var",
+        ],
+        &["restart the database", "restart the database", "clean /var"],
+    )
+    .unwrap();
+    let oom = "java.lang.OutOfMemoryError: heap";
+    assert_eq!(
+        r.resolve(oom, Mode::Auto).unwrap().method,
+        Method::ExactMatch
+    );
+    r.record_outcome(oom, "raise the heap", true).unwrap();
+    r.record_outcome(oom, "raise the heap", false).unwrap();
+    let last = r.outcomes().pop().unwrap();
+    assert_eq!(last.rule.as_deref(), Some("oom"));
+    assert_eq!(last.method, Method::ExactMatch);
+
+    // The database remedy demands certainty 1.0: a similarity answer abstains.
+    let db = r
+        .resolve("upstream connection refused by the db proxy", Mode::Auto)
+        .unwrap();
+    assert!(db.confidence < 1.0, "{db:?}");
+    assert_eq!(db.solution.as_deref(), Some("restart the database"));
+    assert!(!db.reliable, "{db:?}");
+    let disk = "disk quota exceeded on /var";
+    let d = r.resolve(disk, Mode::Auto).unwrap();
+    assert!(d.reliable && d.method == Method::SimilarityMatch, "{d:?}");
+    r.record_outcome(disk, "clean /var", true).unwrap();
+    let last = r.outcomes().pop().unwrap();
+    assert!(last.matched_id.is_some() && last.similarity.is_some() && last.rule.is_none());
+    let bad = ResolverConfig {
+        solution_thresholds: vec![SolutionThreshold {
+            solution: "x".into(),
+            threshold: 1.5,
+        }],
+        ..Default::default()
+    };
+    match Resolver::new(bad) {
+        Err(faultlens::Error::InvalidConfig { field, .. }) => {
+            assert_eq!(field, "solution_thresholds")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let s = r.summary();
+    assert_eq!(s.total, 3);
+    assert_eq!((s.reliable, s.unreliable), (2, 1));
+    assert_eq!(s.outcomes, 3);
+    assert!((s.success_rate.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    let heap = &s.by_solution["raise the heap"];
+    assert_eq!(
+        (heap.success, heap.failure, heap.success_rate),
+        (1, 1, Some(0.5))
+    );
+    assert_eq!(s.by_solution["clean /var"].success_rate, Some(1.0));
+    let exact = &s.by_stage["exact_match"];
+    assert_eq!((exact.resolutions, exact.success, exact.failure), (1, 1, 1));
+    assert_eq!(s.by_stage["similarity_match"].resolutions, 2);
+    let (mean, max) = (s.mean_latency_ms.unwrap(), s.max_latency_ms.unwrap());
+    assert!(mean > 0.0 && max >= mean * 0.999, "{mean} {max}");
+    assert!(s.mean_confidence.unwrap() > 0.0);
+    // Per-solution counts are saved with the resolver.
+    let back =
+        <Resolver as faultlens::Artifact>::from_bytes(&faultlens::Artifact::to_bytes(&r).unwrap())
+            .unwrap();
+    assert_eq!(back.summary().by_solution, s.by_solution);
+}

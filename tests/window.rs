@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use faultlens::Artifact;
 use faultlens::window::{
-    Event, Incident, KeyField, KeyThreshold, Outcome, Severity, WindowAggregator, WindowConfig,
-    WindowKey,
+    Event, Incident, KeyField, KeyThreshold, Outcome, RateTrigger, Severity, Trigger,
+    WindowAggregator, WindowConfig, WindowKey,
 };
 use proptest::prelude::*;
 
@@ -46,6 +46,33 @@ fn ev(t: i64, service: &str, code: &str) -> Ev {
         message: format!("{service} {code} failed"),
         trace: format!("tr-{t}"),
     }
+}
+
+/// A key's baseline before period `p` and how many periods it covers, the slow way: replay the
+/// documented estimator over the key's periods with events (all of them, from the first).
+fn brute_baseline(evs: &[&Ev], p: i64, w: i64, r: &RateTrigger) -> (f64, u32) {
+    let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
+    for e in evs {
+        if e.t.div_euclid(w) <= p {
+            *counts.entry(e.t.div_euclid(w)).or_default() += 1;
+        }
+    }
+    // (period, its count, mean of the earlier ones, periods folded)
+    let mut st: Option<(i64, u64, f64, u32)> = None;
+    for (&q, &c) in &counts {
+        st = Some(match st {
+            None => (q, c, 0.0, 0),
+            Some((cur, _, _, _)) if q - cur > i64::from(r.forget_after) => (q, c, 0.0, 0),
+            Some((cur, cc, mut mean, n)) => {
+                mean = (1.0 - r.alpha) * mean + r.alpha * cc as f64;
+                for _ in 1..(q - cur) {
+                    mean *= 1.0 - r.alpha;
+                }
+                (q, c, mean, n + (q - cur) as u32)
+            }
+        });
+    }
+    st.map_or((0.0, 0), |(_, _, mean, n)| (mean, n))
 }
 
 /// The documented semantics, computed the slow way: lateness by replaying arrival order, then,
@@ -95,7 +122,22 @@ fn oracle(cfg: &WindowConfig, ops: &[Op]) -> (Vec<Incident>, Vec<usize>) {
         for t in times {
             let in_window: Vec<&&Ev> = evs.iter().filter(|e| e.t > t - w && e.t <= t).collect();
             let count = in_window.len() as u64;
-            let over = count > threshold;
+            let (over_rate, baseline) = match &cfg.rate {
+                Some(r) => {
+                    let (b, n) = brute_baseline(&evs, t.div_euclid(w), w, r);
+                    if n >= r.min_history {
+                        let c = count as f64;
+                        let over = count >= r.min_count
+                            && c > r.factor * b
+                            && (c - b) >= r.z * b.max(1.0).sqrt();
+                        (over, Some(b))
+                    } else {
+                        (false, None)
+                    }
+                }
+                None => (false, None),
+            };
+            let over = count > threshold || over_rate;
             let cooled = last_fire.is_none_or(|f| t >= f + cfg.cooldown_ms as i64);
             if over && !last_over && cooled {
                 last_fire = Some(t);
@@ -124,9 +166,19 @@ fn oracle(cfg: &WindowConfig, ops: &[Op]) -> (Vec<Incident>, Vec<usize>) {
                     end_ms: t,
                     count,
                     threshold,
-                    severity: Severity::of(count, threshold),
+                    severity: if count > threshold {
+                        Severity::of(count, threshold)
+                    } else {
+                        Severity::of(count, baseline.map_or(1, |b| b.max(1.0).ceil() as u64))
+                    },
                     samples,
                     trace_ids,
+                    trigger: if count > threshold {
+                        Trigger::Threshold
+                    } else {
+                        Trigger::Rate
+                    },
+                    baseline,
                 });
             }
             last_over = over;
@@ -191,9 +243,32 @@ fn config_strategy() -> impl Strategy<Value = WindowConfig> {
         0usize..4,
         0usize..4,
         prop::option::of(1u64..4),
+        prop::option::of((
+            prop::sample::select(vec![1.0, 1.15, 2.0]),
+            prop::sample::select(vec![0.0, 1.0, 3.0]),
+            prop::sample::select(vec![0.1, 0.5, 1.0]),
+            1u32..4,
+            1u32..6,
+            1u64..3,
+        )),
     )
         .prop_map(
-            |(threshold, window_ms, lateness, cooldown_ms, key_fields, ms, mt, special)| {
+            |(threshold, window_ms, lateness, cooldown_ms, key_fields, ms, mt, special, rate)| {
+                // Half the rate configs make it the only trigger (threshold out of reach).
+                let rate = rate.map(|(factor, z, alpha, min_history, forget_after, min_count)| {
+                    RateTrigger {
+                        factor,
+                        z,
+                        alpha,
+                        min_history,
+                        forget_after,
+                        min_count,
+                    }
+                });
+                let threshold = match &rate {
+                    Some(r) if r.min_count == 2 => u64::MAX,
+                    _ => threshold,
+                };
                 // Optionally one per-key threshold for service "a" (and the other key fields' "x"/"1").
                 let key_thresholds = special
                     .map(|threshold| {
@@ -219,6 +294,7 @@ fn config_strategy() -> impl Strategy<Value = WindowConfig> {
                     max_samples: ms,
                     max_trace_ids: mt,
                     max_keys: 1_000,
+                    rate,
                     ..Default::default()
                 }
             },
@@ -541,7 +617,23 @@ fn far_future_events_can_be_rejected() {
 
 #[test]
 fn merge_of_partitions_equals_one_aggregator() {
-    let c = cfg(2, 100, 20);
+    // Rate triggers that fire on any rise over the baseline: their state moves with the keys.
+    let rate = WindowConfig {
+        rate: Some(RateTrigger {
+            factor: 1.0,
+            z: 0.0,
+            alpha: 0.5,
+            min_history: 2,
+            ..Default::default()
+        }),
+        ..cfg(1_000, 100, 20)
+    };
+    for c in [cfg(2, 100, 20), rate] {
+        merge_of_partitions_case(c);
+    }
+}
+
+fn merge_of_partitions_case(c: WindowConfig) {
     let mut all = Vec::new();
     for i in 0..300i64 {
         let svc = ["a", "b", "c", "d"][(i % 4) as usize];
@@ -550,6 +642,7 @@ fn merge_of_partitions_equals_one_aggregator() {
     let mut one = WindowAggregator::new(c.clone()).unwrap();
     let mut want = push_all(&mut one, &all).incidents;
     want.extend(one.flush().incidents);
+    assert!(want.len() >= 4, "{} incidents", want.len());
 
     // Partition by service: p1 gets a, b; p2 gets c, d. Halfway, p2 hands over to p1.
     let (half1, half2) = all.split_at(150);
@@ -573,6 +666,100 @@ fn merge_of_partitions_equals_one_aggregator() {
 
     let other = WindowAggregator::new(cfg(3, 100, 20)).unwrap();
     assert_eq!(p1.merge(&other).unwrap_err().code(), "InvalidInput");
+}
+
+#[test]
+fn rate_trigger_config_errors_name_the_field() {
+    for (rate, field) in [
+        (
+            RateTrigger {
+                factor: 0.5,
+                ..Default::default()
+            },
+            "rate.factor",
+        ),
+        (
+            RateTrigger {
+                z: f64::NAN,
+                ..Default::default()
+            },
+            "rate.z",
+        ),
+        (
+            RateTrigger {
+                alpha: 0.0,
+                ..Default::default()
+            },
+            "rate.alpha",
+        ),
+        (
+            RateTrigger {
+                min_history: 0,
+                ..Default::default()
+            },
+            "rate.min_history",
+        ),
+        (
+            RateTrigger {
+                forget_after: 0,
+                ..Default::default()
+            },
+            "rate.forget_after",
+        ),
+    ] {
+        let c = WindowConfig {
+            rate: Some(rate),
+            ..cfg(2, 100, 0)
+        };
+        match WindowAggregator::new(c) {
+            Err(faultlens::Error::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}
+
+/// A key's baseline survives its window emptying (the key is not swept while a later event could
+/// use it) and a save/load, and is forgotten after `forget_after` idle periods.
+#[test]
+fn baselines_outlive_empty_windows_and_are_forgotten_after_long_gaps() {
+    let c = WindowConfig {
+        rate: Some(RateTrigger {
+            factor: 1.5,
+            z: 1.0,
+            alpha: 0.5,
+            min_history: 2,
+            forget_after: 5,
+            min_count: 1,
+        }),
+        ..cfg(1_000, 100, 0)
+    };
+    // One event per period for periods 0..10, idle for 3 periods, then 4 events: fires.
+    let steady: Vec<Ev> = (0..10).map(|p| ev(p * 100 + 50, "a", "1")).collect();
+    let burst: Vec<Ev> = (0..4).map(|k| ev(1_350 + k, "a", "1")).collect();
+    let mut w = WindowAggregator::new(c.clone()).unwrap();
+    push_all(&mut w, &steady);
+    w.advance(1_300);
+    let mut w = WindowAggregator::from_bytes(&w.to_bytes().unwrap()).unwrap();
+    assert_eq!(w.stats().live_keys, 1, "the baseline keeps the key");
+    let mut got = push_all(&mut w, &burst).incidents;
+    got.extend(w.flush().incidents);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].trigger, Trigger::Rate);
+    let b = got[0].baseline.unwrap();
+    assert!(b > 0.0 && b < 1.0, "{b}");
+    // The same burst after more than 5 idle periods starts over: no history, no incident.
+    let late_burst: Vec<Ev> = (0..4).map(|k| ev(1_650 + k, "a", "1")).collect();
+    let mut w = WindowAggregator::new(c).unwrap();
+    push_all(&mut w, &steady);
+    w.advance(1_600);
+    assert_eq!(
+        w.stats().live_keys,
+        0,
+        "a forgotten baseline lets the key go"
+    );
+    let mut got = push_all(&mut w, &late_burst).incidents;
+    got.extend(w.flush().incidents);
+    assert!(got.is_empty(), "{got:?}");
 }
 
 /// Two consumers that both see events of the same keys (partitioned by something other than the
@@ -650,10 +837,17 @@ fn damaged_snapshots_are_errors() {
 
 #[test]
 fn shared_fixture() {
-    let case: serde_json::Value = serde_json::from_str(
+    let cases: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(faultlens_suite::fixture("window_cases.json")).unwrap(),
     )
     .unwrap();
+    check_case(&cases);
+    check_case(&cases["rate_case"]);
+}
+
+/// Pushes a fixture case's events as one batch, flushes, and compares with what it expects (any
+/// of `late` and `stats_after_flush` it gives).
+fn check_case(case: &serde_json::Value) {
     let config: WindowConfig = serde_json::from_value(case["config"].clone()).unwrap();
     let evs: Vec<Ev> = case["events"]
         .as_array()
@@ -675,10 +869,13 @@ fn shared_fixture() {
     let o = push_all(&mut w, &evs);
     let mut incidents = o.incidents;
     incidents.extend(w.flush().incidents);
-    assert_eq!(serde_json::to_value(&o.late).unwrap(), case["late"]);
+    if !case["late"].is_null() {
+        assert_eq!(serde_json::to_value(&o.late).unwrap(), case["late"]);
+    }
     assert_eq!(serde_json::to_value(&incidents).unwrap(), case["incidents"]);
     let stats = serde_json::to_value(w.stats()).unwrap();
-    for (k, v) in case["stats_after_flush"].as_object().unwrap() {
+    let none = serde_json::Map::new();
+    for (k, v) in case["stats_after_flush"].as_object().unwrap_or(&none) {
         assert_eq!(&stats[k], v, "stats.{k}");
     }
 }
@@ -792,4 +989,142 @@ fn opposite_merges_from_two_threads_do_not_deadlock() {
     // Counts saturate instead of overflowing however often the two absorb each other.
     let stats = a.read().unwrap().stats();
     assert!(stats.events > 40);
+}
+
+mod grouper {
+    use faultlens::Artifact;
+    use faultlens::window::{GroupInput, GrouperConfig, IncidentGrouper};
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    struct Inc {
+        id: String,
+        t: i64,
+        text: Option<String>,
+        emb: Option<Vec<f32>>,
+    }
+
+    fn input(x: &Inc) -> GroupInput<'_> {
+        GroupInput {
+            id: &x.id,
+            time_ms: x.t,
+            text: x.text.as_deref(),
+            embedding: x.emb.as_deref(),
+        }
+    }
+
+    const WORDS: [&str; 8] = [
+        "timeout", "upstream", "refused", "disk", "quota", "payment", "declined", "lock",
+    ];
+
+    fn incidents() -> impl Strategy<Value = Vec<Inc>> {
+        prop::collection::vec(
+            (
+                0i64..50,
+                prop::option::of(prop::collection::vec(0usize..8, 1..4)),
+                prop::option::of(prop::collection::vec(-2i8..3, 3)),
+            ),
+            1..40,
+        )
+        .prop_map(|raw| {
+            raw.into_iter()
+                .enumerate()
+                .map(|(i, (t, words, emb))| Inc {
+                    id: format!("inc-{i:02}"),
+                    t,
+                    text: words.map(|w| w.iter().map(|&k| WORDS[k]).collect::<Vec<_>>().join(" ")),
+                    // An all-zero embedding is bad input: nudge it.
+                    emb: emb.map(|v| {
+                        let mut v: Vec<f32> = v.into_iter().map(f32::from).collect();
+                        if v.iter().all(|&x| x == 0.0) {
+                            v[0] = 1.0;
+                        }
+                        v
+                    }),
+                })
+                .collect()
+        })
+    }
+
+    /// Adds `incs` in the order given by `perm`, cut into batches at `cuts`.
+    fn run(incs: &[Inc], perm: &[usize], cuts: &[bool], cfg: &GrouperConfig) -> IncidentGrouper {
+        let mut g = IncidentGrouper::new(cfg.clone()).unwrap();
+        let mut batch = Vec::new();
+        for (k, &i) in perm.iter().enumerate() {
+            batch.push(input(&incs[i]));
+            if cuts.get(k).copied().unwrap_or(false) {
+                g.add(&batch).unwrap();
+                batch.clear();
+            }
+        }
+        g.add(&batch).unwrap();
+        g
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 64,
+            rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+                ProptestConfig::default().rng_seed
+            } else {
+                proptest::test_runner::RngSeed::Fixed(0x0061_20A9)
+            },
+            ..ProptestConfig::default()
+        })]
+
+        /// Any order and batching gives the same groups and ids, equal to the connected components
+        /// of the similarity graph named after their earliest member (a brute-force oracle).
+        #[test]
+        fn groups_do_not_depend_on_order_or_batching(
+            incs in incidents(),
+            seed in any::<u64>(),
+            cuts in prop::collection::vec(any::<bool>(), 40),
+            min_similarity in prop::sample::select(vec![0.3, 0.5, 0.8, 1.0]),
+            text_weight in prop::sample::select(vec![0.0, 0.5, 1.0]),
+        ) {
+            let cfg = GrouperConfig { min_similarity, text_weight, ..Default::default() };
+            let n = incs.len();
+            let ordered: Vec<usize> = (0..n).collect();
+            let mut shuffled = ordered.clone();
+            let mut s = seed | 1;
+            for i in (1..n).rev() {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            let one = run(&incs, &ordered, &[], &cfg);
+            let other = run(&incs, &shuffled, &cuts, &cfg);
+            prop_assert_eq!(one.groups(), other.groups());
+            let reloaded = IncidentGrouper::from_bytes(&other.to_bytes().unwrap()).unwrap();
+            prop_assert_eq!(reloaded.groups(), one.groups());
+
+            // Oracle: components by repeated relaxation over all pairs.
+            let linked: Vec<Vec<bool>> = (0..n)
+                .map(|a| {
+                    (0..n)
+                        .map(|b| one.similarity(&incs[a].id, &incs[b].id).unwrap() >= min_similarity)
+                        .collect()
+                })
+                .collect();
+            let mut label: Vec<usize> = (0..n).collect();
+            loop {
+                let mut changed = false;
+                for a in 0..n {
+                    for b in 0..n {
+                        if a != b && linked[a][b] && label[b] < label[a] {
+                            label[a] = label[b];
+                            changed = true;
+                        }
+                    }
+                }
+                if !changed { break; }
+            }
+            for a in 0..n {
+                let first = (0..n)
+                    .filter(|&b| label[b] == label[a])
+                    .min_by_key(|&b| (incs[b].t, incs[b].id.clone()))
+                    .unwrap();
+                prop_assert_eq!(one.group_of(&incs[a].id).unwrap(), incs[first].id.clone());
+            }
+        }
+    }
 }

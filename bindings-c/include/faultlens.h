@@ -107,6 +107,14 @@ typedef struct FlClassifier FlClassifier;
 typedef struct FlCsr FlCsr;
 
 /**
+ * Online incident groups: connected components of the similarity graph, named after their
+ * earliest member (see docs/window.md). Thread-safe: a read-write lock inside; `fl_grouper_add`
+ * takes it for writing. Create with `fl_grouper_new`, `fl_grouper_from_bytes` or
+ * `fl_grouper_load`; release with `fl_grouper_free`.
+ */
+typedef struct FlGrouper FlGrouper;
+
+/**
  * Search results: `fl_hits_rows` rows (one per query), each with `fl_hits_len` hits, best first.
  * Immutable; safe to read from several threads. Free with `fl_hits_free`.
  */
@@ -220,6 +228,34 @@ typedef struct FlWindowResult FlWindowResult;
 typedef void (*FlProgressFn)(const char *stage, size_t done, size_t total, void *user_data);
 
 /**
+ * One incident to group, read only during the call. `id` is required (NUL-terminated UTF-8,
+ * unique); `text` may be NULL (no text); `embedding` may be NULL (no embedding), else `dim`
+ * floats, the same `dim` for every incident of a grouper.
+ */
+typedef struct {
+  /**
+   * The incident's id.
+   */
+  const char *id;
+  /**
+   * Orders members: a group is named after its earliest (time, then id) member.
+   */
+  int64_t time_ms;
+  /**
+   * Text, or NULL.
+   */
+  const char *text;
+  /**
+   * Embedding, or NULL.
+   */
+  const float *embedding;
+  /**
+   * Length of `embedding`.
+   */
+  size_t dim;
+} FlGroupInput;
+
+/**
  * One log event, borrowed by faultlens only during the call. Strings are NUL-terminated UTF-8.
  * A NULL `service`, `route` or `error_code` is a missing field: an error when it is a key field,
  * "" otherwise. A NULL `message` or `trace_id` is "".
@@ -308,6 +344,15 @@ typedef struct {
    * Number of `trace_ids`.
    */
   size_t n_trace_ids;
+  /**
+   * "threshold" or "rate": which rule fired.
+   */
+  const char *trigger;
+  /**
+   * The key's baseline (expected events per window) when it fired, or NaN when no rate
+   * trigger is set or the key had too little history.
+   */
+  double baseline;
 } FlIncident;
 
 #ifdef __cplusplus
@@ -971,6 +1016,74 @@ FlStatus fl_ks_columns(const double *reference,
                        bool *drift);
 
 /**
+ * Builds an empty grouper from a JSON config (`min_similarity`, `text_weight`,
+ * `max_incidents`, `preprocessor`; NULL = defaults). On success `*out` owns a new handle: free
+ * it with `fl_grouper_free`.
+ */
+FlStatus fl_grouper_new(const char *config_json, FlGrouper **out);
+
+/**
+ * Frees a grouper. NULL is a no-op; a pointer that is not a live grouper is refused with
+ * `FL_STATUS_INVALID_INPUT`. No other call may be using the handle.
+ */
+FlStatus fl_grouper_free(FlGrouper *g);
+
+/**
+ * Adds `n` incidents. `*out_json` receives `{"assignments": [{"id", "group", "new_group"}],
+ * "renamed": [{"from", "to"}]}` (free it with `fl_string_free`). Bad input (NULL or repeated
+ * id, a NaN in an embedding, another dimension) fails the call and adds nothing. Takes the
+ * write lock.
+ */
+FlStatus fl_grouper_add(FlGrouper *g, const FlGroupInput *incidents, size_t n, char **out_json);
+
+/**
+ * The group id of incident `id` into `*out` (free with `fl_string_free`); `*out` is NULL for an
+ * unknown id. Read lock.
+ */
+FlStatus fl_grouper_group_of(const FlGrouper *g, const char *id, char **out);
+
+/**
+ * Every group as JSON `[{"id", "members": [...]}]` into `*out_json` (free with
+ * `fl_string_free`). Read lock.
+ */
+FlStatus fl_grouper_groups(const FlGrouper *g, char **out_json);
+
+/**
+ * The similarity of two held incidents into `*out`; NaN when either id is unknown. Read lock.
+ */
+FlStatus fl_grouper_similarity(const FlGrouper *g, const char *a, const char *b, double *out);
+
+/**
+ * Number of incidents held into `*out`. Read lock.
+ */
+FlStatus fl_grouper_len(const FlGrouper *g, size_t *out);
+
+/**
+ * The config as JSON into `*out_json` (free with `fl_string_free`). Read lock.
+ */
+FlStatus fl_grouper_config(const FlGrouper *g, char **out_json);
+
+/**
+ * The whole state as model-file bytes; free with `fl_bytes_free(*bytes, *len)`. Read lock.
+ */
+FlStatus fl_grouper_to_bytes(const FlGrouper *g, uint8_t **bytes, size_t *len);
+
+/**
+ * Restores a grouper from `fl_grouper_to_bytes` output. On success `*out` owns a new handle.
+ */
+FlStatus fl_grouper_from_bytes(const uint8_t *bytes, size_t len, FlGrouper **out);
+
+/**
+ * Writes the state to `path` atomically (a failed save leaves the old file). Read lock.
+ */
+FlStatus fl_grouper_save(const FlGrouper *g, const char *path);
+
+/**
+ * Reads a state written by `save` in any language. On success `*out` owns a new handle.
+ */
+FlStatus fl_grouper_load(const char *path, FlGrouper **out);
+
+/**
  * Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`
  * (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`,
  * `max_items` (a cap on stored ids, none by default); e.g.
@@ -1471,6 +1584,15 @@ FlStatus fl_resolver_outcomes(const FlResolver *r, char **json);
 FlStatus fl_resolver_metrics(const FlResolver *r, char **json);
 
 /**
+ * The monitoring summary as JSON: `total`, `reliable`, `unreliable`, `novel`, `errors`,
+ * `mean_latency_ms`, `max_latency_ms`, `mean_confidence`, `outcomes`, `success_rate`,
+ * `by_stage` and `by_solution` (`{success, failure, success_rate}`, stages also `resolutions`).
+ *
+ * On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_resolver_summary(const FlResolver *r, char **json);
+
+/**
  * The metrics in the Prometheus text exposition format (serve it at `/metrics`).
  *
  * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
@@ -1904,7 +2026,8 @@ FlStatus fl_csr_free(FlCsr *m);
 /**
  * Builds an empty aggregator from a JSON config with the core's snake_case names (`window_ms`,
  * `key_fields`, `threshold`, `key_thresholds`, `allowed_lateness_ms` (required),
- * `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`), e.g.
+ * `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`, `rate` (an object:
+ * `factor`, `z`, `alpha`, `min_history`, `forget_after`, `min_count`; see docs/window.md)), e.g.
  * `{"threshold":10,"allowed_lateness_ms":5000}`. Bad JSON, unknown or missing fields and
  * out-of-range values give `FL_STATUS_INVALID_CONFIG`.
  *

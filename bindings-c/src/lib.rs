@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 
 pub mod classify;
 pub mod drift;
+pub mod grouper;
 pub mod index;
 pub mod models;
 pub mod resolve;

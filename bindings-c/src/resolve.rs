@@ -454,6 +454,23 @@ pub unsafe extern "C" fn fl_resolver_metrics(
     })
 }
 
+/// The monitoring summary as JSON: `total`, `reliable`, `unreliable`, `novel`, `errors`,
+/// `mean_latency_ms`, `max_latency_ms`, `mean_confidence`, `outcomes`, `success_rate`,
+/// `by_stage` and `by_solution` (`{success, failure, success_rate}`, stages also `resolutions`).
+///
+/// On success `*json` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_resolver_summary(
+    r: *const FlResolver,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { read(r) }?.summary())?;
+        Ok(())
+    })
+}
+
 /// The metrics in the Prometheus text exposition format (serve it at `/metrics`).
 ///
 /// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.

@@ -1,11 +1,11 @@
 //! `FlWindow` (`faultlens::window::WindowAggregator`), its input `FlEvent` and its result
 //! container `FlWindowResult` (with `FlIncident` views) from C.
 
-use std::ffi::{CString, c_char};
+use std::ffi::{CStr, CString, c_char};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use faultlens::Artifact;
-use faultlens::window::{Event, Incident, Outcome, WindowAggregator, WindowConfig};
+use faultlens::window::{Event, Incident, Outcome, Trigger, WindowAggregator, WindowConfig};
 
 use crate::{
     Fail, FlStatus, Res, c_string, config_arg, give_slice, guard, guard_or, handle, out_arg,
@@ -99,6 +99,11 @@ pub struct FlIncident {
     pub trace_ids: *const *const c_char,
     /// Number of `trace_ids`.
     pub n_trace_ids: usize,
+    /// "threshold" or "rate": which rule fired.
+    pub trigger: *const c_char,
+    /// The key's baseline (expected events per window) when it fired, or NaN when no rate
+    /// trigger is set or the key had too little history.
+    pub baseline: f64,
 }
 
 /// The C strings of one incident; the pointer arrays point into `samples` / `trace_ids`.
@@ -115,6 +120,8 @@ struct IncidentC {
     end_ms: i64,
     count: u64,
     threshold: u64,
+    trigger: &'static CStr,
+    baseline: f64,
 }
 
 fn opt_c(s: Option<String>) -> Res<Option<CString>> {
@@ -145,6 +152,11 @@ impl IncidentC {
             end_ms: i.end_ms,
             count: i.count,
             threshold: i.threshold,
+            trigger: match i.trigger {
+                Trigger::Threshold => c"threshold",
+                Trigger::Rate => c"rate",
+            },
+            baseline: i.baseline.unwrap_or(f64::NAN),
         })
     }
 
@@ -164,6 +176,8 @@ impl IncidentC {
             n_samples: self.sample_ptrs.len(),
             trace_ids: self.trace_ptrs.as_ptr(),
             n_trace_ids: self.trace_ptrs.len(),
+            trigger: self.trigger.as_ptr(),
+            baseline: self.baseline,
         }
     }
 }
@@ -223,7 +237,8 @@ unsafe fn to_events<'a>(w: &WindowAggregator, evs: &'a [FlEvent]) -> Res<Vec<Eve
 
 /// Builds an empty aggregator from a JSON config with the core's snake_case names (`window_ms`,
 /// `key_fields`, `threshold`, `key_thresholds`, `allowed_lateness_ms` (required),
-/// `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`), e.g.
+/// `cooldown_ms`, `max_keys`, `max_samples`, `max_trace_ids`, `max_future_ms`, `rate` (an object:
+/// `factor`, `z`, `alpha`, `min_history`, `forget_after`, `min_count`; see docs/window.md)), e.g.
 /// `{"threshold":10,"allowed_lateness_ms":5000}`. Bad JSON, unknown or missing fields and
 /// out-of-range values give `FL_STATUS_INVALID_CONFIG`.
 ///

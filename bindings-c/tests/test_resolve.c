@@ -73,6 +73,11 @@ static void test_batch_and_metrics(FlResolver *r) {
     char *json = NULL;
     CHECK_OK(fl_resolver_outcomes(r, &json));
     CHECK_CONTAINS(json, "\"method\":\"exact_match\"");
+    CHECK_CONTAINS(json, "\"rule\":\"");
+    fl_string_free(json);
+    CHECK_OK(fl_resolver_summary(r, &json));
+    CHECK_CONTAINS(json, "\"by_solution\":{\"expand_disk\":{\"success\":1,\"failure\":0,\"success_rate\":1.0}}");
+    CHECK_CONTAINS(json, "\"max_latency_ms\":");
     fl_string_free(json);
     CHECK_OK(fl_resolver_metrics(r, &json));
     CHECK_CONTAINS(json, "\"exact_match\":");

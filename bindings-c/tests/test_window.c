@@ -41,6 +41,8 @@ static void check_fixture_incidents(const FlWindowResult *a, const FlWindowResul
     CHECK_STR(inc[0].error_code, "E503");
     CHECK(inc[0].start_ms == 1000 && inc[0].end_ms == 1100 && inc[0].count == 3 && inc[0].threshold == 2);
     CHECK_STR(inc[0].severity, "low");
+    CHECK_STR(inc[0].trigger, "threshold");
+    CHECK(inc[0].baseline != inc[0].baseline); /* NaN: no rate trigger */
     CHECK(inc[0].n_samples == 2);
     if (inc[0].n_samples == 2) {
         CHECK_STR(inc[0].samples[0], "upstream timeout");
@@ -319,7 +321,48 @@ static void test_opposite_merges_in_threads(void) {
     fl_window_free(b);
 }
 
+/* The fixture's rate_case: two events per 1 s period for four periods, then a burst; the key
+ * fires on its own normal (baseline 1.875), far under the fixed threshold. */
+static void test_rate_trigger(void) {
+    const char *cfg = "{\"threshold\":1000,\"window_ms\":1000,\"allowed_lateness_ms\":0,\"max_samples\":2,"
+                      "\"max_trace_ids\":2,\"rate\":{\"factor\":1.5,\"z\":2.0,\"alpha\":0.5,\"min_history\":2,"
+                      "\"forget_after\":10,\"min_count\":1}}";
+    FlEvent ev[32];
+    size_t n = 0;
+    for (int64_t p = 0; p < 4; p++) {
+        ev[n++] = (FlEvent){p * 1000 + 100, "api", "/pay", "E503", "upstream timeout", ""};
+        ev[n++] = (FlEvent){p * 1000 + 150, "db", "/q", "E1", "lock wait", ""};
+        ev[n++] = (FlEvent){p * 1000 + 600, "api", "/pay", "E503", "upstream timeout", ""};
+        ev[n++] = (FlEvent){p * 1000 + 650, "db", "/q", "E1", "lock wait", ""};
+    }
+    static const char *TR[] = {"tr-0", "tr-1", "tr-2", "tr-3", "tr-4", "tr-5", "tr-6", "tr-7"};
+    for (int k = 0; k < 8; k++)
+        ev[n++] = (FlEvent){4000 + k * 100, "api", "/pay", "E503", k % 2 ? "upstream timeout" : "upstream reset", TR[k]};
+    FlWindow *w = NULL;
+    CHECK_OK(fl_window_new(cfg, &w));
+    FlWindowResult *r = NULL, *f = NULL;
+    CHECK_OK(fl_window_push_batch(w, ev, n, &r));
+    CHECK_OK(fl_window_flush(w, &f));
+    CHECK(fl_window_result_incidents(r) + fl_window_result_incidents(f) == 1);
+    FlIncident inc;
+    const FlWindowResult *has = fl_window_result_incidents(r) ? r : f;
+    if (fl_window_result_incident(has, 0, &inc)) {
+        CHECK_STR(inc.id, "4537f7b768c938b6");
+        CHECK_STR(inc.trigger, "rate");
+        CHECK(inc.baseline == 1.875 && inc.count == 5 && inc.end_ms == 4300);
+        CHECK_STR(inc.severity, "medium");
+    }
+    fl_window_result_free(r);
+    fl_window_result_free(f);
+    fl_window_free(w);
+    w = NULL;
+    CHECK_STATUS(fl_window_new("{\"allowed_lateness_ms\":0,\"rate\":{\"alpha\":0}}", &w), FL_STATUS_INVALID_CONFIG);
+    CHECK_CONTAINS(fl_last_error(), "rate.alpha");
+    CHECK(w == NULL);
+}
+
 int main(void) {
+    test_rate_trigger();
     test_opposite_merges_in_threads();
     test_group_incidents();
     test_fixture_batch();

@@ -21,6 +21,7 @@ mod classify;
 mod convert;
 pub mod drift;
 mod error;
+mod grouper;
 mod index;
 mod js_object;
 mod resolve;

@@ -11,7 +11,7 @@ use faultlens::Artifact;
 use faultlens::resolve::{Mode, Rule, Rules};
 use napi::Task;
 use napi::bindgen_prelude::{
-    AsyncTask, Buffer, Env, Float32Array, ToNapiValue, Uint8Array, Unknown,
+    AsyncTask, Buffer, Either, Env, Float32Array, Null, ToNapiValue, Uint8Array, Unknown,
 };
 use napi::sys;
 use napi_derive::napi;
@@ -64,6 +64,9 @@ pub struct ResolverOptions {
     pub knowledge_vectorizer: Option<Value>,
     /// An unanswered input is `novel` when its novelty exceeds this. Default 0.5.
     pub novelty_threshold: Option<f64>,
+    /// Per-solution thresholds overriding the answering stage's: `[{solution, threshold}]`.
+    #[napi(ts_type = "Array<{ solution: string; threshold: number }>")]
+    pub solution_thresholds: Option<Vec<Value>>,
 }
 
 /// One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`.
@@ -222,8 +225,63 @@ pub struct Outcome {
     pub matched_id: Option<f64>,
     /// Its similarity to the text.
     pub similarity: Option<f64>,
+    /// The rule that answered (exact matches), else `null`; for classifier answers `solution`
+    /// is the label.
+    #[napi(ts_type = "string | null")]
+    pub rule: Either<String, Null>,
     /// Seconds since the Unix epoch.
     pub timestamp: f64,
+}
+
+/// Outcomes of one stage or solution in `summary()`.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; summaries arrive as JSON
+pub struct OutcomeSummary {
+    /// Resolutions answered (stages only).
+    pub resolutions: Option<f64>,
+    /// Answers that worked.
+    pub success: f64,
+    /// Answers that did not.
+    pub failure: f64,
+    /// `success / (success + failure)`, `null` before any outcome.
+    #[napi(ts_type = "number | null")]
+    pub success_rate: Option<f64>,
+}
+
+/// The monitoring summary of a resolver.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; summaries arrive as JSON
+pub struct ResolverSummary {
+    /// Resolutions in total.
+    pub total: f64,
+    /// Answered reliably.
+    pub reliable: f64,
+    /// Abstentions.
+    pub unreliable: f64,
+    /// Novel inputs.
+    pub novel: f64,
+    /// Failed resolve calls.
+    pub errors: f64,
+    /// Mean time per resolution in ms (`null` before any).
+    #[napi(ts_type = "number | null")]
+    pub mean_latency_ms: Option<f64>,
+    /// Longest resolution in ms.
+    #[napi(ts_type = "number | null")]
+    pub max_latency_ms: Option<f64>,
+    /// Mean confidence of answered resolutions.
+    #[napi(ts_type = "number | null")]
+    pub mean_confidence: Option<f64>,
+    /// Outcomes reported.
+    pub outcomes: f64,
+    /// Share of successful outcomes.
+    #[napi(ts_type = "number | null")]
+    pub success_rate: Option<f64>,
+    /// Per stage (`exact_match`, `similarity_match`, `ml_prediction`, `no_match`).
+    #[napi(ts_type = "Record<string, OutcomeSummary>")]
+    pub by_stage: Value,
+    /// Per applied solution.
+    #[napi(ts_type = "Record<string, OutcomeSummary>")]
+    pub by_solution: Value,
 }
 
 /// Feedback counts of one method.
@@ -523,6 +581,7 @@ impl Resolver {
                 method: o.method.as_str().to_owned(),
                 matched_id: o.matched_id.map(|id| id as f64),
                 similarity: o.similarity,
+                rule: o.rule.map_or(Either::B(Null), Either::A),
                 timestamp: o.timestamp,
             })
             .collect())
@@ -550,6 +609,41 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn metrics_prometheus(&self) -> Result<String> {
         Ok(read(&self.inner)?.metrics_prometheus())
+    }
+
+    /// The monitoring summary (camelCase keys): `total`, `reliable`, `unreliable`, `novel`,
+    /// `errors`, `meanLatencyMs`, `maxLatencyMs`, `meanConfidence`, `outcomes`, `successRate`,
+    /// `byStage` and `bySolution` (keyed by stage / solution as the core spells them).
+    #[napi(catch_unwind, ts_return_type = "ResolverSummary")]
+    pub fn summary(&self) -> Result<Value> {
+        let s = read(&self.inner)?.summary();
+        // Stage and solution names are map keys, not fields: keep them as they are.
+        let mut v =
+            serde_json::to_value(&s).map_err(|e| binding("GenericFailure", e.to_string()))?;
+        let mut keep = serde_json::Map::new();
+        if let Value::Object(m) = &mut v {
+            for key in ["by_stage", "by_solution"] {
+                if let Some(x) = m.remove(key) {
+                    keep.insert(convert::camel_case(key), x);
+                }
+            }
+        }
+        let mut out = convert::config_to_js(&v)?;
+        if let Value::Object(m) = &mut out {
+            for (k, x) in keep {
+                let renamed = match x {
+                    Value::Object(inner) => Value::Object(
+                        inner
+                            .into_iter()
+                            .map(|(name, rec)| Ok((name, convert::config_to_js(&rec)?)))
+                            .collect::<Result<_>>()?,
+                    ),
+                    other => other,
+                };
+                m.insert(k, renamed);
+            }
+        }
+        Ok(out)
     }
 
     /// Zeroes every counter and histogram.

@@ -46,6 +46,29 @@ pub struct WindowOptions {
     /// Reject events more than this ahead of the largest event time (default null: no limit).
     #[napi(ts_type = "number | null")]
     pub max_future_ms: Option<f64>,
+    /// Also fire when a count rises over the key's own learned normal (default null: the
+    /// threshold alone); see docs/window.md.
+    #[napi(ts_type = "RateTrigger | null")]
+    pub rate: Option<Value>,
+}
+
+/// A rate trigger (see docs/window.md for the estimator): fires when a key's window count
+/// exceeds `factor` times its baseline and lies `z` Poisson deviations above it.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
+pub struct RateTrigger {
+    /// Count must exceed `factor` x baseline (default 1.5; "15% above usual" is 1.15).
+    pub factor: Option<f64>,
+    /// ...and lie at least `z` Poisson standard deviations above it (default 3).
+    pub z: Option<f64>,
+    /// Weight of the newest complete period in the baseline, in (0, 1] (default 0.1).
+    pub alpha: Option<f64>,
+    /// Complete periods before a key's baseline is trusted (default 3).
+    pub min_history: Option<f64>,
+    /// A key idle for more than this many periods starts over (default 100).
+    pub forget_after: Option<f64>,
+    /// Counts below this never fire on rate (default 1).
+    pub min_count: Option<f64>,
 }
 
 /// A grouping key: the key fields are set, the others `null`.
@@ -103,6 +126,12 @@ pub struct Incident {
     pub samples: Vec<String>,
     /// Distinct recent trace ids, newest first.
     pub trace_ids: Vec<String>,
+    /// Which rule fired.
+    #[napi(ts_type = "'threshold' | 'rate'")]
+    pub trigger: String,
+    /// The key's expected events per window when it fired (rate triggers with enough history).
+    #[napi(ts_type = "number | null")]
+    pub baseline: Option<f64>,
 }
 
 /// What a call returned: final incidents, and indices of the events not counted.

@@ -70,6 +70,7 @@ const RECORDS = Object.fromEntries(Object.entries(API.records).filter(([k]) => k
 const INTERFACES = {
   ClassifierConfig: 'ClassifierOptions', Prediction: 'Prediction', ResolverConfig: 'ResolverOptions',
   Resolution: 'Resolution', Outcome: 'Outcome', MetricsSnapshot: 'MetricsSnapshot',
+  ResolverSummary: 'ResolverSummary',
 }
 const TRAIN = [['disk quota exceeded on /var', 'expand_disk'], ['no space left on device /data', 'expand_disk'],
   ['connection refused to 10.0.0.7:5432', 'restart_db'], ['connection reset by peer 10.0.0.9', 'restart_db'],
@@ -97,6 +98,7 @@ test('records: configs and results carry exactly the manifest fields', async () 
   // napi-rs sets the optional ones last).
   assert.deepEqual(sorted(Object.keys(r.outcomes().at(-1))), sorted(RECORDS.Outcome))
   assert.deepEqual(sorted(Object.keys(r.metrics())), sorted(RECORDS.MetricsSnapshot))
+  assert.deepEqual(sorted(Object.keys(r.summary())), sorted(RECORDS.ResolverSummary))
 })
 
 for (const [record, iface] of Object.entries(INTERFACES)) {

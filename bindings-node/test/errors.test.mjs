@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 
-import { Preprocessor, TfidfVectorizer, _panicForTests, inspect, version } from '../index.js'
+import { IncidentGrouper, Preprocessor, TfidfVectorizer, _panicForTests, inspect, version } from '../index.js'
 
 const API = JSON.parse(readFileSync(new URL('../../docs/api.json', import.meta.url), 'utf8'))
 const dir = mkdtempSync(join(tmpdir(), 'faultlens-node-errors-'))
@@ -23,7 +23,11 @@ const TRIGGERS = {
   InvalidConfig: [() => new TfidfVectorizer({ ngramRange: [0, 1] }), /^invalid config `ngram_range`: \(0, 1\) is invalid/],
   InvalidInput: [() => new TfidfVectorizer().fit([]), /^invalid input: cannot fit on an empty corpus$/],
   NotFitted: [() => new TfidfVectorizer().transform(['x']), /^TfidfVectorizer is not fitted: call fit\(\) first$/],
-  Dimension: null, // no current API takes a vector (docs/python.md says the same)
+  Dimension: [() => {
+    const g = new IncidentGrouper()
+    g.add([{ id: 'a', embedding: new Float32Array([1, 0]) }])
+    g.add([{ id: 'b', embedding: new Float32Array([1, 0, 0]) }])
+  }, /^dimension mismatch: expected 2, got 3$/],
   Format: [() => { const b = good(); b.writeUInt32LE(99, 8); TfidfVectorizer.fromBytes(b) },
     /^model format v99 unsupported \(this build reads v1\.\.=v2\)$/],
   Corrupt: [() => Preprocessor.fromBytes(good().subarray(0, 30)), /^corrupt model file: truncated/],

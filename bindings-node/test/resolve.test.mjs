@@ -82,6 +82,26 @@ test('batch, async batch and single calls agree', async () => {
   await assert.rejects(r.resolveBatchAsync(['ok', '']), (e) => e.code === 'InvalidInput' && /text 1/.test(e.message))
 })
 
+test('summary per stage and solution; per-solution thresholds; an empty resolver learns', () => {
+  const r = build()
+  const text = 'zorblat frobnicated wibblewobble quux'
+  r.resolve(text, 'similarity')
+  r.recordOutcome(text, 'restart_ledger', true)
+  r.recordOutcome(text, 'restart_ledger', false)
+  const s = r.summary()
+  assert.deepEqual(s.bySolution.restart_ledger, { success: 1, failure: 1, successRate: 0.5 })
+  assert.equal(s.byStage.no_match.resolutions, 1)
+  assert.ok(s.maxLatencyMs >= s.meanLatencyMs * 0.999)
+  assert.equal(r.outcomes().at(-1).rule, null)
+  const strict = new Resolver({ solutionThresholds: [{ solution: 'restart_ledger', threshold: 1 }] })
+  assert.equal(strict.config().solutionThresholds[0].solution, 'restart_ledger')
+  assert.throws(() => new Resolver({ solutionThresholds: [{ solution: 'x', threshold: 2 }] }), { code: 'InvalidConfig' })
+  const empty = new Resolver()
+  empty.recordOutcome('disk quota exceeded on /home', 'clean_home', true)
+  assert.equal(empty.knowledgeSize(), 1)
+  assert.equal(empty.resolve('disk quota exceeded on /home').solution, 'clean_home')
+})
+
 test('feedback joins the knowledge base; metrics and Prometheus text count it', () => {
   const r = build()
   const text = 'zorblat frobnicated wibblewobble quux'

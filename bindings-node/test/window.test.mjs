@@ -27,6 +27,17 @@ test('shared fixture: incidents and late events, camelCase', () => {
   for (const [k, v] of Object.entries(CASE.stats_after_flush)) assert.equal(stats[camel(k)], v, k)
 })
 
+test('shared fixture: rate triggers fire on a key\'s own normal', () => {
+  const rc = CASE.rate_case
+  const w = new WindowAggregator(camelDeep(rc.config))
+  assert.equal(w.config().rate.minHistory, 2)
+  const incidents = [...w.pushBatch(camelDeep(rc.events)).incidents, ...w.flush().incidents]
+  assert.deepEqual(incidents, camelDeep(rc.incidents))
+  assert.equal(incidents[0].trigger, 'rate')
+  assert.throws(() => new WindowAggregator({ allowedLatenessMs: 0, rate: { alpha: 0 } }),
+    (e) => e.code === 'InvalidConfig' && /rate\.alpha/.test(e.message))
+})
+
 test('single pushes give the same as one batch', () => {
   const w = new WindowAggregator(camelDeep(CASE.config))
   const incidents = []

@@ -21,6 +21,7 @@ mod classify;
 mod convert;
 mod drift;
 mod error;
+mod grouper;
 mod index;
 mod lock;
 mod models;
@@ -82,6 +83,7 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(classify::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(classify::compare, m)?)?;
     m.add_class::<window::PyWindowAggregator>()?;
+    m.add_class::<grouper::PyIncidentGrouper>()?;
     m.add_class::<index::PySimilarityIndex>()?;
     m.add_class::<index::PyTextIndex>()?;
     m.add_class::<drift::PyKlDriftDetector>()?;

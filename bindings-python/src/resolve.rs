@@ -421,6 +421,15 @@ impl PyResolver {
         attached(py, self.read().map(|r| r.metrics_prometheus()))
     }
 
+    /// The monitoring summary as a dict: `total`, `reliable`, `unreliable`, `novel`, `errors`,
+    /// `mean_latency_ms`, `max_latency_ms`, `mean_confidence`, `outcomes`, `success_rate`,
+    /// `by_stage` and `by_solution` (each `{success, failure, success_rate}`, stages also
+    /// `resolutions`).
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let s = attached(py, self.read().map(|r| r.summary()))?;
+        to_py(py, &s)
+    }
+
     /// Sets every counter and histogram back to zero.
     fn reset_metrics(&self, py: Python<'_>) -> PyResult<()> {
         attached(py, self.read().map(|r| r.reset_metrics()))

@@ -23,7 +23,8 @@ const FIELDS: [&str; 5] = ["service", "route", "error_code", "message", "trace_i
 /// Keyed sliding-window counts over event time that raise incidents. Keyword arguments are the
 /// fields of the core `WindowConfig`: `window_ms` (default 300000), `key_fields`, `threshold`,
 /// `key_thresholds`, `allowed_lateness_ms` (required), `cooldown_ms`, `max_keys`,
-/// `max_samples`, `max_trace_ids`, `max_future_ms`. See docs/window.md for the exact semantics.
+/// `max_samples`, `max_trace_ids`, `max_future_ms`, `rate` (a dict: `factor`, `z`, `alpha`,
+/// `min_history`, `forget_after`, `min_count`). See docs/window.md for the exact semantics.
 #[pyclass(module = "faultlens", name = "WindowAggregator", frozen)]
 pub(crate) struct PyWindowAggregator {
     inner: Shared<WindowAggregator>,

@@ -96,6 +96,7 @@ def test_records_are_what_the_binding_returns_and_accepts():
     r.record_outcome("disk quota exceeded on /home", res.solution, True)
     assert sorted(r.outcomes()[-1]) == sorted(RECORDS["Outcome"])
     assert sorted(r.metrics()) == sorted(RECORDS["MetricsSnapshot"])
+    assert sorted(r.summary()) == sorted(RECORDS["ResolverSummary"])
 
 
 def test_stub_records_match_the_manifest():
@@ -120,3 +121,4 @@ def test_stub_records_match_the_manifest():
     assert properties("Resolution") == RECORDS["Resolution"]
     assert typed_dict("_ResolverOutcome") == RECORDS["Outcome"]
     assert typed_dict("_Metrics") == RECORDS["MetricsSnapshot"]
+    assert typed_dict("_ResolverSummary") == RECORDS["ResolverSummary"]

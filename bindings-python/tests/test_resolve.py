@@ -270,3 +270,26 @@ def test_feedback_names_the_matched_error_and_a_failure_lowers_confidence():
     r.record_outcome(NOV_FOREIGN, "restart_broker", True)
     last = r.outcomes()[-1]
     assert (last["method"], last["matched_id"], last["similarity"]) == ("exact_match", None, None)
+
+
+def test_summary_per_solution_thresholds_and_outcome_rule(resolver):
+    oom = "Container api-1 was OOMKilled (exit code 137)"
+    assert resolver.resolve(oom).rule == "oom-killed"
+    resolver.record_outcome(oom, "increase_memory_limit", True)
+    resolver.record_outcome(oom, "increase_memory_limit", False)
+    assert resolver.outcomes()[-1]["rule"] == "oom-killed"
+    s = resolver.summary()
+    assert s["by_solution"]["increase_memory_limit"] == {"success": 1, "failure": 1, "success_rate": 0.5}
+    assert s["by_stage"]["exact_match"]["resolutions"] == 1
+    assert s["max_latency_ms"] >= s["mean_latency_ms"] * 0.999 > 0
+    # A risky remedy can demand more certainty than its stage: the rule now abstains.
+    strict = faultlens.Resolver(solution_thresholds=[{"solution": "increase_memory_limit", "threshold": 1.0}],
+                                exact_threshold=0.5)
+    assert strict.config()["solution_thresholds"][0]["threshold"] == 1.0
+    with pytest.raises(faultlens.InvalidConfigError, match="solution_thresholds"):
+        faultlens.Resolver(solution_thresholds=[{"solution": "x", "threshold": 2}])
+    # An empty resolver learns from its first success.
+    empty = faultlens.Resolver()
+    empty.record_outcome("disk quota exceeded on /home", "clean_home", True)
+    assert empty.knowledge_size() == 1
+    assert empty.resolve("disk quota exceeded on /home").solution == "clean_home"

@@ -30,6 +30,17 @@ def test_shared_fixture_with_dicts():
         assert stats[k] == v, k
 
 
+def test_rate_trigger_shared_fixture():
+    rc = CASE["rate_case"]
+    w = WindowAggregator(**rc["config"])
+    assert w.config()["rate"]["min_history"] == 2
+    incidents = w.push_batch(rc["events"])["incidents"] + w.flush()["incidents"]
+    assert incidents == rc["incidents"]
+    assert incidents[0]["trigger"] == "rate" and incidents[0]["baseline"] == 1.875
+    with pytest.raises(InvalidConfigError, match=r"rate\.alpha"):
+        WindowAggregator(allowed_lateness_ms=0, rate={"alpha": 0})
+
+
 def test_tuples_and_single_pushes_give_the_same():
     w = WindowAggregator(**CASE["config"])
     incidents, late = [], []

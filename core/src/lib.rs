@@ -8,8 +8,9 @@
 //!   [`TfidfVectorizer`], sparse [`CsrMatrix`] output.
 //! - [`classify`]: error text → label with calibrated confidence and explanations —
 //!   [`TextClassifier`]; [`evaluate`] / [`compare`] (McNemar) for reports and A/B tests.
-//! - [`window`]: keyed sliding-window counts over event time raising incidents —
-//!   [`WindowAggregator`].
+//! - [`window`]: keyed sliding-window counts over event time raising incidents, on fixed
+//!   thresholds and per-key rate baselines — [`WindowAggregator`]; stable, order-independent
+//!   incident groups — [`IncidentGrouper`].
 //! - [`index`]: nearest-neighbour search (HNSW and exact) over vectors and texts —
 //!   [`SimilarityIndex`], [`TextIndex`].
 //! - [`drift`]: KL/PSI/JS drift on score windows with calibrated thresholds, scipy-equal KS
@@ -66,7 +67,10 @@ pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};
 pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
-pub use window::{Event, Incident, WindowAggregator, WindowConfig};
+pub use window::{
+    Event, GroupInput, GrouperConfig, Incident, IncidentGrouper, RateTrigger, WindowAggregator,
+    WindowConfig,
+};
 
 /// The library version, written into every model file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -27,6 +27,9 @@ use crate::models::Artifact;
 use crate::parallel;
 use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
 
+mod summary;
+pub use summary::{ResolverSummary, SolutionSummary, StageSummary};
+
 /// Compiled size limit per rule: the `regex` crate never backtracks, so matching is linear in the
 /// text; this bounds the memory a hand-written rule can take.
 const RULE_SIZE_LIMIT: usize = 1 << 20;
@@ -588,6 +591,8 @@ pub struct Metrics {
     failure: [AtomicU64; 4],
     latency: Histogram,
     confidence: Histogram,
+    /// Longest resolution so far, in nanoseconds.
+    max_latency_ns: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -601,6 +606,7 @@ impl Default for Metrics {
             failure: Default::default(),
             latency: Histogram::new(&LATENCY_BUCKETS),
             confidence: Histogram::new(&CONFIDENCE_BUCKETS),
+            max_latency_ns: AtomicU64::new(0),
         }
     }
 }
@@ -623,6 +629,8 @@ impl Metrics {
             self.novel.fetch_add(1, Ordering::Relaxed);
         }
         self.latency.observe(seconds);
+        self.max_latency_ns
+            .fetch_max((seconds * 1e9) as u64, Ordering::Relaxed);
         if method != Method::NoMatch {
             self.confidence.observe(confidence);
         }
@@ -656,6 +664,12 @@ impl Metrics {
         }
         self.latency.reset();
         self.confidence.reset();
+        self.max_latency_ns.store(0, Ordering::Relaxed);
+    }
+
+    /// The longest resolution since the last reset, in seconds.
+    pub fn max_latency_seconds(&self) -> f64 {
+        self.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e9
     }
 
     /// The current values.
@@ -1440,6 +1454,21 @@ pub struct ResolverConfig {
     /// An unanswered input is `novel` when its novelty (1 - its similarity to the nearest past
     /// error or training line) exceeds this. Default 0.5.
     pub novelty_threshold: f64,
+    /// Per-solution thresholds: an answer with one of these solutions is reliable only when its
+    /// confidence reaches the solution's threshold, whatever stage gave it (a risky remedy can
+    /// demand more certainty than its stage). Default none.
+    pub solution_thresholds: Vec<SolutionThreshold>,
+}
+
+/// A threshold for one solution, overriding its stage's (see
+/// [`ResolverConfig::solution_thresholds`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolutionThreshold {
+    /// The solution text, exactly as the rule, knowledge base or classifier gives it.
+    pub solution: String,
+    /// Confidence an answer with this solution needs, in [0, 1].
+    pub threshold: f64,
 }
 
 impl Default for ResolverConfig {
@@ -1458,6 +1487,7 @@ impl Default for ResolverConfig {
                 ..Default::default()
             },
             novelty_threshold: 0.5,
+            solution_thresholds: Vec::new(),
         }
     }
 }
@@ -1475,6 +1505,26 @@ impl ResolverConfig {
                 return Err(Error::config(
                     field,
                     format!("must be within [0, 1], got {v}"),
+                ));
+            }
+        }
+        for (i, st) in self.solution_thresholds.iter().enumerate() {
+            if !(0.0..=1.0).contains(&st.threshold) {
+                return Err(Error::config(
+                    "solution_thresholds",
+                    format!(
+                        "entry {i} (`{}`): must be within [0, 1], got {}",
+                        st.solution, st.threshold
+                    ),
+                ));
+            }
+            if self.solution_thresholds[..i]
+                .iter()
+                .any(|o| o.solution == st.solution)
+            {
+                return Err(Error::config(
+                    "solution_thresholds",
+                    format!("entry {i}: `{}` is given twice", st.solution),
                 ));
             }
         }
@@ -1537,6 +1587,10 @@ pub struct Outcome {
     /// Its similarity to the text.
     #[serde(default)]
     pub similarity: Option<f64>,
+    /// The rule that answered (`exact_match`); for `ml_prediction` the classifier's label is
+    /// `solution`.
+    #[serde(default)]
+    pub rule: Option<String>,
     /// Seconds since the Unix epoch.
     pub timestamp: f64,
 }
@@ -1637,6 +1691,8 @@ struct Answered {
     text: u64,
     method: Method,
     matched: Option<(u64, f64)>,
+    /// Index of the rule that answered.
+    rule: Option<u32>,
 }
 
 /// Feedback key: the matched past error for similarity answers, the label otherwise.
@@ -1670,6 +1726,8 @@ pub struct Resolver {
     /// Outcomes per matched past error (`pair:<id>`) or label (`label:<solution>`): an answer's
     /// confidence is multiplied by `(1 + successes) / (1 + successes + failures)`.
     feedback: RwLock<BTreeMap<String, OutcomeCounts>>,
+    /// Outcomes per applied solution, whatever stage answered (for `summary`).
+    by_solution: RwLock<BTreeMap<String, OutcomeCounts>>,
 }
 
 impl Default for Resolver {
@@ -1696,6 +1754,7 @@ impl Resolver {
             recent: Mutex::new(VecDeque::new()),
             outcomes: Mutex::new(VecDeque::new()),
             feedback: RwLock::new(BTreeMap::new()),
+            by_solution: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -1939,7 +1998,11 @@ impl Resolver {
                 let matched = (r.method == Method::SimilarityMatch)
                     .then(|| r.similar.first().map(|h| (h.id, h.similarity)))
                     .flatten();
-                self.remember(text, r.method, matched);
+                let rule = r.rule.as_ref().and_then(|name| {
+                    let i = self.rules.rules().iter().position(|x| &x.name == name)?;
+                    Some(i as u32)
+                });
+                self.remember(text, r.method, matched, rule);
                 Ok(r)
             }
             Err(e) => {
@@ -2047,6 +2110,12 @@ impl Resolver {
                             conf: f64,
                             threshold: f64,
                             rule: Option<&str>| {
+            let threshold = self
+                .config
+                .solution_thresholds
+                .iter()
+                .find(|st| st.solution == sol)
+                .map_or(threshold, |st| st.threshold);
             if conf >= threshold {
                 r.solution = Some(sol.to_owned());
                 r.confidence = conf;
@@ -2144,7 +2213,7 @@ impl Resolver {
         Ok(r)
     }
 
-    fn remember(&self, text: &str, method: Method, matched: Option<(u64, f64)>) {
+    fn remember(&self, text: &str, method: Method, matched: Option<(u64, f64)>, rule: Option<u32>) {
         let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
         if recent.len() == RECENT_ANSWERS {
             recent.pop_front();
@@ -2153,6 +2222,7 @@ impl Resolver {
             text: crate::text::fnv1a64(text.as_bytes()),
             method,
             matched,
+            rule,
         });
     }
 
@@ -2175,7 +2245,23 @@ impl Resolver {
             .copied();
         let method = answered.map_or(Method::NoMatch, |a| a.method);
         let matched = answered.and_then(|a| a.matched);
+        let rule = answered
+            .and_then(|a| a.rule)
+            .and_then(|i| self.rules.rules().get(i as usize))
+            .map(|r| r.name.clone());
         self.metrics.record_outcome(method, success);
+        {
+            let mut by = self
+                .by_solution
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let c = by.entry(solution.to_owned()).or_default();
+            if success {
+                c.success += 1;
+            } else {
+                c.failure += 1;
+            }
+        }
         {
             let key = feedback_key(method, matched.map(|m| m.0), solution);
             let mut fb = self
@@ -2189,11 +2275,8 @@ impl Resolver {
                 c.failure += 1;
             }
         }
-        if success
-            && self.config.learn_from_feedback
-            && self.knowledge_size() > 0
-            && !self.knowledge_is_embedded()
-        {
+        // A resolver with no knowledge yet starts one from its first success.
+        if success && self.config.learn_from_feedback && !self.knowledge_is_embedded() {
             self.add_knowledge(&[text], &[solution])?;
         }
         let mut outcomes = self.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -2207,6 +2290,7 @@ impl Resolver {
             method,
             matched_id: matched.map(|m| m.0),
             similarity: matched.map(|m| m.1),
+            rule,
             timestamp: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
@@ -2238,6 +2322,20 @@ impl Resolver {
     pub fn reset_metrics(&self) {
         self.metrics.reset();
     }
+
+    /// The monitoring summary: mean and max latency, mean confidence, resolutions and outcomes
+    /// per stage, outcomes and success rate per solution (see [`ResolverSummary`]).
+    pub fn summary(&self) -> ResolverSummary {
+        let by_solution = self
+            .by_solution
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        ResolverSummary::new(
+            &self.metrics.snapshot(),
+            self.metrics.max_latency_seconds(),
+            &by_solution,
+        )
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -2253,6 +2351,9 @@ struct ResolverState {
     /// Outcomes by feedback key (see `Resolver::feedback`).
     #[serde(default)]
     feedback: BTreeMap<String, OutcomeCounts>,
+    /// Outcomes by applied solution (see `Resolver::summary`).
+    #[serde(default)]
+    solutions: BTreeMap<String, OutcomeCounts>,
 }
 
 /// [`ResolverState`] borrowed, for saving without copies.
@@ -2264,6 +2365,7 @@ struct ResolverStateRef<'a> {
     classifier: Option<&'a TextClassifier>,
     knowledge_index: Option<&'a TextIndex>,
     feedback: &'a BTreeMap<String, OutcomeCounts>,
+    solutions: &'a BTreeMap<String, OutcomeCounts>,
 }
 
 impl Serialize for Resolver {
@@ -2284,6 +2386,10 @@ impl Serialize for Resolver {
             classifier: self.classifier.as_ref(),
             knowledge_index,
             feedback: &self.feedback.read().unwrap_or_else(PoisonError::into_inner),
+            solutions: &self
+                .by_solution
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
         }
         .serialize(s)
     }
@@ -2307,6 +2413,7 @@ impl<'de> Deserialize<'de> for Resolver {
         );
         r.classifier = st.classifier;
         r.feedback = RwLock::new(st.feedback);
+        r.by_solution = RwLock::new(st.solutions);
         Ok(r)
     }
 }

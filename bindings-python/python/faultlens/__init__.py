@@ -6,6 +6,7 @@
 - :class:`TextClassifier`: error text to remedy label with calibrated confidence
   (scikit-learn style estimator); :func:`evaluate` and :func:`compare` report and A/B-test it.
 - :class:`WindowAggregator`: keyed sliding-window counts over event time that raise incidents.
+- :class:`IncidentGrouper`: stable, order-independent incident groups (text, embeddings or both).
 - :class:`SimilarityIndex`, :class:`TextIndex`: nearest-neighbour search over vectors and texts.
 - :class:`KlDriftDetector`, :class:`Adwin`, :class:`PageHinkley`, :func:`ks_2samp`,
   :func:`ks_columns`: drift detection on scores, streams and feature columns.
@@ -33,6 +34,7 @@ from ._errors import (
 )
 from ._faultlens import (
     Adwin,
+    IncidentGrouper,
     KlDriftDetector,
     LabelScore,
     PageHinkley,
@@ -60,6 +62,7 @@ __version__: str = version()
 
 __all__ = [
     "Adwin",
+    "IncidentGrouper",
     "KlDriftDetector",
     "LabelScore",
     "PageHinkley",

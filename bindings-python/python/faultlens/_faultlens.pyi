@@ -61,6 +61,14 @@ class _KeyThreshold(TypedDict):
     key: _WindowKey
     threshold: int
 
+class _RateTrigger(TypedDict, total=False):
+    factor: float
+    z: float
+    alpha: float
+    min_history: int
+    forget_after: int
+    min_count: int
+
 class _WindowConfig(TypedDict, total=False):
     window_ms: int
     key_fields: list[Literal["service", "route", "error_code"]]
@@ -72,6 +80,7 @@ class _WindowConfig(TypedDict, total=False):
     max_samples: int
     max_trace_ids: int
     max_future_ms: int | None
+    rate: _RateTrigger | None
 
 class _Event(TypedDict, total=False):
     timestamp_ms: int
@@ -94,6 +103,8 @@ class _Incident(TypedDict):
     severity: Literal["low", "medium", "high", "critical"]
     samples: list[str]
     trace_ids: list[str]
+    trigger: Literal["threshold", "rate"]
+    baseline: float | None
 
 class _Outcome(TypedDict):
     incidents: list[_Incident]
@@ -259,6 +270,7 @@ class _ResolverOutcome(TypedDict):
     method: Literal["exact_match", "similarity_match", "ml_prediction", "no_match"]
     matched_id: int | None
     similarity: float | None
+    rule: str | None
     timestamp: float
 
 class _Histogram(TypedDict):
@@ -279,6 +291,30 @@ class _Metrics(TypedDict):
     outcomes: dict[str, _OutcomeCounts]
     latency_seconds: _Histogram
     confidence: _Histogram
+
+class _OutcomeSummary(TypedDict, total=False):
+    resolutions: int  # stages only
+    success: int
+    failure: int
+    success_rate: float | None
+
+class _ResolverSummary(TypedDict):
+    total: int
+    reliable: int
+    unreliable: int
+    novel: int
+    errors: int
+    mean_latency_ms: float | None
+    max_latency_ms: float | None
+    mean_confidence: float | None
+    outcomes: int
+    success_rate: float | None
+    by_stage: dict[str, _OutcomeSummary]
+    by_solution: dict[str, _OutcomeSummary]
+
+class _SolutionThreshold(TypedDict):
+    solution: str
+    threshold: float
 
 class Resolution:
     """The answer to one resolve call: which stage answered, how sure (confidence: the probability
@@ -322,6 +358,7 @@ class Resolver:
         max_outcomes: int = ...,
         knowledge_vectorizer: _TfidfConfig = ...,
         novelty_threshold: float = 0.5,
+        solution_thresholds: Sequence[_SolutionThreshold] = (),
     ) -> None: ...
     def set_rules(self, rules: Sequence[_Rule]) -> int:
         """Replace the rules (first match wins, case-insensitive regexes); returns their number."""
@@ -371,6 +408,8 @@ class Resolver:
         """Counters and histograms."""
     def metrics_prometheus(self) -> str:
         """The metrics in the Prometheus text exposition format."""
+    def summary(self) -> _ResolverSummary:
+        """Mean/max latency, mean confidence, outcomes and success rates per stage and per solution."""
     def reset_metrics(self) -> None:
         """Zero every counter and histogram."""
     def config(self) -> dict[str, Any]:
@@ -458,6 +497,7 @@ class WindowAggregator:
         max_samples: int = 5,
         max_trace_ids: int = 10,
         max_future_ms: int | None = None,
+        rate: _RateTrigger | None = None,
     ) -> None: ...
     def push(self, event: _EventLike) -> _Outcome: ...
     def push_batch(self, events: Iterable[_EventLike]) -> _Outcome: ...
@@ -475,6 +515,55 @@ class WindowAggregator:
     def save(self, path: _Path) -> None: ...
     @classmethod
     def load(cls, path: _Path) -> WindowAggregator: ...
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
+
+class _GroupInput(TypedDict, total=False):
+    id: str
+    time_ms: int
+    text: str | None
+    embedding: Sequence[float] | npt.NDArray[np.float32] | None
+
+class _Assignment(TypedDict):
+    id: str
+    group: str
+    new_group: bool
+
+class _GroupUpdate(TypedDict):
+    assignments: list[_Assignment]
+    renamed: list[dict[str, str]]  # {"from": old group id, "to": new group id}
+
+class _Group(TypedDict):
+    id: str
+    members: list[str]
+
+class _GrouperConfig(TypedDict, total=False):
+    min_similarity: float
+    text_weight: float
+    max_incidents: int
+    preprocessor: _PreprocessorConfig
+
+class IncidentGrouper:
+    def __init__(
+        self,
+        *,
+        min_similarity: float = 0.5,
+        text_weight: float = 0.5,
+        max_incidents: int = 100000,
+        preprocessor: _PreprocessorConfig | None = None,
+    ) -> None: ...
+    def add(self, incidents: Iterable[_GroupInput]) -> _GroupUpdate: ...
+    def group_of(self, id: str) -> str | None: ...
+    def groups(self) -> list[_Group]: ...
+    def similarity(self, a: str, b: str) -> float | None: ...
+    def len(self) -> int: ...
+    def __len__(self) -> int: ...
+    def config(self) -> _GrouperConfig: ...
+    def to_bytes(self) -> bytes: ...
+    @classmethod
+    def from_bytes(cls, data: _Bytes) -> IncidentGrouper: ...
+    def save(self, path: _Path) -> None: ...
+    @classmethod
+    def load(cls, path: _Path) -> IncidentGrouper: ...
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
 
 _Vectors = Union[npt.NDArray[np.float32], npt.ArrayLike]

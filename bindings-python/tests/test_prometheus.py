@@ -1,0 +1,90 @@
+"""faultlens.prometheus: objects registered in a prometheus_client registry, scraped over a real
+HTTP endpoint on 127.0.0.1 and parsed with prometheus_client's own parser."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import urllib.request
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+
+import faultlens
+
+prometheus_client = pytest.importorskip("prometheus_client")  # installed by scripts/test.sh
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+
+def test_importing_faultlens_does_not_import_prometheus_client():
+    code = "import sys, faultlens; print('prometheus_client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def _scrape(registry) -> dict:
+    app = prometheus_client.make_wsgi_app(registry)
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    samples = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def test_every_stateful_object_scraped_and_parsed():
+    import faultlens.prometheus as fp
+
+    registry = prometheus_client.CollectorRegistry()
+    r = faultlens.Resolver()
+    r.set_rules([{"name": "oom", "pattern": "OutOfMemory", "solution": "raise the heap"}])
+    r.resolve("java.lang.OutOfMemoryError")
+    r.record_outcome("java.lang.OutOfMemoryError", "raise the heap", True)
+    w = faultlens.WindowAggregator(threshold=1, allowed_lateness_ms=0, window_ms=1000)
+    w.push_batch([(0, "api", "/pay", "E1", "boom"), (10, "api", "/pay", "E1", "boom"), (5000, "api", "/pay", "E1", "x")])
+    d = faultlens.KlDriftDetector(window=100)
+    d.set_baseline([i / 1000 for i in range(1000)])
+    d.add_many([0.9] * 150)
+    g = faultlens.IncidentGrouper()
+    g.add([{"id": "a", "text": "disk full"}, {"id": "b", "text": "disk full on /data"}, {"id": "c", "text": "timeout"}])
+    for obj, name in [(r, "elk"), (w, "proactive"), (d, "routing"), (g, "problems")]:
+        fp.register(obj, name=name, registry=registry)
+    with pytest.raises(ValueError, match="already registered"):
+        fp.register(r, name="elk", registry=registry)
+    with pytest.raises(TypeError):
+        fp.register(object(), name="x", registry=registry)
+
+    s = _scrape(registry)
+    assert s[("faultlens_resolutions_total", (("method", "exact_match"), ("name", "elk")))] == 1
+    assert s[("faultlens_outcomes_total", (("method", "exact_match"), ("name", "elk"), ("result", "success")))] == 1
+    assert s[("faultlens_resolve_latency_seconds_count", (("name", "elk"),))] == 1
+    assert s[("faultlens_window_events_total", (("name", "proactive"),))] == 3
+    assert s[("faultlens_window_incidents_total", (("name", "proactive"),))] == 1
+    assert s[("faultlens_window_live_keys", (("name", "proactive"),))] == w.stats()["live_keys"]
+    st = d.status()
+    assert s[("faultlens_drift_kl", (("name", "routing"),))] == pytest.approx(st["kl"])
+    assert s[("faultlens_drift_should_retrain", (("name", "routing"),))] == float(st["should_retrain"])
+    assert s[("faultlens_drift_level", (("level", st["level"]), ("name", "routing")))] == 1.0
+    assert s[("faultlens_incident_grouper_incidents", (("name", "problems"),))] == 3
+    assert s[("faultlens_incident_grouper_groups", (("name", "problems"),))] == 2
+
+    # Values are read at scrape time; unregistering removes the object.
+    r.resolve("java.lang.OutOfMemoryError again")
+    assert fp.unregister("problems", registry=registry)
+    s = _scrape(registry)
+    assert s[("faultlens_resolutions_total", (("method", "exact_match"), ("name", "elk")))] == 2
+    assert not any(k[0].startswith("faultlens_incident_grouper") for k in s)

@@ -977,6 +977,8 @@ export interface PreprocessorOptions {
   stemmer?: string
   /** Tokens shorter than this are dropped (placeholders are kept). Default 2. */
   minTokenLength?: number
+  /** Korean: `"rules"` (default) strips particles and endings from Hangul words, or `"none"`. */
+  korean?: string
 }
 
 /** The answer to one `resolve` call. */

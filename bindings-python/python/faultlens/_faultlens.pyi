@@ -36,6 +36,7 @@ class _PreprocessorConfig(TypedDict, total=False):
     extra_stop_words: list[str]
     stemmer: str
     min_token_length: int
+    korean: str
 
 class _TfidfConfig(TypedDict, total=False):
     ngram_range: list[int]
@@ -161,6 +162,7 @@ class Preprocessor:
         extra_stop_words: Sequence[str] = (),
         stemmer: str = "english",
         min_token_length: int = 2,
+        korean: str = "rules",
     ) -> None: ...
     def tokens(self, text: str) -> list[str]: ...
     def tokens_batch(self, texts: Sequence[str]) -> list[list[str]]: ...

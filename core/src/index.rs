@@ -91,8 +91,9 @@ pub struct IndexConfig {
     /// Recall@10 the index aims for when it picks its own search breadth (default 0.95). When
     /// the graph is built (and again each time the index has doubled), the index searches a
     /// fixed sample of its own vectors at growing `ef` against exact answers and keeps the
-    /// smallest `ef` whose measured recall reaches the target; when that `ef` would cost about
-    /// as much as an exact scan, searches scan exactly instead. The estimate is reported by
+    /// smallest `ef` whose measured recall reaches the target; when a search at that `ef` takes
+    /// longer than an exact scan (timed on a few sample queries), searches scan exactly
+    /// instead. The estimate is reported by
     /// [`SimilarityIndex::estimated_recall`]. `None` searches with `ef_search` as given.
     pub target_recall: Option<f32>,
     /// Below this many distinct vectors no graph is built and every search is an exact scan
@@ -676,7 +677,34 @@ impl SimilarityIndex {
             }
         }
         chosen.at_nodes = n;
-        if chosen.ef == 0 || chosen.recall < target {
+        if chosen.ef > 0 && chosen.recall >= target {
+            // The beam meets the target, but on large or high-dimensional data a wide beam's
+            // random reads can cost more than one contiguous scan of every vector (measured:
+            // 100,000 x 128 at ef = 1536 ran at a third of an exact scan's speed, while 20,000
+            // x 128 at ef = 384 ran at twice its speed). No fixed ratio fits both, so time the
+            // two on this machine, one query at a time, best of two rounds each.
+            let probe: Vec<&[f32]> = queries.iter().take(32).map(|(q, _)| q.as_slice()).collect();
+            let time = |f: &dyn Fn(&[f32])| {
+                (0..2)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        probe.iter().for_each(|q| f(q));
+                        t.elapsed()
+                    })
+                    .min()
+                    .unwrap_or_default()
+            };
+            let graph = time(&|q| {
+                std::hint::black_box(self.graph_nodes(g, s, q, TUNE_K, chosen.ef, mask.as_deref()));
+            });
+            let scan = time(&|q| {
+                std::hint::black_box(self.exact_nodes(s, q, TUNE_K, None));
+            });
+            if scan <= graph {
+                chosen.exact = true;
+            }
+        }
+        if chosen.ef == 0 || chosen.recall < target || chosen.exact {
             chosen.exact = true;
             chosen.recall = 1.0;
         }

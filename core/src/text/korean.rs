@@ -17,10 +17,6 @@
 //!
 //! Only words ending in a Hangul syllable change; every other token is left as it was.
 
-use std::sync::OnceLock;
-
-use rustc_hash::{FxHashMap, FxHashSet};
-
 /// Suffixes removed from one word, at most (a plural `들`, a particle, and one more layer).
 const MAX_PASSES: usize = 3;
 
@@ -276,35 +272,19 @@ const STOPWORDS: &[&str] = &[
     "현재",
 ];
 
-struct Tables {
-    /// Suffix → condition, with the longest suffix length in characters.
-    suffixes: FxHashMap<&'static str, After>,
-    longest: usize,
-    stop: FxHashSet<&'static str>,
-}
+/// Characters in the longest suffix of either list (a test keeps it true).
+const LONGEST: usize = 6;
 
-fn tables() -> &'static Tables {
-    static T: OnceLock<Tables> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut suffixes = FxHashMap::default();
-        for s in ENDINGS {
-            suffixes.insert(*s, After::Any);
-        }
-        // A particle that is also an ending keeps its condition (the stricter reading).
-        for (s, a) in PARTICLES {
-            suffixes.insert(*s, *a);
-        }
-        let longest = suffixes
-            .keys()
-            .map(|s| s.chars().count())
-            .max()
-            .unwrap_or(0);
-        Tables {
-            suffixes,
-            longest,
-            stop: STOPWORDS.iter().copied().collect(),
-        }
-    })
+/// The condition of a known suffix. The lists are searched directly (a few hundred short string
+/// compares per Hangul word): a process-wide table would be allocated once and never freed, which
+/// leak checkers report. A particle that is also an ending keeps its condition (the stricter
+/// reading).
+fn lookup(suffix: &str) -> Option<After> {
+    PARTICLES
+        .iter()
+        .find(|(s, _)| *s == suffix)
+        .map(|(_, a)| *a)
+        .or_else(|| ENDINGS.contains(&suffix).then_some(After::Any))
 }
 
 const SYLLABLES: std::ops::RangeInclusive<u32> = 0xAC00..=0xD7A3;
@@ -340,7 +320,6 @@ pub(super) fn applies(word: &str) -> bool {
 
 /// `word` without its particles and verbal endings (a prefix of `word`).
 pub(super) fn strip(word: &str) -> &str {
-    let t = tables();
     let mut w = word;
     for _ in 0..MAX_PASSES {
         if !applies(w) {
@@ -350,13 +329,13 @@ pub(super) fn strip(word: &str) -> &str {
         let starts: Vec<usize> = w
             .char_indices()
             .rev()
-            .take(t.longest)
+            .take(LONGEST)
             .map(|(i, _)| i)
             .collect();
         let mut cut = None;
         for &at in starts.iter().rev() {
             let (stem, suffix) = w.split_at(at);
-            let Some(after) = t.suffixes.get(suffix) else {
+            let Some(after) = lookup(suffix) else {
                 continue;
             };
             let mut back = stem.chars().rev();
@@ -378,7 +357,7 @@ pub(super) fn strip(word: &str) -> &str {
 
 /// Whether a normalised Hangul word is an auxiliary dropped like a stopword.
 pub(super) fn is_stopword(word: &str) -> bool {
-    tables().stop.contains(word)
+    STOPWORDS.contains(&word)
 }
 
 #[cfg(test)]
@@ -428,6 +407,15 @@ mod tests {
         ] {
             assert_eq!(strip(word), word, "{word}");
         }
+    }
+
+    #[test]
+    fn longest_covers_every_suffix() {
+        let lens = PARTICLES
+            .iter()
+            .map(|(s, _)| *s)
+            .chain(ENDINGS.iter().copied());
+        assert_eq!(lens.map(|s| s.chars().count()).max(), Some(LONGEST));
     }
 
     #[test]

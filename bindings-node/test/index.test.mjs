@@ -130,7 +130,7 @@ test('string keys, filters, target recall', async () => {
   assert.equal(hit.payload, '{"svc":"pay","ms":120}')
   assert.equal(idx.search(new Float32Array([1, 0]), 1, null)[0][0].id, 1)
   assert.ok(idx.contains('결제-타임아웃') && idx.contains(1) && !idx.contains('nope'))
-  assert.equal(idx.get('later').payload, null)
+  assert.equal(idx.get('later').payload ?? null, null)
   assert.deepEqual(idx.keys().sort(), ['later', 'inc-2041', '결제-타임아웃'].sort())
   assert.throws(() => idx.add([2, 'x'], new Float32Array([1, 1, 1, 1]), null), { code: 'InvalidInput' })
   const filter = { type: 'and', filters: [

@@ -275,22 +275,37 @@ export declare class Resolver {
 export declare class SimilarityIndex {
   /** An empty index; throws `InvalidConfig` for a bad or unknown option. */
   constructor(options?: IndexOptions)
-  /** Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads. */
-  add(ids: Array<number>, vectors: Float32Array, payloads: Payloads): void
+  /**
+   * Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads.
+   * Ids are all numbers, or all strings (string keys, returned as hit ids).
+   */
+  add(ids: Array<number | string>, vectors: Float32Array, payloads: Payloads): void
   /** The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first. */
   search(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<IndexHit>>
   /** Every id within `threshold` of one vector, best first. */
   rangeSearch(vector: Float32Array, threshold: number, options?: IndexSearchOptions | null): Array<IndexHit>
-  /** Removes ids (all or nothing: an unknown id throws and removes none). */
-  remove(ids: Array<number>): void
+  /**
+   * Removes ids, numbers or string keys (all or nothing: an unknown id throws and removes
+   * none).
+   */
+  remove(ids: Array<number | string>): void
   /** Drops removed vectors and rebuilds the graph. */
   compact(): void
-  /** The stored vector and payload of `id`, or `null`. */
-  get(id: number): IndexEntry | null
+  /** The stored vector and payload of `id` (a number or a string key), or `null`. */
+  get(id: number | string): IndexEntry | null
   /** Number of ids stored. */
   len(): number
-  /** Whether `id` is stored. */
-  contains(id: number): boolean
+  /** Whether `id` (a number or a string key) is stored. */
+  contains(id: number | string): boolean
+  /** All stored string keys (no particular order). */
+  keys(): Array<string>
+  /**
+   * Recall@10 the default search is estimated to reach (1 while searches scan exactly;
+   * `null` when `targetRecall` is `null` and a graph is searched).
+   */
+  estimatedRecall(): number | null
+  /** The `ef` searches use when they pass none (tuned for `targetRecall`; 0 while exact). */
+  effectiveEf(): number
   /** All stored ids (no particular order). */
   ids(): Array<number>
   /** Number of distinct vectors (identical vectors share one graph node). */
@@ -306,7 +321,7 @@ export declare class SimilarityIndex {
   /** Reads a model file written by `save` in any language. */
   static load(path: string): SimilarityIndex
   /** `add` on the libuv thread pool (the vectors are copied first). */
-  addAsync(ids: Array<number>, vectors: Float32Array, payloads: Payloads): Promise<void>
+  addAsync(ids: Array<number | string>, vectors: Float32Array, payloads: Payloads): Promise<void>
   /** `search` on the libuv thread pool (all cores for large batches). */
   searchAsync(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Promise<IndexHit[][]>
 }
@@ -360,13 +375,25 @@ export declare class TextClassifier {
 export declare class TextIndex {
   /**
    * An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
-   * {type: 'external', dim}, index: IndexOptions-without-dim}`.
+   * {type: 'external', dim} | {type: 'hybrid', tfidf, dim, embeddingDim},
+   * index: IndexOptions-without-dim}`.
    */
   constructor(options?: Record<string, unknown> | null)
   /** Adds texts with optional payloads; returns their new ids. */
   add(texts: Array<string>, payloads: Payloads): Array<number>
   /** Adds texts with your own embeddings (`vectors`: rows of `dim` values). */
   addEmbedded(texts: Array<string>, vectors: Float32Array, payloads: Payloads): Array<number>
+  /**
+   * Adds texts with your embeddings (`vectors`: rows of `embeddingDim` values) to a hybrid
+   * index; returns their new ids.
+   */
+  addHybrid(texts: Array<string>, vectors: Float32Array, payloads: Payloads): Array<number>
+  /**
+   * Hybrid search: per text and its embedding (rows of `embeddingDim` values), the `k` best
+   * by `fusion` (`{type: 'rrf', k: 60}`, the default, or `{type: 'weighted', textWeight}`)
+   * of the TF-IDF and embedding rankings; `score` is the fused score.
+   */
+  searchHybrid(texts: Array<string>, vectors: Float32Array, k: number, options?: IndexSearchOptions | null, fusion?: { type: 'rrf', k?: number } | { type: 'weighted', textWeight: number } | null): Array<Array<TextIndexHit>>
   /** The `k` most similar stored texts, best first. */
   search(text: string, k: number, options?: IndexSearchOptions | null): Array<TextIndexHit>
   /** `search` for many texts. */
@@ -804,8 +831,8 @@ export interface IndexEntry {
 
 /** A search result: `score` is cosine similarity, inner product, or Euclidean distance (l2). */
 export interface IndexHit {
-  /** The id given to `add`. */
-  id: number
+  /** The id given to `add`: a number, or the string key. */
+  id: number | string
   /** Similarity (cosine, dot) or distance (l2). */
   score: number
   /** The payload stored with the id. */
@@ -822,8 +849,13 @@ export interface IndexOptions {
   m?: number
   /** Build-time candidate list (default 200). */
   efConstruction?: number
-  /** Search-time candidate list (default 64). */
+  /** Search-time candidate list when `targetRecall` is `null` (default 64). */
   efSearch?: number
+  /**
+   * Recall@10 the index tunes its own search breadth for (default 0.95; `null`: use
+   * `efSearch`).
+   */
+  targetRecall?: number
   /** Exact scans below this many distinct vectors (default 8192). */
   exactBelow?: number
   /** Most ids the index may hold; an add past it throws (default: no cap). */
@@ -836,8 +868,12 @@ export interface IndexSearchOptions {
   threshold?: number
   /** HNSW candidate list for this search. */
   ef?: number
-  /** `{type: 'ids', ids: [...]}` or `{type: 'payload', field, value}`. */
-  filter?: { type: 'ids', ids: number[] } | { type: 'payload', field: string, value: unknown }
+  /**
+   * `{type: 'ids', ids}`, `{type: 'keys', keys}`, `{type: 'payload', field, value}`,
+   * `{type: 'payloadIn', field, values}`, `{type: 'range', field, gte, gt, lte, lt}` or
+   * `{type: 'and', filters: [...]}`.
+   */
+  filter?: { type: 'ids', ids: number[] } | { type: 'keys', keys: string[] } | { type: 'payload', field: string, value: unknown } | { type: 'payloadIn', field: string, values: unknown[] } | { type: 'range', field: string, gte?: number, gt?: number, lte?: number, lt?: number } | { type: 'and', filters: Array<Record<string, unknown>> }
   /** Scan every vector (exact answers). */
   exact?: boolean
 }
@@ -1069,6 +1105,8 @@ export interface PreprocessorOptions {
   stemmer?: string
   /** Tokens shorter than this are dropped (placeholders are kept). Default 2. */
   minTokenLength?: number
+  /** Korean: `"rules"` (default) strips particles and endings from Hangul words, or `"none"`. */
+  korean?: string
 }
 
 /**

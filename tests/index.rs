@@ -345,3 +345,390 @@ fn text_index_recall_on_loghub() {
     let r = found as f64 / total as f64;
     assert!(r >= 0.9, "recall@10 vs sparse cosine {r}");
 }
+
+/// A deterministic stand-in for an external embedding model: hashed character 3-grams of the
+/// lowercased text with digits folded (so it sees through typos, where TF-IDF does not).
+fn trigram_embedding(text: &str, d: usize) -> Vec<f32> {
+    let t: Vec<char> = format!(" {} ", text.to_lowercase())
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+        .collect();
+    let mut v = vec![0f32; d];
+    for w in t.windows(3) {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for c in w {
+            h = (h ^ *c as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        v[(h % d as u64) as usize] += if h >> 63 == 0 { 1.0 } else { -1.0 };
+    }
+    if v.iter().all(|x| *x == 0.0) {
+        v[0] = 1.0;
+    }
+    v
+}
+
+/// Hybrid search on labelled Loghub variant pairs (tests/fixtures/hybrid_pairs.json: a query is
+/// another line of a corpus line's template, retyped with a typo, a synonym, a dropped word):
+/// reciprocal rank fusion finds the target in the top 10 at least as often as the better of
+/// text-only and embedding-only search.
+#[test]
+fn hybrid_search_beats_each_side_on_labelled_pairs() {
+    use faultlens::Fusion;
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(faultlens_suite::fixture("hybrid_pairs.json")).unwrap(),
+    )
+    .unwrap();
+    let corpus: Vec<&str> = doc["corpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    let queries: Vec<(&str, u64)> = doc["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["text"].as_str().unwrap(), q["target"].as_u64().unwrap()))
+        .collect();
+    assert!(queries.len() >= 200, "{} queries", queries.len());
+    const D: usize = 256;
+    let ix = TextIndex::new(TextIndexConfig {
+        embedding: Embedding::Hybrid {
+            tfidf: Default::default(),
+            dim: 512,
+            embedding_dim: D,
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let emb: Vec<f32> = corpus
+        .iter()
+        .flat_map(|t| trigram_embedding(t, D))
+        .collect();
+    let payloads: Vec<Option<String>> = (0..corpus.len())
+        .map(|i| Some(format!("doc {i}")))
+        .collect();
+    let ids = ix.add_hybrid(&corpus, &emb, Some(payloads)).unwrap();
+    assert_eq!(ids, (0..corpus.len() as u64).collect::<Vec<_>>());
+    let q_texts: Vec<&str> = queries.iter().map(|q| q.0).collect();
+    let q_emb: Vec<f32> = q_texts
+        .iter()
+        .flat_map(|t| trigram_embedding(t, D))
+        .collect();
+    let opts = SearchOptions::default();
+    let recall = |found: &[Vec<faultlens::TextHit>]| {
+        let hits = found
+            .iter()
+            .zip(&queries)
+            .filter(|(f, q)| f.iter().any(|h| h.id == q.1))
+            .count();
+        hits as f64 / queries.len() as f64
+    };
+    let text = recall(&ix.search_batch(&q_texts, 10, &opts).unwrap());
+    let embedding = recall(&ix.search_embedded(&q_emb, 10, &opts).unwrap());
+    let rrf = ix
+        .search_hybrid(&q_texts, &q_emb, 10, &opts, &Fusion::default())
+        .unwrap();
+    let hybrid = recall(&rrf);
+    let weighted = recall(
+        &ix.search_hybrid(
+            &q_texts,
+            &q_emb,
+            10,
+            &opts,
+            &Fusion::Weighted { text_weight: 0.5 },
+        )
+        .unwrap(),
+    );
+    eprintln!(
+        "recall@10 on {} pairs: text {text:.3}, embedding {embedding:.3}, rrf {hybrid:.3}, \
+         weighted 0.5 {weighted:.3}",
+        queries.len()
+    );
+    assert!(
+        hybrid >= text.max(embedding),
+        "rrf {hybrid} < max({text}, {embedding})"
+    );
+    // Hits carry their text and payload, best first.
+    let first = &rrf[0];
+    assert!(first.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(
+        first
+            .iter()
+            .all(|h| h.payload.as_deref() == Some(&format!("doc {}", h.id)[..]))
+    );
+    assert_eq!(first[0].text, corpus[first[0].id as usize]);
+    // Bad fusion parameters and a plain add name the problem.
+    let e = ix
+        .search_hybrid(
+            &q_texts[..1],
+            &q_emb[..D],
+            10,
+            &opts,
+            &Fusion::Weighted { text_weight: 2.0 },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("text_weight"), "{e}");
+    assert!(
+        ix.add(&["x"], None)
+            .unwrap_err()
+            .to_string()
+            .contains("add_hybrid")
+    );
+    // The embedding side survives a save, a load and a refit.
+    let back = TextIndex::from_bytes(&ix.to_bytes().unwrap()).unwrap();
+    back.refit().unwrap();
+    let again = back
+        .search_hybrid(
+            &q_texts[..20],
+            &q_emb[..20 * D],
+            10,
+            &opts,
+            &Fusion::default(),
+        )
+        .unwrap();
+    let before: Vec<Vec<u64>> = rrf[..20]
+        .iter()
+        .map(|r| r.iter().map(|h| h.id).collect())
+        .collect();
+    let after: Vec<Vec<u64>> = again
+        .iter()
+        .map(|r| r.iter().map(|h| h.id).collect())
+        .collect();
+    assert_eq!(before, after);
+}
+
+/// String keys: any string, mixed with integer ids in one index, returned with every hit,
+/// filtered on, removed, and kept in the saved file; an index of integer ids writes no keys.
+#[test]
+fn string_keys_work_beside_integer_ids() {
+    let ix = SimilarityIndex::new(IndexConfig::new(4)).unwrap();
+    let v = rand_vecs(6, 4, 7);
+    ix.add(&[1, 2], &v[..8], None).unwrap();
+    let plain = ix.to_bytes().unwrap();
+    assert!(!String::from_utf8_lossy(&plain).contains("\"keys\""));
+    ix.add_keyed(
+        &["inc-2041", "", "결제/타임아웃 #3", "1"],
+        &v[8..],
+        Some(vec![Some("{\"svc\":\"pay\"}".into()), None, None, None]),
+    )
+    .unwrap();
+    assert_eq!(ix.len(), 6);
+    assert!(ix.contains_key("inc-2041") && ix.contains_key("") && ix.contains_key("1"));
+    let id = ix.id_of_key("inc-2041").unwrap();
+    assert!(id >= faultlens::KEY_ID_BASE);
+    assert_eq!(ix.key_of(id).as_deref(), Some("inc-2041"));
+    assert_eq!(ix.key_of(1), None);
+    let hit = &ix
+        .search_one(&v[8..12], 1, &SearchOptions::default())
+        .unwrap()[0];
+    assert_eq!((hit.id, hit.key.as_deref()), (id, Some("inc-2041")));
+    assert_eq!(hit.payload.as_deref(), Some("{\"svc\":\"pay\"}"));
+    let hit = &ix
+        .search_one(&v[..4], 1, &SearchOptions::default())
+        .unwrap()[0];
+    assert_eq!((hit.id, hit.key.as_deref()), (1, None));
+    // Errors name the key; nothing changes.
+    let e = ix.add_keyed(&["new", "new"], &v[..8], None).unwrap_err();
+    assert!(
+        e.to_string().contains("\"new\"") && e.to_string().contains("twice"),
+        "{e}"
+    );
+    let e = ix.add_keyed(&["inc-2041"], &v[..4], None).unwrap_err();
+    assert!(e.to_string().contains("already"), "{e}");
+    assert!(
+        ix.remove_keyed(&["nope"])
+            .unwrap_err()
+            .to_string()
+            .contains("\"nope\"")
+    );
+    assert_eq!(ix.len(), 6);
+    // A key filter, alone and with an id filter.
+    let only = SearchOptions {
+        filter: Some(Filter::Keys {
+            keys: vec!["1".into(), "missing".into()],
+        }),
+        ..Default::default()
+    };
+    let hits = ix.search_one(&v[..4], 10, &only).unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.key.as_deref()).collect::<Vec<_>>(),
+        [Some("1")]
+    );
+    // Saved and loaded with the keys; new keys never take a stored number.
+    let back = SimilarityIndex::from_bytes(&ix.to_bytes().unwrap()).unwrap();
+    assert_eq!(
+        back.id_of_key("결제/타임아웃 #3"),
+        ix.id_of_key("결제/타임아웃 #3")
+    );
+    let mut keys = back.keys();
+    keys.sort();
+    assert_eq!(keys, ["", "1", "inc-2041", "결제/타임아웃 #3"]);
+    back.add_keyed(&["later"], &v[..4], None).unwrap();
+    let mut numbers = back.ids();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 7);
+    back.remove_keyed(&["inc-2041", ""]).unwrap();
+    assert!(!back.contains_key("inc-2041") && back.get_keyed("later").is_some());
+    assert!(
+        back.search_one(&v[8..12], 10, &SearchOptions::default())
+            .unwrap()
+            .iter()
+            .all(|h| h.key.as_deref() != Some("inc-2041"))
+    );
+    // An integer-id file (no keys field) still loads.
+    assert_eq!(SimilarityIndex::from_bytes(&plain).unwrap().len(), 2);
+}
+
+/// Payload filters: `in`, numeric ranges and `and`, against a brute-force check of every item.
+#[test]
+fn payload_filters_in_range_and_match_brute_force() {
+    let n = 400;
+    let d = 8;
+    let v = rand_vecs(n, d, 11);
+    let services = ["pay", "auth", "search", "mail"];
+    let payloads: Vec<Option<String>> = (0..n)
+        .map(|i| match i % 7 {
+            0 => None,
+            1 => Some("not json".into()),
+            _ => Some(format!(
+                "{{\"service\":\"{}\",\"latency\":{},\"code\":\"E{}\"}}",
+                services[i % 4],
+                (i * 37) % 1000,
+                i % 5
+            )),
+        })
+        .collect();
+    let ix = SimilarityIndex::new(IndexConfig {
+        exact_below: 100,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    ix.add(
+        &(0..n as u64).collect::<Vec<_>>(),
+        &v,
+        Some(payloads.clone()),
+    )
+    .unwrap();
+    let parsed: Vec<Option<serde_json::Value>> = payloads
+        .iter()
+        .map(|p| p.as_deref().and_then(|p| serde_json::from_str(p).ok()))
+        .collect();
+    let cases: Vec<(
+        serde_json::Value,
+        Box<dyn Fn(&serde_json::Value, u64) -> bool>,
+    )> = vec![
+        (
+            serde_json::json!({"type": "payload_in", "field": "service", "values": ["pay", "mail", 3]}),
+            Box::new(|p, _| ["pay", "mail"].contains(&p["service"].as_str().unwrap_or(""))),
+        ),
+        (
+            serde_json::json!({"type": "range", "field": "latency", "gte": 100, "lt": 400}),
+            Box::new(|p, _| {
+                p["latency"]
+                    .as_f64()
+                    .is_some_and(|x| (100.0..400.0).contains(&x))
+            }),
+        ),
+        (
+            serde_json::json!({"type": "and", "filters": [
+                {"type": "payload", "field": "code", "value": "E2"},
+                {"type": "range", "field": "latency", "gt": 500},
+                {"type": "payload_in", "field": "service", "values": ["auth", "search"]},
+            ]}),
+            Box::new(|p, _| {
+                p["code"] == "E2"
+                    && p["latency"].as_f64().is_some_and(|x| x > 500.0)
+                    && ["auth", "search"].contains(&p["service"].as_str().unwrap_or(""))
+            }),
+        ),
+        (
+            serde_json::json!({"type": "and", "filters": [
+                {"type": "ids", "ids": (0..200).collect::<Vec<u64>>()},
+                {"type": "range", "field": "latency", "lte": 300},
+            ]}),
+            Box::new(|p, id| id < 200 && p["latency"].as_f64().is_some_and(|x| x <= 300.0)),
+        ),
+    ];
+    for (json, want) in cases {
+        let filter: Filter = serde_json::from_value(json.clone()).unwrap();
+        let opts = SearchOptions {
+            filter: Some(filter),
+            ..Default::default()
+        };
+        let expected: Vec<u64> = (0..n as u64)
+            .filter(|&i| parsed[i as usize].as_ref().is_some_and(|p| want(p, i)))
+            .collect();
+        assert!(!expected.is_empty(), "{json}");
+        let mut got: Vec<u64> = ix
+            .search_one(&v[..d], n, &opts)
+            .unwrap()
+            .iter()
+            .map(|h| h.id)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, expected, "{json}");
+    }
+    for (bad, needle) in [
+        (
+            serde_json::json!({"type": "range", "field": "latency"}),
+            "at least one",
+        ),
+        (
+            serde_json::json!({"type": "and", "filters": []}),
+            "at least one filter",
+        ),
+    ] {
+        let opts = SearchOptions {
+            filter: Some(serde_json::from_value(bad).unwrap()),
+            ..Default::default()
+        };
+        let e = ix.search_one(&v[..d], 3, &opts).unwrap_err();
+        assert_eq!(e.code(), "InvalidInput");
+        assert!(e.to_string().contains(needle), "{e}");
+    }
+}
+
+/// `target_recall`: the index picks its own `ef` on a sample of its data, reports the recall
+/// it estimates, and meets it on fresh queries; `None` keeps `ef_search`.
+#[test]
+fn target_recall_picks_ef_and_is_met() {
+    let (n, d) = (5000, 24);
+    let base = rand_vecs(n, d, 21);
+    let queries = rand_vecs(200, d, 22);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let tuned = SimilarityIndex::new(IndexConfig {
+        exact_below: 1000,
+        ef_construction: 64,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    assert_eq!(tuned.estimated_recall(), Some(1.0)); // exact scans before the graph
+    tuned.add(&ids, &base, None).unwrap();
+    let est = tuned.estimated_recall().unwrap();
+    let ef = tuned.effective_ef();
+    let got = recall(&tuned, &base, &queries, 10, ef.max(1));
+    eprintln!("target 0.95: ef {ef}, estimated {est:.3}, measured on fresh queries {got:.3}");
+    assert!(est >= 0.95, "{est}");
+    assert!(got >= 0.93, "fresh-query recall {got} at ef {ef}");
+    let fixed = SimilarityIndex::new(IndexConfig {
+        exact_below: 1000,
+        ef_construction: 64,
+        target_recall: None,
+        ..IndexConfig::new(d)
+    })
+    .unwrap();
+    fixed.add(&ids, &base, None).unwrap();
+    assert_eq!((fixed.effective_ef(), fixed.estimated_recall()), (64, None));
+    // The tuning follows a save and load.
+    let back = SimilarityIndex::from_bytes(&tuned.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.config().target_recall, Some(0.95));
+    assert!(back.estimated_recall().unwrap() >= 0.95);
+    let e = SimilarityIndex::new(IndexConfig {
+        target_recall: Some(1.5),
+        ..IndexConfig::new(d)
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("target_recall"), "{e}");
+}

@@ -29,6 +29,21 @@ fn golden_v1_files_still_load_and_behave() {
     assert_eq!(p.tokens(&probe[0]), want_tokens);
 }
 
+/// A file written before the `korean` option existed tokenises Hangul as it did (rules off);
+/// a new preprocessor has the rules on and keeps them through save and load.
+#[test]
+fn files_without_the_korean_option_keep_hangul_words_whole() {
+    let old = Preprocessor::load(fixture("models/v1/preprocessor.flm")).unwrap();
+    assert_eq!(old.config().korean, "none");
+    assert_eq!(old.tokens("서비스가 다운됨"), ["서비스가", "다운됨"]);
+    let new = Preprocessor::from_bytes(&Preprocessor::default().to_bytes().unwrap()).unwrap();
+    assert_eq!(new.config().korean, "rules");
+    assert_eq!(new.tokens("서비스가 다운됨"), ["서비스", "다운"]);
+    // The same JSON outside a model file is a new config: the default applies.
+    let cfg: faultlens::PreprocessorConfig = serde_json::from_str("{}").unwrap();
+    assert_eq!(cfg.korean, "rules");
+}
+
 /// Writes the golden files. Run once, by hand, when a new format version is introduced:
 /// `cargo test --test models -- --ignored write_golden` (then never again for that version).
 #[test]

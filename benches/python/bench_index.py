@@ -10,7 +10,9 @@ Data sets:
   random-128 / random-384  random unit vectors (Gaussian, normalised)
   loghub-512               Loghub lines through faultlens.TextIndex.embed (TF-IDF + projection):
                            about 40% of the lines share their vector with another line
-Also: exact search of 10k x 384 against numpy's matrix product + argpartition.
+Also: exact search of 10k x 384 against numpy's matrix product + argpartition; and `defaults`:
+faultlens at its default settings (target_recall 0.95 picks the search breadth itself) against
+hnswlib at the smallest ef that reaches the same recall (0.95, or faultlens' own if lower).
 
 Run through benches/python/run_index.sh (a venv with numpy, hnswlib and faultlens).
 """
@@ -156,6 +158,51 @@ def compare(name, x, q, out):
     out.append(result)
 
 
+HNSWLIB_EFS = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+
+
+def defaults(name, x, q, out, target=0.95, passes=3):
+    """faultlens with no tuning knobs vs hnswlib tuned by hand to the same recall."""
+    print(f"\n== defaults, {name}: {len(x)} x {x.shape[1]}, {len(q)} queries, k={K}")
+    kth, sims = truth_kth(x, q)
+    gc.collect()
+    t = time.perf_counter()
+    fidx = faultlens.SimilarityIndex(dim=x.shape[1])
+    fidx.add(np.arange(len(x), dtype=np.uint64), x)
+    fb = time.perf_counter() - t
+    est, fef = fidx.estimated_recall(), fidx.effective_ef()
+    run_f = lambda: [[h[0] for h in fidx.search(v, k=K)] for v in q]
+    fr = recall(run_f(), kth, sims)
+    mode = f"graph ef={fef}" if fef else "exact scans"
+    print(f"faultlens defaults: build {fb:.2f}s, chose {mode}, estimated recall {est:.3f}, measured {fr:.4f}")
+    result = {"data": name, "n": len(x), "dim": x.shape[1], "faultlens": {"build_s": fb, "effective_ef": fef,
+              "estimated_recall": est, "recall": fr}}
+    runs = {"faultlens": run_f}
+    if hnswlib:
+        hidx, hb, _ = build_hnswlib(x)
+        want = min(target, fr)
+        for hef in HNSWLIB_EFS:
+            hr = recall(query_hnswlib(hidx, q, hef), kth, sims)
+            if hr >= want:
+                break
+        print(f"hnswlib: build {hb:.2f}s, ef={hef} reaches recall {hr:.4f} (wanted {want:.3f})")
+        runs["hnswlib"] = lambda: query_hnswlib(hidx, q, hef)
+        result["hnswlib"] = {"build_s": hb, "ef": hef, "recall": hr}
+    best = {n: float("inf") for n in runs}
+    for p in range(passes):
+        for n in (list(runs) if p % 2 == 0 else list(reversed(runs))):
+            t = time.perf_counter()
+            runs[n]()
+            best[n] = min(best[n], time.perf_counter() - t)
+    for n, dt in best.items():
+        result[n]["qps"] = len(q) / dt
+    line = f"q/s: faultlens {len(q) / best['faultlens']:.0f}"
+    if hnswlib:
+        line += f", hnswlib {len(q) / best['hnswlib']:.0f} (ratio {best['hnswlib'] / best['faultlens']:.2f}x)"
+    print(line)
+    out.append({"defaults": result})
+
+
 def exact(out, n=10000, d=384, nq=1000):
     x, q = random_set(n, d, 3)
     q = q[:nq]
@@ -212,10 +259,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000, help="points per random data set")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--only", nargs="+", choices=["loghub", "random-128", "random-384", "exact", "threshold"],
+    ap.add_argument("--only", nargs="+",
+                    choices=["loghub", "random-128", "random-384", "exact", "threshold", "defaults"],
                     help="run only these parts (default: all)")
     a = ap.parse_args()
-    want = set(a.only or ["loghub", "random-128", "random-384", "exact", "threshold"])
+    want = set(a.only or ["loghub", "random-128", "random-384", "exact", "threshold", "defaults"])
     print(f"faultlens {faultlens.version()}, hnswlib {getattr(hnswlib, '__version__', 'present') if hnswlib else 'missing'}, "
           f"numpy {np.__version__}, {os.cpu_count()} cores")
     out = []
@@ -228,6 +276,10 @@ def main():
         exact(out)
     if "threshold" in want:
         threshold(out)
+    if "defaults" in want:
+        defaults("loghub-512", *loghub_set(), out)
+        for d in (128, 384):
+            defaults(f"random-{d}", *random_set(a.n, d, d), out)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -1141,6 +1141,55 @@ FlStatus fl_index_range_search(const FlIndex *idx,
                                FlHits **out);
 
 /**
+ * Adds `rows` vectors under `rows` string keys (`keys`: NUL-terminated UTF-8 strings, any
+ * content), with optional payloads, as `fl_index_add` does for ids. Each key is stored under a
+ * number of its own (`fl_hits_id`; `fl_hits_key` gives the key back). All or nothing: a repeated
+ * or existing key fails and adds nothing. Thread-safe.
+ */
+FlStatus fl_index_add_keyed(const FlIndex *idx,
+                            const char *const *keys,
+                            const float *vectors,
+                            size_t rows,
+                            size_t dim,
+                            const char *const *payloads);
+
+/**
+ * Removes `n` string keys (all or nothing: an unknown or repeated key removes none).
+ * Thread-safe.
+ */
+FlStatus fl_index_remove_keyed(const FlIndex *idx, const char *const *keys, size_t n);
+
+/**
+ * Writes whether the string key `key` is stored to `*out`. Thread-safe.
+ */
+FlStatus fl_index_contains_key(const FlIndex *idx, const char *key, bool *out);
+
+/**
+ * Looks the string key `key` up: `*found` says whether it is stored, and if so `*id` is the
+ * number it is stored under (for `fl_index_get`). Thread-safe.
+ */
+FlStatus fl_index_id_of_key(const FlIndex *idx, const char *key, bool *found, uint64_t *id);
+
+/**
+ * All stored string keys (no particular order). On success `*out` owns them: read with
+ * `fl_strings_len` / `fl_strings_get`, free with `fl_strings_free`. Thread-safe.
+ */
+FlStatus fl_index_keys(const FlIndex *idx, FlStrings **out);
+
+/**
+ * Writes the recall@10 the default search is estimated to reach to `*out`: 1 while searches
+ * scan exactly, the recall measured for `target_recall` otherwise, NaN when `target_recall` is
+ * null and a graph is searched. Thread-safe.
+ */
+FlStatus fl_index_estimated_recall(const FlIndex *idx, float *out);
+
+/**
+ * Writes the `ef` searches use when their options give none to `*out` (tuned for
+ * `target_recall`; 0 while searches scan exactly). Thread-safe.
+ */
+FlStatus fl_index_effective_ef(const FlIndex *idx, size_t *out);
+
+/**
  * Removes `n` ids (all or nothing: an unknown or repeated id fails and removes none).
  * Thread-safe.
  */
@@ -1247,6 +1296,36 @@ FlStatus fl_text_index_add_embedded(const FlTextIndex *idx,
                                     size_t dim,
                                     const char *const *payloads,
                                     uint64_t **ids);
+
+/**
+ * Adds `n` texts with your embeddings (`vectors`: `n * dim` floats, `dim` the index's
+ * `embedding_dim`) to a hybrid text index, with optional payloads. On success `*ids` owns the
+ * `n` new ids (free with `fl_ids_free(*ids, n)`). All or nothing. Thread-safe.
+ */
+FlStatus fl_text_index_add_hybrid(const FlTextIndex *idx,
+                                  const char *const *texts,
+                                  size_t n,
+                                  const float *vectors,
+                                  size_t dim,
+                                  const char *const *payloads,
+                                  uint64_t **ids);
+
+/**
+ * Hybrid search of `n` texts with their embeddings (`vectors`: `n * dim` floats): per query
+ * the `k` best by `fusion_json` (NULL or `{"type": "rrf", "k": 60}`, or `{"type": "weighted",
+ * "text_weight": 0.5}`) of the TF-IDF and embedding rankings; scores are fused scores.
+ * On success `*out` owns `n` rows of results (with texts): free with `fl_hits_free`.
+ * Thread-safe.
+ */
+FlStatus fl_text_index_search_hybrid(const FlTextIndex *idx,
+                                     const char *const *texts,
+                                     size_t n,
+                                     const float *vectors,
+                                     size_t dim,
+                                     size_t k,
+                                     const char *options_json,
+                                     const char *fusion_json,
+                                     FlHits **out);
 
 /**
  * The `k` stored texts most similar to `text`, as one row of results (with texts).
@@ -1371,6 +1450,12 @@ float fl_hits_score(const FlHits *hits, size_t row, size_t i);
  * `fl_hits_free(hits)`.
  */
 const char *fl_hits_payload(const FlHits *hits, size_t row, size_t i);
+
+/**
+ * String key of hit `i` of `row` (similarity index hits added by `fl_index_add_keyed`; NULL
+ * otherwise). Borrowed: valid until `fl_hits_free(hits)`.
+ */
+const char *fl_hits_key(const FlHits *hits, size_t row, size_t i);
 
 /**
  * Text of hit `i` of `row` (text index results only; NULL otherwise). Borrowed: valid until

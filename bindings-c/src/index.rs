@@ -10,8 +10,8 @@ use std::ffi::{CString, c_char};
 use faultlens::{Artifact, Hit, SearchOptions, SimilarityIndex, TextHit, TextIndex};
 
 use crate::{
-    Fail, FlStatus, Res, c_string, config_arg, give_slice, guard, guard_or, handle, out_arg,
-    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    Fail, FlStatus, FlStrings, Res, c_string, config_arg, give_slice, guard, guard_or, handle,
+    out_arg, owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
 };
 
 /// A similarity index over float vectors (HNSW graph; exact scans below `exact_below` vectors).
@@ -28,6 +28,8 @@ pub struct FlTextIndex {
 
 struct HitRow {
     ids: Vec<u64>,
+    /// String keys (similarity index hits added under a key; empty for text hits).
+    keys: Vec<Option<CString>>,
     scores: Vec<f32>,
     payloads: Vec<Option<CString>>,
     texts: Vec<Option<CString>>,
@@ -46,6 +48,10 @@ impl FlHits {
             .map(|r| {
                 Ok(HitRow {
                     ids: r.iter().map(|h| h.id).collect(),
+                    keys: r
+                        .iter()
+                        .map(|h| h.key.clone().map(c_string).transpose())
+                        .collect::<Res<_>>()?,
                     scores: r.iter().map(|h| h.score).collect(),
                     payloads: r
                         .into_iter()
@@ -64,6 +70,7 @@ impl FlHits {
             .map(|r| {
                 let mut row = HitRow {
                     ids: Vec::with_capacity(r.len()),
+                    keys: Vec::new(),
                     scores: Vec::with_capacity(r.len()),
                     payloads: Vec::with_capacity(r.len()),
                     texts: Vec::with_capacity(r.len()),
@@ -125,7 +132,10 @@ unsafe fn payloads_arg(p: *const *const c_char, n: usize) -> Res<Option<Vec<Opti
 }
 
 /// Search options from JSON (NULL = defaults): `{"threshold": 0.7, "ef": 128, "exact": false,
-/// "filter": {"type": "ids", "ids": [..]} | {"type": "payload", "field": .., "value": ..}}`.
+/// "filter": {...}}`, the filter one of `{"type": "ids", "ids": [..]}`, `{"type": "keys",
+/// "keys": [..]}`, `{"type": "payload", "field": .., "value": ..}`, `{"type": "payload_in",
+/// "field": .., "values": [..]}`, `{"type": "range", "field": .., "gte"/"gt"/"lte"/"lt": x}`,
+/// `{"type": "and", "filters": [..]}`.
 unsafe fn options_arg(p: *const c_char) -> Res<SearchOptions> {
     if p.is_null() {
         return Ok(SearchOptions::default());
@@ -234,6 +244,116 @@ pub unsafe extern "C" fn fl_index_range_search(
         let q = unsafe { vectors_arg(query, 1, dim, index.dim()) }?;
         let opts = unsafe { options_arg(options_json) }?;
         *out = FlHits::from_hits(vec![index.range_search(q, threshold, &opts)?])?;
+        Ok(())
+    })
+}
+
+/// Adds `rows` vectors under `rows` string keys (`keys`: NUL-terminated UTF-8 strings, any
+/// content), with optional payloads, as `fl_index_add` does for ids. Each key is stored under a
+/// number of its own (`fl_hits_id`; `fl_hits_key` gives the key back). All or nothing: a repeated
+/// or existing key fails and adds nothing. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_add_keyed(
+    idx: *const FlIndex,
+    keys: *const *const c_char,
+    vectors: *const f32,
+    rows: usize,
+    dim: usize,
+    payloads: *const *const c_char,
+) -> FlStatus {
+    guard(|| {
+        let index = unsafe { index(idx) }?;
+        let keys = unsafe { str_array_arg(keys, rows, "keys") }?;
+        let v = unsafe { vectors_arg(vectors, rows, dim, index.dim()) }?;
+        let p = unsafe { payloads_arg(payloads, rows) }?;
+        index.add_keyed(&keys, v, p)?;
+        Ok(())
+    })
+}
+
+/// Removes `n` string keys (all or nothing: an unknown or repeated key removes none).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_remove_keyed(
+    idx: *const FlIndex,
+    keys: *const *const c_char,
+    n: usize,
+) -> FlStatus {
+    guard(|| {
+        let keys = unsafe { str_array_arg(keys, n, "keys") }?;
+        unsafe { index(idx) }?.remove_keyed(&keys)?;
+        Ok(())
+    })
+}
+
+/// Writes whether the string key `key` is stored to `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_contains_key(
+    idx: *const FlIndex,
+    key: *const c_char,
+    out: *mut bool,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let key = unsafe { str_arg(key, "key") }?;
+        *out = unsafe { index(idx) }?.contains_key(key);
+        Ok(())
+    })
+}
+
+/// Looks the string key `key` up: `*found` says whether it is stored, and if so `*id` is the
+/// number it is stored under (for `fl_index_get`). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_id_of_key(
+    idx: *const FlIndex,
+    key: *const c_char,
+    found: *mut bool,
+    id: *mut u64,
+) -> FlStatus {
+    guard(|| {
+        let found = unsafe { out_arg(found, "found") }?;
+        let id = unsafe { out_arg(id, "id") }?;
+        let key = unsafe { str_arg(key, "key") }?;
+        *found = false;
+        if let Some(n) = unsafe { index(idx) }?.id_of_key(key) {
+            (*found, *id) = (true, n);
+        }
+        Ok(())
+    })
+}
+
+/// All stored string keys (no particular order). On success `*out` owns them: read with
+/// `fl_strings_len` / `fl_strings_get`, free with `fl_strings_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_keys(idx: *const FlIndex, out: *mut *mut FlStrings) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = FlStrings::from_vec(unsafe { index(idx) }?.keys())?.into_raw();
+        Ok(())
+    })
+}
+
+/// Writes the recall@10 the default search is estimated to reach to `*out`: 1 while searches
+/// scan exactly, the recall measured for `target_recall` otherwise, NaN when `target_recall` is
+/// null and a graph is searched. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_estimated_recall(idx: *const FlIndex, out: *mut f32) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { index(idx) }?
+            .estimated_recall()
+            .unwrap_or(f32::NAN);
+        Ok(())
+    })
+}
+
+/// Writes the `ef` searches use when their options give none to `*out` (tuned for
+/// `target_recall`; 0 while searches scan exactly). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_effective_ef(idx: *const FlIndex, out: *mut usize) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        *out = unsafe { index(idx) }?.effective_ef();
         Ok(())
     })
 }
@@ -471,9 +591,68 @@ pub unsafe extern "C" fn fl_text_index_add_embedded(
         let ids = unsafe { out_arg(ids, "ids") }?;
         let t = unsafe { text_index(idx) }?;
         let texts = unsafe { str_array_arg(texts, n, "texts") }?;
-        let v = unsafe { vectors_arg(vectors, n, dim, t.dim()) }?;
+        let v = unsafe { vectors_arg(vectors, n, dim, t.embedding_dim().unwrap_or(t.dim())) }?;
         let p = unsafe { payloads_arg(payloads, n) }?;
         (*ids, _) = give_slice(t.add_embedded(&texts, v, p)?);
+        Ok(())
+    })
+}
+
+/// Adds `n` texts with your embeddings (`vectors`: `n * dim` floats, `dim` the index's
+/// `embedding_dim`) to a hybrid text index, with optional payloads. On success `*ids` owns the
+/// `n` new ids (free with `fl_ids_free(*ids, n)`). All or nothing. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_add_hybrid(
+    idx: *const FlTextIndex,
+    texts: *const *const c_char,
+    n: usize,
+    vectors: *const f32,
+    dim: usize,
+    payloads: *const *const c_char,
+    ids: *mut *mut u64,
+) -> FlStatus {
+    guard(|| {
+        let ids = unsafe { out_arg(ids, "ids") }?;
+        let t = unsafe { text_index(idx) }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let v = unsafe { vectors_arg(vectors, n, dim, t.embedding_dim().unwrap_or(t.dim())) }?;
+        let p = unsafe { payloads_arg(payloads, n) }?;
+        (*ids, _) = give_slice(t.add_hybrid(&texts, v, p)?);
+        Ok(())
+    })
+}
+
+/// Hybrid search of `n` texts with their embeddings (`vectors`: `n * dim` floats): per query
+/// the `k` best by `fusion_json` (NULL or `{"type": "rrf", "k": 60}`, or `{"type": "weighted",
+/// "text_weight": 0.5}`) of the TF-IDF and embedding rankings; scores are fused scores.
+/// On success `*out` owns `n` rows of results (with texts): free with `fl_hits_free`.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fl_text_index_search_hybrid(
+    idx: *const FlTextIndex,
+    texts: *const *const c_char,
+    n: usize,
+    vectors: *const f32,
+    dim: usize,
+    k: usize,
+    options_json: *const c_char,
+    fusion_json: *const c_char,
+    out: *mut *mut FlHits,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, "out") }?;
+        let t = unsafe { text_index(idx) }?;
+        let texts = unsafe { str_array_arg(texts, n, "texts") }?;
+        let v = unsafe { vectors_arg(vectors, n, dim, t.embedding_dim().unwrap_or(t.dim())) }?;
+        let opts = unsafe { options_arg(options_json) }?;
+        let fusion: faultlens::Fusion = if fusion_json.is_null() {
+            faultlens::Fusion::default()
+        } else {
+            let s = unsafe { str_arg(fusion_json, "fusion_json") }?;
+            crate::json_object(s, "fusion_json", "a fusion rule", FlStatus::InvalidInput)?
+        };
+        *out = FlHits::from_text_hits(t.search_hybrid(&texts, v, k, &opts, &fusion)?)?;
         Ok(())
     })
 }
@@ -530,7 +709,7 @@ pub unsafe extern "C" fn fl_text_index_search_embedded(
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
         let t = unsafe { text_index(idx) }?;
-        let q = unsafe { vectors_arg(queries, rows, dim, t.dim()) }?;
+        let q = unsafe { vectors_arg(queries, rows, dim, t.embedding_dim().unwrap_or(t.dim())) }?;
         let opts = unsafe { options_arg(options_json) }?;
         *out = FlHits::from_text_hits(t.search_embedded(q, k, &opts)?)?;
         Ok(())
@@ -750,6 +929,18 @@ pub unsafe extern "C" fn fl_hits_payload(
     guard_or(std::ptr::null(), || {
         unsafe { hit_row(hits, row) }
             .and_then(|r| r.payloads.get(i))
+            .and_then(|p| p.as_ref())
+            .map_or(std::ptr::null(), |p| p.as_ptr())
+    })
+}
+
+/// String key of hit `i` of `row` (similarity index hits added by `fl_index_add_keyed`; NULL
+/// otherwise). Borrowed: valid until `fl_hits_free(hits)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_hits_key(hits: *const FlHits, row: usize, i: usize) -> *const c_char {
+    guard_or(std::ptr::null(), || {
+        unsafe { hit_row(hits, row) }
+            .and_then(|r| r.keys.get(i))
             .and_then(|p| p.as_ref())
             .map_or(std::ptr::null(), |p| p.as_ptr())
     })

@@ -236,6 +236,16 @@ impl Empty for f64 {
         0.0
     }
 }
+impl Empty for f32 {
+    fn empty() -> Self {
+        0.0
+    }
+}
+impl Empty for u64 {
+    fn empty() -> Self {
+        0
+    }
+}
 impl Empty for bool {
     fn empty() -> Self {
         false

@@ -67,8 +67,23 @@ static const char *const TX_C15_TOKENS[2] = {
     "error", "layer"
 };
 /* skipped: emoji_and_nul */
+static const char *const TX_C19_TOKENS[5] = {
+    "connect", "<host>", "<host>", "time", "out"
+};
+static const char *const TX_C20_TOKENS[5] = {
+    "java.io.ioexception", "setup.py", "load", "jquery.min.js", "proxy.example.in"
+};
+static const char *const TX_C21_TOKENS[3] = {
+    "connect", "<ip>", "<ts>"
+};
+static const char *const TX_C22_TOKENS[5] = {
+    "\352\262\260\354\240\234", "\354\204\234\353\271\204\354\212\244", "\355\203\200\354\236\204\354\225\204\354\233\203", "\354\227\220\353\237\254", "\353\260\234\354\203\235"
+};
+static const char *const TX_C23_TOKENS[5] = {
+    "\352\262\260\354\240\234", "\354\204\234\353\271\204\354\212\244\352\260\200", "\355\203\200\354\236\204\354\225\204\354\233\203\354\234\274\353\241\234", "\354\227\220\353\237\254\352\260\200", "\353\260\234\354\203\235\355\226\210\354\212\265\353\213\210\353\213\244"
+};
 
-#define TX_N_CASES 18
+#define TX_N_CASES 23
 static const TextCase TX_CASES[TX_N_CASES] = {
     {"default_english", "{}", "Connection refused to 10.0.0.7:8080 after 3 retries", "connection refused to <ip> after <num> retries", "0fdaeac4f1383305", 6, TX_C0_TOKENS},
     {"hdfs_block", "{}", "PacketResponder 1 for block blk_38865049064139660 terminating", "packetresponder <num> for block blk_<num> terminating", "e38b2012accf0237", 6, TX_C1_TOKENS},
@@ -87,5 +102,10 @@ static const TextCase TX_CASES[TX_N_CASES] = {
     {"german_stemmer", "{\"stemmer\": \"german\", \"stop_words\": \"none\"}", "Verbindungen wurden abgelehnt", "verbindungen wurden abgelehnt", "41cf3b49c2925197", 3, TX_C14_TOKENS},
     {"min_length", "{\"min_token_length\": 4, \"stemmer\": \"none\"}", "an io error in the db layer", "an io error in the db layer", "29eae34eaa635fbf", 2, TX_C15_TOKENS},
     {"empty", "{}", "", "", "cbf29ce484222325", 0, NULL},
-    {"whitespace", "{}", " \011 \012 ", "", "cbf29ce484222325", 0, NULL}
+    {"whitespace", "{}", " \011 \012 ", "", "cbf29ce484222325", 0, NULL},
+    {"host_names", "{}", "Connection to db-3.prod.example.com:5432 from dsl-082-083-227-067.arcor-ip.net timed out.", "connection to <host> from <host> timed out.", "b39ea14b062f2b2d", 5, TX_C19_TOKENS},
+    {"not_host_names", "{}", "java.io.IOException in setup.py loading jquery.min.js for proxy.example.in", "java.io.ioexception in setup.py loading jquery.min.js for proxy.example.in", "ef7cd6fded75b178", 5, TX_C20_TOKENS},
+    {"ctime_timestamp", "{}", "connection from 82.83.227.67 () at Sun Jul 10 07:24:24 2005", "connection from <ip> () at <ts>", "58263856049a1bf5", 3, TX_C21_TOKENS},
+    {"korean_particles_and_endings", "{}", "\352\262\260\354\240\234 \354\204\234\353\271\204\354\212\244\352\260\200 \355\203\200\354\236\204\354\225\204\354\233\203\354\234\274\353\241\234 \354\227\220\353\237\254\352\260\200 \353\260\234\354\203\235\355\226\210\354\212\265\353\213\210\353\213\244", "\352\262\260\354\240\234 \354\204\234\353\271\204\354\212\244\352\260\200 \355\203\200\354\236\204\354\225\204\354\233\203\354\234\274\353\241\234 \354\227\220\353\237\254\352\260\200 \353\260\234\354\203\235\355\226\210\354\212\265\353\213\210\353\213\244", "fe0650bd0f75c642", 5, TX_C22_TOKENS},
+    {"korean_rules_off", "{\"korean\": \"none\"}", "\352\262\260\354\240\234 \354\204\234\353\271\204\354\212\244\352\260\200 \355\203\200\354\236\204\354\225\204\354\233\203\354\234\274\353\241\234 \354\227\220\353\237\254\352\260\200 \353\260\234\354\203\235\355\226\210\354\212\265\353\213\210\353\213\244", "\352\262\260\354\240\234 \354\204\234\353\271\204\354\212\244\352\260\200 \355\203\200\354\236\204\354\225\204\354\233\203\354\234\274\353\241\234 \354\227\220\353\237\254\352\260\200 \353\260\234\354\203\235\355\226\210\354\212\265\353\213\210\353\213\244", "fe0650bd0f75c642", 5, TX_C23_TOKENS}
 };

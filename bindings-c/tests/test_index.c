@@ -280,11 +280,82 @@ static void test_text_index(void) {
     fl_text_index_free(ext);
 }
 
+/* String keys, payload filters, the tuning report, hybrid text search. */
+static void test_keys_filters_hybrid(void) {
+    FlIndex *idx = NULL;
+    CHECK_OK(fl_index_new("{\"dim\": 8}", &idx));
+    if (!idx) return;
+    const char *keys[] = {"inc-2041", "\xea\xb2\xb0\xec\xa0\x9c"}; /* "결제" */
+    const char *payloads[] = {"{\"svc\":\"pay\",\"ms\":120}", NULL};
+    uint64_t ids[] = {7};
+    CHECK_OK(fl_index_add(idx, ids, g_x, 1, D, NULL));
+    CHECK_OK(fl_index_add_keyed(idx, keys, g_x + D, 2, D, payloads));
+    CHECK_STATUS(fl_index_add_keyed(idx, keys, g_x + D, 1, D, NULL), FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "already");
+    FlHits *h = NULL;
+    CHECK_OK(fl_index_search(idx, g_x + D, 1, D, 1, NULL, &h));
+    CHECK(h && fl_hits_len(h, 0) == 1);
+    CHECK_STR(fl_hits_key(h, 0, 0), "inc-2041");
+    bool found = false;
+    uint64_t id = 0;
+    CHECK_OK(fl_index_id_of_key(idx, "inc-2041", &found, &id));
+    CHECK(found && fl_hits_id(h, 0, 0) == id);
+    fl_hits_free(h);
+    CHECK_OK(fl_index_search(idx, g_x, 1, D, 1, NULL, &h));
+    CHECK(h && fl_hits_id(h, 0, 0) == 7 && fl_hits_key(h, 0, 0) == NULL);
+    fl_hits_free(h);
+    const char *opts = "{\"filter\": {\"type\": \"and\", \"filters\": ["
+                       "{\"type\": \"payload_in\", \"field\": \"svc\", \"values\": [\"pay\"]},"
+                       "{\"type\": \"range\", \"field\": \"ms\", \"gte\": 100}]}}";
+    CHECK_OK(fl_index_search(idx, g_x, 1, D, 10, opts, &h));
+    CHECK(h && fl_hits_len(h, 0) == 1);
+    CHECK_STR(fl_hits_key(h, 0, 0), "inc-2041");
+    fl_hits_free(h);
+    h = NULL;
+    CHECK_STATUS(fl_index_search(idx, g_x, 1, D, 1, "{\"filter\": {\"type\": \"and\", \"filters\": []}}", &h),
+                 FL_STATUS_INVALID_INPUT);
+    FlStrings *ks = NULL;
+    CHECK_OK(fl_index_keys(idx, &ks));
+    CHECK(ks && fl_strings_len(ks) == 2);
+    fl_strings_free(ks);
+    bool has = false;
+    CHECK_OK(fl_index_remove_keyed(idx, keys + 1, 1));
+    CHECK_OK(fl_index_contains_key(idx, keys[1], &has));
+    CHECK(!has);
+    float recall = 0;
+    size_t ef = 99;
+    CHECK_OK(fl_index_estimated_recall(idx, &recall));
+    CHECK_OK(fl_index_effective_ef(idx, &ef));
+    CHECK(recall == 1.0f && ef == 0);
+    fl_index_free(idx);
+
+    FlTextIndex *t = NULL;
+    CHECK_OK(fl_text_index_new("{\"embedding\": {\"type\": \"hybrid\", \"embedding_dim\": 8}}", &t));
+    if (!t) return;
+    const char *texts[] = {"payment service timeout", "database connection refused"};
+    uint64_t *new_ids = NULL;
+    CHECK_OK(fl_text_index_add_hybrid(t, texts, 2, g_x, D, NULL, &new_ids));
+    CHECK(new_ids && new_ids[1] == 1);
+    fl_ids_free(new_ids, 2);
+    const char *q[] = {"database refused"};
+    CHECK_OK(fl_text_index_search_hybrid(t, q, 1, g_x + D, D, 1, NULL, NULL, &h));
+    CHECK(h && fl_hits_len(h, 0) == 1 && fl_hits_id(h, 0, 0) == 1);
+    CHECK_STR(fl_hits_text(h, 0, 0), "database connection refused");
+    fl_hits_free(h);
+    h = NULL;
+    CHECK_STATUS(fl_text_index_search_hybrid(t, q, 1, g_x, D, 1, NULL,
+                                             "{\"type\": \"weighted\", \"text_weight\": 7}", &h),
+                 FL_STATUS_INVALID_INPUT);
+    CHECK_CONTAINS(fl_last_error(), "text_weight");
+    fl_text_index_free(t);
+}
+
 int main(void) {
     make_rows();
     test_add_search_remove();
     test_bad_input();
     test_search_while_adding();
     test_text_index();
+    test_keys_filters_hybrid();
     return check_finish("test_index");
 }

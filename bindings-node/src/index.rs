@@ -3,13 +3,14 @@
 //! The core indexes lock internally (many searches while one add runs), so the JS objects share
 //! them through a plain `Arc` with the async tasks. Vectors are `Float32Array`s of `rows * dim`
 //! values (copied into Rust before an async task starts; synchronous calls read them in place).
-//! Ids are JS numbers: non-negative integers up to 2^53.
+//! Ids are JS numbers (non-negative integers up to 2^53) or strings (string keys, any string);
+//! a hit's `id` is the string for items added under one.
 
 use std::sync::Arc;
 
-use faultlens::{Artifact, Hit, SearchOptions, TextHit};
+use faultlens::{Artifact, Fusion, Hit, SearchOptions, TextHit};
 use napi::Task;
-use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float32Array, Uint8Array, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Env, Float32Array, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -19,8 +20,8 @@ use crate::error::{Result, binding, guard, reject, to_js};
 /// A search result: `score` is cosine similarity, inner product, or Euclidean distance (l2).
 #[napi(object, object_from_js = false)]
 pub struct IndexHit {
-    /// The id given to `add`.
-    pub id: f64,
+    /// The id given to `add`: a number, or the string key.
+    pub id: Either<f64, String>,
     /// Similarity (cosine, dot) or distance (l2).
     pub score: f64,
     /// The payload stored with the id.
@@ -71,8 +72,11 @@ pub struct IndexOptions {
     pub m: Option<u32>,
     /// Build-time candidate list (default 200).
     pub ef_construction: Option<u32>,
-    /// Search-time candidate list (default 64).
+    /// Search-time candidate list when `targetRecall` is `null` (default 64).
     pub ef_search: Option<u32>,
+    /// Recall@10 the index tunes its own search breadth for (default 0.95; `null`: use
+    /// `efSearch`).
+    pub target_recall: Option<f64>,
     /// Exact scans below this many distinct vectors (default 8192).
     pub exact_below: Option<u32>,
     /// Most ids the index may hold; an add past it throws (default: no cap).
@@ -87,9 +91,11 @@ pub struct IndexSearchOptions {
     pub threshold: Option<f64>,
     /// HNSW candidate list for this search.
     pub ef: Option<u32>,
-    /// `{type: 'ids', ids: [...]}` or `{type: 'payload', field, value}`.
+    /// `{type: 'ids', ids}`, `{type: 'keys', keys}`, `{type: 'payload', field, value}`,
+    /// `{type: 'payloadIn', field, values}`, `{type: 'range', field, gte, gt, lte, lt}` or
+    /// `{type: 'and', filters: [...]}`.
     #[napi(
-        ts_type = "{ type: 'ids', ids: number[] } | { type: 'payload', field: string, value: unknown }"
+        ts_type = "{ type: 'ids', ids: number[] } | { type: 'keys', keys: string[] } | { type: 'payload', field: string, value: unknown } | { type: 'payloadIn', field: string, values: unknown[] } | { type: 'range', field: string, gte?: number, gt?: number, lte?: number, lt?: number } | { type: 'and', filters: Array<Record<string, unknown>> }"
     )]
     pub filter: Option<Value>,
     /// Scan every vector (exact answers).
@@ -97,8 +103,60 @@ pub struct IndexSearchOptions {
 }
 
 fn search_options(env: &Env, options: Option<Unknown>) -> Result<SearchOptions> {
-    let v = convert::options_json(env, options)?;
+    let mut v = convert::options_json(env, options)?;
+    // Filter type names are values, not keys: `payloadIn` is written as the key would be.
+    if let Some(f) = v.get_mut("filter") {
+        snake_filter_types(f);
+    }
     serde_json::from_value(v).map_err(|e| binding("InvalidInput", format!("search options: {e}")))
+}
+
+fn snake_filter_types(f: &mut Value) {
+    if let Some(Value::String(t)) = f.get_mut("type") {
+        *t = convert::snake_case(t);
+    }
+    if let Some(Value::Array(inner)) = f.get_mut("filters") {
+        inner.iter_mut().for_each(snake_filter_types);
+    }
+}
+
+/// `{type: 'rrf', k}` (default `k` 60) or `{type: 'weighted', textWeight}`; none is RRF.
+fn fusion_arg(env: &Env, fusion: Option<Unknown>) -> Result<Fusion> {
+    let v = convert::options_json(env, fusion)?;
+    if v.as_object().is_some_and(|o| o.is_empty()) {
+        return Ok(Fusion::default());
+    }
+    serde_json::from_value(v).map_err(|e| binding("InvalidInput", format!("fusion: {e}")))
+}
+
+/// Ids of an add or remove: all numbers, or all strings (string keys).
+enum AnyIds {
+    Numbers(Vec<u64>),
+    Keys(Vec<String>),
+}
+
+fn any_ids(ids: Vec<Either<f64, String>>) -> Result<AnyIds> {
+    if ids.iter().all(|i| matches!(i, Either::B(_))) && !ids.is_empty() {
+        return Ok(AnyIds::Keys(
+            ids.into_iter()
+                .filter_map(|i| match i {
+                    Either::B(k) => Some(k),
+                    Either::A(_) => None,
+                })
+                .collect(),
+        ));
+    }
+    let numbers = ids
+        .iter()
+        .map(|i| match i {
+            Either::A(x) => Ok(*x),
+            Either::B(_) => Err(binding(
+                "InvalidInput",
+                "ids must be all numbers or all strings (string keys), not a mix",
+            )),
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    to_ids(&numbers).map(AnyIds::Numbers)
 }
 
 fn to_ids(ids: &[f64]) -> Result<Vec<u64>> {
@@ -120,7 +178,10 @@ fn to_ids(ids: &[f64]) -> Result<Vec<u64>> {
 fn hits(h: Vec<Hit>) -> Vec<IndexHit> {
     h.into_iter()
         .map(|h| IndexHit {
-            id: h.id as f64,
+            id: match h.key {
+                Some(k) => Either::B(k),
+                None => Either::A(h.id as f64),
+            },
             score: f64::from(h.score),
             payload: h.payload,
         })
@@ -162,11 +223,19 @@ impl SimilarityIndex {
     }
 
     /// Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads.
+    /// Ids are all numbers, or all strings (string keys, returned as hit ids).
     #[napi(catch_unwind)]
-    pub fn add(&self, ids: Vec<f64>, vectors: Float32Array, payloads: Payloads) -> Result<()> {
-        self.inner
-            .add(&to_ids(&ids)?, &vectors, payloads)
-            .map_err(to_js)
+    pub fn add(
+        &self,
+        ids: Vec<Either<f64, String>>,
+        vectors: Float32Array,
+        payloads: Payloads,
+    ) -> Result<()> {
+        match any_ids(ids)? {
+            AnyIds::Numbers(ids) => self.inner.add(&ids, &vectors, payloads),
+            AnyIds::Keys(keys) => self.inner.add_keyed(&keys, &vectors, payloads),
+        }
+        .map_err(to_js)
     }
 
     /// The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first.
@@ -203,10 +272,15 @@ impl SimilarityIndex {
         Ok(hits(found))
     }
 
-    /// Removes ids (all or nothing: an unknown id throws and removes none).
+    /// Removes ids, numbers or string keys (all or nothing: an unknown id throws and removes
+    /// none).
     #[napi(catch_unwind)]
-    pub fn remove(&self, ids: Vec<f64>) -> Result<()> {
-        self.inner.remove(&to_ids(&ids)?).map_err(to_js)
+    pub fn remove(&self, ids: Vec<Either<f64, String>>) -> Result<()> {
+        match any_ids(ids)? {
+            AnyIds::Numbers(ids) => self.inner.remove(&ids),
+            AnyIds::Keys(keys) => self.inner.remove_keyed(&keys),
+        }
+        .map_err(to_js)
     }
 
     /// Drops removed vectors and rebuilds the graph.
@@ -215,11 +289,14 @@ impl SimilarityIndex {
         self.inner.compact().map_err(to_js)
     }
 
-    /// The stored vector and payload of `id`, or `null`.
+    /// The stored vector and payload of `id` (a number or a string key), or `null`.
     #[napi(catch_unwind)]
-    pub fn get(&self, id: f64) -> Result<Option<IndexEntry>> {
-        let id = to_ids(&[id])?[0];
-        Ok(self.inner.get(id).map(|e| IndexEntry {
+    pub fn get(&self, id: Either<f64, String>) -> Result<Option<IndexEntry>> {
+        let entry = match id {
+            Either::A(id) => self.inner.get(to_ids(&[id])?[0]),
+            Either::B(key) => self.inner.get_keyed(&key),
+        };
+        Ok(entry.map(|e| IndexEntry {
             vector: Float32Array::new(e.vector),
             payload: e.payload,
         }))
@@ -231,10 +308,32 @@ impl SimilarityIndex {
         self.inner.len() as u32
     }
 
-    /// Whether `id` is stored.
+    /// Whether `id` (a number or a string key) is stored.
     #[napi(catch_unwind)]
-    pub fn contains(&self, id: f64) -> Result<bool> {
-        Ok(self.inner.contains(to_ids(&[id])?[0]))
+    pub fn contains(&self, id: Either<f64, String>) -> Result<bool> {
+        Ok(match id {
+            Either::A(id) => self.inner.contains(to_ids(&[id])?[0]),
+            Either::B(key) => self.inner.contains_key(&key),
+        })
+    }
+
+    /// All stored string keys (no particular order).
+    #[napi(catch_unwind)]
+    pub fn keys(&self) -> Vec<String> {
+        self.inner.keys()
+    }
+
+    /// Recall@10 the default search is estimated to reach (1 while searches scan exactly;
+    /// `null` when `targetRecall` is `null` and a graph is searched).
+    #[napi(catch_unwind)]
+    pub fn estimated_recall(&self) -> Option<f64> {
+        self.inner.estimated_recall().map(f64::from)
+    }
+
+    /// The `ef` searches use when they pass none (tuned for `targetRecall`; 0 while exact).
+    #[napi(catch_unwind)]
+    pub fn effective_ef(&self) -> u32 {
+        self.inner.effective_ef() as u32
     }
 
     /// All stored ids (no particular order).
@@ -287,13 +386,13 @@ impl SimilarityIndex {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn add_async(
         &self,
-        ids: Vec<f64>,
+        ids: Vec<Either<f64, String>>,
         vectors: Float32Array,
         payloads: Payloads,
     ) -> Result<AsyncTask<IndexAddTask>> {
         Ok(AsyncTask::new(IndexAddTask {
             inner: self.inner.clone(),
-            ids: to_ids(&ids)?,
+            ids: any_ids(ids)?,
             vectors: vectors.to_vec(),
             payloads,
         }))
@@ -320,7 +419,7 @@ impl SimilarityIndex {
 /// The work of `SimilarityIndex.addAsync`.
 pub struct IndexAddTask {
     inner: Arc<faultlens::SimilarityIndex>,
-    ids: Vec<u64>,
+    ids: AnyIds,
     vectors: Vec<f32>,
     payloads: Payloads,
 }
@@ -332,9 +431,11 @@ impl Task for IndexAddTask {
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let payloads = self.payloads.take();
         Ok(guard(|| {
-            self.inner
-                .add(&self.ids, &self.vectors, payloads)
-                .map_err(to_js)
+            match &self.ids {
+                AnyIds::Numbers(ids) => self.inner.add(ids, &self.vectors, payloads),
+                AnyIds::Keys(keys) => self.inner.add_keyed(keys, &self.vectors, payloads),
+            }
+            .map_err(to_js)
         }))
     }
 
@@ -379,7 +480,8 @@ pub struct TextIndex {
 #[napi]
 impl TextIndex {
     /// An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
-    /// {type: 'external', dim}, index: IndexOptions-without-dim}`.
+    /// {type: 'external', dim} | {type: 'hybrid', tfidf, dim, embeddingDim},
+    /// index: IndexOptions-without-dim}`.
     #[napi(constructor, catch_unwind)]
     pub fn new(
         env: Env,
@@ -412,6 +514,47 @@ impl TextIndex {
             .add_embedded(&texts, &vectors, payloads)
             .map_err(to_js)?;
         Ok(ids.into_iter().map(|i| i as f64).collect())
+    }
+
+    /// Adds texts with your embeddings (`vectors`: rows of `embeddingDim` values) to a hybrid
+    /// index; returns their new ids.
+    #[napi(catch_unwind)]
+    pub fn add_hybrid(
+        &self,
+        texts: Vec<String>,
+        vectors: Float32Array,
+        payloads: Payloads,
+    ) -> Result<Vec<f64>> {
+        let ids = self
+            .inner
+            .add_hybrid(&texts, &vectors, payloads)
+            .map_err(to_js)?;
+        Ok(ids.into_iter().map(|i| i as f64).collect())
+    }
+
+    /// Hybrid search: per text and its embedding (rows of `embeddingDim` values), the `k` best
+    /// by `fusion` (`{type: 'rrf', k: 60}`, the default, or `{type: 'weighted', textWeight}`)
+    /// of the TF-IDF and embedding rankings; `score` is the fused score.
+    #[napi(catch_unwind)]
+    pub fn search_hybrid(
+        &self,
+        env: Env,
+        texts: Vec<String>,
+        vectors: Float32Array,
+        k: u32,
+        #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
+        #[napi(
+            ts_arg_type = "{ type: 'rrf', k?: number } | { type: 'weighted', textWeight: number } | null"
+        )]
+        fusion: Option<Unknown>,
+    ) -> Result<Vec<Vec<TextIndexHit>>> {
+        let opts = search_options(&env, options)?;
+        let fusion = fusion_arg(&env, fusion)?;
+        let found = self
+            .inner
+            .search_hybrid(&texts, &vectors, k as usize, &opts, &fusion)
+            .map_err(to_js)?;
+        Ok(found.into_iter().map(text_hits).collect())
     }
 
     /// The `k` most similar stored texts, best first.

@@ -36,6 +36,8 @@ pub struct PreprocessorOptions {
     pub stemmer: Option<String>,
     /// Tokens shorter than this are dropped (placeholders are kept). Default 2.
     pub min_token_length: Option<u32>,
+    /// Korean: `"rules"` (default) strips particles and endings from Hangul words, or `"none"`.
+    pub korean: Option<String>,
 }
 
 /// A user masking rule: every match of `pattern` (Rust `regex` syntax) becomes `placeholder`.

@@ -119,3 +119,46 @@ test('TextIndex: texts, payloads, async, embeddings', async () => {
   assert.throws(() => ext.addEmbedded(['c'], new Float32Array([1, 0, 0]), null), { code: 'Dimension' })
   assert.throws(() => ext.add(['c'], null), { code: 'InvalidInput' })
 })
+
+test('string keys, filters, target recall', async () => {
+  const idx = new SimilarityIndex({ dim: 2 })
+  idx.add([1], new Float32Array([1, 0]), null)
+  idx.add(['inc-2041', '결제-타임아웃'], new Float32Array([0, 1, 0.7, 0.7]), ['{"svc":"pay","ms":120}', null])
+  await idx.addAsync(['later'], new Float32Array([-1, 0]), null)
+  const [hit] = idx.search(new Float32Array([0, 1]), 1, null)[0]
+  assert.equal(hit.id, 'inc-2041')
+  assert.equal(hit.payload, '{"svc":"pay","ms":120}')
+  assert.equal(idx.search(new Float32Array([1, 0]), 1, null)[0][0].id, 1)
+  assert.ok(idx.contains('결제-타임아웃') && idx.contains(1) && !idx.contains('nope'))
+  assert.equal(idx.get('later').payload ?? null, null)
+  assert.deepEqual(idx.keys().sort(), ['later', 'inc-2041', '결제-타임아웃'].sort())
+  assert.throws(() => idx.add([2, 'x'], new Float32Array([1, 1, 1, 1]), null), { code: 'InvalidInput' })
+  const filter = { type: 'and', filters: [
+    { type: 'payloadIn', field: 'svc', values: ['pay', 'db'] },
+    { type: 'range', field: 'ms', gte: 100 }] }
+  assert.deepEqual(idx.search(new Float32Array([1, 0]), 10, { filter })[0].map(h => h.id), ['inc-2041'])
+  assert.throws(() => idx.search(new Float32Array([1, 0]), 1, { filter: { type: 'range', field: 'ms' } }),
+    { code: 'InvalidInput' })
+  assert.equal(SimilarityIndex.fromBytes(idx.toBytes()).search(new Float32Array([0.7, 0.7]), 1, null)[0][0].id, '결제-타임아웃')
+  idx.remove(['inc-2041'])
+  assert.ok(!idx.contains('inc-2041'))
+  assert.equal(idx.estimatedRecall(), 1)
+  assert.equal(idx.effectiveEf(), 0)
+  assert.equal(new SimilarityIndex({ dim: 2, targetRecall: null }).config().targetRecall, null)
+  assert.throws(() => new SimilarityIndex({ dim: 2, targetRecall: 2 }), { code: 'InvalidConfig' })
+})
+
+test('TextIndex: hybrid search', () => {
+  const idx = new TextIndex({ embedding: { type: 'hybrid', embeddingDim: 2 } })
+  const ids = idx.addHybrid(['payment service timeout', 'database connection refused'],
+    new Float32Array([1, 0, 0, 1]), ['retry', null])
+  assert.deepEqual(ids, [0, 1])
+  const rows = idx.searchHybrid(['payment timeout'], new Float32Array([0.9, 0.1]), 1, null, null)
+  assert.equal(rows[0][0].text, 'payment service timeout')
+  assert.equal(rows[0][0].payload, 'retry')
+  const w = idx.searchHybrid(['database'], new Float32Array([0, 1]), 1, null, { type: 'weighted', textWeight: 0.5 })
+  assert.equal(w[0][0].id, 1)
+  assert.throws(() => idx.searchHybrid(['x'], new Float32Array([1, 0]), 1, null, { type: 'weighted', textWeight: 5 }),
+    { code: 'InvalidInput' })
+  assert.throws(() => idx.add(['x'], null), { code: 'InvalidInput' })
+})

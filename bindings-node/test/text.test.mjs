@@ -73,6 +73,7 @@ test('options are camelCase, nested ones too, and config() round-trips', () => {
     extraStopWords: ['foo'],
     stemmer: 'none',
     minTokenLength: 1,
+    korean: 'rules',
   })
   assert.deepEqual(new Preprocessor(config).config(), config)
 })

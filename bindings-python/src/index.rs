@@ -4,13 +4,15 @@
 //! so the Python objects hold them directly, without a binding-side lock. Vectors come in as numpy
 //! arrays: a C-contiguous `float32` array is read in place (no copy) while the GIL is released;
 //! anything else (float64, lists, strided views) is converted once by `numpy.ascontiguousarray`.
-//! Results: hits are `(id, score, payload)` tuples (`(id, score, text, payload)` for texts).
+//! Results: hits are `(id, score, payload)` tuples (`(id, score, text, payload)` for texts); the
+//! id is the string key for items added under one, the int otherwise.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
 
 use faultlens::{
-    Filter, Hit, IndexConfig, SearchOptions, SimilarityIndex, TextHit, TextIndex, TextIndexConfig,
+    Filter, Fusion, Hit, IndexConfig, SearchOptions, SimilarityIndex, TextHit, TextIndex,
+    TextIndexConfig,
 };
 use numpy::{
     IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArrayDyn,
@@ -95,6 +97,33 @@ fn extract_ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
     })
 }
 
+/// Ids of an add or remove: ints (as `extract_ids`) or strings (string keys), never mixed.
+enum AnyIds {
+    Numbers(Vec<u64>),
+    Keys(Vec<String>),
+}
+
+fn extract_any_ids(obj: &Bound<'_, PyAny>) -> PyResult<AnyIds> {
+    if let Ok(keys) = obj.extract::<Vec<String>>()
+        && !obj.is_instance_of::<pyo3::types::PyString>()
+    {
+        return Ok(AnyIds::Keys(keys));
+    }
+    extract_ids(obj).map(AnyIds::Numbers).map_err(|_| {
+        to_failure(
+            obj.py(),
+            "ids must be a sequence of non-negative int, or of str (string keys), not a mix".into(),
+        )
+    })
+}
+
+/// One id, an int or a string key.
+#[derive(FromPyObject)]
+enum AnyId {
+    Number(u64),
+    Key(String),
+}
+
 fn search_options(
     py: Python<'_>,
     threshold: Option<f32>,
@@ -111,8 +140,8 @@ fn search_options(
                 to_failure(
                     py,
                     format!(
-                        "filter: {e}; expected {{\"type\": \"ids\", \"ids\": [...]}} or \
-                         {{\"type\": \"payload\", \"field\": ..., \"value\": ...}}"
+                        "filter: {e}; expected a dict with \"type\" one of ids, keys, payload, \
+                         payload_in, range, and (see docs/index.md)"
                     ),
                 )
             })?)
@@ -126,11 +155,45 @@ fn search_options(
     })
 }
 
-type PyHit = (u64, f32, Option<String>);
+type PyHit = (PyId, f32, Option<String>);
 type PyTextHit = (u64, f32, String, Option<String>);
 
+/// A hit's id as Python sees it: the string key when it has one, else the int.
+#[derive(IntoPyObject)]
+enum PyId {
+    Number(u64),
+    Key(String),
+}
+
 fn hits(h: Vec<Hit>) -> Vec<PyHit> {
-    h.into_iter().map(|h| (h.id, h.score, h.payload)).collect()
+    h.into_iter()
+        .map(|h| {
+            let id = match h.key {
+                Some(k) => PyId::Key(k),
+                None => PyId::Number(h.id),
+            };
+            (id, h.score, h.payload)
+        })
+        .collect()
+}
+
+fn fusion_arg(py: Python<'_>, fusion: Option<&Bound<'_, PyAny>>) -> PyResult<Fusion> {
+    match fusion {
+        None => Ok(Fusion::default()),
+        Some(f) if f.is_none() => Ok(Fusion::default()),
+        Some(f) => {
+            let json = py_to_json(f).map_err(|e| to_failure(py, format!("fusion: {e}")))?;
+            serde_json::from_value::<Fusion>(json).map_err(|e| {
+                to_failure(
+                    py,
+                    format!(
+                        "fusion: {e}; expected {{\"type\": \"rrf\", \"k\": 60}} or \
+                         {{\"type\": \"weighted\", \"text_weight\": 0.5}}"
+                    ),
+                )
+            })
+        }
+    }
 }
 
 fn text_hits(h: Vec<TextHit>) -> Vec<PyTextHit> {
@@ -159,8 +222,9 @@ impl PySimilarityIndex {
         Ok(PySimilarityIndex { inner })
     }
 
-    /// Adds vectors (`(n, dim)` float32 array, or one `(dim,)` vector) under `ids` (n ints),
-    /// with optional payload strings. All or nothing: a bad row or id changes nothing.
+    /// Adds vectors (`(n, dim)` float32 array, or one `(dim,)` vector) under `ids`: n ints, or
+    /// n strings (any strings, stored as string keys and returned as such by searches), with
+    /// optional payload strings. All or nothing: a bad row or id changes nothing.
     #[pyo3(signature = (ids, vectors, payloads = None))]
     fn add(
         &self,
@@ -169,10 +233,15 @@ impl PySimilarityIndex {
         vectors: &Bound<'_, PyAny>,
         payloads: Option<Vec<Option<String>>>,
     ) -> PyResult<()> {
-        let ids = extract_ids(ids)?;
+        let ids = extract_any_ids(ids)?;
         let m = Matrix::extract(vectors)?;
         let values = m.values()?;
-        run_unlocked(py, || Ok(self.inner.add(&ids, values, payloads)?))
+        run_unlocked(py, || {
+            Ok(match &ids {
+                AnyIds::Numbers(ids) => self.inner.add(ids, values, payloads)?,
+                AnyIds::Keys(keys) => self.inner.add_keyed(keys, values, payloads)?,
+            })
+        })
     }
 
     /// The `k` nearest ids of each query row, best first, as `(id, score, payload)` tuples: a list
@@ -224,10 +293,15 @@ impl PySimilarityIndex {
         })?))
     }
 
-    /// Removes ids (all or nothing: an unknown id raises and removes none).
+    /// Removes ids, ints or string keys (all or nothing: an unknown id raises and removes none).
     fn remove(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<()> {
-        let ids = extract_ids(ids)?;
-        run_unlocked(py, || Ok(self.inner.remove(&ids)?))
+        let ids = extract_any_ids(ids)?;
+        run_unlocked(py, || {
+            Ok(match &ids {
+                AnyIds::Numbers(ids) => self.inner.remove(ids)?,
+                AnyIds::Keys(keys) => self.inner.remove_keyed(keys)?,
+            })
+        })
     }
 
     /// Drops removed vectors and rebuilds the graph.
@@ -235,16 +309,34 @@ impl PySimilarityIndex {
         run_unlocked(py, || Ok(self.inner.compact()?))
     }
 
-    /// `(vector, payload)` of `id` (vector as float32 numpy, unit length under cosine), or None.
+    /// `(vector, payload)` of `id`, an int or a string key (vector as float32 numpy, unit
+    /// length under cosine), or None.
     fn get<'py>(
         &self,
         py: Python<'py>,
-        id: u64,
+        id: AnyId,
     ) -> PyResult<Option<(Bound<'py, PyAny>, Option<String>)>> {
-        Ok(self
-            .inner
-            .get(id)
-            .map(|e| (e.vector.into_pyarray(py).into_any(), e.payload)))
+        let entry = match &id {
+            AnyId::Number(id) => self.inner.get(*id),
+            AnyId::Key(key) => self.inner.get_keyed(key),
+        };
+        Ok(entry.map(|e| (e.vector.into_pyarray(py).into_any(), e.payload)))
+    }
+
+    /// All stored string keys (no particular order).
+    fn keys(&self) -> Vec<String> {
+        self.inner.keys()
+    }
+
+    /// Recall@10 the default search is estimated to reach (1.0 while searches scan exactly;
+    /// None when `target_recall` is None and a graph is searched).
+    fn estimated_recall(&self) -> Option<f32> {
+        self.inner.estimated_recall()
+    }
+
+    /// The `ef` searches use when they pass none (tuned for `target_recall`; 0 while exact).
+    fn effective_ef(&self) -> usize {
+        self.inner.effective_ef()
     }
 
     /// Number of ids stored.
@@ -257,12 +349,15 @@ impl PySimilarityIndex {
     }
 
     /// Whether `id` is stored.
-    fn contains(&self, id: u64) -> bool {
-        self.inner.contains(id)
+    fn contains(&self, id: AnyId) -> bool {
+        match &id {
+            AnyId::Number(id) => self.inner.contains(*id),
+            AnyId::Key(key) => self.inner.contains_key(key),
+        }
     }
 
-    fn __contains__(&self, id: u64) -> bool {
-        self.inner.contains(id)
+    fn __contains__(&self, id: AnyId) -> bool {
+        self.contains(id)
     }
 
     /// All stored ids (no particular order).
@@ -325,8 +420,9 @@ impl PySimilarityIndex {
 }
 
 /// (error text, solution) pairs searched by text. Keyword arguments are the fields of the core
-/// `TextIndexConfig`: `embedding` (`{"type": "tfidf", "tfidf": {...}, "dim": 512}` or
-/// `{"type": "external", "dim": n}` for your own embeddings) and `index` (SimilarityIndex options).
+/// `TextIndexConfig`: `embedding` (`{"type": "tfidf", "tfidf": {...}, "dim": 512}`,
+/// `{"type": "external", "dim": n}` for your own embeddings, or `{"type": "hybrid",
+/// "embedding_dim": n}` for both) and `index` (SimilarityIndex options).
 #[pyclass(module = "faultlens", name = "TextIndex", frozen)]
 pub(crate) struct PyTextIndex {
     inner: TextIndex,
@@ -368,6 +464,53 @@ impl PyTextIndex {
         run_unlocked(py, || {
             Ok(self.inner.add_embedded(&texts, values, payloads)?)
         })
+    }
+
+    /// Adds texts with your embeddings (`(n, embedding_dim)` float32) to a hybrid index;
+    /// returns their new ids.
+    #[pyo3(signature = (texts, vectors, payloads = None))]
+    fn add_hybrid(
+        &self,
+        py: Python<'_>,
+        texts: Vec<Text>,
+        vectors: &Bound<'_, PyAny>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> PyResult<Vec<u64>> {
+        let m = Matrix::extract(vectors)?;
+        let values = m.values()?;
+        run_unlocked(py, || {
+            Ok(self.inner.add_hybrid(&texts, values, payloads)?)
+        })
+    }
+
+    /// Hybrid search: for each text and its embedding (a 2-D array, one row per text), the `k`
+    /// best by `fusion` of the TF-IDF and embedding rankings (`{"type": "rrf", "k": 60}`, the
+    /// default, or `{"type": "weighted", "text_weight": 0.5}`): a list of lists of
+    /// `(id, score, text, payload)`, score being the fused score.
+    #[pyo3(signature = (texts, vectors, k = 10, threshold = None, ef = None, filter = None, exact = false, fusion = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_hybrid<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<Text>,
+        vectors: &Bound<'py, PyAny>,
+        k: usize,
+        threshold: Option<f32>,
+        ef: Option<usize>,
+        filter: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+        fusion: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Vec<Vec<PyTextHit>>> {
+        let opts = search_options(py, threshold, ef, filter, exact)?;
+        let fusion = fusion_arg(py, fusion)?;
+        let m = Matrix::extract(vectors)?;
+        let values = m.values()?;
+        let found = run_unlocked(py, || {
+            Ok(self
+                .inner
+                .search_hybrid(&texts, values, k, &opts, &fusion)?)
+        })?;
+        Ok(found.into_iter().map(text_hits).collect())
     }
 
     /// The `k` most similar stored texts, as `(id, score, text, payload)` tuples, best first.

@@ -20,7 +20,8 @@ use crate::models;
 /// Turns raw log lines into tokens: lowercase, mask variable parts, segment words, stem,
 /// drop short tokens and stopwords. Keyword arguments are the fields of the core
 /// `PreprocessorConfig`: `lowercase`, `mask`, `masks`, `custom_masks`, `split_identifiers`,
-/// `stop_words`, `extra_stop_words`, `stemmer`, `min_token_length`.
+/// `stop_words`, `extra_stop_words`, `stemmer`, `min_token_length`, `korean` (`"rules"`, the
+/// default, strips Korean particles and endings; `"none"` keeps Hangul words as written).
 #[pyclass(module = "faultlens", name = "Preprocessor", frozen)]
 pub(crate) struct PyPreprocessor {
     pub(crate) inner: Preprocessor,

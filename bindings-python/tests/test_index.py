@@ -161,3 +161,53 @@ def test_text_index():
         ext.add_embedded(["c"], np.ones((1, 4), dtype=np.float32))
     with pytest.raises(faultlens.InvalidInputError):
         ext.add(["c"])
+
+
+def test_string_keys_filters_and_target_recall():
+    x = unit_rows(6, 8, 31)
+    idx = SimilarityIndex(dim=8)
+    idx.add([1, 2], x[:2])
+    idx.add(["inc-2041", "결제-타임아웃"], x[2:4], payloads=['{"svc": "pay", "ms": 120}', None])
+    hits = idx.search(x[2], k=1)
+    assert hits[0][0] == "inc-2041" and hits[0][2] == '{"svc": "pay", "ms": 120}'
+    assert idx.search(x[0], k=1)[0][0] == 1
+    assert "inc-2041" in idx and idx.contains(1) and not idx.contains("nope")
+    assert idx.get("결제-타임아웃")[1] is None
+    assert sorted(idx.keys()) == ["inc-2041", "결제-타임아웃"]
+    with pytest.raises(faultlens.InvalidInputError, match="twice"):
+        idx.add(["a", "a"], x[:2])
+    with pytest.raises(faultlens.InvalidInputError, match="not a mix"):
+        idx.add([3, "b"], x[:2])
+    f = {"type": "and", "filters": [{"type": "payload_in", "field": "svc", "values": ["pay", "db"]},
+                                    {"type": "range", "field": "ms", "gte": 100}]}
+    assert [h[0] for h in idx.search(x[0], k=10, filter=f)] == ["inc-2041"]
+    assert [h[0] for h in idx.search(x[0], k=10, filter={"type": "keys", "keys": ["결제-타임아웃"]})] == ["결제-타임아웃"]
+    with pytest.raises(faultlens.InvalidInputError, match="at least one"):
+        idx.search(x[0], filter={"type": "range", "field": "ms"})
+    back = pickle.loads(pickle.dumps(idx))
+    assert back.search(x[3], k=1)[0][0] == "결제-타임아웃"
+    idx.remove(["inc-2041"])
+    assert "inc-2041" not in idx and len(idx) == 3
+    # Below exact_below the search is exact; the tuning knobs report it.
+    assert idx.estimated_recall() == 1.0 and idx.effective_ef() == 0
+    assert SimilarityIndex(dim=8, target_recall=None).config()["target_recall"] is None
+    with pytest.raises(faultlens.InvalidConfigError, match="target_recall"):
+        SimilarityIndex(dim=8, target_recall=0)
+
+
+def test_hybrid_text_index():
+    texts = ["payment service timeout", "database connection refused", "disk full on node 3"]
+    emb = unit_rows(3, 4, 41)
+    t = TextIndex(embedding={"type": "hybrid", "embedding_dim": 4})
+    assert t.add_hybrid(texts, emb, payloads=["retry", "restart db", None]) == [0, 1, 2]
+    rows = t.search_hybrid(["payment timeout", "disk full"], emb[[0, 2]], k=2)
+    assert rows[0][0][0] == 0 and rows[0][0][2] == texts[0] and rows[0][0][3] == "retry"
+    assert rows[1][0][0] == 2
+    w = t.search_hybrid(["payment timeout"], emb[:1], k=1, fusion={"type": "weighted", "text_weight": 0.3})
+    assert w[0][0][0] == 0
+    with pytest.raises(faultlens.InvalidInputError, match="text_weight"):
+        t.search_hybrid(["x"], emb[:1], fusion={"type": "weighted", "text_weight": 3})
+    with pytest.raises(faultlens.InvalidInputError, match="add_hybrid"):
+        t.add(["x"])
+    assert t.search_embedded(emb[1], k=1)[0][0] == 1
+    assert pickle.loads(pickle.dumps(t)).search_hybrid(["disk full"], emb[2:3], k=1)[0][0][0] == 2

@@ -60,8 +60,8 @@ pub use drift::{
 };
 pub use error::{Error, ErrorCode, Result};
 pub use index::{
-    Embedding, Entry, Filter, Hit, IndexConfig, Metric, SearchOptions, SimilarityIndex, TextHit,
-    TextIndex, TextIndexConfig,
+    Embedding, Entry, Filter, Fusion, Hit, IndexConfig, KEY_ID_BASE, Metric, SearchOptions,
+    SimilarityIndex, TextHit, TextIndex, TextIndexConfig,
 };
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};

@@ -102,6 +102,13 @@ pub trait Artifact: Serialize + DeserializeOwned {
                 found: env.kind,
             });
         }
+        struct Reset(bool);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                DECODING_FILE.with(|v| v.set(self.0));
+            }
+        }
+        let _reset = Reset(DECODING_FILE.with(|v| v.replace(true)));
         serde_json::from_str(env.payload.get())
             .map_err(|e| Error::Corrupt(format!("{} payload does not decode: {e}", Self::KIND)))
     }
@@ -153,6 +160,14 @@ fn encode<A: Artifact>(a: &A) -> Result<Vec<u8>> {
 
 thread_local! {
     static VERIFYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static DECODING_FILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while a model file's payload is decoded on this thread: a field a file lacks then takes
+/// the value that reproduces how the file was written, which may differ from a new object's
+/// default (e.g. a preprocessor's `korean` mode).
+pub(crate) fn decoding_file() -> bool {
+    DECODING_FILE.with(std::cell::Cell::get)
 }
 
 /// True while [`verify_decodes`] decodes on this thread: the decoded object is dropped at once,

@@ -3,7 +3,8 @@
 //! Steps, in order: lowercase → mask variable parts (user rules first, then the built-ins
 //! `url email uuid ts ip path hex num`) → Unicode word segmentation (UAX #29, so Hangul and other
 //! scripts stay whole; identifiers such as `java.lang.NullPointerException`, `ERR_CONNECTION_REFUSED`,
-//! `kube-proxy` stay single tokens) → stemming → minimum length → stopwords.
+//! `kube-proxy` stay single tokens) → Korean particles and endings removed (`text/korean.rs`) →
+//! stemming → minimum length → stopwords.
 //!
 //! ```
 //! use faultlens::{Preprocessor, PreprocessorConfig};
@@ -23,6 +24,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::error::{Error, Result};
 use crate::parallel;
+
+mod korean;
 
 /// Built-in English stopwords: NLTK's list without the negations and state words (`not`, `no`,
 /// `down`, `off`, `after`, `couldn't`, ...) that decide what an error message means.
@@ -91,6 +94,22 @@ pub struct PreprocessorConfig {
     pub stemmer: String,
     /// Tokens shorter than this many characters are dropped (placeholders are always kept).
     pub min_token_length: usize,
+    /// Korean handling: `"rules"` (default) strips particles and verbal endings from Hangul
+    /// words (`서비스가` → `서비스`, `발생했습니다` → `발생`) and drops a few auxiliary words;
+    /// `"none"` keeps Hangul words as written. Words not ending in Hangul never change. A file
+    /// saved before this option existed loads with `"none"`, so it tokenises as it did.
+    #[serde(default = "korean_default")]
+    pub korean: String,
+}
+
+/// The `korean` value of a config that does not name one: `"rules"`, except while a model file
+/// is being read, where a missing field means the file predates Korean handling.
+fn korean_default() -> String {
+    if crate::models::decoding_file() {
+        "none".into()
+    } else {
+        "rules".into()
+    }
 }
 
 impl Default for PreprocessorConfig {
@@ -105,6 +124,7 @@ impl Default for PreprocessorConfig {
             extra_stop_words: Vec::new(),
             stemmer: "english".into(),
             min_token_length: 2,
+            korean: "rules".into(),
         }
     }
 }
@@ -185,10 +205,21 @@ impl PreprocessorConfig {
             .chain(self.extra_stop_words.iter().map(String::as_str))
             .map(|w| with_stem(stemmer.as_ref(), &w.to_lowercase(), str::to_owned))
             .collect();
+        let korean = match self.korean.as_str() {
+            "rules" => true,
+            "none" => false,
+            other => {
+                return Err(Error::config(
+                    "korean",
+                    format!("unknown mode {other:?}; expected \"rules\" or \"none\""),
+                ));
+            }
+        };
         Ok(Compiled {
             masks,
             stemmer,
             stopwords,
+            korean,
         })
     }
 }
@@ -491,6 +522,8 @@ struct Compiled {
     /// (language id, stemmer): the id keys the per-thread stem cache.
     stemmer: Option<(usize, Stemmer)>,
     stopwords: rustc_hash::FxHashSet<String>,
+    /// Whether Hangul words lose their particles and endings (`korean = "rules"`).
+    korean: bool,
 }
 
 /// The compiled form of `config`, shared process-wide with every live preprocessor built from an
@@ -680,7 +713,13 @@ impl Preprocessor {
             match raw {
                 Segment::Placeholder(p) => f(p),
                 Segment::Word(w) => {
-                    let w = w.trim_matches(|c| c == '_' || c == '.' || c == '\'' || c == ':');
+                    let mut w = w.trim_matches(|c| c == '_' || c == '.' || c == '\'' || c == ':');
+                    if self.compiled.korean && !w.is_ascii() && korean::applies(w) {
+                        w = korean::strip(w);
+                        if korean::is_stopword(w) {
+                            continue;
+                        }
+                    }
                     if w.is_empty() {
                         continue;
                     }

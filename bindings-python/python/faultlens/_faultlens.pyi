@@ -39,6 +39,7 @@ class _PreprocessorConfig(TypedDict, total=False):
     extra_stop_words: list[str]
     stemmer: str
     min_token_length: int
+    korean: str
 
 class _TfidfConfig(TypedDict, total=False):
     ngram_range: list[int]
@@ -175,6 +176,7 @@ class Preprocessor:
         extra_stop_words: Sequence[str] = (),
         stemmer: str = "english",
         min_token_length: int = 2,
+        korean: str = "rules",
     ) -> None: ...
     def tokens(self, text: str) -> list[str]: ...
     def tokens_batch(self, texts: Sequence[str]) -> list[list[str]]: ...
@@ -567,13 +569,17 @@ class IncidentGrouper:
     def __reduce__(self) -> tuple[Any, tuple[bytes]]: ...
 
 _Vectors = Union[npt.NDArray[np.float32], npt.ArrayLike]
-_Ids = Union[Sequence[int], npt.NDArray[np.uint64], npt.NDArray[np.int64]]
-# (id, score, payload): score is cosine similarity / inner product / Euclidean distance.
-_Hit = tuple[int, float, Union[str, None]]
+# ints, or strings (string keys); never a mix
+_Ids = Union[Sequence[int], Sequence[str], npt.NDArray[np.uint64], npt.NDArray[np.int64]]
+# (id, score, payload): score is cosine similarity / inner product / Euclidean distance; id is
+# the string key for items added under one.
+_Hit = tuple[Union[int, str], float, Union[str, None]]
 # (id, score, text, payload)
 _TextHit = tuple[int, float, str, Union[str, None]]
-# {"type": "ids", "ids": [...]} or {"type": "payload", "field": ..., "value": ...}
+# {"type": "ids"|"keys"|"payload"|"payload_in"|"range"|"and", ...}: see docs/index.md
 _Filter = dict[str, Any]
+# {"type": "rrf", "k": 60} (default) or {"type": "weighted", "text_weight": 0.5}
+_Fusion = dict[str, Any]
 
 class _IndexConfig(TypedDict, total=False):
     dim: int
@@ -581,6 +587,7 @@ class _IndexConfig(TypedDict, total=False):
     m: int
     ef_construction: int
     ef_search: int
+    target_recall: float | None
     exact_below: int
     max_items: int | None
 
@@ -595,6 +602,7 @@ class SimilarityIndex:
         m: int = 16,
         ef_construction: int = 200,
         ef_search: int = 64,
+        target_recall: float | None = 0.95,
         exact_below: int = 8192,
         max_items: int | None = None,
     ) -> None: ...
@@ -613,12 +621,15 @@ class SimilarityIndex:
     ) -> list[_Hit]: ...
     def remove(self, ids: _Ids) -> None: ...
     def compact(self) -> None: ...
-    def get(self, id: int) -> tuple[npt.NDArray[np.float32], str | None] | None: ...
+    def get(self, id: int | str) -> tuple[npt.NDArray[np.float32], str | None] | None: ...
     def len(self) -> int: ...
     def __len__(self) -> int: ...
-    def contains(self, id: int) -> bool: ...
-    def __contains__(self, id: int) -> bool: ...
+    def contains(self, id: int | str) -> bool: ...
+    def __contains__(self, id: int | str) -> bool: ...
     def ids(self) -> list[int]: ...
+    def keys(self) -> list[str]: ...
+    def estimated_recall(self) -> float | None: ...
+    def effective_ef(self) -> int: ...
     def n_vectors(self) -> int: ...
     def config(self) -> _IndexConfig: ...
     def to_bytes(self) -> bytes: ...
@@ -637,6 +648,20 @@ class TextIndex:
     def add_embedded(
         self, texts: Sequence[str], vectors: _Vectors, payloads: Sequence[str | None] | None = None
     ) -> list[int]: ...
+    def add_hybrid(
+        self, texts: Sequence[str], vectors: _Vectors, payloads: Sequence[str | None] | None = None
+    ) -> list[int]: ...
+    def search_hybrid(
+        self,
+        texts: Sequence[str],
+        vectors: _Vectors,
+        k: int = 10,
+        threshold: float | None = None,
+        ef: int | None = None,
+        filter: _Filter | None = None,
+        exact: bool = False,
+        fusion: _Fusion | None = None,
+    ) -> list[list[_TextHit]]: ...
     def search(
         self,
         text: str,

@@ -43,6 +43,68 @@ pub enum Embedding {
         /// Number of components of every embedding.
         dim: usize,
     },
+    /// Both: each text is stored with its TF-IDF vector (as `tfidf`) and the caller's embedding
+    /// of `embedding_dim` components. Added by `add_hybrid`; searched by `search_hybrid` (the
+    /// two scores fused, see [`Fusion`]), or by one side alone with `search` (text) or
+    /// `search_embedded` (embedding).
+    Hybrid {
+        /// Vectoriser settings (default: the default preprocessor, unigrams).
+        #[serde(default)]
+        tfidf: TfidfConfig,
+        /// Dense dimension of the projected TF-IDF vectors (default 512).
+        #[serde(default = "default_text_dim")]
+        dim: usize,
+        /// Number of components of every caller embedding.
+        embedding_dim: usize,
+    },
+}
+
+/// How [`TextIndex::search_hybrid`] combines the text (TF-IDF cosine) and embedding rankings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fusion {
+    /// Reciprocal rank fusion (default, `k` = 60): an item's score is the sum over the two
+    /// rankings of `1 / (k + rank)` (rank 1 is the best; an item missing from a ranking adds
+    /// nothing). Needs no calibration between the two scores' scales.
+    Rrf {
+        /// The rank offset (default 60, as in Cormack et al. 2009); larger flattens the
+        /// difference between top ranks.
+        #[serde(default = "default_rrf_k")]
+        k: f32,
+    },
+    /// `text_weight * text cosine + (1 - text_weight) * embedding cosine`, both scores computed
+    /// exactly for every candidate either side found.
+    Weighted {
+        /// Weight of the text score, in `[0, 1]`.
+        text_weight: f32,
+    },
+}
+
+fn default_rrf_k() -> f32 {
+    60.0
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion::Rrf { k: default_rrf_k() }
+    }
+}
+
+impl Fusion {
+    /// Checks the parameter; `search_hybrid` calls it.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Fusion::Rrf { k } if !(k.is_finite() && k >= 0.0) => Err(Error::InvalidInput(format!(
+                "fusion: rrf k = {k} is invalid: need a finite k >= 0"
+            ))),
+            Fusion::Weighted { text_weight: w } if !(0.0..=1.0).contains(&w) => {
+                Err(Error::InvalidInput(format!(
+                    "fusion: text_weight = {w} is invalid: need 0 <= text_weight <= 1"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn default_text_dim() -> usize {
@@ -61,7 +123,16 @@ impl Default for Embedding {
 impl Embedding {
     fn dim(&self) -> usize {
         match self {
-            Embedding::Tfidf { dim, .. } | Embedding::External { dim } => *dim,
+            Embedding::Tfidf { dim, .. }
+            | Embedding::External { dim }
+            | Embedding::Hybrid { dim, .. } => *dim,
+        }
+    }
+
+    fn tfidf(&self) -> Option<&TfidfConfig> {
+        match self {
+            Embedding::Tfidf { tfidf, .. } | Embedding::Hybrid { tfidf, .. } => Some(tfidf),
+            Embedding::External { .. } => None,
         }
     }
 }
@@ -95,7 +166,15 @@ impl TextIndexConfig {
                 ),
             ));
         }
-        if let Embedding::Tfidf { tfidf, .. } = &self.embedding {
+        if let Embedding::Hybrid { embedding_dim, .. } = &self.embedding
+            && (*embedding_dim == 0 || *embedding_dim > MAX_DIM)
+        {
+            return Err(Error::config(
+                "embedding.embedding_dim",
+                format!("{embedding_dim} is invalid: need 1 <= embedding_dim <= {MAX_DIM}"),
+            ));
+        }
+        if let Some(tfidf) = self.embedding.tfidf() {
             tfidf.validate()?;
             if self.index.metric != Metric::Cosine {
                 return Err(Error::config(
@@ -111,6 +190,18 @@ impl TextIndexConfig {
         IndexConfig {
             dim: self.embedding.dim(),
             ..self.index.clone()
+        }
+    }
+
+    /// The caller embeddings' index of a hybrid text index (cosine, the other settings shared).
+    fn embedded_config(&self) -> Option<IndexConfig> {
+        match &self.embedding {
+            Embedding::Hybrid { embedding_dim, .. } => Some(IndexConfig {
+                dim: *embedding_dim,
+                metric: Metric::Cosine,
+                ..self.index.clone()
+            }),
+            _ => None,
         }
     }
 }
@@ -147,6 +238,8 @@ struct Writer {
 pub struct TextIndex {
     config: TextIndexConfig,
     state: RwLock<Arc<State>>,
+    /// Caller embeddings under the same ids (hybrid mode only); a refit leaves it as it is.
+    embedded: Option<SimilarityIndex>,
     texts: RwLock<FxHashMap<u64, String>>,
     writer: Mutex<Writer>,
 }
@@ -195,11 +288,16 @@ impl TextIndex {
     pub fn new(config: TextIndexConfig) -> Result<Self> {
         config.validate()?;
         let index = SimilarityIndex::new(config.index_config())?;
-        let vectorizer = match &config.embedding {
-            Embedding::Tfidf { tfidf, .. } => Some(TfidfVectorizer::new(tfidf.clone())?),
-            Embedding::External { .. } => None,
+        let vectorizer = match config.embedding.tfidf() {
+            Some(tfidf) => Some(TfidfVectorizer::new(tfidf.clone())?),
+            None => None,
         };
+        let embedded = config
+            .embedded_config()
+            .map(SimilarityIndex::new)
+            .transpose()?;
         Ok(Self {
+            embedded,
             config,
             state: RwLock::new(Arc::new(State { vectorizer, index })),
             texts: RwLock::new(FxHashMap::default()),
@@ -232,9 +330,15 @@ impl TextIndex {
         self.len() == 0
     }
 
-    /// Vector dimension.
+    /// Vector dimension (of the TF-IDF projection in TF-IDF and hybrid modes).
     pub fn dim(&self) -> usize {
         self.config.embedding.dim()
+    }
+
+    /// Components of the caller's embeddings (`add_embedded`, `add_hybrid`,
+    /// `search_embedded`, `search_hybrid`), or `None` in TF-IDF mode.
+    pub fn embedding_dim(&self) -> Option<usize> {
+        self.external_dim().ok()
     }
 
     /// The fitted vectoriser (TF-IDF mode, after the first add).
@@ -255,7 +359,7 @@ impl TextIndex {
 
     fn tfidf_dim(&self) -> Result<usize> {
         match &self.config.embedding {
-            Embedding::Tfidf { dim, .. } => Ok(*dim),
+            Embedding::Tfidf { dim, .. } | Embedding::Hybrid { dim, .. } => Ok(*dim),
             Embedding::External { .. } => Err(Error::InvalidInput(
                 "this TextIndex takes your embeddings: use add_embedded / search_embedded".into(),
             )),
@@ -264,11 +368,19 @@ impl TextIndex {
 
     fn external_dim(&self) -> Result<usize> {
         match &self.config.embedding {
-            Embedding::External { dim } => Ok(*dim),
+            Embedding::External { dim }
+            | Embedding::Hybrid {
+                embedding_dim: dim, ..
+            } => Ok(*dim),
             Embedding::Tfidf { .. } => Err(Error::InvalidInput(
                 "this TextIndex embeds texts itself (TF-IDF): use add / search".into(),
             )),
         }
+    }
+
+    /// The index `search_embedded` reads: the main one, or the hybrid's embedding side.
+    fn external_index<'a>(&'a self, st: &'a State) -> &'a SimilarityIndex {
+        self.embedded.as_ref().unwrap_or(&st.index)
     }
 
     /// Dense vectors of `texts` under the current vectoriser (TF-IDF mode), row after row.
@@ -289,6 +401,43 @@ impl TextIndex {
         texts: &[S],
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<u64>> {
+        if self.embedded.is_some() {
+            return Err(Error::InvalidInput(
+                "this hybrid TextIndex stores an embedding with every text: use add_hybrid".into(),
+            ));
+        }
+        self.add_texts(texts, None, payloads)
+    }
+
+    /// Adds texts with the caller's embeddings (`vectors` row after row, `embedding_dim` each)
+    /// to a hybrid index; returns their new ids. All or nothing.
+    pub fn add_hybrid<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        vectors: &[f32],
+        payloads: Option<Vec<Option<String>>>,
+    ) -> Result<Vec<u64>> {
+        let Some(embedded) = &self.embedded else {
+            return Err(Error::InvalidInput(
+                "add_hybrid needs a TextIndex with embedding type \"hybrid\"".into(),
+            ));
+        };
+        let dim = embedded.dim();
+        if vectors.len() != texts.len() * dim {
+            return Err(Error::Dimension {
+                expected: dim,
+                got: vectors.len() / texts.len().max(1),
+            });
+        }
+        self.add_texts(texts, Some(vectors), payloads)
+    }
+
+    fn add_texts<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        embeddings: Option<&[f32]>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> Result<Vec<u64>> {
         let dim = self.tfidf_dim()?;
         check_payloads(texts.len(), payloads.as_ref())?;
         let mut w = self.writer.lock().map_err(|_| poisoned())?;
@@ -303,6 +452,34 @@ impl TextIndex {
             )));
         }
         let ids: Vec<u64> = (w.next_id..next_ids_end(w.next_id, texts.len())?).collect();
+        // The embeddings first: their checks (dimension, finite, non-zero) leave nothing to undo.
+        if let (Some(e), Some(v)) = (&self.embedded, embeddings) {
+            e.add(&ids, v, None)?;
+        }
+        let added = self.add_tfidf(&st, &mut w, &ids, texts, payloads, dim);
+        if added.is_err()
+            && let Some(e) = &self.embedded
+        {
+            e.remove(&ids)?;
+        }
+        added?;
+        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        for (id, text) in ids.iter().zip(texts) {
+            t.insert(*id, text.as_ref().to_owned());
+        }
+        w.next_id = ids.last().map_or(w.next_id, |&last| last + 1);
+        Ok(ids)
+    }
+
+    fn add_tfidf<S: AsRef<str> + Sync>(
+        &self,
+        st: &State,
+        w: &mut Writer,
+        ids: &[u64],
+        texts: &[S],
+        payloads: Option<Vec<Option<String>>>,
+        dim: usize,
+    ) -> Result<()> {
         let fitted = st
             .vectorizer
             .as_ref()
@@ -322,17 +499,9 @@ impl TextIndex {
             }
         }
         match vectors {
-            Some(v) => st.index.add(&ids, &v, payloads)?,
-            None => {
-                self.refit_with(&st, &mut w, &ids, texts, payloads)?;
-            }
+            Some(v) => st.index.add(ids, &v, payloads),
+            None => self.refit_with(st, w, ids, texts, payloads),
         }
-        let mut t = self.texts.write().map_err(|_| poisoned())?;
-        for (id, text) in ids.iter().zip(texts) {
-            t.insert(*id, text.as_ref().to_owned());
-        }
-        w.next_id = ids.last().map_or(w.next_id, |&last| last + 1);
-        Ok(ids)
     }
 
     /// Refits the vectoriser on every stored text plus `new` ones and swaps in a rebuilt index.
@@ -361,9 +530,9 @@ impl TextIndex {
         ids.extend_from_slice(new_ids);
         texts.extend(new_texts.iter().map(|t| t.as_ref().to_owned()));
         payloads.extend(new_payloads.unwrap_or_else(|| vec![None; new_ids.len()]));
-        let mut v = TfidfVectorizer::new(match &self.config.embedding {
-            Embedding::Tfidf { tfidf, .. } => tfidf.clone(),
-            Embedding::External { .. } => return self.tfidf_dim().map(|_| ()),
+        let mut v = TfidfVectorizer::new(match self.config.embedding.tfidf() {
+            Some(tfidf) => tfidf.clone(),
+            None => return self.tfidf_dim().map(|_| ()),
         })?;
         let x = v.fit_transform(&texts)?;
         let mut vectors = project(&x, dim, PROJECTION_NNZ);
@@ -404,6 +573,12 @@ impl TextIndex {
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<u64>> {
         let dim = self.external_dim()?;
+        if self.embedded.is_some() {
+            return Err(Error::InvalidInput(
+                "this hybrid TextIndex stores a TF-IDF vector with every text: use add_hybrid"
+                    .into(),
+            ));
+        }
         check_payloads(texts.len(), payloads.as_ref())?;
         if vectors.len() != texts.len() * dim {
             return Err(Error::Dimension {
@@ -493,14 +668,118 @@ impl TextIndex {
         opts: &SearchOptions,
     ) -> Result<Vec<Vec<TextHit>>> {
         self.external_dim()?;
-        let hits = self.current()?.index.search(queries, k, opts)?;
+        let st = self.current()?;
+        let hits = self.external_index(&st).search(queries, k, opts)?;
         self.to_text_hits(hits)
+    }
+
+    /// Hybrid search: for each query text and its embedding (`vectors` row after row), the `k`
+    /// stored texts ranked by `fusion` of the TF-IDF and embedding rankings (see [`Fusion`]).
+    /// Each side contributes its best `max(4k, 50)` candidates; `opts` (filter, ef, exact,
+    /// threshold) applies to both sides, and a hit's `score` is the fused score.
+    pub fn search_hybrid<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        vectors: &[f32],
+        k: usize,
+        opts: &SearchOptions,
+        fusion: &Fusion,
+    ) -> Result<Vec<Vec<TextHit>>> {
+        fusion.validate()?;
+        SimilarityIndex::check_k(k)?;
+        let Some(embedded) = &self.embedded else {
+            return Err(Error::InvalidInput(
+                "search_hybrid needs a TextIndex with embedding type \"hybrid\"".into(),
+            ));
+        };
+        let d = embedded.dim();
+        if vectors.len() != texts.len() * d {
+            return Err(Error::Dimension {
+                expected: d,
+                got: vectors.len() / texts.len().max(1),
+            });
+        }
+        let depth = (4 * k).max(50);
+        let by_text = self.search_batch(texts, depth, opts)?;
+        let by_embedding = if texts.is_empty() {
+            Vec::new()
+        } else {
+            embedded.search(vectors, depth, opts)?
+        };
+        let st = self.current()?;
+        let tdim = self.tfidf_dim()?;
+        let text_queries = match (&st.vectorizer, fusion) {
+            (Some(v), Fusion::Weighted { .. }) if v.is_fitted() => {
+                project(&v.transform(texts)?, tdim, PROJECTION_NNZ)
+            }
+            _ => vec![0.0; texts.len() * tdim],
+        };
+        let mut out: Vec<Vec<super::Hit>> = Vec::with_capacity(texts.len());
+        for (i, (t_hits, e_hits)) in by_text.into_iter().zip(by_embedding).enumerate() {
+            let mut fused: FxHashMap<u64, f32> = FxHashMap::default();
+            match *fusion {
+                Fusion::Rrf { k: rk } => {
+                    for (rank, id) in t_hits.iter().map(|h| h.id).enumerate() {
+                        *fused.entry(id).or_default() += 1.0 / (rk + rank as f32 + 1.0);
+                    }
+                    for (rank, id) in e_hits.iter().map(|h| h.id).enumerate() {
+                        *fused.entry(id).or_default() += 1.0 / (rk + rank as f32 + 1.0);
+                    }
+                }
+                Fusion::Weighted { text_weight: w } => {
+                    // Scores a side did not return are computed from the stored vectors.
+                    let tq = unit(&text_queries[i * tdim..(i + 1) * tdim]);
+                    let eq = unit(&vectors[i * d..(i + 1) * d]);
+                    let mut ids: Vec<u64> = t_hits
+                        .iter()
+                        .map(|h| h.id)
+                        .chain(e_hits.iter().map(|h| h.id))
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    for id in ids {
+                        let ts = st.index.get(id).map_or(0.0, |e| dot(&tq, &e.vector));
+                        let es = embedded.get(id).map_or(0.0, |e| dot(&eq, &e.vector));
+                        fused.insert(id, w * ts + (1.0 - w) * es);
+                    }
+                }
+            }
+            let payload_of: FxHashMap<u64, Option<String>> = t_hits
+                .into_iter()
+                .map(|h| (h.id, h.payload))
+                .chain(e_hits.into_iter().map(|h| (h.id, h.payload)))
+                .collect();
+            let mut ranked: Vec<(u64, f32)> = fused.into_iter().collect();
+            ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            ranked.truncate(k);
+            out.push(
+                ranked
+                    .into_iter()
+                    .map(|(id, score)| super::Hit {
+                        id,
+                        key: None,
+                        score,
+                        payload: payload_of.get(&id).cloned().flatten(),
+                    })
+                    .collect(),
+            );
+        }
+        // Payloads live in the TF-IDF side only: fill those the embedding side found alone.
+        for row in &mut out {
+            for h in row.iter_mut().filter(|h| h.payload.is_none()) {
+                h.payload = st.index.get(h.id).and_then(|e| e.payload);
+            }
+        }
+        self.to_text_hits(out)
     }
 
     /// Removes texts by id (all or nothing; unknown ids are an error).
     pub fn remove(&self, ids: &[u64]) -> Result<()> {
         let _w = self.writer.lock().map_err(|_| poisoned())?;
         self.current()?.index.remove(ids)?;
+        if let Some(e) = &self.embedded {
+            e.remove(ids)?;
+        }
         let mut t = self.texts.write().map_err(|_| poisoned())?;
         for id in ids {
             t.remove(id);
@@ -511,8 +790,24 @@ impl TextIndex {
     /// Reclaims the space of removed texts' vectors.
     pub fn compact(&self) -> Result<()> {
         let _w = self.writer.lock().map_err(|_| poisoned())?;
+        if let Some(e) = &self.embedded {
+            e.compact()?;
+        }
         self.current()?.index.compact()
     }
+}
+
+fn unit(v: &[f32]) -> Vec<f32> {
+    let n = dot(v, v).sqrt();
+    if n > 0.0 && n.is_finite() {
+        v.iter().map(|x| x / n).collect()
+    } else {
+        vec![0.0; v.len()]
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    super::kernels::dot(a, b)
 }
 
 fn check_payloads(n: usize, payloads: Option<&Vec<Option<String>>>) -> Result<()> {
@@ -538,6 +833,8 @@ struct SnapshotOut<'a> {
     config: &'a TextIndexConfig,
     vectorizer: Option<&'a TfidfVectorizer>,
     index: &'a SimilarityIndex,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embedded: Option<&'a SimilarityIndex>,
     texts: Vec<(u64, &'a String)>,
     next_id: u64,
     fitted_on: usize,
@@ -549,6 +846,9 @@ struct SnapshotIn {
     config: TextIndexConfig,
     vectorizer: Option<TfidfVectorizer>,
     index: SimilarityIndex,
+    /// The caller embeddings of a hybrid index (absent otherwise, and in older files).
+    #[serde(default)]
+    embedded: Option<SimilarityIndex>,
     texts: Vec<(u64, String)>,
     next_id: u64,
     fitted_on: usize,
@@ -572,6 +872,7 @@ impl Serialize for TextIndex {
             config: &self.config,
             vectorizer: st.vectorizer.as_ref(),
             index: &st.index,
+            embedded: self.embedded.as_ref(),
             texts,
             next_id: w.next_id,
             fitted_on: w.fitted_on,
@@ -596,7 +897,26 @@ impl<'de> Deserialize<'de> for TextIndex {
         if s.texts.iter().any(|(id, _)| *id >= s.next_id) {
             return Err(D::Error::custom("a stored id is not below next_id"));
         }
+        match (&s.embedded, s.config.embedded_config()) {
+            (None, None) => {}
+            (Some(e), Some(c)) => {
+                if e.config() != &c {
+                    return Err(D::Error::custom(
+                        "the embedding index config differs from the text index config",
+                    ));
+                }
+                if e.len() != s.texts.len() || s.texts.iter().any(|(id, _)| !e.contains(*id)) {
+                    return Err(D::Error::custom("stored texts and embedding ids differ"));
+                }
+            }
+            _ => {
+                return Err(D::Error::custom(
+                    "a hybrid text index needs its embedding index, and only it has one",
+                ));
+            }
+        }
         Ok(TextIndex {
+            embedded: s.embedded,
             config: s.config,
             state: RwLock::new(Arc::new(State {
                 vectorizer: s.vectorizer,

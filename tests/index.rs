@@ -615,10 +615,8 @@ fn payload_filters_in_range_and_match_brute_force() {
         .iter()
         .map(|p| p.as_deref().and_then(|p| serde_json::from_str(p).ok()))
         .collect();
-    let cases: Vec<(
-        serde_json::Value,
-        Box<dyn Fn(&serde_json::Value, u64) -> bool>,
-    )> = vec![
+    type Oracle = Box<dyn Fn(&serde_json::Value, u64) -> bool>;
+    let cases: Vec<(serde_json::Value, Oracle)> = vec![
         (
             serde_json::json!({"type": "payload_in", "field": "service", "values": ["pay", "mail", 3]}),
             Box::new(|p, _| ["pay", "mail"].contains(&p["service"].as_str().unwrap_or(""))),

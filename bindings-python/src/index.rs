@@ -237,10 +237,11 @@ impl PySimilarityIndex {
         let m = Matrix::extract(vectors)?;
         let values = m.values()?;
         run_unlocked(py, || {
-            Ok(match &ids {
+            match &ids {
                 AnyIds::Numbers(ids) => self.inner.add(ids, values, payloads)?,
                 AnyIds::Keys(keys) => self.inner.add_keyed(keys, values, payloads)?,
-            })
+            }
+            Ok(())
         })
     }
 
@@ -297,10 +298,11 @@ impl PySimilarityIndex {
     fn remove(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<()> {
         let ids = extract_any_ids(ids)?;
         run_unlocked(py, || {
-            Ok(match &ids {
+            match &ids {
                 AnyIds::Numbers(ids) => self.inner.remove(ids)?,
                 AnyIds::Keys(keys) => self.inner.remove_keyed(keys)?,
-            })
+            }
+            Ok(())
         })
     }
 

@@ -240,7 +240,7 @@ export declare class SimilarityIndex {
   /** An empty index; throws `InvalidConfig` for a bad or unknown option. */
   constructor(options?: IndexOptions)
   /** Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads. */
-  add(ids: Array<number>, vectors: Float32Array, payloads: Payloads): void
+  add(ids: Array<number>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): void
   /** The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first. */
   search(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<IndexHit>>
   /** Every id within `threshold` of one vector, best first. */
@@ -270,7 +270,7 @@ export declare class SimilarityIndex {
   /** Reads a model file written by `save` in any language. */
   static load(path: string): SimilarityIndex
   /** `add` on the libuv thread pool (the vectors are copied first). */
-  addAsync(ids: Array<number>, vectors: Float32Array, payloads: Payloads): Promise<void>
+  addAsync(ids: Array<number>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): Promise<void>
   /** `search` on the libuv thread pool (all cores for large batches). */
   searchAsync(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Promise<IndexHit[][]>
 }
@@ -328,9 +328,9 @@ export declare class TextIndex {
    */
   constructor(options?: Record<string, unknown> | null)
   /** Adds texts with optional payloads; returns their new ids. */
-  add(texts: Array<string>, payloads: Payloads): Array<number>
+  add(texts: Array<string>, payloads?: Array<string | undefined | null> | undefined | null): Array<number>
   /** Adds texts with your own embeddings (`vectors`: rows of `dim` values). */
-  addEmbedded(texts: Array<string>, vectors: Float32Array, payloads: Payloads): Array<number>
+  addEmbedded(texts: Array<string>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): Array<number>
   /** The `k` most similar stored texts, best first. */
   search(text: string, k: number, options?: IndexSearchOptions | null): Array<TextIndexHit>
   /** `search` for many texts. */
@@ -360,7 +360,7 @@ export declare class TextIndex {
   /** Reads a model file written by `save` in any language. */
   static load(path: string): TextIndex
   /** `add` on the libuv thread pool. */
-  addAsync(texts: Array<string>, payloads: Payloads): Promise<number[]>
+  addAsync(texts: Array<string>, payloads?: Array<string | undefined | null> | undefined | null): Promise<number[]>
   /** `searchBatch` on the libuv thread pool. */
   searchBatchAsync(texts: Array<string>, k: number, options?: IndexSearchOptions | null): Promise<TextIndexHit[][]>
 }

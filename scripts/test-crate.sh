@@ -29,7 +29,8 @@ unexpected="$(cd "$PKG" && find . -type f ! -path './src/*' \
     ! -name Cargo.toml ! -name Cargo.toml.orig ! -name Cargo.lock ! -name .cargo_vcs_info.json \
     ! -name README.md ! -name 'LICENSE-*' | sort)"
 [[ -z "$unexpected" ]] || fail "unexpected files in the package: $unexpected"
-grep -q 'path *=' "$PKG/Cargo.toml" && fail "the packaged Cargo.toml still has a path dependency"
+awk '/^\[/{sec=$0} sec ~ /dependencies/ && /path *=/{found=1} END{exit !found}' "$PKG/Cargo.toml" \
+    && fail "the packaged Cargo.toml still has a path dependency"
 grep -q '^\[package.metadata.docs.rs\]' "$PKG/Cargo.toml" || fail "no docs.rs metadata"
 grep -q "^version = \"$VERSION\"" "$PKG/Cargo.toml" || fail "the packaged version is not $VERSION"
 

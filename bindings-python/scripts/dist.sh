@@ -31,9 +31,11 @@ rm -f "$DIST"/faultlens-*.whl "$DIST/faultlens-$VERSION.tar.gz"
 
 echo "== python dist: maturin build --release --target $TRIPLE"
 # --auditwheel check: fail rather than bundle (repair) if the library needed anything beyond
-# the manylinux policy; it needs nothing but glibc.
+# the manylinux policy; it needs nothing but glibc. --strip: no symbol table in the extension
+# (debug info is already off in the release profile); it applies to the final link only, so the
+# shared dependencies are not rebuilt.
 "$TOOLS/bin/maturin" build --release --target "$TRIPLE" -m bindings-python/Cargo.toml \
-    --auditwheel check --out "$DIST"
+    --auditwheel check --strip --out "$DIST"
 echo "== python dist: maturin sdist"
 "$TOOLS/bin/maturin" sdist -m bindings-python/Cargo.toml --out "$DIST"
 

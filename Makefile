@@ -46,8 +46,11 @@ dist-rust:
 	cargo package -p faultlens --no-verify --allow-dirty
 	cp $(CARGO_TARGET_DIR)/package/faultlens-$(VERSION).crate $(DIST)/
 
+# The packaged crate builds on its own, and its docs (docs.rs) have no warnings: rustdoc lints and
+# the core's #![warn(missing_docs)] become errors.
 test-crate: dist-rust
 	bash scripts/test-crate.sh
+	RUSTDOCFLAGS="-D warnings" cargo doc -p faultlens --no-deps
 
 test-rust:
 	cargo test -p faultlens -p faultlens-suite -p faultlens-c

@@ -8,7 +8,7 @@
 //!   `scipy.stats.ks_2samp`, per feature column.
 //! - [`Adwin`] and [`PageHinkley`]: streaming change detectors equal to river's.
 //!
-//! Every detector saves and loads through the model file ([`Artifact`](crate::Artifact)).
+//! Every detector saves and loads through the model file ([`Artifact`]).
 //! See `docs/drift.md` for semantics and measured false-alarm rates.
 
 mod adwin;

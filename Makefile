@@ -5,14 +5,52 @@ ROOT := $(CURDIR)
 export CARGO_TARGET_DIR ?= $(ROOT)/target
 export CARGO_TERM_COLOR ?= never
 BUILD := $(ROOT)/build
+# Release artifacts (docs/release.md) go to dist/. Every release build (the demo, the C library,
+# napi build, maturin, the packaged crate's check) uses the release profile and this explicit
+# target triple (napi build always passes one, and cargo keeps --target builds apart), so they
+# share one compiled core in CARGO_TARGET_DIR.
+export DIST ?= $(ROOT)/dist
+export TRIPLE ?= $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' $(ROOT)/Cargo.toml)
 
-.PHONY: demo test check test-rust test-c test-python test-node test-spark test-data fuzz bench bench-python clean
+.PHONY: demo test check test-rust test-c test-python test-node test-spark test-crate test-data fuzz bench bench-python clean
+.PHONY: dist dist-c dist-python dist-node dist-rust
 
 demo:
-	cargo run --release --example demo
+	cargo run --release --target $(TRIPLE) --example demo
 
-test: check test-rust test-c test-python test-node test-spark
+# Each binding's tests run against the artifact `make dist` ships (built once, installed as a
+# user installs it): test-c needs dist-c, test-python dist-python, test-node dist-node.
+test: check test-rust test-c test-python test-node test-spark test-crate
 	@echo "make test: all layers passed"
+
+dist: dist-c dist-python dist-node dist-rust
+	@ls -l $(DIST)
+
+# The C SDK tarball (bindings-c/Makefile `sdk`: the `install` layout, relocatable .pc file).
+dist-c:
+	$(MAKE) -C bindings-c sdk
+
+# The abi3 wheel and the sdist (maturin, manylinux tag checked by maturin and auditwheel).
+dist-python:
+	bash bindings-python/scripts/dist.sh
+
+# npm pack of the main package and of the platform package holding the prebuilt addon.
+dist-node:
+	bash bindings-node/scripts/dist.sh
+
+# The crate as crates.io would get it. The packaged crate's own build is checked by test-crate
+# (a throwaway crate depending on the unpacked package), in the shared release build.
+dist-rust:
+	@mkdir -p $(DIST)
+	cargo package -p faultlens --no-verify --allow-dirty
+	cp $(CARGO_TARGET_DIR)/package/faultlens-$(VERSION).crate $(DIST)/
+
+# The packaged crate builds on its own, and its docs (docs.rs) have no warnings: rustdoc lints and
+# the core's #![warn(missing_docs)] become errors.
+test-crate: dist-rust
+	bash scripts/test-crate.sh
+	RUSTDOCFLAGS="-D warnings" cargo doc -p faultlens --no-deps
 
 # Guardrails, first in `make test` (so in CI): formatting, clippy and rustdoc with warnings
 # denied on every workspace crate, and no unused dependency. They share the target dir with the
@@ -30,14 +68,15 @@ check:
 test-rust:
 	cargo test -p faultlens -p faultlens-suite -p faultlens-c
 
-test-c:
+test-c: dist-c
 	$(MAKE) -C bindings-c test
 	$(MAKE) -C examples/c test
+	bash bindings-c/scripts/test-sdk.sh
 
-test-python:
+test-python: dist-python
 	bash bindings-python/scripts/test.sh
 
-test-node:
+test-node: dist-node
 	bash bindings-node/scripts/test.sh
 
 # faultlens inside Spark (local[2], pyspark from PyPI; installs Java 17 from Debian if absent):
@@ -66,4 +105,4 @@ bench-python:
 	bash benches/python/run.sh
 
 clean:
-	rm -rf $(BUILD) target
+	rm -rf $(BUILD) $(DIST) target

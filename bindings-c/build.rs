@@ -12,8 +12,17 @@ fn main() {
         // Keep the symbols of static dependencies (e.g. C-callable functions some crates export)
         // out of the .so's dynamic symbol table: only fl_* is exported.
         println!("cargo:rustc-cdylib-link-arg=-Wl,--exclude-libs=ALL");
-        // The Makefile installs the library as libfaultlens.so; programs record that name.
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libfaultlens.so");
+        // The Makefile installs the library as libfaultlens.so.<version> with symlinks; programs
+        // record the soname, which changes when the ABI may: each minor release while 0.x, each
+        // major release after.
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_default();
+        let minor = std::env::var("CARGO_PKG_VERSION_MINOR").unwrap_or_default();
+        let soname = if major == "0" {
+            format!("libfaultlens.so.0.{minor}")
+        } else {
+            format!("libfaultlens.so.{major}")
+        };
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
     }
 
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml"))

@@ -199,6 +199,8 @@ fn text_hits(h: Vec<TextHit>) -> Vec<TextIndexHit> {
         .collect()
 }
 
+// Exported signatures spell this type out: napi would copy the alias name into index.d.ts, where
+// TypeScript cannot resolve it.
 type Payloads = Option<Vec<Option<String>>>;
 
 /// Nearest-neighbour index over float32 vectors (HNSW; exact below `exactBelow` vectors).
@@ -229,7 +231,7 @@ impl SimilarityIndex {
         &self,
         ids: Vec<Either<f64, String>>,
         vectors: Float32Array,
-        payloads: Payloads,
+        payloads: Option<Vec<Option<String>>>,
     ) -> Result<()> {
         match any_ids(ids)? {
             AnyIds::Numbers(ids) => self.inner.add(&ids, &vectors, payloads),
@@ -388,7 +390,7 @@ impl SimilarityIndex {
         &self,
         ids: Vec<Either<f64, String>>,
         vectors: Float32Array,
-        payloads: Payloads,
+        payloads: Option<Vec<Option<String>>>,
     ) -> Result<AsyncTask<IndexAddTask>> {
         Ok(AsyncTask::new(IndexAddTask {
             inner: self.inner.clone(),
@@ -496,7 +498,11 @@ impl TextIndex {
 
     /// Adds texts with optional payloads; returns their new ids.
     #[napi(catch_unwind)]
-    pub fn add(&self, texts: Vec<String>, payloads: Payloads) -> Result<Vec<f64>> {
+    pub fn add(
+        &self,
+        texts: Vec<String>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> Result<Vec<f64>> {
         let ids = self.inner.add(&texts, payloads).map_err(to_js)?;
         Ok(ids.into_iter().map(|i| i as f64).collect())
     }
@@ -507,7 +513,7 @@ impl TextIndex {
         &self,
         texts: Vec<String>,
         vectors: Float32Array,
-        payloads: Payloads,
+        payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
         let ids = self
             .inner
@@ -523,7 +529,7 @@ impl TextIndex {
         &self,
         texts: Vec<String>,
         vectors: Float32Array,
-        payloads: Payloads,
+        payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
         let ids = self
             .inner
@@ -682,7 +688,11 @@ impl TextIndex {
 
     /// `add` on the libuv thread pool.
     #[napi(catch_unwind, ts_return_type = "Promise<number[]>")]
-    pub fn add_async(&self, texts: Vec<String>, payloads: Payloads) -> AsyncTask<TextAddTask> {
+    pub fn add_async(
+        &self,
+        texts: Vec<String>,
+        payloads: Option<Vec<Option<String>>>,
+    ) -> AsyncTask<TextAddTask> {
         AsyncTask::new(TextAddTask {
             inner: self.inner.clone(),
             texts,

@@ -44,6 +44,36 @@ export declare class Adwin {
 }
 
 /**
+ * Stable incident groups, assigned online: connected components of "similarity >=
+ * minSimilarity" among all incidents added, named after their earliest member, so the same
+ * incidents give the same groups in any order or batching (docs/window.md).
+ */
+export declare class IncidentGrouper {
+  /** An empty grouper; throws `InvalidConfig` for a bad or unknown option. */
+  constructor(options?: GrouperOptions)
+  /** Adds incidents; returns `{assignments, renamed}`. Bad input throws and adds nothing. */
+  add(incidents: Array<GroupInput>): GroupUpdate
+  /** The id of the group `id` is in, or `null` for an unknown id. */
+  groupOf(id: string): string | null
+  /** Every group: `[{id, members}]`, ordered by their first member. */
+  groups(): Array<{ id: string; members: Array<string> }>
+  /** The similarity of two held incidents, or `null` when either id is unknown. */
+  similarity(a: string, b: string): number | null
+  /** Number of incidents held. */
+  len(): number
+  /** The full configuration (camelCase keys). */
+  config(): Required<GrouperOptions>
+  /** The whole state as model-file bytes. */
+  toBytes(): Buffer
+  /** Restores a grouper from `toBytes()` output (copied). */
+  static fromBytes(bytes: Uint8Array): IncidentGrouper
+  /** Writes the state atomically (a failed save keeps the previous file). */
+  save(path: string): void
+  /** Reads a state written by `save` in any language. */
+  static load(path: string): IncidentGrouper
+}
+
+/**
  * KL drift detector over a sliding window of scores against a baseline histogram, with
  * calibrated (default) or fixed thresholds, drift events and a retrain policy. Timestamps are
  * seconds since the Unix epoch (now when omitted).
@@ -221,6 +251,12 @@ export declare class Resolver {
   metrics(): MetricsSnapshot
   /** The metrics in the Prometheus text exposition format, ready to serve at `/metrics`. */
   metricsPrometheus(): string
+  /**
+   * The monitoring summary (camelCase keys): `total`, `reliable`, `unreliable`, `novel`,
+   * `errors`, `meanLatencyMs`, `maxLatencyMs`, `meanConfidence`, `outcomes`, `successRate`,
+   * `byStage` and `bySolution` (keyed by stage / solution as the core spells them).
+   */
+  summary(): ResolverSummary
   /** Zeroes every counter and histogram. */
   resetMetrics(): void
   /** The full configuration (camelCase keys); `new Resolver(r.config())` rebuilds an empty one. */
@@ -239,22 +275,37 @@ export declare class Resolver {
 export declare class SimilarityIndex {
   /** An empty index; throws `InvalidConfig` for a bad or unknown option. */
   constructor(options?: IndexOptions)
-  /** Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads. */
-  add(ids: Array<number>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): void
+  /**
+   * Adds `ids.length` vectors (`vectors` holds them row after row) with optional payloads.
+   * Ids are all numbers, or all strings (string keys, returned as hit ids).
+   */
+  add(ids: Array<number | string>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): void
   /** The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first. */
   search(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Array<Array<IndexHit>>
   /** Every id within `threshold` of one vector, best first. */
   rangeSearch(vector: Float32Array, threshold: number, options?: IndexSearchOptions | null): Array<IndexHit>
-  /** Removes ids (all or nothing: an unknown id throws and removes none). */
-  remove(ids: Array<number>): void
+  /**
+   * Removes ids, numbers or string keys (all or nothing: an unknown id throws and removes
+   * none).
+   */
+  remove(ids: Array<number | string>): void
   /** Drops removed vectors and rebuilds the graph. */
   compact(): void
-  /** The stored vector and payload of `id`, or `null`. */
-  get(id: number): IndexEntry | null
+  /** The stored vector and payload of `id` (a number or a string key), or `null`. */
+  get(id: number | string): IndexEntry | null
   /** Number of ids stored. */
   len(): number
-  /** Whether `id` is stored. */
-  contains(id: number): boolean
+  /** Whether `id` (a number or a string key) is stored. */
+  contains(id: number | string): boolean
+  /** All stored string keys (no particular order). */
+  keys(): Array<string>
+  /**
+   * Recall@10 the default search is estimated to reach (1 while searches scan exactly;
+   * `null` when `targetRecall` is `null` and a graph is searched).
+   */
+  estimatedRecall(): number | null
+  /** The `ef` searches use when they pass none (tuned for `targetRecall`; 0 while exact). */
+  effectiveEf(): number
   /** All stored ids (no particular order). */
   ids(): Array<number>
   /** Number of distinct vectors (identical vectors share one graph node). */
@@ -270,7 +321,7 @@ export declare class SimilarityIndex {
   /** Reads a model file written by `save` in any language. */
   static load(path: string): SimilarityIndex
   /** `add` on the libuv thread pool (the vectors are copied first). */
-  addAsync(ids: Array<number>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): Promise<void>
+  addAsync(ids: Array<number | string>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): Promise<void>
   /** `search` on the libuv thread pool (all cores for large batches). */
   searchAsync(vectors: Float32Array, k: number, options?: IndexSearchOptions | null): Promise<IndexHit[][]>
 }
@@ -324,13 +375,25 @@ export declare class TextClassifier {
 export declare class TextIndex {
   /**
    * An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
-   * {type: 'external', dim}, index: IndexOptions-without-dim}`.
+   * {type: 'external', dim} | {type: 'hybrid', tfidf, dim, embeddingDim},
+   * index: IndexOptions-without-dim}`.
    */
   constructor(options?: Record<string, unknown> | null)
   /** Adds texts with optional payloads; returns their new ids. */
   add(texts: Array<string>, payloads?: Array<string | undefined | null> | undefined | null): Array<number>
   /** Adds texts with your own embeddings (`vectors`: rows of `dim` values). */
   addEmbedded(texts: Array<string>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): Array<number>
+  /**
+   * Adds texts with your embeddings (`vectors`: rows of `embeddingDim` values) to a hybrid
+   * index; returns their new ids.
+   */
+  addHybrid(texts: Array<string>, vectors: Float32Array, payloads?: Array<string | undefined | null> | undefined | null): Array<number>
+  /**
+   * Hybrid search: per text and its embedding (rows of `embeddingDim` values), the `k` best
+   * by `fusion` (`{type: 'rrf', k: 60}`, the default, or `{type: 'weighted', textWeight}`)
+   * of the TF-IDF and embedding rankings; `score` is the fused score.
+   */
+  searchHybrid(texts: Array<string>, vectors: Float32Array, k: number, options?: IndexSearchOptions | null, fusion?: { type: 'rrf', k?: number } | { type: 'weighted', textWeight: number } | null): Array<Array<TextIndexHit>>
   /** The `k` most similar stored texts, best first. */
   search(text: string, k: number, options?: IndexSearchOptions | null): Array<TextIndexHit>
   /** `search` for many texts. */
@@ -691,11 +754,46 @@ export interface DriftSummary {
 export declare function evaluate(model: TextClassifier, texts: Array<string>, labels: Array<string>): Record<string, any>
 
 /**
+ * Options of `new IncidentGrouper(options)`: `minSimilarity` (0.5), `textWeight` (0.5),
+ * `maxIncidents` (100000), `preprocessor` (Preprocessor options).
+ */
+export interface GrouperOptions {
+  /** Incidents at least this similar are linked (in (0, 1]). */
+  minSimilarity?: number
+  /** Weight of the text similarity when both incidents have text and an embedding. */
+  textWeight?: number
+  /** Most incidents held. */
+  maxIncidents?: number
+  /** How texts become tokens. */
+  preprocessor?: PreprocessorOptions
+}
+
+/**
  * Group numbers for incidents given each one's sample messages (`incidents.map(i => i.samples)`):
  * incidents with similar messages share a number (TF-IDF + DBSCAN). Options: `minSimilarity`
  * (0.5), `minGroupSize` (2), `maxFeatures` (4096).
  */
 export declare function groupIncidents(samples: Array<Array<string>>, options?: { minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null): Array<number>
+
+/** One incident to group. */
+export interface GroupInput {
+  /** Unique, non-empty id (e.g. a window incident's `id`). */
+  id: string
+  /** Orders members: a group is named after its earliest (time, then id) member (default 0). */
+  timeMs?: number
+  /** Text, if any (e.g. the incident's samples joined). */
+  text?: string
+  /** An embedding from the caller's model, if any (one dimension for all incidents). */
+  embedding?: Float32Array
+}
+
+/** What `add` did: where each incident went, and groups renamed by the call. */
+export interface GroupUpdate {
+  /** One per added incident, in input order. */
+  assignments: Array<{ id: string; group: string; newGroup: boolean }>
+  /** Group ids that stopped existing, and the id their members now have. */
+  renamed: Array<{ from: string; to: string }>
+}
 
 /** A raised incident (see docs/window.md). */
 export interface Incident {
@@ -717,6 +815,10 @@ export interface Incident {
   samples: Array<string>
   /** Distinct recent trace ids, newest first. */
   traceIds: Array<string>
+  /** Which rule fired. */
+  trigger: 'threshold' | 'rate'
+  /** The key's expected events per window when it fired (rate triggers with enough history). */
+  baseline?: number | null
 }
 
 /** A stored vector and its payload. */
@@ -729,8 +831,8 @@ export interface IndexEntry {
 
 /** A search result: `score` is cosine similarity, inner product, or Euclidean distance (l2). */
 export interface IndexHit {
-  /** The id given to `add`. */
-  id: number
+  /** The id given to `add`: a number, or the string key. */
+  id: number | string
   /** Similarity (cosine, dot) or distance (l2). */
   score: number
   /** The payload stored with the id. */
@@ -747,8 +849,13 @@ export interface IndexOptions {
   m?: number
   /** Build-time candidate list (default 200). */
   efConstruction?: number
-  /** Search-time candidate list (default 64). */
+  /** Search-time candidate list when `targetRecall` is `null` (default 64). */
   efSearch?: number
+  /**
+   * Recall@10 the index tunes its own search breadth for (default 0.95; `null`: use
+   * `efSearch`).
+   */
+  targetRecall?: number
   /** Exact scans below this many distinct vectors (default 8192). */
   exactBelow?: number
   /** Most ids the index may hold; an add past it throws (default: no cap). */
@@ -761,8 +868,12 @@ export interface IndexSearchOptions {
   threshold?: number
   /** HNSW candidate list for this search. */
   ef?: number
-  /** `{type: 'ids', ids: [...]}` or `{type: 'payload', field, value}`. */
-  filter?: { type: 'ids', ids: number[] } | { type: 'payload', field: string, value: unknown }
+  /**
+   * `{type: 'ids', ids}`, `{type: 'keys', keys}`, `{type: 'payload', field, value}`,
+   * `{type: 'payloadIn', field, values}`, `{type: 'range', field, gte, gt, lte, lt}` or
+   * `{type: 'and', filters: [...]}`.
+   */
+  filter?: { type: 'ids', ids: number[] } | { type: 'keys', keys: string[] } | { type: 'payload', field: string, value: unknown } | { type: 'payloadIn', field: string, values: unknown[] } | { type: 'range', field: string, gte?: number, gt?: number, lte?: number, lt?: number } | { type: 'and', filters: Array<Record<string, unknown>> }
   /** Scan every vector (exact answers). */
   exact?: boolean
 }
@@ -898,6 +1009,11 @@ export interface Outcome {
   matchedId?: number
   /** Its similarity to the text. */
   similarity?: number
+  /**
+   * The rule that answered (exact matches), else `null`; for classifier answers `solution`
+   * is the label.
+   */
+  rule: string | null
   /** Seconds since the Unix epoch. */
   timestamp: number
 }
@@ -908,6 +1024,18 @@ export interface OutcomeCounts {
   success: number
   /** Answers that did not. */
   failure: number
+}
+
+/** Outcomes of one stage or solution in `summary()`. */
+export interface OutcomeSummary {
+  /** Resolutions answered (stages only). */
+  resolutions?: number
+  /** Answers that worked. */
+  success: number
+  /** Answers that did not. */
+  failure: number
+  /** `success / (success + failure)`, `null` before any outcome. */
+  successRate?: number | null
 }
 
 /**
@@ -963,7 +1091,7 @@ export interface PreprocessorOptions {
   lowercase?: boolean
   /** Replace variable parts (ids, numbers, paths, ...) with placeholder tokens (default true). */
   mask?: boolean
-  /** Built-in masks to run: some of `url email uuid ts ip path hex num` (default all). */
+  /** Built-in masks to run: some of `url email uuid ts ip host path hex num` (default all). */
   masks?: Array<string>
   /** Extra masking rules, applied before the built-ins. */
   customMasks?: Array<MaskRule>
@@ -977,6 +1105,27 @@ export interface PreprocessorOptions {
   stemmer?: string
   /** Tokens shorter than this are dropped (placeholders are kept). Default 2. */
   minTokenLength?: number
+  /** Korean: `"rules"` (default) strips particles and endings from Hangul words, or `"none"`. */
+  korean?: string
+}
+
+/**
+ * A rate trigger (see docs/window.md for the estimator): fires when a key's window count
+ * exceeds `factor` times its baseline and lies `z` Poisson deviations above it.
+ */
+export interface RateTrigger {
+  /** Count must exceed `factor` x baseline (default 1.5; "15% above usual" is 1.15). */
+  factor?: number
+  /** ...and lie at least `z` Poisson standard deviations above it (default 3). */
+  z?: number
+  /** Weight of the newest complete period in the baseline, in (0, 1] (default 0.1). */
+  alpha?: number
+  /** Complete periods before a key's baseline is trusted (default 3). */
+  minHistory?: number
+  /** A key idle for more than this many periods starts over (default 100). */
+  forgetAfter?: number
+  /** Counts below this never fire on rate (default 1). */
+  minCount?: number
 }
 
 /** The answer to one `resolve` call. */
@@ -1038,6 +1187,8 @@ export interface ResolverOptions {
   knowledgeVectorizer?: TfidfOptions
   /** An unanswered input is `novel` when its novelty exceeds this. Default 0.5. */
   noveltyThreshold?: number
+  /** Per-solution thresholds overriding the answering stage's: `[{solution, threshold}]`. */
+  solutionThresholds?: Array<{ solution: string; threshold: number }>
 }
 
 /** One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`. */
@@ -1048,6 +1199,34 @@ export interface ResolverRule {
   pattern: string
   /** The remedy. */
   solution: string
+}
+
+/** The monitoring summary of a resolver. */
+export interface ResolverSummary {
+  /** Resolutions in total. */
+  total: number
+  /** Answered reliably. */
+  reliable: number
+  /** Abstentions. */
+  unreliable: number
+  /** Novel inputs. */
+  novel: number
+  /** Failed resolve calls. */
+  errors: number
+  /** Mean time per resolution in ms (`null` before any). */
+  meanLatencyMs?: number | null
+  /** Longest resolution in ms. */
+  maxLatencyMs?: number | null
+  /** Mean confidence of answered resolutions. */
+  meanConfidence?: number | null
+  /** Outcomes reported. */
+  outcomes: number
+  /** Share of successful outcomes. */
+  successRate?: number | null
+  /** Per stage (`exact_match`, `similarity_match`, `ml_prediction`, `no_match`). */
+  byStage: Record<string, OutcomeSummary>
+  /** Per applied solution. */
+  bySolution: Record<string, OutcomeSummary>
 }
 
 /** Turns multi-core batch work on (default) or off for the whole process. */
@@ -1197,6 +1376,11 @@ export interface WindowOptions {
   maxTraceIds?: number
   /** Reject events more than this ahead of the largest event time (default null: no limit). */
   maxFutureMs?: number | null
+  /**
+   * Also fire when a count rises over the key's own learned normal (default null: the
+   * threshold alone); see docs/window.md.
+   */
+  rate?: RateTrigger | null
 }
 
 /** What a call returned: final incidents, and indices of the events not counted. */

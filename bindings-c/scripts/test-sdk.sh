@@ -39,8 +39,8 @@ check_layout() {  # $1: an installed prefix
     done
     [[ "$(readlink "$p/lib/$soname")" == "libfaultlens.so.$VERSION" ]] || fail "lib/$soname must link to libfaultlens.so.$VERSION"
     [[ "$(readlink "$p/lib/libfaultlens.so")" == "$soname" ]] || fail "lib/libfaultlens.so must link to $soname"
-    readelf -d "$p/lib/libfaultlens.so.$VERSION" | grep -q "SONAME.*\[$soname\]" || fail "soname is not $soname"
-    if nm -D --defined-only "$p/lib/libfaultlens.so.$VERSION" | awk '{print $3}' | grep -v '^fl_' | grep -q .; then
+    readelf -d "$p/lib/libfaultlens.so.$VERSION" | grep "SONAME.*\[$soname\]" >/dev/null || fail "soname is not $soname"
+    if nm -D --defined-only "$p/lib/libfaultlens.so.$VERSION" | awk '{print $3}' | grep -v '^fl_' | grep . >/dev/null; then
         fail "libfaultlens.so exports symbols other than fl_*"
     fi
 }
@@ -82,8 +82,8 @@ mkdir -p "$WORK/shared" "$WORK/static"
             $(pkg-config --cflags faultlens) -Wl,-Bstatic -lfaultlens -Wl,-Bdynamic \
             $(pkg-config --static --libs-only-L faultlens) $(pkg-config --static --libs-only-l faultlens | sed "s/-lfaultlens//")
     done'
-readelf -d "$WORK/shared/resolve_stdin" | grep -q "NEEDED.*\[$soname\]" || fail "the example does not record $soname"
-if readelf -d "$WORK/static/resolve_stdin" | grep -q "NEEDED.*libfaultlens"; then fail "the static build still needs libfaultlens.so"; fi
+readelf -d "$WORK/shared/resolve_stdin" | grep "NEEDED.*\[$soname\]" >/dev/null || fail "the example does not record $soname"
+if readelf -d "$WORK/static/resolve_stdin" | grep "NEEDED.*libfaultlens" >/dev/null; then fail "the static build still needs libfaultlens.so"; fi
 run_example "$WORK/shared" valgrind
 run_example "$WORK/static"
 echo "c sdk: the example resolves the three lines (shared under valgrind, and static)"

@@ -85,11 +85,16 @@ plat="$DIST/$(echo "${scope#@}" | tr / -)-$platform-$version.tgz"
 for t in "$main" "$plat"; do [[ -f "$t" ]] || { echo "npm pack did not write $t" >&2; exit 1; }; done
 
 # The main tarball holds no addon and no install hook; the platform tarball holds the addon.
-tar -tzf "$main" | grep -q '\.node$' && { echo "$main must not contain a .node file" >&2; exit 1; }
-tar -tzf "$plat" | grep -qx "package/$binary" || { echo "$plat lacks $binary" >&2; exit 1; }
+# Listings are read whole first: `tar | grep -q` under pipefail fails when grep stops early and
+# tar dies of SIGPIPE.
+main_files="$(tar -tzf "$main")"
+plat_files="$(tar -tzf "$plat")"
+grep -q '\.node$' <<<"$main_files" && { echo "$main must not contain a .node file" >&2; exit 1; }
+grep -qx "package/$binary" <<<"$plat_files" || { echo "$plat lacks $binary" >&2; exit 1; }
 for t in "$main" "$plat"; do
+    files="$(tar -tzf "$t")"
     for f in LICENSE-MIT LICENSE-APACHE README.md; do
-        tar -tzf "$t" | grep -qx "package/$f" || { echo "$t lacks $f" >&2; exit 1; }
+        grep -qx "package/$f" <<<"$files" || { echo "$t lacks $f" >&2; exit 1; }
     done
     tar -xzOf "$t" package/package.json | node -e '
 const pkg = JSON.parse(require("fs").readFileSync(0, "utf8"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make dist-node`: the napi-rs release layout as two `npm pack` tarballs in dist/:
 #   faultlens-<version>.tgz                           JS loader (faultlens.js -> napi's index.js) + index.d.ts,
+#                                                     faultlens/prometheus (prometheus.js + .d.ts),
 #                                                     optionalDependencies on the platform package
 #   faultlens-binding-linux-x64-gnu-<version>.tgz     @faultlens/binding-linux-x64-gnu: the prebuilt .node
 # Neither has an install script. Steps: the napi CLI (devDependency, `npm ci`), `napi build
@@ -30,8 +31,8 @@ const o = { darwin: "darwin", windows: "win32", linux: "linux" }[os] ?? os
 console.log([o, a, abi].filter(Boolean).join("-"))' "$TRIPLE")"
 binary="faultlens.$platform.node"
 
-if [[ ! -x node_modules/.bin/napi ]]; then
-    echo "== node dist: npm ci (the napi CLI)"
+if [[ ! -x node_modules/.bin/napi || ! -d node_modules/prom-client ]]; then
+    echo "== node dist: npm ci (the napi CLI; prom-client and a parser for the tests)"
     timeout 600 npm ci --ignore-scripts
 fi
 
@@ -53,7 +54,7 @@ done
 echo "== node dist: staging $STAGE"
 rm -rf "$STAGE"
 mkdir -p "$STAGE/faultlens/npm/$platform" "$DIST"
-cp package.json faultlens.js index.js index.d.ts README.md LICENSE-MIT LICENSE-APACHE "$STAGE/faultlens/"
+cp package.json faultlens.js index.js index.d.ts prometheus.js prometheus.d.ts README.md LICENSE-MIT LICENSE-APACHE "$STAGE/faultlens/"
 cp "npm/$platform/package.json" "npm/$platform/README.md" LICENSE-MIT LICENSE-APACHE "$STAGE/faultlens/npm/$platform/"
 cp "$binary" "$STAGE/faultlens/npm/$platform/$binary"
 # The symbol table is not needed to load or run the addon (its exports are dynamic symbols).
@@ -91,6 +92,9 @@ main_files="$(tar -tzf "$main")"
 plat_files="$(tar -tzf "$plat")"
 grep -q '\.node$' <<<"$main_files" && { echo "$main must not contain a .node file" >&2; exit 1; }
 grep -qx "package/$binary" <<<"$plat_files" || { echo "$plat lacks $binary" >&2; exit 1; }
+for f in faultlens.js index.js index.d.ts prometheus.js prometheus.d.ts; do
+    grep -qx "package/$f" <<<"$main_files" || { echo "$main lacks $f" >&2; exit 1; }
+done
 for t in "$main" "$plat"; do
     files="$(tar -tzf "$t")"
     for f in LICENSE-MIT LICENSE-APACHE README.md; do

@@ -4,14 +4,16 @@
 # packed dist/faultlens-<version>.tgz + dist/faultlens-binding-<platform>-<version>.tgz. Steps:
 #   1. `npm test` in bindings-node (node --test test/) against the addon dist built there;
 #   2. with cargo, rustc and rustup off PATH (scripts/without-rust.sh), a fresh copy of
-#      examples/node-express in a temp folder: `npm install` of the two tarballs (and express),
-#      timed, with no install script run, then the example's own tests (an Express server on
-#      127.0.0.1, ephemeral port);
-#   3. `tsc --strict` (no skipLibCheck) on a TypeScript file using the shipped index.d.ts;
+#      examples/node-express in a temp folder: `npm install` of the two tarballs (and express,
+#      prom-client, a Prometheus text parser), timed, with no install script run, then the
+#      example's own tests (an Express server on 127.0.0.1, ephemeral port; its /metrics come
+#      from faultlens/prometheus and are parsed);
+#   3. `tsc --strict` (no skipLibCheck) on a TypeScript file using the shipped index.d.ts and
+#      prometheus.d.ts;
 #   4. the platform package removed: `require('faultlens')` fails with one error naming the platform.
 #
 # Environment: DIST (default <root>/dist). Needs node >= 18, npm, and the npm registry (express,
-# typescript).
+# prom-client, parse-prometheus-text-format, typescript).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -47,18 +49,20 @@ step "examples/node-express in a fresh folder: npm install of the tarballs, no R
 mkdir -p "$WORK/examples"
 cp -r "$ROOT/examples/data" "$WORK/examples/data"
 mkdir -p "$WORK/examples/node-express"
-cp -r "$ROOT/examples/node-express/server.mjs" "$ROOT/examples/node-express/test" "$WORK/examples/node-express/"
+cp -r "$ROOT/examples/node-express/"*.mjs "$ROOT/examples/node-express/test" "$WORK/examples/node-express/"
 APP="$WORK/examples/node-express"
 cd "$APP"
-# The example's manifest minus its dependencies (they point into the checkout); npm install
-# below writes the tarballs and express in.
+# The example's manifest minus its dependencies (faultlens points into the checkout); npm install
+# below writes the tarballs and the registry packages in.
 node -e '
 const fs = require("fs")
 const pkg = JSON.parse(fs.readFileSync(process.argv[1], "utf8"))
 delete pkg.dependencies
+delete pkg.devDependencies
 fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2) + "\n")' "$ROOT/examples/node-express/package.json"
-# express first (registry download time is not faultlens's install time), then faultlens alone.
-timeout 600 "$NO_RUST" npm install --no-package-lock express@5 >/dev/null
+# The registry packages first (their download time is not faultlens's install time), then
+# faultlens alone.
+timeout 600 "$NO_RUST" npm install --no-package-lock express@5 prom-client@15 parse-prometheus-text-format@1 >/dev/null
 t0=$(date +%s%N)
 timeout 600 "$NO_RUST" npm install --no-package-lock --foreground-scripts "$main" "${plat[@]}" 2>&1 | tee "$WORK/install.log"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -72,10 +76,12 @@ fi
 step "examples/node-express: npm test against the installed tarballs"
 timeout 300 "$NO_RUST" npm test || status=1
 
-step "tsc --strict on the shipped index.d.ts"
+step "tsc --strict on the shipped index.d.ts and prometheus.d.ts"
 timeout 600 npm install --no-package-lock --no-save typescript@5 @types/node@20 >/dev/null
 cat > check.ts <<'TS'
 import { Preprocessor, Resolver, SimilarityIndex, TextIndex, TfidfVectorizer, version } from 'faultlens'
+import { register, unregister } from 'faultlens/prometheus'
+import { Registry } from 'prom-client'
 
 const pre = new Preprocessor()
 const tokens: string[] = pre.tokens('Connection refused to 10.0.0.7:5432')
@@ -86,7 +92,11 @@ const index = new SimilarityIndex({ dim: 2 })
 index.add([1, 2], new Float32Array([0, 1, 1, 0]), ['a', null])
 const texts = new TextIndex()
 const r = new Resolver()
-console.log(version(), tokens.length, s, index.len(), typeof texts, typeof r)
+const registry = new Registry()
+register(r, 'elk', registry)
+register(index, 'incidents', registry)
+const removed: boolean = unregister('elk', registry)
+console.log(version(), tokens.length, s, index.len(), typeof texts, typeof r, removed)
 TS
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "strict": true, "noEmit": true, "module": "nodenext", "moduleResolution": "nodenext",

@@ -5,8 +5,11 @@
 # off PATH (scripts/without-rust.sh: nothing may build from source), pytest, then the tests
 # against the *installed* package (never the source folder bindings-python/python/faultlens).
 #
+# Then the seed-flow examples (examples/python/elk_resolver, routing_drift): Flask services
+# started on 127.0.0.1, called over HTTP, their metrics parsed with prometheus_client's parser.
+#
 # Environment: DIST (default <root>/dist), PYTHON (default python3, 3.9+). Needs PyPI (numpy,
-# scipy, pytest).
+# scipy, pytest, prometheus_client, flask, ...).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,6 +35,8 @@ t0=$(date +%s%N)
 "$ROOT/scripts/without-rust.sh" "$PY" -m pip install "${wheels[0]}"
 echo "python: pip install of the wheel took $(( ($(date +%s%N) - t0) / 1000000 )) ms (goal: <= 10000 ms)"
 "$PY" -m pip install pytest joblib prometheus_client   # joblib: pickling test; prometheus_client: metrics parser
+# flask: the example services (examples/python/*/app.py); it stays optional for users.
+"$PY" -m pip install flask
 # scikit-learn: the estimator-protocol tests (test_sklearn.py); it stays optional for users.
 "$PY" -m pip install scikit-learn
 # pyarrow and polars: the Arrow in/out tests (test_arrow.py); both stay optional for users.
@@ -46,5 +51,11 @@ FAULTLENS_EXPECT_INSTALLED=1 PYTHONSAFEPATH=1 "$PY" -m pytest \
     -p no:cacheprovider --rootdir "$TESTS" -q -rs "$TESTS" || status=$?
 echo "== python: examples/python/resolver.py against the installed package"
 (cd / && PYTHONSAFEPATH=1 "$PY" "$ROOT/examples/python/resolver.py") || status=1
+echo "== python: examples/python/elk_resolver and routing_drift (Flask services on 127.0.0.1)"
+t0=$(date +%s)
+# Run from the examples folder: each test imports its sibling module (resolver.py, routing.py);
+# neither folder holds a faultlens package, so `import faultlens` is still the installed wheel.
+(cd "$ROOT/examples/python" && "$PY" -m pytest -p no:cacheprovider --rootdir . -q -rs elk_resolver routing_drift) || status=1
+echo "python: the example services took $(( $(date +%s) - t0 )) s"
 echo "== python: done in $(( $(date +%s) - start ))s (pytest exit status $status)"
 exit "$status"

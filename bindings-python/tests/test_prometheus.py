@@ -88,3 +88,24 @@ def test_every_stateful_object_scraped_and_parsed():
     s = _scrape(registry)
     assert s[("faultlens_resolutions_total", (("method", "exact_match"), ("name", "elk")))] == 2
     assert not any(k[0].startswith("faultlens_incident_grouper") for k in s)
+
+
+def test_change_detectors_and_indexes():
+    import faultlens.prometheus as fp
+
+    registry = prometheus_client.CollectorRegistry()
+    a = faultlens.Adwin()
+    a.update_many([0.0] * 1000 + [1.0] * 1000)
+    idx = faultlens.SimilarityIndex(dim=2)
+    idx.add(["inc-1", "inc-2"], [[1.0, 0.0], [0.0, 1.0]])
+    texts = faultlens.TextIndex()
+    texts.add(["disk full", "connection refused", "timeout"])
+    for obj, name in [(a, "latency"), (idx, "incidents"), (texts, "kb")]:
+        fp.register(obj, name=name, registry=registry)
+    s = _scrape(registry)
+    assert a.n_detections() >= 1
+    assert s[("faultlens_drift_detections_total", (("name", "latency"),))] == a.n_detections()
+    assert s[("faultlens_drift_detected", (("name", "latency"),))] == float(a.drift_detected())
+    assert s[("faultlens_index_items", (("name", "incidents"),))] == 2
+    assert s[("faultlens_index_items", (("name", "kb"),))] == 3
+    assert s[("faultlens_index_ef", (("name", "incidents"),))] == idx.effective_ef()

@@ -1,11 +1,13 @@
 """Export faultlens objects through the service's own ``prometheus_client``.
 
-``register(obj, name="...")`` adds a resolver, window aggregator, KL drift detector or incident
-grouper to a registry (default: prometheus_client's global ``REGISTRY``); every scrape then reads
-the object's plain-data accessor (``Resolver.metrics()``, ``WindowAggregator.stats()``,
-``KlDriftDetector.status()``, ``IncidentGrouper.len()``/``groups()``) and reports it with the label
-``name``. ``prometheus_client`` is optional: it is imported only here, when this module is
-imported, never by ``import faultlens``.
+``register(obj, name="...")`` adds a resolver, window aggregator, drift detector (KL, ADWIN,
+Page-Hinkley), incident grouper or index to a registry (default: prometheus_client's global
+``REGISTRY``); every scrape then reads the object's plain-data accessor (``Resolver.metrics()``,
+``WindowAggregator.stats()``, ``KlDriftDetector.status()``, ``Adwin.n_detections()``,
+``IncidentGrouper.len()``/``groups()``, ``SimilarityIndex.len()``, ...) once and reports it with
+the label ``name``. The families and names are the same in Node's ``faultlens/prometheus``.
+``prometheus_client`` is optional: it is imported only here, when this module is imported, never
+by ``import faultlens``.
 
     from prometheus_client import start_http_server
     import faultlens, faultlens.prometheus
@@ -26,11 +28,23 @@ from prometheus_client.core import (
     HistogramMetricFamily,
 )
 
-from . import IncidentGrouper, KlDriftDetector, Resolver, WindowAggregator
+from . import (
+    Adwin,
+    IncidentGrouper,
+    KlDriftDetector,
+    PageHinkley,
+    Resolver,
+    SimilarityIndex,
+    TextIndex,
+    WindowAggregator,
+)
 
 __all__ = ["register", "unregister"]
 
 _LEVELS = ("filling", "normal", "watch", "drift", "severe")
+_KINDS = (Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex, TextIndex)
+_KIND_NAMES = "a Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex or TextIndex"
+_DETECTED_DOC = "1 when the detector reports drift now (KL: the window is over the drift threshold)."
 
 
 def _le(bound: float) -> str:
@@ -77,8 +91,12 @@ class _Collector:
                 self._window(family, name, obj.stats())
             elif isinstance(obj, KlDriftDetector):
                 self._drift(family, name, obj.status())
+            elif isinstance(obj, (Adwin, PageHinkley)):
+                self._change(family, name, obj)
             elif isinstance(obj, IncidentGrouper):
                 self._grouper(family, name, obj)
+            elif isinstance(obj, (SimilarityIndex, TextIndex)):
+                self._index(family, name, obj)
         yield from families.values()
 
     @staticmethod
@@ -125,13 +143,27 @@ class _Collector:
     def _drift(family, name: str, st: dict) -> None:
         for key, doc in [("kl", "KL divergence of the current window from the baseline."), ("psi", "Population stability index of the window."), ("js", "Jensen-Shannon divergence of the window.")]:
             family(GaugeMetricFamily, f"faultlens_drift_{key}", doc, ["name"]).add_metric([name], st[key])
-        family(GaugeMetricFamily, "faultlens_drift_detected", "1 when the window is over the drift threshold.", ["name"]).add_metric([name], float(st["drift"]))
+        family(GaugeMetricFamily, "faultlens_drift_detected", _DETECTED_DOC, ["name"]).add_metric([name], float(st["drift"]))
         family(GaugeMetricFamily, "faultlens_drift_should_retrain", "1 when the model should be retrained.", ["name"]).add_metric([name], float(st["should_retrain"]))
         lvl = family(GaugeMetricFamily, "faultlens_drift_level", "1 for the current drift level, 0 for the others.", ["name", "level"])
         for level in _LEVELS:
             lvl.add_metric([name, level], float(st["level"] == level))
         family(GaugeMetricFamily, "faultlens_drift_window_scores", "Scores in the current window.", ["name"]).add_metric([name], st["n_window"])
         family(CounterMetricFamily, "faultlens_drift_scores", "Scores seen.", ["name"]).add_metric([name], st["n_seen"])
+
+    @staticmethod
+    def _change(family, name: str, d: Any) -> None:
+        family(GaugeMetricFamily, "faultlens_drift_detected", _DETECTED_DOC, ["name"]).add_metric([name], float(d.drift_detected()))
+        family(CounterMetricFamily, "faultlens_drift_detections", "Changes detected (Adwin, PageHinkley).", ["name"]).add_metric([name], d.n_detections())
+
+    @staticmethod
+    def _index(family, name: str, i: Any) -> None:
+        family(GaugeMetricFamily, "faultlens_index_items", "Items held by the index.", ["name"]).add_metric([name], i.len())
+        if isinstance(i, SimilarityIndex):
+            recall = i.estimated_recall()
+            if recall is not None:
+                family(GaugeMetricFamily, "faultlens_index_estimated_recall", "Recall@10 the index estimated for its search breadth.", ["name"]).add_metric([name], recall)
+            family(GaugeMetricFamily, "faultlens_index_ef", "HNSW search breadth in use.", ["name"]).add_metric([name], i.effective_ef())
 
     @staticmethod
     def _grouper(family, name: str, g: Any) -> None:
@@ -144,10 +176,11 @@ _guard = threading.Lock()
 
 
 def register(obj: Any, name: str, registry: Any = REGISTRY) -> None:
-    """Reports ``obj`` (a Resolver, WindowAggregator, KlDriftDetector or IncidentGrouper) in
-    ``registry`` with the label ``name``, read at every scrape. A name is unique per registry."""
-    if not isinstance(obj, (Resolver, WindowAggregator, KlDriftDetector, IncidentGrouper)):
-        raise TypeError(f"cannot export a {type(obj).__name__}: need a Resolver, WindowAggregator, KlDriftDetector or IncidentGrouper")
+    """Reports ``obj`` (a Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley,
+    IncidentGrouper, SimilarityIndex or TextIndex) in ``registry`` with the label ``name``, read at
+    every scrape. A name is unique per registry."""
+    if not isinstance(obj, _KINDS):
+        raise TypeError(f"cannot export a {type(obj).__name__}: need {_KIND_NAMES}")
     if not isinstance(name, str) or not name:
         raise ValueError("name must be a non-empty str")
     with _guard:

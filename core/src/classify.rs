@@ -15,8 +15,8 @@
 //! data repeats itself (Loghub's Linux sample has 290 distinct texts in 2,000 lines), and a weighted
 //! sample gives exactly the same optimum at a fraction of the cost.
 //!
-//! Evaluation lives here too ([`ClassificationReport`], [`evaluate`], [`compare`]) and is
-//! re-exported from [`crate::models`].
+//! Evaluation lives here too ([`ClassificationReport`], [`evaluate`], [`compare`]), re-exported
+//! at the crate root.
 //!
 //! ```
 //! use faultlens::{ClassifierConfig, TextClassifier};

@@ -207,6 +207,34 @@ fn batch_rows_of_repeated_masked_lines_equal_single_rows() {
 }
 
 #[test]
+fn transform_with_unseen_rows_equal_transform_and_shares_equal_single_calls() {
+    // Both go through one body; with a preprocessor, repeated masked forms share a row and a
+    // share, which must equal what a lone call gives.
+    let texts: Vec<String> = (0..600)
+        .map(|i| match i % 4 {
+            0 => format!("Connection refused to 10.0.0.{} after {i} retries", i % 250),
+            1 => format!("Disk full on /var/data{i} ERROR code {}", i * 7),
+            2 => format!("never seen words quux{} frobnicate", i % 3),
+            _ => format!("user{} logged in from host-{i}", i % 5),
+        })
+        .chain((0..40).map(|i| format!("connection refused by novel daemon mode {}", i % 2)))
+        .collect();
+    for config in [with_pre(1, 3), cfg(1, 2)] {
+        let mut v = TfidfVectorizer::new(config).unwrap();
+        v.fit(&texts[..300]).unwrap();
+        let (m, shares) = v.transform_with_unseen(&texts).unwrap();
+        assert_eq!(m, v.transform(&texts).unwrap());
+        assert_eq!(shares.len(), texts.len());
+        assert!(shares.iter().any(|&s| s > 0.0) && shares.iter().any(|&s| s < 1.0));
+        for (i, t) in texts.iter().enumerate().step_by(7) {
+            let (one, share) = v.transform_with_unseen(&[t]).unwrap();
+            assert_eq!(one.row(0), m.row(i), "row {i}");
+            assert_eq!(share[0].to_bits(), shares[i].to_bits(), "share {i}");
+        }
+    }
+}
+
+#[test]
 fn fitting_grouped_lines_equals_fitting_every_line() {
     let texts: Vec<String> = (0..900)
         .map(|i| match i % 4 {

@@ -272,30 +272,12 @@ impl TfidfVectorizer {
     /// TF-IDF rows for raw texts.
     pub fn transform<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<CsrMatrix> {
         let vocab = self.vocab()?;
-        let rows = match &self.preprocessor {
-            Some(p) => {
-                let g = Grouped::new(p, texts);
-                let unique = parallel::map(&g.first, |&i| {
-                    let mut ids = Vec::new();
-                    p.for_each_masked_token(&g.masked[i], |tok| ids.push(vocab.token_id(tok)));
-                    self.row_from_ids(vocab, &ids)
-                });
-                return Ok(CsrMatrix::from_shared_rows(
-                    &unique,
-                    &g.slot,
-                    vocab.features.len(),
-                ));
-            }
-            None => parallel::map(texts, |t| {
-                let ids: Vec<u32> = t
-                    .as_ref()
-                    .split_whitespace()
-                    .map(|tok| vocab.token_id(tok))
-                    .collect();
-                self.row_from_ids(vocab, &ids)
-            }),
-        };
-        Ok(CsrMatrix::from_rows(rows, vocab.features.len()))
+        let (rows, slot) = self.map_rows(vocab, texts, |ids| self.row_from_ids(vocab, ids));
+        let n_cols = vocab.features.len();
+        Ok(match slot {
+            Some(slot) => CsrMatrix::from_shared_rows(&rows, &slot, n_cols),
+            None => CsrMatrix::from_rows(rows, n_cols),
+        })
     }
 
     /// [`transform`](Self::transform), plus for each row the share of its n-grams (distinct known
@@ -309,29 +291,59 @@ impl TfidfVectorizer {
         texts: &[S],
     ) -> Result<(CsrMatrix, Vec<f64>)> {
         let vocab = self.vocab()?;
-        let row = |ids: &[u32]| {
+        let (rows, slot) = self.map_rows(vocab, texts, |ids| {
             let r = self.row_from_ids(vocab, ids);
             let share = self.unseen_share(vocab, ids, r.0.len());
             (r, share)
-        };
-        let (rows, shares): (Vec<_>, Vec<_>) = match &self.preprocessor {
-            Some(p) => parallel::map(texts, |t| {
-                let mut ids = Vec::new();
-                p.for_each_masked_token(&p.mask(t.as_ref()), |tok| ids.push(vocab.token_id(tok)));
-                row(&ids)
-            }),
-            None => parallel::map(texts, |t| {
-                let ids: Vec<u32> = t
-                    .as_ref()
-                    .split_whitespace()
-                    .map(|tok| vocab.token_id(tok))
-                    .collect();
-                row(&ids)
-            }),
+        });
+        let (rows, shares): (Vec<_>, Vec<f64>) = rows.into_iter().unzip();
+        let n_cols = vocab.features.len();
+        Ok(match slot {
+            Some(slot) => (
+                CsrMatrix::from_shared_rows(&rows, &slot, n_cols),
+                slot.iter().map(|&r| shares[r]).collect(),
+            ),
+            None => (CsrMatrix::from_rows(rows, n_cols), shares),
+        })
+    }
+
+    /// The body `transform` and `transform_with_unseen` share: each text's token ids (through the
+    /// preprocessor, else split on whitespace) handed to `row`. With a preprocessor, texts are
+    /// grouped by masked form and `row` runs once per distinct form; the slots then give each
+    /// text's row (`None`: one row per text, in order). `row` is generic so that `transform` pays
+    /// nothing for the unseen share it does not want.
+    fn map_rows<S, R>(
+        &self,
+        vocab: &Vocab,
+        texts: &[S],
+        row: impl Fn(&[u32]) -> R + Sync + Send,
+    ) -> (Vec<R>, Option<Vec<usize>>)
+    where
+        S: AsRef<str> + Sync,
+        R: Send,
+    {
+        match &self.preprocessor {
+            Some(p) => {
+                let g = Grouped::new(p, texts);
+                let unique = parallel::map(&g.first, |&i| {
+                    let mut ids = Vec::new();
+                    p.for_each_masked_token(&g.masked[i], |tok| ids.push(vocab.token_id(tok)));
+                    row(&ids)
+                });
+                (unique, Some(g.slot))
+            }
+            None => {
+                let rows = parallel::map(texts, |t| {
+                    let ids: Vec<u32> = t
+                        .as_ref()
+                        .split_whitespace()
+                        .map(|tok| vocab.token_id(tok))
+                        .collect();
+                    row(&ids)
+                });
+                (rows, None)
+            }
         }
-        .into_iter()
-        .unzip();
-        Ok((CsrMatrix::from_rows(rows, vocab.features.len()), shares))
     }
 
     /// See [`transform_with_unseen`](Self::transform_with_unseen); `known` is the row's count of

@@ -47,6 +47,8 @@ pub(super) struct Support {
 }
 
 impl Support {
+    // Inlined by hint: called per non-zero from predict.rs, which may sit in another codegen unit.
+    #[inline]
     pub(super) fn range(&self, f: usize) -> std::ops::Range<usize> {
         self.indptr[f]..self.indptr[f + 1]
     }
@@ -112,6 +114,7 @@ impl Linear {
     }
 
     /// `w(f, c)`.
+    #[inline]
     pub(super) fn weight(&self, f: usize, c: usize) -> f64 {
         match &self.support {
             Some(sp) => {

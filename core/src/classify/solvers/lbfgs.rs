@@ -8,6 +8,9 @@ pub(in crate::classify) fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Limited-memory BFGS with an Armijo backtracking line search; stops when the largest gradient
 /// entry is below `tol`, the objective stops moving, or after `max_iter` iterations.
+// Inlined by hint into fit_logistic (another module, so maybe another codegen unit): apart, the
+// objective closure compiled to 3.6% more instructions on the Loghub fits.
+#[inline]
 pub(in crate::classify) fn lbfgs(
     mut x: Vec<f64>,
     mut f: impl FnMut(&[f64], &mut [f64]) -> f64,

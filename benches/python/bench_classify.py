@@ -38,9 +38,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
 import faultlens
+from loghub import LOGHUB, split
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LOGHUB = os.path.join(HERE, "..", "..", "..", "shared", "data", "loghub")
 
 
 def load():
@@ -49,22 +48,6 @@ def load():
         rows = [json.loads(l) for l in open(path, encoding="utf-8")]
         data[rows[0]["system"]] = [(r["text"], r["system"] + ":" + r["label"]) for r in rows]
     return data
-
-
-def split(rows, seed=0, test_share=0.2):
-    """Stratified: per class, floor(20%) of its lines go to test (so singletons stay in train)."""
-    rng = random.Random(seed)
-    by = defaultdict(list)
-    for i, (_, y) in enumerate(rows):
-        by[y].append(i)
-    train, test = [], []
-    for y in sorted(by):
-        idx = by[y][:]
-        rng.shuffle(idx)
-        k = int(len(idx) * test_share)
-        test += idx[:k]
-        train += idx[k:]
-    return sorted(train), sorted(test)
 
 
 def few_shot(rows, train, share=0.1, seed=0):

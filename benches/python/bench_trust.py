@@ -8,7 +8,8 @@ Data: ../shared/data/loghub (8 systems; label = system:EventId). Per system:
                 the full resolver (knowledge base + classifier; no rules).
   cross-system  trained on system A (first half), asked about every line of each other system B:
                 share marked reliable (every such answer is wrong).
-  random        seeded stratified 80/20 split: accuracy and ECE (must not get worse).
+  random        seeded stratified 80/20 split (loghub.split, the one bench_classify uses):
+                accuracy and ECE (must not get worse).
 Reliable = confidence >= 0.8 for classifiers (the resolver's classifier threshold); the resolver's
 own `reliable` flag (similarity 0.7 / classifier 0.8, as probabilities of being right).
 scikit-learn anchors: TfidfVectorizer(ngram_range=(1,3)) + LogisticRegression(C=10), and
@@ -21,8 +22,6 @@ import argparse
 import glob
 import json
 import os
-import random
-from collections import defaultdict
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -31,8 +30,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LOGHUB = os.path.join(HERE, "..", "..", "..", "shared", "data", "loghub")
+from loghub import LOGHUB, split
+
 THRESHOLD = 0.8
 
 
@@ -130,21 +129,6 @@ class Fl:
         return [r.solution for r in rs], np.array([r.confidence for r in rs]), np.array([r.reliable for r in rs])
 
 
-def stratified(rows, seed=0):
-    rng = random.Random(seed)
-    by = defaultdict(list)
-    for i, (_, y) in enumerate(rows):
-        by[y].append(i)
-    train, test = [], []
-    for y in sorted(by):
-        idx = by[y][:]
-        rng.shuffle(idx)
-        k = len(idx) // 5
-        test += idx[:k]
-        train += idx[k:]
-    return [rows[i] for i in train], [rows[i] for i in test]
-
-
 def run(data, models):
     out = {"temporal": {}, "cross": {}, "random": {}}
     fitted = {}
@@ -183,7 +167,8 @@ def run(data, models):
         print(f"{label:22} worst {worst[0]:.4f} ({worst[1]} -> {worst[2]}), mean {np.mean([s for s, _, _ in shares]):.4f}")
     print("== random stratified 80/20 split (seed 0)")
     for name, rows in data.items():
-        tr, te = stratified(rows)
+        tr_idx, te_idx = split(rows, ordered=False)
+        tr, te = [rows[i] for i in tr_idx], [rows[i] for i in te_idx]
         tx, ty = [t for t, _ in tr], [y for _, y in tr]
         qx, qy = [t for t, _ in te], [y for _, y in te]
         for mk in models:

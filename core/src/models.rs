@@ -20,17 +20,16 @@
 //! assert_eq!(Preprocessor::from_bytes(&bytes).unwrap(), Preprocessor::default());
 //! ```
 
+use std::cell::Cell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::LocalKey;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// Evaluation and A/B comparison of classifiers (implemented in [`crate::classify`]).
-pub use crate::classify::{ClassificationReport, Comparison, compare, evaluate};
 
 /// The format version this build writes. 2: classifiers keep their training rows and confidence
 /// model, knowledge bases their confidence model, resolvers their feedback counts (version 1
@@ -102,13 +101,7 @@ pub trait Artifact: Serialize + DeserializeOwned {
                 found: env.kind,
             });
         }
-        struct Reset(bool);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                DECODING_FILE.with(|v| v.set(self.0));
-            }
-        }
-        let _reset = Reset(DECODING_FILE.with(|v| v.replace(true)));
+        let _decoding = FlagGuard::raise(&DECODING_FILE);
         serde_json::from_str(env.payload.get())
             .map_err(|e| Error::Corrupt(format!("{} payload does not decode: {e}", Self::KIND)))
     }
@@ -158,34 +151,58 @@ fn encode<A: Artifact>(a: &A) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+// Two facts about the decode running on this thread, read by `Deserialize` code elsewhere in the
+// crate. They are thread-locals because serde gives that code no way to be told: a
+// `#[serde(default = "f")]` function takes no argument and a `Deserialize` impl only sees the
+// data. `serde_json` decodes synchronously on the calling thread, so a flag raised around the
+// call is seen by exactly that decode; `Deserialize` code must therefore not hand part of its
+// decoding to another thread (rayon), where the flag is down. The alternative, a
+// `DeserializeSeed` carrying the context through every artifact's nested types, would touch
+// every saved type for two booleans.
 thread_local! {
-    static VERIFYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    static DECODING_FILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static VERIFYING: Cell<bool> = const { Cell::new(false) };
+    static DECODING_FILE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// True while a model file's payload is decoded on this thread: a field a file lacks then takes
-/// the value that reproduces how the file was written, which may differ from a new object's
-/// default (e.g. a preprocessor's `korean` mode).
+/// Raises a flag for its lifetime and puts back the value it found on drop (also on an error or a
+/// panic), so a decode nested in another (an artifact holding one) leaves the outer one's flag as
+/// it was, and nothing leaks into the thread's later work.
+struct FlagGuard {
+    flag: &'static LocalKey<Cell<bool>>,
+    before: bool,
+}
+
+impl FlagGuard {
+    fn raise(flag: &'static LocalKey<Cell<bool>>) -> Self {
+        let before = flag.with(|v| v.replace(true));
+        FlagGuard { flag, before }
+    }
+}
+
+impl Drop for FlagGuard {
+    fn drop(&mut self) {
+        self.flag.with(|v| v.set(self.before));
+    }
+}
+
+/// True while a model file's payload is decoded on this thread ([`Artifact::from_bytes`]): a field
+/// a file lacks then takes the value that reproduces how the file was written, which may differ
+/// from a new object's default (a preprocessor's `korean` mode: absent in a file means the file
+/// predates Korean handling, so `"none"`; absent in a config a user writes means `"rules"`).
 pub(crate) fn decoding_file() -> bool {
-    DECODING_FILE.with(std::cell::Cell::get)
+    DECODING_FILE.with(Cell::get)
 }
 
 /// True while [`verify_decodes`] decodes on this thread: the decoded object is dropped at once,
 /// so work that only derives data (e.g. rebuilding a vector index's search graph) may be skipped;
 /// every check must still run.
 pub(crate) fn verifying() -> bool {
-    VERIFYING.with(std::cell::Cell::get)
+    VERIFYING.with(Cell::get)
 }
 
 /// Decodes `bytes` as an `A` and drops it: `Ok` exactly when loading those bytes would succeed.
 fn verify_decodes<A: Artifact>(bytes: &[u8]) -> Result<()> {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            VERIFYING.with(|v| v.set(self.0));
-        }
-    }
-    let _reset = Reset(VERIFYING.with(|v| v.replace(true)));
+    let _verifying = FlagGuard::raise(&VERIFYING);
     A::from_bytes(bytes).map(drop).map_err(|e| {
         Error::InvalidInput(format!(
             "cannot save this {}: its state would write a file that does not load back ({e})",
@@ -443,6 +460,24 @@ fn remove_stale_temps(dir: &Path, prefix: &str) {
 mod tests {
     use super::*;
     use crate::text::{Preprocessor, PreprocessorConfig};
+
+    #[test]
+    fn decode_flags_are_up_only_while_a_decode_runs() {
+        assert!(!decoding_file() && !verifying());
+        // to_bytes decodes its own bytes (verify_decodes → from_bytes): both flags go back down.
+        let bytes = Preprocessor::default().to_bytes().unwrap();
+        assert!(!decoding_file() && !verifying());
+        // An error ends the decode too.
+        assert!(Preprocessor::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(!decoding_file());
+        {
+            // A decode nested in another leaves the outer one's flag up.
+            let _outer = FlagGuard::raise(&DECODING_FILE);
+            Preprocessor::from_bytes(&bytes).unwrap();
+            assert!(decoding_file());
+        }
+        assert!(!decoding_file());
+    }
 
     fn sample() -> Vec<u8> {
         let p = Preprocessor::new(PreprocessorConfig {

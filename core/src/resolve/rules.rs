@@ -3,21 +3,27 @@
 use std::path::Path;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::RegexBuilder;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::util::syntax;
+use regex_automata::{Input, PatternSet, meta};
 use regex_syntax::ast::Ast;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::parallel;
 
 /// Compiled size limit per rule: the `regex` crate never backtracks, so matching is linear in the
 /// text; this bounds the memory a hand-written rule can take.
 const RULE_SIZE_LIMIT: usize = 1 << 20;
 
-/// Regex rules per `RegexSet`. One set over all rules compiles in superlinear time (4,000 rules
-/// took 9 s, 10,000 took 221 s), while sets of bounded size compile in linear time overall.
-/// Matching runs the sets in rule order and stops at the first that matches, so a text is
-/// scanned at most once per chunk (benches/resolve.rs measures both; docs/resolve.md).
+/// Regex rules per set. One set over all rules compiles in superlinear time, while sets of
+/// bounded size compile in linear time overall. Matching runs the sets in rule order and stops
+/// at the first that matches, so a text is scanned at most once per chunk (docs/resolve.md).
 const SET_CHUNK: usize = 128;
+
+/// The lazy DFA cache of one set, as `regex::RegexSet` sizes it.
+const SET_DFA_CACHE: usize = 2 << 20;
 
 /// One rule: when `pattern` (a case-insensitive regex) matches the error text, answer `solution`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +49,7 @@ enum RulesFile {
 ///
 /// Rules whose pattern is a plain ASCII string (after escapes: `refused \(111\)` is one) go into
 /// one Aho-Corasick automaton, built in time linear in their total length; the others into
-/// `RegexSet`s of at most `SET_CHUNK` rules each. Both never backtrack: matching is linear in
+/// sets of at most `SET_CHUNK` rules each. Both never backtrack: matching is linear in
 /// the text for a given rule set.
 #[derive(Clone, Debug, Default)]
 pub struct Rules {
@@ -62,7 +68,7 @@ struct Literals {
 /// Consecutive regex rules (in rule order) compiled together: set pattern `p` is rule `rule[p]`.
 #[derive(Clone, Debug)]
 struct Chunk {
-    set: RegexSet,
+    set: meta::Regex,
     rule: Vec<usize>,
 }
 
@@ -185,9 +191,10 @@ impl Rules {
                 rule: literal_rule,
             })
         };
-        let chunks = regex_rule
-            .chunks(SET_CHUNK)
-            .map(|ids| Self::chunk(&rules, ids))
+        let groups: Vec<&[usize]> = regex_rule.chunks(SET_CHUNK).collect();
+        // The first failing chunk in rule order names the error, as a serial compile would.
+        let chunks = parallel::map_costly(&groups, |ids| Self::chunk(&rules, ids))
+            .into_iter()
             .collect::<Result<Vec<_>>>()?;
         Ok(Rules {
             rules,
@@ -222,18 +229,37 @@ impl Rules {
                 alone(i)?;
             }
         }
-        let set = RegexSetBuilder::new(ids.iter().map(|&i| &rules[i].pattern))
-            .case_insensitive(true)
-            .size_limit(RULE_SIZE_LIMIT.saturating_mul(ids.len()))
-            .build()
+        // What `regex::RegexSetBuilder` configures (so the same matches), without the literal
+        // prefilter: extracting literals from a chunk of case-insensitive patterns is half of
+        // its compile time, and a prefilter over that many alternatives rarely skips any text.
+        let config = meta::Config::new()
+            .nfa_size_limit(Some(RULE_SIZE_LIMIT.saturating_mul(ids.len())))
+            .hybrid_cache_capacity(SET_DFA_CACHE)
+            .match_kind(regex_automata::MatchKind::All)
+            .utf8_empty(true)
+            .which_captures(WhichCaptures::None)
+            .auto_prefilter(false);
+        let patterns: Vec<&str> = ids.iter().map(|&i| rules[i].pattern.as_str()).collect();
+        let set = meta::Builder::new()
+            .configure(config)
+            .syntax(syntax::Config::new().case_insensitive(true).utf8(true))
+            .build_many(&patterns)
             .map_err(|e| {
                 // Name the rule: the first that fails alone (a syntax error, usually).
                 match ids.iter().find_map(|&i| alone(i).err()) {
                     Some(named) => named,
                     None => Error::InvalidInput(format!(
-                        "rules {}..={} do not compile together: {e}",
+                        "rules {}..={} do not compile together: {}",
                         ids[0] + 1,
-                        ids[ids.len() - 1] + 1
+                        ids[ids.len() - 1] + 1,
+                        // Worded as `regex::Error` words it.
+                        match (e.size_limit(), e.syntax_error()) {
+                            (Some(limit), _) => {
+                                format!("Compiled regex exceeds size limit of {limit} bytes.")
+                            }
+                            (None, Some(syntax)) => syntax.to_string(),
+                            (None, None) => e.to_string(),
+                        }
                     )),
                 }
             })?;
@@ -300,7 +326,10 @@ impl Rules {
                 break;
             }
             // One pass over the text for the chunk; the lowest index is the first in order.
-            if let Some(p) = c.set.matches(text).iter().next() {
+            let mut found = PatternSet::new(c.set.pattern_len());
+            c.set
+                .which_overlapping_matches(&Input::new(text), &mut found);
+            if let Some(p) = found.iter().next().map(|p| p.as_usize()) {
                 best = Some(best.map_or(c.rule[p], |l| l.min(c.rule[p])));
                 break;
             }

@@ -1,6 +1,6 @@
 //! Rules against a naive first-match oracle: one case-insensitive regex per rule, tried in file
 //! order (literal rules go through an Aho-Corasick automaton and regex rules through chunked
-//! `RegexSet`s; the answers must not change). Fixed seeds.
+//! regex sets; the answers must not change). Fixed seeds.
 
 use faultlens::resolve::{Rule, Rules};
 use regex::RegexBuilder;
@@ -112,7 +112,7 @@ fn twenty_thousand_literal_rules_agree_with_a_first_match_oracle() {
     assert!(hits > 60 && hits < 400 && late > 5, "{hits} {late}");
 }
 
-/// Literal, escaped-literal and regex rules interleaved across several `RegexSet` chunks, with
+/// Literal, escaped-literal and regex rules interleaved across several regex sets, with
 /// inline flags, anchors, classes and non-ASCII patterns, against one regex per rule.
 #[test]
 fn mixed_rules_agree_with_one_regex_per_rule() {
@@ -142,6 +142,76 @@ fn mixed_rules_agree_with_one_regex_per_rule() {
         hits += usize::from(want.is_some());
     }
     assert!(hits > 300 && hits < 1_500, "{hits}");
+}
+
+/// A text for `thousands_of_generated_rules_agree_with_one_regex_per_rule`: random words,
+/// numbers and words the rules are made of (so deep rules match too), in random case and with
+/// KELVIN SIGN / LONG S standing for k and s now and then.
+fn rule_text(rng: &mut Rng, pieces: &[(String, String)]) -> String {
+    let n = 1 + rng.below(6);
+    let mut t = String::new();
+    for i in 0..n {
+        if i > 0 {
+            t.push_str([" ", " ", ".", "", "  "][rng.below(5)]);
+        }
+        match rng.below(6) {
+            0 => t.push_str(&word(rng, 1, 3)),
+            1 => t.push_str(&rng.below(100_000).to_string()),
+            2 => t.push_str(["échec", "ÉCHEC", "x", "y", "\u{212A}", "_"][rng.below(6)]),
+            3 => t.push_str(&pieces[rng.below(pieces.len())].1),
+            _ => t.push_str(&pieces[rng.below(pieces.len())].0),
+        }
+    }
+    t.chars()
+        .map(|c| match (c, rng.below(16)) {
+            ('k', 0) => '\u{212A}',
+            ('s', 0) => '\u{17F}',
+            (c, 1..=4) => c.to_ascii_uppercase(),
+            (c, _) => c,
+        })
+        .collect()
+}
+
+/// 3,000 generated rules (two fifths literal, the rest regexes of nine shapes: classes,
+/// counted repetition, anchors, word boundaries, inline flags, Unicode), spread over many sets,
+/// answer exactly what one case-insensitive regex per rule, tried in file order, answers.
+#[test]
+fn thousands_of_generated_rules_agree_with_one_regex_per_rule() {
+    let mut rng = Rng(0x5EED_0003);
+    let mut pieces = Vec::new();
+    let rules: Vec<Rule> = (0..3_000)
+        .map(|i| {
+            let (a, b) = (word(&mut rng, 2, 2), word(&mut rng, 1, 2));
+            let pattern = match rng.below(15) {
+                0..=3 => a.clone(),
+                4 => format!("{a} {b}"),
+                5 => format!(r"{a}\.{b}"),
+                6 => format!("{a}|{b}x"),
+                7 => format!(r"\b{a}\b"),
+                8 => format!("(?-i){}", a.to_ascii_uppercase()),
+                9 => format!("^{a}.*{b}"),
+                10 => format!("{a}[s\u{17F}]?{b}é?"),
+                11 => format!(r"{a}\d+"),
+                12 => format!("{a}(?:{b}){{1,2}}$"),
+                13 => format!("(?i)échec {a}|[kst]{b}"),
+                _ => format!(r"{a}\s+\w*{b}"),
+            };
+            pieces.push((a, b));
+            rule(i, pattern)
+        })
+        .collect();
+    let compiled = Rules::new(rules.clone()).unwrap();
+    let regexes = compile_each(&rules);
+    let (mut hits, mut late) = (0, 0);
+    for _ in 0..1_000 {
+        let t = rule_text(&mut rng, &pieces);
+        let want = oracle(&regexes, &t);
+        assert_eq!(compiled.first_match(&t).map(|m| m.0), want, "{t:?}");
+        hits += usize::from(want.is_some());
+        late += usize::from(want.is_some_and(|i| i >= 1_500));
+    }
+    // Both answers, and matches deep in the list (sets compiled late, after literal hits).
+    assert!(hits > 200 && hits < 1_000 && late > 20, "{hits} {late}");
 }
 
 /// A bad regex anywhere (here deep in the second chunk) is still an error naming its rule.

@@ -29,3 +29,16 @@ pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Se
         items.iter().map(f).collect()
     }
 }
+
+/// Maps `f` over `items`, in order, on all cores when parallelism is on, however few the items:
+/// for items that each cost milliseconds or more (compiling a set of rules).
+pub(crate) fn map_costly<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Vec<R> {
+    if items.len() > 1 && parallelism() {
+        items.par_iter().with_max_len(1).map(f).collect()
+    } else {
+        items.iter().map(f).collect()
+    }
+}

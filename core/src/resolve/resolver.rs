@@ -523,8 +523,24 @@ impl Resolver {
                 .map(|(label, probability)| LabelScore { label, probability })
                 .collect();
             novelty = Some(novelty.map_or(p.novelty, |n| n.min(p.novelty)));
+            // Failures recorded on a past error with this same solution count here too, in
+            // proportion to its similarity: a remedy that failed for this error must not come
+            // back at full confidence from the next stage.
+            let near = r
+                .similar
+                .iter()
+                .filter(|h| h.solution == p.label)
+                .map(|h| {
+                    let f = factor(feedback_key(
+                        Method::SimilarityMatch,
+                        Some(h.id),
+                        &h.solution,
+                    ));
+                    1.0 - h.similarity.clamp(0.0, 1.0) * (1.0 - f)
+                })
+                .fold(1.0, f64::min);
             let confidence =
-                p.confidence * factor(feedback_key(Method::MlPrediction, None, &p.label));
+                p.confidence * factor(feedback_key(Method::MlPrediction, None, &p.label)) * near;
             if consider(
                 &mut r,
                 Method::MlPrediction,

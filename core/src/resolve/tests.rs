@@ -557,3 +557,72 @@ fn an_index_of_external_embeddings_resolves_by_embedding() {
     assert!(back.knowledge_is_embedded());
     assert_eq!(back.knowledge_size(), 5);
 }
+
+#[test]
+fn a_failed_similarity_answer_also_lowers_the_classifier_for_that_error() {
+    let errors = [
+        "connection refused to db 10.0.0.1:5432",
+        "connection refused to db 10.0.0.2:5432 after retry",
+        "db connection refused by host",
+        "disk quota exceeded on /var/lib",
+        "no space left on device /dev/sda1",
+        "disk full while writing /tmp/x",
+        "certificate has expired for api.example.com",
+        "x509 certificate expired",
+        "tls handshake failed: certificate expired",
+    ];
+    let labels = [
+        "restart_db",
+        "restart_db",
+        "restart_db",
+        "free_disk",
+        "free_disk",
+        "free_disk",
+        "renew_cert",
+        "renew_cert",
+        "renew_cert",
+    ];
+    let mut c = TextClassifier::new(crate::classify::ClassifierConfig::default()).unwrap();
+    c.fit(&errors, &labels).unwrap();
+    // The similarity stage never answers on its own here: the classifier does, after it.
+    let build = || {
+        let mut r = Resolver::new(ResolverConfig {
+            similarity_threshold: 1.0,
+            classifier_threshold: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
+        r.add_knowledge(&errors, &labels).unwrap();
+        r.set_classifier(c.clone()).unwrap();
+        r
+    };
+    let text = "disk quota exceeded on /var/lib";
+    let fresh = build().resolve(text, Mode::Auto).unwrap();
+    assert_eq!(
+        (fresh.method, fresh.solution.as_deref()),
+        (Method::MlPrediction, Some("free_disk"))
+    );
+    let r = build();
+    // A similarity answer (below its threshold: the best guess) that failed.
+    let guess = r.resolve(text, Mode::Similarity).unwrap();
+    assert_eq!(
+        (guess.method, guess.solution.as_deref(), guess.reliable),
+        (Method::SimilarityMatch, Some("free_disk"), false)
+    );
+    r.record_outcome(text, "free_disk", false).unwrap();
+    let after = r.resolve(text, Mode::Auto).unwrap();
+    assert_eq!(after.method, Method::MlPrediction);
+    // The past error matched exactly (similarity 1): its failure counts in full.
+    assert!(
+        (after.confidence - fresh.confidence / 2.0).abs() < 1e-9,
+        "{} vs {}",
+        after.confidence,
+        fresh.confidence
+    );
+    // Another error with another remedy is untouched.
+    let other = "x509 certificate expired";
+    assert_eq!(
+        r.resolve(other, Mode::Auto).unwrap().confidence,
+        build().resolve(other, Mode::Auto).unwrap().confidence
+    );
+}

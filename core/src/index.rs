@@ -33,9 +33,11 @@ use crate::parallel;
 mod graph;
 mod huge;
 mod kernels;
+mod sparse;
 mod text_index;
 
 use graph::Graph;
+pub(crate) use sparse::SparseIndex;
 
 pub use text_index::{
     Embedding, Fusion, PROJECTION_NNZ, TextHit, TextIndex, TextIndexConfig, project,

@@ -1,0 +1,353 @@
+//! Resolver metrics: lock-free counters and histograms, snapshots, the Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use super::answer::Method;
+
+/// Latency buckets in seconds (Prometheus convention), from 5 µs to 1 s.
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3, 25e-3, 100e-3, 1.0,
+];
+/// Confidence buckets.
+pub const CONFIDENCE_BUCKETS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// A lock-free cumulative histogram.
+#[derive(Debug)]
+struct Histogram {
+    bounds: &'static [f64],
+    /// Non-cumulative counts per bucket; the last slot is `+Inf`.
+    counts: Vec<AtomicU64>,
+    /// Sum of observations, as `f64` bits.
+    sum: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0f64.to_bits()),
+        }
+    }
+
+    fn observe(&self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        let i = self.bounds.partition_point(|&b| b < v);
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        let mut cur = self.sum.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(cur) + v).to_bits();
+            match self
+                .sum
+                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    fn snapshot(&self) -> HistogramSnapshot {
+        let mut cumulative = 0;
+        let mut buckets = Vec::with_capacity(self.bounds.len());
+        for (i, &b) in self.bounds.iter().enumerate() {
+            cumulative += self.counts[i].load(Ordering::Relaxed);
+            buckets.push((b, cumulative));
+        }
+        cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
+        HistogramSnapshot {
+            buckets,
+            count: cumulative,
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+        }
+    }
+
+    fn reset(&self) {
+        self.counts
+            .iter()
+            .for_each(|c| c.store(0, Ordering::Relaxed));
+        self.sum.store(0f64.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// A histogram at one moment: cumulative counts per upper bound, as Prometheus reports them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistogramSnapshot {
+    /// `(upper bound, observations <= bound)`, bounds ascending; `+Inf` is `count`.
+    pub buckets: Vec<(f64, u64)>,
+    /// Number of observations.
+    pub count: u64,
+    /// Sum of observations.
+    pub sum: f64,
+}
+
+/// Feedback counts for one method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    /// Outcomes reported as successful.
+    pub success: u64,
+    /// Outcomes reported as failed.
+    pub failure: u64,
+}
+
+impl OutcomeCounts {
+    /// `success / (success + failure)`, or `None` before any outcome.
+    pub fn success_rate(&self) -> Option<f64> {
+        let n = self.success + self.failure;
+        (n > 0).then(|| self.success as f64 / n as f64)
+    }
+}
+
+/// Counters and histograms of a resolver; all updates are lock-free.
+#[derive(Debug)]
+pub struct Metrics {
+    resolutions: [AtomicU64; 4],
+    unreliable: AtomicU64,
+    novel: AtomicU64,
+    errors: AtomicU64,
+    success: [AtomicU64; 4],
+    failure: [AtomicU64; 4],
+    latency: Histogram,
+    confidence: Histogram,
+    /// Longest resolution so far, in nanoseconds.
+    max_latency_ns: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            resolutions: Default::default(),
+            unreliable: AtomicU64::new(0),
+            novel: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            success: Default::default(),
+            failure: Default::default(),
+            latency: Histogram::new(&LATENCY_BUCKETS),
+            confidence: Histogram::new(&CONFIDENCE_BUCKETS),
+            max_latency_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one resolution (`novel`: the input was unlike the knowledge and training data).
+    pub fn record_resolution(
+        &self,
+        method: Method,
+        confidence: f64,
+        reliable: bool,
+        novel: bool,
+        seconds: f64,
+    ) {
+        self.resolutions[method.index()].fetch_add(1, Ordering::Relaxed);
+        if !reliable {
+            self.unreliable.fetch_add(1, Ordering::Relaxed);
+        }
+        if novel {
+            self.novel.fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency.observe(seconds);
+        self.max_latency_ns
+            .fetch_max((seconds * 1e9) as u64, Ordering::Relaxed);
+        if method != Method::NoMatch {
+            self.confidence.observe(confidence);
+        }
+    }
+
+    /// Records a resolve call that failed with an error.
+    pub fn record_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records feedback on an answer given by `method`.
+    pub fn record_outcome(&self, method: Method, success: bool) {
+        let c = if success {
+            &self.success
+        } else {
+            &self.failure
+        };
+        c[method.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Clears every counter and histogram.
+    pub fn reset(&self) {
+        for a in self
+            .resolutions
+            .iter()
+            .chain(&self.success)
+            .chain(&self.failure)
+            .chain([&self.unreliable, &self.novel, &self.errors])
+        {
+            a.store(0, Ordering::Relaxed);
+        }
+        self.latency.reset();
+        self.confidence.reset();
+        self.max_latency_ns.store(0, Ordering::Relaxed);
+    }
+
+    /// The longest resolution since the last reset, in seconds.
+    pub fn max_latency_seconds(&self) -> f64 {
+        self.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e9
+    }
+
+    /// The current values.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let by_method = |a: &[AtomicU64; 4]| -> BTreeMap<String, u64> {
+            Method::ALL
+                .iter()
+                .map(|m| (m.as_str().to_owned(), a[m.index()].load(Ordering::Relaxed)))
+                .collect()
+        };
+        let outcomes = Method::ALL
+            .iter()
+            .map(|m| {
+                let c = OutcomeCounts {
+                    success: self.success[m.index()].load(Ordering::Relaxed),
+                    failure: self.failure[m.index()].load(Ordering::Relaxed),
+                };
+                (m.as_str().to_owned(), c)
+            })
+            .collect();
+        let resolutions = by_method(&self.resolutions);
+        MetricsSnapshot {
+            total: resolutions.values().sum(),
+            resolutions,
+            unreliable: self.unreliable.load(Ordering::Relaxed),
+            novel: self.novel.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            outcomes,
+            latency_seconds: self.latency.snapshot(),
+            confidence: self.confidence.snapshot(),
+        }
+    }
+}
+
+/// Resolver metrics at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    /// Resolutions in total.
+    pub total: u64,
+    /// Resolutions by answering method (`exact_match`, ..., `no_match`).
+    pub resolutions: BTreeMap<String, u64>,
+    /// Resolutions not marked reliable: abstentions (no stage reached its threshold; the best
+    /// candidate, if any, is returned for a person to check).
+    pub unreliable: u64,
+    /// Resolutions whose input was novel (unlike the knowledge base and the training data).
+    #[serde(default)]
+    pub novel: u64,
+    /// Resolve calls that returned an error.
+    pub errors: u64,
+    /// Feedback by the method that gave the answer.
+    pub outcomes: BTreeMap<String, OutcomeCounts>,
+    /// Time per resolution, in seconds.
+    pub latency_seconds: HistogramSnapshot,
+    /// Confidence of answered resolutions (`no_match` excluded).
+    pub confidence: HistogramSnapshot,
+}
+
+impl MetricsSnapshot {
+    /// The metrics in the Prometheus text exposition format (version 0.0.4), every name prefixed
+    /// `faultlens_`, ready to serve at `/metrics`.
+    pub fn to_prometheus(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(4096);
+        let mut family = |name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP faultlens_{name} {help}");
+            let _ = writeln!(out, "# TYPE faultlens_{name} {kind}");
+        };
+        family(
+            "resolutions_total",
+            "counter",
+            "Resolutions by the method that answered.",
+        );
+        let mut body = String::new();
+        for (m, v) in &self.resolutions {
+            let _ = writeln!(body, "faultlens_resolutions_total{{method=\"{m}\"}} {v}");
+        }
+        out.push_str(&body);
+        let mut simple = |name: &str, kind: &str, help: &str, v: u64| {
+            let _ = writeln!(out, "# HELP faultlens_{name} {help}");
+            let _ = writeln!(out, "# TYPE faultlens_{name} {kind}");
+            let _ = writeln!(out, "faultlens_{name} {v}");
+        };
+        simple(
+            "unreliable_resolutions_total",
+            "counter",
+            "Abstentions: resolutions no stage answered reliably.",
+            self.unreliable,
+        );
+        simple(
+            "novel_inputs_total",
+            "counter",
+            "Resolutions whose input was unlike the knowledge base and the training data.",
+            self.novel,
+        );
+        simple(
+            "resolve_errors_total",
+            "counter",
+            "Resolve calls that failed with an error.",
+            self.errors,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP faultlens_outcomes_total Feedback on answers, by method and result."
+        );
+        let _ = writeln!(out, "# TYPE faultlens_outcomes_total counter");
+        for (m, c) in &self.outcomes {
+            let _ = writeln!(
+                out,
+                "faultlens_outcomes_total{{method=\"{m}\",result=\"success\"}} {}",
+                c.success
+            );
+            let _ = writeln!(
+                out,
+                "faultlens_outcomes_total{{method=\"{m}\",result=\"failure\"}} {}",
+                c.failure
+            );
+        }
+        write_histogram(
+            &mut out,
+            "resolve_latency_seconds",
+            "Time per resolution.",
+            &self.latency_seconds,
+        );
+        write_histogram(
+            &mut out,
+            "resolve_confidence",
+            "Confidence of answered resolutions.",
+            &self.confidence,
+        );
+        out
+    }
+}
+
+fn write_histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# HELP faultlens_{name} {help}");
+    let _ = writeln!(out, "# TYPE faultlens_{name} histogram");
+    for (b, c) in &h.buckets {
+        let _ = writeln!(
+            out,
+            "faultlens_{name}_bucket{{le=\"{}\"}} {c}",
+            prom_float(*b)
+        );
+    }
+    let _ = writeln!(out, "faultlens_{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "faultlens_{name}_sum {}", prom_float(h.sum));
+    let _ = writeln!(out, "faultlens_{name}_count {}", h.count);
+}
+
+fn prom_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v:?}")
+    }
+}

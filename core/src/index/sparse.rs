@@ -47,16 +47,6 @@ impl SparseIndex {
         }
     }
 
-    /// Number of items added.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no item was added.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Number of distinct vectors.
     pub fn distinct(&self) -> usize {
         self.members.len()
@@ -264,7 +254,7 @@ mod tests {
         for (f, w) in &rows {
             ix.add(f, w).unwrap();
         }
-        assert_eq!(ix.len(), 300);
+        assert_eq!(ix.groups().iter().map(Vec::len).sum::<usize>(), 300);
         assert!(ix.distinct() < 300);
         for q in rows.iter().take(40) {
             let all = brute(&rows, q);

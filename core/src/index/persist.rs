@@ -5,6 +5,7 @@ use super::*;
 
 impl SimilarityIndex {
     pub(super) fn snapshot(&self) -> Result<Snapshot> {
+        let has_graph = self.graph.read().map_err(|_| poisoned())?.is_some();
         let s = self.read()?;
         let d = self.config.dim;
         let mut node_map = vec![u32::MAX; s.n_nodes()];
@@ -37,6 +38,15 @@ impl SimilarityIndex {
             payloads,
             keys,
             vectors: kernels::f32s_to_base64(&vectors),
+            tuning: has_graph.then(|| {
+                let t = self.tuned();
+                SavedTuning {
+                    ef: t.ef,
+                    recall: t.recall,
+                    exact: t.exact,
+                    at_nodes: t.at_nodes,
+                }
+            }),
         })
     }
 
@@ -108,8 +118,22 @@ impl SimilarityIndex {
         }
         // The graph derives from the vectors alone; a save's check that its bytes load back
         // drops the index at once, so it skips the rebuild.
+        let saved = match snap.tuning {
+            Some(t) if !(t.recall.is_finite() && (0.0..=1.0).contains(&t.recall)) => {
+                return Err(Error::Corrupt(format!(
+                    "the saved search tuning has recall {}",
+                    t.recall
+                )));
+            }
+            t => t.map(|t| Tuning {
+                ef: t.ef,
+                recall: t.recall,
+                exact: t.exact,
+                at_nodes: t.at_nodes,
+            }),
+        };
         if !crate::models::verifying() {
-            index.grow_graph(0)?;
+            index.load_graph(saved)?;
         }
         Ok(index)
     }
@@ -129,6 +153,21 @@ pub(super) struct Snapshot {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) keys: Vec<Option<String>>,
     pub(super) vectors: String,
+    /// The search breadth chosen for the graph when saved (absent without a graph, and in files
+    /// written before it was saved: tuned on load then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) tuning: Option<SavedTuning>,
+}
+
+/// [`Tuning`] as saved: a load reuses it, so the choice between graph and exact scan (timed
+/// when tuning) is the same on every load.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SavedTuning {
+    ef: usize,
+    recall: f32,
+    exact: bool,
+    at_nodes: usize,
 }
 
 impl Serialize for SimilarityIndex {

@@ -232,7 +232,7 @@ impl SimilarityIndex {
             }
         } else if s.live_nodes >= self.config.exact_below.max(1) {
             // Build off-lock: searches keep scanning exactly until the whole graph is ready.
-            let g = self.build_graph(&s);
+            let g = self.build_graph(&s, parallel::parallelism());
             let t = self.tune(&s, &g);
             drop(s);
             self.set_tuning(t)?;
@@ -241,12 +241,30 @@ impl SimilarityIndex {
         Ok(())
     }
 
-    pub(super) fn build_graph(&self, s: &Store) -> Graph {
+    /// A graph over every node of `s`. Built in parallel, the graph depends on how the threads
+    /// interleave; on one thread it is a function of the vectors (levels come from row numbers).
+    pub(super) fn build_graph(&self, s: &Store, parallel: bool) -> Graph {
         let c = &self.config;
         let mut g = Graph::new(c.dim, c.metric, c.m, c.ef_construction);
         g.reserve(s.n_nodes());
-        g.insert_range(&s.vectors, 0..s.n_nodes(), parallel::parallelism());
+        g.insert_range(&s.vectors, 0..s.n_nodes(), parallel);
         g
+    }
+
+    /// The graph of a loaded index, built on one thread so that the same file gives the same
+    /// graph, hence the same answers, on every load; the file's own tuning when it has one (no
+    /// timing on load), else tuned as after a first build.
+    pub(super) fn load_graph(&self, saved: Option<Tuning>) -> Result<()> {
+        let s = self.read()?;
+        if s.live_nodes < self.config.exact_below.max(1) {
+            return Ok(());
+        }
+        let g = self.build_graph(&s, false);
+        let t = saved.unwrap_or_else(|| self.tune(&s, &g));
+        drop(s);
+        self.set_tuning(t)?;
+        *self.graph.write().map_err(|_| poisoned())? = Some(g);
+        Ok(())
     }
 
     /// The graph's entry point and every node's links per level (tests of determinism).
@@ -328,7 +346,7 @@ impl SimilarityIndex {
                 }
             }
             let graph = (fresh.live_nodes >= self.config.exact_below.max(1))
-                .then(|| self.build_graph(&fresh));
+                .then(|| self.build_graph(&fresh, parallel::parallelism()));
             let tuning = graph
                 .as_ref()
                 .map_or(Tuning::default(), |g| self.tune(&fresh, g));

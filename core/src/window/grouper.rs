@@ -40,7 +40,8 @@ pub struct GrouperConfig {
     /// Weight of the text similarity when both incidents have text and an embedding (default
     /// 0.5, in [0, 1]).
     pub text_weight: f64,
-    /// Most incidents held (default 100,000): each add compares with every held incident.
+    /// Most incidents held (default 100,000): each add compares with the held incidents that
+    /// share a token with it (with an embedding: every held incident that has one).
     pub max_incidents: usize,
     /// How texts become tokens (default: the project's default preprocessing).
     pub preprocessor: PreprocessorConfig,
@@ -285,13 +286,18 @@ impl IncidentGrouper {
         v.into_iter().unzip()
     }
 
-    /// Held members that may be linked to `m`: those sharing a token, and with an embedding
-    /// every member with one (ascending, deduplicated).
+    /// Held members that may be linked to `m`: those whose token cosine may reach
+    /// `min_similarity`, and with an embedding every member with one (ascending, deduplicated).
     fn candidates(&self, query: &(Vec<u32>, Vec<f64>), m: &Member) -> Vec<u32> {
+        // Without embeddings on both sides the similarity is the token cosine, which the search
+        // scores too (the same products, summed in another order: equal within far less than
+        // the slack), so pairs clearly below the floor need no exact check.
+        let floor = self.config.min_similarity - 1e-9;
         let mut out: Vec<u32> = self
             .text
             .touching(&query.0, &query.1)
             .into_iter()
+            .filter(|h| h.1 >= floor)
             .map(|h| h.0)
             .collect();
         if m.embedding.is_some() && !self.embedded.is_empty() {

@@ -23,7 +23,7 @@ struct KnowledgeLine {
 ///
 /// The vectoriser is fitted on the errors given when the base is first built; pairs added later
 /// (for example from feedback) are weighted with that vocabulary. Search is exact (an inverted
-/// index over the sparse rows, the crate's [`SparseIndex`], visits only pairs that share an n-gram
+/// index over the sparse rows, the crate's `SparseIndex`, visits only pairs that share an n-gram
 /// with the query).
 #[derive(Clone, Debug)]
 pub struct KnowledgeBase {

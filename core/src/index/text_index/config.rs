@@ -44,7 +44,7 @@ pub enum Embedding {
     },
 }
 
-/// How [`TextIndex::search_hybrid`] combines the text (TF-IDF cosine) and embedding rankings.
+/// How [`TextIndex::search_hybrid`](super::TextIndex::search_hybrid) combines the text (TF-IDF cosine) and embedding rankings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fusion {
@@ -133,7 +133,7 @@ pub struct TextIndexConfig {
 }
 
 impl TextIndexConfig {
-    /// Checks every field; [`TextIndex::new`] calls it.
+    /// Checks every field; [`TextIndex::new`](super::TextIndex::new) calls it.
     pub fn validate(&self) -> Result<()> {
         let d = self.embedding.dim();
         if d == 0 || d > MAX_DIM {

@@ -678,3 +678,58 @@ fn payloads_come_back_through_every_store_change() {
     back.remove(&[39]).unwrap();
     assert_eq!(payload_of(&back, 5, &graph), None);
 }
+
+#[test]
+fn a_loaded_file_searches_the_same_every_time() {
+    // Clustered data and a narrow beam: the graph's answers are approximate, so any difference
+    // between two rebuilt graphs shows in the top 5.
+    let d = 24;
+    let centres = rand_vecs(30, d, 21);
+    let noise = rand_vecs(4000, d, 22);
+    let v: Vec<f32> = (0..4000 * d)
+        .map(|x| centres[(x / d % 30) * d + x % d] + 0.15 * noise[x])
+        .collect();
+    let queries = rand_vecs(200, d, 23);
+    for target_recall in [None, Some(0.9)] {
+        let idx = SimilarityIndex::new(IndexConfig {
+            exact_below: 0,
+            m: 6,
+            ef_construction: 24,
+            ef_search: 10,
+            target_recall,
+            ..IndexConfig::new(d)
+        })
+        .unwrap();
+        idx.add(&ids(4000), &v, None).unwrap();
+        let bytes = idx.to_bytes().unwrap();
+        let top5 = |i: &SimilarityIndex| -> Vec<Vec<u64>> {
+            let hits = i.search(&queries, 5, &SearchOptions::default()).unwrap();
+            hits.iter()
+                .map(|row| row.iter().map(|h| h.id).collect())
+                .collect()
+        };
+        // A second save carries the tuning the first load made (old files have none).
+        let first = SimilarityIndex::from_bytes(&bytes).unwrap();
+        let resaved = first.to_bytes().unwrap();
+        let first = SimilarityIndex::from_bytes(&resaved).unwrap();
+        let bytes = resaved;
+        let want = (first.graph_dump(), first.tuned(), top5(&first));
+        for _ in 0..3 {
+            let again = SimilarityIndex::from_bytes(&bytes).unwrap();
+            let differ = top5(&again)
+                .iter()
+                .zip(&want.2)
+                .filter(|(a, b)| a != b)
+                .count();
+            assert_eq!(
+                differ, 0,
+                "top 5 differ on {differ} queries ({target_recall:?})"
+            );
+            assert_eq!(again.tuned(), want.1, "tuning differs ({target_recall:?})");
+            assert!(
+                again.graph_dump() == want.0,
+                "graph differs ({target_recall:?})"
+            );
+        }
+    }
+}

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::novelty::{Calibrator, Observation};
 use crate::error::{Error, Result};
+use crate::index::SparseIndex;
 use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
 
 use super::answer::SimilarError;
@@ -18,29 +19,22 @@ struct KnowledgeLine {
     solution: String,
 }
 
-/// A sparse row's (columns, value bits): equal keys are identical vectors.
-type RowKey = (Box<[u32]>, Box<[u64]>);
-
 /// Past error → solution pairs, searched by TF-IDF cosine similarity.
 ///
 /// The vectoriser is fitted on the errors given when the base is first built; pairs added later
 /// (for example from feedback) are weighted with that vocabulary. Search is exact (an inverted
-/// index over the sparse rows visits only pairs that share an n-gram with the query).
+/// index over the sparse rows, the crate's `SparseIndex`, visits only pairs that share an n-gram
+/// with the query).
 #[derive(Clone, Debug)]
 pub struct KnowledgeBase {
     errors: Vec<String>,
     solutions: Vec<String>,
     vectorizer: TfidfVectorizer,
-    /// Feature → (distinct row, weight) for every distinct row holding the feature.
-    postings: Vec<Vec<(u32, f64)>>,
-    /// Distinct row → its pairs, ascending. Errors that differ only in masked parts (numbers,
-    /// ids, paths) have the same vector; scoring each distinct vector once keeps a search's cost
-    /// at the number of distinct errors, not of pairs (10,000 Loghub pairs hold ~900 vectors).
-    members: Vec<Vec<u32>>,
-    /// Distinct row → its first pair (`members[r][0]`), kept flat for the ranking tie-break.
-    first_pair: Vec<u32>,
-    /// A row's (columns, value bits) → its distinct row.
-    row_ids: rustc_hash::FxHashMap<RowKey, u32>,
+    /// The errors' TF-IDF rows, item `i` = pair `i`. Errors that differ only in masked parts
+    /// (numbers, ids, paths) have the same vector and share one row; scoring each distinct vector
+    /// once keeps a search's cost at the number of distinct errors, not of pairs (10,000 Loghub
+    /// pairs hold ~900 vectors).
+    rows: SparseIndex,
     /// Pairs the vectoriser was fitted on.
     fitted_on: usize,
     /// `P(the top solution is right | similarity features)`, fitted on the base itself when the
@@ -119,10 +113,7 @@ impl KnowledgeBase {
             errors: Vec::new(),
             solutions: Vec::new(),
             vectorizer,
-            postings: vec![Vec::new(); n],
-            members: Vec::new(),
-            first_pair: Vec::new(),
-            row_ids: Default::default(),
+            rows: SparseIndex::with_features(n),
             fitted_on: errors.len(),
             calibrator: None,
         };
@@ -241,20 +232,8 @@ impl KnowledgeBase {
             ));
         }
         for i in 0..rows.n_rows {
-            let pair = (first + i) as u32;
             let (idx, val) = rows.row(i);
-            let key: RowKey = (idx.into(), val.iter().map(|v| v.to_bits()).collect());
-            if let Some(&r) = self.row_ids.get(&key) {
-                self.members[r as usize].push(pair);
-                continue;
-            }
-            let r = self.members.len() as u32;
-            for (&f, &w) in idx.iter().zip(val) {
-                self.postings[f as usize].push((r, w));
-            }
-            self.members.push(vec![pair]);
-            self.first_pair.push(pair);
-            self.row_ids.insert(key, r);
+            self.rows.add(idx, val)?;
         }
         self.errors
             .extend(errors.iter().map(|e| e.as_ref().to_owned()));
@@ -289,61 +268,7 @@ impl KnowledgeBase {
     }
 
     fn search_row(&self, (idx, val): (&[u32], &[f64]), k: usize) -> Result<Vec<SimilarError>> {
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        // Scores per distinct row, accumulated in a per-thread buffer (TF-IDF weights are
-        // positive, so a row's first touch is when its score is still 0). The k best rows by
-        // (score desc, first pair asc) are kept in a small sorted list while the touched rows
-        // are drained: k is small, and a full selection over every touched row (most rows when
-        // the query holds a common n-gram such as `<num>`) made the slowest calls.
-        let best: Vec<(f64, u32, u32)> = SCRATCH.with(|cell| {
-            let (scores, touched) = &mut *cell.borrow_mut();
-            if scores.len() < self.members.len() {
-                scores.resize(self.members.len(), 0.0);
-            }
-            for (&f, &w) in idx.iter().zip(val) {
-                for &(r, v) in &self.postings[f as usize] {
-                    let s = &mut scores[r as usize];
-                    if *s == 0.0 {
-                        touched.push(r);
-                    }
-                    *s += w * v;
-                }
-            }
-            let mut best: Vec<(f64, u32, u32)> = Vec::with_capacity(k + 1);
-            for &r in touched.iter() {
-                let s = std::mem::take(&mut scores[r as usize]);
-                if s <= 0.0 {
-                    continue;
-                }
-                if best.len() == k {
-                    let last = best[k - 1];
-                    if s < last.0 || (s == last.0 && self.first_pair[r as usize] > last.1) {
-                        continue;
-                    }
-                }
-                let cand = (s, self.first_pair[r as usize], r);
-                let at = best.partition_point(|b| b.0 > cand.0 || (b.0 == cand.0 && b.1 < cand.1));
-                best.insert(at, cand);
-                best.truncate(k);
-            }
-            touched.clear();
-            best
-        });
-        // The k best distinct rows by (score, first pair) hold the k best pairs by (score, pair):
-        // a row ranked above one holding a top-k pair has a pair ranked above that pair.
-        let mut hits: Vec<(u32, f64)> = best
-            .iter()
-            .flat_map(|&(s, _, r)| {
-                self.members[r as usize]
-                    .iter()
-                    .take(k)
-                    .map(move |&p| (p, s))
-            })
-            .collect();
-        hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        hits.truncate(k);
+        let hits = self.rows.search(idx, val, k);
         Ok(hits
             .into_iter()
             .map(|(i, s)| SimilarError {
@@ -358,42 +283,7 @@ impl KnowledgeBase {
 
     /// Number of distinct error vectors (pairs whose errors differ only in masked parts share one).
     pub fn distinct_vectors(&self) -> usize {
-        self.members.len()
-    }
-
-    /// The pairs most similar to a row, best first (ties: insertion order), skipping pairs
-    /// `skip` rejects; at most `k`. Sorts every touched row: for building the confidence model,
-    /// not for serving.
-    fn ranked(
-        &self,
-        idx: &[u32],
-        val: &[f64],
-        k: usize,
-        skip: impl Fn(u32) -> bool,
-    ) -> Vec<(f64, u32)> {
-        let mut scores: rustc_hash::FxHashMap<u32, f64> = Default::default();
-        for (&f, &w) in idx.iter().zip(val) {
-            for &(r, v) in &self.postings[f as usize] {
-                *scores.entry(r).or_insert(0.0) += w * v;
-            }
-        }
-        let mut rows: Vec<(f64, u32)> = scores.into_iter().map(|(r, s)| (s, r)).collect();
-        rows.sort_unstable_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then(self.first_pair[a.1 as usize].cmp(&self.first_pair[b.1 as usize]))
-        });
-        let mut out = Vec::with_capacity(k);
-        for (s, r) in rows {
-            for &p in &self.members[r as usize] {
-                if out.len() == k {
-                    return out;
-                }
-                if !skip(p) {
-                    out.push((s.min(1.0), p));
-                }
-            }
-        }
-        out
+        self.rows.distinct()
     }
 
     /// The confidence model, fitted on the base itself. For (up to [`CALIBRATION_ROWS`])
@@ -402,36 +292,41 @@ impl KnowledgeBase {
     /// pair of that solution left out (always wrong: an error whose fix the base does not hold).
     /// The second kind weighs [`KNOWLEDGE_NOVELTY_PRIOR`] of the whole.
     fn fit_calibrator(&self) -> Option<Calibrator> {
-        let n = self.members.len();
+        let members = self.rows.groups();
+        let n = members.len();
         if n < MIN_CALIBRATION_ROWS {
             return None;
         }
         let sample: Vec<usize> = (0..n).step_by(n.div_ceil(CALIBRATION_ROWS)).collect();
         let texts: Vec<&str> = sample
             .iter()
-            .map(|&r| self.errors[self.members[r][0] as usize].as_str())
+            .map(|&r| self.errors[members[r][0] as usize].as_str())
             .collect();
         let rows = self.vectorizer.transform(&texts).ok()?;
         let mut known = Vec::new();
         let mut unseen = Vec::new();
         for (i, &r) in sample.iter().enumerate() {
-            let pair = self.members[r][0];
+            let pair = members[r][0];
             let own = self.solutions[pair as usize].as_str();
             let (idx, val) = rows.row(i);
-            let hits_of = |hits: Vec<(f64, u32)>| -> Vec<(f64, &str)> {
+            // Rounding can put identical rows a hair above 1.
+            let hits_of = |hits: Vec<(u32, f64)>| -> Vec<(f64, &str)> {
                 hits.into_iter()
-                    .map(|(s, p)| (s, self.solutions[p as usize].as_str()))
+                    .map(|(p, s)| (s.min(1.0), self.solutions[p as usize].as_str()))
                     .collect()
             };
-            let loo = hits_of(self.ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| p == pair));
+            let loo = hits_of(
+                self.rows
+                    .ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| p == pair),
+            );
             if let Some(&(_, top)) = loo.first() {
                 known.push(Observation {
                     x: similarity_features(&loo),
                     hit: top == own,
-                    weight: self.members[r].len() as f64,
+                    weight: members[r].len() as f64,
                 });
             }
-            let away = hits_of(self.ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| {
+            let away = hits_of(self.rows.ranked(idx, val, CONFIDENCE_NEIGHBOURS, |p| {
                 self.solutions[p as usize] == own
             }));
             if !away.is_empty() {
@@ -480,11 +375,6 @@ impl KnowledgeBase {
             .count();
         p.min(backing as f64 / tied as f64)
     }
-}
-
-thread_local! {
-    /// Per-thread score accumulator of `KnowledgeBase::search`: (scores by row, rows touched).
-    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 pub(super) fn check_pairs<S: AsRef<str>>(errors: &[S], solutions: &[S]) -> Result<()> {
@@ -541,10 +431,7 @@ impl<'de> Deserialize<'de> for KnowledgeBase {
             errors: Vec::new(),
             solutions: Vec::new(),
             vectorizer: st.vectorizer,
-            postings: vec![Vec::new(); n],
-            members: Vec::new(),
-            first_pair: Vec::new(),
-            row_ids: Default::default(),
+            rows: SparseIndex::with_features(n),
             fitted_on: st.fitted_on,
             calibrator: None,
         };

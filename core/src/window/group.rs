@@ -1,16 +1,15 @@
 //! Incident grouping: incidents of different keys (codes, routes) whose sample messages say the
 //! same thing are reported together. Each incident's samples become one TF-IDF vector (the
 //! project's text pipeline masks numbers, ids and paths, so only the wording counts), and DBSCAN
-//! (linfa-clustering) joins incidents whose cosine similarity reaches `min_similarity`.
+//! joins incidents whose cosine similarity reaches `min_similarity`. Neighbours come from the
+//! crate's sparse search ([`SparseIndex`]): only incidents sharing a term are compared.
 
-use linfa::traits::Transformer;
-use linfa_clustering::Dbscan;
-use linfa_nn::CommonNearestNeighbour;
-use linfa_nn::distance::L2Dist;
-use ndarray::Array2;
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::index::SparseIndex;
 use crate::vectorize::{TfidfConfig, TfidfVectorizer};
 
 /// How [`group_incidents`] joins incidents.
@@ -23,8 +22,8 @@ pub struct GroupConfig {
     /// extends a group (default 2, so any two similar incidents group). Incidents that join no
     /// group are groups of their own.
     pub min_group_size: usize,
-    /// Largest vocabulary kept for the vectors (default 4,096): bounds the dense matrix DBSCAN
-    /// works on to incidents x this.
+    /// Largest vocabulary kept for the vectors (default 4,096): the most frequent terms of the
+    /// incidents' samples.
     pub max_features: usize,
 }
 
@@ -98,29 +97,39 @@ pub fn group_incidents<S: AsRef<str>>(
     let live: Vec<usize> = (0..rows.n_rows)
         .filter(|&r| !rows.row(r).0.is_empty())
         .collect();
-    let mut dense = Array2::<f64>::zeros((live.len(), rows.n_cols.max(1)));
-    for (i, &r) in live.iter().enumerate() {
+    let mut index = SparseIndex::with_features(rows.n_cols);
+    for &r in &live {
         let (idx, val) = rows.row(r);
-        for (&c, &v) in idx.iter().zip(val) {
-            dense[[i, c as usize]] = v;
-        }
+        index.add(idx, val)?;
     }
+    // Rows have unit length, so |a - b|^2 = 2 (1 - cos): a similarity floor is a distance cap
+    // (neighbours are strictly inside it; the slack keeps "at least" inclusive). Rows sharing no
+    // term are at squared distance ~2, beyond any cap unless the floor is within 1e-9 of 0:
+    // then every row is a candidate.
+    let eps = (2.0 * (1.0 - config.min_similarity)).max(0.0).sqrt() + 1e-9;
+    let cap = eps.powi(2);
+    let neighbours = |i: usize| -> Vec<usize> {
+        let a = rows.row(live[i]);
+        let candidates: Vec<usize> = if cap < 1.9 {
+            index
+                .touching(a.0, a.1)
+                .into_iter()
+                .map(|h| h.0 as usize)
+                .collect()
+        } else {
+            (0..live.len()).collect()
+        };
+        candidates
+            .into_iter()
+            .filter(|&j| sq_distance(a, rows.row(live[j])) < cap)
+            .collect()
+    };
     let mut cluster = vec![None; samples.len()];
-    if !live.is_empty() {
-        // Rows have unit length, so |a - b|^2 = 2 (1 - cos): a similarity floor is a distance cap
-        // (DBSCAN counts neighbours strictly inside it; the slack keeps "at least" inclusive).
-        let eps = (2.0 * (1.0 - config.min_similarity)).max(0.0).sqrt() + 1e-9;
-        let params = Dbscan::params_with(
-            config.min_group_size,
-            L2Dist,
-            CommonNearestNeighbour::LinearSearch,
-        )
-        .tolerance(eps);
-        let valid =
-            linfa::ParamGuard::check(params).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        for (i, c) in valid.transform(&dense).into_iter().enumerate() {
-            cluster[live[i]] = c;
-        }
+    for (i, c) in dbscan(live.len(), config.min_group_size, neighbours)
+        .into_iter()
+        .enumerate()
+    {
+        cluster[live[i]] = c;
     }
     let mut renumber = rustc_hash::FxHashMap::default();
     let mut next = 0;
@@ -137,6 +146,86 @@ pub fn group_incidents<S: AsRef<str>>(
             })
         })
         .collect())
+}
+
+/// Squared Euclidean distance of two sparse rows, summed column by column in ascending order
+/// (a column absent from both adds nothing), as a dense scan sums it.
+fn sq_distance((ia, va): (&[u32], &[f64]), (ib, vb): (&[u32], &[f64])) -> f64 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0f64);
+    while i < ia.len() || j < ib.len() {
+        let d = match (ia.get(i), ib.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+                va[i - 1] - vb[j - 1]
+            }
+            (Some(a), Some(b)) if a < b => {
+                i += 1;
+                va[i - 1]
+            }
+            (Some(_), None) => {
+                i += 1;
+                va[i - 1]
+            }
+            _ => {
+                j += 1;
+                -vb[j - 1]
+            }
+        };
+        s += d * d;
+    }
+    s
+}
+
+/// DBSCAN over `n` points given each point's neighbours (itself included, ascending): a point
+/// with at least `min_points` neighbours is a core point; clusters are numbered in the order of
+/// their first core point, grow breadth first through core points, and a border point joins the
+/// first cluster that reaches it. Points in no cluster are `None`.
+fn dbscan(
+    n: usize,
+    min_points: usize,
+    neighbours: impl Fn(usize) -> Vec<usize>,
+) -> Vec<Option<usize>> {
+    let mut cluster: Vec<Option<usize>> = vec![None; n];
+    let mut queued = vec![false; n];
+    let mut queue = VecDeque::new();
+    let mut next = 0;
+    for i in 0..n {
+        if cluster[i].is_some() {
+            continue;
+        }
+        let near = neighbours(i);
+        if near.len() < min_points {
+            continue;
+        }
+        for j in near {
+            if cluster[j].is_none() && j != i {
+                queued[j] = true;
+                queue.push_back(j);
+            }
+        }
+        cluster[i] = Some(next);
+        while let Some(c) = queue.pop_front() {
+            queued[c] = false;
+            let near = neighbours(c);
+            let core = near.len() >= min_points;
+            let open: Vec<usize> = near
+                .into_iter()
+                .filter(|&j| cluster[j].is_none() && j != c)
+                .collect();
+            cluster[c] = Some(next);
+            if core {
+                for j in open {
+                    if !queued[j] {
+                        queue.push_back(j);
+                        queued[j] = true;
+                    }
+                }
+            }
+        }
+        next += 1;
+    }
+    cluster
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@
 //! - both present on both sides: `text_weight * text + (1 - text_weight) * embedding`; when only
 //!   one kind is present on both, that one; when they share neither, 0 (never linked).
 //!
+//! Candidates come from the crate's sparse search ([`SparseIndex`]) over the token vectors
+//! (incidents sharing a token) and, for an incident with an embedding, every incident with one;
+//! the similarity above then decides each link, so the search changes no result.
+//!
 //! A group id changes only when its group merges with another whose first member comes earlier
 //! (an incident similar to both arrived), or when an incident earlier than the group's first
 //! member joins it; each call reports these as `renamed`.
@@ -23,6 +27,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::index::SparseIndex;
 use crate::models::Artifact;
 use crate::text::{Preprocessor, PreprocessorConfig};
 
@@ -35,7 +40,8 @@ pub struct GrouperConfig {
     /// Weight of the text similarity when both incidents have text and an embedding (default
     /// 0.5, in [0, 1]).
     pub text_weight: f64,
-    /// Most incidents held (default 100,000): each add compares with every held incident.
+    /// Most incidents held (default 100,000): each add compares with the held incidents that
+    /// share a token with it (with an embedding: every held incident that has one).
     pub max_incidents: usize,
     /// How texts become tokens (default: the project's default preprocessing).
     pub preprocessor: PreprocessorConfig,
@@ -159,6 +165,12 @@ pub struct IncidentGrouper {
     /// Union-find; a root is its group's earliest member.
     parent: Vec<u32>,
     dim: Option<usize>,
+    /// Every member's token vector, item `i` = member `i` (features from `features`).
+    text: SparseIndex,
+    /// Token hash → feature number in `text`.
+    features: FxHashMap<u64, u32>,
+    /// Members with an embedding, ascending.
+    embedded: Vec<u32>,
 }
 
 fn fnv64(bytes: &[u8]) -> u64 {
@@ -213,6 +225,9 @@ impl IncidentGrouper {
             by_id: FxHashMap::default(),
             parent: Vec::new(),
             dim: None,
+            text: SparseIndex::default(),
+            features: FxHashMap::default(),
+            embedded: Vec::new(),
         })
     }
 
@@ -255,6 +270,55 @@ impl IncidentGrouper {
             (None, Some(e)) => e,
             (None, None) => 0.0,
         }
+    }
+
+    /// `m`'s token vector under the feature numbers of `text` (new tokens get new numbers).
+    fn features_of(&mut self, m: &Member) -> (Vec<u32>, Vec<f64>) {
+        let mut v: Vec<(u32, f64)> = m
+            .terms
+            .iter()
+            .map(|&(h, w)| {
+                let next = self.features.len() as u32;
+                (*self.features.entry(h).or_insert(next), f64::from(w))
+            })
+            .collect();
+        v.sort_unstable_by_key(|t| t.0);
+        v.into_iter().unzip()
+    }
+
+    /// Held members that may be linked to `m`: those whose token cosine may reach
+    /// `min_similarity`, and with an embedding every member with one (ascending, deduplicated).
+    fn candidates(&self, query: &(Vec<u32>, Vec<f64>), m: &Member) -> Vec<u32> {
+        // Without embeddings on both sides the similarity is the token cosine, which the search
+        // scores too (the same products, summed in another order: equal within far less than
+        // the slack), so pairs clearly below the floor need no exact check.
+        let floor = self.config.min_similarity - 1e-9;
+        let mut out: Vec<u32> = self
+            .text
+            .touching(&query.0, &query.1)
+            .into_iter()
+            .filter(|h| h.1 >= floor)
+            .map(|h| h.0)
+            .collect();
+        if m.embedding.is_some() && !self.embedded.is_empty() {
+            out.extend_from_slice(&self.embedded);
+            out.sort_unstable();
+            out.dedup();
+        }
+        out
+    }
+
+    /// Appends a member (already checked) to the members and the search structures.
+    fn push(&mut self, m: Member, query: &(Vec<u32>, Vec<f64>)) -> Result<u32> {
+        let me = self.members.len() as u32;
+        self.text.add(&query.0, &query.1)?;
+        if m.embedding.is_some() {
+            self.embedded.push(me);
+        }
+        self.by_id.insert(m.id.clone(), me);
+        self.members.push(m);
+        self.parent.push(me);
+        Ok(me)
     }
 
     fn key(&self, m: u32) -> (i64, &str) {
@@ -407,13 +471,13 @@ impl IncidentGrouper {
         let mut assignments = Vec::with_capacity(fresh.len());
         let mut new_idx = Vec::with_capacity(fresh.len());
         for m in fresh {
-            let me = self.members.len() as u32;
-            let links: Vec<u32> = (0..me)
+            let query = self.features_of(&m);
+            let links: Vec<u32> = self
+                .candidates(&query, &m)
+                .into_iter()
                 .filter(|&o| self.sim(&self.members[o as usize], &m) >= self.config.min_similarity)
                 .collect();
-            self.by_id.insert(m.id.clone(), me);
-            self.members.push(m);
-            self.parent.push(me);
+            let me = self.push(m, &query)?;
             let new_group = links.is_empty();
             for o in links {
                 let (ra, rb) = (self.find(o), self.find(me));
@@ -474,8 +538,14 @@ struct GrouperState {
 
 impl Serialize for IncidentGrouper {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut me = self.clone();
-        let roots = (0..me.members.len() as u32).map(|m| me.find(m)).collect();
+        let roots = (0..self.members.len() as u32)
+            .map(|mut x| {
+                while self.parent[x as usize] != x {
+                    x = self.parent[x as usize];
+                }
+                x
+            })
+            .collect();
         GrouperState {
             config: self.config.clone(),
             members: self.members.clone(),
@@ -504,7 +574,8 @@ impl<'de> Deserialize<'de> for IncidentGrouper {
                 }
                 g.dim = Some(e.len());
             }
-            g.members.push(m);
+            let query = g.features_of(&m);
+            g.push(m, &query).map_err(D::Error::custom)?;
         }
         for &r in &st.roots {
             // A root must be its own root.

@@ -205,6 +205,17 @@ fn rules_from_py(rules: &Bound<'_, PyAny>) -> Result<Vec<Rule>, Failure> {
     Ok(list)
 }
 
+impl models::PyArtifact for PyResolver {
+    type Core = Resolver;
+    fn wrap(core: Resolver) -> Self {
+        Self {
+            inner: Shared::new(core, WHAT),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Resolver> + '_, Failure> {
+        self.inner.read()
+    }
+}
 #[pymethods]
 impl PyResolver {
     #[new]
@@ -443,36 +454,30 @@ impl PyResolver {
 
     /// The whole resolver (config, rules, knowledge base, classifier) as model-file bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.unlocked(py, |r| Ok(faultlens::Artifact::to_bytes(r)?))?;
-        Ok(PyBytes::new(py, &bytes))
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a resolver from `to_bytes()` output (or a file's content).
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(PyResolver {
-            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically: a failed save leaves any previous file as it was.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.unlocked(py, |r| Ok(faultlens::Artifact::save(r, &path)?))
+        models::save(py, self, path)
     }
 
     /// Reads a resolver file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PyResolver {
-            inner: Shared::new(models::load(py, path)?, WHAT),
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -7,15 +7,15 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use faultlens::Artifact;
 use napi::Task;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float64Array, FnArgs, Uint8Array, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, guard, poisoned, reject, to_js};
+use crate::error::{Result, guard, reject, to_js};
 
 type Core = faultlens::TextClassifier;
 type Shared = Arc<RwLock<Core>>;
@@ -30,7 +30,7 @@ type ProgressFn = ThreadsafeFunction<
 const WHAT: &str = "TextClassifier";
 
 fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
-    shared.read().map_err(|_| poisoned(WHAT))
+    crate::lock::read(shared, WHAT)
 }
 
 /// Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
@@ -126,16 +126,25 @@ impl TextClassifier {
     }
 }
 
+impl crate::artifact::JsArtifact for TextClassifier {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        read(&self.inner)
+    }
+}
+
 #[napi]
 impl TextClassifier {
     /// Builds an unfitted classifier; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "ClassifierOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::ClassifierConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
@@ -163,7 +172,7 @@ impl TextClassifier {
     pub fn partial_fit(&self, texts: Vec<String>, labels: Vec<String>) -> Result<()> {
         let mut fresh = read(&self.inner)?.clone();
         fresh.partial_fit(&texts, &labels).map_err(to_js)?;
-        *self.inner.write().map_err(|_| poisoned(WHAT))? = fresh;
+        *crate::lock::write(&self.inner, WHAT)? = fresh;
         Ok(())
     }
 
@@ -236,25 +245,25 @@ impl TextClassifier {
     /// The model file as bytes (what `save` writes).
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        read(&self.inner)?.save(path).map_err(to_js)
+    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+        artifact::load(&env, &path)
     }
 }
 
@@ -288,7 +297,7 @@ impl Task for FitTask {
             fresh
                 .fit_with_progress(&self.texts, &self.labels, progress)
                 .map_err(to_js)?;
-            *self.inner.write().map_err(|_| poisoned(WHAT))? = fresh;
+            *crate::lock::write(&self.inner, WHAT)? = fresh;
             Ok(())
         }))
     }

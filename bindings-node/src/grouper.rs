@@ -4,14 +4,14 @@
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use faultlens::Artifact;
 use faultlens::window::{GroupInput as CoreInput, GrouperConfig};
 use napi::bindgen_prelude::{Buffer, Env, Float32Array, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, binding, poisoned, to_js};
+use crate::error::{Result, binding, to_js};
 
 type Core = faultlens::window::IncidentGrouper;
 
@@ -74,11 +74,21 @@ impl IncidentGrouper {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, Core>> {
-        self.inner.read().map_err(|_| poisoned(WHAT))
+        crate::lock::read(&self.inner, WHAT)
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, Core>> {
-        self.inner.write().map_err(|_| poisoned(WHAT))
+        crate::lock::write(&self.inner, WHAT)
+    }
+}
+
+impl crate::artifact::JsArtifact for IncidentGrouper {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        self.read()
     }
 }
 
@@ -86,11 +96,8 @@ impl IncidentGrouper {
 impl IncidentGrouper {
     /// An empty grouper; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "GrouperOptions")] options: Option<Unknown>,
-    ) -> Result<Self> {
-        let config: GrouperConfig = convert::from_snake(convert::options_json(&env, options)?)?;
+    pub fn new(#[napi(ts_arg_type = "GrouperOptions")] options: Option<Unknown>) -> Result<Self> {
+        let config: GrouperConfig = convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
@@ -153,24 +160,24 @@ impl IncidentGrouper {
     /// The whole state as model-file bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.read()?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Restores a grouper from `toBytes()` output (copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the state atomically (a failed save keeps the previous file).
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.read()?.save(path).map_err(to_js)
+    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a state written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+        artifact::load(&env, &path)
     }
 }

@@ -8,12 +8,13 @@
 
 use std::sync::Arc;
 
-use faultlens::{Artifact, Fusion, Hit, SearchOptions, TextHit};
+use faultlens::{Fusion, Hit, SearchOptions, TextHit};
 use napi::Task;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Env, Float32Array, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, guard, reject, to_js};
 
@@ -102,8 +103,8 @@ pub struct IndexSearchOptions {
     pub exact: Option<bool>,
 }
 
-fn search_options(env: &Env, options: Option<Unknown>) -> Result<SearchOptions> {
-    let mut v = convert::options_json(env, options)?;
+fn search_options(options: Option<Unknown>) -> Result<SearchOptions> {
+    let mut v = convert::options_json(options)?;
     // Filter type names are values, not keys: `payloadIn` is written as the key would be.
     if let Some(f) = v.get_mut("filter") {
         snake_filter_types(f);
@@ -121,8 +122,8 @@ fn snake_filter_types(f: &mut Value) {
 }
 
 /// `{type: 'rrf', k}` (default `k` 60) or `{type: 'weighted', textWeight}`; none is RRF.
-fn fusion_arg(env: &Env, fusion: Option<Unknown>) -> Result<Fusion> {
-    let v = convert::options_json(env, fusion)?;
+fn fusion_arg(fusion: Option<Unknown>) -> Result<Fusion> {
+    let v = convert::options_json(fusion)?;
     if v.as_object().is_some_and(|o| o.is_empty()) {
         return Ok(Fusion::default());
     }
@@ -209,16 +210,24 @@ pub struct SimilarityIndex {
     inner: Arc<faultlens::SimilarityIndex>,
 }
 
+impl crate::artifact::JsArtifact for SimilarityIndex {
+    type Core = faultlens::SimilarityIndex;
+    fn wrap(core: faultlens::SimilarityIndex) -> Self {
+        Self {
+            inner: Arc::new(core),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = faultlens::SimilarityIndex> + '_> {
+        Ok(&*self.inner)
+    }
+}
+
 #[napi]
 impl SimilarityIndex {
     /// An empty index; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "IndexOptions")] options: Option<Unknown>,
-    ) -> Result<Self> {
-        let config: faultlens::IndexConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+    pub fn new(#[napi(ts_arg_type = "IndexOptions")] options: Option<Unknown>) -> Result<Self> {
+        let config: faultlens::IndexConfig = convert::from_snake(convert::options_json(options)?)?;
         Ok(Self {
             inner: Arc::new(faultlens::SimilarityIndex::new(config).map_err(to_js)?),
         })
@@ -244,12 +253,11 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn search(
         &self,
-        env: Env,
         vectors: Float32Array,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<IndexHit>>> {
-        let opts = search_options(&env, options)?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .search(&vectors, k as usize, &opts)
@@ -261,12 +269,11 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn range_search(
         &self,
-        env: Env,
         vector: Float32Array,
         threshold: f64,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<IndexHit>> {
-        let opts = search_options(&env, options)?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .range_search(&vector, threshold as f32, &opts)
@@ -359,29 +366,25 @@ impl SimilarityIndex {
     /// The model file as bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (the graph is rebuilt).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::SimilarityIndex::from_bytes(&bytes).map_err(to_js)?),
-        })
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.inner.save(path).map_err(to_js)
+    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::SimilarityIndex::load(path).map_err(to_js)?),
-        })
+    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+        artifact::load(&env, &path)
     }
 
     /// `add` on the libuv thread pool (the vectors are copied first).
@@ -404,7 +407,6 @@ impl SimilarityIndex {
     #[napi(catch_unwind, ts_return_type = "Promise<IndexHit[][]>")]
     pub fn search_async(
         &self,
-        env: Env,
         vectors: Float32Array,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
@@ -413,7 +415,7 @@ impl SimilarityIndex {
             inner: self.inner.clone(),
             vectors: vectors.to_vec(),
             k: k as usize,
-            opts: search_options(&env, options)?,
+            opts: search_options(options)?,
         }))
     }
 }
@@ -479,6 +481,18 @@ pub struct TextIndex {
     inner: Arc<faultlens::TextIndex>,
 }
 
+impl crate::artifact::JsArtifact for TextIndex {
+    type Core = faultlens::TextIndex;
+    fn wrap(core: faultlens::TextIndex) -> Self {
+        Self {
+            inner: Arc::new(core),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = faultlens::TextIndex> + '_> {
+        Ok(&*self.inner)
+    }
+}
+
 #[napi]
 impl TextIndex {
     /// An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
@@ -486,11 +500,10 @@ impl TextIndex {
     /// index: IndexOptions-without-dim}`.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "Record<string, unknown> | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::TextIndexConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         Ok(Self {
             inner: Arc::new(faultlens::TextIndex::new(config).map_err(to_js)?),
         })
@@ -544,7 +557,6 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_hybrid(
         &self,
-        env: Env,
         texts: Vec<String>,
         vectors: Float32Array,
         k: u32,
@@ -554,8 +566,8 @@ impl TextIndex {
         )]
         fusion: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
-        let opts = search_options(&env, options)?;
-        let fusion = fusion_arg(&env, fusion)?;
+        let opts = search_options(options)?;
+        let fusion = fusion_arg(fusion)?;
         let found = self
             .inner
             .search_hybrid(&texts, &vectors, k as usize, &opts, &fusion)
@@ -567,12 +579,11 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search(
         &self,
-        env: Env,
         text: String,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<TextIndexHit>> {
-        let opts = search_options(&env, options)?;
+        let opts = search_options(options)?;
         Ok(text_hits(
             self.inner.search(&text, k as usize, &opts).map_err(to_js)?,
         ))
@@ -582,12 +593,11 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_batch(
         &self,
-        env: Env,
         texts: Vec<String>,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
-        let opts = search_options(&env, options)?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .search_batch(&texts, k as usize, &opts)
@@ -599,12 +609,11 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_embedded(
         &self,
-        env: Env,
         vectors: Float32Array,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
-        let opts = search_options(&env, options)?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .search_embedded(&vectors, k as usize, &opts)
@@ -661,29 +670,25 @@ impl TextIndex {
     /// The model file as bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory.
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::TextIndex::from_bytes(&bytes).map_err(to_js)?),
-        })
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.inner.save(path).map_err(to_js)
+    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::TextIndex::load(path).map_err(to_js)?),
-        })
+    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+        artifact::load(&env, &path)
     }
 
     /// `add` on the libuv thread pool.
@@ -704,7 +709,6 @@ impl TextIndex {
     #[napi(catch_unwind, ts_return_type = "Promise<TextIndexHit[][]>")]
     pub fn search_batch_async(
         &self,
-        env: Env,
         texts: Vec<String>,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
@@ -713,7 +717,7 @@ impl TextIndex {
             inner: self.inner.clone(),
             texts,
             k: k as usize,
-            opts: search_options(&env, options)?,
+            opts: search_options(options)?,
         }))
     }
 }

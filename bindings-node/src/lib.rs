@@ -17,6 +17,7 @@
 
 use napi_derive::napi;
 
+mod artifact;
 mod classify;
 mod convert;
 pub mod drift;
@@ -24,12 +25,13 @@ mod error;
 mod grouper;
 mod index;
 mod js_object;
+mod lock;
 mod resolve;
 mod text;
 mod vectorize;
 mod window;
 
-use error::{Result, to_js};
+use napi::bindgen_prelude::Env;
 
 /// The faultlens version (also written into every model file).
 #[napi(catch_unwind)]
@@ -71,8 +73,8 @@ pub struct ArtifactInfo {
 
 /// Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`.
 #[napi(catch_unwind)]
-pub fn inspect(path: String) -> Result<ArtifactInfo> {
-    let info = faultlens::models::inspect(path).map_err(to_js)?;
+pub fn inspect(env: Env, path: String) -> napi::Result<ArtifactInfo> {
+    let info = faultlens::models::inspect(path).map_err(|e| error::thrown_at(&env, e))?;
     Ok(ArtifactInfo {
         kind: info.kind,
         format_version: info.format_version,

@@ -17,8 +17,9 @@ use napi::sys;
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, binding, guard, poisoned, reject, to_js};
+use crate::error::{Result, binding, guard, reject, thrown_at, to_js};
 use crate::js_object::{Shape, js, js_opt};
 
 type Core = faultlens::resolve::Resolver;
@@ -27,11 +28,11 @@ type Shared = Arc<RwLock<Core>>;
 const WHAT: &str = "Resolver";
 
 fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
-    shared.read().map_err(|_| poisoned(WHAT))
+    crate::lock::read(shared, WHAT)
 }
 
 fn write(shared: &Shared) -> Result<RwLockWriteGuard<'_, Core>> {
-    shared.write().map_err(|_| poisoned(WHAT))
+    crate::lock::write(shared, WHAT)
 }
 
 fn mode(method: Option<String>) -> Result<Mode> {
@@ -345,16 +346,25 @@ impl Resolver {
     }
 }
 
+impl crate::artifact::JsArtifact for Resolver {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        read(&self.inner)
+    }
+}
+
 #[napi]
 impl Resolver {
     /// A resolver with no stage configured; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "ResolverOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::resolve::ResolverConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
@@ -380,27 +390,26 @@ impl Resolver {
     /// Sets the classifier stage to a copy of a fitted `TextClassifier`.
     #[napi(catch_unwind)]
     pub fn set_classifier(&self, classifier: &crate::classify::TextClassifier) -> Result<()> {
-        let c = classifier
-            .inner
-            .read()
-            .map_err(|_| poisoned("TextClassifier"))?
-            .clone();
+        let c = crate::lock::read(&classifier.inner, "TextClassifier")?.clone();
         write(&self.inner)?.set_classifier(c).map_err(to_js)
     }
 
     /// Sets the classifier stage from a classifier model file (saved in any language).
     #[napi(catch_unwind)]
-    pub fn load_classifier(&self, path: String) -> Result<()> {
-        let c = faultlens::TextClassifier::load(path).map_err(to_js)?;
-        write(&self.inner)?.set_classifier(c).map_err(to_js)
+    pub fn load_classifier(&self, env: Env, path: String) -> napi::Result<()> {
+        let c = faultlens::TextClassifier::load(path).map_err(|e| thrown_at(&env, e))?;
+        let mut r = write(&self.inner).map_err(|e| reject(&env, e))?;
+        r.set_classifier(c).map_err(|e| thrown_at(&env, e))
     }
 
     /// Replaces the rules with a JSON or TOML file's (by extension); returns their number.
     #[napi(catch_unwind)]
-    pub fn load_rules(&self, path: String) -> Result<u32> {
-        let rules = Rules::from_file(path).map_err(to_js)?;
+    pub fn load_rules(&self, env: Env, path: String) -> napi::Result<u32> {
+        let rules = Rules::from_file(path).map_err(|e| thrown_at(&env, e))?;
         let n = rules.len() as u32;
-        write(&self.inner)?.set_rules(rules);
+        write(&self.inner)
+            .map_err(|e| reject(&env, e))?
+            .set_rules(rules);
         Ok(n)
     }
 
@@ -431,10 +440,16 @@ impl Resolver {
     /// Adds a JSONL file's `{"error", "solution"}` lines (a bad line throws, naming it, unless
     /// `skipInvalid`); returns how many were added.
     #[napi(catch_unwind)]
-    pub fn load_knowledge(&self, path: String, skip_invalid: Option<bool>) -> Result<u32> {
-        let n = read(&self.inner)?
+    pub fn load_knowledge(
+        &self,
+        env: Env,
+        path: String,
+        skip_invalid: Option<bool>,
+    ) -> napi::Result<u32> {
+        let n = read(&self.inner)
+            .map_err(|e| reject(&env, e))?
             .load_knowledge(path, skip_invalid.unwrap_or(false))
-            .map_err(to_js)?;
+            .map_err(|e| thrown_at(&env, e))?;
         Ok(n as u32)
     }
 
@@ -662,25 +677,25 @@ impl Resolver {
     /// The whole resolver (config, rules, knowledge base, classifier) as model-file bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a resolver file held in memory.
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        read(&self.inner)?.save(path).map_err(to_js)
+    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a resolver file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+        artifact::load(&env, &path)
     }
 }
 

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use faultlens::Artifact;
 use napi::bindgen_prelude::{Buffer, Env, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::artifact;
 use crate::convert;
 use crate::error::{Result, to_js};
 
@@ -74,16 +74,27 @@ pub struct Preprocessor {
     pub(crate) inner: Arc<faultlens::Preprocessor>,
 }
 
+impl crate::artifact::JsArtifact for Preprocessor {
+    type Core = faultlens::Preprocessor;
+    fn wrap(core: faultlens::Preprocessor) -> Self {
+        Self {
+            inner: Arc::new(core),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = faultlens::Preprocessor> + '_> {
+        Ok(&*self.inner)
+    }
+}
+
 #[napi]
 impl Preprocessor {
     /// Builds a preprocessor; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "PreprocessorOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::PreprocessorConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         let inner = faultlens::Preprocessor::new(config).map_err(to_js)?;
         Ok(Self {
             inner: Arc::new(inner),
@@ -139,30 +150,24 @@ impl Preprocessor {
     /// The model file as bytes (what `save` writes).
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (a `Buffer` or `Uint8Array`; copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        let inner = faultlens::Preprocessor::from_bytes(&bytes).map_err(to_js)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.inner.save(path).map_err(to_js)
+    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        let inner = faultlens::Preprocessor::load(path).map_err(to_js)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+        artifact::load(&env, &path)
     }
 }

@@ -126,7 +126,7 @@ impl PyResolution {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let solution = match &self.solution {
-            Some(s) => PyString::new(py, s).repr()?.to_string(),
+            Some(s) => py_str(py, s)?,
             None => "None".to_owned(),
         };
         Ok(format!(
@@ -142,27 +142,35 @@ impl PyResolution {
 }
 
 /// A bool as Python spells it, for reprs.
+/// `s` as Python writes a `str` literal (`'a'`, with Python's escapes).
+pub(crate) fn py_str(py: Python<'_>, s: &str) -> PyResult<String> {
+    Ok(PyString::new(py, s).repr()?.to_string())
+}
+
 fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
 #[pymethods]
 impl PySimilarError {
-    fn __repr__(&self) -> String {
-        format!(
-            "SimilarError(id={}, similarity={:.3}, solution={:?})",
-            self.id, self.similarity, self.solution
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "SimilarError(id={}, similarity={:.3}, solution={})",
+            self.id,
+            self.similarity,
+            py_str(py, &self.solution)?
+        ))
     }
 }
 
 #[pymethods]
 impl PyLabelScore {
-    fn __repr__(&self) -> String {
-        format!(
-            "LabelScore(label={:?}, probability={:.3})",
-            self.label, self.probability
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "LabelScore(label={}, probability={:.3})",
+            py_str(py, &self.label)?,
+            self.probability
+        ))
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use faultlens::{Preprocessor, PreprocessorConfig, Template};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 
 use crate::arrow::Texts;
 use crate::convert::{Text, decode_config, kwargs_to_json, to_py};
@@ -64,8 +64,13 @@ impl PyTemplate {
         (self.masked.clone(), self.id.clone())
     }
 
-    fn __repr__(&self) -> String {
-        format!("Template(masked={:?}, id={:?})", self.masked, self.id)
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let s = |v: &str| Ok::<_, PyErr>(PyString::new(py, v).repr()?.to_string());
+        Ok(format!(
+            "Template(masked={}, id={})",
+            s(&self.masked)?,
+            s(&self.id)?
+        ))
     }
 }
 

@@ -13,6 +13,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, guard, reject, to_js};
@@ -154,22 +155,30 @@ impl TextClassifier {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn fit(
         &self,
-        texts: Vec<String>,
-        labels: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
         #[napi(ts_arg_type = "((stage: string, done: number, total: number) => void) | null")]
         progress: Option<ProgressFn>,
-    ) -> AsyncTask<FitTask> {
-        AsyncTask::new(FitTask {
+    ) -> Result<AsyncTask<FitTask>> {
+        let texts = args::strings(&texts, "texts")?;
+        let labels = args::strings(&labels, "labels")?;
+        Ok(AsyncTask::new(FitTask {
             inner: self.inner.clone(),
             texts,
             labels,
             progress,
-        })
+        }))
     }
 
     /// Learns more labelled texts without retraining (naive Bayes; unfitted, it is a full fit).
     #[napi(catch_unwind)]
-    pub fn partial_fit(&self, texts: Vec<String>, labels: Vec<String>) -> Result<()> {
+    pub fn partial_fit(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
+    ) -> Result<()> {
+        let texts = args::strings(&texts, "texts")?;
+        let labels = args::strings(&labels, "labels")?;
         let mut fresh = read(&self.inner)?.clone();
         fresh.partial_fit(&texts, &labels).map_err(to_js)?;
         *crate::lock::write(&self.inner, WHAT)? = fresh;
@@ -178,13 +187,21 @@ impl TextClassifier {
 
     /// The most probable label per text.
     #[napi(catch_unwind)]
-    pub fn predict(&self, texts: Vec<String>) -> Result<Vec<String>> {
+    pub fn predict(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<String>> {
+        let texts = args::strings(&texts, "texts")?;
         read(&self.inner)?.predict(&texts).map_err(to_js)
     }
 
     /// One `Float64Array` of probabilities per text, in `classes()` order.
     #[napi(catch_unwind)]
-    pub fn predict_proba(&self, texts: Vec<String>) -> Result<Vec<Float64Array>> {
+    pub fn predict_proba(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<Float64Array>> {
+        let texts = args::strings(&texts, "texts")?;
         let c = read(&self.inner)?;
         let k = c.classes().map_err(to_js)?.len().max(1);
         let flat = c.predict_proba_flat(&texts).map_err(to_js)?;
@@ -196,13 +213,20 @@ impl TextClassifier {
 
     /// One text's label, confidence, `reliable`, alternatives and explanation (synchronous).
     #[napi(catch_unwind)]
-    pub fn predict_one(&self, text: String) -> Result<Prediction> {
+    pub fn predict_one(&self, #[napi(ts_arg_type = "string")] text: Unknown) -> Result<Prediction> {
+        let text = args::string(&text, "text")?;
         Ok(read(&self.inner)?.predict_one(&text).map_err(to_js)?.into())
     }
 
     /// Accuracy on labelled texts.
     #[napi(catch_unwind)]
-    pub fn score(&self, texts: Vec<String>, labels: Vec<String>) -> Result<f64> {
+    pub fn score(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
+    ) -> Result<f64> {
+        let texts = args::strings(&texts, "texts")?;
+        let labels = args::strings(&labels, "labels")?;
         read(&self.inner)?.score(&texts, &labels).map_err(to_js)
     }
 
@@ -256,13 +280,19 @@ impl TextClassifier {
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
 }
@@ -310,7 +340,13 @@ impl Task for FitTask {
 /// Evaluates a fitted classifier on labelled texts: `{accuracy, perClass, macroF1, weightedF1,
 /// confusion, labels, ..., text}` (`text` is the readable report).
 #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
-pub fn evaluate(model: &TextClassifier, texts: Vec<String>, labels: Vec<String>) -> Result<Value> {
+pub fn evaluate(
+    model: &TextClassifier,
+    #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
+) -> Result<Value> {
+    let texts = args::strings(&texts, "texts")?;
+    let labels = args::strings(&labels, "labels")?;
     let r = faultlens::evaluate(&*read(&model.inner)?, &texts, &labels).map_err(to_js)?;
     with_text(convert::config_to_js(&r)?, r.to_string())
 }
@@ -321,9 +357,11 @@ pub fn evaluate(model: &TextClassifier, texts: Vec<String>, labels: Vec<String>)
 pub fn compare(
     a: &TextClassifier,
     b: &TextClassifier,
-    texts: Vec<String>,
-    labels: Vec<String>,
+    #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
 ) -> Result<Value> {
+    let texts = args::strings(&texts, "texts")?;
+    let labels = args::strings(&labels, "labels")?;
     let r =
         faultlens::compare(&*read(&a.inner)?, &*read(&b.inner)?, &texts, &labels).map_err(to_js)?;
     with_text(convert::config_to_js(&r)?, r.to_string())

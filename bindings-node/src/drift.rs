@@ -13,6 +13,7 @@ use napi::bindgen_prelude::{
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, guard, reject, to_js};
@@ -495,13 +496,19 @@ impl KlDriftDetector {
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
 }
@@ -652,13 +659,15 @@ macro_rules! stream_class {
 
             /// Writes the model file atomically.
             #[napi(catch_unwind)]
-            pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+            pub fn save(&self, env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<()> {
+                let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
                 artifact::save(&env, self, &path)
             }
 
             /// Reads a model file written by `save` in any language.
             #[napi(factory, catch_unwind)]
-            pub fn load(env: Env, path: String) -> napi::Result<Self> {
+            pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+                let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
                 artifact::load(&env, &path)
             }
 

@@ -9,6 +9,7 @@ use napi::bindgen_prelude::{Buffer, Env, Float32Array, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, to_js};
@@ -103,7 +104,12 @@ impl IncidentGrouper {
 
     /// Adds incidents; returns `{assignments, renamed}`. Bad input throws and adds nothing.
     #[napi(catch_unwind, ts_return_type = "GroupUpdate")]
-    pub fn add(&self, incidents: Vec<GroupInput>) -> Result<Value> {
+    pub fn add(
+        &self,
+        #[napi(ts_arg_type = "Array<GroupInput>")] incidents: Unknown,
+    ) -> Result<Value> {
+        let incidents: Vec<GroupInput> =
+            args::values(&incidents, "incidents", "an incident object")?;
         let mut inputs = Vec::with_capacity(incidents.len());
         for (i, x) in incidents.iter().enumerate() {
             let t = x.time_ms.unwrap_or(0.0);
@@ -126,7 +132,8 @@ impl IncidentGrouper {
 
     /// The id of the group `id` is in, or `null` for an unknown id.
     #[napi(catch_unwind)]
-    pub fn group_of(&self, id: String) -> Result<Option<String>> {
+    pub fn group_of(&self, #[napi(ts_arg_type = "string")] id: Unknown) -> Result<Option<String>> {
+        let id = args::string(&id, "id")?;
         Ok(self.read()?.group_of(&id))
     }
 
@@ -141,7 +148,13 @@ impl IncidentGrouper {
 
     /// The similarity of two held incidents, or `null` when either id is unknown.
     #[napi(catch_unwind)]
-    pub fn similarity(&self, a: String, b: String) -> Result<Option<f64>> {
+    pub fn similarity(
+        &self,
+        #[napi(ts_arg_type = "string")] a: Unknown,
+        #[napi(ts_arg_type = "string")] b: Unknown,
+    ) -> Result<Option<f64>> {
+        let a = args::string(&a, "a")?;
+        let b = args::string(&b, "b")?;
         Ok(self.read()?.similarity(&a, &b))
     }
 
@@ -171,13 +184,19 @@ impl IncidentGrouper {
 
     /// Writes the state atomically (a failed save keeps the previous file).
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a state written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
         artifact::load(&env, &path)
     }
 }

@@ -14,6 +14,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Env, Float32Array, Uint8A
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, guard, reject, to_js};
@@ -239,9 +240,10 @@ impl SimilarityIndex {
     pub fn add(
         &self,
         ids: Vec<Either<f64, String>>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<()> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         match any_ids(ids)? {
             AnyIds::Numbers(ids) => self.inner.add(&ids, &vectors, payloads),
             AnyIds::Keys(keys) => self.inner.add_keyed(&keys, &vectors, payloads),
@@ -253,10 +255,11 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn search(
         &self,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<IndexHit>>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         let opts = search_options(options)?;
         let found = self
             .inner
@@ -269,10 +272,11 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn range_search(
         &self,
-        vector: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vector: Unknown,
         threshold: f64,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<IndexHit>> {
+        let vector: Float32Array = args::value(&vector, "vector", "a Float32Array")?;
         let opts = search_options(options)?;
         let found = self
             .inner
@@ -377,13 +381,19 @@ impl SimilarityIndex {
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
 
@@ -392,9 +402,10 @@ impl SimilarityIndex {
     pub fn add_async(
         &self,
         ids: Vec<Either<f64, String>>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<AsyncTask<IndexAddTask>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         Ok(AsyncTask::new(IndexAddTask {
             inner: self.inner.clone(),
             ids: any_ids(ids)?,
@@ -407,10 +418,11 @@ impl SimilarityIndex {
     #[napi(catch_unwind, ts_return_type = "Promise<IndexHit[][]>")]
     pub fn search_async(
         &self,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<AsyncTask<IndexSearchTask>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         Ok(AsyncTask::new(IndexSearchTask {
             inner: self.inner.clone(),
             vectors: vectors.to_vec(),
@@ -513,9 +525,10 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn add(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
+        let texts = args::strings(&texts, "texts")?;
         let ids = self.inner.add(&texts, payloads).map_err(to_js)?;
         Ok(ids.into_iter().map(|i| i as f64).collect())
     }
@@ -524,10 +537,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn add_embedded(
         &self,
-        texts: Vec<String>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let ids = self
             .inner
             .add_embedded(&texts, &vectors, payloads)
@@ -540,10 +555,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn add_hybrid(
         &self,
-        texts: Vec<String>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let ids = self
             .inner
             .add_hybrid(&texts, &vectors, payloads)
@@ -557,8 +574,8 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_hybrid(
         &self,
-        texts: Vec<String>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
         #[napi(
@@ -566,6 +583,8 @@ impl TextIndex {
         )]
         fusion: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let opts = search_options(options)?;
         let fusion = fusion_arg(fusion)?;
         let found = self
@@ -579,10 +598,11 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search(
         &self,
-        text: String,
+        #[napi(ts_arg_type = "string")] text: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<TextIndexHit>> {
+        let text = args::string(&text, "text")?;
         let opts = search_options(options)?;
         Ok(text_hits(
             self.inner.search(&text, k as usize, &opts).map_err(to_js)?,
@@ -593,10 +613,11 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_batch(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
+        let texts = args::strings(&texts, "texts")?;
         let opts = search_options(options)?;
         let found = self
             .inner
@@ -609,10 +630,11 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_embedded(
         &self,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         let opts = search_options(options)?;
         let found = self
             .inner
@@ -623,7 +645,11 @@ impl TextIndex {
 
     /// The dense vectors the index stores for `texts`, row after row.
     #[napi(catch_unwind)]
-    pub fn embed(&self, texts: Vec<String>) -> Result<Float32Array> {
+    pub fn embed(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Float32Array> {
+        let texts = args::strings(&texts, "texts")?;
         Ok(Float32Array::new(self.inner.embed(&texts).map_err(to_js)?))
     }
 
@@ -681,13 +707,19 @@ impl TextIndex {
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
 
@@ -695,24 +727,26 @@ impl TextIndex {
     #[napi(catch_unwind, ts_return_type = "Promise<number[]>")]
     pub fn add_async(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         payloads: Option<Vec<Option<String>>>,
-    ) -> AsyncTask<TextAddTask> {
-        AsyncTask::new(TextAddTask {
+    ) -> Result<AsyncTask<TextAddTask>> {
+        let texts = args::strings(&texts, "texts")?;
+        Ok(AsyncTask::new(TextAddTask {
             inner: self.inner.clone(),
             texts,
             payloads,
-        })
+        }))
     }
 
     /// `searchBatch` on the libuv thread pool.
     #[napi(catch_unwind, ts_return_type = "Promise<TextIndexHit[][]>")]
     pub fn search_batch_async(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<AsyncTask<TextSearchTask>> {
+        let texts = args::strings(&texts, "texts")?;
         Ok(AsyncTask::new(TextSearchTask {
             inner: self.inner.clone(),
             texts,

@@ -17,6 +17,7 @@
 
 use napi_derive::napi;
 
+mod args;
 mod artifact;
 mod classify;
 mod convert;
@@ -31,7 +32,7 @@ mod text;
 mod vectorize;
 mod window;
 
-use napi::bindgen_prelude::Env;
+use napi::bindgen_prelude::{Env, Unknown};
 
 /// The faultlens version (also written into every model file).
 #[napi(catch_unwind)]
@@ -73,7 +74,11 @@ pub struct ArtifactInfo {
 
 /// Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`.
 #[napi(catch_unwind)]
-pub fn inspect(env: Env, path: String) -> napi::Result<ArtifactInfo> {
+pub fn inspect(
+    env: Env,
+    #[napi(ts_arg_type = "string")] path: Unknown,
+) -> napi::Result<ArtifactInfo> {
+    let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
     let info = faultlens::models::inspect(path).map_err(|e| error::thrown_at(&env, e))?;
     Ok(ArtifactInfo {
         kind: info.kind,

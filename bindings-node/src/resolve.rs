@@ -17,6 +17,7 @@ use napi::sys;
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, guard, reject, thrown_at, to_js};
@@ -396,7 +397,12 @@ impl Resolver {
 
     /// Sets the classifier stage from a classifier model file (saved in any language).
     #[napi(catch_unwind)]
-    pub fn load_classifier(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn load_classifier(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         let c = faultlens::TextClassifier::load(path).map_err(|e| thrown_at(&env, e))?;
         let mut r = write(&self.inner).map_err(|e| reject(&env, e))?;
         r.set_classifier(c).map_err(|e| thrown_at(&env, e))
@@ -404,7 +410,12 @@ impl Resolver {
 
     /// Replaces the rules with a JSON or TOML file's (by extension); returns their number.
     #[napi(catch_unwind)]
-    pub fn load_rules(&self, env: Env, path: String) -> napi::Result<u32> {
+    pub fn load_rules(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<u32> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         let rules = Rules::from_file(path).map_err(|e| thrown_at(&env, e))?;
         let n = rules.len() as u32;
         write(&self.inner)
@@ -430,7 +441,13 @@ impl Resolver {
 
     /// Adds past error → solution pairs; returns the knowledge base's size.
     #[napi(catch_unwind)]
-    pub fn add_knowledge(&self, errors: Vec<String>, solutions: Vec<String>) -> Result<u32> {
+    pub fn add_knowledge(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] errors: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] solutions: Unknown,
+    ) -> Result<u32> {
+        let errors = args::strings(&errors, "errors")?;
+        let solutions = args::strings(&solutions, "solutions")?;
         let n = read(&self.inner)?
             .add_knowledge(&errors, &solutions)
             .map_err(to_js)?;
@@ -443,9 +460,10 @@ impl Resolver {
     pub fn load_knowledge(
         &self,
         env: Env,
-        path: String,
+        #[napi(ts_arg_type = "string")] path: Unknown,
         skip_invalid: Option<bool>,
     ) -> napi::Result<u32> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         let n = read(&self.inner)
             .map_err(|e| reject(&env, e))?
             .load_knowledge(path, skip_invalid.unwrap_or(false))
@@ -480,10 +498,13 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn add_knowledge_embedded(
         &self,
-        errors: Vec<String>,
-        solutions: Vec<String>,
-        embeddings: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] errors: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] solutions: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] embeddings: Unknown,
     ) -> Result<u32> {
+        let embeddings: Float32Array = args::value(&embeddings, "embeddings", "a Float32Array")?;
+        let errors = args::strings(&errors, "errors")?;
+        let solutions = args::strings(&solutions, "solutions")?;
         let n = read(&self.inner)?
             .add_knowledge_embedded(&errors, &solutions, &embeddings)
             .map_err(to_js)?;
@@ -494,12 +515,14 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve_embedded(
         &self,
-        text: String,
-        embedding: Float32Array,
+        #[napi(ts_arg_type = "string")] text: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] embedding: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Resolution> {
+        let embedding: Float32Array = args::value(&embedding, "embedding", "a Float32Array")?;
+        let text = args::string(&text, "text")?;
         let mode = mode(method)?;
         Ok(read(&self.inner)?
             .resolve_embedded(&text, &embedding, mode)
@@ -511,12 +534,14 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve_batch_embedded(
         &self,
-        texts: Vec<String>,
-        embeddings: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] embeddings: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Vec<Resolution>> {
+        let embeddings: Float32Array = args::value(&embeddings, "embeddings", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let mode = mode(method)?;
         let rs = read(&self.inner)?
             .resolve_batch_embedded(&texts, &embeddings, mode)
@@ -529,11 +554,12 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve(
         &self,
-        text: String,
+        #[napi(ts_arg_type = "string")] text: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Resolution> {
+        let text = args::string(&text, "text")?;
         let mode = mode(method)?;
         Ok(read(&self.inner)?
             .resolve(&text, mode)
@@ -546,11 +572,12 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve_batch(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Vec<Resolution>> {
+        let texts = args::strings(&texts, "texts")?;
         let mode = mode(method)?;
         let rs = read(&self.inner)?
             .resolve_batch(&texts, mode)
@@ -562,11 +589,12 @@ impl Resolver {
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Resolution>>")]
     pub fn resolve_batch_async(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<AsyncTask<ResolveBatchTask>> {
+        let texts = args::strings(&texts, "texts")?;
         Ok(AsyncTask::new(ResolveBatchTask {
             inner: self.inner.clone(),
             texts,
@@ -577,7 +605,14 @@ impl Resolver {
     /// Records whether `solution` fixed `text`; successes join the knowledge base when
     /// `learnFromFeedback` is on.
     #[napi(catch_unwind)]
-    pub fn record_outcome(&self, text: String, solution: String, success: bool) -> Result<()> {
+    pub fn record_outcome(
+        &self,
+        #[napi(ts_arg_type = "string")] text: Unknown,
+        #[napi(ts_arg_type = "string")] solution: Unknown,
+        success: bool,
+    ) -> Result<()> {
+        let text = args::string(&text, "text")?;
+        let solution = args::string(&solution, "solution")?;
         read(&self.inner)?
             .record_outcome(&text, &solution, success)
             .map_err(to_js)
@@ -688,13 +723,19 @@ impl Resolver {
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a resolver file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
 }

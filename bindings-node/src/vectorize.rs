@@ -16,6 +16,7 @@ use napi::bindgen_prelude::{
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, guard, reject, to_js};
@@ -200,7 +201,11 @@ impl TfidfVectorizer {
 
     /// Learns vocabulary and idf from documents that are already token lists (used as they are).
     #[napi(catch_unwind)]
-    pub fn fit_tokens(&self, docs: Vec<Vec<String>>) -> Result<()> {
+    pub fn fit_tokens(
+        &self,
+        #[napi(ts_arg_type = "Array<Array<string>>")] docs: Unknown,
+    ) -> Result<()> {
+        let docs = args::string_lists(&docs, "docs")?;
         refit(&self.inner, |v| v.fit_tokens(&docs).map(|_| ()))
     }
 
@@ -214,7 +219,11 @@ impl TfidfVectorizer {
 
     /// TF-IDF rows of token lists.
     #[napi(catch_unwind)]
-    pub fn transform_tokens(&self, docs: Vec<Vec<String>>) -> Result<CsrMatrix> {
+    pub fn transform_tokens(
+        &self,
+        #[napi(ts_arg_type = "Array<Array<string>>")] docs: Unknown,
+    ) -> Result<CsrMatrix> {
+        let docs = args::string_lists(&docs, "docs")?;
         Ok(read(&self.inner)?
             .transform_tokens(&docs)
             .map_err(to_js)?
@@ -229,13 +238,23 @@ impl TfidfVectorizer {
 
     /// `fitTokens` then `transformTokens`.
     #[napi(catch_unwind)]
-    pub fn fit_transform_tokens(&self, docs: Vec<Vec<String>>) -> Result<CsrMatrix> {
+    pub fn fit_transform_tokens(
+        &self,
+        #[napi(ts_arg_type = "Array<Array<string>>")] docs: Unknown,
+    ) -> Result<CsrMatrix> {
+        let docs = args::string_lists(&docs, "docs")?;
         Ok(refit(&self.inner, |v| v.fit_transform_tokens(&docs))?.into())
     }
 
     /// Cosine similarity of two texts in this vectoriser's TF-IDF space.
     #[napi(catch_unwind)]
-    pub fn similarity(&self, a: String, b: String) -> Result<f64> {
+    pub fn similarity(
+        &self,
+        #[napi(ts_arg_type = "string")] a: Unknown,
+        #[napi(ts_arg_type = "string")] b: Unknown,
+    ) -> Result<f64> {
+        let a = args::string(&a, "a")?;
+        let b = args::string(&b, "b")?;
         read(&self.inner)?.similarity(&a, &b).map_err(to_js)
     }
 
@@ -292,13 +311,19 @@ impl TfidfVectorizer {
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
 

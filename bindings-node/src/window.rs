@@ -9,6 +9,7 @@ use napi::bindgen_prelude::{Buffer, Env, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, to_js};
@@ -256,7 +257,8 @@ impl WindowAggregator {
 
     /// Adds one event; returns `{incidents, late, rejected}`.
     #[napi(catch_unwind, ts_return_type = "WindowOutcome")]
-    pub fn push(&self, event: WindowEvent) -> Result<Value> {
+    pub fn push(&self, #[napi(ts_arg_type = "WindowEvent")] event: Unknown) -> Result<Value> {
+        let event: WindowEvent = args::value(&event, "event", "a window event object")?;
         let mut w = self.write()?;
         let evs = to_events(&w, std::slice::from_ref(&event))?;
         to_value(&w.push_batch(&evs))
@@ -265,7 +267,11 @@ impl WindowAggregator {
     /// Adds events in arrival order; returns `{incidents, late, rejected}` (indices into `events`).
     /// A bad event throws `InvalidInput` naming it, and nothing is pushed.
     #[napi(catch_unwind, ts_return_type = "WindowOutcome")]
-    pub fn push_batch(&self, events: Vec<WindowEvent>) -> Result<Value> {
+    pub fn push_batch(
+        &self,
+        #[napi(ts_arg_type = "Array<WindowEvent>")] events: Unknown,
+    ) -> Result<Value> {
+        let events: Vec<WindowEvent> = args::values(&events, "events", "a window event object")?;
         let mut w = self.write()?;
         let evs = to_events(&w, &events)?;
         to_value(&w.push_batch(&evs))
@@ -337,13 +343,19 @@ impl WindowAggregator {
 
     /// Writes the snapshot atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, env: Env, path: String) -> napi::Result<()> {
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
         artifact::save(&env, self, &path)
     }
 
     /// Reads a snapshot written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(env: Env, path: String) -> napi::Result<Self> {
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
         artifact::load(&env, &path)
     }
 }
@@ -353,12 +365,13 @@ impl WindowAggregator {
 /// (0.5), `minGroupSize` (2), `maxFeatures` (4096).
 #[napi(catch_unwind)]
 pub fn group_incidents(
-    samples: Vec<Vec<String>>,
+    #[napi(ts_arg_type = "Array<Array<string>>")] samples: Unknown,
     #[napi(
         ts_arg_type = "{ minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null"
     )]
     options: Option<Unknown>,
 ) -> Result<Vec<u32>> {
+    let samples = args::string_lists(&samples, "samples")?;
     let config: faultlens::window::GroupConfig =
         convert::from_snake(convert::options_json(options)?)?;
     let groups = faultlens::window::group_incidents(&samples, &config).map_err(to_js)?;

@@ -147,7 +147,7 @@ pub unsafe extern "C" fn fl_kl_drift_add(
     guard(|| {
         let drift = unsafe { out_arg(drift, "drift") }?;
         let kl_out = unsafe { out_arg(kl, "kl") }?;
-        let c = unsafe { self::write(d) }?.add(score, unsafe { self::timestamp(timestamp) })?;
+        let c = unsafe { write(d) }?.add(score, unsafe { self::timestamp(timestamp) })?;
         (*drift, *kl_out) = (c.drift, c.kl);
         Ok(())
     })
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn fl_kl_drift_add_many(
     guard(|| {
         let scores = unsafe { slice_arg(scores, n, "scores") }?;
         let checks =
-            unsafe { self::write(d) }?.add_many(scores, unsafe { self::timestamp(timestamp) })?;
+            unsafe { write(d) }?.add_many(scores, unsafe { self::timestamp(timestamp) })?;
         if let Some(out) = unsafe { out_array(drift, n) } {
             for (o, c) in out.iter_mut().zip(&checks) {
                 *o = c.drift;
@@ -206,8 +206,7 @@ pub unsafe extern "C" fn fl_kl_drift_add_batch(
     guard(|| {
         let n_starts = unsafe { out_arg(n_starts, "n_starts") }?;
         let scores = unsafe { slice_arg(scores, n, "scores") }?;
-        let r =
-            unsafe { self::write(d) }?.add_batch(scores, unsafe { self::timestamp(timestamp) })?;
+        let r = unsafe { write(d) }?.add_batch(scores, unsafe { self::timestamp(timestamp) })?;
         if let Some(out) = unsafe { out_array(starts, n) } {
             out[..r.drift_starts.len()].copy_from_slice(&r.drift_starts);
         }

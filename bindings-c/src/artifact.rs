@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// The failure of a call on a handle whose lock an earlier panicking call poisoned.
-pub(crate) fn poisoned(name: &str) -> Fail {
+fn poisoned(name: &str) -> Fail {
     Fail::new(
         FlStatus::Panic,
         format!("this {name} is unusable: an earlier call panicked while updating it"),

@@ -117,8 +117,15 @@ pub fn value<T: FromNapiValue>(v: &Unknown, what: &str, expected: &str) -> Resul
         )));
     }
     // SAFETY: `cast` runs `T`'s own checked conversion on a live value of this call.
-    unsafe { v.cast::<T>() }
-        .map_err(|e| invalid(format!("`{what}` is not {expected}: {}", e.reason)))
+    unsafe { v.cast::<T>() }.map_err(|e| {
+        // SAFETY: the value was checked to be an object.
+        let array = unsafe { v.cast::<Object>() }.is_ok_and(|o| o.is_array().unwrap_or(false));
+        if array {
+            invalid(format!("`{what}` must be {expected}, got an array"))
+        } else {
+            invalid(format!("`{what}` is not {expected}: {}", e.reason))
+        }
+    })
 }
 
 /// An array of objects, each converted as [`value`].

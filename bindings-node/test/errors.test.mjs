@@ -105,8 +105,8 @@ test('a wrong argument type names the argument', () => {
   assert.throws(() => new Preprocessor().tokens(42), named('text', 'a number'))
   assert.throws(() => new TextIndex().search(undefined, 3), named('text', 'undefined'))
   assert.throws(() => new SimilarityIndex({ dim: 2 }).search([1, 0], 1), named('vectors', 'got an array'))
-  assert.throws(() => new WindowAggregator().push('disk'), named('event', 'a string'))
-  assert.throws(() => new WindowAggregator().pushBatch(undefined), named('events', 'undefined'))
+  assert.throws(() => new WindowAggregator({ allowedLatenessMs: 0 }).push('disk'), named('event', 'a string'))
+  assert.throws(() => new WindowAggregator({ allowedLatenessMs: 0 }).pushBatch(undefined), named('events', 'undefined'))
   assert.throws(() => new IncidentGrouper().add([{ id: 'a' }, 5]), named('incidents[1]', 'a number'))
   assert.throws(() => new TfidfVectorizer().save(undefined), named('path', 'undefined'))
   // Constructors name their options argument.

@@ -79,8 +79,7 @@ pub(crate) fn py_to_json(v: &Bound<'_, PyAny>) -> Result<Value, String> {
 
 fn is_preprocessor(v: &Bound<'_, PyAny>) -> bool {
     let t = v.get_type();
-    t.module().is_ok_and(|m| m == "faultlens")
-        && t.name().is_ok_and(|n| n == "Preprocessor")
+    t.module().is_ok_and(|m| m == "faultlens") && t.name().is_ok_and(|n| n == "Preprocessor")
 }
 
 fn int_to_json(v: &Bound<'_, PyAny>) -> Result<Value, String> {

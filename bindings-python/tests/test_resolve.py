@@ -56,9 +56,11 @@ def test_no_match_is_unreliable(resolver):
 
 
 def test_reprs_read_as_python(resolver):
-    res = resolver.resolve("disk quota exceeded on /var")
+    res = resolver.resolve(
+        "Container billing-7ccf2 was OOMKilled (exit code 137), memory limit 2048Mi", method="similarity"
+    )
     r = repr(res)
-    assert r.startswith("Resolution(solution='") and "reliable=True" in r, r
+    assert r.startswith("Resolution(solution='increase_memory_limit', ") and "reliable=True" in r, r
     assert "Some(" not in r and "true" not in r and "false" not in r
     best = res.similar[0]
     # A str shows as Python writes it (single quotes, Python escapes), so eval gives it back.

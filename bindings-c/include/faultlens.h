@@ -1059,9 +1059,9 @@ FlStatus fl_grouper_similarity(const FlGrouper *g, const char *a, const char *b,
 FlStatus fl_grouper_len(const FlGrouper *g, size_t *out);
 
 /**
- * The config as JSON into `*out_json` (free with `fl_string_free`). Read lock.
+ * The config as JSON into `*json` (free with `fl_string_free`). Read lock.
  */
-FlStatus fl_grouper_config(const FlGrouper *g, char **out_json);
+FlStatus fl_grouper_config(const FlGrouper *g, char **json);
 
 /**
  * The whole state as model-file bytes; free with `fl_bytes_free(*bytes, *len)`. Read lock.

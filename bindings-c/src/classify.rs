@@ -2,13 +2,14 @@
 //! Structured results (a prediction, training info, reports) come back as JSON strings.
 
 use std::ffi::{c_char, c_void};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::RwLock;
 
-use faultlens::{Artifact, ClassifierConfig, TextClassifier};
+use faultlens::{ClassifierConfig, TextClassifier};
 
+use crate::artifact::{self, artifact_handle, read, write};
 use crate::{
-    Fail, FlStatus, FlStrings, Res, config_arg, give_slice, guard, handle, out_arg, owned_c_string,
-    owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    Fail, FlStatus, FlStrings, Res, give_slice, guard, out_arg, owned_c_string, owned_json,
+    str_arg, str_array_arg,
 };
 
 /// A text classifier (TF-IDF, then logistic regression, naive Bayes, a calibrated linear SVM, or
@@ -22,13 +23,7 @@ pub struct FlClassifier {
     inner: RwLock<TextClassifier>,
 }
 
-impl FlClassifier {
-    fn into_raw(c: TextClassifier) -> *mut FlClassifier {
-        crate::into_handle(Box::new(FlClassifier {
-            inner: RwLock::new(c),
-        }))
-    }
-}
+artifact_handle!(FlClassifier: RwLock<TextClassifier>, config ClassifierConfig, arg "classifier", prefix "classifier");
 
 /// Progress callback of `fl_classifier_fit`: `stage` (a static NUL-terminated name such as
 /// "vectorize", "cv", "train", "calibrate", "holdout", valid only during the call), work `done`
@@ -36,27 +31,6 @@ impl FlClassifier {
 pub type FlProgressFn = Option<
     unsafe extern "C" fn(stage: *const c_char, done: usize, total: usize, user_data: *mut c_void),
 >;
-
-fn poisoned() -> Fail {
-    Fail::new(
-        FlStatus::Panic,
-        "this FlClassifier is unusable: an earlier call panicked while updating it",
-    )
-}
-
-pub(crate) unsafe fn read<'a>(c: *const FlClassifier) -> Res<RwLockReadGuard<'a, TextClassifier>> {
-    unsafe { handle(c, "classifier") }?
-        .inner
-        .read()
-        .map_err(|_| poisoned())
-}
-
-unsafe fn write<'a>(c: *const FlClassifier) -> Res<RwLockWriteGuard<'a, TextClassifier>> {
-    unsafe { handle(c, "classifier") }?
-        .inner
-        .write()
-        .map_err(|_| poisoned())
-}
 
 /// Builds an unfitted classifier from a JSON config with the core's snake_case names (`model`:
 /// "logistic", "naive_bayes", "linear_svm" or "auto"; `tfidf`, `c`, `alpha`, `max_iter`, `tol`,
@@ -71,12 +45,7 @@ pub unsafe extern "C" fn fl_classifier_new(
     config_json: *const c_char,
     out: *mut *mut FlClassifier,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: ClassifierConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlClassifier::into_raw(TextClassifier::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a classifier. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -84,7 +53,7 @@ pub unsafe extern "C" fn fl_classifier_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_classifier_free(c: *mut FlClassifier) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(c, "fl_classifier_free") })
+    unsafe { artifact::free(c) }
 }
 
 /// Trains on `n` texts with their `n` labels (NUL-terminated UTF-8, read only during the call).
@@ -304,11 +273,7 @@ pub unsafe extern "C" fn fl_classifier_config(
     c: *const FlClassifier,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { read(c) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(c, json) }
 }
 
 /// The classifier as a complete model file in memory.
@@ -321,12 +286,7 @@ pub unsafe extern "C" fn fl_classifier_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { read(c) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(c, bytes, len) }
 }
 
 /// Decodes a model file held in memory (`len` bytes, read only during the call): damaged data
@@ -340,12 +300,7 @@ pub unsafe extern "C" fn fl_classifier_from_bytes(
     len: usize,
     out: *mut *mut FlClassifier,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlClassifier::into_raw(TextClassifier::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file to `path` atomically. Thread-safe (read lock).
@@ -354,11 +309,7 @@ pub unsafe extern "C" fn fl_classifier_save(
     c: *const FlClassifier,
     path: *const c_char,
 ) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { read(c) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(c, path) }
 }
 
 /// Reads a model file written by `save` in any language.
@@ -369,12 +320,7 @@ pub unsafe extern "C" fn fl_classifier_load(
     path: *const c_char,
     out: *mut *mut FlClassifier,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlClassifier::into_raw(TextClassifier::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 /// Evaluates a fitted classifier on `n` labelled texts. The report is JSON: `accuracy`,

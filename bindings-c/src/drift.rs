@@ -2,29 +2,14 @@
 //! `FlPageHinkley`, `fl_ks_2samp` and `fl_ks_columns`. Conversions only.
 
 use std::ffi::c_char;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
-use faultlens::Artifact;
 use faultlens::drift::{
     Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, PageHinkley, PageHinkleyConfig,
 };
 
-use crate::{
-    Fail, FlStatus, Res, config_arg, give_slice, guard, handle, out_arg, owned_json, path_arg,
-    slice_arg,
-};
-
-fn poisoned(what: &str) -> Fail {
-    Fail::new(
-        FlStatus::Panic,
-        format!("this {what} is unusable: an earlier call panicked while updating it"),
-    )
-}
-
-unsafe fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Res<MutexGuard<'a, T>> {
-    // `m` is a field of a handle already checked by `handle`.
-    m.lock().map_err(|_| poisoned(what))
-}
+use crate::artifact::{self, artifact_handle, write};
+use crate::{Fail, FlStatus, config_arg, give_slice, guard, out_arg, owned_json, slice_arg};
 
 /// An optional timestamp (seconds since the Unix epoch): NULL means now.
 unsafe fn timestamp(t: *const f64) -> Option<f64> {
@@ -54,18 +39,7 @@ pub struct FlKlDrift {
     inner: Mutex<KlDriftDetector>,
 }
 
-const KL: &str = "FlKlDrift";
-
-fn kl_raw(d: KlDriftDetector) -> *mut FlKlDrift {
-    crate::into_handle(Box::new(FlKlDrift {
-        inner: Mutex::new(d),
-    }))
-}
-
-unsafe fn kl<'a>(d: *const FlKlDrift) -> Res<MutexGuard<'a, KlDriftDetector>> {
-    let d = unsafe { handle(d, "detector") }?;
-    d.inner.lock().map_err(|_| poisoned(KL))
-}
+artifact_handle!(FlKlDrift: Mutex<KlDriftDetector>, config KlDriftConfig, arg "detector", prefix "kl_drift");
 
 /// Builds a detector without a baseline from a JSON config with the core's snake_case names
 /// (`window`, `bins`, `range`, `epsilon`, `threshold_mode` ("calibrated" | "fixed"),
@@ -79,12 +53,7 @@ pub unsafe extern "C" fn fl_kl_drift_new(
     config_json: *const c_char,
     out: *mut *mut FlKlDrift,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: KlDriftConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = kl_raw(KlDriftDetector::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Builds a detector whose baseline is `n` scores (read only during the call) and calibrates its
@@ -103,7 +72,7 @@ pub unsafe extern "C" fn fl_kl_drift_from_baseline(
         let out = unsafe { out_arg(out, "out") }?;
         let scores = unsafe { slice_arg(scores, n, "scores") }?;
         let config: KlDriftConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = kl_raw(KlDriftDetector::from_baseline(scores, config)?);
+        *out = artifact::give(KlDriftDetector::from_baseline(scores, config)?);
         Ok(())
     })
 }
@@ -123,7 +92,7 @@ pub unsafe extern "C" fn fl_kl_drift_from_histogram(
         let out = unsafe { out_arg(out, "out") }?;
         let counts = unsafe { slice_arg(counts, n, "counts") }?;
         let config: KlDriftConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = kl_raw(KlDriftDetector::from_histogram(counts, config)?);
+        *out = artifact::give(KlDriftDetector::from_histogram(counts, config)?);
         Ok(())
     })
 }
@@ -133,7 +102,7 @@ pub unsafe extern "C" fn fl_kl_drift_from_histogram(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_kl_drift_free(d: *mut FlKlDrift) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(d, "fl_kl_drift_free") })
+    unsafe { artifact::free(d) }
 }
 
 /// Replaces the baseline with `n` scores, recalibrates, and resets the window and events.
@@ -145,7 +114,7 @@ pub unsafe extern "C" fn fl_kl_drift_set_baseline(
 ) -> FlStatus {
     guard(|| {
         let scores = unsafe { slice_arg(scores, n, "scores") }?;
-        unsafe { kl(d) }?.set_baseline(scores)?;
+        unsafe { write(d) }?.set_baseline(scores)?;
         Ok(())
     })
 }
@@ -159,7 +128,7 @@ pub unsafe extern "C" fn fl_kl_drift_set_baseline_histogram(
 ) -> FlStatus {
     guard(|| {
         let counts = unsafe { slice_arg(counts, n, "counts") }?;
-        unsafe { kl(d) }?.set_baseline_histogram(counts)?;
+        unsafe { write(d) }?.set_baseline_histogram(counts)?;
         Ok(())
     })
 }
@@ -178,7 +147,7 @@ pub unsafe extern "C" fn fl_kl_drift_add(
     guard(|| {
         let drift = unsafe { out_arg(drift, "drift") }?;
         let kl_out = unsafe { out_arg(kl, "kl") }?;
-        let c = unsafe { self::kl(d) }?.add(score, unsafe { self::timestamp(timestamp) })?;
+        let c = unsafe { write(d) }?.add(score, unsafe { self::timestamp(timestamp) })?;
         (*drift, *kl_out) = (c.drift, c.kl);
         Ok(())
     })
@@ -199,7 +168,7 @@ pub unsafe extern "C" fn fl_kl_drift_add_many(
     guard(|| {
         let scores = unsafe { slice_arg(scores, n, "scores") }?;
         let checks =
-            unsafe { self::kl(d) }?.add_many(scores, unsafe { self::timestamp(timestamp) })?;
+            unsafe { write(d) }?.add_many(scores, unsafe { self::timestamp(timestamp) })?;
         if let Some(out) = unsafe { out_array(drift, n) } {
             for (o, c) in out.iter_mut().zip(&checks) {
                 *o = c.drift;
@@ -237,7 +206,7 @@ pub unsafe extern "C" fn fl_kl_drift_add_batch(
     guard(|| {
         let n_starts = unsafe { out_arg(n_starts, "n_starts") }?;
         let scores = unsafe { slice_arg(scores, n, "scores") }?;
-        let r = unsafe { self::kl(d) }?.add_batch(scores, unsafe { self::timestamp(timestamp) })?;
+        let r = unsafe { write(d) }?.add_batch(scores, unsafe { self::timestamp(timestamp) })?;
         if let Some(out) = unsafe { out_array(starts, n) } {
             out[..r.drift_starts.len()].copy_from_slice(&r.drift_starts);
         }
@@ -269,7 +238,7 @@ pub unsafe extern "C" fn fl_kl_drift_calibration(
 ) -> FlStatus {
     guard(|| {
         let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { kl(d) }?.calibration()?)?;
+        *json = owned_json(&unsafe { write(d) }?.calibration()?)?;
         Ok(())
     })
 }
@@ -287,7 +256,7 @@ pub unsafe extern "C" fn fl_kl_drift_status(
 ) -> FlStatus {
     guard(|| {
         let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { kl(d) }?.status()?)?;
+        *json = owned_json(&unsafe { write(d) }?.status()?)?;
         Ok(())
     })
 }
@@ -305,7 +274,7 @@ pub unsafe extern "C" fn fl_kl_drift_summary(
 ) -> FlStatus {
     guard(|| {
         let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { kl(d) }?.summary(days)?)?;
+        *json = owned_json(&unsafe { write(d) }?.summary(days)?)?;
         Ok(())
     })
 }
@@ -314,7 +283,7 @@ pub unsafe extern "C" fn fl_kl_drift_summary(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_kl_drift_reset(d: *mut FlKlDrift) -> FlStatus {
     guard(|| {
-        unsafe { kl(d) }?.reset();
+        unsafe { write(d) }?.reset();
         Ok(())
     })
 }
@@ -324,7 +293,7 @@ pub unsafe extern "C" fn fl_kl_drift_reset(d: *mut FlKlDrift) -> FlStatus {
 pub unsafe extern "C" fn fl_kl_drift_is_fitted(d: *const FlKlDrift, fitted: *mut bool) -> FlStatus {
     guard(|| {
         let fitted = unsafe { out_arg(fitted, "fitted") }?;
-        *fitted = unsafe { kl(d) }?.is_fitted();
+        *fitted = unsafe { write(d) }?.is_fitted();
         Ok(())
     })
 }
@@ -345,7 +314,7 @@ pub unsafe extern "C" fn fl_kl_drift_thresholds(
                 out_arg(severe, "severe")?,
             )
         };
-        let t = unsafe { kl(d) }?.thresholds()?;
+        let t = unsafe { write(d) }?.thresholds()?;
         (*w, *dr, *s) = (t.watch, t.drift, t.severe);
         Ok(())
     })
@@ -363,7 +332,7 @@ pub unsafe extern "C" fn fl_kl_drift_baseline_histogram(
     guard(|| {
         let counts = unsafe { out_arg(counts, "counts") }?;
         let len = unsafe { out_arg(len, "len") }?;
-        let h = unsafe { kl(d) }?.baseline_histogram()?;
+        let h = unsafe { write(d) }?.baseline_histogram()?;
         (*counts, *len) = give_slice(h.into_iter().map(|c| c as f64).collect());
         Ok(())
     })
@@ -377,11 +346,7 @@ pub unsafe extern "C" fn fl_kl_drift_config(
     d: *const FlKlDrift,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { kl(d) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(d, json) }
 }
 
 /// The detector (config, baseline, thresholds, window, events) as a model file in memory.
@@ -393,12 +358,7 @@ pub unsafe extern "C" fn fl_kl_drift_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { kl(d) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(d, bytes, len) }
 }
 
 /// Decodes a model file held in memory (`len` bytes, read only during the call).
@@ -410,22 +370,13 @@ pub unsafe extern "C" fn fl_kl_drift_from_bytes(
     len: usize,
     out: *mut *mut FlKlDrift,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = kl_raw(KlDriftDetector::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file atomically (a failed save keeps any previous file).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_kl_drift_save(d: *const FlKlDrift, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { kl(d) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(d, path) }
 }
 
 /// Reads a model file written by `save` in any language.
@@ -436,12 +387,7 @@ pub unsafe extern "C" fn fl_kl_drift_load(
     path: *const c_char,
     out: *mut *mut FlKlDrift,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = kl_raw(KlDriftDetector::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,18 +400,7 @@ pub struct FlAdwin {
     inner: Mutex<Adwin>,
 }
 
-impl FlAdwin {
-    fn into_raw(d: Adwin) -> *mut FlAdwin {
-        crate::into_handle(Box::new(FlAdwin {
-            inner: Mutex::new(d),
-        }))
-    }
-
-    unsafe fn get<'a>(p: *const FlAdwin) -> Res<MutexGuard<'a, Adwin>> {
-        let h = unsafe { handle(p, "detector") }?;
-        unsafe { locked(&h.inner, "FlAdwin") }
-    }
-}
+artifact_handle!(FlAdwin: Mutex<Adwin>, config AdwinConfig, arg "detector", prefix "adwin");
 
 /// Builds a detector from a JSON config with river's snake_case parameter names; NULL
 /// means river's defaults. Bad or unknown fields give `FL_STATUS_INVALID_CONFIG`.
@@ -476,12 +411,7 @@ pub unsafe extern "C" fn fl_adwin_new(
     config_json: *const c_char,
     out: *mut *mut FlAdwin,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: AdwinConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlAdwin::into_raw(Adwin::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -489,7 +419,7 @@ pub unsafe extern "C" fn fl_adwin_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_free(d: *mut FlAdwin) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(d, "fl_adwin_free") })
+    unsafe { artifact::free(d) }
 }
 
 /// Adds one value; `*drift` is true when a change was detected at it. A non-finite value, or
@@ -498,7 +428,7 @@ pub unsafe extern "C" fn fl_adwin_free(d: *mut FlAdwin) -> FlStatus {
 pub unsafe extern "C" fn fl_adwin_update(d: *mut FlAdwin, x: f64, drift: *mut bool) -> FlStatus {
     guard(|| {
         let drift = unsafe { out_arg(drift, "drift") }?;
-        *drift = unsafe { FlAdwin::get(d) }?.update(x)?;
+        *drift = unsafe { write(d) }?.update(x)?;
         Ok(())
     })
 }
@@ -518,7 +448,7 @@ pub unsafe extern "C" fn fl_adwin_update_many(
     guard(|| {
         let n_hits = unsafe { out_arg(n_hits, "n_hits") }?;
         let xs = unsafe { slice_arg(xs, n, "xs") }?;
-        let hits = unsafe { FlAdwin::get(d) }?.update_many(xs)?;
+        let hits = unsafe { write(d) }?.update_many(xs)?;
         if let Some(out) = unsafe { out_array(indices, n) } {
             out[..hits.len()].copy_from_slice(&hits);
         }
@@ -532,7 +462,7 @@ pub unsafe extern "C" fn fl_adwin_update_many(
 pub unsafe extern "C" fn fl_adwin_drift_detected(d: *const FlAdwin, drift: *mut bool) -> FlStatus {
     guard(|| {
         let drift = unsafe { out_arg(drift, "drift") }?;
-        *drift = unsafe { FlAdwin::get(d) }?.drift_detected();
+        *drift = unsafe { write(d) }?.drift_detected();
         Ok(())
     })
 }
@@ -542,7 +472,7 @@ pub unsafe extern "C" fn fl_adwin_drift_detected(d: *const FlAdwin, drift: *mut 
 pub unsafe extern "C" fn fl_adwin_n_detections(d: *const FlAdwin, n: *mut usize) -> FlStatus {
     guard(|| {
         let n = unsafe { out_arg(n, "n") }?;
-        *n = unsafe { FlAdwin::get(d) }?.n_detections() as usize;
+        *n = unsafe { write(d) }?.n_detections() as usize;
         Ok(())
     })
 }
@@ -551,7 +481,7 @@ pub unsafe extern "C" fn fl_adwin_n_detections(d: *const FlAdwin, n: *mut usize)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_reset(d: *mut FlAdwin) -> FlStatus {
     guard(|| {
-        unsafe { FlAdwin::get(d) }?.reset();
+        unsafe { write(d) }?.reset();
         Ok(())
     })
 }
@@ -561,11 +491,7 @@ pub unsafe extern "C" fn fl_adwin_reset(d: *mut FlAdwin) -> FlStatus {
 /// On success `*json` owns a new string: free it with `fl_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_config(d: *const FlAdwin, json: *mut *mut c_char) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { FlAdwin::get(d) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(d, json) }
 }
 
 /// The whole detector state as a model file in memory.
@@ -577,12 +503,7 @@ pub unsafe extern "C" fn fl_adwin_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { FlAdwin::get(d) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(d, bytes, len) }
 }
 
 /// Decodes a model file held in memory (`len` bytes, read only during the call).
@@ -594,22 +515,13 @@ pub unsafe extern "C" fn fl_adwin_from_bytes(
     len: usize,
     out: *mut *mut FlAdwin,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlAdwin::into_raw(Adwin::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file atomically.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_save(d: *const FlAdwin, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { FlAdwin::get(d) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(d, path) }
 }
 
 /// Reads a model file written by `save` in any language.
@@ -617,12 +529,7 @@ pub unsafe extern "C" fn fl_adwin_save(d: *const FlAdwin, path: *const c_char) -
 /// On success `*out` owns a new handle: free it with the matching `_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_load(path: *const c_char, out: *mut *mut FlAdwin) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlAdwin::into_raw(Adwin::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 /// A Page-Hinkley change detector with river's parameters (`min_instances` 30, `delta` 0.005, `threshold` 50, `alpha` 1 - 0.0001, `mode` "both") and change points.
@@ -632,18 +539,7 @@ pub struct FlPageHinkley {
     inner: Mutex<PageHinkley>,
 }
 
-impl FlPageHinkley {
-    fn into_raw(d: PageHinkley) -> *mut FlPageHinkley {
-        crate::into_handle(Box::new(FlPageHinkley {
-            inner: Mutex::new(d),
-        }))
-    }
-
-    unsafe fn get<'a>(p: *const FlPageHinkley) -> Res<MutexGuard<'a, PageHinkley>> {
-        let h = unsafe { handle(p, "detector") }?;
-        unsafe { locked(&h.inner, "FlPageHinkley") }
-    }
-}
+artifact_handle!(FlPageHinkley: Mutex<PageHinkley>, config PageHinkleyConfig, arg "detector", prefix "page_hinkley");
 
 /// Builds a detector from a JSON config with river's snake_case parameter names; NULL
 /// means river's defaults. Bad or unknown fields give `FL_STATUS_INVALID_CONFIG`.
@@ -654,12 +550,7 @@ pub unsafe extern "C" fn fl_page_hinkley_new(
     config_json: *const c_char,
     out: *mut *mut FlPageHinkley,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: PageHinkleyConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlPageHinkley::into_raw(PageHinkley::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a detector. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -667,7 +558,7 @@ pub unsafe extern "C" fn fl_page_hinkley_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_page_hinkley_free(d: *mut FlPageHinkley) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(d, "fl_page_hinkley_free") })
+    unsafe { artifact::free(d) }
 }
 
 /// Adds one value; `*drift` is true when a change was detected at it. A non-finite value, or
@@ -680,7 +571,7 @@ pub unsafe extern "C" fn fl_page_hinkley_update(
 ) -> FlStatus {
     guard(|| {
         let drift = unsafe { out_arg(drift, "drift") }?;
-        *drift = unsafe { FlPageHinkley::get(d) }?.update(x)?;
+        *drift = unsafe { write(d) }?.update(x)?;
         Ok(())
     })
 }
@@ -700,7 +591,7 @@ pub unsafe extern "C" fn fl_page_hinkley_update_many(
     guard(|| {
         let n_hits = unsafe { out_arg(n_hits, "n_hits") }?;
         let xs = unsafe { slice_arg(xs, n, "xs") }?;
-        let hits = unsafe { FlPageHinkley::get(d) }?.update_many(xs)?;
+        let hits = unsafe { write(d) }?.update_many(xs)?;
         if let Some(out) = unsafe { out_array(indices, n) } {
             out[..hits.len()].copy_from_slice(&hits);
         }
@@ -717,7 +608,7 @@ pub unsafe extern "C" fn fl_page_hinkley_drift_detected(
 ) -> FlStatus {
     guard(|| {
         let drift = unsafe { out_arg(drift, "drift") }?;
-        *drift = unsafe { FlPageHinkley::get(d) }?.drift_detected();
+        *drift = unsafe { write(d) }?.drift_detected();
         Ok(())
     })
 }
@@ -730,7 +621,7 @@ pub unsafe extern "C" fn fl_page_hinkley_n_detections(
 ) -> FlStatus {
     guard(|| {
         let n = unsafe { out_arg(n, "n") }?;
-        *n = unsafe { FlPageHinkley::get(d) }?.n_detections() as usize;
+        *n = unsafe { write(d) }?.n_detections() as usize;
         Ok(())
     })
 }
@@ -739,7 +630,7 @@ pub unsafe extern "C" fn fl_page_hinkley_n_detections(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_page_hinkley_reset(d: *mut FlPageHinkley) -> FlStatus {
     guard(|| {
-        unsafe { FlPageHinkley::get(d) }?.reset();
+        unsafe { write(d) }?.reset();
         Ok(())
     })
 }
@@ -752,11 +643,7 @@ pub unsafe extern "C" fn fl_page_hinkley_config(
     d: *const FlPageHinkley,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { FlPageHinkley::get(d) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(d, json) }
 }
 
 /// The whole detector state as a model file in memory.
@@ -768,12 +655,7 @@ pub unsafe extern "C" fn fl_page_hinkley_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { FlPageHinkley::get(d) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(d, bytes, len) }
 }
 
 /// Decodes a model file held in memory (`len` bytes, read only during the call).
@@ -785,12 +667,7 @@ pub unsafe extern "C" fn fl_page_hinkley_from_bytes(
     len: usize,
     out: *mut *mut FlPageHinkley,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlPageHinkley::into_raw(PageHinkley::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file atomically.
@@ -799,11 +676,7 @@ pub unsafe extern "C" fn fl_page_hinkley_save(
     d: *const FlPageHinkley,
     path: *const c_char,
 ) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { FlPageHinkley::get(d) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(d, path) }
 }
 
 /// Reads a model file written by `save` in any language.
@@ -814,12 +687,7 @@ pub unsafe extern "C" fn fl_page_hinkley_load(
     path: *const c_char,
     out: *mut *mut FlPageHinkley,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlPageHinkley::into_raw(PageHinkley::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 /// Number of values in the ADWIN window.
@@ -827,7 +695,7 @@ pub unsafe extern "C" fn fl_page_hinkley_load(
 pub unsafe extern "C" fn fl_adwin_width(d: *const FlAdwin, width: *mut f64) -> FlStatus {
     guard(|| {
         let width = unsafe { out_arg(width, "width") }?;
-        *width = unsafe { FlAdwin::get(d) }?.width();
+        *width = unsafe { write(d) }?.width();
         Ok(())
     })
 }
@@ -837,7 +705,7 @@ pub unsafe extern "C" fn fl_adwin_width(d: *const FlAdwin, width: *mut f64) -> F
 pub unsafe extern "C" fn fl_adwin_estimation(d: *const FlAdwin, mean: *mut f64) -> FlStatus {
     guard(|| {
         let mean = unsafe { out_arg(mean, "mean") }?;
-        *mean = unsafe { FlAdwin::get(d) }?.estimation();
+        *mean = unsafe { write(d) }?.estimation();
         Ok(())
     })
 }
@@ -847,7 +715,7 @@ pub unsafe extern "C" fn fl_adwin_estimation(d: *const FlAdwin, mean: *mut f64) 
 pub unsafe extern "C" fn fl_adwin_variance(d: *const FlAdwin, variance: *mut f64) -> FlStatus {
     guard(|| {
         let variance = unsafe { out_arg(variance, "variance") }?;
-        *variance = unsafe { FlAdwin::get(d) }?.variance();
+        *variance = unsafe { write(d) }?.variance();
         Ok(())
     })
 }

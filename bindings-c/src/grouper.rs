@@ -1,15 +1,12 @@
 //! `FlGrouper`: stable, order-independent incident groups (core `window::IncidentGrouper`).
 
 use std::ffi::c_char;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::RwLock;
 
-use faultlens::Artifact;
 use faultlens::window::{GroupInput, GrouperConfig, IncidentGrouper};
 
-use crate::{
-    Fail, FlStatus, Res, config_arg, give_slice, guard, handle, out_arg, owned_c_string,
-    owned_json, path_arg, slice_arg, str_arg,
-};
+use crate::artifact::{self, artifact_handle, read, write};
+use crate::{FlStatus, guard, out_arg, owned_c_string, owned_json, slice_arg, str_arg};
 
 /// Online incident groups: connected components of the similarity graph, named after their
 /// earliest member (see docs/window.md). Thread-safe: a read-write lock inside; `fl_grouper_add`
@@ -19,34 +16,7 @@ pub struct FlGrouper {
     inner: RwLock<IncidentGrouper>,
 }
 
-impl FlGrouper {
-    fn into_raw(g: IncidentGrouper) -> *mut FlGrouper {
-        crate::into_handle(Box::new(FlGrouper {
-            inner: RwLock::new(g),
-        }))
-    }
-}
-
-fn poisoned() -> Fail {
-    Fail::new(
-        FlStatus::Panic,
-        "this FlGrouper is unusable: an earlier call panicked while updating it",
-    )
-}
-
-unsafe fn read<'a>(g: *const FlGrouper) -> Res<RwLockReadGuard<'a, IncidentGrouper>> {
-    unsafe { handle(g, "grouper") }?
-        .inner
-        .read()
-        .map_err(|_| poisoned())
-}
-
-unsafe fn write<'a>(g: *const FlGrouper) -> Res<RwLockWriteGuard<'a, IncidentGrouper>> {
-    unsafe { handle(g, "grouper") }?
-        .inner
-        .write()
-        .map_err(|_| poisoned())
-}
+artifact_handle!(FlGrouper: RwLock<IncidentGrouper>, config GrouperConfig, arg "grouper", prefix "grouper");
 
 /// One incident to group, read only during the call. `id` is required (NUL-terminated UTF-8,
 /// unique); `text` may be NULL (no text); `embedding` may be NULL (no embedding), else `dim`
@@ -73,19 +43,14 @@ pub unsafe extern "C" fn fl_grouper_new(
     config_json: *const c_char,
     out: *mut *mut FlGrouper,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: GrouperConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlGrouper::into_raw(IncidentGrouper::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a grouper. NULL is a no-op; a pointer that is not a live grouper is refused with
 /// `FL_STATUS_INVALID_INPUT`. No other call may be using the handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_grouper_free(g: *mut FlGrouper) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(g, "fl_grouper_free") })
+    unsafe { artifact::free(g) }
 }
 
 /// Adds `n` incidents. `*out_json` receives `{"assignments": [{"id", "group", "new_group"}],
@@ -189,17 +154,13 @@ pub unsafe extern "C" fn fl_grouper_len(g: *const FlGrouper, out: *mut usize) ->
     })
 }
 
-/// The config as JSON into `*out_json` (free with `fl_string_free`). Read lock.
+/// The config as JSON into `*json` (free with `fl_string_free`). Read lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_grouper_config(
     g: *const FlGrouper,
-    out_json: *mut *mut c_char,
+    json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out_json, "out_json") }?;
-        *out = owned_json(unsafe { read(g) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(g, json) }
 }
 
 /// The whole state as model-file bytes; free with `fl_bytes_free(*bytes, *len)`. Read lock.
@@ -209,12 +170,7 @@ pub unsafe extern "C" fn fl_grouper_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { read(g) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(g, bytes, len) }
 }
 
 /// Restores a grouper from `fl_grouper_to_bytes` output. On success `*out` owns a new handle.
@@ -224,22 +180,13 @@ pub unsafe extern "C" fn fl_grouper_from_bytes(
     len: usize,
     out: *mut *mut FlGrouper,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlGrouper::into_raw(IncidentGrouper::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the state to `path` atomically (a failed save leaves the old file). Read lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_grouper_save(g: *const FlGrouper, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { read(g) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(g, path) }
 }
 
 /// Reads a state written by `save` in any language. On success `*out` owns a new handle.
@@ -248,10 +195,5 @@ pub unsafe extern "C" fn fl_grouper_load(
     path: *const c_char,
     out: *mut *mut FlGrouper,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlGrouper::into_raw(IncidentGrouper::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }

@@ -7,24 +7,31 @@
 
 use std::ffi::{CString, c_char};
 
-use faultlens::{Artifact, Hit, SearchOptions, SimilarityIndex, TextHit, TextIndex};
+use faultlens::{
+    Hit, IndexConfig, SearchOptions, SimilarityIndex, TextHit, TextIndex, TextIndexConfig,
+};
 
+use crate::artifact::{self, ArtifactHandle, Unlocked, artifact_handle};
 use crate::{
-    Fail, FlStatus, FlStrings, Res, c_string, config_arg, give_slice, guard, guard_or, handle,
-    out_arg, owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    Fail, FlStatus, FlStrings, Res, c_string, give_slice, guard, guard_or, handle, out_arg,
+    owned_c_string, slice_arg, str_arg, str_array_arg,
 };
 
 /// A similarity index over float vectors (HNSW graph; exact scans below `exact_below` vectors).
 /// Create with `fl_index_new`, `fl_index_from_bytes` or `fl_index_load`; free with `fl_index_free`.
 pub struct FlIndex {
-    inner: SimilarityIndex,
+    inner: Unlocked<SimilarityIndex>,
 }
+
+artifact_handle!(FlIndex: Unlocked<SimilarityIndex>, config IndexConfig, arg "index", prefix "index");
 
 /// A text index: (error text, payload) pairs searched by text. Create with `fl_text_index_new`,
 /// `fl_text_index_from_bytes` or `fl_text_index_load`; free with `fl_text_index_free`.
 pub struct FlTextIndex {
-    inner: TextIndex,
+    inner: Unlocked<TextIndex>,
 }
+
+artifact_handle!(FlTextIndex: Unlocked<TextIndex>, config TextIndexConfig, arg "index", prefix "text_index");
 
 struct HitRow {
     ids: Vec<u64>,
@@ -89,11 +96,11 @@ impl FlHits {
 }
 
 unsafe fn index<'a>(p: *const FlIndex) -> Res<&'a SimilarityIndex> {
-    Ok(&unsafe { handle(p, "index") }?.inner)
+    Ok(&unsafe { handle(p, FlIndex::ARG) }?.inner.0)
 }
 
 pub(crate) unsafe fn text_index<'a>(p: *const FlTextIndex) -> Res<&'a TextIndex> {
-    Ok(&unsafe { handle(p, "index") }?.inner)
+    Ok(&unsafe { handle(p, FlTextIndex::ARG) }?.inner.0)
 }
 
 /// `rows * dim` floats; `dim` must be the index's (else `FL_STATUS_DIMENSION`).
@@ -149,6 +156,59 @@ unsafe fn options_arg(p: *const c_char) -> Res<SearchOptions> {
     )
 }
 
+/// The ids of an add or remove: numbers, or string keys (each stored under a number of its own).
+/// The `_keyed` functions differ from their numeric twins only here.
+#[derive(Clone, Copy)]
+enum Ids {
+    Numbers(*const u64),
+    Keys(*const *const c_char),
+}
+
+enum IdsArg<'a> {
+    Numbers(&'a [u64]),
+    Keys(Vec<&'a str>),
+}
+
+impl Ids {
+    unsafe fn arg<'a>(self, n: usize) -> Res<IdsArg<'a>> {
+        Ok(match self {
+            Ids::Numbers(p) => IdsArg::Numbers(unsafe { slice_arg(p, n, "ids") }?),
+            Ids::Keys(p) => IdsArg::Keys(unsafe { str_array_arg(p, n, "keys") }?),
+        })
+    }
+}
+
+/// `fl_index_add` / `fl_index_add_keyed`.
+unsafe fn add(
+    idx: *const FlIndex,
+    ids: Ids,
+    vectors: *const f32,
+    rows: usize,
+    dim: usize,
+    payloads: *const *const c_char,
+) -> Res<()> {
+    let index = unsafe { index(idx) }?;
+    let ids = unsafe { ids.arg(rows) }?;
+    let v = unsafe { vectors_arg(vectors, rows, dim, index.dim()) }?;
+    let p = unsafe { payloads_arg(payloads, rows) }?;
+    match ids {
+        IdsArg::Numbers(ids) => index.add(ids, v, p)?,
+        IdsArg::Keys(keys) => index.add_keyed(&keys, v, p)?,
+    }
+    Ok(())
+}
+
+/// `fl_index_remove` / `fl_index_remove_keyed`.
+unsafe fn remove(idx: *const FlIndex, ids: Ids, n: usize) -> Res<()> {
+    let ids = unsafe { ids.arg(n) }?;
+    let index = unsafe { index(idx) }?;
+    match ids {
+        IdsArg::Numbers(ids) => index.remove(ids)?,
+        IdsArg::Keys(keys) => index.remove_keyed(&keys)?,
+    }
+    Ok(())
+}
+
 /// Builds an empty index from a JSON config with the core's names: `dim` (required), `metric`
 /// (`"cosine"`, `"dot"`, `"l2"`), `m`, `ef_construction`, `ef_search`, `exact_below`,
 /// `max_items` (a cap on stored ids, none by default); e.g.
@@ -160,14 +220,7 @@ pub unsafe extern "C" fn fl_index_new(
     config_json: *const c_char,
     out: *mut *mut FlIndex,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config = unsafe { config_arg(config_json, "config_json") }?;
-        *out = crate::into_handle(Box::new(FlIndex {
-            inner: SimilarityIndex::new(config)?,
-        }));
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees an index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -175,7 +228,7 @@ pub unsafe extern "C" fn fl_index_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_free(idx: *mut FlIndex) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(idx, "fl_index_free") })
+    unsafe { artifact::free(idx) }
 }
 
 /// Adds `rows` vectors (`vectors`: `rows * dim` floats) under `ids` (`rows` of them), with
@@ -191,14 +244,7 @@ pub unsafe extern "C" fn fl_index_add(
     dim: usize,
     payloads: *const *const c_char,
 ) -> FlStatus {
-    guard(|| {
-        let index = unsafe { index(idx) }?;
-        let ids = unsafe { slice_arg(ids, rows, "ids") }?;
-        let v = unsafe { vectors_arg(vectors, rows, dim, index.dim()) }?;
-        let p = unsafe { payloads_arg(payloads, rows) }?;
-        index.add(ids, v, p)?;
-        Ok(())
-    })
+    guard(|| unsafe { add(idx, Ids::Numbers(ids), vectors, rows, dim, payloads) })
 }
 
 /// The `k` nearest ids of each of `rows` query vectors, best first (fewer when fewer qualify).
@@ -261,14 +307,7 @@ pub unsafe extern "C" fn fl_index_add_keyed(
     dim: usize,
     payloads: *const *const c_char,
 ) -> FlStatus {
-    guard(|| {
-        let index = unsafe { index(idx) }?;
-        let keys = unsafe { str_array_arg(keys, rows, "keys") }?;
-        let v = unsafe { vectors_arg(vectors, rows, dim, index.dim()) }?;
-        let p = unsafe { payloads_arg(payloads, rows) }?;
-        index.add_keyed(&keys, v, p)?;
-        Ok(())
-    })
+    guard(|| unsafe { add(idx, Ids::Keys(keys), vectors, rows, dim, payloads) })
 }
 
 /// Removes `n` string keys (all or nothing: an unknown or repeated key removes none).
@@ -279,11 +318,7 @@ pub unsafe extern "C" fn fl_index_remove_keyed(
     keys: *const *const c_char,
     n: usize,
 ) -> FlStatus {
-    guard(|| {
-        let keys = unsafe { str_array_arg(keys, n, "keys") }?;
-        unsafe { index(idx) }?.remove_keyed(&keys)?;
-        Ok(())
-    })
+    guard(|| unsafe { remove(idx, Ids::Keys(keys), n) })
 }
 
 /// Writes whether the string key `key` is stored to `*out`. Thread-safe.
@@ -366,11 +401,7 @@ pub unsafe extern "C" fn fl_index_remove(
     ids: *const u64,
     n: usize,
 ) -> FlStatus {
-    guard(|| {
-        let ids = unsafe { slice_arg(ids, n, "ids") }?;
-        unsafe { index(idx) }?.remove(ids)?;
-        Ok(())
-    })
+    guard(|| unsafe { remove(idx, Ids::Numbers(ids), n) })
 }
 
 /// Drops removed vectors and rebuilds the graph. Thread-safe.
@@ -461,11 +492,7 @@ pub unsafe extern "C" fn fl_index_n_vectors(idx: *const FlIndex, out: *mut usize
 /// The configuration as JSON; `*json` owns it (free with `fl_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_config(idx: *const FlIndex, json: *mut *mut c_char) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { index(idx) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(idx, json) }
 }
 
 /// The index as a complete model file in memory; `*bytes` owns `*len` bytes (free with
@@ -476,12 +503,7 @@ pub unsafe extern "C" fn fl_index_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { index(idx) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(idx, bytes, len) }
 }
 
 /// Decodes a model file held in memory (the graph is rebuilt). On success `*out` owns a new
@@ -492,38 +514,20 @@ pub unsafe extern "C" fn fl_index_from_bytes(
     len: usize,
     out: *mut *mut FlIndex,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = crate::into_handle(Box::new(FlIndex {
-            inner: SimilarityIndex::from_bytes(bytes)?,
-        }));
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file to `path` atomically. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_save(idx: *const FlIndex, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { index(idx) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(idx, path) }
 }
 
 /// Reads a model file written by `save` in any language. On success `*out` owns a new handle:
 /// free it with `fl_index_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_load(path: *const c_char, out: *mut *mut FlIndex) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = crate::into_handle(Box::new(FlIndex {
-            inner: SimilarityIndex::load(path)?,
-        }));
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,14 +542,7 @@ pub unsafe extern "C" fn fl_text_index_new(
     config_json: *const c_char,
     out: *mut *mut FlTextIndex,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config = unsafe { config_arg(config_json, "config_json") }?;
-        *out = crate::into_handle(Box::new(FlTextIndex {
-            inner: TextIndex::new(config)?,
-        }));
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a text index. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -553,7 +550,7 @@ pub unsafe extern "C" fn fl_text_index_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_text_index_free(idx: *mut FlTextIndex) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(idx, "fl_text_index_free") })
+    unsafe { artifact::free(idx) }
 }
 
 /// Adds `n` texts with optional payloads (NULL, or `n` strings each possibly NULL). `*ids` owns
@@ -807,11 +804,7 @@ pub unsafe extern "C" fn fl_text_index_config(
     idx: *const FlTextIndex,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { text_index(idx) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(idx, json) }
 }
 
 /// The text index as a model file in memory; `*bytes` owns `*len` bytes (free with
@@ -822,12 +815,7 @@ pub unsafe extern "C" fn fl_text_index_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { text_index(idx) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(idx, bytes, len) }
 }
 
 /// Decodes a text index model file held in memory. Free the handle with `fl_text_index_free`.
@@ -837,14 +825,7 @@ pub unsafe extern "C" fn fl_text_index_from_bytes(
     len: usize,
     out: *mut *mut FlTextIndex,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = crate::into_handle(Box::new(FlTextIndex {
-            inner: TextIndex::from_bytes(bytes)?,
-        }));
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file to `path` atomically.
@@ -853,11 +834,7 @@ pub unsafe extern "C" fn fl_text_index_save(
     idx: *const FlTextIndex,
     path: *const c_char,
 ) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { text_index(idx) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(idx, path) }
 }
 
 /// Reads a text index model file. Free the handle with `fl_text_index_free`.
@@ -866,14 +843,7 @@ pub unsafe extern "C" fn fl_text_index_load(
     path: *const c_char,
     out: *mut *mut FlTextIndex,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = crate::into_handle(Box::new(FlTextIndex {
-            inner: TextIndex::load(path)?,
-        }));
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 // ---------------------------------------------------------------------------------------------

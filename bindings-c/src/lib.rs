@@ -21,6 +21,7 @@ use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
+pub(crate) mod artifact;
 pub mod classify;
 pub mod drift;
 pub mod grouper;

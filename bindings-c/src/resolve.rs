@@ -1,14 +1,15 @@
 //! `FlResolver` (`faultlens::resolve::Resolver`) and `FlResolution` from C.
 
 use std::ffi::{CString, c_char};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::RwLock;
 
 use faultlens::Artifact;
 use faultlens::resolve::{Mode, Resolution, Resolver, ResolverConfig, Rule, Rules};
 
+use crate::artifact::{self, artifact_handle, read, write};
 use crate::{
-    Fail, FlStatus, Res, c_string, config_arg, give_slice, guard, guard_or, handle, out_arg,
-    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    FlStatus, Res, c_string, guard, guard_or, handle, out_arg, owned_c_string, owned_json,
+    path_arg, slice_arg, str_arg, str_array_arg,
 };
 
 /// The rules → similar past errors → classifier cascade, with feedback and metrics.
@@ -21,34 +22,7 @@ pub struct FlResolver {
     inner: RwLock<Resolver>,
 }
 
-impl FlResolver {
-    fn into_raw(r: Resolver) -> *mut FlResolver {
-        crate::into_handle(Box::new(FlResolver {
-            inner: RwLock::new(r),
-        }))
-    }
-}
-
-fn poisoned() -> Fail {
-    Fail::new(
-        FlStatus::Panic,
-        "this FlResolver is unusable: an earlier call panicked while updating it",
-    )
-}
-
-unsafe fn read<'a>(r: *const FlResolver) -> Res<RwLockReadGuard<'a, Resolver>> {
-    unsafe { handle(r, "resolver") }?
-        .inner
-        .read()
-        .map_err(|_| poisoned())
-}
-
-unsafe fn write<'a>(r: *const FlResolver) -> Res<RwLockWriteGuard<'a, Resolver>> {
-    unsafe { handle(r, "resolver") }?
-        .inner
-        .write()
-        .map_err(|_| poisoned())
-}
+artifact_handle!(FlResolver: RwLock<Resolver>, config ResolverConfig, arg "resolver", prefix "resolver");
 
 /// `method` as a mode; NULL means `"auto"`.
 unsafe fn mode_arg(method: *const c_char) -> Res<Mode> {
@@ -98,12 +72,7 @@ pub unsafe extern "C" fn fl_resolver_new(
     config_json: *const c_char,
     out: *mut *mut FlResolver,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: ResolverConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlResolver::into_raw(Resolver::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a resolver. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -111,7 +80,7 @@ pub unsafe extern "C" fn fl_resolver_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolver_free(r: *mut FlResolver) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(r, "fl_resolver_free") })
+    unsafe { artifact::free(r) }
 }
 
 /// Replaces the rules with a JSON array of `{"name", "pattern", "solution"}` objects (`name`
@@ -143,7 +112,7 @@ pub unsafe extern "C" fn fl_resolver_set_classifier(
     classifier: *const crate::classify::FlClassifier,
 ) -> FlStatus {
     guard(|| {
-        let c = unsafe { crate::classify::read(classifier) }?.clone();
+        let c = unsafe { read(classifier) }?.clone();
         unsafe { write(r) }?.set_classifier(c)?;
         Ok(())
     })
@@ -503,11 +472,7 @@ pub unsafe extern "C" fn fl_resolver_config(
     r: *const FlResolver,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { read(r) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(r, json) }
 }
 
 /// The whole resolver (config, rules, knowledge base, classifier) as a model file in memory.
@@ -519,12 +484,7 @@ pub unsafe extern "C" fn fl_resolver_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { read(r) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(r, bytes, len) }
 }
 
 /// Decodes a resolver file held in memory (`len` bytes, read only during the call).
@@ -536,22 +496,13 @@ pub unsafe extern "C" fn fl_resolver_from_bytes(
     len: usize,
     out: *mut *mut FlResolver,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlResolver::into_raw(Resolver::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the resolver file to `path` atomically: a failed save leaves any previous file intact.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_resolver_save(r: *const FlResolver, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { read(r) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(r, path) }
 }
 
 /// Reads a resolver file written by `save` in any language.
@@ -562,12 +513,7 @@ pub unsafe extern "C" fn fl_resolver_load(
     path: *const c_char,
     out: *mut *mut FlResolver,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlResolver::into_raw(Resolver::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 use std::ffi::c_char;
 
-use faultlens::{Artifact, Preprocessor, PreprocessorConfig};
+use faultlens::{Preprocessor, PreprocessorConfig};
 
+use crate::artifact::{self, Unlocked, artifact_handle, read};
 use crate::{
-    FlStatus, FlStringLists, FlStrings, Res, config_arg, give_slice, guard, handle, out_arg,
-    owned_c_string, owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    FlStatus, FlStringLists, FlStrings, guard, out_arg, owned_c_string, str_arg, str_array_arg,
 };
 
 /// A configured text preprocessor (lowercase, mask, segment, stem, filter).
@@ -15,18 +15,10 @@ use crate::{
 /// several threads at once on the same handle. Create with `fl_preprocessor_new`,
 /// `fl_preprocessor_from_bytes` or `fl_preprocessor_load`; release with `fl_preprocessor_free`.
 pub struct FlPreprocessor {
-    inner: Preprocessor,
+    inner: Unlocked<Preprocessor>,
 }
 
-impl FlPreprocessor {
-    fn into_raw(inner: Preprocessor) -> *mut FlPreprocessor {
-        crate::into_handle(Box::new(FlPreprocessor { inner }))
-    }
-}
-
-unsafe fn pre<'a>(p: *const FlPreprocessor) -> Res<&'a Preprocessor> {
-    Ok(&unsafe { handle(p, "preprocessor") }?.inner)
-}
+artifact_handle!(FlPreprocessor: Unlocked<Preprocessor>, config PreprocessorConfig, arg "preprocessor", prefix "preprocessor");
 
 /// Builds a preprocessor from a JSON config with the core's snake_case field names, e.g.
 /// `{"stemmer":"none","custom_masks":[{"pattern":"ord-[0-9]+","placeholder":"<order>"}]}`;
@@ -40,12 +32,7 @@ pub unsafe extern "C" fn fl_preprocessor_new(
     config_json: *const c_char,
     out: *mut *mut FlPreprocessor,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: PreprocessorConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlPreprocessor::into_raw(Preprocessor::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a preprocessor. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -53,7 +40,7 @@ pub unsafe extern "C" fn fl_preprocessor_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_preprocessor_free(p: *mut FlPreprocessor) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(p, "fl_preprocessor_free") })
+    unsafe { artifact::free(p) }
 }
 
 /// The tokens of one text, in order. `text` is NUL-terminated UTF-8, read only during the call.
@@ -67,7 +54,7 @@ pub unsafe extern "C" fn fl_preprocessor_tokens(
 ) -> FlStatus {
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
-        let p = unsafe { pre(p) }?;
+        let p = unsafe { read(p) }?;
         let text = unsafe { str_arg(text, "text") }?;
         *out = FlStrings::from_vec(p.tokens(text))?.into_raw();
         Ok(())
@@ -88,7 +75,7 @@ pub unsafe extern "C" fn fl_preprocessor_tokens_batch(
 ) -> FlStatus {
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
-        let p = unsafe { pre(p) }?;
+        let p = unsafe { read(p) }?;
         let texts = unsafe { str_array_arg(texts, n, "texts") }?;
         *out = FlStringLists::from_vecs(p.tokens_batch(&texts))?.into_raw();
         Ok(())
@@ -106,7 +93,7 @@ pub unsafe extern "C" fn fl_preprocessor_process(
 ) -> FlStatus {
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
-        let p = unsafe { pre(p) }?;
+        let p = unsafe { read(p) }?;
         let text = unsafe { str_arg(text, "text") }?;
         *out = owned_c_string(p.process(text))?;
         Ok(())
@@ -125,7 +112,7 @@ pub unsafe extern "C" fn fl_preprocessor_process_batch(
 ) -> FlStatus {
     guard(|| {
         let out = unsafe { out_arg(out, "out") }?;
-        let p = unsafe { pre(p) }?;
+        let p = unsafe { read(p) }?;
         let texts = unsafe { str_array_arg(texts, n, "texts") }?;
         *out = FlStrings::from_vec(p.process_batch(&texts))?.into_raw();
         Ok(())
@@ -148,7 +135,7 @@ pub unsafe extern "C" fn fl_preprocessor_template(
     guard(|| {
         let masked = unsafe { out_arg(masked, "masked") }?;
         let id = unsafe { out_arg(id, "id") }?;
-        let p = unsafe { pre(p) }?;
+        let p = unsafe { read(p) }?;
         let text = unsafe { str_arg(text, "text") }?;
         let t = p.template(text);
         let m = crate::c_string(t.masked)?;
@@ -174,7 +161,7 @@ pub unsafe extern "C" fn fl_preprocessor_template_batch(
     guard(|| {
         let masked = unsafe { out_arg(masked, "masked") }?;
         let ids = unsafe { out_arg(ids, "ids") }?;
-        let p = unsafe { pre(p) }?;
+        let p = unsafe { read(p) }?;
         let texts = unsafe { str_array_arg(texts, n, "texts") }?;
         let (m, i): (Vec<String>, Vec<String>) = p
             .template_batch(&texts)
@@ -197,11 +184,7 @@ pub unsafe extern "C" fn fl_preprocessor_config(
     p: *const FlPreprocessor,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { pre(p) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(p, json) }
 }
 
 /// The preprocessor as a complete model file in memory (what `fl_preprocessor_save` writes).
@@ -214,12 +197,7 @@ pub unsafe extern "C" fn fl_preprocessor_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { pre(p) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(p, bytes, len) }
 }
 
 /// Decodes a model file held in memory (`len` bytes at `bytes`, read only during the call).
@@ -233,12 +211,7 @@ pub unsafe extern "C" fn fl_preprocessor_from_bytes(
     len: usize,
     out: *mut *mut FlPreprocessor,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlPreprocessor::into_raw(Preprocessor::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file to `path` atomically (temporary file, fsync, rename): a failed save
@@ -248,12 +221,7 @@ pub unsafe extern "C" fn fl_preprocessor_save(
     p: *const FlPreprocessor,
     path: *const c_char,
 ) -> FlStatus {
-    guard(|| {
-        let p = unsafe { pre(p) }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        p.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(p, path) }
 }
 
 /// Reads a model file written by `save` in any language (C, Rust, Python, Node).
@@ -264,10 +232,5 @@ pub unsafe extern "C" fn fl_preprocessor_load(
     path: *const c_char,
     out: *mut *mut FlPreprocessor,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlPreprocessor::into_raw(Preprocessor::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::ffi::c_char;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::RwLock;
 
-use faultlens::{Artifact, CsrMatrix, TfidfConfig, TfidfVectorizer};
+use faultlens::{CsrMatrix, TfidfConfig, TfidfVectorizer};
 
+use crate::artifact::{self, artifact_handle, read, write};
 use crate::{
-    Fail, FlStatus, FlStrings, Res, config_arg, give_slice, guard, guard_or, handle, out_arg,
-    owned_json, path_arg, slice_arg, str_arg, str_array_arg,
+    Fail, FlStatus, FlStrings, Res, give_slice, guard, guard_or, out_arg, owned_json, slice_arg,
+    str_arg, str_array_arg,
 };
 
 /// A TF-IDF vectoriser (word n-grams, scikit-learn compatible values), fitted or not.
@@ -21,34 +22,7 @@ pub struct FlTfidf {
     inner: RwLock<TfidfVectorizer>,
 }
 
-impl FlTfidf {
-    fn into_raw(v: TfidfVectorizer) -> *mut FlTfidf {
-        crate::into_handle(Box::new(FlTfidf {
-            inner: RwLock::new(v),
-        }))
-    }
-}
-
-fn poisoned() -> Fail {
-    Fail::new(
-        FlStatus::Panic,
-        "this FlTfidf is unusable: an earlier call panicked while updating it",
-    )
-}
-
-unsafe fn read<'a>(v: *const FlTfidf) -> Res<RwLockReadGuard<'a, TfidfVectorizer>> {
-    unsafe { handle(v, "vectorizer") }?
-        .inner
-        .read()
-        .map_err(|_| poisoned())
-}
-
-unsafe fn write<'a>(v: *const FlTfidf) -> Res<RwLockWriteGuard<'a, TfidfVectorizer>> {
-    unsafe { handle(v, "vectorizer") }?
-        .inner
-        .write()
-        .map_err(|_| poisoned())
-}
+artifact_handle!(FlTfidf: RwLock<TfidfVectorizer>, config TfidfConfig, arg "vectorizer", prefix "tfidf");
 
 /// A sparse matrix in compressed sparse row form, laid out as scipy's `csr_matrix`: row `i`
 /// holds the entries `indptr[i] .. indptr[i + 1]` of `indices` (columns, ascending within a row)
@@ -99,12 +73,7 @@ pub unsafe extern "C" fn fl_tfidf_new(
     config_json: *const c_char,
     out: *mut *mut FlTfidf,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: TfidfConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlTfidf::into_raw(TfidfVectorizer::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees a vectoriser. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -112,7 +81,7 @@ pub unsafe extern "C" fn fl_tfidf_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_tfidf_free(v: *mut FlTfidf) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(v, "fl_tfidf_free") })
+    unsafe { artifact::free(v) }
 }
 
 /// Learns the vocabulary and idf from `n` raw texts (NUL-terminated UTF-8, read only during the
@@ -318,11 +287,7 @@ pub unsafe extern "C" fn fl_tfidf_idf(
 /// On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe (read lock).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_tfidf_config(v: *const FlTfidf, json: *mut *mut c_char) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { read(v) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(v, json) }
 }
 
 /// The vectoriser (config and, if fitted, vocabulary and idf) as a complete model file in memory.
@@ -335,12 +300,7 @@ pub unsafe extern "C" fn fl_tfidf_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { read(v) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(v, bytes, len) }
 }
 
 /// Decodes a model file held in memory (`len` bytes, read only during the call). Truncated or
@@ -354,23 +314,14 @@ pub unsafe extern "C" fn fl_tfidf_from_bytes(
     len: usize,
     out: *mut *mut FlTfidf,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlTfidf::into_raw(TfidfVectorizer::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the model file to `path` atomically (temporary file, fsync, rename): a failed save
 /// leaves any previous file intact. Thread-safe (read lock).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_tfidf_save(v: *const FlTfidf, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { read(v) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(v, path) }
 }
 
 /// Reads a model file written by `save` in any language (C, Rust, Python, Node).
@@ -378,12 +329,7 @@ pub unsafe extern "C" fn fl_tfidf_save(v: *const FlTfidf, path: *const c_char) -
 /// On success `*out` owns a new handle: free it with `fl_tfidf_free`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_tfidf_load(path: *const c_char, out: *mut *mut FlTfidf) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlTfidf::into_raw(TfidfVectorizer::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 // ---------------------------------------------------------------------------------------------

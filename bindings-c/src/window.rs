@@ -2,14 +2,14 @@
 //! container `FlWindowResult` (with `FlIncident` views) from C.
 
 use std::ffi::{CStr, CString, c_char};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::RwLock;
 
-use faultlens::Artifact;
 use faultlens::window::{Event, Incident, Outcome, Trigger, WindowAggregator, WindowConfig};
 
+use crate::artifact::{self, artifact_handle, read, write};
 use crate::{
-    Fail, FlStatus, Res, c_string, config_arg, give_slice, guard, guard_or, handle, out_arg,
-    owned_json, path_arg, slice_arg, str_arg,
+    Fail, FlStatus, Res, c_string, config_arg, guard, guard_or, handle, out_arg, owned_json,
+    slice_arg, str_arg,
 };
 
 /// Keyed sliding-window counts over event time that raise incidents (see docs/window.md).
@@ -21,34 +21,7 @@ pub struct FlWindow {
     inner: RwLock<WindowAggregator>,
 }
 
-impl FlWindow {
-    fn into_raw(w: WindowAggregator) -> *mut FlWindow {
-        crate::into_handle(Box::new(FlWindow {
-            inner: RwLock::new(w),
-        }))
-    }
-}
-
-fn poisoned() -> Fail {
-    Fail::new(
-        FlStatus::Panic,
-        "this FlWindow is unusable: an earlier call panicked while updating it",
-    )
-}
-
-unsafe fn read<'a>(w: *const FlWindow) -> Res<RwLockReadGuard<'a, WindowAggregator>> {
-    unsafe { handle(w, "window") }?
-        .inner
-        .read()
-        .map_err(|_| poisoned())
-}
-
-unsafe fn write<'a>(w: *const FlWindow) -> Res<RwLockWriteGuard<'a, WindowAggregator>> {
-    unsafe { handle(w, "window") }?
-        .inner
-        .write()
-        .map_err(|_| poisoned())
-}
+artifact_handle!(FlWindow: RwLock<WindowAggregator>, config WindowConfig, arg "window", prefix "window");
 
 /// One log event, borrowed by faultlens only during the call. Strings are NUL-terminated UTF-8.
 /// A NULL `service`, `route` or `error_code` is a missing field: an error when it is a key field,
@@ -248,12 +221,7 @@ pub unsafe extern "C" fn fl_window_new(
     config_json: *const c_char,
     out: *mut *mut FlWindow,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let config: WindowConfig = unsafe { config_arg(config_json, "config_json") }?;
-        *out = FlWindow::into_raw(WindowAggregator::new(config)?);
-        Ok(())
-    })
+    unsafe { artifact::new(config_json, out) }
 }
 
 /// Frees an aggregator. NULL is a no-op; freeing it again is refused. No other call may be using the handle.
@@ -261,7 +229,7 @@ pub unsafe extern "C" fn fl_window_new(
 /// handle of this type (freed already, another type's handle, or not made by faultlens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_free(w: *mut FlWindow) -> FlStatus {
-    guard(|| unsafe { crate::free_handle(w, "fl_window_free") })
+    unsafe { artifact::free(w) }
 }
 
 /// Adds one event (`fl_window_push_batch` with one event).
@@ -390,11 +358,7 @@ pub unsafe extern "C" fn fl_window_watermark(
 /// `fl_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_config(w: *const FlWindow, json: *mut *mut c_char) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(unsafe { read(w) }?.config())?;
-        Ok(())
-    })
+    unsafe { artifact::config(w, json) }
 }
 
 /// A snapshot of the whole state as model-file bytes. Free `*bytes` with `fl_bytes_free(*bytes,
@@ -405,12 +369,7 @@ pub unsafe extern "C" fn fl_window_to_bytes(
     bytes: *mut *mut u8,
     len: *mut usize,
 ) -> FlStatus {
-    guard(|| {
-        let bytes = unsafe { out_arg(bytes, "bytes") }?;
-        let len = unsafe { out_arg(len, "len") }?;
-        (*bytes, *len) = give_slice(unsafe { read(w) }?.to_bytes()?);
-        Ok(())
-    })
+    unsafe { artifact::to_bytes(w, bytes, len) }
 }
 
 /// Restores an aggregator from `fl_window_to_bytes` output (`len` bytes, read during the call).
@@ -422,33 +381,19 @@ pub unsafe extern "C" fn fl_window_from_bytes(
     len: usize,
     out: *mut *mut FlWindow,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let bytes = unsafe { slice_arg(bytes, len, "bytes") }?;
-        *out = FlWindow::into_raw(WindowAggregator::from_bytes(bytes)?);
-        Ok(())
-    })
+    unsafe { artifact::from_bytes(bytes, len, out) }
 }
 
 /// Writes the snapshot to `path` atomically. Thread-safe (read lock).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_save(w: *const FlWindow, path: *const c_char) -> FlStatus {
-    guard(|| {
-        let path = unsafe { path_arg(path, "path") }?;
-        unsafe { read(w) }?.save(path)?;
-        Ok(())
-    })
+    unsafe { artifact::save(w, path) }
 }
 
 /// Reads a snapshot written by `save` in any language. On success `*out` owns a new handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_load(path: *const c_char, out: *mut *mut FlWindow) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        *out = FlWindow::into_raw(WindowAggregator::load(path)?);
-        Ok(())
-    })
+    unsafe { artifact::load(path, out) }
 }
 
 /// Number of incidents in `r` (0 if `r` is NULL).

@@ -7,15 +7,16 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use faultlens::Artifact;
 use napi::Task;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Env, Float64Array, FnArgs, Uint8Array, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, guard, poisoned, reject, to_js};
+use crate::error::{Result, guard, reject, to_js};
 
 type Core = faultlens::TextClassifier;
 type Shared = Arc<RwLock<Core>>;
@@ -30,7 +31,7 @@ type ProgressFn = ThreadsafeFunction<
 const WHAT: &str = "TextClassifier";
 
 fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
-    shared.read().map_err(|_| poisoned(WHAT))
+    crate::lock::read(shared, WHAT)
 }
 
 /// Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
@@ -126,16 +127,25 @@ impl TextClassifier {
     }
 }
 
+impl crate::artifact::JsArtifact for TextClassifier {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        read(&self.inner)
+    }
+}
+
 #[napi]
 impl TextClassifier {
     /// Builds an unfitted classifier; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "ClassifierOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::ClassifierConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
@@ -145,37 +155,53 @@ impl TextClassifier {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn fit(
         &self,
-        texts: Vec<String>,
-        labels: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
         #[napi(ts_arg_type = "((stage: string, done: number, total: number) => void) | null")]
         progress: Option<ProgressFn>,
-    ) -> AsyncTask<FitTask> {
-        AsyncTask::new(FitTask {
+    ) -> Result<AsyncTask<FitTask>> {
+        let texts = args::strings(&texts, "texts")?;
+        let labels = args::strings(&labels, "labels")?;
+        Ok(AsyncTask::new(FitTask {
             inner: self.inner.clone(),
             texts,
             labels,
             progress,
-        })
+        }))
     }
 
     /// Learns more labelled texts without retraining (naive Bayes; unfitted, it is a full fit).
     #[napi(catch_unwind)]
-    pub fn partial_fit(&self, texts: Vec<String>, labels: Vec<String>) -> Result<()> {
+    pub fn partial_fit(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
+    ) -> Result<()> {
+        let texts = args::strings(&texts, "texts")?;
+        let labels = args::strings(&labels, "labels")?;
         let mut fresh = read(&self.inner)?.clone();
         fresh.partial_fit(&texts, &labels).map_err(to_js)?;
-        *self.inner.write().map_err(|_| poisoned(WHAT))? = fresh;
+        *crate::lock::write(&self.inner, WHAT)? = fresh;
         Ok(())
     }
 
     /// The most probable label per text.
     #[napi(catch_unwind)]
-    pub fn predict(&self, texts: Vec<String>) -> Result<Vec<String>> {
+    pub fn predict(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<String>> {
+        let texts = args::strings(&texts, "texts")?;
         read(&self.inner)?.predict(&texts).map_err(to_js)
     }
 
     /// One `Float64Array` of probabilities per text, in `classes()` order.
     #[napi(catch_unwind)]
-    pub fn predict_proba(&self, texts: Vec<String>) -> Result<Vec<Float64Array>> {
+    pub fn predict_proba(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<Float64Array>> {
+        let texts = args::strings(&texts, "texts")?;
         let c = read(&self.inner)?;
         let k = c.classes().map_err(to_js)?.len().max(1);
         let flat = c.predict_proba_flat(&texts).map_err(to_js)?;
@@ -187,13 +213,20 @@ impl TextClassifier {
 
     /// One text's label, confidence, `reliable`, alternatives and explanation (synchronous).
     #[napi(catch_unwind)]
-    pub fn predict_one(&self, text: String) -> Result<Prediction> {
+    pub fn predict_one(&self, #[napi(ts_arg_type = "string")] text: Unknown) -> Result<Prediction> {
+        let text = args::string(&text, "text")?;
         Ok(read(&self.inner)?.predict_one(&text).map_err(to_js)?.into())
     }
 
     /// Accuracy on labelled texts.
     #[napi(catch_unwind)]
-    pub fn score(&self, texts: Vec<String>, labels: Vec<String>) -> Result<f64> {
+    pub fn score(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
+    ) -> Result<f64> {
+        let texts = args::strings(&texts, "texts")?;
+        let labels = args::strings(&labels, "labels")?;
         read(&self.inner)?.score(&texts, &labels).map_err(to_js)
     }
 
@@ -236,25 +269,31 @@ impl TextClassifier {
     /// The model file as bytes (what `save` writes).
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        read(&self.inner)?.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 }
 
@@ -288,7 +327,7 @@ impl Task for FitTask {
             fresh
                 .fit_with_progress(&self.texts, &self.labels, progress)
                 .map_err(to_js)?;
-            *self.inner.write().map_err(|_| poisoned(WHAT))? = fresh;
+            *crate::lock::write(&self.inner, WHAT)? = fresh;
             Ok(())
         }))
     }
@@ -301,7 +340,13 @@ impl Task for FitTask {
 /// Evaluates a fitted classifier on labelled texts: `{accuracy, perClass, macroF1, weightedF1,
 /// confusion, labels, ..., text}` (`text` is the readable report).
 #[napi(catch_unwind, ts_return_type = "Record<string, any>")]
-pub fn evaluate(model: &TextClassifier, texts: Vec<String>, labels: Vec<String>) -> Result<Value> {
+pub fn evaluate(
+    model: &TextClassifier,
+    #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
+) -> Result<Value> {
+    let texts = args::strings(&texts, "texts")?;
+    let labels = args::strings(&labels, "labels")?;
     let r = faultlens::evaluate(&*read(&model.inner)?, &texts, &labels).map_err(to_js)?;
     with_text(convert::config_to_js(&r)?, r.to_string())
 }
@@ -312,9 +357,11 @@ pub fn evaluate(model: &TextClassifier, texts: Vec<String>, labels: Vec<String>)
 pub fn compare(
     a: &TextClassifier,
     b: &TextClassifier,
-    texts: Vec<String>,
-    labels: Vec<String>,
+    #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    #[napi(ts_arg_type = "Array<string>")] labels: Unknown,
 ) -> Result<Value> {
+    let texts = args::strings(&texts, "texts")?;
+    let labels = args::strings(&labels, "labels")?;
     let r =
         faultlens::compare(&*read(&a.inner)?, &*read(&b.inner)?, &texts, &labels).map_err(to_js)?;
     with_text(convert::config_to_js(&r)?, r.to_string())

@@ -6,15 +6,12 @@
 //! way. Nothing here knows what a field means, with one exception documented on
 //! [`config_to_js`].
 
-use napi::bindgen_prelude::{
-    ClassInstance, Env, JavaScriptClassExt, JsObjectValue, JsValue, Object, Unknown, ValueType,
-};
+use napi::bindgen_prelude::{Function, JsObjectValue, JsValue, Object, Unknown, ValueType};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{Result, invalid_config};
-use crate::text::Preprocessor;
 
 /// `ngramRange` → `ngram_range` (ASCII upper-case letters start a new word).
 pub fn snake_case(key: &str) -> String {
@@ -84,11 +81,11 @@ fn insert_once(out: &mut Map<String, Value>, given: &str, key: String, v: Value)
 /// a count, `minDf: 0.5` a fraction). A `Preprocessor` instance stands for its config.
 /// Anything else that JSON cannot hold (functions, symbols, non-finite numbers) is
 /// `InvalidConfig`, as is a non-object argument.
-pub fn options_json(env: &Env, options: Option<Unknown>) -> Result<Value> {
+pub fn options_json(options: Option<Unknown>) -> Result<Value> {
     let Some(options) = options else {
         return Ok(Value::Object(Map::new()));
     };
-    match js_to_json(env, &options, "options", 0)? {
+    match js_to_json(&options, "options", 0)? {
         Some(v @ Value::Object(_)) => Ok(v),
         Some(Value::Null) | None => Ok(Value::Object(Map::new())),
         Some(other) => Err(invalid_config(format!(
@@ -101,7 +98,7 @@ pub fn options_json(env: &Env, options: Option<Unknown>) -> Result<Value> {
 const MAX_DEPTH: usize = 32;
 
 /// `None` for `undefined`.
-fn js_to_json(env: &Env, v: &Unknown, path: &str, depth: usize) -> Result<Option<Value>> {
+fn js_to_json(v: &Unknown, path: &str, depth: usize) -> Result<Option<Value>> {
     if depth > MAX_DEPTH {
         return Err(invalid_config(format!(
             "`{path}` is nested more than {MAX_DEPTH} levels deep (a cycle?)"
@@ -120,21 +117,17 @@ fn js_to_json(env: &Env, v: &Unknown, path: &str, depth: usize) -> Result<Option
                 .ok_or_else(|| invalid_config(format!("`{path}` is {f}, not a finite number")))?
         }
         ValueType::Object => {
-            if Preprocessor::instance_of(env, v).map_err(invalid_config)? {
-                let p: ClassInstance<Preprocessor> = unsafe { v.cast() }.map_err(invalid_config)?;
-                return serde_json::to_value(p.inner.config())
-                    .map(Some)
-                    .map_err(invalid_config);
-            }
             let obj: Object = unsafe { v.cast() }.map_err(invalid_config)?;
+            if let Some(config) = preprocessor_config(&obj)? {
+                return js_to_json(&config, path, depth + 1);
+            }
             if obj.is_array().map_err(invalid_config)? {
                 let n = obj.get_array_length().map_err(invalid_config)?;
                 let mut items = Vec::with_capacity(n as usize);
                 for i in 0..n {
                     let x: Unknown = obj.get_element(i).map_err(invalid_config)?;
                     items.push(
-                        js_to_json(env, &x, &format!("{path}[{i}]"), depth + 1)?
-                            .unwrap_or(Value::Null),
+                        js_to_json(&x, &format!("{path}[{i}]"), depth + 1)?.unwrap_or(Value::Null),
                     );
                 }
                 Value::Array(items)
@@ -144,7 +137,7 @@ fn js_to_json(env: &Env, v: &Unknown, path: &str, depth: usize) -> Result<Option
                     let Some(x) = obj.get::<Unknown>(&key).map_err(invalid_config)? else {
                         continue;
                     };
-                    if let Some(x) = js_to_json(env, &x, &format!("{path}.{key}"), depth + 1)? {
+                    if let Some(x) = js_to_json(&x, &format!("{path}.{key}"), depth + 1)? {
                         insert_once(&mut out, &key, snake_case(&key), x)?;
                     }
                 }
@@ -157,6 +150,22 @@ fn js_to_json(env: &Env, v: &Unknown, path: &str, depth: usize) -> Result<Option
             )));
         }
     }))
+}
+
+/// The `config()` of a faultlens `Preprocessor` given as an option (`preprocessor: new
+/// Preprocessor(...)`), which stands for its config; `None` for any other object. Recognised by
+/// its class name and method, so that conversions depend on no binding class above them.
+fn preprocessor_config<'env>(obj: &Object<'env>) -> Result<Option<Unknown<'env>>> {
+    let Some(ctor) = obj.get::<Object>("constructor").map_err(invalid_config)? else {
+        return Ok(None);
+    };
+    if ctor.get::<String>("name").ok().flatten().as_deref() != Some("Preprocessor") {
+        return Ok(None);
+    }
+    let Ok(Some(config)) = obj.get::<Function<(), Unknown>>("config") else {
+        return Ok(None);
+    };
+    config.apply(obj, ()).map(Some).map_err(invalid_config)
 }
 
 /// A JS number as JSON: an integer when it is one (within 2^53), else a float.

@@ -3,9 +3,8 @@
 //! (`addMany`, `addBatch`, `updateMany`) have Promise-returning `...Async` versions that run on
 //! the libuv thread pool (the scores are copied first; the detector stays locked meanwhile).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use faultlens::Artifact;
 use faultlens::drift as core;
 use napi::Task;
 use napi::bindgen_prelude::{
@@ -14,12 +13,11 @@ use napi::bindgen_prelude::{
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, binding, guard, poisoned, reject, to_js};
-
-fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>> {
-    m.lock().map_err(|_| poisoned(what))
-}
+use crate::error::{Result, binding, guard, reject, to_js};
+use crate::lock::lock;
 
 /// Options of `new KlDriftDetector(options)` / `KlDriftDetector.fromBaseline(scores, options)`:
 /// the fields of the core `KlDriftConfig` in camelCase; all optional, unknown keys throw.
@@ -269,8 +267,8 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
     convert::config_to_js(v)
 }
 
-fn options<T: serde::de::DeserializeOwned>(env: &Env, options: Option<Unknown>) -> Result<T> {
-    convert::from_snake(convert::options_json(env, options)?)
+fn options<T: serde::de::DeserializeOwned>(options: Option<Unknown>) -> Result<T> {
+    convert::from_snake(convert::options_json(options)?)
 }
 
 fn counts(values: &[f64]) -> Result<Vec<u64>> {
@@ -315,15 +313,24 @@ impl KlDriftDetector {
     }
 }
 
+impl crate::artifact::JsArtifact for KlDriftDetector {
+    type Core = core::KlDriftDetector;
+    fn wrap(core: core::KlDriftDetector) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = core::KlDriftDetector> + '_> {
+        lock(&self.inner, KL)
+    }
+}
+
 #[napi]
 impl KlDriftDetector {
     /// A detector without a baseline (set one with `setBaseline`).
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
-        let config: core::KlDriftConfig = self::options(&env, options)?;
+        let config: core::KlDriftConfig = self::options(options)?;
         Ok(Self::wrap(
             core::KlDriftDetector::new(config).map_err(to_js)?,
         ))
@@ -332,11 +339,10 @@ impl KlDriftDetector {
     /// A detector whose baseline is `scores` (prediction scores or a classifier's confidences).
     #[napi(factory, catch_unwind)]
     pub fn from_baseline(
-        env: Env,
         scores: Float64Array,
         #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
-        let config: core::KlDriftConfig = self::options(&env, options)?;
+        let config: core::KlDriftConfig = self::options(options)?;
         Ok(Self::wrap(
             core::KlDriftDetector::from_baseline(&scores, config).map_err(to_js)?,
         ))
@@ -345,11 +351,10 @@ impl KlDriftDetector {
     /// A detector whose baseline is a histogram of `bins` counts (shard histograms add up).
     #[napi(factory, catch_unwind)]
     pub fn from_histogram(
-        env: Env,
         counts: Vec<f64>,
         #[napi(ts_arg_type = "KlDriftOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
-        let config: core::KlDriftConfig = self::options(&env, options)?;
+        let config: core::KlDriftConfig = self::options(options)?;
         let counts = self::counts(&counts)?;
         Ok(Self::wrap(
             core::KlDriftDetector::from_histogram(&counts, config).map_err(to_js)?,
@@ -480,29 +485,31 @@ impl KlDriftDetector {
     /// The model file as bytes (baseline, thresholds, window and events included).
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.with(|d| d.to_bytes())?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory.
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(
-            core::KlDriftDetector::from_bytes(&bytes).map_err(to_js)?,
-        ))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.with(|d| d.save(&path))
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(
-            core::KlDriftDetector::load(path).map_err(to_js)?,
-        ))
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 }
 
@@ -563,15 +570,24 @@ macro_rules! stream_class {
             }
         }
 
+        impl crate::artifact::JsArtifact for $js {
+            type Core = $core;
+            fn wrap(core: $core) -> Self {
+                Self::wrap(core)
+            }
+            fn core(&self) -> Result<impl std::ops::Deref<Target = $core> + '_> {
+                lock(&self.inner, $name)
+            }
+        }
+
         #[napi]
         impl $js {
             /// A fresh detector; throws `InvalidConfig` for a bad or unknown option.
             #[napi(constructor, catch_unwind)]
             pub fn new(
-                env: Env,
                 #[napi(ts_arg_type = $opts)] options: Option<Unknown>,
             ) -> Result<Self> {
-                let config: $config = self::options(&env, options)?;
+                let config: $config = self::options(options)?;
                 Ok(Self::wrap(<$core>::new(config).map_err(to_js)?))
             }
 
@@ -632,25 +648,27 @@ macro_rules! stream_class {
             /// The model file as bytes (the whole detector state).
             #[napi(catch_unwind)]
             pub fn to_bytes(&self) -> Result<Buffer> {
-                Ok(self.with(|d| d.to_bytes())?.into())
+                artifact::to_bytes(self)
             }
 
             /// Decodes a model file held in memory.
             #[napi(factory, catch_unwind)]
             pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-                Ok(Self::wrap(<$core>::from_bytes(&bytes).map_err(to_js)?))
+                artifact::from_bytes(&bytes)
             }
 
             /// Writes the model file atomically.
             #[napi(catch_unwind)]
-            pub fn save(&self, path: String) -> Result<()> {
-                self.with(|d| d.save(&path))
+            pub fn save(&self, env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<()> {
+                let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+                artifact::save(&env, self, &path)
             }
 
             /// Reads a model file written by `save` in any language.
             #[napi(factory, catch_unwind)]
-            pub fn load(path: String) -> Result<Self> {
-                Ok(Self::wrap(<$core>::load(path).map_err(to_js)?))
+            pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+                let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+                artifact::load(&env, &path)
             }
 
             $($extra)*

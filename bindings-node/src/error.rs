@@ -9,7 +9,7 @@
 //! object that does not deserialize is `InvalidConfig`). A caught panic, or a lock poisoned by one,
 //! has the code `GenericFailure` (napi-rs's own for `#[napi(catch_unwind)]`): that is a bug.
 
-use napi::bindgen_prelude::{Env, JsError, Unknown};
+use napi::bindgen_prelude::{Env, FromNapiValue, JsError, JsObjectValue, Object, Unknown};
 
 /// What every export returns: the error's status (JS `err.code`) is the faultlens code.
 /// It is named `Result` so napi's type generator sees `Result<T>` and declares `T`.
@@ -30,14 +30,6 @@ pub fn invalid_config(message: impl std::fmt::Display) -> napi::Error<String> {
     binding("InvalidConfig", format!("invalid config: {message}"))
 }
 
-/// A lock poisoned by a panic in an earlier call (itself a bug): the object is unusable.
-pub fn poisoned(what: &str) -> napi::Error<String> {
-    binding(
-        "GenericFailure",
-        format!("{what} is unusable: an earlier call panicked while using it"),
-    )
-}
-
 /// Runs `f` (the work of an async task, on a libuv pool thread), turning a panic into an error:
 /// napi-rs does not catch panics in `Task::compute`, and one must not unwind into libuv.
 pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -51,10 +43,30 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// (fixed `Status`), so the JS error (with its `code`) is built here on the JS thread and passed
 /// on by reference; napi-rs rejects the Promise with that very object.
 pub fn reject(env: &Env, e: napi::Error<String>) -> napi::Error {
-    // SAFETY: `env` is the live environment of the JS thread that runs `Task::resolve`, and the
-    // value passed to `from_raw_unchecked` was just created in it.
+    thrown(env, e, None)
+}
+
+/// A core error thrown by an entry point that takes a file path: an I/O error about a file
+/// carries that file in a `path` property, as Node's own fs errors do. Only a JS error object
+/// can hold the property, so it is built here and thrown as it is.
+pub fn thrown_at(env: &Env, e: faultlens::Error) -> napi::Error {
+    let path = e.path().map(|p| p.to_string_lossy().into_owned());
+    thrown(env, to_js(e), path)
+}
+
+/// The JS error of `e` (`code`, `message`, and `path` when given), as a `napi::Error` that
+/// napi-rs throws (or rejects with) unchanged.
+pub fn thrown(env: &Env, e: napi::Error<String>, path: Option<String>) -> napi::Error {
+    // SAFETY: `env` is the live environment of the calling JS thread, and the values passed to
+    // `from_napi_value` / `from_raw_unchecked` were just created in it.
     unsafe {
         let value = JsError::from(e).into_value(env.raw());
+        if let Some(path) = path
+            && let Ok(mut obj) = Object::from_napi_value(env.raw(), value)
+        {
+            // Without the property the error still has its code and a message naming the file.
+            let _ = obj.set_named_property("path", path);
+        }
         napi::Error::from(Unknown::from_raw_unchecked(env.raw(), value))
     }
 }

@@ -4,14 +4,15 @@
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use faultlens::Artifact;
 use faultlens::window::{GroupInput as CoreInput, GrouperConfig};
 use napi::bindgen_prelude::{Buffer, Env, Float32Array, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, binding, poisoned, to_js};
+use crate::error::{Result, binding, to_js};
 
 type Core = faultlens::window::IncidentGrouper;
 
@@ -74,11 +75,21 @@ impl IncidentGrouper {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, Core>> {
-        self.inner.read().map_err(|_| poisoned(WHAT))
+        crate::lock::read(&self.inner, WHAT)
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, Core>> {
-        self.inner.write().map_err(|_| poisoned(WHAT))
+        crate::lock::write(&self.inner, WHAT)
+    }
+}
+
+impl crate::artifact::JsArtifact for IncidentGrouper {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        self.read()
     }
 }
 
@@ -86,17 +97,19 @@ impl IncidentGrouper {
 impl IncidentGrouper {
     /// An empty grouper; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "GrouperOptions")] options: Option<Unknown>,
-    ) -> Result<Self> {
-        let config: GrouperConfig = convert::from_snake(convert::options_json(&env, options)?)?;
+    pub fn new(#[napi(ts_arg_type = "GrouperOptions")] options: Option<Unknown>) -> Result<Self> {
+        let config: GrouperConfig = convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
     /// Adds incidents; returns `{assignments, renamed}`. Bad input throws and adds nothing.
     #[napi(catch_unwind, ts_return_type = "GroupUpdate")]
-    pub fn add(&self, incidents: Vec<GroupInput>) -> Result<Value> {
+    pub fn add(
+        &self,
+        #[napi(ts_arg_type = "Array<GroupInput>")] incidents: Unknown,
+    ) -> Result<Value> {
+        let incidents: Vec<GroupInput> =
+            args::values(&incidents, "incidents", "an incident object")?;
         let mut inputs = Vec::with_capacity(incidents.len());
         for (i, x) in incidents.iter().enumerate() {
             let t = x.time_ms.unwrap_or(0.0);
@@ -119,7 +132,8 @@ impl IncidentGrouper {
 
     /// The id of the group `id` is in, or `null` for an unknown id.
     #[napi(catch_unwind)]
-    pub fn group_of(&self, id: String) -> Result<Option<String>> {
+    pub fn group_of(&self, #[napi(ts_arg_type = "string")] id: Unknown) -> Result<Option<String>> {
+        let id = args::string(&id, "id")?;
         Ok(self.read()?.group_of(&id))
     }
 
@@ -134,7 +148,13 @@ impl IncidentGrouper {
 
     /// The similarity of two held incidents, or `null` when either id is unknown.
     #[napi(catch_unwind)]
-    pub fn similarity(&self, a: String, b: String) -> Result<Option<f64>> {
+    pub fn similarity(
+        &self,
+        #[napi(ts_arg_type = "string")] a: Unknown,
+        #[napi(ts_arg_type = "string")] b: Unknown,
+    ) -> Result<Option<f64>> {
+        let a = args::string(&a, "a")?;
+        let b = args::string(&b, "b")?;
         Ok(self.read()?.similarity(&a, &b))
     }
 
@@ -153,24 +173,30 @@ impl IncidentGrouper {
     /// The whole state as model-file bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.read()?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Restores a grouper from `toBytes()` output (copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the state atomically (a failed save keeps the previous file).
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.read()?.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a state written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 }

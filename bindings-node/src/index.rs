@@ -8,12 +8,14 @@
 
 use std::sync::Arc;
 
-use faultlens::{Artifact, Fusion, Hit, SearchOptions, TextHit};
+use faultlens::{Fusion, Hit, SearchOptions, TextHit};
 use napi::Task;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either, Env, Float32Array, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
 use crate::error::{Result, binding, guard, reject, to_js};
 
@@ -102,8 +104,8 @@ pub struct IndexSearchOptions {
     pub exact: Option<bool>,
 }
 
-fn search_options(env: &Env, options: Option<Unknown>) -> Result<SearchOptions> {
-    let mut v = convert::options_json(env, options)?;
+fn search_options(options: Option<Unknown>) -> Result<SearchOptions> {
+    let mut v = convert::options_json(options)?;
     // Filter type names are values, not keys: `payloadIn` is written as the key would be.
     if let Some(f) = v.get_mut("filter") {
         snake_filter_types(f);
@@ -121,8 +123,8 @@ fn snake_filter_types(f: &mut Value) {
 }
 
 /// `{type: 'rrf', k}` (default `k` 60) or `{type: 'weighted', textWeight}`; none is RRF.
-fn fusion_arg(env: &Env, fusion: Option<Unknown>) -> Result<Fusion> {
-    let v = convert::options_json(env, fusion)?;
+fn fusion_arg(fusion: Option<Unknown>) -> Result<Fusion> {
+    let v = convert::options_json(fusion)?;
     if v.as_object().is_some_and(|o| o.is_empty()) {
         return Ok(Fusion::default());
     }
@@ -209,16 +211,24 @@ pub struct SimilarityIndex {
     inner: Arc<faultlens::SimilarityIndex>,
 }
 
+impl crate::artifact::JsArtifact for SimilarityIndex {
+    type Core = faultlens::SimilarityIndex;
+    fn wrap(core: faultlens::SimilarityIndex) -> Self {
+        Self {
+            inner: Arc::new(core),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = faultlens::SimilarityIndex> + '_> {
+        Ok(&*self.inner)
+    }
+}
+
 #[napi]
 impl SimilarityIndex {
     /// An empty index; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "IndexOptions")] options: Option<Unknown>,
-    ) -> Result<Self> {
-        let config: faultlens::IndexConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+    pub fn new(#[napi(ts_arg_type = "IndexOptions")] options: Option<Unknown>) -> Result<Self> {
+        let config: faultlens::IndexConfig = convert::from_snake(convert::options_json(options)?)?;
         Ok(Self {
             inner: Arc::new(faultlens::SimilarityIndex::new(config).map_err(to_js)?),
         })
@@ -230,9 +240,10 @@ impl SimilarityIndex {
     pub fn add(
         &self,
         ids: Vec<Either<f64, String>>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<()> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         match any_ids(ids)? {
             AnyIds::Numbers(ids) => self.inner.add(&ids, &vectors, payloads),
             AnyIds::Keys(keys) => self.inner.add_keyed(&keys, &vectors, payloads),
@@ -244,12 +255,12 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn search(
         &self,
-        env: Env,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<IndexHit>>> {
-        let opts = search_options(&env, options)?;
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .search(&vectors, k as usize, &opts)
@@ -261,12 +272,12 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn range_search(
         &self,
-        env: Env,
-        vector: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vector: Unknown,
         threshold: f64,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<IndexHit>> {
-        let opts = search_options(&env, options)?;
+        let vector: Float32Array = args::value(&vector, "vector", "a Float32Array")?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .range_search(&vector, threshold as f32, &opts)
@@ -359,29 +370,31 @@ impl SimilarityIndex {
     /// The model file as bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (the graph is rebuilt).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::SimilarityIndex::from_bytes(&bytes).map_err(to_js)?),
-        })
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.inner.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::SimilarityIndex::load(path).map_err(to_js)?),
-        })
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 
     /// `add` on the libuv thread pool (the vectors are copied first).
@@ -389,9 +402,10 @@ impl SimilarityIndex {
     pub fn add_async(
         &self,
         ids: Vec<Either<f64, String>>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<AsyncTask<IndexAddTask>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         Ok(AsyncTask::new(IndexAddTask {
             inner: self.inner.clone(),
             ids: any_ids(ids)?,
@@ -404,16 +418,16 @@ impl SimilarityIndex {
     #[napi(catch_unwind, ts_return_type = "Promise<IndexHit[][]>")]
     pub fn search_async(
         &self,
-        env: Env,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<AsyncTask<IndexSearchTask>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         Ok(AsyncTask::new(IndexSearchTask {
             inner: self.inner.clone(),
             vectors: vectors.to_vec(),
             k: k as usize,
-            opts: search_options(&env, options)?,
+            opts: search_options(options)?,
         }))
     }
 }
@@ -479,6 +493,18 @@ pub struct TextIndex {
     inner: Arc<faultlens::TextIndex>,
 }
 
+impl crate::artifact::JsArtifact for TextIndex {
+    type Core = faultlens::TextIndex;
+    fn wrap(core: faultlens::TextIndex) -> Self {
+        Self {
+            inner: Arc::new(core),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = faultlens::TextIndex> + '_> {
+        Ok(&*self.inner)
+    }
+}
+
 #[napi]
 impl TextIndex {
     /// An empty index. Options: `{embedding: {type: 'tfidf', tfidf: {...}, dim: 512} |
@@ -486,11 +512,10 @@ impl TextIndex {
     /// index: IndexOptions-without-dim}`.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "Record<string, unknown> | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::TextIndexConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         Ok(Self {
             inner: Arc::new(faultlens::TextIndex::new(config).map_err(to_js)?),
         })
@@ -500,9 +525,10 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn add(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
+        let texts = args::strings(&texts, "texts")?;
         let ids = self.inner.add(&texts, payloads).map_err(to_js)?;
         Ok(ids.into_iter().map(|i| i as f64).collect())
     }
@@ -511,10 +537,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn add_embedded(
         &self,
-        texts: Vec<String>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let ids = self
             .inner
             .add_embedded(&texts, &vectors, payloads)
@@ -527,10 +555,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn add_hybrid(
         &self,
-        texts: Vec<String>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<Vec<f64>> {
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let ids = self
             .inner
             .add_hybrid(&texts, &vectors, payloads)
@@ -544,9 +574,8 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_hybrid(
         &self,
-        env: Env,
-        texts: Vec<String>,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
         #[napi(
@@ -554,8 +583,10 @@ impl TextIndex {
         )]
         fusion: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
-        let opts = search_options(&env, options)?;
-        let fusion = fusion_arg(&env, fusion)?;
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
+        let opts = search_options(options)?;
+        let fusion = fusion_arg(fusion)?;
         let found = self
             .inner
             .search_hybrid(&texts, &vectors, k as usize, &opts, &fusion)
@@ -567,12 +598,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search(
         &self,
-        env: Env,
-        text: String,
+        #[napi(ts_arg_type = "string")] text: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<TextIndexHit>> {
-        let opts = search_options(&env, options)?;
+        let text = args::string(&text, "text")?;
+        let opts = search_options(options)?;
         Ok(text_hits(
             self.inner.search(&text, k as usize, &opts).map_err(to_js)?,
         ))
@@ -582,12 +613,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_batch(
         &self,
-        env: Env,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
-        let opts = search_options(&env, options)?;
+        let texts = args::strings(&texts, "texts")?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .search_batch(&texts, k as usize, &opts)
@@ -599,12 +630,12 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn search_embedded(
         &self,
-        env: Env,
-        vectors: Float32Array,
+        #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
-        let opts = search_options(&env, options)?;
+        let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
+        let opts = search_options(options)?;
         let found = self
             .inner
             .search_embedded(&vectors, k as usize, &opts)
@@ -614,7 +645,11 @@ impl TextIndex {
 
     /// The dense vectors the index stores for `texts`, row after row.
     #[napi(catch_unwind)]
-    pub fn embed(&self, texts: Vec<String>) -> Result<Float32Array> {
+    pub fn embed(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Float32Array> {
+        let texts = args::strings(&texts, "texts")?;
         Ok(Float32Array::new(self.inner.embed(&texts).map_err(to_js)?))
     }
 
@@ -661,59 +696,62 @@ impl TextIndex {
     /// The model file as bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory.
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::TextIndex::from_bytes(&bytes).map_err(to_js)?),
-        })
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.inner.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self {
-            inner: Arc::new(faultlens::TextIndex::load(path).map_err(to_js)?),
-        })
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 
     /// `add` on the libuv thread pool.
     #[napi(catch_unwind, ts_return_type = "Promise<number[]>")]
     pub fn add_async(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         payloads: Option<Vec<Option<String>>>,
-    ) -> AsyncTask<TextAddTask> {
-        AsyncTask::new(TextAddTask {
+    ) -> Result<AsyncTask<TextAddTask>> {
+        let texts = args::strings(&texts, "texts")?;
+        Ok(AsyncTask::new(TextAddTask {
             inner: self.inner.clone(),
             texts,
             payloads,
-        })
+        }))
     }
 
     /// `searchBatch` on the libuv thread pool.
     #[napi(catch_unwind, ts_return_type = "Promise<TextIndexHit[][]>")]
     pub fn search_batch_async(
         &self,
-        env: Env,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         k: u32,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<AsyncTask<TextSearchTask>> {
+        let texts = args::strings(&texts, "texts")?;
         Ok(AsyncTask::new(TextSearchTask {
             inner: self.inner.clone(),
             texts,
             k: k as usize,
-            opts: search_options(&env, options)?,
+            opts: search_options(options)?,
         }))
     }
 }

@@ -17,6 +17,8 @@
 
 use napi_derive::napi;
 
+mod args;
+mod artifact;
 mod classify;
 mod convert;
 pub mod drift;
@@ -24,12 +26,13 @@ mod error;
 mod grouper;
 mod index;
 mod js_object;
+mod lock;
 mod resolve;
 mod text;
 mod vectorize;
 mod window;
 
-use error::{Result, to_js};
+use napi::bindgen_prelude::{Env, Unknown};
 
 /// The faultlens version (also written into every model file).
 #[napi(catch_unwind)]
@@ -71,8 +74,12 @@ pub struct ArtifactInfo {
 
 /// Reads a model file's header and envelope: `{kind, formatVersion, libraryVersion, payloadBytes}`.
 #[napi(catch_unwind)]
-pub fn inspect(path: String) -> Result<ArtifactInfo> {
-    let info = faultlens::models::inspect(path).map_err(to_js)?;
+pub fn inspect(
+    env: Env,
+    #[napi(ts_arg_type = "string")] path: Unknown,
+) -> napi::Result<ArtifactInfo> {
+    let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+    let info = faultlens::models::inspect(path).map_err(|e| error::thrown_at(&env, e))?;
     Ok(ArtifactInfo {
         kind: info.kind,
         format_version: info.format_version,

@@ -17,8 +17,10 @@ use napi::sys;
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, binding, guard, poisoned, reject, to_js};
+use crate::error::{Result, binding, guard, reject, thrown_at, to_js};
 use crate::js_object::{Shape, js, js_opt};
 
 type Core = faultlens::resolve::Resolver;
@@ -27,11 +29,11 @@ type Shared = Arc<RwLock<Core>>;
 const WHAT: &str = "Resolver";
 
 fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
-    shared.read().map_err(|_| poisoned(WHAT))
+    crate::lock::read(shared, WHAT)
 }
 
 fn write(shared: &Shared) -> Result<RwLockWriteGuard<'_, Core>> {
-    shared.write().map_err(|_| poisoned(WHAT))
+    crate::lock::write(shared, WHAT)
 }
 
 fn mode(method: Option<String>) -> Result<Mode> {
@@ -345,16 +347,25 @@ impl Resolver {
     }
 }
 
+impl crate::artifact::JsArtifact for Resolver {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        read(&self.inner)
+    }
+}
+
 #[napi]
 impl Resolver {
     /// A resolver with no stage configured; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "ResolverOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::resolve::ResolverConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
@@ -380,27 +391,36 @@ impl Resolver {
     /// Sets the classifier stage to a copy of a fitted `TextClassifier`.
     #[napi(catch_unwind)]
     pub fn set_classifier(&self, classifier: &crate::classify::TextClassifier) -> Result<()> {
-        let c = classifier
-            .inner
-            .read()
-            .map_err(|_| poisoned("TextClassifier"))?
-            .clone();
+        let c = crate::lock::read(&classifier.inner, "TextClassifier")?.clone();
         write(&self.inner)?.set_classifier(c).map_err(to_js)
     }
 
     /// Sets the classifier stage from a classifier model file (saved in any language).
     #[napi(catch_unwind)]
-    pub fn load_classifier(&self, path: String) -> Result<()> {
-        let c = faultlens::TextClassifier::load(path).map_err(to_js)?;
-        write(&self.inner)?.set_classifier(c).map_err(to_js)
+    pub fn load_classifier(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        let c = faultlens::TextClassifier::load(path).map_err(|e| thrown_at(&env, e))?;
+        let mut r = write(&self.inner).map_err(|e| reject(&env, e))?;
+        r.set_classifier(c).map_err(|e| thrown_at(&env, e))
     }
 
     /// Replaces the rules with a JSON or TOML file's (by extension); returns their number.
     #[napi(catch_unwind)]
-    pub fn load_rules(&self, path: String) -> Result<u32> {
-        let rules = Rules::from_file(path).map_err(to_js)?;
+    pub fn load_rules(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<u32> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        let rules = Rules::from_file(path).map_err(|e| thrown_at(&env, e))?;
         let n = rules.len() as u32;
-        write(&self.inner)?.set_rules(rules);
+        write(&self.inner)
+            .map_err(|e| reject(&env, e))?
+            .set_rules(rules);
         Ok(n)
     }
 
@@ -421,7 +441,13 @@ impl Resolver {
 
     /// Adds past error → solution pairs; returns the knowledge base's size.
     #[napi(catch_unwind)]
-    pub fn add_knowledge(&self, errors: Vec<String>, solutions: Vec<String>) -> Result<u32> {
+    pub fn add_knowledge(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] errors: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] solutions: Unknown,
+    ) -> Result<u32> {
+        let errors = args::strings(&errors, "errors")?;
+        let solutions = args::strings(&solutions, "solutions")?;
         let n = read(&self.inner)?
             .add_knowledge(&errors, &solutions)
             .map_err(to_js)?;
@@ -431,10 +457,17 @@ impl Resolver {
     /// Adds a JSONL file's `{"error", "solution"}` lines (a bad line throws, naming it, unless
     /// `skipInvalid`); returns how many were added.
     #[napi(catch_unwind)]
-    pub fn load_knowledge(&self, path: String, skip_invalid: Option<bool>) -> Result<u32> {
-        let n = read(&self.inner)?
+    pub fn load_knowledge(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+        skip_invalid: Option<bool>,
+    ) -> napi::Result<u32> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        let n = read(&self.inner)
+            .map_err(|e| reject(&env, e))?
             .load_knowledge(path, skip_invalid.unwrap_or(false))
-            .map_err(to_js)?;
+            .map_err(|e| thrown_at(&env, e))?;
         Ok(n as u32)
     }
 
@@ -465,10 +498,13 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn add_knowledge_embedded(
         &self,
-        errors: Vec<String>,
-        solutions: Vec<String>,
-        embeddings: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] errors: Unknown,
+        #[napi(ts_arg_type = "Array<string>")] solutions: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] embeddings: Unknown,
     ) -> Result<u32> {
+        let embeddings: Float32Array = args::value(&embeddings, "embeddings", "a Float32Array")?;
+        let errors = args::strings(&errors, "errors")?;
+        let solutions = args::strings(&solutions, "solutions")?;
         let n = read(&self.inner)?
             .add_knowledge_embedded(&errors, &solutions, &embeddings)
             .map_err(to_js)?;
@@ -479,12 +515,14 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve_embedded(
         &self,
-        text: String,
-        embedding: Float32Array,
+        #[napi(ts_arg_type = "string")] text: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] embedding: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Resolution> {
+        let embedding: Float32Array = args::value(&embedding, "embedding", "a Float32Array")?;
+        let text = args::string(&text, "text")?;
         let mode = mode(method)?;
         Ok(read(&self.inner)?
             .resolve_embedded(&text, &embedding, mode)
@@ -496,12 +534,14 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve_batch_embedded(
         &self,
-        texts: Vec<String>,
-        embeddings: Float32Array,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+        #[napi(ts_arg_type = "Float32Array")] embeddings: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Vec<Resolution>> {
+        let embeddings: Float32Array = args::value(&embeddings, "embeddings", "a Float32Array")?;
+        let texts = args::strings(&texts, "texts")?;
         let mode = mode(method)?;
         let rs = read(&self.inner)?
             .resolve_batch_embedded(&texts, &embeddings, mode)
@@ -514,11 +554,12 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve(
         &self,
-        text: String,
+        #[napi(ts_arg_type = "string")] text: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Resolution> {
+        let text = args::string(&text, "text")?;
         let mode = mode(method)?;
         Ok(read(&self.inner)?
             .resolve(&text, mode)
@@ -531,11 +572,12 @@ impl Resolver {
     #[napi(catch_unwind)]
     pub fn resolve_batch(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<Vec<Resolution>> {
+        let texts = args::strings(&texts, "texts")?;
         let mode = mode(method)?;
         let rs = read(&self.inner)?
             .resolve_batch(&texts, mode)
@@ -547,11 +589,12 @@ impl Resolver {
     #[napi(catch_unwind, ts_return_type = "Promise<Array<Resolution>>")]
     pub fn resolve_batch_async(
         &self,
-        texts: Vec<String>,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         #[napi(ts_arg_type = "'auto' | 'rules' | 'similarity' | 'classifier'")] method: Option<
             String,
         >,
     ) -> Result<AsyncTask<ResolveBatchTask>> {
+        let texts = args::strings(&texts, "texts")?;
         Ok(AsyncTask::new(ResolveBatchTask {
             inner: self.inner.clone(),
             texts,
@@ -562,7 +605,14 @@ impl Resolver {
     /// Records whether `solution` fixed `text`; successes join the knowledge base when
     /// `learnFromFeedback` is on.
     #[napi(catch_unwind)]
-    pub fn record_outcome(&self, text: String, solution: String, success: bool) -> Result<()> {
+    pub fn record_outcome(
+        &self,
+        #[napi(ts_arg_type = "string")] text: Unknown,
+        #[napi(ts_arg_type = "string")] solution: Unknown,
+        success: bool,
+    ) -> Result<()> {
+        let text = args::string(&text, "text")?;
+        let solution = args::string(&solution, "solution")?;
         read(&self.inner)?
             .record_outcome(&text, &solution, success)
             .map_err(to_js)
@@ -662,25 +712,31 @@ impl Resolver {
     /// The whole resolver (config, rules, knowledge base, classifier) as model-file bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a resolver file held in memory.
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        read(&self.inner)?.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a resolver file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 }
 

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use faultlens::Artifact;
 use napi::bindgen_prelude::{Buffer, Env, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
 use crate::error::{Result, to_js};
 
@@ -74,16 +75,27 @@ pub struct Preprocessor {
     pub(crate) inner: Arc<faultlens::Preprocessor>,
 }
 
+impl crate::artifact::JsArtifact for Preprocessor {
+    type Core = faultlens::Preprocessor;
+    fn wrap(core: faultlens::Preprocessor) -> Self {
+        Self {
+            inner: Arc::new(core),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = faultlens::Preprocessor> + '_> {
+        Ok(&*self.inner)
+    }
+}
+
 #[napi]
 impl Preprocessor {
     /// Builds a preprocessor; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "PreprocessorOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::PreprocessorConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+            convert::from_snake(convert::options_json(options)?)?;
         let inner = faultlens::Preprocessor::new(config).map_err(to_js)?;
         Ok(Self {
             inner: Arc::new(inner),
@@ -92,42 +104,58 @@ impl Preprocessor {
 
     /// The tokens of `text`, in order.
     #[napi(catch_unwind)]
-    pub fn tokens(&self, text: String) -> Vec<String> {
-        self.inner.tokens(&text)
+    pub fn tokens(&self, #[napi(ts_arg_type = "string")] text: Unknown) -> Result<Vec<String>> {
+        let text = args::string(&text, "text")?;
+        Ok(self.inner.tokens(&text))
     }
 
     /// `tokens` for each text (on all cores for large batches).
     #[napi(catch_unwind)]
-    pub fn tokens_batch(&self, texts: Vec<String>) -> Vec<Vec<String>> {
-        self.inner.tokens_batch(&texts)
+    pub fn tokens_batch(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<Vec<String>>> {
+        let texts = args::strings(&texts, "texts")?;
+        Ok(self.inner.tokens_batch(&texts))
     }
 
     /// The tokens of `text` joined by one space.
     #[napi(catch_unwind)]
-    pub fn process(&self, text: String) -> String {
-        self.inner.process(&text)
+    pub fn process(&self, #[napi(ts_arg_type = "string")] text: Unknown) -> Result<String> {
+        let text = args::string(&text, "text")?;
+        Ok(self.inner.process(&text))
     }
 
     /// `process` for each text.
     #[napi(catch_unwind)]
-    pub fn process_batch(&self, texts: Vec<String>) -> Vec<String> {
-        self.inner.process_batch(&texts)
+    pub fn process_batch(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<String>> {
+        let texts = args::strings(&texts, "texts")?;
+        Ok(self.inner.process_batch(&texts))
     }
 
     /// The masked line and its stable id: `{masked, id}`.
     #[napi(catch_unwind)]
-    pub fn template(&self, text: String) -> Template {
-        self.inner.template(&text).into()
+    pub fn template(&self, #[napi(ts_arg_type = "string")] text: Unknown) -> Result<Template> {
+        let text = args::string(&text, "text")?;
+        Ok(self.inner.template(&text).into())
     }
 
     /// `template` for each text.
     #[napi(catch_unwind)]
-    pub fn template_batch(&self, texts: Vec<String>) -> Vec<Template> {
-        self.inner
+    pub fn template_batch(
+        &self,
+        #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
+    ) -> Result<Vec<Template>> {
+        let texts = args::strings(&texts, "texts")?;
+        Ok(self
+            .inner
             .template_batch(&texts)
             .into_iter()
             .map(Template::from)
-            .collect()
+            .collect())
     }
 
     /// The full configuration (camelCase keys); `new Preprocessor(p.config())` rebuilds it.
@@ -139,30 +167,30 @@ impl Preprocessor {
     /// The model file as bytes (what `save` writes).
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.inner.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (a `Buffer` or `Uint8Array`; copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        let inner = faultlens::Preprocessor::from_bytes(&bytes).map_err(to_js)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.inner.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        let inner = faultlens::Preprocessor::load(path).map_err(to_js)?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 }

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use faultlens::Artifact;
 use napi::Task;
 use napi::bindgen_prelude::{
     AsyncTask, Buffer, Either, Either3, Env, Float64Array, Uint8Array, Uint32Array, Unknown,
@@ -17,8 +16,10 @@ use napi::bindgen_prelude::{
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, guard, poisoned, reject, to_js};
+use crate::error::{Result, guard, reject, to_js};
 
 type Core = faultlens::TfidfVectorizer;
 type Shared = Arc<RwLock<Core>>;
@@ -26,14 +27,14 @@ type Shared = Arc<RwLock<Core>>;
 const WHAT: &str = "TfidfVectorizer";
 
 fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
-    shared.read().map_err(|_| poisoned(WHAT))
+    crate::lock::read(shared, WHAT)
 }
 
 /// Runs a fitting call `f` on a copy and swaps the copy in when it succeeds.
 fn refit<R>(shared: &Shared, f: impl FnOnce(&mut Core) -> faultlens::Result<R>) -> Result<R> {
     let mut fresh = read(shared)?.clone();
     let out = f(&mut fresh).map_err(to_js)?;
-    *shared.write().map_err(|_| poisoned(WHAT))? = fresh;
+    *crate::lock::write(shared, WHAT)? = fresh;
     Ok(out)
 }
 
@@ -170,16 +171,24 @@ impl TfidfVectorizer {
     }
 }
 
+impl crate::artifact::JsArtifact for TfidfVectorizer {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        read(&self.inner)
+    }
+}
+
 #[napi]
 impl TfidfVectorizer {
     /// Builds an unfitted vectoriser; throws `InvalidConfig` for a bad or unknown option.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        env: Env,
         #[napi(ts_arg_type = "TfidfOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
-        let config: faultlens::TfidfConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+        let config: faultlens::TfidfConfig = convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
@@ -192,7 +201,11 @@ impl TfidfVectorizer {
 
     /// Learns vocabulary and idf from documents that are already token lists (used as they are).
     #[napi(catch_unwind)]
-    pub fn fit_tokens(&self, docs: Vec<Vec<String>>) -> Result<()> {
+    pub fn fit_tokens(
+        &self,
+        #[napi(ts_arg_type = "Array<Array<string>>")] docs: Unknown,
+    ) -> Result<()> {
+        let docs = args::string_lists(&docs, "docs")?;
         refit(&self.inner, |v| v.fit_tokens(&docs).map(|_| ()))
     }
 
@@ -206,7 +219,11 @@ impl TfidfVectorizer {
 
     /// TF-IDF rows of token lists.
     #[napi(catch_unwind)]
-    pub fn transform_tokens(&self, docs: Vec<Vec<String>>) -> Result<CsrMatrix> {
+    pub fn transform_tokens(
+        &self,
+        #[napi(ts_arg_type = "Array<Array<string>>")] docs: Unknown,
+    ) -> Result<CsrMatrix> {
+        let docs = args::string_lists(&docs, "docs")?;
         Ok(read(&self.inner)?
             .transform_tokens(&docs)
             .map_err(to_js)?
@@ -221,13 +238,23 @@ impl TfidfVectorizer {
 
     /// `fitTokens` then `transformTokens`.
     #[napi(catch_unwind)]
-    pub fn fit_transform_tokens(&self, docs: Vec<Vec<String>>) -> Result<CsrMatrix> {
+    pub fn fit_transform_tokens(
+        &self,
+        #[napi(ts_arg_type = "Array<Array<string>>")] docs: Unknown,
+    ) -> Result<CsrMatrix> {
+        let docs = args::string_lists(&docs, "docs")?;
         Ok(refit(&self.inner, |v| v.fit_transform_tokens(&docs))?.into())
     }
 
     /// Cosine similarity of two texts in this vectoriser's TF-IDF space.
     #[napi(catch_unwind)]
-    pub fn similarity(&self, a: String, b: String) -> Result<f64> {
+    pub fn similarity(
+        &self,
+        #[napi(ts_arg_type = "string")] a: Unknown,
+        #[napi(ts_arg_type = "string")] b: Unknown,
+    ) -> Result<f64> {
+        let a = args::string(&a, "a")?;
+        let b = args::string(&b, "b")?;
         read(&self.inner)?.similarity(&a, &b).map_err(to_js)
     }
 
@@ -273,25 +300,31 @@ impl TfidfVectorizer {
     /// The model file as bytes (what `save` writes), fitted state included.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(read(&self.inner)?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Decodes a model file held in memory (a `Buffer` or `Uint8Array`; copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the model file atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        read(&self.inner)?.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a model file written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 
     /// `fit` on the libuv thread pool (texts or token lists); resolves to `undefined`.

@@ -4,14 +4,15 @@
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use faultlens::Artifact;
 use faultlens::window::Event;
 use napi::bindgen_prelude::{Buffer, Env, Uint8Array, Unknown};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::args;
+use crate::artifact;
 use crate::convert;
-use crate::error::{Result, binding, poisoned, to_js};
+use crate::error::{Result, binding, to_js};
 
 type Core = faultlens::window::WindowAggregator;
 
@@ -227,11 +228,21 @@ impl WindowAggregator {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, Core>> {
-        self.inner.read().map_err(|_| poisoned(WHAT))
+        crate::lock::read(&self.inner, WHAT)
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, Core>> {
-        self.inner.write().map_err(|_| poisoned(WHAT))
+        crate::lock::write(&self.inner, WHAT)
+    }
+}
+
+impl crate::artifact::JsArtifact for WindowAggregator {
+    type Core = Core;
+    fn wrap(core: Core) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Core> + '_> {
+        self.read()
     }
 }
 
@@ -239,18 +250,15 @@ impl WindowAggregator {
 impl WindowAggregator {
     /// Builds an empty aggregator; throws `InvalidConfig` for a bad, missing or unknown option.
     #[napi(constructor, catch_unwind)]
-    pub fn new(
-        env: Env,
-        #[napi(ts_arg_type = "WindowOptions")] options: Option<Unknown>,
-    ) -> Result<Self> {
-        let config: faultlens::WindowConfig =
-            convert::from_snake(convert::options_json(&env, options)?)?;
+    pub fn new(#[napi(ts_arg_type = "WindowOptions")] options: Option<Unknown>) -> Result<Self> {
+        let config: faultlens::WindowConfig = convert::from_snake(convert::options_json(options)?)?;
         Ok(Self::wrap(Core::new(config).map_err(to_js)?))
     }
 
     /// Adds one event; returns `{incidents, late, rejected}`.
     #[napi(catch_unwind, ts_return_type = "WindowOutcome")]
-    pub fn push(&self, event: WindowEvent) -> Result<Value> {
+    pub fn push(&self, #[napi(ts_arg_type = "WindowEvent")] event: Unknown) -> Result<Value> {
+        let event: WindowEvent = args::value(&event, "event", "a window event object")?;
         let mut w = self.write()?;
         let evs = to_events(&w, std::slice::from_ref(&event))?;
         to_value(&w.push_batch(&evs))
@@ -259,7 +267,11 @@ impl WindowAggregator {
     /// Adds events in arrival order; returns `{incidents, late, rejected}` (indices into `events`).
     /// A bad event throws `InvalidInput` naming it, and nothing is pushed.
     #[napi(catch_unwind, ts_return_type = "WindowOutcome")]
-    pub fn push_batch(&self, events: Vec<WindowEvent>) -> Result<Value> {
+    pub fn push_batch(
+        &self,
+        #[napi(ts_arg_type = "Array<WindowEvent>")] events: Unknown,
+    ) -> Result<Value> {
+        let events: Vec<WindowEvent> = args::values(&events, "events", "a window event object")?;
         let mut w = self.write()?;
         let evs = to_events(&w, &events)?;
         to_value(&w.push_batch(&evs))
@@ -320,25 +332,31 @@ impl WindowAggregator {
     /// A snapshot of the whole state as model-file bytes.
     #[napi(catch_unwind)]
     pub fn to_bytes(&self) -> Result<Buffer> {
-        Ok(self.read()?.to_bytes().map_err(to_js)?.into())
+        artifact::to_bytes(self)
     }
 
     /// Restores an aggregator from `toBytes()` output (copied).
     #[napi(factory, catch_unwind)]
     pub fn from_bytes(bytes: Uint8Array) -> Result<Self> {
-        Ok(Self::wrap(Core::from_bytes(&bytes).map_err(to_js)?))
+        artifact::from_bytes(&bytes)
     }
 
     /// Writes the snapshot atomically.
     #[napi(catch_unwind)]
-    pub fn save(&self, path: String) -> Result<()> {
-        self.read()?.save(path).map_err(to_js)
+    pub fn save(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> napi::Result<()> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+        artifact::save(&env, self, &path)
     }
 
     /// Reads a snapshot written by `save` in any language.
     #[napi(factory, catch_unwind)]
-    pub fn load(path: String) -> Result<Self> {
-        Ok(Self::wrap(Core::load(path).map_err(to_js)?))
+    pub fn load(env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> napi::Result<Self> {
+        let path = args::string(&path, "path").map_err(|e| crate::error::reject(&env, e))?;
+        artifact::load(&env, &path)
     }
 }
 
@@ -347,15 +365,15 @@ impl WindowAggregator {
 /// (0.5), `minGroupSize` (2), `maxFeatures` (4096).
 #[napi(catch_unwind)]
 pub fn group_incidents(
-    env: Env,
-    samples: Vec<Vec<String>>,
+    #[napi(ts_arg_type = "Array<Array<string>>")] samples: Unknown,
     #[napi(
         ts_arg_type = "{ minSimilarity?: number, minGroupSize?: number, maxFeatures?: number } | null"
     )]
     options: Option<Unknown>,
 ) -> Result<Vec<u32>> {
+    let samples = args::string_lists(&samples, "samples")?;
     let config: faultlens::window::GroupConfig =
-        convert::from_snake(convert::options_json(&env, options)?)?;
+        convert::from_snake(convert::options_json(options)?)?;
     let groups = faultlens::window::group_incidents(&samples, &config).map_err(to_js)?;
     Ok(groups.into_iter().map(|g| g as u32).collect())
 }

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use faultlens::{Artifact, ClassifierConfig, TextClassifier};
+use faultlens::{ClassifierConfig, TextClassifier};
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -190,6 +190,15 @@ fn new_config(
     Ok((decode_config(m)?, verbose))
 }
 
+impl models::PyArtifact for PyTextClassifier {
+    type Core = TextClassifier;
+    fn wrap(core: TextClassifier) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = TextClassifier> + '_, Failure> {
+        self.inner.read()
+    }
+}
 #[pymethods]
 impl PyTextClassifier {
     #[new]
@@ -392,32 +401,30 @@ impl PyTextClassifier {
 
     /// The model file as bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.read_unlocked(py, |c| Ok(c.to_bytes()?))?;
-        Ok(PyBytes::new(py, &bytes))
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a classifier from `to_bytes()` output (or a file's content).
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(Self::wrap(models::from_bytes(py, data)?))
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.read_unlocked(py, |c| Ok(c.save(&path)?))
+        models::save(py, self, path)
     }
 
     /// Reads a model file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(Self::wrap(models::load(py, path)?))
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Number, Value};
 
 use crate::error::Failure;
-use crate::text::PyPreprocessor;
 
 /// A Python value as JSON: `None`, `bool`, `int`, `float`, `str`, `list`/`tuple`, `dict` with
 /// `str` keys, and a `Preprocessor` (its config). `Err` names the unsupported type.
@@ -60,8 +59,12 @@ pub(crate) fn py_to_json(v: &Bound<'_, PyAny>) -> Result<Value, String> {
         }
         return Ok(Value::Object(m));
     }
-    if let Ok(p) = v.cast::<PyPreprocessor>() {
-        return serde_json::to_value(p.get().inner.config()).map_err(|e| e.to_string());
+    // A `faultlens.Preprocessor` given as a config value (`preprocessor=Preprocessor(...)`)
+    // stands for its configuration. Found by its class, not by type, so that conversions depend
+    // on no binding class above them.
+    if is_preprocessor(v) {
+        let config = v.call_method0("config").map_err(|e| e.to_string())?;
+        return py_to_json(&config);
     }
     // Integer-like scalars that are not `int` (numpy.int64, ...) go through `__index__`.
     if v.hasattr("__index__").unwrap_or(false) {
@@ -72,6 +75,11 @@ pub(crate) fn py_to_json(v: &Bound<'_, PyAny>) -> Result<Value, String> {
         .name()
         .map_or_else(|_| "?".to_owned(), |n| n.to_string());
     Err(format!("unsupported value of type `{type_name}`"))
+}
+
+fn is_preprocessor(v: &Bound<'_, PyAny>) -> bool {
+    let t = v.get_type();
+    t.module().is_ok_and(|m| m == "faultlens") && t.name().is_ok_and(|n| n == "Preprocessor")
 }
 
 fn int_to_json(v: &Bound<'_, PyAny>) -> Result<Value, String> {

@@ -132,6 +132,15 @@ impl PyKlDriftDetector {
     }
 }
 
+impl models::PyArtifact for PyKlDriftDetector {
+    type Core = KlDriftDetector;
+    fn wrap(core: KlDriftDetector) -> Self {
+        Self::wrap(core)
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = KlDriftDetector> + '_, Failure> {
+        self.inner.read()
+    }
+}
 #[pymethods]
 impl PyKlDriftDetector {
     #[new]
@@ -295,32 +304,30 @@ impl PyKlDriftDetector {
 
     /// The model file as bytes (baseline, thresholds, window and events included).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.heavy(py, |d| Ok(faultlens::Artifact::to_bytes(&*d)?))?;
-        Ok(PyBytes::new(py, &bytes))
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a detector from `to_bytes()` output.
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(Self::wrap(models::from_bytes(py, data)?))
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.heavy(py, |d| Ok(faultlens::Artifact::save(&*d, &path)?))
+        models::save(py, self, path)
     }
 
     /// Reads a model file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(Self::wrap(models::load(py, path)?))
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -349,6 +356,16 @@ macro_rules! stream_class {
                 f: impl FnOnce(&mut $core) -> Result<T, Failure>,
             ) -> PyResult<T> {
                 attached(py, lock(&self.inner).and_then(|mut d| f(&mut d)))
+            }
+        }
+
+        impl models::PyArtifact for $py_ty {
+            type Core = $core;
+            fn wrap(core: $core) -> Self {
+                Self::wrap(core)
+            }
+            fn core(&self) -> Result<impl std::ops::Deref<Target = $core> + '_, Failure> {
+                self.inner.read()
             }
         }
 
@@ -407,8 +424,7 @@ macro_rules! stream_class {
 
             /// The model file as bytes (the whole detector state).
             fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-                let bytes = self.quick(py, |d| Ok(faultlens::Artifact::to_bytes(&*d)?))?;
-                Ok(PyBytes::new(py, &bytes))
+                models::to_bytes(py, self)
             }
 
             /// Rebuilds a detector from `to_bytes()` output.
@@ -418,26 +434,24 @@ macro_rules! stream_class {
                 py: Python<'_>,
                 data: Cow<'_, [u8]>,
             ) -> PyResult<Self> {
-                Ok(Self::wrap(models::from_bytes(py, data)?))
+                models::from_bytes(py, data)
             }
 
             /// Writes the model file atomically.
             fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-                let d = self.quick(py, |d| Ok(d.clone()))?;
-                models::save(py, &d, path)
+                models::save(py, self, path)
             }
 
             /// Reads a model file written by `save` (in any language).
             #[classmethod]
             fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-                Ok(Self::wrap(models::load(py, path)?))
+                models::load(py, path)
             }
 
             fn __reduce__<'py>(
                 slf: &Bound<'py, Self>,
             ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-                let bytes = slf.get().to_bytes(slf.py())?;
-                models::reduce(slf.as_any(), bytes)
+                models::reduce(slf)
             }
 
             fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -89,6 +89,17 @@ impl PyIncidentGrouper {
     }
 }
 
+impl models::PyArtifact for PyIncidentGrouper {
+    type Core = IncidentGrouper;
+    fn wrap(core: IncidentGrouper) -> Self {
+        Self {
+            inner: Shared::new(core, WHAT),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = IncidentGrouper> + '_, Failure> {
+        self.inner.read()
+    }
+}
 #[pymethods]
 impl PyIncidentGrouper {
     #[new]
@@ -161,36 +172,30 @@ impl PyIncidentGrouper {
 
     /// The whole state as model-file bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = run_unlocked(py, || Ok(faultlens::Artifact::to_bytes(&*self.read()?)?))?;
-        Ok(PyBytes::new(py, &bytes))
+        models::to_bytes(py, self)
     }
 
     /// Restores a grouper from `to_bytes()` output.
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(Self {
-            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the state atomically (a failed save keeps the previous file).
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        run_unlocked(py, || Ok(faultlens::Artifact::save(&*self.read()?, &path)?))
+        models::save(py, self, path)
     }
 
     /// Reads a state written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(Self {
-            inner: Shared::new(models::load(py, path)?, WHAT),
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

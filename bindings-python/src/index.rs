@@ -211,6 +211,15 @@ pub(crate) struct PySimilarityIndex {
     inner: SimilarityIndex,
 }
 
+impl models::PyArtifact for PySimilarityIndex {
+    type Core = SimilarityIndex;
+    fn wrap(inner: SimilarityIndex) -> Self {
+        Self { inner }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = SimilarityIndex> + '_, Failure> {
+        Ok(&self.inner)
+    }
+}
 #[pymethods]
 impl PySimilarityIndex {
     #[new]
@@ -379,35 +388,30 @@ impl PySimilarityIndex {
 
     /// The model file as bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        models::to_bytes(py, &self.inner)
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds an index from `to_bytes()` output (the graph is rebuilt).
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(PySimilarityIndex {
-            inner: models::from_bytes(py, data)?,
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        models::save(py, &self.inner, path)
+        models::save(py, self, path)
     }
 
     /// Reads a model file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PySimilarityIndex {
-            inner: models::load(py, path)?,
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -430,6 +434,15 @@ pub(crate) struct PyTextIndex {
     inner: TextIndex,
 }
 
+impl models::PyArtifact for PyTextIndex {
+    type Core = TextIndex;
+    fn wrap(inner: TextIndex) -> Self {
+        Self { inner }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = TextIndex> + '_, Failure> {
+        Ok(&self.inner)
+    }
+}
 #[pymethods]
 impl PyTextIndex {
     #[new]
@@ -629,35 +642,30 @@ impl PyTextIndex {
 
     /// The model file as bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        models::to_bytes(py, &self.inner)
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a text index from `to_bytes()` output.
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(PyTextIndex {
-            inner: models::from_bytes(py, data)?,
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        models::save(py, &self.inner, path)
+        models::save(py, self, path)
     }
 
     /// Reads a model file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PyTextIndex {
-            inner: models::load(py, path)?,
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self) -> String {

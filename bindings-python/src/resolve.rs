@@ -126,7 +126,7 @@ impl PyResolution {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let solution = match &self.solution {
-            Some(s) => PyString::new(py, s).repr()?.to_string(),
+            Some(s) => py_str(py, s)?,
             None => "None".to_owned(),
         };
         Ok(format!(
@@ -142,27 +142,35 @@ impl PyResolution {
 }
 
 /// A bool as Python spells it, for reprs.
+/// `s` as Python writes a `str` literal (`'a'`, with Python's escapes).
+pub(crate) fn py_str(py: Python<'_>, s: &str) -> PyResult<String> {
+    Ok(PyString::new(py, s).repr()?.to_string())
+}
+
 fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
 #[pymethods]
 impl PySimilarError {
-    fn __repr__(&self) -> String {
-        format!(
-            "SimilarError(id={}, similarity={:.3}, solution={:?})",
-            self.id, self.similarity, self.solution
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "SimilarError(id={}, similarity={:.3}, solution={})",
+            self.id,
+            self.similarity,
+            py_str(py, &self.solution)?
+        ))
     }
 }
 
 #[pymethods]
 impl PyLabelScore {
-    fn __repr__(&self) -> String {
-        format!(
-            "LabelScore(label={:?}, probability={:.3})",
-            self.label, self.probability
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "LabelScore(label={}, probability={:.3})",
+            py_str(py, &self.label)?,
+            self.probability
+        ))
     }
 }
 
@@ -205,6 +213,17 @@ fn rules_from_py(rules: &Bound<'_, PyAny>) -> Result<Vec<Rule>, Failure> {
     Ok(list)
 }
 
+impl models::PyArtifact for PyResolver {
+    type Core = Resolver;
+    fn wrap(core: Resolver) -> Self {
+        Self {
+            inner: Shared::new(core, WHAT),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Resolver> + '_, Failure> {
+        self.inner.read()
+    }
+}
 #[pymethods]
 impl PyResolver {
     #[new]
@@ -443,36 +462,30 @@ impl PyResolver {
 
     /// The whole resolver (config, rules, knowledge base, classifier) as model-file bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.unlocked(py, |r| Ok(faultlens::Artifact::to_bytes(r)?))?;
-        Ok(PyBytes::new(py, &bytes))
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a resolver from `to_bytes()` output (or a file's content).
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(PyResolver {
-            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically: a failed save leaves any previous file as it was.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.unlocked(py, |r| Ok(faultlens::Artifact::save(r, &path)?))
+        models::save(py, self, path)
     }
 
     /// Reads a resolver file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PyResolver {
-            inner: Shared::new(models::load(py, path)?, WHAT),
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

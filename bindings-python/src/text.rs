@@ -10,11 +10,11 @@ use std::path::PathBuf;
 
 use faultlens::{Preprocessor, PreprocessorConfig, Template};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyType};
 
 use crate::arrow::Texts;
 use crate::convert::{Text, decode_config, kwargs_to_json, to_py};
-use crate::error::{attached, run_sized, run_unlocked};
+use crate::error::{Failure, attached, run_sized, run_unlocked};
 use crate::models;
 
 /// Turns raw log lines into tokens: lowercase, mask variable parts, segment words, stem,
@@ -64,11 +64,25 @@ impl PyTemplate {
         (self.masked.clone(), self.id.clone())
     }
 
-    fn __repr__(&self) -> String {
-        format!("Template(masked={:?}, id={:?})", self.masked, self.id)
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let s = |v: &str| Ok::<_, PyErr>(PyString::new(py, v).repr()?.to_string());
+        Ok(format!(
+            "Template(masked={}, id={})",
+            s(&self.masked)?,
+            s(&self.id)?
+        ))
     }
 }
 
+impl models::PyArtifact for PyPreprocessor {
+    type Core = Preprocessor;
+    fn wrap(inner: Preprocessor) -> Self {
+        Self { inner }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = Preprocessor> + '_, Failure> {
+        Ok(&self.inner)
+    }
+}
 #[pymethods]
 impl PyPreprocessor {
     #[new]
@@ -118,35 +132,30 @@ impl PyPreprocessor {
 
     /// The model file as bytes (what `save` writes).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        models::to_bytes(py, &self.inner)
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a preprocessor from `to_bytes()` output (or a file's content).
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(PyPreprocessor {
-            inner: models::from_bytes(py, data)?,
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically: a failed save leaves any previous file as it was.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        models::save(py, &self.inner, path)
+        models::save(py, self, path)
     }
 
     /// Reads a model file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PyPreprocessor {
-            inner: models::load(py, path)?,
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = models::to_bytes(slf.py(), &slf.get().inner)?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

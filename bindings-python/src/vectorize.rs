@@ -166,6 +166,17 @@ fn to_scipy(py: Python<'_>, m: Csr) -> PyResult<Bound<'_, PyAny>> {
         .call(((data, indices, indptr),), Some(&kwargs))
 }
 
+impl models::PyArtifact for PyTfidfVectorizer {
+    type Core = TfidfVectorizer;
+    fn wrap(core: TfidfVectorizer) -> Self {
+        Self {
+            inner: Shared::new(core, WHAT),
+        }
+    }
+    fn core(&self) -> Result<impl std::ops::Deref<Target = TfidfVectorizer> + '_, Failure> {
+        self.inner.read()
+    }
+}
 #[pymethods]
 impl PyTfidfVectorizer {
     #[new]
@@ -340,36 +351,30 @@ impl PyTfidfVectorizer {
 
     /// The model file as bytes (configuration and, when fitted, vocabulary and idf).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.read_unlocked(py, |v| Ok(faultlens::Artifact::to_bytes(v)?))?;
-        Ok(PyBytes::new(py, &bytes))
+        models::to_bytes(py, self)
     }
 
     /// Rebuilds a vectorizer from `to_bytes()` output (or a file's content).
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: Cow<'_, [u8]>) -> PyResult<Self> {
-        Ok(PyTfidfVectorizer {
-            inner: Shared::new(models::from_bytes(py, data)?, WHAT),
-        })
+        models::from_bytes(py, data)
     }
 
     /// Writes the model file atomically: a failed save leaves any previous file as it was.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.read_unlocked(py, |v| Ok(faultlens::Artifact::save(v, &path)?))
+        models::save(py, self, path)
     }
 
     /// Reads a model file written by `save` (in any language).
     #[classmethod]
     fn load(_cls: &Bound<'_, PyType>, py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PyTfidfVectorizer {
-            inner: Shared::new(models::load(py, path)?, WHAT),
-        })
+        models::load(py, path)
     }
 
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.get().to_bytes(slf.py())?;
-        models::reduce(slf.as_any(), bytes)
+        models::reduce(slf)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

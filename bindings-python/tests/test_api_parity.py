@@ -62,6 +62,12 @@ def test_version():
     assert faultlens.__version__.count(".") == 2
 
 
+def test_dir_shows_only_the_public_api():
+    # No import leftovers (`annotations`, `os`, ...): every public name is API or a submodule.
+    public = {n for n in dir(faultlens) if not n.startswith("_")}
+    assert public - {"prometheus"} == set(faultlens.__all__)
+
+
 @pytest.mark.skipif(not os.environ.get("FAULTLENS_EXPECT_INSTALLED"), reason="only under scripts/test.sh")
 def test_testing_the_installed_package_not_the_source_tree():
     assert "site-packages" in faultlens.__file__, faultlens.__file__

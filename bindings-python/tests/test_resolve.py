@@ -55,6 +55,21 @@ def test_no_match_is_unreliable(resolver):
                          "novelty=1.000, novel=True)")
 
 
+def test_reprs_read_as_python(resolver):
+    res = resolver.resolve(
+        "Container billing-7ccf2 was OOMKilled (exit code 137), memory limit 2048Mi", method="similarity"
+    )
+    r = repr(res)
+    assert r.startswith("Resolution(solution='increase_memory_limit', ") and "reliable=True" in r, r
+    assert "Some(" not in r and "true" not in r and "false" not in r
+    best = res.similar[0]
+    # A str shows as Python writes it (single quotes, Python escapes), so eval gives it back.
+    assert repr(best).startswith(f"SimilarError(id={best.id}, similarity=")
+    assert repr(best).endswith(f"solution={best.solution!r})")
+    t = faultlens.Preprocessor().template("user \"x\" said \u00e9")
+    assert repr(t) == f"Template(masked={t.masked!r}, id={t.id!r})"
+
+
 def test_batch_equals_single_calls(resolver):
     texts = ["disk quota exceeded on /var", "x509: certificate has expired", "zzqx", "ThrottlingException: Rate exceeded"]
     batch = resolver.resolve_batch(texts)

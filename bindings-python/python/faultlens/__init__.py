@@ -16,8 +16,6 @@ Every class saves to the same versioned model file as the Rust, Node and C APIs
 (``save``/``load``/``to_bytes``/``from_bytes``) and pickles through it.
 """
 
-from __future__ import annotations
-
 import os as _os
 
 from . import _errors

@@ -696,3 +696,26 @@ fn regression_duplicates_and_bad_numbers_are_refused_on_load() {
     });
     assert!(m.contains("count"), "{m}");
 }
+
+#[test]
+fn regression_similarity_index_tuning_out_of_range() {
+    // A saved tuning of `at_nodes = usize::MAX` overflowed the next add's "tune again once
+    // doubled" check; an `ef` no tuning can choose is refused too.
+    let env = sample(Kind::SimilarityIndex).clone();
+    assert!(
+        env["payload"].get("tuning").is_some(),
+        "the sample has a graph and so a saved tuning"
+    );
+    for (field, value) in [
+        ("at_nodes", Value::from(u64::MAX)),
+        ("ef", Value::from(u64::MAX)),
+    ] {
+        let mut env = env.clone();
+        env["payload"]["tuning"][field] = value;
+        let e = SimilarityIndex::from_bytes(&frame(&env)).unwrap_err();
+        assert_eq!(e.code(), "Corrupt", "{field}: {e}");
+    }
+    let mut env = env.clone();
+    env["payload"]["tuning"]["at_nodes"] = Value::from(u64::from(u32::MAX));
+    assert!(exercise(Kind::SimilarityIndex, &frame(&env)).unwrap());
+}

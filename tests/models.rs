@@ -303,8 +303,8 @@ fn probe(kind: &str, bytes: &[u8]) -> serde_json::Value {
         }
         "similarity_index" => {
             let idx = SimilarityIndex::from_bytes(bytes).unwrap();
-            // Exact: a graph search's near ties may come out in another order (the graph is
-            // rebuilt on load, in parallel).
+            // Exact: the graph is rebuilt on load (on one thread, so the same on every load),
+            // and a future build may build it differently; the exact answer is the file's.
             let exact = faultlens::SearchOptions {
                 exact: true,
                 ..Default::default()

@@ -125,6 +125,18 @@ impl SimilarityIndex {
                     t.recall
                 )));
             }
+            // Tuning picks from `TUNE_EFS` or the node count it was tuned at, for u32 nodes.
+            Some(t)
+                if t.at_nodes > u32::MAX as usize
+                    || t.ef
+                        > t.at_nodes
+                            .max(super::tune::TUNE_EFS[super::tune::TUNE_EFS.len() - 1]) =>
+            {
+                return Err(Error::Corrupt(format!(
+                    "the saved search tuning has ef {} at {} nodes",
+                    t.ef, t.at_nodes
+                )));
+            }
             t => t.map(|t| Tuning {
                 ef: t.ef,
                 recall: t.recall,

@@ -226,7 +226,7 @@ impl SimilarityIndex {
             if let Some(g) = g.as_ref() {
                 // Tombstones stay in the graph: an add of the same vector may revive them.
                 g.insert_range(&s.vectors, first_new..s.n_nodes(), parallel::parallelism());
-                if s.live_nodes >= 2 * self.tuned().at_nodes {
+                if s.live_nodes >= self.tuned().at_nodes.saturating_mul(2) {
                     self.set_tuning(self.tune(&s, g))?;
                 }
             }

@@ -445,7 +445,7 @@ impl KlDriftDetector {
     /// Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7).
     #[napi(catch_unwind, ts_return_type = "DriftSummary")]
     pub fn summary(&self, days: Option<f64>) -> Result<Value> {
-        to_value(&self.with(|d| d.summary(days.unwrap_or(7.0)))?)
+        to_value(&self.with(|d| d.summary(days.unwrap_or(core::DEFAULT_SUMMARY_DAYS)))?)
     }
 
     /// Empties the window and forgets events; keeps the baseline and thresholds.
@@ -779,7 +779,8 @@ pub fn ks_columns(
             got: cb,
         }));
     }
-    let cols = core::ks_columns_flat(&a, &b, ca, alpha.unwrap_or(0.05)).map_err(to_js)?;
+    let cols =
+        core::ks_columns_flat(&a, &b, ca, alpha.unwrap_or(core::DEFAULT_ALPHA)).map_err(to_js)?;
     Ok(KsColumns {
         statistic: Float64Array::new(cols.iter().map(|c| c.statistic).collect()),
         pvalue: Float64Array::new(cols.iter().map(|c| c.pvalue).collect()),

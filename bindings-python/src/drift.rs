@@ -20,6 +20,11 @@ use crate::error::{Failure, attached, run_unlocked};
 use crate::lock::{Shared, WriteGuard};
 use crate::models;
 
+// pyo3 shows a non-literal default as `...` in `help()`, so the signatures below write the core's
+// defaults out; these fail to compile if the core's change.
+const _: () = assert!(faultlens::drift::DEFAULT_SUMMARY_DAYS.to_bits() == 7.0f64.to_bits());
+const _: () = assert!(faultlens::drift::DEFAULT_ALPHA.to_bits() == 0.05f64.to_bits());
+
 fn lock<T: Send + Sync>(m: &Shared<T>) -> Result<WriteGuard<'_, T>, Failure> {
     m.write()
 }

@@ -25,6 +25,10 @@ use crate::convert::{Text, decode_config, kwargs_to_json, py_to_json, repr_confi
 use crate::error::{Failure, attached, run_unlocked};
 use crate::models;
 
+// pyo3 shows a non-literal default as `...` in `help()`, so the `k = 10` below writes the core's
+// default out; this fails to compile if the core's changes.
+const _: () = assert!(faultlens::index::DEFAULT_K == 10);
+
 /// A float32 matrix borrowed from numpy: `rows` rows of the array's last-axis width.
 pub(crate) struct Matrix<'py> {
     array: PyReadonlyArrayDyn<'py, f32>,

@@ -51,6 +51,10 @@ pub use text_index::{
     Embedding, Fusion, PROJECTION_NNZ, TextHit, TextIndex, TextIndexConfig, project,
 };
 
+/// Neighbours a search returns when a caller names no `k` (hnswlib's and faiss's examples use
+/// 10, and recall@10 is what `target_recall` is tuned for).
+pub const DEFAULT_K: usize = 10;
+
 /// How two vectors are compared. Scores are reported so that the meaning of a threshold is the
 /// natural one for each metric (see [`SearchOptions::threshold`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

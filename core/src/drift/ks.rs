@@ -8,6 +8,10 @@ use statrs::function::gamma::ln_gamma;
 
 use crate::error::{Error, Result};
 
+/// The significance level `ks_columns` flags drift at when a caller names none (scipy's
+/// customary 0.05).
+pub const DEFAULT_ALPHA: f64 = 0.05;
+
 /// scipy's `MAX_AUTO_N`: larger samples use the asymptotic method.
 const MAX_EXACT_N: usize = 10_000;
 

@@ -19,9 +19,10 @@ mod stream;
 
 pub use adwin::{Adwin, AdwinConfig};
 pub use kl::{
-    Calibration, DriftBatch, DriftCheck, DriftEvent, DriftStatus, DriftSummary, KlDriftConfig,
-    KlDriftDetector, MAX_BASELINE_SCORES, MAX_BINS, MAX_CALIBRATION_CELLS, MAX_EVENTS,
-    MAX_RESAMPLES, MAX_WINDOW, ThresholdMode, Thresholds, histogram,
+    Calibration, DEFAULT_SUMMARY_DAYS, DriftBatch, DriftCheck, DriftEvent, DriftStatus,
+    DriftSummary, KlDriftConfig, KlDriftDetector, MAX_BASELINE_SCORES, MAX_BINS,
+    MAX_CALIBRATION_CELLS, MAX_EVENTS, MAX_RESAMPLES, MAX_WINDOW, ThresholdMode, Thresholds,
+    histogram,
 };
-pub use ks::{KsColumn, KsMethod, KsResult, ks_2samp, ks_columns, ks_columns_flat};
+pub use ks::{DEFAULT_ALPHA, KsColumn, KsMethod, KsResult, ks_2samp, ks_columns, ks_columns_flat};
 pub use stream::{MAX_STREAM_VALUE, PageHinkley, PageHinkleyConfig, PageHinkleyMode};

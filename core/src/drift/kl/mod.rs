@@ -35,6 +35,10 @@ const SECONDS_PER_DAY: f64 = 86_400.0;
 const SECONDS_PER_HOUR: f64 = 3_600.0;
 const WHAT: &str = "KlDriftDetector";
 
+/// The period `summary` covers when a caller names none: a week, the retraining seed's review
+/// period.
+pub const DEFAULT_SUMMARY_DAYS: f64 = 7.0;
+
 /// KL drift detector over a sliding window of scores. See the module docs and `docs/drift.md`.
 ///
 /// ```
@@ -415,7 +419,7 @@ impl KlDriftDetector {
     }
 
     /// Drift events, KL statistics and the retrain verdict over the last `days` days before the
-    /// latest timestamp seen.
+    /// latest timestamp seen (the bindings' default: [`DEFAULT_SUMMARY_DAYS`]).
     pub fn summary(&self, days: f64) -> Result<DriftSummary> {
         let b = self.baseline()?;
         if days.is_nan() || days <= 0.0 {

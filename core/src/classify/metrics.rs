@@ -27,6 +27,9 @@ pub struct ClassifierMetrics {
 
 /// The live counters. A clone starts at zero: it is a separate model whose predictions are
 /// counted apart from the original's (as a loaded copy's are).
+/// On cache lines of their own, so a count written by one thread does not evict the fields other
+/// threads are reading.
+#[repr(align(64))]
 #[derive(Debug)]
 pub(super) struct Counters {
     predictions: AtomicU64,

@@ -18,6 +18,9 @@ pub struct IndexMetrics {
 }
 
 /// The live counters; they start at zero when an index is created or loaded.
+/// On cache lines of their own, so a count written by one thread does not evict the fields other
+/// threads are reading.
+#[repr(align(64))]
 #[derive(Debug, Default)]
 pub(super) struct Counters {
     searches: AtomicU64,

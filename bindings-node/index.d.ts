@@ -295,6 +295,10 @@ export declare class SimilarityIndex {
   get(id: number | string): IndexEntry | null
   /** Number of ids stored. */
   len(): number
+  /** Counters: `searches` (query rows), `added`, `removed` (ids). */
+  metrics(): IndexMetrics
+  /** Zeroes the counters. */
+  resetMetrics(): void
   /** Whether `id` (a number or a string key) is stored. */
   contains(id: number | string): boolean
   /** All stored string keys (no particular order). */
@@ -359,6 +363,13 @@ export declare class TextClassifier {
   trainingInfo(): Record<string, any>
   /** Top-class probabilities on held-out data at training time (a drift baseline). */
   baselineConfidences(): Float64Array
+  /**
+   * Prediction counters: `predictions` (every predicted row), `novel` and `unreliable` (rows
+   * `predictOne` scored so), `confidence` (histogram of those rows).
+   */
+  metrics(): ClassifierMetrics
+  /** Zeroes the prediction counters. */
+  resetMetrics(): void
   /** The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it. */
   config(): Required<ClassifierOptions>
   /** The model file as bytes (what `save` writes). */
@@ -412,6 +423,10 @@ export declare class TextIndex {
   get(id: number): TextEntry | null
   /** Number of stored texts. */
   len(): number
+  /** Counters: `searches` (query texts), `added`, `removed` (texts). */
+  metrics(): IndexMetrics
+  /** Zeroes the counters. */
+  resetMetrics(): void
   /** The configuration (camelCase keys). */
   config(): any
   /** The model file as bytes. */
@@ -563,6 +578,18 @@ export interface Calibration {
   shortVariance: number
   /** Largest short-window KL over the resamples. */
   shortMax: number
+}
+
+/** What `TextClassifier.metrics()` returns. */
+export interface ClassifierMetrics {
+  /** Rows predicted by any prediction method. */
+  predictions: number
+  /** Rows `predictOne` found novel (novelty above `noveltyThreshold`). */
+  novel: number
+  /** Rows `predictOne` scored below `threshold`. */
+  unreliable: number
+  /** Confidence of the rows `predictOne` scored. */
+  confidence: MetricsHistogram
 }
 
 /**
@@ -837,6 +864,16 @@ export interface IndexHit {
   score: number
   /** The payload stored with the id. */
   payload?: string
+}
+
+/** What `SimilarityIndex.metrics()` and `TextIndex.metrics()` return. */
+export interface IndexMetrics {
+  /** Queries answered, one per query row. */
+  searches: number
+  /** Items added. */
+  added: number
+  /** Items removed. */
+  removed: number
 }
 
 /** Options of `new SimilarityIndex(options)`: the core `IndexConfig` fields in camelCase. */

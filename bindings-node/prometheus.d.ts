@@ -6,6 +6,7 @@ import type {
   PageHinkley,
   Resolver,
   SimilarityIndex,
+  TextClassifier,
   TextIndex,
   WindowAggregator,
 } from './index'
@@ -13,6 +14,7 @@ import type {
 /** The objects `register` exports (docs/metrics.md lists their families). */
 export type Exportable =
   | Resolver
+  | TextClassifier
   | WindowAggregator
   | KlDriftDetector
   | Adwin

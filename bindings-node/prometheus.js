@@ -19,12 +19,13 @@ const {
   PageHinkley,
   Resolver,
   SimilarityIndex,
+  TextClassifier,
   TextIndex,
   WindowAggregator,
 } = require('./faultlens.js')
 
-const KINDS = [Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex, TextIndex]
-const KIND_NAMES = 'a Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex or TextIndex'
+const KINDS = [Resolver, TextClassifier, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex, TextIndex]
+const KIND_NAMES = 'a Resolver, TextClassifier, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex or TextIndex'
 const LEVELS = ['filling', 'normal', 'watch', 'drift', 'severe']
 
 // One read of an object's accessor per scrape: prom-client calls every metric's get() in the
@@ -73,6 +74,11 @@ const FAMILIES = [
   ['histogram', 'faultlens_resolve_latency_seconds', 'Time per resolution.', [], [Resolver], (r, add) => add(read(r, 'metrics').latencySeconds)],
   ['histogram', 'faultlens_resolve_confidence', 'Confidence of answered resolutions.', [], [Resolver], (r, add) => add(read(r, 'metrics').confidence)],
 
+  ['counter', 'faultlens_classifier_predictions_total', 'Rows predicted (every prediction method).', [], [TextClassifier], (c, add) => add(read(c, 'metrics').predictions)],
+  ['counter', 'faultlens_classifier_novel_inputs_total', 'Predicted rows unlike the training data (novelty above novelty_threshold).', [], [TextClassifier], (c, add) => add(read(c, 'metrics').novel)],
+  ['counter', 'faultlens_classifier_unreliable_predictions_total', 'Predicted rows with confidence below threshold.', [], [TextClassifier], (c, add) => add(read(c, 'metrics').unreliable)],
+  ['histogram', 'faultlens_classifier_confidence', 'Confidence of the rows predict_one scored.', [], [TextClassifier], (c, add) => add(read(c, 'metrics').confidence)],
+
   ...windowCounters.map(([key, help, snake]) => ['counter', `faultlens_window_${snake ?? key}_total`, help, [], [WindowAggregator], (w, add) => add(read(w, 'stats')[key])]),
   ['gauge', 'faultlens_window_live_keys', 'Keys held now.', [], [WindowAggregator], (w, add) => add(read(w, 'stats').liveKeys)],
   ['gauge', 'faultlens_window_pending_events', 'Events waiting for the watermark.', [], [WindowAggregator], (w, add) => add(read(w, 'stats').pendingEvents)],
@@ -105,6 +111,9 @@ const FAMILIES = [
     if (recall !== null && recall !== undefined) add(recall)
   }],
   ['gauge', 'faultlens_index_ef', 'HNSW search breadth in use.', [], [SimilarityIndex], (i, add) => add(i.effectiveEf())],
+  ['counter', 'faultlens_index_searches_total', 'Queries answered (one per query row).', [], [SimilarityIndex, TextIndex], (i, add) => add(read(i, 'metrics').searches)],
+  ['counter', 'faultlens_index_added_total', 'Items added.', [], [SimilarityIndex, TextIndex], (i, add) => add(read(i, 'metrics').added)],
+  ['counter', 'faultlens_index_removed_total', 'Items removed.', [], [SimilarityIndex, TextIndex], (i, add) => add(read(i, 'metrics').removed)],
 ]
 
 function histogramValues(name, h, labels) {

@@ -554,6 +554,20 @@ FlStatus fl_classifier_is_fitted(const FlClassifier *c, bool *out);
 FlStatus fl_classifier_model(const FlClassifier *c, char **out);
 
 /**
+ * Prediction counters as JSON: `predictions` (every predicted row), `novel` and `unreliable`
+ * (rows `fl_classifier_predict_one` scored so), `confidence` (`buckets`, `count`, `sum` of
+ * those rows).
+ *
+ * On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_classifier_metrics(const FlClassifier *c, char **json);
+
+/**
+ * Sets the prediction counters back to zero. Thread-safe.
+ */
+FlStatus fl_classifier_reset_metrics(const FlClassifier *c);
+
+/**
  * Training metadata as JSON (snake_case): time, sample counts, options, cross-validation scores,
  * baseline confidences.
  *
@@ -1213,6 +1227,17 @@ FlStatus fl_index_get(const FlIndex *idx,
                       char **payload);
 
 /**
+ * Counters as JSON: `searches` (query rows), `added`, `removed` (ids). On success `*json` owns
+ * a new string: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_index_metrics(const FlIndex *idx, char **json);
+
+/**
+ * Sets the counters back to zero. Thread-safe.
+ */
+FlStatus fl_index_reset_metrics(const FlIndex *idx);
+
+/**
  * Writes the number of stored ids to `*out`. Thread-safe.
  */
 FlStatus fl_index_len(const FlIndex *idx, size_t *out);
@@ -1392,6 +1417,17 @@ FlStatus fl_text_index_get(const FlTextIndex *idx,
                            bool *found,
                            char **text,
                            char **payload);
+
+/**
+ * Counters as JSON: `searches` (query texts), `added`, `removed` (texts). On success `*json`
+ * owns a new string: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_text_index_metrics(const FlTextIndex *idx, char **json);
+
+/**
+ * Sets the counters back to zero. Thread-safe.
+ */
+FlStatus fl_text_index_reset_metrics(const FlTextIndex *idx);
 
 /**
  * Writes the number of stored texts to `*out`. Thread-safe.

@@ -230,6 +230,32 @@ pub unsafe extern "C" fn fl_classifier_model(
     })
 }
 
+/// Prediction counters as JSON: `predictions` (every predicted row), `novel` and `unreliable`
+/// (rows `fl_classifier_predict_one` scored so), `confidence` (`buckets`, `count`, `sum` of
+/// those rows).
+///
+/// On success `*json` owns a new string: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_classifier_metrics(
+    c: *const FlClassifier,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { read(c) }?.metrics())?;
+        Ok(())
+    })
+}
+
+/// Sets the prediction counters back to zero. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_classifier_reset_metrics(c: *const FlClassifier) -> FlStatus {
+    guard(|| {
+        unsafe { read(c) }?.reset_metrics();
+        Ok(())
+    })
+}
+
 /// Training metadata as JSON (snake_case): time, sample counts, options, cross-validation scores,
 /// baseline confidences.
 ///

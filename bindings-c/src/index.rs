@@ -14,7 +14,7 @@ use faultlens::{
 use crate::artifact::{self, ArtifactHandle, Unlocked, artifact_handle};
 use crate::{
     Fail, FlStatus, FlStrings, Res, c_string, give_slice, guard, guard_or, handle, out_arg,
-    owned_c_string, slice_arg, str_arg, str_array_arg,
+    owned_c_string, owned_json, slice_arg, str_arg, str_array_arg,
 };
 
 /// A similarity index over float vectors (HNSW graph; exact scans below `exact_below` vectors).
@@ -440,6 +440,26 @@ pub unsafe extern "C" fn fl_index_get(
     })
 }
 
+/// Counters as JSON: `searches` (query rows), `added`, `removed` (ids). On success `*json` owns
+/// a new string: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_metrics(idx: *const FlIndex, json: *mut *mut c_char) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { index(idx) }?.metrics())?;
+        Ok(())
+    })
+}
+
+/// Sets the counters back to zero. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_reset_metrics(idx: *const FlIndex) -> FlStatus {
+    guard(|| {
+        unsafe { index(idx) }?.reset_metrics();
+        Ok(())
+    })
+}
+
 /// Writes the number of stored ids to `*out`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_len(idx: *const FlIndex, out: *mut usize) -> FlStatus {
@@ -784,6 +804,29 @@ pub unsafe extern "C" fn fl_text_index_get(
             *payload = p.unwrap_or(std::ptr::null_mut());
             *found = true;
         }
+        Ok(())
+    })
+}
+
+/// Counters as JSON: `searches` (query texts), `added`, `removed` (texts). On success `*json`
+/// owns a new string: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_metrics(
+    idx: *const FlTextIndex,
+    json: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let json = unsafe { out_arg(json, "json") }?;
+        *json = owned_json(&unsafe { text_index(idx) }?.metrics())?;
+        Ok(())
+    })
+}
+
+/// Sets the counters back to zero. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_reset_metrics(idx: *const FlTextIndex) -> FlStatus {
+    guard(|| {
+        unsafe { text_index(idx) }?.reset_metrics();
         Ok(())
     })
 }

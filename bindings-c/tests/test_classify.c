@@ -96,6 +96,25 @@ static void test_train_in_c(void) {
     CHECK_OK(fl_classifier_training_info(c, &json));
     CHECK_CONTAINS(json, "\"n_samples\":390");
     fl_string_free(json);
+
+    /* Prediction counters: every row counted, the confidence of predict_one's rows histogrammed. */
+    CHECK_OK(fl_classifier_metrics(c, &json));
+    CHECK_CONTAINS(json, "\"predictions\":");
+    CHECK(json && strstr(json, "\"predictions\":0,") == NULL);
+    fl_string_free(json);
+    CHECK_OK(fl_classifier_reset_metrics(c));
+    CHECK_OK(fl_classifier_predict_one(c, "Failed password for invalid user admin from 10.1.2.3 port 22 ssh2", &json));
+    fl_string_free(json);
+    CHECK_OK(fl_classifier_metrics(c, &json));
+    CHECK_CONTAINS(json, "{\"predictions\":1,");
+    CHECK_CONTAINS(json, "\"count\":1,");
+    CHECK_CONTAINS(json, "[1.0,1]]");
+    fl_string_free(json);
+    CHECK_OK(fl_classifier_reset_metrics(c));
+    CHECK_OK(fl_classifier_metrics(c, &json));
+    CHECK_CONTAINS(json, "{\"predictions\":0,\"novel\":0,\"unreliable\":0,");
+    fl_string_free(json);
+    CHECK_STATUS(fl_classifier_metrics(NULL, &json), FL_STATUS_NULL_POINTER);
     CHECK_OK(fl_classifier_config(c, &json));
     CHECK_CONTAINS(json, "\"threshold\":0.7");
     fl_string_free(json);

@@ -50,6 +50,15 @@ static void test_add_search_remove(void) {
     CHECK(fl_hits_text(h, 0, 0) == NULL);
     CHECK(fl_hits_len(h, 99) == 0);
     fl_hits_free(h);
+    char *mj = NULL;
+    CHECK_OK(fl_index_metrics(idx, &mj));
+    CHECK_CONTAINS(mj, "{\"searches\":3,\"added\":");
+    CHECK_CONTAINS(mj, "\"removed\":0}");
+    fl_string_free(mj);
+    CHECK_OK(fl_index_reset_metrics(idx));
+    CHECK_OK(fl_index_metrics(idx, &mj));
+    CHECK_STR(mj, "{\"searches\":0,\"added\":0,\"removed\":0}");
+    fl_string_free(mj);
 
     h = NULL;
     CHECK_OK(fl_index_search(idx, g_x, 1, D, 10,
@@ -222,6 +231,11 @@ static void test_text_index(void) {
     CHECK_OK(fl_text_index_search_batch(t, queries, 2, 1, NULL, &h));
     CHECK(fl_hits_rows(h) == 2 && fl_hits_id(h, 0, 0) == 1 && fl_hits_len(h, 1) == 0);
     fl_hits_free(h);
+    char *mj = NULL;
+    CHECK_OK(fl_text_index_metrics(t, &mj));
+    CHECK_STR(mj, "{\"searches\":3,\"added\":2,\"removed\":0}");
+    fl_string_free(mj);
+    CHECK_OK(fl_text_index_reset_metrics(t));
     float *emb = NULL;
     size_t emb_len = 0;
     CHECK_OK(fl_text_index_embed(t, queries, 1, &emb, &emb_len));

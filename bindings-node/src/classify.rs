@@ -17,6 +17,7 @@ use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, guard, reject, to_js};
+use crate::resolve::MetricsHistogram;
 
 type Core = faultlens::TextClassifier;
 type Shared = Arc<RwLock<Core>>;
@@ -96,6 +97,20 @@ pub struct Prediction {
     /// The n-grams that pushed the decision most: `[ngram, weight]` pairs.
     #[napi(ts_type = "Array<[string, number]>")]
     pub explanation: Value,
+}
+
+/// What `TextClassifier.metrics()` returns.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
+pub struct ClassifierMetrics {
+    /// Rows predicted by any prediction method.
+    pub predictions: f64,
+    /// Rows `predictOne` found novel (novelty above `noveltyThreshold`).
+    pub novel: f64,
+    /// Rows `predictOne` scored below `threshold`.
+    pub unreliable: f64,
+    /// Confidence of the rows `predictOne` scored.
+    pub confidence: MetricsHistogram,
 }
 
 impl From<faultlens::Prediction> for Prediction {
@@ -258,6 +273,21 @@ impl TextClassifier {
     #[napi(catch_unwind)]
     pub fn baseline_confidences(&self) -> Result<Float64Array> {
         Ok(Float64Array::new(read(&self.inner)?.baseline_confidences()))
+    }
+
+    /// Prediction counters: `predictions` (every predicted row), `novel` and `unreliable` (rows
+    /// `predictOne` scored so), `confidence` (histogram of those rows).
+    #[napi(catch_unwind, ts_return_type = "ClassifierMetrics")]
+    pub fn metrics(&self) -> Result<Value> {
+        serde_json::to_value(read(&self.inner)?.metrics())
+            .map_err(|e| crate::error::binding("GenericFailure", e.to_string()))
+    }
+
+    /// Zeroes the prediction counters.
+    #[napi(catch_unwind)]
+    pub fn reset_metrics(&self) -> Result<()> {
+        read(&self.inner)?.reset_metrics();
+        Ok(())
     }
 
     /// The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it.

@@ -205,6 +205,18 @@ fn text_hits(h: Vec<TextHit>) -> Vec<TextIndexHit> {
 // TypeScript cannot resolve it.
 type Payloads = Option<Vec<Option<String>>>;
 
+/// What `SimilarityIndex.metrics()` and `TextIndex.metrics()` return.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
+pub struct IndexMetrics {
+    /// Queries answered, one per query row.
+    pub searches: f64,
+    /// Items added.
+    pub added: f64,
+    /// Items removed.
+    pub removed: f64,
+}
+
 /// Nearest-neighbour index over float32 vectors (HNSW; exact below `exactBelow` vectors).
 #[napi]
 pub struct SimilarityIndex {
@@ -319,6 +331,19 @@ impl SimilarityIndex {
     #[napi(catch_unwind)]
     pub fn len(&self) -> u32 {
         self.inner.len() as u32
+    }
+
+    /// Counters: `searches` (query rows), `added`, `removed` (ids).
+    #[napi(catch_unwind, ts_return_type = "IndexMetrics")]
+    pub fn metrics(&self) -> Result<Value> {
+        serde_json::to_value(self.inner.metrics())
+            .map_err(|e| binding("GenericFailure", e.to_string()))
+    }
+
+    /// Zeroes the counters.
+    #[napi(catch_unwind)]
+    pub fn reset_metrics(&self) {
+        self.inner.reset_metrics();
     }
 
     /// Whether `id` (a number or a string key) is stored.
@@ -685,6 +710,19 @@ impl TextIndex {
     #[napi(catch_unwind)]
     pub fn len(&self) -> u32 {
         self.inner.len() as u32
+    }
+
+    /// Counters: `searches` (query texts), `added`, `removed` (texts).
+    #[napi(catch_unwind, ts_return_type = "IndexMetrics")]
+    pub fn metrics(&self) -> Result<Value> {
+        serde_json::to_value(self.inner.metrics())
+            .map_err(|e| binding("GenericFailure", e.to_string()))
+    }
+
+    /// Zeroes the counters.
+    #[napi(catch_unwind)]
+    pub fn reset_metrics(&self) {
+        self.inner.reset_metrics();
     }
 
     /// The configuration (camelCase keys).

@@ -70,7 +70,7 @@ const RECORDS = Object.fromEntries(Object.entries(API.records).filter(([k]) => k
 const INTERFACES = {
   ClassifierConfig: 'ClassifierOptions', Prediction: 'Prediction', ResolverConfig: 'ResolverOptions',
   Resolution: 'Resolution', Outcome: 'Outcome', MetricsSnapshot: 'MetricsSnapshot',
-  ResolverSummary: 'ResolverSummary',
+  ResolverSummary: 'ResolverSummary', ClassifierMetrics: 'ClassifierMetrics', IndexMetrics: 'IndexMetrics',
 }
 const TRAIN = [['disk quota exceeded on /var', 'expand_disk'], ['no space left on device /data', 'expand_disk'],
   ['connection refused to 10.0.0.7:5432', 'restart_db'], ['connection reset by peer 10.0.0.9', 'restart_db'],
@@ -85,6 +85,9 @@ test('records: configs and results carry exactly the manifest fields', async () 
   assert.equal(new TextClassifier({ noveltyPrior: 0.3, noveltyThreshold: 0.4 }).config().noveltyPrior, 0.3)
   await clf.fit(TRAIN.map(([t]) => t), TRAIN.map(([, l]) => l))
   assert.deepEqual(Object.keys(clf.predictOne('disk quota exceeded on /home')), RECORDS.Prediction)
+  assert.deepEqual(sorted(Object.keys(clf.metrics())), sorted(RECORDS.ClassifierMetrics))
+  assert.deepEqual(sorted(Object.keys(new faultlens.SimilarityIndex({ dim: 2 }).metrics())), sorted(RECORDS.IndexMetrics))
+  assert.deepEqual(sorted(Object.keys(new faultlens.TextIndex().metrics())), sorted(RECORDS.IndexMetrics))
 
   const r = new Resolver()
   assert.deepEqual(sorted(Object.keys(r.config())), sorted(RECORDS.ResolverConfig))

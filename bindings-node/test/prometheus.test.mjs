@@ -13,6 +13,7 @@ import {
   KlDriftDetector,
   Resolver,
   SimilarityIndex,
+  TextClassifier,
   TextIndex,
   TfidfVectorizer,
   WindowAggregator,
@@ -121,6 +122,9 @@ test('every stateful object scraped over HTTP and parsed', async () => {
   assert.equal(s.get('faultlens_index_items', { name: 'incidents' }), 2)
   assert.equal(s.get('faultlens_index_items', { name: 'kb' }), 3)
   assert.equal(s.get('faultlens_index_ef', { name: 'incidents' }), idx.effectiveEf())
+  assert.equal(s.get('faultlens_index_added_total', { name: 'incidents' }), 2)
+  assert.equal(s.get('faultlens_index_added_total', { name: 'kb' }), 3)
+  assert.equal(s.get('faultlens_index_searches_total', { name: 'kb' }), 0)
 
   // Values are read at scrape time; unregistering removes the object, and its families once no
   // object of that kind is left.
@@ -131,6 +135,14 @@ test('every stateful object scraped over HTTP and parsed', async () => {
   s = samples(text)
   assert.equal(s.get('faultlens_resolutions_total', { method: 'exact_match', name: 'elk' }), 2)
   assert.ok(!text.includes('faultlens_incident_grouper'), text)
+  idx.search(new Float32Array([1, 0.1, 0, 1]), 1)
+  idx.remove(['inc-1'])
+  texts.search('disk full on /var', 2)
+  s = samples(await scrape(registry))
+  assert.equal(s.get('faultlens_index_searches_total', { name: 'incidents' }), 2)
+  assert.equal(s.get('faultlens_index_removed_total', { name: 'incidents' }), 1)
+  assert.equal(s.get('faultlens_index_searches_total', { name: 'kb' }), 1)
+  assert.equal(s.get('faultlens_index_removed_total', { name: 'kb' }), 0)
   const json = await registry.getMetricsAsJSON()
   const res = json.find((m) => m.name === 'faultlens_resolutions_total')
   assert.deepEqual(res.values.find((v) => v.labels.method === 'exact_match'), { labels: { name: 'elk', method: 'exact_match' }, value: 2 })
@@ -172,4 +184,33 @@ test('OpenMetrics registries get _total samples too', async () => {
   assert.match(text, /^# TYPE faultlens_resolutions counter$/m)
   assert.match(text, /^faultlens_resolutions_total\{name="elk",method="exact_match"\} 1$/m)
   assert.match(text, /^# EOF$/m)
+})
+
+test('a classifier: predictions, novel inputs and a confidence histogram', async () => {
+  const registry = new Registry()
+  const clf = new TextClassifier()
+  const train = []
+  for (let i = 0; i < 20; i++) {
+    train.push([`disk full on volume vol${i} no space left`, 'disk'], [`connection refused to host h${i} port 5432`, 'net'])
+  }
+  await clf.fit(train.map(([t]) => t), train.map(([, l]) => l))
+  register(clf, 'router', registry)
+  const preds = ['disk full on volume vol3 no space left', 'kernel panic soft lockup cpu'].map((t) => clf.predictOne(t))
+  clf.predict(Array(3).fill('connection refused to host h1 port 5432'))
+  let s = samples(await scrape(registry))
+  const name = 'router'
+  assert.equal(s.get('faultlens_classifier_predictions_total', { name }), 5)
+  const novel = preds.filter((p) => p.novel).length
+  assert.ok(novel >= 1)
+  assert.equal(s.get('faultlens_classifier_novel_inputs_total', { name }), novel)
+  assert.equal(s.get('faultlens_classifier_unreliable_predictions_total', { name }), preds.filter((p) => !p.reliable).length)
+  assert.equal(s.get('faultlens_classifier_confidence_count', { name }), 2)
+  assert.ok(Math.abs(s.get('faultlens_classifier_confidence_sum', { name }) - (preds[0].confidence + preds[1].confidence)) < 1e-9)
+  assert.equal(s.get('faultlens_classifier_confidence_bucket', { name, le: '+Inf' }), 2)
+  assert.equal(s.get('faultlens_classifier_confidence_bucket', { name, le: '1' }), 2)
+  assert.equal(clf.metrics().predictions, 5)
+  clf.resetMetrics()
+  s = samples(await scrape(registry))
+  assert.equal(s.get('faultlens_classifier_predictions_total', { name }), 0)
+  assert.equal(s.get('faultlens_classifier_confidence_count', { name }), 0)
 })

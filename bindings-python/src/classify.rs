@@ -365,6 +365,21 @@ impl PyTextClassifier {
         Ok(v.into_pyarray(py))
     }
 
+    /// Prediction counters as a dict: `predictions` (every predicted row), `novel` and
+    /// `unreliable` (rows `predict_one` scored so), `confidence` (histogram of those rows).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.read_quick(py, |c| Ok(c.metrics()))?;
+        to_py(py, &m)
+    }
+
+    /// Sets the prediction counters back to zero.
+    fn reset_metrics(&self, py: Python<'_>) -> PyResult<()> {
+        self.read_quick(py, |c| {
+            c.reset_metrics();
+            Ok(())
+        })
+    }
+
     /// The configuration as a dict (`TextClassifier(**c.config())` rebuilds it unfitted).
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let config = self.read_quick(py, |c| Ok(c.config().clone()))?;

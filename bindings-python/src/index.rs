@@ -359,6 +359,16 @@ impl PySimilarityIndex {
         self.inner.len()
     }
 
+    /// Counters as a dict: `searches` (query rows), `added`, `removed` (items).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.inner.metrics())
+    }
+
+    /// Sets the counters back to zero.
+    fn reset_metrics(&self) {
+        self.inner.reset_metrics();
+    }
+
     fn __len__(&self) -> usize {
         self.inner.len()
     }
@@ -633,6 +643,16 @@ impl PyTextIndex {
     /// Number of stored texts.
     fn len(&self) -> usize {
         self.inner.len()
+    }
+
+    /// Counters as a dict: `searches` (query texts), `added`, `removed` (texts).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.inner.metrics())
+    }
+
+    /// Sets the counters back to zero.
+    fn reset_metrics(&self) {
+        self.inner.reset_metrics();
     }
 
     fn __len__(&self) -> usize {

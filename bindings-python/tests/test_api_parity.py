@@ -88,6 +88,9 @@ def test_records_are_what_the_binding_returns_and_accepts():
     assert faultlens.TextClassifier(novelty_prior=0.3, novelty_threshold=0.4).config()["novelty_prior"] == 0.3
     clf.fit([t for t, _ in TRAIN], [l for _, l in TRAIN])
     assert list(clf.predict_one("disk quota exceeded on /home")) == RECORDS["Prediction"]
+    assert sorted(clf.metrics()) == sorted(RECORDS["ClassifierMetrics"])
+    assert sorted(faultlens.SimilarityIndex(dim=2).metrics()) == sorted(RECORDS["IndexMetrics"])
+    assert sorted(faultlens.TextIndex().metrics()) == sorted(RECORDS["IndexMetrics"])
 
     r = faultlens.Resolver()
     assert sorted(r.config()) == sorted(RECORDS["ResolverConfig"])
@@ -127,4 +130,6 @@ def test_stub_records_match_the_manifest():
     assert properties("Resolution") == RECORDS["Resolution"]
     assert typed_dict("_ResolverOutcome") == RECORDS["Outcome"]
     assert typed_dict("_Metrics") == RECORDS["MetricsSnapshot"]
+    assert typed_dict("_ClassifierMetrics") == RECORDS["ClassifierMetrics"]
+    assert typed_dict("_IndexMetrics") == RECORDS["IndexMetrics"]
     assert typed_dict("_ResolverSummary") == RECORDS["ResolverSummary"]

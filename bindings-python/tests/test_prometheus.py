@@ -109,3 +109,41 @@ def test_change_detectors_and_indexes():
     assert s[("faultlens_index_items", (("name", "incidents"),))] == 2
     assert s[("faultlens_index_items", (("name", "kb"),))] == 3
     assert s[("faultlens_index_ef", (("name", "incidents"),))] == idx.effective_ef()
+    # Counters of the index's use, read at scrape time.
+    idx.search([[1.0, 0.1], [0.0, 1.0]], k=1)
+    idx.remove(["inc-1"])
+    texts.search("disk full on /var", k=2)
+    s = _scrape(registry)
+    assert s[("faultlens_index_searches_total", (("name", "incidents"),))] == 2
+    assert s[("faultlens_index_added_total", (("name", "incidents"),))] == 2
+    assert s[("faultlens_index_removed_total", (("name", "incidents"),))] == 1
+    assert s[("faultlens_index_searches_total", (("name", "kb"),))] == 1
+    assert s[("faultlens_index_added_total", (("name", "kb"),))] == 3
+    assert s[("faultlens_index_removed_total", (("name", "kb"),))] == 0
+
+
+def test_classifier_predictions_novelty_and_confidence():
+    import faultlens.prometheus as fp
+
+    registry = prometheus_client.CollectorRegistry()
+    clf = faultlens.TextClassifier()
+    train = [(f"disk full on volume vol{i} no space left", "disk") for i in range(20)]
+    train += [(f"connection refused to host h{i} port 5432", "net") for i in range(20)]
+    clf.fit([t for t, _ in train], [l for _, l in train])
+    fp.register(clf, name="router", registry=registry)
+    preds = [clf.predict_one(t) for t in ["disk full on volume vol3 no space left", "kernel panic soft lockup cpu"]]
+    clf.predict(["connection refused to host h1 port 5432"] * 3)
+    s = _scrape(registry)
+    lab = (("name", "router"),)
+    assert s[("faultlens_classifier_predictions_total", lab)] == 5
+    assert s[("faultlens_classifier_novel_inputs_total", lab)] == sum(p["novel"] for p in preds) >= 1
+    assert s[("faultlens_classifier_unreliable_predictions_total", lab)] == sum(not p["reliable"] for p in preds)
+    assert s[("faultlens_classifier_confidence_count", lab)] == 2
+    assert s[("faultlens_classifier_confidence_sum", lab)] == pytest.approx(sum(p["confidence"] for p in preds))
+    assert s[("faultlens_classifier_confidence_bucket", (("le", "+Inf"), ("name", "router")))] == 2
+    assert s[("faultlens_classifier_confidence_bucket", (("le", "1.0"), ("name", "router")))] == 2
+    assert clf.metrics()["predictions"] == 5
+    clf.reset_metrics()
+    s = _scrape(registry)
+    assert s[("faultlens_classifier_predictions_total", lab)] == 0
+    assert s[("faultlens_classifier_confidence_count", lab)] == 0

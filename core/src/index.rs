@@ -34,6 +34,7 @@ mod filter;
 mod graph;
 mod huge;
 mod kernels;
+mod metrics;
 mod persist;
 mod search;
 mod sparse;
@@ -45,6 +46,7 @@ mod update;
 use self::{filter::*, search::*, tune::*};
 pub use filter::Filter;
 use graph::Graph;
+pub use metrics::IndexMetrics;
 pub(crate) use sparse::SparseIndex;
 
 pub use text_index::{
@@ -275,6 +277,7 @@ pub struct SimilarityIndex {
     writer: Mutex<()>,
     /// The search breadth chosen for `target_recall` (see [`IndexConfig::target_recall`]).
     tuning: RwLock<Tuning>,
+    counters: metrics::Counters,
 }
 
 impl std::fmt::Debug for SimilarityIndex {
@@ -309,6 +312,7 @@ impl SimilarityIndex {
             graph: RwLock::new(None),
             writer: Mutex::new(()),
             tuning: RwLock::new(Tuning::default()),
+            counters: metrics::Counters::default(),
         })
     }
 

@@ -43,6 +43,7 @@ pub mod classify;
 pub mod drift;
 pub mod error;
 pub mod index;
+pub(crate) mod metrics;
 pub mod models;
 pub mod parallel;
 pub mod resolve;
@@ -51,8 +52,8 @@ pub mod vectorize;
 pub mod window;
 
 pub use classify::{
-    ClassificationReport, ClassifierConfig, Comparison, ModelKind, Prediction, TextClassifier,
-    compare, evaluate,
+    ClassificationReport, ClassifierConfig, ClassifierMetrics, Comparison, ModelKind, Prediction,
+    TextClassifier, compare, evaluate,
 };
 pub use drift::{
     Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, KsColumn, KsResult, PageHinkley,
@@ -60,8 +61,8 @@ pub use drift::{
 };
 pub use error::{Error, ErrorCode, Result};
 pub use index::{
-    Embedding, Entry, Filter, Fusion, Hit, IndexConfig, KEY_ID_BASE, Metric, SearchOptions,
-    SimilarityIndex, TextHit, TextIndex, TextIndexConfig,
+    Embedding, Entry, Filter, Fusion, Hit, IndexConfig, IndexMetrics, KEY_ID_BASE, Metric,
+    SearchOptions, SimilarityIndex, TextHit, TextIndex, TextIndexConfig,
 };
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};

@@ -1,10 +1,10 @@
 """Export faultlens objects through the service's own ``prometheus_client``.
 
-``register(obj, name="...")`` adds a resolver, window aggregator, drift detector (KL, ADWIN,
-Page-Hinkley), incident grouper or index to a registry (default: prometheus_client's global
+``register(obj, name="...")`` adds a resolver, classifier, window aggregator, drift detector (KL,
+ADWIN, Page-Hinkley), incident grouper or index to a registry (default: prometheus_client's global
 ``REGISTRY``); every scrape then reads the object's plain-data accessor (``Resolver.metrics()``,
-``WindowAggregator.stats()``, ``KlDriftDetector.status()``, ``Adwin.n_detections()``,
-``IncidentGrouper.len()``/``groups()``, ``SimilarityIndex.len()``, ...) once and reports it with
+``TextClassifier.metrics()``, ``WindowAggregator.stats()``, ``KlDriftDetector.status()``, ``Adwin.n_detections()``,
+``IncidentGrouper.len()``/``groups()``, ``SimilarityIndex.len()``/``metrics()``, ...) once and reports it with
 the label ``name``. The families and names are the same in Node's ``faultlens/prometheus``.
 ``prometheus_client`` is optional: it is imported only here, when this module is imported, never
 by ``import faultlens``.
@@ -35,6 +35,7 @@ from . import (
     PageHinkley,
     Resolver,
     SimilarityIndex,
+    TextClassifier,
     TextIndex,
     WindowAggregator,
 )
@@ -42,13 +43,18 @@ from . import (
 __all__ = ["register", "unregister"]
 
 _LEVELS = ("filling", "normal", "watch", "drift", "severe")
-_KINDS = (Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex, TextIndex)
-_KIND_NAMES = "a Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex or TextIndex"
+_KINDS = (Resolver, TextClassifier, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex, TextIndex)
+_KIND_NAMES = "a Resolver, TextClassifier, WindowAggregator, KlDriftDetector, Adwin, PageHinkley, IncidentGrouper, SimilarityIndex or TextIndex"
 _DETECTED_DOC = "1 when the detector reports drift now (KL: the window is over the drift threshold)."
 
 
 def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+def _histogram(family, fam_name: str, doc: str, name: str, h: dict) -> None:
+    buckets = [(_le(b), c) for b, c in h["buckets"]] + [("+Inf", h["count"])]
+    family(HistogramMetricFamily, fam_name, doc, ["name"]).add_metric([name], buckets, h["sum"])
 
 
 class _Collector:
@@ -87,6 +93,8 @@ class _Collector:
         for name, obj in objects:
             if isinstance(obj, Resolver):
                 self._resolver(family, name, obj.metrics())
+            elif isinstance(obj, TextClassifier):
+                self._classifier(family, name, obj.metrics())
             elif isinstance(obj, WindowAggregator):
                 self._window(family, name, obj.stats())
             elif isinstance(obj, KlDriftDetector):
@@ -118,9 +126,17 @@ class _Collector:
             ("latency_seconds", "faultlens_resolve_latency_seconds", "Time per resolution."),
             ("confidence", "faultlens_resolve_confidence", "Confidence of answered resolutions."),
         ]:
-            h = m[key]
-            buckets = [(_le(b), c) for b, c in h["buckets"]] + [("+Inf", h["count"])]
-            family(HistogramMetricFamily, fam_name, doc, ["name"]).add_metric([name], buckets, h["sum"])
+            _histogram(family, fam_name, doc, name, m[key])
+
+    @staticmethod
+    def _classifier(family, name: str, m: dict) -> None:
+        for key, fam_name, doc in [
+            ("predictions", "faultlens_classifier_predictions", "Rows predicted (every prediction method)."),
+            ("novel", "faultlens_classifier_novel_inputs", "Predicted rows unlike the training data (novelty above novelty_threshold)."),
+            ("unreliable", "faultlens_classifier_unreliable_predictions", "Predicted rows with confidence below threshold."),
+        ]:
+            family(CounterMetricFamily, fam_name, doc, ["name"]).add_metric([name], m[key])
+        _histogram(family, "faultlens_classifier_confidence", "Confidence of the rows predict_one scored.", name, m["confidence"])
 
     @staticmethod
     def _window(family, name: str, s: dict) -> None:
@@ -159,6 +175,13 @@ class _Collector:
     @staticmethod
     def _index(family, name: str, i: Any) -> None:
         family(GaugeMetricFamily, "faultlens_index_items", "Items held by the index.", ["name"]).add_metric([name], i.len())
+        m = i.metrics()
+        for key, doc in [
+            ("searches", "Queries answered (one per query row)."),
+            ("added", "Items added."),
+            ("removed", "Items removed."),
+        ]:
+            family(CounterMetricFamily, f"faultlens_index_{key}", doc, ["name"]).add_metric([name], m[key])
         if isinstance(i, SimilarityIndex):
             recall = i.estimated_recall()
             if recall is not None:
@@ -176,7 +199,7 @@ _guard = threading.Lock()
 
 
 def register(obj: Any, name: str, registry: Any = REGISTRY) -> None:
-    """Reports ``obj`` (a Resolver, WindowAggregator, KlDriftDetector, Adwin, PageHinkley,
+    """Reports ``obj`` (a Resolver, TextClassifier, WindowAggregator, KlDriftDetector, Adwin, PageHinkley,
     IncidentGrouper, SimilarityIndex or TextIndex) in ``registry`` with the label ``name``, read at
     every scrape. A name is unique per registry."""
     if not isinstance(obj, _KINDS):

@@ -10,6 +10,7 @@ use super::confidence::novelty_observations;
 use super::config::{CANDIDATES, ClassifierConfig, ModelKind};
 use super::design::{Design, check_training};
 use super::linear::{Linear, Link, argmax};
+use super::metrics::{ClassifierMetrics, Counters};
 use super::novelty::{Calibrator, Reference};
 use super::progress::{Progress, Reporter};
 use super::report::ClassificationReport;
@@ -129,6 +130,8 @@ pub struct TextClassifier {
     pub(super) vectorizer: TfidfVectorizer,
     pub(super) fitted: Option<Fitted>,
     pub(super) derived: Derived,
+    /// Prediction counters: never saved, not compared, zero in a clone.
+    pub(super) counters: Counters,
 }
 
 impl PartialEq for TextClassifier {
@@ -155,7 +158,20 @@ impl TextClassifier {
             vectorizer,
             fitted: None,
             derived: Derived::default(),
+            counters: Counters::default(),
         })
+    }
+
+    /// Prediction counters since creation, load or [`reset_metrics`](Self::reset_metrics): rows
+    /// predicted, how many were novel or unreliable, and a confidence histogram. Not saved with
+    /// the model; a clone starts at zero.
+    pub fn metrics(&self) -> ClassifierMetrics {
+        self.counters.snapshot()
+    }
+
+    /// Sets the prediction counters back to zero.
+    pub fn reset_metrics(&self) {
+        self.counters.reset();
     }
 
     /// The configuration.

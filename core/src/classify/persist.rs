@@ -108,6 +108,7 @@ impl<'de> Deserialize<'de> for TextClassifier {
             vectorizer: p.vectorizer,
             fitted: p.fitted,
             derived: Derived::default(),
+            counters: Default::default(),
         };
         c.derive().map_err(D::Error::custom)?;
         Ok(c)

@@ -167,7 +167,9 @@ impl TextClassifier {
     pub fn predict_proba_flat<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<f64>> {
         let f = self.fitted()?;
         let (x, outer) = self.transform_distinct(texts)?;
-        Ok(self.proba_flat(f, &x, outer.as_deref()))
+        let out = self.proba_flat(f, &x, outer.as_deref());
+        self.counters.record_rows(texts.len());
+        Ok(out)
     }
 
     /// The most probable label per text.
@@ -203,7 +205,9 @@ impl TextClassifier {
     pub fn predict_one(&self, text: &str) -> Result<Prediction> {
         let f = self.fitted()?;
         let (x, unseen) = self.vectorizer.transform_with_unseen(&[text])?;
-        Ok(self.explain_row(f, &x, 0, unseen[0]))
+        let p = self.explain_row(f, &x, 0, unseen[0]);
+        self.counters.record(std::slice::from_ref(&p));
+        Ok(p)
     }
 
     /// [`predict_one`](Self::predict_one) for many texts (in parallel for large batches).
@@ -211,9 +215,9 @@ impl TextClassifier {
         let f = self.fitted()?;
         let (x, unseen) = self.vectorizer.transform_with_unseen(texts)?;
         let rows: Vec<usize> = (0..x.n_rows).collect();
-        Ok(parallel::map(&rows, |&i| {
-            self.explain_row(f, &x, i, unseen[i])
-        }))
+        let preds = parallel::map(&rows, |&i| self.explain_row(f, &x, i, unseen[i]));
+        self.counters.record(&preds);
+        Ok(preds)
     }
 
     /// The confidence that `best` (with class probability `p`) is right for the row, and the

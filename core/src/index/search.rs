@@ -260,6 +260,7 @@ impl SimilarityIndex {
             .enumerate()
             .map(|(i, r)| self.prepare(r, || format!("query {i}")))
             .collect::<Result<Vec<_>>>()?;
+        self.counters.searched(prepared.len());
         let s = self.read()?;
         let g = self.graph.read().map_err(|_| poisoned())?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
@@ -312,6 +313,7 @@ impl SimilarityIndex {
         };
         self.check_opts(&opts)?;
         let q = self.prepare(query, || "query".to_string())?;
+        self.counters.searched(1);
         let s = self.read()?;
         let g = self.graph.read().map_err(|_| poisoned())?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));

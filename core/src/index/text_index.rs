@@ -62,6 +62,7 @@ pub struct TextIndex {
     embedded: Option<SimilarityIndex>,
     texts: RwLock<FxHashMap<u64, String>>,
     writer: Mutex<Writer>,
+    pub(super) counters: super::metrics::Counters,
 }
 
 impl std::fmt::Debug for TextIndex {
@@ -125,6 +126,7 @@ impl TextIndex {
                 next_id: 0,
                 fitted_on: 0,
             }),
+            counters: Default::default(),
         })
     }
 
@@ -288,6 +290,7 @@ impl TextIndex {
             t.insert(*id, text.as_ref().to_owned());
         }
         w.next_id = ids.last().map_or(w.next_id, |&last| last + 1);
+        self.counters.added(ids.len());
         Ok(ids)
     }
 
@@ -414,6 +417,7 @@ impl TextIndex {
             t.insert(*id, text.as_ref().to_owned());
         }
         w.next_id = ids.last().map_or(w.next_id, |&last| last + 1);
+        self.counters.added(ids.len());
         Ok(ids)
     }
 
@@ -449,6 +453,7 @@ impl TextIndex {
             // Nothing was added yet: nothing can match.
             _ => {
                 SimilarityIndex::check_k(k)?;
+                self.counters.searched(queries.len());
                 return Ok(vec![Vec::new(); queries.len()]);
             }
         };
@@ -469,6 +474,7 @@ impl TextIndex {
         for (r, hits) in known.into_iter().zip(found) {
             out[r] = hits;
         }
+        self.counters.searched(queries.len());
         self.to_text_hits(out)
     }
 
@@ -490,6 +496,7 @@ impl TextIndex {
         self.external_dim()?;
         let st = self.current()?;
         let hits = self.external_index(&st).search(queries, k, opts)?;
+        self.counters.searched(hits.len());
         self.to_text_hits(hits)
     }
 
@@ -604,6 +611,7 @@ impl TextIndex {
         for id in ids {
             t.remove(id);
         }
+        self.counters.removed(ids.len());
         Ok(())
     }
 
@@ -747,6 +755,7 @@ impl<'de> Deserialize<'de> for TextIndex {
                 next_id: s.next_id,
                 fitted_on: s.fitted_on,
             }),
+            counters: Default::default(),
         })
     }
 }

@@ -38,6 +38,7 @@ impl SimilarityIndex {
         payloads: Option<Vec<Option<String>>>,
     ) -> Result<()> {
         self.add_items(Ids::Numbers(ids), vectors, payloads)
+            .inspect(|()| self.counters.added(ids.len()))
     }
 
     /// Adds vectors under string keys (any strings, e.g. `"inc-2041"`), with optional payloads.
@@ -54,6 +55,7 @@ impl SimilarityIndex {
     ) -> Result<()> {
         let keys: Vec<&str> = keys.iter().map(AsRef::as_ref).collect();
         self.add_items(Ids::Keys(&keys), vectors, payloads)
+            .inspect(|()| self.counters.added(keys.len()))
     }
 
     pub(super) fn add_items(
@@ -302,6 +304,7 @@ impl SimilarityIndex {
                 }
             }
         }
+        self.counters.removed(ids.len());
         Ok(())
     }
 

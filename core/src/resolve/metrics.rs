@@ -6,86 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::answer::Method;
+pub use crate::metrics::{CONFIDENCE_BUCKETS, HistogramSnapshot};
+use crate::metrics::{Histogram, write_histogram};
 
 /// Latency buckets in seconds (Prometheus convention), from 5 µs to 1 s.
 pub const LATENCY_BUCKETS: [f64; 12] = [
     5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3, 25e-3, 100e-3, 1.0,
 ];
-/// Confidence buckets.
-pub const CONFIDENCE_BUCKETS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-
-/// A lock-free cumulative histogram.
-#[derive(Debug)]
-struct Histogram {
-    bounds: &'static [f64],
-    /// Non-cumulative counts per bucket; the last slot is `+Inf`.
-    counts: Vec<AtomicU64>,
-    /// Sum of observations, as `f64` bits.
-    sum: AtomicU64,
-}
-
-impl Histogram {
-    fn new(bounds: &'static [f64]) -> Self {
-        Histogram {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0f64.to_bits()),
-        }
-    }
-
-    fn observe(&self, v: f64) {
-        if !v.is_finite() {
-            return;
-        }
-        let i = self.bounds.partition_point(|&b| b < v);
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
-        let mut cur = self.sum.load(Ordering::Relaxed);
-        loop {
-            let next = (f64::from_bits(cur) + v).to_bits();
-            match self
-                .sum
-                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(actual) => cur = actual,
-            }
-        }
-    }
-
-    fn snapshot(&self) -> HistogramSnapshot {
-        let mut cumulative = 0;
-        let mut buckets = Vec::with_capacity(self.bounds.len());
-        for (i, &b) in self.bounds.iter().enumerate() {
-            cumulative += self.counts[i].load(Ordering::Relaxed);
-            buckets.push((b, cumulative));
-        }
-        cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
-        HistogramSnapshot {
-            buckets,
-            count: cumulative,
-            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
-        }
-    }
-
-    fn reset(&self) {
-        self.counts
-            .iter()
-            .for_each(|c| c.store(0, Ordering::Relaxed));
-        self.sum.store(0f64.to_bits(), Ordering::Relaxed);
-    }
-}
-
-/// A histogram at one moment: cumulative counts per upper bound, as Prometheus reports them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HistogramSnapshot {
-    /// `(upper bound, observations <= bound)`, bounds ascending; `+Inf` is `count`.
-    pub buckets: Vec<(f64, u64)>,
-    /// Number of observations.
-    pub count: u64,
-    /// Sum of observations.
-    pub sum: f64,
-}
-
 /// Feedback counts for one method.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutcomeCounts {
@@ -323,31 +250,5 @@ impl MetricsSnapshot {
             &self.confidence,
         );
         out
-    }
-}
-
-fn write_histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot) {
-    use std::fmt::Write;
-    let _ = writeln!(out, "# HELP faultlens_{name} {help}");
-    let _ = writeln!(out, "# TYPE faultlens_{name} histogram");
-    for (b, c) in &h.buckets {
-        let _ = writeln!(
-            out,
-            "faultlens_{name}_bucket{{le=\"{}\"}} {c}",
-            prom_float(*b)
-        );
-    }
-    let _ = writeln!(out, "faultlens_{name}_bucket{{le=\"+Inf\"}} {}", h.count);
-    let _ = writeln!(out, "faultlens_{name}_sum {}", prom_float(h.sum));
-    let _ = writeln!(out, "faultlens_{name}_count {}", h.count);
-}
-
-fn prom_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{v:?}")
     }
 }

@@ -46,6 +46,7 @@ pub mod index;
 pub mod models;
 pub mod parallel;
 pub mod resolve;
+pub mod sync;
 pub mod text;
 pub mod vectorize;
 pub mod window;
@@ -65,6 +66,7 @@ pub use index::{
 };
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
+pub use sync::after_fork;
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};
 pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
 pub use window::{

@@ -261,7 +261,7 @@ impl SimilarityIndex {
             .map(|(i, r)| self.prepare(r, || format!("query {i}")))
             .collect::<Result<Vec<_>>>()?;
         let s = self.read()?;
-        let g = self.graph.read().map_err(|_| poisoned())?;
+        let g = self.graph.read_or(poisoned)?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
         let live = Self::live_mask(&s);
         let scan = opts.exact || g.is_none() || (opts.ef.is_none() && self.tuned().exact);
@@ -313,7 +313,7 @@ impl SimilarityIndex {
         self.check_opts(&opts)?;
         let q = self.prepare(query, || "query".to_string())?;
         let s = self.read()?;
-        let g = self.graph.read().map_err(|_| poisoned())?;
+        let g = self.graph.read_or(poisoned)?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
         let live = Self::live_mask(&s);
         let total = s.items.len();

@@ -19,7 +19,7 @@
 enum { ROWS = 2000, CHILD_SECONDS = 20 };
 
 /* Child results, one byte each, sent through a pipe. */
-enum { R_OK = 'k', R_INHERITED = 'i', R_BAD = 'x' };
+enum { CHILD_ANSWERED = 'k', CHILD_INHERITED = 'i', CHILD_FAILED = 'x' };
 
 /* Waits for the child's byte (at most CHILD_SECONDS: a hang is a failure), then reaps it. */
 static char child_result(pid_t pid, int fd) {
@@ -50,7 +50,7 @@ static void test_fresh_handle_in_child(void) {
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        char result = R_OK;
+        char result = CHILD_ANSWERED;
         FlResolver *r = NULL;
         size_t n = 0;
         const char *errors[] = {"disk quota exceeded"};
@@ -60,7 +60,7 @@ static void test_fresh_handle_in_child(void) {
             || fl_resolver_new(NULL, &r) != FL_STATUS_OK ||
             fl_resolver_add_knowledge(r, errors, solutions, 1, &n) != FL_STATUS_OK || n != 1 ||
             fl_resolver_resolve(r, "disk quota exceeded on /home", "auto", &res) != FL_STATUS_OK) {
-            result = R_BAD;
+            result = CHILD_FAILED;
         }
         fl_resolution_free(res);
         fl_resolver_free(r);
@@ -68,7 +68,7 @@ static void test_fresh_handle_in_child(void) {
     }
     close(fds[1]);
     CHECK(pid > 0);
-    CHECK(child_result(pid, fds[0]) == R_OK);
+    CHECK(child_result(pid, fds[0]) == CHILD_ANSWERED);
     CHECK(fl_parallelism()); /* the parent is unchanged */
 }
 
@@ -118,21 +118,21 @@ static void test_handle_in_use_at_fork(void) {
         close(fds[0]);
         size_t n = 0;
         FlStatus st = fl_resolver_knowledge_size(r, &n);
-        char result = R_BAD;
+        char result = CHILD_FAILED;
         if (st == FL_STATUS_INHERITED) {
             const char *msg = fl_last_error();
-            result = (msg && strstr(msg, "fork")) ? R_INHERITED : R_BAD;
+            result = (msg && strstr(msg, "fork")) ? CHILD_INHERITED : CHILD_FAILED;
         } else if (st == FL_STATUS_OK) {
-            result = R_OK; /* forked between two calls: every lock was idle */
+            result = CHILD_ANSWERED; /* forked between two calls: every lock was idle */
         }
         child_done(fds[1], result);
     }
     close(fds[1]);
     CHECK(pid > 0);
     char got = child_result(pid, fds[0]);
-    CHECK(got == R_INHERITED || got == R_OK);
+    CHECK(got == CHILD_INHERITED || got == CHILD_ANSWERED);
     printf("test_fork: child of a fork during add_knowledge got %s\n",
-           got == R_INHERITED ? "FL_STATUS_INHERITED" : (got == R_OK ? "an answer" : "nothing"));
+           got == CHILD_INHERITED ? "FL_STATUS_INHERITED" : (got == CHILD_ANSWERED ? "an answer" : "nothing"));
     atomic_store(&b.stop, 1);
     pthread_join(t, NULL);
     fl_resolver_free(r);

@@ -72,6 +72,11 @@ enum FlStatus
    * faultlens panicked: a bug, please report it with the message from `fl_last_error()`.
    */
   FL_STATUS_PANIC = 11,
+  /**
+   * A lock a thread of the parent held when this process forked: rebuild or re-load the
+   * handle in the child (see `fl_after_fork`).
+   */
+  FL_STATUS_INHERITED = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -382,6 +387,16 @@ const char *fl_version(void);
  * threads and parallel batches would hang. Thread-safe; affects calls that start afterwards.
  */
 void fl_set_parallelism(bool enabled);
+
+/**
+ * Call in the child process after `fork()`, before any other `fl_*` call there, e.g. with
+ * `pthread_atfork(NULL, NULL, fl_after_fork)`. It turns parallelism off (the child has no
+ * worker threads) and marks the locks held by the parent's other threads at the fork as
+ * inherited: a call on a handle that another thread was using at the fork then returns
+ * `FL_STATUS_INHERITED` instead of blocking forever. Handles idle at the fork, and handles
+ * made in the child, work as usual. Async-signal-safe (two atomic stores).
+ */
+void fl_after_fork(void);
 
 /**
  * Whether batch work may use all cores (see `fl_set_parallelism`). Thread-safe.

@@ -8,9 +8,9 @@
 
 use std::ffi::c_char;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Mutex, RwLock};
 
 use faultlens::Artifact;
+use faultlens::sync::{Mutex, RwLock};
 
 use crate::{
     Fail, FlStatus, Res, config_arg, give_slice, guard, handle, out_arg, owned_json, path_arg,
@@ -24,6 +24,10 @@ fn poisoned(name: &str) -> Fail {
         format!("this {name} is unusable: an earlier call panicked while updating it"),
     )
 }
+
+/// What an `FL_STATUS_INHERITED` message calls a handle whose lock a thread of the parent held
+/// at `fork()` (the locks detect it once `fl_after_fork` ran in the child).
+const HANDLE: &str = "faultlens handle";
 
 /// How a handle holds its core object: behind a lock, or bare when the core type locks inside.
 pub(crate) trait Store<T> {
@@ -39,31 +43,31 @@ pub(crate) trait StoreMut<T>: Store<T> {
 
 impl<T> Store<T> for RwLock<T> {
     fn new(value: T) -> Self {
-        RwLock::new(value)
+        RwLock::new(value, HANDLE)
     }
     fn read(&self, name: &str) -> Res<impl Deref<Target = T> + '_> {
-        RwLock::read(self).map_err(|_| poisoned(name))
+        self.read_or(|| poisoned(name))
     }
 }
 
 impl<T> StoreMut<T> for RwLock<T> {
     fn write(&self, name: &str) -> Res<impl DerefMut<Target = T> + '_> {
-        RwLock::write(self).map_err(|_| poisoned(name))
+        self.write_or(|| poisoned(name))
     }
 }
 
 impl<T> Store<T> for Mutex<T> {
     fn new(value: T) -> Self {
-        Mutex::new(value)
+        Mutex::new(value, HANDLE)
     }
     fn read(&self, name: &str) -> Res<impl Deref<Target = T> + '_> {
-        self.lock().map_err(|_| poisoned(name))
+        self.lock_or(|| poisoned(name))
     }
 }
 
 impl<T> StoreMut<T> for Mutex<T> {
     fn write(&self, name: &str) -> Res<impl DerefMut<Target = T> + '_> {
-        self.lock().map_err(|_| poisoned(name))
+        self.lock_or(|| poisoned(name))
     }
 }
 

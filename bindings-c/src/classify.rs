@@ -1,8 +1,8 @@
 //! `FlClassifier` (`faultlens::TextClassifier`) and `fl_evaluate` / `fl_compare` from C.
 //! Structured results (a prediction, training info, reports) come back as JSON strings.
 
+use faultlens::sync::RwLock;
 use std::ffi::{c_char, c_void};
-use std::sync::RwLock;
 
 use faultlens::{ClassifierConfig, TextClassifier};
 

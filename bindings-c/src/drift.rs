@@ -1,8 +1,8 @@
 //! Drift detection from C: `FlKlDrift` (`faultlens::drift::KlDriftDetector`), `FlAdwin`,
 //! `FlPageHinkley`, `fl_ks_2samp` and `fl_ks_columns`. Conversions only.
 
+use faultlens::sync::Mutex;
 use std::ffi::c_char;
-use std::sync::Mutex;
 
 use faultlens::drift::{
     Adwin, AdwinConfig, KlDriftConfig, KlDriftDetector, PageHinkley, PageHinkleyConfig,

@@ -1,7 +1,7 @@
 //! `FlGrouper`: stable, order-independent incident groups (core `window::IncidentGrouper`).
 
+use faultlens::sync::RwLock;
 use std::ffi::c_char;
-use std::sync::RwLock;
 
 use faultlens::window::{GroupInput, GrouperConfig, IncidentGrouper};
 

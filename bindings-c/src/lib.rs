@@ -61,6 +61,9 @@ pub enum FlStatus {
     InvalidUtf8 = 10,
     /// faultlens panicked: a bug, please report it with the message from `fl_last_error()`.
     Panic = 11,
+    /// A lock a thread of the parent held when this process forked: rebuild or re-load the
+    /// handle in the child (see `fl_after_fork`).
+    Inherited = 12,
 }
 
 /// Core error code (`faultlens::Error::code()`) → C status: the one table of this binding
@@ -76,6 +79,7 @@ fn status_of(e: &faultlens::Error) -> FlStatus {
         C::Corrupt => FlStatus::Corrupt,
         C::WrongKind => FlStatus::WrongKind,
         C::Io => FlStatus::Io,
+        C::Inherited => FlStatus::Inherited,
     }
 }
 
@@ -562,6 +566,17 @@ pub extern "C" fn fl_version() -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn fl_set_parallelism(enabled: bool) {
     guard_or((), || faultlens::set_parallelism(enabled))
+}
+
+/// Call in the child process after `fork()`, before any other `fl_*` call there, e.g. with
+/// `pthread_atfork(NULL, NULL, fl_after_fork)`. It turns parallelism off (the child has no
+/// worker threads) and marks the locks held by the parent's other threads at the fork as
+/// inherited: a call on a handle that another thread was using at the fork then returns
+/// `FL_STATUS_INHERITED` instead of blocking forever. Handles idle at the fork, and handles
+/// made in the child, work as usual. Async-signal-safe (two atomic stores).
+#[unsafe(no_mangle)]
+pub extern "C" fn fl_after_fork() {
+    faultlens::after_fork();
 }
 
 /// Whether batch work may use all cores (see `fl_set_parallelism`). Thread-safe.

@@ -1,7 +1,7 @@
 //! `FlResolver` (`faultlens::resolve::Resolver`) and `FlResolution` from C.
 
+use faultlens::sync::RwLock;
 use std::ffi::{CString, c_char};
-use std::sync::RwLock;
 
 use faultlens::Artifact;
 use faultlens::resolve::{Mode, Resolution, Resolver, ResolverConfig, Rule, Rules};

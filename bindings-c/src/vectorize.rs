@@ -1,8 +1,8 @@
 //! `FlTfidf` (`faultlens::TfidfVectorizer`) and `FlCsr` (`faultlens::CsrMatrix`) from C.
 
+use faultlens::sync::RwLock;
 use std::collections::BTreeMap;
 use std::ffi::c_char;
-use std::sync::RwLock;
 
 use faultlens::{CsrMatrix, TfidfConfig, TfidfVectorizer};
 

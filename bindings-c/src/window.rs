@@ -1,8 +1,8 @@
 //! `FlWindow` (`faultlens::window::WindowAggregator`), its input `FlEvent` and its result
 //! container `FlWindowResult` (with `FlIncident` views) from C.
 
+use faultlens::sync::RwLock;
 use std::ffi::{CStr, CString, c_char};
-use std::sync::RwLock;
 
 use faultlens::window::{Event, Incident, Outcome, Trigger, WindowAggregator, WindowConfig};
 

@@ -37,6 +37,8 @@ const TRIGGERS = {
   WrongKind: [() => Preprocessor.fromBytes(good()),
     /^wrong model kind: expected `preprocessor`, file holds `tfidf_vectorizer`$/],
   Io: [() => inspect(join(dir, 'missing.flm')), /^I\/O error on `.*missing\.flm`: No such file or directory/],
+  // A lock held by a parent's thread at fork(): Node never forks a running process.
+  Inherited: null,
 }
 
 test('the manifest and this table list the same codes', () => {

@@ -8,31 +8,33 @@
 //!   lock is tried first; only when it is taken does the caller wait, with the GIL released.
 //! - **Fork.** A child forked while another thread holds the lock inherits it locked, with no
 //!   thread left to unlock it: the child would hang on first use. Each lock counts its holders,
-//!   stamped with the process's fork generation (`os.register_at_fork` calls [`forked`] in every
-//!   child). A lock held by a thread of the parent at fork time gives a clear error in the child
-//!   instead of a hang.
+//!   stamped with the core's fork generation (`os.register_at_fork` calls [`_forked`], i.e.
+//!   `faultlens::after_fork`, in every child; the core's own locks read the same counter). A
+//!   lock held by a thread of the parent at fork time gives `InheritedError` in the child instead
+//!   of a hang.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::time::{Duration, Instant};
+
+use faultlens::sync::STAMP_GRACE;
 
 use pyo3::prelude::*;
 
 use crate::error::Failure;
 
-/// Forks survived by this process: 0 in the process that imported faultlens, +1 in each child.
-static GENERATION: AtomicU32 = AtomicU32::new(0);
-
-/// Called in the child after every `os.fork()` (registered by `faultlens/__init__.py`).
+/// Called in the child after every `os.fork()` (registered by `faultlens/__init__.py`): advances
+/// the core's fork generation, which these locks and the core's own read, and turns parallelism
+/// off.
 #[pyfunction]
 pub(crate) fn _forked() {
-    GENERATION.fetch_add(1, Ordering::Relaxed);
+    faultlens::after_fork();
 }
 
-/// How long a child waits for a lock whose holder it cannot tell apart from an inherited one:
-/// a thread of the child that has just taken the lock stamps it within nanoseconds.
-const STAMP_GRACE: Duration = Duration::from_millis(200);
+fn generation() -> u32 {
+    faultlens::sync::fork_generation()
+}
 
 /// A core value behind a read-write lock; see the module docs.
 pub(crate) struct Shared<T> {
@@ -95,7 +97,7 @@ impl<T: Send + Sync> Shared<T> {
                 let start = Instant::now();
                 loop {
                     let (generation, holders) = split(self.stamp.load(Ordering::Acquire));
-                    if generation == GENERATION.load(Ordering::Relaxed) {
+                    if generation == self::generation() {
                         break;
                     }
                     // Stamped before the latest fork: inherited, unless a thread of this child
@@ -114,7 +116,7 @@ impl<T: Send + Sync> Shared<T> {
     /// Counts a new guard (the lock is held). Guards left by the parent's threads make the
     /// object unusable here even when the lock could be shared: their holders are gone.
     fn enter(&self) -> Result<(), Failure> {
-        let now = GENERATION.load(Ordering::Relaxed);
+        let now = generation();
         let mut cur = self.stamp.load(Ordering::Acquire);
         loop {
             let (generation, holders) = split(cur);
@@ -136,15 +138,7 @@ impl<T: Send + Sync> Shared<T> {
     }
 
     fn inherited(&self) -> Failure {
-        Failure::Binding {
-            code: None,
-            message: format!(
-                "this {} was inherited across fork() while another thread of the parent \
-                 process was using it, and cannot be used in the child: rebuild or re-load it \
-                 in the child (docs/reliability.md, \"Fork\")",
-                self.what
-            ),
-        }
+        Failure::Core(faultlens::Error::Inherited { what: self.what })
     }
 }
 
@@ -188,7 +182,7 @@ impl<G: Deref<Target = T>, T> Drop for Guard<'_, G, T> {
         // Uncounted before `guard` unlocks (fields drop after this). A guard taken before a
         // fork and dropped after it (by the forking thread itself) no longer counts: leave the
         // new generation's count alone.
-        let now = GENERATION.load(Ordering::Relaxed);
+        let now = generation();
         let _ = self
             .stamp
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {

@@ -163,7 +163,8 @@ def fork_during(long_call, in_child):
                 in_child()
                 code = 10
             except FaultlensError as e:
-                code = 11 if "fork" in str(e) and "rebuild or re-load" in str(e) else 12
+                clear = "fork" in str(e) and "rebuild or re-load" in str(e)
+                code = 11 if clear and isinstance(e, faultlens.InheritedError) else 12
                 if code == 12:
                     print(f"child: {type(e).__name__}: {e}", file=sys.stderr)
             # A new object works in the child (batches run on the calling thread there).
@@ -200,6 +201,23 @@ def test_fork_while_a_thread_holds_the_lock_gives_the_child_a_clear_error():
     v.fit(texts)
     assert fork_during(lambda: v.fit(big), lambda: v.transform(["connection refused"])) == 11
     assert v.n_features() > 0  # the parent is unaffected
+
+
+@needs_fork
+def test_fork_while_a_resolver_learns_never_hangs_the_child():
+    # add_knowledge holds the resolver's core locks (its knowledge writer's turn, then the
+    # knowledge base) and the object's own lock for the whole call: the child gets
+    # InheritedError (11), or an answer (10) if the fork fell after the call.
+    texts, labels = read_training()
+    errors = [f"{t} host{i % 997} shard{i % 31} req{i}" for i, t in enumerate(texts * 150)]
+    solutions = [labels[i % len(labels)] for i in range(len(errors))]
+    r = faultlens.Resolver()
+    r.add_knowledge(texts, labels)
+    start = time.monotonic()
+    code = fork_during(lambda: r.add_knowledge(errors, solutions), lambda: r.resolve(texts[0]))
+    assert code in (10, 11), code
+    assert time.monotonic() - start < 60
+    assert r.knowledge_size() == len(texts) + len(errors)  # the parent is unaffected
 
 
 @needs_fork

@@ -61,6 +61,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A lock that a thread of the parent process held when this process was forked: that
+    /// thread does not exist in the child, so the lock would never be released (see
+    /// [`after_fork`](crate::after_fork)). Rebuild or re-load the object in the child.
+    #[error(
+        "the {what} was inherited across fork() while another thread of the parent process was \
+         using it, and cannot be used in the child: rebuild or re-load it in the child \
+         (docs/reliability.md, \"Fork\")"
+    )]
+    Inherited {
+        /// The guarded thing, e.g. "resolver's knowledge base".
+        what: &'static str,
+    },
 }
 
 impl From<std::io::Error> for Error {
@@ -84,6 +96,7 @@ impl Error {
             Error::Corrupt(_) => ErrorCode::Corrupt,
             Error::WrongKind { .. } => ErrorCode::WrongKind,
             Error::Io { .. } => ErrorCode::Io,
+            Error::Inherited { .. } => ErrorCode::Inherited,
         }
     }
 
@@ -131,11 +144,13 @@ pub enum ErrorCode {
     WrongKind,
     /// [`Error::Io`].
     Io,
+    /// [`Error::Inherited`].
+    Inherited,
 }
 
 impl ErrorCode {
     /// Every code, in the order of `docs/errors.md`.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::InvalidConfig,
         ErrorCode::InvalidInput,
         ErrorCode::NotFitted,
@@ -144,6 +159,7 @@ impl ErrorCode {
         ErrorCode::Corrupt,
         ErrorCode::WrongKind,
         ErrorCode::Io,
+        ErrorCode::Inherited,
     ];
 
     /// The variant's name, e.g. `"NotFitted"` (listed in `docs/api.json` under `errors`).
@@ -157,6 +173,7 @@ impl ErrorCode {
             ErrorCode::Corrupt => "Corrupt",
             ErrorCode::WrongKind => "WrongKind",
             ErrorCode::Io => "Io",
+            ErrorCode::Inherited => "Inherited",
         }
     }
 }

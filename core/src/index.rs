@@ -21,7 +21,6 @@
 
 use std::collections::BinaryHeap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
@@ -29,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
 use crate::parallel;
+use crate::sync::{Mutex, ReadGuard, RwLock, WriteGuard};
 
 mod filter;
 mod graph;
@@ -308,10 +308,10 @@ impl SimilarityIndex {
         config.validate()?;
         Ok(Self {
             config,
-            store: RwLock::new(Store::default()),
-            graph: RwLock::new(None),
-            writer: Mutex::new(()),
-            tuning: RwLock::new(Tuning::default()),
+            store: RwLock::new(Store::default(), "index's vectors"),
+            graph: RwLock::new(None, "index's graph"),
+            writer: Mutex::new((), "index's writer"),
+            tuning: RwLock::new(Tuning::default(), "index's search tuning"),
             counters: metrics::Counters::default(),
         })
     }
@@ -326,12 +326,12 @@ impl SimilarityIndex {
         self.config.dim
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, Store>> {
-        self.store.read().map_err(|_| poisoned())
+    fn read(&self) -> Result<ReadGuard<'_, Store>> {
+        self.store.read_or(poisoned)
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, Store>> {
-        self.store.write().map_err(|_| poisoned())
+    fn write(&self) -> Result<WriteGuard<'_, Store>> {
+        self.store.write_or(poisoned)
     }
 
     /// Number of ids stored.
@@ -351,7 +351,10 @@ impl SimilarityIndex {
 
     /// Whether searches currently walk an HNSW graph (false: exact scans only).
     pub fn has_graph(&self) -> bool {
-        self.graph.read().map(|g| g.is_some()).unwrap_or(false)
+        self.graph
+            .read_or(poisoned)
+            .map(|g| g.is_some())
+            .unwrap_or(false)
     }
 
     /// Whether `id` is stored.

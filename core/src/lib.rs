@@ -47,6 +47,7 @@ pub(crate) mod metrics;
 pub mod models;
 pub mod parallel;
 pub mod resolve;
+pub mod sync;
 pub mod text;
 pub mod vectorize;
 pub mod window;
@@ -66,6 +67,7 @@ pub use index::{
 };
 pub use models::{Artifact, ArtifactInfo};
 pub use parallel::{parallelism, set_parallelism};
+pub use sync::after_fork;
 pub use text::{MaskRule, Preprocessor, PreprocessorConfig, Template};
 pub use vectorize::{CsrMatrix, DfBound, Norm, TfidfConfig, TfidfVectorizer};
 pub use window::{

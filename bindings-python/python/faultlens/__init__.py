@@ -29,6 +29,7 @@ from ._errors import (
     IoError,
     NotFittedError,
     WrongKindError,
+    InheritedError,
 )
 from ._faultlens import (
     Adwin,

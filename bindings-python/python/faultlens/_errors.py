@@ -16,6 +16,7 @@ __all__ = [
     "CorruptError",
     "WrongKindError",
     "IoError",
+    "InheritedError",
 ]
 
 
@@ -79,6 +80,13 @@ class IoError(FaultlensError, OSError):
         # The core's message, which names the file; OSError's own format would replace it with
         # "[Errno 2] None: 'path'" once `filename` is set.
         return str(self.args[0]) if self.args else ""
+
+
+class InheritedError(FaultlensError):
+    """An object another thread of the parent process was using when this process forked: it
+    cannot be used in the child (its lock would never be released); rebuild or re-load it."""
+
+    code = "Inherited"
 
 
 # Show and pickle them under the public package path (faultlens.NotFittedError).

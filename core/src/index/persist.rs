@@ -5,7 +5,7 @@ use super::*;
 
 impl SimilarityIndex {
     pub(super) fn snapshot(&self) -> Result<Snapshot> {
-        let has_graph = self.graph.read().map_err(|_| poisoned())?.is_some();
+        let has_graph = self.graph.read_or(poisoned)?.is_some();
         let s = self.read()?;
         let d = self.config.dim;
         let mut node_map = vec![u32::MAX; s.n_nodes()];

@@ -262,7 +262,7 @@ impl SimilarityIndex {
             .collect::<Result<Vec<_>>>()?;
         self.counters.searched(prepared.len());
         let s = self.read()?;
-        let g = self.graph.read().map_err(|_| poisoned())?;
+        let g = self.graph.read_or(poisoned)?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
         let live = Self::live_mask(&s);
         let scan = opts.exact || g.is_none() || (opts.ef.is_none() && self.tuned().exact);
@@ -315,7 +315,7 @@ impl SimilarityIndex {
         let q = self.prepare(query, || "query".to_string())?;
         self.counters.searched(1);
         let s = self.read()?;
-        let g = self.graph.read().map_err(|_| poisoned())?;
+        let g = self.graph.read_or(poisoned)?;
         let allowed = opts.filter.as_ref().map(|f| self.resolve_filter(&s, f));
         let live = Self::live_mask(&s);
         let total = s.items.len();

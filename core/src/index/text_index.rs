@@ -7,7 +7,7 @@
 //! TF-IDF are in `docs/index.md`. Callers may instead bring their own embeddings
 //! ([`Embedding::External`]).
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ pub use config::{Embedding, Fusion, TextIndexConfig};
 use super::{SearchOptions, SimilarityIndex};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
+use crate::sync::{Mutex, RwLock};
 use crate::vectorize::{CsrMatrix, TfidfVectorizer};
 
 /// Hashed components each TF-IDF feature lands in (measured: 4 beats 1 and 2 at equal `dim`,
@@ -120,12 +121,15 @@ impl TextIndex {
         Ok(Self {
             embedded,
             config,
-            state: RwLock::new(Arc::new(State { vectorizer, index })),
-            texts: RwLock::new(FxHashMap::default()),
-            writer: Mutex::new(Writer {
-                next_id: 0,
-                fitted_on: 0,
-            }),
+            state: RwLock::new(Arc::new(State { vectorizer, index }), "text index state"),
+            texts: RwLock::new(FxHashMap::default(), "text index texts"),
+            writer: Mutex::new(
+                Writer {
+                    next_id: 0,
+                    fitted_on: 0,
+                },
+                "text index writer",
+            ),
             counters: Default::default(),
         })
     }
@@ -136,15 +140,12 @@ impl TextIndex {
     }
 
     fn current(&self) -> Result<Arc<State>> {
-        self.state
-            .read()
-            .map(|s| Arc::clone(&s))
-            .map_err(|_| poisoned())
+        self.state.read_or(poisoned).map(|s| Arc::clone(&s))
     }
 
     /// Number of stored texts.
     pub fn len(&self) -> usize {
-        self.texts.read().map(|t| t.len()).unwrap_or(0)
+        self.texts.read_or(poisoned).map(|t| t.len()).unwrap_or(0)
     }
 
     /// Whether no text is stored.
@@ -174,7 +175,7 @@ impl TextIndex {
 
     /// The stored text and payload of `id`.
     pub fn get(&self, id: u64) -> Option<(String, Option<String>)> {
-        let text = self.texts.read().ok()?.get(&id)?.clone();
+        let text = self.texts.read_or(poisoned).ok()?.get(&id)?.clone();
         let payload = self.current().ok()?.index.get(id)?.payload;
         Some((text, payload))
     }
@@ -262,7 +263,7 @@ impl TextIndex {
     ) -> Result<Vec<u64>> {
         let dim = self.tfidf_dim()?;
         check_payloads(texts.len(), payloads.as_ref())?;
-        let mut w = self.writer.lock().map_err(|_| poisoned())?;
+        let mut w = self.writer.lock_or(poisoned)?;
         let st = self.current()?;
         let tokenless = |t: &str| match st.vectorizer.as_ref().and_then(|v| v.preprocessor()) {
             Some(p) => p.tokens(t).is_empty(),
@@ -285,7 +286,7 @@ impl TextIndex {
             e.remove(&ids)?;
         }
         added?;
-        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        let mut t = self.texts.write_or(poisoned)?;
         for (id, text) in ids.iter().zip(texts) {
             t.insert(*id, text.as_ref().to_owned());
         }
@@ -341,7 +342,7 @@ impl TextIndex {
         let mut texts: Vec<String> = Vec::new();
         let mut payloads: Vec<Option<String>> = Vec::new();
         {
-            let t = self.texts.read().map_err(|_| poisoned())?;
+            let t = self.texts.read_or(poisoned)?;
             let mut old: Vec<(&u64, &String)> = t.iter().collect();
             old.sort_unstable_by_key(|(id, _)| **id);
             for (id, text) in old {
@@ -369,7 +370,7 @@ impl TextIndex {
         }
         let index = SimilarityIndex::new(self.config.index_config())?;
         index.add(&ids, &vectors, Some(payloads))?;
-        *self.state.write().map_err(|_| poisoned())? = Arc::new(State {
+        *self.state.write_or(poisoned)? = Arc::new(State {
             vectorizer: Some(v),
             index,
         });
@@ -380,7 +381,7 @@ impl TextIndex {
     /// Refits the vectoriser on all stored texts now (otherwise automatic, see the type docs).
     pub fn refit(&self) -> Result<()> {
         self.tfidf_dim()?;
-        let mut w = self.writer.lock().map_err(|_| poisoned())?;
+        let mut w = self.writer.lock_or(poisoned)?;
         if self.is_empty() {
             return Ok(());
         }
@@ -409,10 +410,10 @@ impl TextIndex {
                 got: vectors.len() / texts.len().max(1),
             });
         }
-        let mut w = self.writer.lock().map_err(|_| poisoned())?;
+        let mut w = self.writer.lock_or(poisoned)?;
         let ids: Vec<u64> = (w.next_id..next_ids_end(w.next_id, texts.len())?).collect();
         self.current()?.index.add(&ids, vectors, payloads)?;
-        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        let mut t = self.texts.write_or(poisoned)?;
         for (id, text) in ids.iter().zip(texts) {
             t.insert(*id, text.as_ref().to_owned());
         }
@@ -422,7 +423,7 @@ impl TextIndex {
     }
 
     fn to_text_hits(&self, hits: Vec<Vec<super::Hit>>) -> Result<Vec<Vec<TextHit>>> {
-        let t = self.texts.read().map_err(|_| poisoned())?;
+        let t = self.texts.read_or(poisoned)?;
         Ok(hits
             .into_iter()
             .map(|row| {
@@ -602,12 +603,12 @@ impl TextIndex {
 
     /// Removes texts by id (all or nothing; unknown ids are an error).
     pub fn remove(&self, ids: &[u64]) -> Result<()> {
-        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let _w = self.writer.lock_or(poisoned)?;
         self.current()?.index.remove(ids)?;
         if let Some(e) = &self.embedded {
             e.remove(ids)?;
         }
-        let mut t = self.texts.write().map_err(|_| poisoned())?;
+        let mut t = self.texts.write_or(poisoned)?;
         for id in ids {
             t.remove(id);
         }
@@ -617,7 +618,7 @@ impl TextIndex {
 
     /// Reclaims the space of removed texts' vectors.
     pub fn compact(&self) -> Result<()> {
-        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let _w = self.writer.lock_or(poisoned)?;
         if let Some(e) = &self.embedded {
             e.compact()?;
         }
@@ -687,13 +688,13 @@ impl Serialize for TextIndex {
         use serde::ser::Error as _;
         let w = self
             .writer
-            .lock()
-            .map_err(|_| S::Error::custom("poisoned lock"))?;
+            .lock_or(|| Error::InvalidInput("poisoned lock".into()))
+            .map_err(S::Error::custom)?;
         let st = self.current().map_err(S::Error::custom)?;
         let t = self
             .texts
-            .read()
-            .map_err(|_| S::Error::custom("poisoned lock"))?;
+            .read_or(|| Error::InvalidInput("poisoned lock".into()))
+            .map_err(S::Error::custom)?;
         let mut texts: Vec<(u64, &String)> = t.iter().map(|(k, v)| (*k, v)).collect();
         texts.sort_unstable_by_key(|(k, _)| *k);
         SnapshotOut {
@@ -746,15 +747,21 @@ impl<'de> Deserialize<'de> for TextIndex {
         Ok(TextIndex {
             embedded: s.embedded,
             config: s.config,
-            state: RwLock::new(Arc::new(State {
-                vectorizer: s.vectorizer,
-                index: s.index,
-            })),
-            texts: RwLock::new(s.texts.into_iter().collect()),
-            writer: Mutex::new(Writer {
-                next_id: s.next_id,
-                fitted_on: s.fitted_on,
-            }),
+            state: RwLock::new(
+                Arc::new(State {
+                    vectorizer: s.vectorizer,
+                    index: s.index,
+                }),
+                "text index state",
+            ),
+            texts: RwLock::new(s.texts.into_iter().collect(), "text index texts"),
+            writer: Mutex::new(
+                Writer {
+                    next_id: s.next_id,
+                    fitted_on: s.fitted_on,
+                },
+                "text index writer",
+            ),
             counters: Default::default(),
         })
     }

@@ -53,7 +53,10 @@ impl SimilarityIndex {
     }
 
     pub(super) fn tuned(&self) -> Tuning {
-        self.tuning.read().map(|t| *t).unwrap_or_default()
+        self.tuning
+            .read_or(poisoned)
+            .map(|t| *t)
+            .unwrap_or_default()
     }
 
     /// The default `ef` for a search of `k`: the tuned breadth scales with `k` past 10.
@@ -207,7 +210,7 @@ impl SimilarityIndex {
     }
 
     pub(super) fn set_tuning(&self, t: Tuning) -> Result<()> {
-        *self.tuning.write().map_err(|_| poisoned())? = t;
+        *self.tuning.write_or(poisoned)? = t;
         Ok(())
     }
 }

@@ -96,7 +96,7 @@ impl SimilarityIndex {
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
 
-        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let _w = self.writer.lock_or(poisoned)?;
         let first_new = {
             let mut s = self.write()?;
             let (ids, mut keys): (Vec<u64>, Vec<Option<Box<str>>>) = match ids {
@@ -219,12 +219,12 @@ impl SimilarityIndex {
     /// is taken only to make room for the new rows, a short copy).
     pub(super) fn grow_graph(&self, first_new: usize) -> Result<()> {
         let s = self.read()?;
-        let has_graph = self.graph.read().map_err(|_| poisoned())?.is_some();
+        let has_graph = self.graph.read_or(poisoned)?.is_some();
         if has_graph {
-            if let Some(g) = self.graph.write().map_err(|_| poisoned())?.as_mut() {
+            if let Some(g) = self.graph.write_or(poisoned)?.as_mut() {
                 g.reserve(s.n_nodes());
             }
-            let g = self.graph.read().map_err(|_| poisoned())?;
+            let g = self.graph.read_or(poisoned)?;
             if let Some(g) = g.as_ref() {
                 // Tombstones stay in the graph: an add of the same vector may revive them.
                 g.insert_range(&s.vectors, first_new..s.n_nodes(), parallel::parallelism());
@@ -238,7 +238,7 @@ impl SimilarityIndex {
             let t = self.tune(&s, &g);
             drop(s);
             self.set_tuning(t)?;
-            *self.graph.write().map_err(|_| poisoned())? = Some(g);
+            *self.graph.write_or(poisoned)? = Some(g);
         }
         Ok(())
     }
@@ -265,20 +265,20 @@ impl SimilarityIndex {
         let t = saved.unwrap_or_else(|| self.tune(&s, &g));
         drop(s);
         self.set_tuning(t)?;
-        *self.graph.write().map_err(|_| poisoned())? = Some(g);
+        *self.graph.write_or(poisoned)? = Some(g);
         Ok(())
     }
 
     /// The graph's entry point and every node's links per level (tests of determinism).
     #[cfg(test)]
     pub(super) fn graph_dump(&self) -> Option<(u64, Vec<Vec<Vec<u32>>>)> {
-        self.graph.read().ok()?.as_ref().map(Graph::dump)
+        self.graph.read_or(poisoned).ok()?.as_ref().map(Graph::dump)
     }
 
     /// Removes ids; their nodes are never returned again. Fails without removing anything when
     /// an id is unknown or repeated. Space is reclaimed by [`compact`](Self::compact).
     pub fn remove(&self, ids: &[u64]) -> Result<()> {
-        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let _w = self.writer.lock_or(poisoned)?;
         let mut s = self.write()?;
         let mut seen = FxHashSet::default();
         for &id in ids {
@@ -315,7 +315,7 @@ impl SimilarityIndex {
 
     /// Drops removed vectors and rebuilds the graph from the live ones.
     pub fn compact(&self) -> Result<()> {
-        let _w = self.writer.lock().map_err(|_| poisoned())?;
+        let _w = self.writer.lock_or(poisoned)?;
         // Built under the read lock and swapped in after: the build runs on the thread pool,
         // whose threads may be searching this index and would wait forever on a held write
         // lock. Other writers wait on `writer`, so nothing changes meanwhile.
@@ -358,7 +358,7 @@ impl SimilarityIndex {
         self.set_tuning(tuning)?;
         let mut s = self.write()?;
         *s = fresh;
-        *self.graph.write().map_err(|_| poisoned())? = graph;
+        *self.graph.write_or(poisoned)? = graph;
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 //! The rules → similarity → classifier cascade, its feedback and its saved form.
 
+use crate::sync::{Mutex, RwLock};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
-use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -82,14 +82,14 @@ impl Resolver {
         Resolver {
             config,
             rules: Rules::default(),
-            knowledge: RwLock::new(None),
-            learn: Mutex::new(()),
+            knowledge: RwLock::new(None, "resolver's knowledge base"),
+            learn: Mutex::new((), "resolver's knowledge writer"),
             classifier: None,
             metrics: Metrics::default(),
-            recent: Mutex::new(VecDeque::new()),
-            outcomes: Mutex::new(VecDeque::new()),
-            feedback: RwLock::new(BTreeMap::new()),
-            by_solution: RwLock::new(BTreeMap::new()),
+            recent: Mutex::new(VecDeque::new(), "resolver's recent answers"),
+            outcomes: Mutex::new(VecDeque::new(), "resolver's outcomes"),
+            feedback: RwLock::new(BTreeMap::new(), "resolver's feedback"),
+            by_solution: RwLock::new(BTreeMap::new(), "resolver's per-solution outcomes"),
         }
     }
 
@@ -125,12 +125,9 @@ impl Resolver {
         // true when it is swapped in. That work (vectorising, refitting) runs on the thread pool
         // and must not hold the write lock: `resolve_batch` tasks on the pool's threads would
         // block on it and the pool could never run the refit (a deadlock CI once hit).
-        let _turn = self.learn.lock().unwrap_or_else(PoisonError::into_inner);
+        let _turn = self.learn.lock()?;
         let plan = {
-            let kb = self
-                .knowledge
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let kb = self.knowledge.read()?;
             match kb.as_ref() {
                 Some(Knowledge::Base(k)) => Some(k.plan_add(errors, solutions)?),
                 Some(Knowledge::Index(ix)) if is_external(ix) => {
@@ -161,10 +158,7 @@ impl Resolver {
                 solutions,
             )?),
         };
-        let mut kb = self
-            .knowledge
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut kb = self.knowledge.write()?;
         match (kb.as_mut(), plan, fresh) {
             (Some(Knowledge::Base(k)), Some(plan), _) => {
                 k.apply_add(plan, errors, solutions)?;
@@ -191,10 +185,7 @@ impl Resolver {
         embeddings: &[f32],
     ) -> Result<usize> {
         check_pairs(errors, solutions)?;
-        let kb = self
-            .knowledge
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let kb = self.knowledge.read()?;
         match kb.as_ref() {
             Some(Knowledge::Index(ix)) if is_external(ix) => {
                 let payloads = solutions
@@ -220,20 +211,17 @@ impl Resolver {
     /// vector for it). Scores are the index's metric, compared with `similarity_threshold`.
     pub fn set_knowledge_index(&mut self, index: &TextIndex) -> Result<()> {
         let copy = TextIndex::from_bytes(&index.to_bytes()?)?;
-        *self
-            .knowledge
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Knowledge::Index(Box::new(copy)));
+        *self.knowledge.write()? = Some(Knowledge::Index(Box::new(copy)));
         Ok(())
     }
 
     /// Whether the knowledge is a [`TextIndex`] of caller-computed embeddings (resolve with
     /// [`resolve_embedded`](Self::resolve_embedded) then).
     pub fn knowledge_is_embedded(&self) -> bool {
-        matches!(
-            self.knowledge.read().unwrap_or_else(PoisonError::into_inner).as_ref(),
-            Some(Knowledge::Index(ix)) if is_external(ix)
-        )
+        // Accessors that cannot fail report nothing for a lock inherited across fork().
+        self.knowledge
+            .read()
+            .is_ok_and(|kb| matches!(kb.as_ref(), Some(Knowledge::Index(ix)) if is_external(ix)))
     }
 
     /// Sets the classifier stage (replacing any earlier one); it must be fitted.
@@ -274,9 +262,7 @@ impl Resolver {
     pub fn knowledge_size(&self) -> usize {
         self.knowledge
             .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map_or(0, Knowledge::len)
+            .map_or(0, |kb| kb.as_ref().map_or(0, Knowledge::len))
     }
 
     fn check_text(&self, text: &str) -> Result<()> {
@@ -337,7 +323,7 @@ impl Resolver {
                     let i = self.rules.rules().iter().position(|x| &x.name == name)?;
                     Some(i as u32)
                 });
-                self.remember(text, r.method, matched, rule);
+                self.remember(text, r.method, matched, rule)?;
                 Ok(r)
             }
             Err(e) => {
@@ -431,7 +417,7 @@ impl Resolver {
         };
         // The smallest novelty a stage measured (None until a stage that can tell runs).
         let mut novelty: Option<f64> = None;
-        let feedback = self.feedback.read().unwrap_or_else(PoisonError::into_inner);
+        let feedback = self.feedback.read()?;
         let factor = |key: String| {
             feedback.get(&key).map_or(1.0, |c| {
                 (1.0 + c.success as f64) / (1.0 + (c.success + c.failure) as f64)
@@ -478,10 +464,7 @@ impl Resolver {
             return Ok(r);
         }
         if matches!(mode, Mode::Auto | Mode::Similarity) {
-            let kb = self
-                .knowledge
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let kb = self.knowledge.read()?;
             if let Some(kb) = kb.as_ref() {
                 let (mut hits, whole) = kb.search_whole(
                     text,
@@ -564,8 +547,14 @@ impl Resolver {
         Ok(r)
     }
 
-    fn remember(&self, text: &str, method: Method, matched: Option<(u64, f64)>, rule: Option<u32>) {
-        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+    fn remember(
+        &self,
+        text: &str,
+        method: Method,
+        matched: Option<(u64, f64)>,
+        rule: Option<u32>,
+    ) -> Result<()> {
+        let mut recent = self.recent.lock()?;
         if recent.len() == RECENT_ANSWERS {
             recent.pop_front();
         }
@@ -575,6 +564,7 @@ impl Resolver {
             matched,
             rule,
         });
+        Ok(())
     }
 
     /// Records whether `solution` worked for `text`. The outcome counts for the method that last
@@ -588,8 +578,7 @@ impl Resolver {
         let h = crate::text::fnv1a64(text.as_bytes());
         let answered = self
             .recent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock()?
             .iter()
             .rev()
             .find(|a| a.text == h)
@@ -602,10 +591,7 @@ impl Resolver {
             .map(|r| r.name.clone());
         self.metrics.record_outcome(method, success);
         {
-            let mut by = self
-                .by_solution
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut by = self.by_solution.write()?;
             let c = by.entry(solution.to_owned()).or_default();
             if success {
                 c.success += 1;
@@ -615,10 +601,7 @@ impl Resolver {
         }
         {
             let key = feedback_key(method, matched.map(|m| m.0), solution);
-            let mut fb = self
-                .feedback
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut fb = self.feedback.write()?;
             let c = fb.entry(key).or_default();
             if success {
                 c.success += 1;
@@ -630,7 +613,7 @@ impl Resolver {
         if success && self.config.learn_from_feedback && !self.knowledge_is_embedded() {
             self.add_knowledge(&[text], &[solution])?;
         }
-        let mut outcomes = self.outcomes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut outcomes = self.outcomes.lock()?;
         if outcomes.len() >= self.config.max_outcomes.max(1) {
             outcomes.pop_front();
         }
@@ -653,10 +636,8 @@ impl Resolver {
     pub fn outcomes(&self) -> Vec<Outcome> {
         self.outcomes
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+            .map(|o| o.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Current metrics.
@@ -677,15 +658,17 @@ impl Resolver {
     /// The monitoring summary: mean and max latency, mean confidence, resolutions and outcomes
     /// per stage, outcomes and success rate per solution (see [`ResolverSummary`]).
     pub fn summary(&self) -> ResolverSummary {
-        let by_solution = self
-            .by_solution
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        ResolverSummary::new(
-            &self.metrics.snapshot(),
-            self.metrics.max_latency_seconds(),
-            &by_solution,
-        )
+        let summary = |by_solution: &BTreeMap<String, OutcomeCounts>| {
+            ResolverSummary::new(
+                &self.metrics.snapshot(),
+                self.metrics.max_latency_seconds(),
+                by_solution,
+            )
+        };
+        match self.by_solution.read() {
+            Ok(by_solution) => summary(&by_solution),
+            Err(_) => summary(&BTreeMap::new()),
+        }
     }
 }
 
@@ -721,10 +704,8 @@ struct ResolverStateRef<'a> {
 
 impl Serialize for Resolver {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let kb = self
-            .knowledge
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let lock = |e: Error| <S::Error as serde::ser::Error>::custom(e);
+        let kb = self.knowledge.read().map_err(lock)?;
         let (knowledge, knowledge_index) = match kb.as_ref() {
             None => (None, None),
             Some(Knowledge::Base(b)) => (Some(&**b), None),
@@ -736,11 +717,8 @@ impl Serialize for Resolver {
             knowledge,
             classifier: self.classifier.as_ref(),
             knowledge_index,
-            feedback: &self.feedback.read().unwrap_or_else(PoisonError::into_inner),
-            solutions: &self
-                .by_solution
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
+            feedback: &*self.feedback.read().map_err(lock)?,
+            solutions: &*self.by_solution.read().map_err(lock)?,
         }
         .serialize(s)
     }
@@ -757,14 +735,13 @@ impl<'de> Deserialize<'de> for Resolver {
                 "a resolver holds a knowledge base or a knowledge index, not both",
             ));
         }
-        r.knowledge = RwLock::new(
-            st.knowledge
-                .map(|b| Knowledge::Base(Box::new(b)))
-                .or(st.knowledge_index.map(|ix| Knowledge::Index(Box::new(ix)))),
-        );
+        *r.knowledge.get_mut() = st
+            .knowledge
+            .map(|b| Knowledge::Base(Box::new(b)))
+            .or(st.knowledge_index.map(|ix| Knowledge::Index(Box::new(ix))));
         r.classifier = st.classifier;
-        r.feedback = RwLock::new(st.feedback);
-        r.by_solution = RwLock::new(st.solutions);
+        *r.feedback.get_mut() = st.feedback;
+        *r.by_solution.get_mut() = st.solutions;
         Ok(r)
     }
 }

@@ -30,14 +30,11 @@ pub(super) struct Compiled {
 /// result. The cache holds weak references: a compiled form lives as long as some preprocessor
 /// uses it, so nothing is kept after the last one is dropped (leak checkers stay quiet).
 pub(super) fn compiled_for(config: &PreprocessorConfig) -> Result<std::sync::Arc<Compiled>> {
-    use std::sync::{Arc, Mutex, Weak};
+    use std::sync::{Arc, Weak};
     const KEEP: usize = 8;
-    static CACHE: Mutex<Vec<(PreprocessorConfig, Weak<Compiled>)>> = Mutex::new(Vec::new());
-    let lock = || {
-        CACHE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    };
+    static CACHE: crate::sync::Mutex<Vec<(PreprocessorConfig, Weak<Compiled>)>> =
+        crate::sync::Mutex::new(Vec::new(), "compiled-preprocessor cache");
+    let lock = || CACHE.lock();
     let lookup = |cache: &mut Vec<(PreprocessorConfig, Weak<Compiled>)>| {
         cache.retain(|(_, w)| w.strong_count() > 0);
         cache
@@ -45,13 +42,13 @@ pub(super) fn compiled_for(config: &PreprocessorConfig) -> Result<std::sync::Arc
             .find(|(c, _)| c == config)
             .and_then(|(_, w)| w.upgrade())
     };
-    if let Some(hit) = lookup(&mut lock()) {
+    if let Some(hit) = lookup(&mut *lock()?) {
         return Ok(hit);
     }
     // Compiled outside the lock, so one slow config never blocks others; if two threads compile
     // the same config at once, the first to finish is cached and the other's copy is dropped.
     let compiled = Arc::new(config.compile()?);
-    let mut cache = lock();
+    let mut cache = lock()?;
     if let Some(hit) = lookup(&mut cache) {
         return Ok(hit);
     }

@@ -151,12 +151,28 @@ fn binding_crates_unify_features_the_same_way() {
     let block = |rel: &str| -> Vec<String> {
         read(rel)
             .lines()
-            .filter(|l| l.starts_with("memchr ") || l.starts_with("syn ") || l.starts_with("syn3 "))
+            .filter(|l| {
+                [
+                    "memchr ",
+                    "num-complex ",
+                    "num-integer ",
+                    "num-traits ",
+                    "zerocopy ",
+                    "syn ",
+                    "syn3 ",
+                ]
+                .iter()
+                .any(|p| l.starts_with(p))
+            })
             .map(str::to_string)
             .collect()
     };
     let c = block("bindings-c/Cargo.toml");
-    assert_eq!(c.len(), 3, "bindings-c/Cargo.toml: memchr, syn, syn3");
+    assert_eq!(
+        c.len(),
+        7,
+        "bindings-c/Cargo.toml: memchr, num-*, zerocopy, syn, syn3"
+    );
     assert_eq!(block("bindings-node/Cargo.toml"), c);
     assert_eq!(block("bindings-python/Cargo.toml"), c);
 }

@@ -253,10 +253,7 @@ impl<T> RwLock<T> {
         &self,
         poisoned: impl FnOnce() -> E,
     ) -> std::result::Result<ReadGuard<'_, T>, E> {
-        match self.read_in(process_generation())? {
-            (_, true) => Err(poisoned()),
-            (g, false) => Ok(g),
-        }
+        unpoisoned(self.read_in(process_generation())?, poisoned)
     }
 
     /// Exclusive access; a poisoned lock gives `poisoned()`.
@@ -264,10 +261,7 @@ impl<T> RwLock<T> {
         &self,
         poisoned: impl FnOnce() -> E,
     ) -> std::result::Result<WriteGuard<'_, T>, E> {
-        match self.write_in(process_generation())? {
-            (_, true) => Err(poisoned()),
-            (g, false) => Ok(g),
-        }
+        unpoisoned(self.write_in(process_generation())?, poisoned)
     }
 
     /// The value, without locking (`&mut self` proves no guard is out).
@@ -281,6 +275,14 @@ impl<T> RwLock<T> {
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A guard taken from a lock found poisoned becomes the caller's `poisoned()` error.
+fn unpoisoned<G, E>(
+    (guard, poisoned): (G, bool),
+    error: impl FnOnce() -> E,
+) -> std::result::Result<G, E> {
+    if poisoned { Err(error()) } else { Ok(guard) }
 }
 
 /// A `std::sync::Mutex` that reports [`Error::Inherited`] instead of hanging after `fork()`;
@@ -323,10 +325,7 @@ impl<T> Mutex<T> {
         &self,
         poisoned: impl FnOnce() -> E,
     ) -> std::result::Result<MutexGuardOf<'_, T>, E> {
-        match self.lock_in(process_generation())? {
-            (_, true) => Err(poisoned()),
-            (g, false) => Ok(g),
-        }
+        unpoisoned(self.lock_in(process_generation())?, poisoned)
     }
 
     /// The value, without locking.

@@ -13,30 +13,37 @@ use super::metrics::Metrics;
 use super::resolver::Resolver;
 use super::rules::Rules;
 
+/// Nine errors, three per remedy: enough for a classifier to tell them apart.
+fn three_remedies() -> ([&'static str; 9], [&'static str; 9]) {
+    (
+        [
+            "connection refused to db 10.0.0.1:5432",
+            "connection refused to db 10.0.0.2:5432 after retry",
+            "db connection refused by host",
+            "disk quota exceeded on /var/lib",
+            "no space left on device /dev/sda1",
+            "disk full while writing /tmp/x",
+            "certificate has expired for api.example.com",
+            "x509 certificate expired",
+            "tls handshake failed: certificate expired",
+        ],
+        [
+            "restart_db",
+            "restart_db",
+            "restart_db",
+            "free_disk",
+            "free_disk",
+            "free_disk",
+            "renew_cert",
+            "renew_cert",
+            "renew_cert",
+        ],
+    )
+}
+
 #[test]
 fn classifier_stage_answers_and_travels_with_the_resolver() {
-    let errors = [
-        "connection refused to db 10.0.0.1:5432",
-        "connection refused to db 10.0.0.2:5432 after retry",
-        "db connection refused by host",
-        "disk quota exceeded on /var/lib",
-        "no space left on device /dev/sda1",
-        "disk full while writing /tmp/x",
-        "certificate has expired for api.example.com",
-        "x509 certificate expired",
-        "tls handshake failed: certificate expired",
-    ];
-    let labels = [
-        "restart_db",
-        "restart_db",
-        "restart_db",
-        "free_disk",
-        "free_disk",
-        "free_disk",
-        "renew_cert",
-        "renew_cert",
-        "renew_cert",
-    ];
+    let (errors, labels) = three_remedies();
     let mut c = TextClassifier::new(crate::classify::ClassifierConfig::default()).unwrap();
     let mut r = Resolver::new(ResolverConfig {
         classifier_threshold: 0.0,
@@ -560,28 +567,7 @@ fn an_index_of_external_embeddings_resolves_by_embedding() {
 
 #[test]
 fn a_failed_similarity_answer_also_lowers_the_classifier_for_that_error() {
-    let errors = [
-        "connection refused to db 10.0.0.1:5432",
-        "connection refused to db 10.0.0.2:5432 after retry",
-        "db connection refused by host",
-        "disk quota exceeded on /var/lib",
-        "no space left on device /dev/sda1",
-        "disk full while writing /tmp/x",
-        "certificate has expired for api.example.com",
-        "x509 certificate expired",
-        "tls handshake failed: certificate expired",
-    ];
-    let labels = [
-        "restart_db",
-        "restart_db",
-        "restart_db",
-        "free_disk",
-        "free_disk",
-        "free_disk",
-        "renew_cert",
-        "renew_cert",
-        "renew_cert",
-    ];
+    let (errors, labels) = three_remedies();
     let mut c = TextClassifier::new(crate::classify::ClassifierConfig::default()).unwrap();
     c.fit(&errors, &labels).unwrap();
     // The similarity stage never answers on its own here: the classifier does, after it.

@@ -5,6 +5,7 @@
 //!
 //! `cargo run --release --example profile_trust -- <loghub folder> [model] [temporal,cross,random]`
 //! (`FL_SPLIT=0.3` trains on the first 30% instead of half; `FL_PRIOR=0.3` sets `novelty_prior`; `FL_DUMP=1` prints the lines below the threshold,
+//! `FL_ONLY=OpenSSH,Linux` keeps those systems only,
 //! with `FL_DUMP_HIGH=1` those above it).
 
 use std::collections::HashMap;
@@ -142,7 +143,10 @@ fn main() {
         _ => ModelKind::Logistic,
     };
     let only = args.get(3).cloned().unwrap_or_default();
-    let data = load(dir);
+    let mut data = load(dir);
+    if let Ok(keep) = std::env::var("FL_ONLY") {
+        data.retain(|(name, _)| keep.split(',').any(|k| k == name));
+    }
     let mut trained = Vec::new();
     println!("== temporal split (first half trains), model {model}");
     for (name, rows) in &data {

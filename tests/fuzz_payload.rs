@@ -339,42 +339,53 @@ fn node_mut<'a>(mut v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value
     Some(v)
 }
 
-fn apply(payload: &mut Value, m: &Mutation) {
+/// Applies `m` and says what it did (`path: before -> after`), for the failure message.
+fn apply(payload: &mut Value, m: &Mutation) -> String {
     let mut paths = Vec::new();
     node_paths(payload, &mut Vec::new(), &mut paths);
     let path = m.node.get(&paths).clone();
     let Some(node) = node_mut(payload, &path) else {
-        return;
+        return String::new();
     };
+    let brief = |v: &Value| v.to_string().chars().take(80).collect::<String>();
+    let before = brief(node);
     let p = m.param;
     if m.op == 3 {
         *node = retyped(p);
-        return;
-    }
-    match node {
-        Value::Number(_) => *node = extreme_number(p.wrapping_add(u16::from(m.op) * 7)),
-        Value::Array(a) => match (m.op, a.len()) {
-            (_, 0) => a.push(extreme_number(p)),
-            (0, n) => a.truncate(usize::from(p) % n),
-            (1, n) => {
-                let x = a[usize::from(p) % n].clone();
-                a.insert(usize::from(p / 3) % (n + 1), x);
+    } else {
+        match node {
+            Value::Number(_) => *node = extreme_number(p.wrapping_add(u16::from(m.op) * 7)),
+            Value::Array(a) => match (m.op, a.len()) {
+                (_, 0) => a.push(extreme_number(p)),
+                (0, n) => a.truncate(usize::from(p) % n),
+                (1, n) => {
+                    let x = a[usize::from(p) % n].clone();
+                    a.insert(usize::from(p / 3) % (n + 1), x);
+                }
+                (_, n) if p.is_multiple_of(3) => a.swap(0, n - 1),
+                _ => a.clear(),
+            },
+            Value::Object(o) => {
+                let keys: Vec<String> = o.keys().cloned().collect();
+                if m.op == 0 || keys.is_empty() {
+                    o.insert("zz_unknown".into(), Value::from(1));
+                } else {
+                    o.remove(&keys[usize::from(p) % keys.len()]);
+                }
             }
-            (_, n) if p.is_multiple_of(3) => a.swap(0, n - 1),
-            _ => a.clear(),
-        },
-        Value::Object(o) => {
-            let keys: Vec<String> = o.keys().cloned().collect();
-            if m.op == 0 || keys.is_empty() {
-                o.insert("zz_unknown".into(), Value::from(1));
-            } else {
-                o.remove(&keys[usize::from(p) % keys.len()]);
-            }
+            Value::String(_) => *node = odd_string(p),
+            Value::Bool(b) => *b = !*b,
+            Value::Null => *node = extreme_number(p),
         }
-        Value::String(_) => *node = odd_string(p),
-        Value::Bool(b) => *b = !*b,
-        Value::Null => *node = extreme_number(p),
     }
+    let at: Vec<String> = path
+        .iter()
+        .map(|step| match step {
+            PathStep::Key(k) => k.clone(),
+            PathStep::Index(i) => i.to_string(),
+        })
+        .collect();
+    format!("{}: {before} -> {}", at.join("."), brief(node))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -537,9 +548,10 @@ fn exercise(kind: Kind, bytes: &[u8]) -> Result<bool, String> {
 /// [`exercise`] on its own thread: a panic or a case over [`DEADLINE`] is a failure.
 fn run_case(kind: Kind, edits: &[Mutation]) -> Result<bool, String> {
     let mut envelope = sample(kind).clone();
+    let mut applied = Vec::new();
     if let Some(payload) = envelope.get_mut("payload") {
         for m in edits {
-            apply(payload, m);
+            applied.push(apply(payload, m));
         }
     }
     let bytes = frame(&envelope);
@@ -549,9 +561,17 @@ fn run_case(kind: Kind, edits: &[Mutation]) -> Result<bool, String> {
         let _ = tx.send(r);
     });
     let payload = || {
-        serde_json::to_string(envelope.get("payload").unwrap_or(&Value::Null)).unwrap_or_default()
+        let p = envelope.get("payload").unwrap_or(&Value::Null);
+        format!(
+            "{}\nedits: {}",
+            serde_json::to_string(p).unwrap_or_default(),
+            applied.join("; ")
+        )
     };
-    let short = |s: String| s.chars().take(4000).collect::<String>();
+    let short = |s: String| match s.rsplit_once("\nedits: ") {
+        Some((p, e)) => format!("{}\nedits: {e}", p.chars().take(4000).collect::<String>()),
+        None => s,
+    };
     match rx.recv_timeout(DEADLINE) {
         Ok(Ok(r)) => {
             let _ = worker.join();
@@ -718,4 +738,52 @@ fn regression_similarity_index_tuning_out_of_range() {
     let mut env = env.clone();
     env["payload"]["tuning"]["at_nodes"] = Value::from(u64::from(u32::MAX));
     assert!(exercise(Kind::SimilarityIndex, &frame(&env)).unwrap());
+}
+
+#[test]
+fn regression_magnitudes_no_update_can_reach_are_refused_on_load() {
+    // Each was accepted, then its use overflowed to NaN or infinity: an ADWIN total of 1.7e308
+    // (the re-save after use no longer loaded), classifier weights of 1.7e308 (NaN
+    // probabilities, a NaN resolver confidence), a Page-Hinkley mean beyond any stream value.
+    let refused = |kind: Kind, edit: &dyn Fn(&mut Value)| {
+        let mut env = sample(kind).clone();
+        edit(&mut env["payload"]);
+        let bytes = frame(&env);
+        let e = match kind {
+            Kind::Adwin => Adwin::from_bytes(&bytes).map(drop),
+            Kind::PageHinkley => PageHinkley::from_bytes(&bytes).map(drop),
+            Kind::ClassifierNb | Kind::ClassifierLogistic => {
+                TextClassifier::from_bytes(&bytes).map(drop)
+            }
+            Kind::Resolver => Resolver::from_bytes(&bytes).map(drop),
+            Kind::TextIndex => TextIndex::from_bytes(&bytes).map(drop),
+            _ => unreachable!(),
+        }
+        .unwrap_err();
+        assert_eq!(e.code(), "Corrupt", "{kind:?}: {e}");
+        assert_eq!(exercise(kind, &bytes), Ok(false), "{kind:?}");
+        e.to_string()
+    };
+    let m = refused(Kind::Adwin, &|p| p["total"] = Value::from(1.7e308));
+    assert!(m.contains("beyond"), "{m}");
+    refused(Kind::Adwin, &|p| {
+        p["levels"][1]["totals"][0] = Value::from(-1e300);
+    });
+    refused(Kind::PageHinkley, &|p| p["mean"] = Value::from(1.7e308));
+    refused(Kind::ClassifierNb, &|p| {
+        p["fitted"]["linear"]["intercept"][0] = Value::from(1.7e308);
+    });
+    refused(Kind::ClassifierLogistic, &|p| {
+        p["fitted"]["linear"]["support"]["weight"][0] = Value::from(-1.7e308);
+    });
+    refused(Kind::Resolver, &|p| {
+        p["classifier"]["fitted"]["linear"]["support"]["weight"][0] = Value::from(1.7e308);
+    });
+    // A text id stored twice matched the index's count, and the copy vanished on load: the
+    // re-save then did not load.
+    let m = refused(Kind::TextIndex, &|p| {
+        let first = p["texts"][0][0].clone();
+        p["texts"][1][0] = first;
+    });
+    assert!(m.contains("stored twice"), "{m}");
 }

@@ -17,6 +17,17 @@ pub(super) enum Link {
     Temperature { t: f64 },
 }
 
+/// Largest magnitude of a saved model parameter (weight, intercept, count, calibration
+/// weight). Fitted models stay many orders below it; within it no score, however many features
+/// an input holds, overflows to a non-finite probability, so a loaded file that passes this
+/// bound predicts finite numbers.
+pub(super) const MAX_PARAMETER: f64 = 1e100;
+
+/// Whether `v` is a number a fitted model can hold (false for NaN and infinities).
+pub(super) fn bounded(v: &f64) -> bool {
+    v.abs() <= MAX_PARAMETER
+}
+
 /// A linear scorer: `score[k] = intercept[k] + sum_f x_f w(f, k)`.
 ///
 /// Two layouts. Dense: `coef[f * n_classes + k]` (feature-major so one non-zero touches one
@@ -64,7 +75,7 @@ impl Support {
                 let c = &self.classes[self.range(f)];
                 c.windows(2).all(|w| w[0] < w[1]) && c.last().is_none_or(|&l| (l as usize) < k)
             })
-            && self.weight.iter().chain(&self.rest).all(|v| v.is_finite())
+            && self.weight.iter().chain(&self.rest).all(bounded)
     }
 }
 
@@ -159,7 +170,7 @@ impl Linear {
                 .coef
                 .iter()
                 .chain(&self.intercept)
-                .all(|v| v.is_finite())
+                .all(bounded)
     }
 }
 

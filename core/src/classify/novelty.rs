@@ -88,7 +88,7 @@ impl Reference {
             && self.indptr.last() == Some(&self.indices.len())
             && self.indices.len() == self.data.len()
             && self.indices.iter().all(|&f| (f as usize) < n_features)
-            && self.data.iter().all(|v| v.is_finite())
+            && self.data.iter().all(super::linear::bounded)
             && self.class.iter().all(|&c| (c as usize) < n_classes)
     }
 
@@ -278,9 +278,10 @@ impl Calibrator {
         w.iter().all(|v| v.is_finite()).then_some(Calibrator { w })
     }
 
-    /// Whether the model has `features` weights (plus the intercept), all finite.
+    /// Whether the model has `features` weights (plus the intercept), all within
+    /// [`MAX_PARAMETER`](super::linear::MAX_PARAMETER).
     pub(crate) fn is_valid(&self, features: usize) -> bool {
-        self.w.len() == features + 1 && self.w.iter().all(|v| v.is_finite())
+        self.w.len() == features + 1 && self.w.iter().all(super::linear::bounded)
     }
 
     /// `P(hit)` for features `x`.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::classifier::{Derived, Fitted, TextClassifier};
 use super::config::ClassifierConfig;
-use super::linear::Link;
+use super::linear::{Link, bounded};
 use crate::models::Artifact;
 use crate::vectorize::TfidfVectorizer;
 
@@ -42,7 +42,8 @@ impl<'de> Deserialize<'de> for TextClassifier {
             let k = f.classes.len();
             let link_ok = match &f.link {
                 Link::Softmax => true,
-                Link::Temperature { t } => t.is_finite() && *t > 0.0,
+                // `fit_temperature` searches ln(t) within ±7.
+                Link::Temperature { t } => (1e-4..=1e4).contains(t),
                 Link::Platt { a, b } => a.len() == k && b.len() == k,
             };
             if !f.linear.is_valid(nf, k) || !link_ok {
@@ -63,10 +64,10 @@ impl<'de> Deserialize<'de> for TextClassifier {
                 )));
             }
             if let Link::Platt { a, b } = &f.link
-                && !a.iter().chain(b).all(|v| v.is_finite())
+                && !a.iter().chain(b).all(bounded)
             {
                 return Err(D::Error::custom(
-                    "Platt calibration holds a non-finite value",
+                    "Platt calibration holds a value out of range",
                 ));
             }
             if let Some(nb) = &f.nb
@@ -76,7 +77,7 @@ impl<'de> Deserialize<'de> for TextClassifier {
                         .class_count
                         .iter()
                         .chain(&nb.feature_count)
-                        .all(|v| v.is_finite() && *v >= 0.0))
+                        .all(|v| bounded(v) && *v >= 0.0))
             {
                 return Err(D::Error::custom(
                     "naive Bayes counts do not match the classes and vocabulary, or are not finite counts",

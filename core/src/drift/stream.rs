@@ -178,7 +178,7 @@ impl PageHinkley {
 
     /// The checks both [`new`](Self::new) and loading make: the config's, and a state the
     /// detector can reach (a count of values, finite sums, the minimum +inf only before the
-    /// first value).
+    /// first value; sums within what that many values can reach).
     pub fn validate(&self) -> Result<()> {
         self.config.validate()?;
         let n = self.n;
@@ -191,15 +191,19 @@ impl PageHinkley {
             self.sum_decrease,
             self.max_decrease,
         ];
-        corrupt_unless(finite.iter().all(|x| x.is_finite()), || {
-            format!("Page-Hinkley state {finite:?} is not finite")
-        })?;
+        // Each value, its distance to the mean and `delta` are within ±MAX_STREAM_VALUE: sums
+        // beyond these bounds were not made by updates and could overflow on the next one.
+        let bound = (n + 1.0) * 3.0 * MAX_STREAM_VALUE;
+        corrupt_unless(
+            self.mean.abs() <= MAX_STREAM_VALUE && finite.iter().all(|x| x.abs() <= bound),
+            || format!("Page-Hinkley state {finite:?} is beyond what {n} stream values can sum to"),
+        )?;
         let min = self.min_increase;
         corrupt_unless(
             if n == 0.0 {
-                min == f64::INFINITY || min.is_finite()
+                min == f64::INFINITY || min.abs() <= bound
             } else {
-                min.is_finite() && min <= self.sum_increase
+                min.abs() <= bound && min <= self.sum_increase
             },
             || format!("Page-Hinkley running minimum {min} does not fit its sums"),
         )

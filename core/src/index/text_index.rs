@@ -723,6 +723,11 @@ impl<'de> Deserialize<'de> for TextIndex {
         if s.index.len() != s.texts.len() || s.texts.iter().any(|(id, _)| !s.index.contains(*id)) {
             return Err(D::Error::custom("stored texts and vector ids differ"));
         }
+        // Equal counts only match the ids one to one when no id is stored twice.
+        let mut seen = std::collections::HashSet::with_capacity(s.texts.len());
+        if let Some((id, _)) = s.texts.iter().find(|(id, _)| !seen.insert(*id)) {
+            return Err(D::Error::custom(format!("text id {id} is stored twice")));
+        }
         if s.texts.iter().any(|(id, _)| *id >= s.next_id) {
             return Err(D::Error::custom("a stored id is not below next_id"));
         }

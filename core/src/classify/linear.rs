@@ -164,13 +164,7 @@ impl Linear {
             Some(sp) => self.coef.is_empty() && sp.is_valid(nf, k),
             None => self.coef.len() == nf * k,
         };
-        shape
-            && weights
-            && self
-                .coef
-                .iter()
-                .chain(&self.intercept)
-                .all(bounded)
+        shape && weights && self.coef.iter().chain(&self.intercept).all(bounded)
     }
 }
 

@@ -90,17 +90,27 @@ impl Adwin {
         // made by updates, and the next update could overflow it to a value no file can hold.
         let sum_bound = |n: f64| n.max(1.0) * MAX_STREAM_VALUE;
         let square_bound = |n: f64| n.max(1.0) * 4.0 * MAX_STREAM_VALUE * MAX_STREAM_VALUE;
-        corrupt_unless(t.abs() <= sum_bound(w) && v.abs() <= square_bound(w), || {
-            format!("ADWIN total {t} or variance {v} is beyond what {w} stream values can sum to")
-        })?;
+        corrupt_unless(
+            t.abs() <= sum_bound(w) && v.abs() <= square_bound(w),
+            || {
+                format!(
+                    "ADWIN total {t} or variance {v} is beyond what {w} stream values can sum to"
+                )
+            },
+        )?;
         let mut held = 0.0;
         for i in 0..self.rows.count() {
             let n = 2f64.powi(i as i32);
             for k in 0..self.rows.len(i) {
                 let [bt, bv] = self.rows.get(i, k);
-                corrupt_unless(bt.abs() <= sum_bound(n) && bv.abs() <= square_bound(n), || {
-                    format!("ADWIN bucket {k} of row {i} holds {bt}, {bv}: beyond what {n} stream values can sum to")
-                })?;
+                corrupt_unless(
+                    bt.abs() <= sum_bound(n) && bv.abs() <= square_bound(n),
+                    || {
+                        format!(
+                            "ADWIN bucket {k} of row {i} holds {bt}, {bv}: beyond what {n} stream values can sum to"
+                        )
+                    },
+                )?;
                 held += n;
             }
         }

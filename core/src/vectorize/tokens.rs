@@ -25,6 +25,9 @@ impl LineTokens {
     }
 }
 
+/// One sparse row: column ids (ascending) and their values.
+pub(crate) type SparseRow = (Vec<u32>, Vec<f64>);
+
 #[cfg(test)]
 thread_local! {
     /// Lines this thread tokenised (test builds only): how tests tell that a caller tokenised a
@@ -68,10 +71,7 @@ impl TfidfVectorizer {
     /// The TF-IDF row of an already tokenised line and its unseen share: exactly what
     /// [`transform_with_unseen`](Self::transform_with_unseen) gives for the line, without
     /// tokenising it again.
-    pub(crate) fn row_with_unseen(
-        &self,
-        tokens: &LineTokens,
-    ) -> Result<((Vec<u32>, Vec<f64>), f64)> {
+    pub(crate) fn row_with_unseen(&self, tokens: &LineTokens) -> Result<(SparseRow, f64)> {
         let vocab = self.vocab()?;
         let ids: Vec<u32> = tokens.iter().map(|t| vocab.token_id(t)).collect();
         Ok(self.row_and_unseen(vocab, &ids))

@@ -203,7 +203,6 @@ impl TextClassifier {
 
     /// The label of one text with its confidence, alternatives and the n-grams behind it.
     pub fn predict_one(&self, text: &str) -> Result<Prediction> {
-        self.fitted()?;
         self.predict_one_tokens(&self.vectorizer.line_tokens(text))
     }
 

@@ -99,9 +99,7 @@ impl Knowledge {
             Knowledge::Index(_) => hits.first().map_or(0.0, |h| h.similarity),
         }
     }
-}
 
-impl Knowledge {
     /// Whether the tokens [`search_whole`](Self::search_whole) hands back are the classifier's
     /// too (the knowledge base and the classifier preprocess alike).
     pub(super) fn tokenises_like(&self, classifier: &TextClassifier) -> bool {

@@ -10,6 +10,7 @@
 
 mod answer;
 mod config;
+mod feedback;
 mod knowledge;
 mod metrics;
 mod resolver;

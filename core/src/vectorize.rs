@@ -19,9 +19,13 @@ mod grouped;
 mod persist;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod vectorizer;
 mod vocab;
 
 pub use config::{DEFAULT_MAX_DISTINCT_TERMS, DfBound, MAX_NGRAM, Norm, TfidfConfig};
 pub use csr::CsrMatrix;
+pub(crate) use tokens::LineTokens;
+#[cfg(test)]
+pub(crate) use tokens::tokenised;
 pub use vectorizer::TfidfVectorizer;

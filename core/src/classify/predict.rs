@@ -10,7 +10,7 @@ use super::linear::{Link, apply_link, argmax};
 use super::novelty::support_features;
 use crate::error::{Error, Result};
 use crate::parallel;
-use crate::vectorize::CsrMatrix;
+use crate::vectorize::{CsrMatrix, LineTokens, TfidfVectorizer};
 
 impl TextClassifier {
     /// Probabilities of one row. Support-layout models with a softmax link skip `exp` for every
@@ -203,11 +203,24 @@ impl TextClassifier {
 
     /// The label of one text with its confidence, alternatives and the n-grams behind it.
     pub fn predict_one(&self, text: &str) -> Result<Prediction> {
+        self.predict_one_tokens(&self.vectorizer.line_tokens(text))
+    }
+
+    /// [`predict_one`](Self::predict_one) of a line already tokenised by a vectoriser that
+    /// [`tokenises_like`](Self::tokenises_like) this classifier's: the same row, unseen share
+    /// and so the same prediction, without tokenising the line again.
+    pub(crate) fn predict_one_tokens(&self, tokens: &LineTokens) -> Result<Prediction> {
         let f = self.fitted()?;
-        let (x, unseen) = self.vectorizer.transform_with_unseen(&[text])?;
-        let p = self.explain_row(f, &x, 0, unseen[0]);
+        let ((idx, val), unseen) = self.vectorizer.row_with_unseen(tokens)?;
+        let p = self.explain_row(f, &idx, &val, unseen);
         self.counters.record(std::slice::from_ref(&p));
         Ok(p)
+    }
+
+    /// Whether `vectorizer` turns texts into the tokens this classifier's vectoriser does, so
+    /// its [`LineTokens`] can go to [`predict_one_tokens`](Self::predict_one_tokens).
+    pub(crate) fn tokenises_like(&self, vectorizer: &TfidfVectorizer) -> bool {
+        self.vectorizer.tokenises_like(vectorizer)
     }
 
     /// [`predict_one`](Self::predict_one) for many texts (in parallel for large batches).
@@ -215,7 +228,10 @@ impl TextClassifier {
         let f = self.fitted()?;
         let (x, unseen) = self.vectorizer.transform_with_unseen(texts)?;
         let rows: Vec<usize> = (0..x.n_rows).collect();
-        let preds = parallel::map(&rows, |&i| self.explain_row(f, &x, i, unseen[i]));
+        let preds = parallel::map(&rows, |&i| {
+            let (idx, val) = x.row(i);
+            self.explain_row(f, idx, val, unseen[i])
+        });
         self.counters.record(&preds);
         Ok(preds)
     }
@@ -250,11 +266,10 @@ impl TextClassifier {
     pub(super) fn explain_row(
         &self,
         f: &Fitted,
-        x: &CsrMatrix,
-        i: usize,
+        idx: &[u32],
+        val: &[f64],
         unseen: f64,
     ) -> Prediction {
-        let (idx, val) = x.row(i);
         let k = f.linear.n_classes;
         let mut p = vec![0.0; k];
         self.proba_into(f, idx, val, &mut p);

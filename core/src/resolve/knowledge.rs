@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::classify::novelty::{Calibrator, Observation};
 use crate::error::{Error, Result};
 use crate::index::SparseIndex;
-use crate::vectorize::{CsrMatrix, TfidfConfig, TfidfVectorizer};
+use crate::vectorize::{CsrMatrix, LineTokens, TfidfConfig, TfidfVectorizer};
 
 use super::answer::SimilarError;
 
@@ -262,9 +262,24 @@ impl KnowledgeBase {
     /// `sqrt(1 - unseen)` for the text's mass on n-grams the base never saw (see
     /// `TfidfVectorizer::transform_with_unseen`). A similarity times it is the whole text's.
     pub fn search_whole(&self, text: &str, k: usize) -> Result<(Vec<SimilarError>, f64)> {
-        let (q, unseen) = self.vectorizer.transform_with_unseen(&[text])?;
-        let whole = (1.0 - unseen[0]).max(0.0).sqrt();
-        Ok((self.search_row(q.row(0), k)?, whole))
+        self.search_whole_tokens(&self.vectorizer.line_tokens(text), k)
+    }
+
+    /// [`search_whole`](Self::search_whole) of a line already tokenised like the base's
+    /// vectoriser tokenises (see [`vectorizer`](Self::vectorizer)).
+    pub(super) fn search_whole_tokens(
+        &self,
+        tokens: &LineTokens,
+        k: usize,
+    ) -> Result<(Vec<SimilarError>, f64)> {
+        let ((idx, val), unseen) = self.vectorizer.row_with_unseen(tokens)?;
+        let whole = (1.0 - unseen).max(0.0).sqrt();
+        Ok((self.search_row((&idx, &val), k)?, whole))
+    }
+
+    /// The vectoriser the errors are weighted with (it also tokenises queries).
+    pub(super) fn vectorizer(&self) -> &TfidfVectorizer {
+        &self.vectorizer
     }
 
     fn search_row(&self, (idx, val): (&[u32], &[f64]), k: usize) -> Result<Vec<SimilarError>> {

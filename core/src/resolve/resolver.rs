@@ -3,6 +3,7 @@
 use crate::sync::{Mutex, RwLock};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use crate::parallel;
 
 use super::answer::{LabelScore, Method, Outcome, Resolution};
 use super::config::{Mode, ResolverConfig};
+use super::feedback::{Feedback, FeedbackKey};
 use super::knowledge::{CONFIDENCE_NEIGHBOURS, KnowledgeBase, check_pairs};
 use super::metrics::{Metrics, MetricsSnapshot, OutcomeCounts};
 use super::rules::Rules;
@@ -34,11 +36,12 @@ struct Answered {
     rule: Option<u32>,
 }
 
-/// Feedback key: the matched past error for similarity answers, the label otherwise.
-fn feedback_key(method: Method, matched: Option<u64>, solution: &str) -> String {
-    match (method, matched) {
-        (Method::SimilarityMatch, Some(id)) => format!("pair:{id}"),
-        _ => format!("label:{solution}"),
+/// Whether the knowledge base's tokens of a line serve the classifier too (equal preprocessing):
+/// worked out once per change of either, not per line.
+fn tokens_shared(knowledge: Option<&Knowledge>, classifier: Option<&TextClassifier>) -> bool {
+    match (knowledge, classifier) {
+        (Some(k), Some(c)) => k.tokenises_like(c),
+        _ => false,
     }
 }
 
@@ -54,13 +57,20 @@ pub struct Resolver {
     /// Held by `add_knowledge` for its whole call: one writer of the knowledge at a time.
     learn: Mutex<()>,
     classifier: Option<TextClassifier>,
+    /// The knowledge base and the classifier preprocess alike, so `resolve` tokenises a line
+    /// once for both. Worked out when either is set (the knowledge under its write lock) and
+    /// read under the knowledge's read lock.
+    shared_tokens: AtomicBool,
     metrics: Metrics,
     /// Recent answers, oldest first.
     recent: Mutex<VecDeque<Answered>>,
     outcomes: Mutex<VecDeque<Outcome>>,
-    /// Outcomes per matched past error (`pair:<id>`) or label (`label:<solution>`): an answer's
-    /// confidence is multiplied by `(1 + successes) / (1 + successes + failures)`.
-    feedback: RwLock<BTreeMap<String, OutcomeCounts>>,
+    /// Outcomes per matched past error or label: an answer's confidence is multiplied by
+    /// `(1 + successes) / (1 + successes + failures)`.
+    feedback: RwLock<Feedback>,
+    /// Whether `feedback` holds anything: until then every factor is 1 and `resolve` skips the
+    /// lock and the lookups.
+    has_feedback: AtomicBool,
     /// Outcomes per applied solution, whatever stage answered (for `summary`).
     by_solution: RwLock<BTreeMap<String, OutcomeCounts>>,
 }
@@ -85,10 +95,12 @@ impl Resolver {
             knowledge: RwLock::new(None, "resolver's knowledge base"),
             learn: Mutex::new((), "resolver's knowledge writer"),
             classifier: None,
+            shared_tokens: AtomicBool::new(false),
             metrics: Metrics::default(),
             recent: Mutex::new(VecDeque::new(), "resolver's recent answers"),
             outcomes: Mutex::new(VecDeque::new(), "resolver's outcomes"),
-            feedback: RwLock::new(BTreeMap::new(), "resolver's feedback"),
+            feedback: RwLock::new(Feedback::default(), "resolver's feedback"),
+            has_feedback: AtomicBool::new(false),
             by_solution: RwLock::new(BTreeMap::new(), "resolver's per-solution outcomes"),
         }
     }
@@ -172,6 +184,8 @@ impl Resolver {
                 ));
             }
         }
+        let shared = tokens_shared(kb.as_ref(), self.classifier.as_ref());
+        self.shared_tokens.store(shared, Ordering::Relaxed);
         Ok(kb.as_ref().map_or(0, Knowledge::len))
     }
 
@@ -211,7 +225,10 @@ impl Resolver {
     /// vector for it). Scores are the index's metric, compared with `similarity_threshold`.
     pub fn set_knowledge_index(&mut self, index: &TextIndex) -> Result<()> {
         let copy = TextIndex::from_bytes(&index.to_bytes()?)?;
-        *self.knowledge.write()? = Some(Knowledge::Index(Box::new(copy)));
+        let mut kb = self.knowledge.write()?;
+        *kb = Some(Knowledge::Index(Box::new(copy)));
+        let shared = tokens_shared(kb.as_ref(), self.classifier.as_ref());
+        self.shared_tokens.store(shared, Ordering::Relaxed);
         Ok(())
     }
 
@@ -232,6 +249,8 @@ impl Resolver {
             });
         }
         self.classifier = Some(classifier);
+        *self.shared_tokens.get_mut() =
+            tokens_shared(self.knowledge.get_mut().as_ref(), self.classifier.as_ref());
         Ok(())
     }
 
@@ -417,12 +436,18 @@ impl Resolver {
         };
         // The smallest novelty a stage measured (None until a stage that can tell runs).
         let mut novelty: Option<f64> = None;
-        let feedback = self.feedback.read()?;
-        let factor = |key: String| {
-            feedback.get(&key).map_or(1.0, |c| {
+        let feedback = if self.has_feedback.load(Ordering::Relaxed) {
+            Some(self.feedback.read()?)
+        } else {
+            None
+        };
+        let factor = |key: FeedbackKey<'_>| {
+            feedback.as_ref().and_then(|f| f.get(key)).map_or(1.0, |c| {
                 (1.0 + c.success as f64) / (1.0 + (c.success + c.failure) as f64)
             })
         };
+        // The line's tokens from the knowledge base, kept for the classifier when they are its too.
+        let mut tokens = None;
         // The best answer below its threshold, returned (unreliable) when no stage is sure.
         let mut fallback: Option<(Method, String, f64, Option<String>)> = None;
         let mut consider = |r: &mut Resolution,
@@ -466,18 +491,21 @@ impl Resolver {
         if matches!(mode, Mode::Auto | Mode::Similarity) {
             let kb = self.knowledge.read()?;
             if let Some(kb) = kb.as_ref() {
-                let (mut hits, whole) = kb.search_whole(
+                let (mut hits, whole, line) = kb.search_whole(
                     text,
                     embedding,
                     self.config.top_k.max(CONFIDENCE_NEIGHBOURS),
                 )?;
+                if self.shared_tokens.load(Ordering::Relaxed) {
+                    tokens = line;
+                }
                 let confidence = kb.confidence(&hits, whole);
                 hits.truncate(self.config.top_k);
                 r.similar = hits;
                 novelty = Some(1.0 - r.similar.first().map_or(0.0, |h| h.similarity) * whole);
                 if let Some(top) = r.similar.first().cloned() {
                     let confidence = confidence
-                        * factor(feedback_key(
+                        * factor(FeedbackKey::of(
                             Method::SimilarityMatch,
                             Some(top.id),
                             &top.solution,
@@ -499,7 +527,10 @@ impl Resolver {
         if matches!(mode, Mode::Auto | Mode::Classifier)
             && let Some(c) = &self.classifier
         {
-            let p = c.predict_one(text)?;
+            let p = match &tokens {
+                Some(t) => c.predict_one_tokens(t)?,
+                None => c.predict_one(text)?,
+            };
             r.predictions = std::iter::once((p.label.clone(), p.confidence))
                 .chain(p.alternatives.iter().cloned())
                 .take(self.config.top_k)
@@ -514,7 +545,7 @@ impl Resolver {
                 .iter()
                 .filter(|h| h.solution == p.label)
                 .map(|h| {
-                    let f = factor(feedback_key(
+                    let f = factor(FeedbackKey::of(
                         Method::SimilarityMatch,
                         Some(h.id),
                         &h.solution,
@@ -523,7 +554,7 @@ impl Resolver {
                 })
                 .fold(1.0, f64::min);
             let confidence =
-                p.confidence * factor(feedback_key(Method::MlPrediction, None, &p.label)) * near;
+                p.confidence * factor(FeedbackKey::of(Method::MlPrediction, None, &p.label)) * near;
             if consider(
                 &mut r,
                 Method::MlPrediction,
@@ -600,14 +631,15 @@ impl Resolver {
             }
         }
         {
-            let key = feedback_key(method, matched.map(|m| m.0), solution);
+            let key = FeedbackKey::of(method, matched.map(|m| m.0), solution);
             let mut fb = self.feedback.write()?;
-            let c = fb.entry(key).or_default();
+            let c = fb.entry(key);
             if success {
                 c.success += 1;
             } else {
                 c.failure += 1;
             }
+            self.has_feedback.store(true, Ordering::Relaxed);
         }
         // A resolver with no knowledge yet starts one from its first success.
         if success && self.config.learn_from_feedback && !self.knowledge_is_embedded() {
@@ -682,7 +714,7 @@ struct ResolverState {
     /// Set instead of `knowledge` when the knowledge is a caller's [`TextIndex`].
     #[serde(default)]
     knowledge_index: Option<TextIndex>,
-    /// Outcomes by feedback key (see `Resolver::feedback`).
+    /// Outcomes by feedback key, `pair:<id>` or `label:<solution>` (see `Resolver::feedback`).
     #[serde(default)]
     feedback: BTreeMap<String, OutcomeCounts>,
     /// Outcomes by applied solution (see `Resolver::summary`).
@@ -698,7 +730,7 @@ struct ResolverStateRef<'a> {
     knowledge: Option<&'a KnowledgeBase>,
     classifier: Option<&'a TextClassifier>,
     knowledge_index: Option<&'a TextIndex>,
-    feedback: &'a BTreeMap<String, OutcomeCounts>,
+    feedback: BTreeMap<String, OutcomeCounts>,
     solutions: &'a BTreeMap<String, OutcomeCounts>,
 }
 
@@ -717,7 +749,7 @@ impl Serialize for Resolver {
             knowledge,
             classifier: self.classifier.as_ref(),
             knowledge_index,
-            feedback: &*self.feedback.read().map_err(lock)?,
+            feedback: self.feedback.read().map_err(lock)?.to_map(),
             solutions: &*self.by_solution.read().map_err(lock)?,
         }
         .serialize(s)
@@ -740,7 +772,11 @@ impl<'de> Deserialize<'de> for Resolver {
             .map(|b| Knowledge::Base(Box::new(b)))
             .or(st.knowledge_index.map(|ix| Knowledge::Index(Box::new(ix))));
         r.classifier = st.classifier;
-        *r.feedback.get_mut() = st.feedback;
+        *r.shared_tokens.get_mut() =
+            tokens_shared(r.knowledge.get_mut().as_ref(), r.classifier.as_ref());
+        let feedback = Feedback::from_map(st.feedback);
+        *r.has_feedback.get_mut() = !feedback.is_empty();
+        *r.feedback.get_mut() = feedback;
         *r.by_solution.get_mut() = st.solutions;
         Ok(r)
     }

@@ -1,8 +1,10 @@
 //! Where the similarity stage looks for past errors: the own knowledge base or a caller's
 //! [`TextIndex`].
 
+use crate::classify::TextClassifier;
 use crate::error::{Error, Result};
 use crate::index::{Embedding, SearchOptions, TextHit, TextIndex};
+use crate::vectorize::LineTokens;
 
 use super::answer::SimilarError;
 use super::knowledge::KnowledgeBase;
@@ -26,15 +28,20 @@ impl Knowledge {
 
     /// The `k` most similar past errors to `text` (or to `embedding`, for an index of
     /// caller-computed embeddings), best first, and the share of the text the similarities
-    /// cover (1 for an index). Index items without a payload are skipped.
+    /// cover (1 for an index). Index items without a payload are skipped. The knowledge base
+    /// also hands back the line's tokens (an index tokenises on its own: `None`).
     pub(super) fn search_whole(
         &self,
         text: &str,
         embedding: Option<&[f32]>,
         k: usize,
-    ) -> Result<(Vec<SimilarError>, f64)> {
+    ) -> Result<(Vec<SimilarError>, f64, Option<LineTokens>)> {
         let hits: Vec<TextHit> = match (self, embedding) {
-            (Knowledge::Base(kb), None) => return kb.search_whole(text, k),
+            (Knowledge::Base(kb), None) => {
+                let tokens = kb.vectorizer().line_tokens(text);
+                let (hits, whole) = kb.search_whole_tokens(&tokens, k)?;
+                return Ok((hits, whole, Some(tokens)));
+            }
             (Knowledge::Base(_), Some(_)) => {
                 return Err(Error::InvalidInput(
                     "an embedding was given but the knowledge base is TF-IDF over texts: \
@@ -79,7 +86,7 @@ impl Knowledge {
                 })
             })
             .collect();
-        Ok((hits, 1.0))
+        Ok((hits, 1.0, None))
     }
 }
 
@@ -90,6 +97,15 @@ impl Knowledge {
         match self {
             Knowledge::Base(kb) => kb.confidence(hits, whole),
             Knowledge::Index(_) => hits.first().map_or(0.0, |h| h.similarity),
+        }
+    }
+
+    /// Whether the tokens [`search_whole`](Self::search_whole) hands back are the classifier's
+    /// too (the knowledge base and the classifier preprocess alike).
+    pub(super) fn tokenises_like(&self, classifier: &TextClassifier) -> bool {
+        match self {
+            Knowledge::Base(kb) => classifier.tokenises_like(kb.vectorizer()),
+            Knowledge::Index(_) => false,
         }
     }
 }

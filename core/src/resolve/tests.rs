@@ -612,3 +612,102 @@ fn a_failed_similarity_answer_also_lowers_the_classifier_for_that_error() {
         build().resolve(other, Mode::Auto).unwrap().confidence
     );
 }
+
+/// The knowledge base and the classifier preprocess alike by default, so `resolve` tokenises a
+/// line once for both; when their preprocessing differs (here only by a custom mask that never
+/// matches, so every token and every answer stays the same) each stage tokenises on its own.
+#[test]
+fn a_line_is_tokenised_once_when_the_stages_preprocess_alike() {
+    use crate::text::MaskRule;
+    use crate::vectorize::tokenised;
+    let (errors, labels) = three_remedies();
+    let mut c = TextClassifier::new(crate::classify::ClassifierConfig::default()).unwrap();
+    c.fit(&errors, &labels).unwrap();
+    // The similarity stage never answers (nor learns the queries): every Auto call reaches the
+    // classifier.
+    let config = ResolverConfig {
+        similarity_threshold: 1.0,
+        learn_from_feedback: false,
+        ..Default::default()
+    };
+    let mut apart_config = config.clone();
+    if let Some(p) = apart_config.knowledge_vectorizer.preprocessor.as_mut() {
+        p.custom_masks.push(MaskRule {
+            pattern: "zqzqzq".into(),
+            placeholder: "<zq>".into(),
+        });
+    }
+    let build = |config: &ResolverConfig| {
+        let mut r = Resolver::new(config.clone()).unwrap();
+        r.add_knowledge(&errors, &labels).unwrap();
+        r.set_classifier(c.clone()).unwrap();
+        r
+    };
+    let (shared, apart) = (build(&config), build(&apart_config));
+    // Classifier first, knowledge after: `add_knowledge` works the sharing out.
+    let mut late = Resolver::new(config.clone()).unwrap();
+    late.set_classifier(c.clone()).unwrap();
+    late.add_knowledge(&errors, &labels).unwrap();
+    let call = |r: &Resolver, text: &str, mode: Mode| {
+        let before = tokenised();
+        let mut res = r.resolve(text, mode).unwrap();
+        res.elapsed_us = 0;
+        (res, tokenised() - before)
+    };
+    let texts = [
+        "disk quota exceeded on /home",
+        "Connection refused by db 10.9.9.9 on retry",
+        "expired certificate during handshake with the proxy",
+        "something nobody has seen before",
+    ];
+    for round in 0..2 {
+        for text in texts {
+            let (a, n_shared) = call(&shared, text, Mode::Auto);
+            let (b, n_apart) = call(&apart, text, Mode::Auto);
+            assert!(!a.predictions.is_empty(), "{text}: the classifier ran");
+            assert_eq!((n_shared, n_apart), (1, 2), "{text}");
+            assert_eq!(a, b, "{text}");
+            assert_eq!(call(&late, text, Mode::Auto), (a, 1), "{text}");
+            for mode in [Mode::Similarity, Mode::Classifier] {
+                let (a, n_shared) = call(&shared, text, mode);
+                let (b, n_apart) = call(&apart, text, mode);
+                assert_eq!((n_shared, n_apart), (1, 1), "{text} {mode:?}");
+                assert_eq!(a, b, "{text} {mode:?}");
+            }
+        }
+        // The second round with outcomes recorded on both stages' answers: still the same
+        // answers in all three.
+        for text in texts {
+            for r in [&shared, &apart, &late] {
+                let sim = r.resolve(text, Mode::Similarity).unwrap();
+                r.record_outcome(text, sim.solution.as_deref().unwrap_or("x"), false)
+                    .unwrap();
+                let auto = r.resolve(text, Mode::Auto).unwrap();
+                r.record_outcome(text, auto.solution.as_deref().unwrap_or("x"), round == 0)
+                    .unwrap();
+            }
+        }
+    }
+    // A loaded resolver works the sharing out again, and saves its feedback back unchanged.
+    let bytes = shared.to_bytes().unwrap();
+    let back = Resolver::from_bytes(&bytes).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+    for text in texts {
+        assert_eq!(
+            call(&back, text, Mode::Auto),
+            call(&shared, text, Mode::Auto)
+        );
+        assert_eq!(call(&back, text, Mode::Auto).1, 1);
+    }
+    // A TF-IDF text index as the knowledge: it tokenises on its own, and so does the classifier.
+    let mut indexed = build(&config);
+    let (index_texts, payloads) = text_index_pairs();
+    let index = TextIndex::new(Default::default()).unwrap();
+    index.add(&index_texts, Some(payloads)).unwrap();
+    indexed.set_knowledge_index(&index).unwrap();
+    let (res, _) = call(&indexed, texts[0], Mode::Auto);
+    assert_eq!(res, call(&indexed, texts[0], Mode::Auto).0);
+    let before = tokenised();
+    indexed.resolve(texts[0], Mode::Classifier).unwrap();
+    assert_eq!(tokenised() - before, 1);
+}

@@ -292,3 +292,76 @@ fn transform_parallel_equals_sequential() {
         assert_eq!(a.row(i), s.row(0));
     }
 }
+
+/// A line tokenised once and weighted by another vectoriser that tokenises alike gets exactly
+/// the row and unseen share that vectoriser's own `transform_with_unseen` gives (bit for bit),
+/// with a preprocessor, without one, and for lines with unknown and no tokens.
+#[test]
+fn shared_tokens_give_the_rows_of_transform_with_unseen() {
+    let corpus = [
+        "Connection refused to 10.0.0.1:5432 after 3 retries",
+        "disk quota exceeded on /var/lib/db1",
+        "worker 7 timed out waiting for lock on table orders",
+        "OOMKilled: container api-7f9 exceeded memory limit",
+    ];
+    let lines = [
+        "Connection refused to 10.9.9.9:6432 after 12 retries",
+        "disk quota exceeded on /home while worker 3 waited",
+        "entirely novel words nobody saw",
+        "",
+        "   ",
+        "Disk QUOTA exceeded exceeded exceeded",
+        "épuisé: quota dépassé sur /var",
+    ];
+    for pre in [true, false] {
+        let cfg_of = |lo, hi, sublinear| TfidfConfig {
+            sublinear_tf: sublinear,
+            ..if pre { with_pre(lo, hi) } else { cfg(lo, hi) }
+        };
+        let mut a = TfidfVectorizer::new(cfg_of(1, 2, true)).unwrap();
+        a.fit(&corpus).unwrap();
+        let mut b = TfidfVectorizer::new(cfg_of(1, 3, false)).unwrap();
+        b.fit(&corpus[1..]).unwrap();
+        assert!(a.tokenises_like(&b) && b.tokenises_like(&a));
+        for line in lines {
+            let tokens = a.line_tokens(line);
+            for v in [&a, &b] {
+                let ((idx, val), unseen) = v.row_with_unseen(&tokens).unwrap();
+                let (x, u) = v.transform_with_unseen(&[line]).unwrap();
+                assert_eq!((idx.as_slice(), val.as_slice()), x.row(0), "{line}");
+                assert_eq!(unseen.to_bits(), u[0].to_bits(), "{line}");
+            }
+            let listed: Vec<&str> = tokens.iter().collect();
+            match a.preprocessor() {
+                Some(p) => assert_eq!(listed, p.tokens(line)),
+                None => assert_eq!(listed, line.split_whitespace().collect::<Vec<_>>()),
+            }
+        }
+    }
+    let with = TfidfVectorizer::new(with_pre(1, 1)).unwrap();
+    let without = TfidfVectorizer::new(cfg(1, 1)).unwrap();
+    assert!(!with.tokenises_like(&without));
+    let mut cased = with_pre(1, 1);
+    if let Some(p) = cased.preprocessor.as_mut() {
+        p.lowercase = false;
+    }
+    assert!(!with.tokenises_like(&TfidfVectorizer::new(cased).unwrap()));
+    let unfitted = TfidfVectorizer::new(cfg(1, 1)).unwrap();
+    let err = unfitted
+        .row_with_unseen(&unfitted.line_tokens("a b"))
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFitted { .. }), "{err}");
+}
+
+/// Tokenising counts once per line through `line_tokens`, and once per distinct line in a batch.
+#[test]
+fn tokenisations_are_counted_per_line() {
+    let mut v = TfidfVectorizer::new(with_pre(1, 1)).unwrap();
+    v.fit(&["disk full", "disk quota"]).unwrap();
+    let before = super::tokenised();
+    v.line_tokens("disk full on 10.0.0.1");
+    assert_eq!(super::tokenised() - before, 1);
+    v.transform(&["disk 1 full", "disk 2 full", "other"])
+        .unwrap();
+    assert_eq!(super::tokenised() - before, 3);
+}

@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use super::config::{Norm, TfidfConfig};
 use super::csr::CsrMatrix;
 use super::grouped::Grouped;
+use super::tokens::count_tokenised;
 use super::vocab::{UNKNOWN, Vocab};
 use crate::error::{Error, Result};
 use crate::parallel;
@@ -291,11 +292,7 @@ impl TfidfVectorizer {
         texts: &[S],
     ) -> Result<(CsrMatrix, Vec<f64>)> {
         let vocab = self.vocab()?;
-        let (rows, slot) = self.map_rows(vocab, texts, |ids| {
-            let r = self.row_from_ids(vocab, ids);
-            let share = self.unseen_share(vocab, ids, r.0.len());
-            (r, share)
-        });
+        let (rows, slot) = self.map_rows(vocab, texts, |ids| self.row_and_unseen(vocab, ids));
         let (rows, shares): (Vec<_>, Vec<f64>) = rows.into_iter().unzip();
         let n_cols = vocab.features.len();
         Ok(match slot {
@@ -325,6 +322,7 @@ impl TfidfVectorizer {
         match &self.preprocessor {
             Some(p) => {
                 let g = Grouped::new(p, texts);
+                count_tokenised(g.first.len());
                 let unique = parallel::map(&g.first, |&i| {
                     let mut ids = Vec::new();
                     p.for_each_masked_token(&g.masked[i], |tok| ids.push(vocab.token_id(tok)));
@@ -333,6 +331,7 @@ impl TfidfVectorizer {
                 (unique, Some(g.slot))
             }
             None => {
+                count_tokenised(texts.len());
                 let rows = parallel::map(texts, |t| {
                     let ids: Vec<u32> = t
                         .as_ref()
@@ -344,6 +343,14 @@ impl TfidfVectorizer {
                 (rows, None)
             }
         }
+    }
+
+    /// The row of a line's token ids and its unseen share (see
+    /// [`transform_with_unseen`](Self::transform_with_unseen)).
+    pub(super) fn row_and_unseen(&self, vocab: &Vocab, ids: &[u32]) -> ((Vec<u32>, Vec<f64>), f64) {
+        let r = self.row_from_ids(vocab, ids);
+        let share = self.unseen_share(vocab, ids, r.0.len());
+        (r, share)
     }
 
     /// See [`transform_with_unseen`](Self::transform_with_unseen); `known` is the row's count of

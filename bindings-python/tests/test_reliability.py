@@ -33,6 +33,13 @@ def regex_rules(n):
     ]
 
 
+def allowed_stall(took):
+    """The stall a run may show: MAX_STALL_S, or a quarter of the heavy call's own time on a
+    machine so loaded that the call itself ran slowly. A thread holding the GIL through the call
+    stalls the others for all of it, so this still fails then, however busy the machine."""
+    return max(MAX_STALL_S, took / 4)
+
+
 def least_stall(heavy, waiter=None, tries=3):
     """`stalls_while` up to `tries` times, keeping the run with the shortest stall: a thread
     holding the GIL through a compile or a wait stalls every run for its whole length, while the
@@ -42,7 +49,7 @@ def least_stall(heavy, waiter=None, tries=3):
         run = stalls_while(heavy, waiter)
         if best is None or run[0] < best[0]:
             best = run
-        if best[0] < MAX_STALL_S:
+        if best[0] < allowed_stall(best[1]):
             break
     return best
 
@@ -100,7 +107,7 @@ def test_set_rules_compiles_without_the_gil():
         lambda: r.set_rules(rules), lambda: r.resolve("timeout after 5 ms in svc7")
     )
     assert len(r.rules()) == 3_000
-    assert stall < MAX_STALL_S, f"a thread was frozen {stall * 1e3:.0f} ms (compile took {took:.2f} s)"
+    assert stall < allowed_stall(took), f"a thread was frozen {stall * 1e3:.0f} ms (compile took {took:.2f} s)"
     assert waits > 0
 
 
@@ -111,7 +118,7 @@ def test_load_rules_and_resolve_waiting_for_the_lock_keep_the_gil_free(tmp_path)
     r.set_rules(regex_rules(10))
     stall, took, _ = least_stall(lambda: r.load_rules(path), lambda: r.resolve("timeout after 5 ms in svc7"))
     assert r.resolve("timeout after 5 ms in svc7").rule == "r7"
-    assert stall < MAX_STALL_S, f"a thread was frozen {stall * 1e3:.0f} ms (load took {took:.2f} s)"
+    assert stall < allowed_stall(took), f"a thread was frozen {stall * 1e3:.0f} ms (load took {took:.2f} s)"
 
 
 def test_kl_set_baseline_and_add_keep_the_gil_free():
@@ -119,7 +126,7 @@ def test_kl_set_baseline_and_add_keep_the_gil_free():
     d.set_baseline(np.random.default_rng(1).beta(2, 5, 2_000))
     baseline = np.random.default_rng(2).beta(2, 5, 50_000)
     stall, took, waits = least_stall(lambda: d.set_baseline(baseline), lambda: d.add(0.3))
-    assert stall < MAX_STALL_S, f"a thread was frozen {stall * 1e3:.0f} ms (set_baseline took {took:.2f} s)"
+    assert stall < allowed_stall(took), f"a thread was frozen {stall * 1e3:.0f} ms (set_baseline took {took:.2f} s)"
 
 
 def test_window_push_and_merge_keep_the_gil_free():
@@ -133,7 +140,7 @@ def test_window_push_and_merge_keep_the_gil_free():
         w.merge(other)
 
     stall, took, waits = least_stall(heavy, lambda: w.stats())
-    assert stall < MAX_STALL_S, f"a thread was frozen {stall * 1e3:.0f} ms (push and merge took {took:.2f} s)"
+    assert stall < allowed_stall(took), f"a thread was frozen {stall * 1e3:.0f} ms (push and merge took {took:.2f} s)"
 
 
 def read_training():

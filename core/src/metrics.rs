@@ -516,18 +516,21 @@ pub(crate) mod check {
 
     use super::{belongs, parse_sample};
 
+    /// Label pairs in the order written (`le` included).
+    pub(crate) type Labels = Vec<(String, String)>;
+
     /// One family as parsed: help (unescaped), type, samples `(name, labels, value)`.
     #[derive(Debug, Default)]
     pub(crate) struct Family {
         pub(crate) help: String,
         pub(crate) kind: String,
-        pub(crate) samples: Vec<(String, Vec<(String, String)>, f64)>,
+        pub(crate) samples: Vec<(String, Labels, f64)>,
     }
 
     impl Family {
         /// The value of the sample with exactly these labels.
         pub(crate) fn value(&self, labels: &[(&str, &str)]) -> f64 {
-            let want: Vec<(String, String)> = labels
+            let want: Labels = labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
@@ -640,7 +643,7 @@ pub(crate) mod check {
 
     fn check_histogram(name: &str, f: &Family) {
         // Series are told apart by their labels other than `le`.
-        let mut series: BTreeMap<Vec<(String, String)>, Vec<(String, f64)>> = BTreeMap::new();
+        let mut series: BTreeMap<Labels, Vec<(String, f64)>> = BTreeMap::new();
         let mut counts = BTreeMap::new();
         let mut sums = BTreeMap::new();
         for (sample, labels, v) in &f.samples {

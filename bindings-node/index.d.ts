@@ -23,6 +23,11 @@ export declare class Adwin {
   driftDetected(): boolean
   /** Changes detected since creation. */
   nDetections(): number
+  /**
+   * `driftDetected()` and `nDetections()` in the Prometheus text exposition format
+   * (the families of `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Forgets the stream so far (the detection count is kept). */
   reset(): void
   /** The full configuration (camelCase keys). */
@@ -59,6 +64,11 @@ export declare class IncidentGrouper {
   groups(): Array<{ id: string; members: Array<string> }>
   /** The similarity of two held incidents, or `null` when either id is unknown. */
   similarity(a: string, b: string): number | null
+  /**
+   * Incidents and groups held in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Number of incidents held. */
   len(): number
   /** The full configuration (camelCase keys). */
@@ -107,6 +117,11 @@ export declare class KlDriftDetector {
   calibration(): Calibration
   /** Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict. */
   status(): DriftStatus
+  /**
+   * `status()` in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label). `NotFitted` without a baseline.
+   */
+  metricsPrometheus(): string
   /** Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7). */
   summary(days?: number | undefined | null): DriftSummary
   /** Empties the window and forgets events; keeps the baseline and thresholds. */
@@ -143,6 +158,11 @@ export declare class PageHinkley {
   driftDetected(): boolean
   /** Changes detected since creation. */
   nDetections(): number
+  /**
+   * `driftDetected()` and `nDetections()` in the Prometheus text exposition format
+   * (the families of `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Forgets the stream so far (the detection count is kept). */
   reset(): void
   /** The full configuration (camelCase keys). */
@@ -297,6 +317,12 @@ export declare class SimilarityIndex {
   len(): number
   /** Counters: `searches` (query rows), `added`, `removed` (ids). */
   metrics(): IndexMetrics
+  /**
+   * Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+   * Prometheus text exposition format (the families of `faultlens/prometheus`, without its
+   * `name` label).
+   */
+  metricsPrometheus(): string
   /** Zeroes the counters. */
   resetMetrics(): void
   /** Whether `id` (a number or a string key) is stored. */
@@ -368,6 +394,11 @@ export declare class TextClassifier {
    * `predictOne` scored so), `confidence` (histogram of those rows).
    */
   metrics(): ClassifierMetrics
+  /**
+   * The same counters in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Zeroes the prediction counters. */
   resetMetrics(): void
   /** The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it. */
@@ -425,6 +456,12 @@ export declare class TextIndex {
   len(): number
   /** Counters: `searches` (query texts), `added`, `removed` (texts). */
   metrics(): IndexMetrics
+  /**
+   * Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+   * Prometheus text exposition format (the families of `faultlens/prometheus`, without its
+   * `name` label).
+   */
+  metricsPrometheus(): string
   /** Zeroes the counters. */
   resetMetrics(): void
   /** The configuration (camelCase keys). */
@@ -511,6 +548,11 @@ export declare class WindowAggregator {
   merge(other: WindowAggregator): WindowOutcome
   /** Counters and sizes. */
   stats(): WindowStats
+  /**
+   * `stats()` in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** The watermark in ms (older events are late), or `null` before any event. */
   watermark(): number | null
   /** The full configuration (camelCase keys); `new WindowAggregator(w.config())` rebuilds it. */
@@ -1001,6 +1043,13 @@ export interface MaskRule {
   /** `<` + ASCII letters, digits or `_` + `>`, e.g. `<order_id>`. */
   placeholder: string
 }
+
+/**
+ * Several objects' `metricsPrometheus()` texts as one scrape: each family once, its samples
+ * told apart by the label `name` (`names[i]` for `texts[i]`), as `faultlens/prometheus` reports
+ * objects registered under those names.
+ */
+export declare function mergePrometheus(names: Array<string>, texts: Array<string>): string
 
 /** A histogram: cumulative counts per upper bound, the count and the sum of the values. */
 export interface MetricsHistogram {

@@ -853,6 +853,7 @@ module.exports.groupIncidents = nativeBinding.groupIncidents
 module.exports.inspect = nativeBinding.inspect
 module.exports.ks2samp = nativeBinding.ks2samp
 module.exports.ksColumns = nativeBinding.ksColumns
+module.exports.mergePrometheus = nativeBinding.mergePrometheus
 module.exports.parallelism = nativeBinding.parallelism
 module.exports.setParallelism = nativeBinding.setParallelism
 module.exports.version = nativeBinding.version

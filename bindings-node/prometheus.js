@@ -62,8 +62,8 @@ const FAMILIES = [
   ['counter', 'faultlens_resolutions_total', 'Resolutions by the method that answered.', ['method'], [Resolver], (r, add) => {
     for (const [method, v] of Object.entries(read(r, 'metrics').resolutions)) add(v, { method })
   }],
-  ['counter', 'faultlens_unreliable_resolutions_total', 'Abstentions: no stage answered reliably.', [], [Resolver], (r, add) => add(read(r, 'metrics').unreliable)],
-  ['counter', 'faultlens_novel_inputs_total', 'Inputs unlike the knowledge base and training data.', [], [Resolver], (r, add) => add(read(r, 'metrics').novel)],
+  ['counter', 'faultlens_unreliable_resolutions_total', 'Abstentions: resolutions no stage answered reliably.', [], [Resolver], (r, add) => add(read(r, 'metrics').unreliable)],
+  ['counter', 'faultlens_novel_inputs_total', 'Resolutions whose input was unlike the knowledge base and the training data.', [], [Resolver], (r, add) => add(read(r, 'metrics').novel)],
   ['counter', 'faultlens_resolve_errors_total', 'Resolve calls that failed with an error.', [], [Resolver], (r, add) => add(read(r, 'metrics').errors)],
   ['counter', 'faultlens_outcomes_total', 'Feedback on answers, by method and result.', ['method', 'result'], [Resolver], (r, add) => {
     for (const [method, c] of Object.entries(read(r, 'metrics').outcomes)) {

@@ -578,6 +578,15 @@ FlStatus fl_classifier_model(const FlClassifier *c, char **out);
 FlStatus fl_classifier_metrics(const FlClassifier *c, char **json);
 
 /**
+ * The prediction counters in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_classifier_metrics_prometheus(const FlClassifier *c,
+                                          char **text);
+
+/**
  * Sets the prediction counters back to zero. Thread-safe.
  */
 FlStatus fl_classifier_reset_metrics(const FlClassifier *c);
@@ -776,6 +785,16 @@ FlStatus fl_kl_drift_calibration(const FlKlDrift *d, char **json);
 FlStatus fl_kl_drift_status(const FlKlDrift *d, char **json);
 
 /**
+ * `fl_kl_drift_status` in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ * `FL_STATUS_NOT_FITTED` without a baseline.
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_kl_drift_metrics_prometheus(const FlKlDrift *d,
+                                        char **text);
+
+/**
  * Drift events and KL statistics over the last `days` days as JSON: `{"days", "drift_count",
  * "max_kl", "mean_kl", "n_checks", "should_retrain", "events": [{"timestamp", "kl", "max_kl",
  * "severe", "end"}]}`.
@@ -883,6 +902,15 @@ FlStatus fl_adwin_drift_detected(const FlAdwin *d, bool *drift);
 FlStatus fl_adwin_n_detections(const FlAdwin *d, size_t *n);
 
 /**
+ * Whether the last update detected a change and the changes detected in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_adwin_metrics_prometheus(const FlAdwin *d,
+                                     char **text);
+
+/**
  * Forgets the stream so far (the detection count is kept).
  */
 FlStatus fl_adwin_reset(FlAdwin *d);
@@ -962,6 +990,15 @@ FlStatus fl_page_hinkley_drift_detected(const FlPageHinkley *d, bool *drift);
  * Changes detected since creation.
  */
 FlStatus fl_page_hinkley_n_detections(const FlPageHinkley *d, size_t *n);
+
+/**
+ * Whether the last update detected a change and the changes detected in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_page_hinkley_metrics_prometheus(const FlPageHinkley *d,
+                                            char **text);
 
 /**
  * Forgets the stream so far (the detection count is kept).
@@ -1086,6 +1123,15 @@ FlStatus fl_grouper_similarity(const FlGrouper *g, const char *a, const char *b,
  * Number of incidents held into `*out`. Read lock.
  */
 FlStatus fl_grouper_len(const FlGrouper *g, size_t *out);
+
+/**
+ * Incidents and groups held in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_grouper_metrics_prometheus(const FlGrouper *g,
+                                       char **text);
 
 /**
  * The config as JSON into `*json` (free with `fl_string_free`). Read lock.
@@ -1246,6 +1292,15 @@ FlStatus fl_index_get(const FlIndex *idx,
  * a new string: free it with `fl_string_free`. Thread-safe.
  */
 FlStatus fl_index_metrics(const FlIndex *idx, char **json);
+
+/**
+ * Items held, the counters, the estimated recall (when there is one) and the search
+ * breadth in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_index_metrics_prometheus(const FlIndex *idx, char **text);
 
 /**
  * Sets the counters back to zero. Thread-safe.
@@ -1440,6 +1495,15 @@ FlStatus fl_text_index_get(const FlTextIndex *idx,
 FlStatus fl_text_index_metrics(const FlTextIndex *idx, char **json);
 
 /**
+ * Items held and the counters in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_text_index_metrics_prometheus(const FlTextIndex *idx,
+                                          char **text);
+
+/**
  * Sets the counters back to zero. Thread-safe.
  */
 FlStatus fl_text_index_reset_metrics(const FlTextIndex *idx);
@@ -1532,6 +1596,23 @@ void fl_floats_free(float *values, size_t len);
  * must be the length returned with it (or the number of texts added). NULL is a no-op.
  */
 void fl_ids_free(uint64_t *ids, size_t len);
+
+/**
+ * Several objects' `fl_*_metrics_prometheus` texts as one scrape: each family once (one
+ * `# HELP`/`# TYPE` block), its samples told apart by the label `name` (`names[i]` for
+ * `texts[i]`), as the Python and Node collectors report objects registered under those names.
+ * Concatenating the texts instead repeats those lines and, for two objects of one kind, the
+ * same series, which Prometheus rejects. `FL_STATUS_INVALID_INPUT` when a name is empty or
+ * repeated, a text is not in the text format or already has a `name` label, or two texts give
+ * one family different types.
+ *
+ * `names` and `texts` are arrays of `n` borrowed strings. On success `*text` owns the merged
+ * text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_merge_prometheus(const char *const *names,
+                             const char *const *texts,
+                             size_t n,
+                             char **text);
 
 /**
  * Reads only the header and envelope of the model file at `path` and writes them as JSON to
@@ -2220,6 +2301,15 @@ FlStatus fl_window_merge(FlWindow *w, const FlWindow *other, FlWindowResult **ou
  * `watermark_ms`, `max_event_time_ms`). `*json` is owned: free it with `fl_string_free`.
  */
 FlStatus fl_window_stats(const FlWindow *w, char **json);
+
+/**
+ * `fl_window_stats` in the Prometheus text exposition format (0.0.4): the families of the Python and
+ * Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+ *
+ * On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+ */
+FlStatus fl_window_metrics_prometheus(const FlWindow *w,
+                                      char **text);
 
 /**
  * The current watermark: `*has` is false before any event or advance (then `*watermark_ms` is 0).

@@ -247,6 +247,22 @@ pub unsafe extern "C" fn fl_classifier_metrics(
     })
 }
 
+/// The prediction counters in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_classifier_metrics_prometheus(
+    c: *const FlClassifier,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { read(c) }?.metrics_prometheus())?;
+        Ok(())
+    })
+}
+
 /// Sets the prediction counters back to zero. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_classifier_reset_metrics(c: *const FlClassifier) -> FlStatus {

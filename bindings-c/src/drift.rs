@@ -261,6 +261,23 @@ pub unsafe extern "C" fn fl_kl_drift_status(
     })
 }
 
+/// `fl_kl_drift_status` in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+/// `FL_STATUS_NOT_FITTED` without a baseline.
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_kl_drift_metrics_prometheus(
+    d: *const FlKlDrift,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { write(d) }?.metrics_prometheus()?)?;
+        Ok(())
+    })
+}
+
 /// Drift events and KL statistics over the last `days` days as JSON: `{"days", "drift_count",
 /// "max_kl", "mean_kl", "n_checks", "should_retrain", "events": [{"timestamp", "kl", "max_kl",
 /// "severe", "end"}]}`.
@@ -477,6 +494,22 @@ pub unsafe extern "C" fn fl_adwin_n_detections(d: *const FlAdwin, n: *mut usize)
     })
 }
 
+/// Whether the last update detected a change and the changes detected in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_adwin_metrics_prometheus(
+    d: *const FlAdwin,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { write(d) }?.metrics_prometheus())?;
+        Ok(())
+    })
+}
+
 /// Forgets the stream so far (the detection count is kept).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_adwin_reset(d: *mut FlAdwin) -> FlStatus {
@@ -622,6 +655,22 @@ pub unsafe extern "C" fn fl_page_hinkley_n_detections(
     guard(|| {
         let n = unsafe { out_arg(n, "n") }?;
         *n = unsafe { write(d) }?.n_detections() as usize;
+        Ok(())
+    })
+}
+
+/// Whether the last update detected a change and the changes detected in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_page_hinkley_metrics_prometheus(
+    d: *const FlPageHinkley,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { write(d) }?.metrics_prometheus())?;
         Ok(())
     })
 }

@@ -154,6 +154,22 @@ pub unsafe extern "C" fn fl_grouper_len(g: *const FlGrouper, out: *mut usize) ->
     })
 }
 
+/// Incidents and groups held in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_grouper_metrics_prometheus(
+    g: *const FlGrouper,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { read(g) }?.metrics_prometheus())?;
+        Ok(())
+    })
+}
+
 /// The config as JSON into `*json` (free with `fl_string_free`). Read lock.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_grouper_config(

@@ -451,6 +451,23 @@ pub unsafe extern "C" fn fl_index_metrics(idx: *const FlIndex, json: *mut *mut c
     })
 }
 
+/// Items held, the counters, the estimated recall (when there is one) and the search
+/// breadth in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_index_metrics_prometheus(
+    idx: *const FlIndex,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { index(idx) }?.metrics_prometheus())?;
+        Ok(())
+    })
+}
+
 /// Sets the counters back to zero. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_reset_metrics(idx: *const FlIndex) -> FlStatus {
@@ -818,6 +835,22 @@ pub unsafe extern "C" fn fl_text_index_metrics(
     guard(|| {
         let json = unsafe { out_arg(json, "json") }?;
         *json = owned_json(&unsafe { text_index(idx) }?.metrics())?;
+        Ok(())
+    })
+}
+
+/// Items held and the counters in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_text_index_metrics_prometheus(
+    idx: *const FlTextIndex,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { text_index(idx) }?.metrics_prometheus())?;
         Ok(())
     })
 }

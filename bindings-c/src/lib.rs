@@ -26,6 +26,7 @@ pub mod classify;
 pub mod drift;
 pub mod grouper;
 pub mod index;
+pub mod metrics;
 pub mod models;
 pub mod resolve;
 pub mod text;

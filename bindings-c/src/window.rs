@@ -334,6 +334,22 @@ pub unsafe extern "C" fn fl_window_stats(w: *const FlWindow, json: *mut *mut c_c
     })
 }
 
+/// `fl_window_stats` in the Prometheus text exposition format (0.0.4): the families of the Python and
+/// Node collectors, without their `name` label (`fl_merge_prometheus` adds it).
+///
+/// On success `*text` owns the text: free it with `fl_string_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fl_window_metrics_prometheus(
+    w: *const FlWindow,
+    text: *mut *mut c_char,
+) -> FlStatus {
+    guard(|| {
+        let text = unsafe { out_arg(text, "text") }?;
+        *text = crate::owned_c_string(unsafe { read(w) }?.metrics_prometheus())?;
+        Ok(())
+    })
+}
+
 /// The current watermark: `*has` is false before any event or advance (then `*watermark_ms` is 0).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_watermark(

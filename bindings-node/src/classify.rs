@@ -283,6 +283,13 @@ impl TextClassifier {
             .map_err(|e| crate::error::binding("GenericFailure", e.to_string()))
     }
 
+    /// The same counters in the Prometheus text exposition format (the families of
+    /// `faultlens/prometheus`, without its `name` label).
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> Result<String> {
+        Ok(read(&self.inner)?.metrics_prometheus())
+    }
+
     /// Zeroes the prediction counters.
     #[napi(catch_unwind)]
     pub fn reset_metrics(&self) -> Result<()> {

@@ -442,6 +442,13 @@ impl KlDriftDetector {
         to_value(&self.with(|d| d.status())?)
     }
 
+    /// `status()` in the Prometheus text exposition format (the families of
+    /// `faultlens/prometheus`, without its `name` label). `NotFitted` without a baseline.
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> Result<String> {
+        self.with(|d| d.metrics_prometheus())
+    }
+
     /// Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7).
     #[napi(catch_unwind, ts_return_type = "DriftSummary")]
     pub fn summary(&self, days: Option<f64>) -> Result<Value> {
@@ -628,6 +635,13 @@ macro_rules! stream_class {
             #[napi(catch_unwind)]
             pub fn n_detections(&self) -> Result<f64> {
                 self.with(|d| Ok(d.n_detections() as f64))
+            }
+
+            /// `driftDetected()` and `nDetections()` in the Prometheus text exposition format
+            /// (the families of `faultlens/prometheus`, without its `name` label).
+            #[napi(catch_unwind)]
+            pub fn metrics_prometheus(&self) -> Result<String> {
+                self.with(|d| Ok(d.metrics_prometheus()))
             }
 
             /// Forgets the stream so far (the detection count is kept).

@@ -158,6 +158,13 @@ impl IncidentGrouper {
         Ok(self.read()?.similarity(&a, &b))
     }
 
+    /// Incidents and groups held in the Prometheus text exposition format (the families of
+    /// `faultlens/prometheus`, without its `name` label).
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> Result<String> {
+        Ok(self.read()?.metrics_prometheus())
+    }
+
     /// Number of incidents held.
     #[napi(catch_unwind)]
     pub fn len(&self) -> Result<u32> {

@@ -340,6 +340,14 @@ impl SimilarityIndex {
             .map_err(|e| binding("GenericFailure", e.to_string()))
     }
 
+    /// Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+    /// Prometheus text exposition format (the families of `faultlens/prometheus`, without its
+    /// `name` label).
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> String {
+        self.inner.metrics_prometheus()
+    }
+
     /// Zeroes the counters.
     #[napi(catch_unwind)]
     pub fn reset_metrics(&self) {
@@ -717,6 +725,14 @@ impl TextIndex {
     pub fn metrics(&self) -> Result<Value> {
         serde_json::to_value(self.inner.metrics())
             .map_err(|e| binding("GenericFailure", e.to_string()))
+    }
+
+    /// Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+    /// Prometheus text exposition format (the families of `faultlens/prometheus`, without its
+    /// `name` label).
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> String {
+        self.inner.metrics_prometheus()
     }
 
     /// Zeroes the counters.

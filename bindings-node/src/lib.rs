@@ -27,6 +27,7 @@ mod grouper;
 mod index;
 mod js_object;
 mod lock;
+mod metrics;
 mod resolve;
 mod text;
 mod vectorize;

@@ -317,6 +317,13 @@ impl WindowAggregator {
         to_value(&self.read()?.stats())
     }
 
+    /// `stats()` in the Prometheus text exposition format (the families of
+    /// `faultlens/prometheus`, without its `name` label).
+    #[napi(catch_unwind)]
+    pub fn metrics_prometheus(&self) -> Result<String> {
+        Ok(self.read()?.metrics_prometheus())
+    }
+
     /// The watermark in ms (older events are late), or `null` before any event.
     #[napi(catch_unwind)]
     pub fn watermark(&self) -> Result<Option<f64>> {

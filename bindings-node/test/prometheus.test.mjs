@@ -11,12 +11,14 @@ import {
   Adwin,
   IncidentGrouper,
   KlDriftDetector,
+  PageHinkley,
   Resolver,
   SimilarityIndex,
   TextClassifier,
   TextIndex,
   TfidfVectorizer,
   WindowAggregator,
+  mergePrometheus,
 } from '../index.js'
 
 const require = createRequire(import.meta.url)
@@ -213,4 +215,93 @@ test('a classifier: predictions, novel inputs and a confidence histogram', async
   s = samples(await scrape(registry))
   assert.equal(s.get('faultlens_classifier_predictions_total', { name }), 0)
   assert.equal(s.get('faultlens_classifier_confidence_count', { name }), 0)
+})
+
+// Family name -> { type, help, samples: Map(sample name + sorted labels -> value) }, bucket bounds
+// read as numbers (prom-client writes `le="1"` where the core writes `le="1.0"`).
+function families(text) {
+  const out = new Map()
+  let current = null
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line)
+    if (meta) {
+      if (!out.has(meta[2])) out.set(meta[2], { type: null, help: null, samples: new Map() })
+      current = out.get(meta[2])
+      current[meta[1] === 'HELP' ? 'help' : 'type'] = meta[3]
+      continue
+    }
+    const m = SAMPLE.exec(line)
+    assert.ok(m && current, `not a Prometheus text line: ${line}`)
+    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)]
+      .map((l) => [l[1], l[1] === 'le' && l[2] !== '+Inf' ? String(Number(l[2])) : l[2]])
+      .sort()
+    const key = `${m[1]}${JSON.stringify(labels)}`
+    assert.ok(!current.samples.has(key), `one sample ${key}`)
+    current.samples.set(key, m[3] === '+Inf' ? Infinity : Number(m[3]))
+  }
+  // prom-client declares every family of a registered kind, with no samples when there is no
+  // value (an empty window's watermark); Prometheus ignores such a family, the core omits it.
+  for (const [name, f] of out) if (f.samples.size === 0) out.delete(name)
+  return out
+}
+
+async function objectsOfEveryKind() {
+  const r = new Resolver()
+  r.setRules([{ name: 'oom', pattern: 'OutOfMemory', solution: 'raise the heap' }])
+  r.resolve('java.lang.OutOfMemoryError')
+  r.resolve('something else entirely')
+  r.recordOutcome('java.lang.OutOfMemoryError', 'raise the heap', true)
+  const clf = new TextClassifier()
+  const train = []
+  for (let i = 0; i < 20; i++) {
+    train.push([`disk full on volume vol${i} no space left`, 'disk'], [`connection refused to host h${i} port 5432`, 'net'])
+  }
+  await clf.fit(train.map(([t]) => t), train.map(([, l]) => l))
+  clf.predictOne('disk full on volume vol3 no space left')
+  clf.predictOne('kernel panic soft lockup cpu')
+  const w = new WindowAggregator({ threshold: 1, allowedLatenessMs: 0, windowMs: 1000 })
+  w.pushBatch([0, 10, 5000, 1].map((t) => ({ timestampMs: t, service: 'api', route: '/pay', errorCode: 'E1', message: 'boom' })))
+  const emptyWindow = new WindowAggregator({ threshold: 1, allowedLatenessMs: 0, windowMs: 1000 })
+  const d = new KlDriftDetector({ window: 100 })
+  d.setBaseline(Float64Array.from({ length: 1000 }, (_, i) => i / 1000))
+  d.addMany(new Float64Array(150).fill(0.9))
+  const a = new Adwin()
+  a.updateMany(Float64Array.from({ length: 2000 }, (_, i) => (i < 1000 ? 0 : 1)))
+  const ph = new PageHinkley()
+  ph.updateMany(Float64Array.from({ length: 1000 }, (_, i) => (i < 500 ? 0 : 5)))
+  const g = new IncidentGrouper()
+  g.add([{ id: 'a', text: 'disk full' }, { id: 'b', text: 'disk full on /data' }, { id: 'c', text: 'timeout' }])
+  const idx = new SimilarityIndex({ dim: 2 })
+  idx.add(['inc-1', 'inc-2'], new Float32Array([1, 0, 0, 1]), null)
+  idx.search(new Float32Array([1, 0.1]), 1)
+  const texts = new TextIndex()
+  texts.add(['disk full', 'connection refused', 'timeout'], null)
+  texts.search('disk full on /var', 2)
+  return [r, clf, w, emptyWindow, d, a, ph, g, idx, texts]
+}
+
+test('metricsPrometheus() is what faultlens/prometheus exposes through prom-client', async () => {
+  const objects = await objectsOfEveryKind()
+  for (const obj of objects) {
+    const registry = new Registry()
+    register(obj, 'x', registry)
+    const collected = families(await registry.metrics())
+    const own = obj.metricsPrometheus()
+    assert.ok(!own.includes('name="'), own)
+    const merged = families(mergePrometheus(['x'], [own]))
+    assert.deepEqual(merged, collected, obj.constructor.name)
+    assert.ok(collected.size >= 2)
+  }
+  // Every object at once: one block per family, samples told apart by `name`.
+  const names = objects.map((_, i) => `obj${i}`)
+  const registry = new Registry()
+  objects.forEach((o, i) => register(o, names[i], registry))
+  const merged = mergePrometheus(names, objects.map((o) => o.metricsPrometheus()))
+  assert.deepEqual(families(merged), families(await registry.metrics()))
+  assert.equal(merged.match(/^# TYPE faultlens_drift_detected gauge$/gm).length, 1)
+  assert.throws(() => mergePrometheus(['a', 'a'], [merged, merged]), { code: 'InvalidInput' })
+  assert.throws(() => mergePrometheus(['a', 'b'], ['']), { code: 'InvalidInput' })
+  assert.throws(() => mergePrometheus('a', ['']), /names/)
+  assert.throws(() => new KlDriftDetector().metricsPrometheus(), { code: 'NotFitted' })
 })

@@ -372,6 +372,12 @@ impl PyTextClassifier {
         to_py(py, &m)
     }
 
+    /// The same counters in the Prometheus text exposition format (the families of
+    /// `faultlens.prometheus`, without its `name` label).
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        self.read_quick(py, |c| Ok(c.metrics_prometheus()))
+    }
+
     /// Sets the prediction counters back to zero.
     fn reset_metrics(&self, py: Python<'_>) -> PyResult<()> {
         self.read_quick(py, |c| {

@@ -270,6 +270,12 @@ impl PyKlDriftDetector {
         Ok(out)
     }
 
+    /// `status()` in the Prometheus text exposition format (the families of
+    /// `faultlens.prometheus`, without its `name` label). NotFittedError without a baseline.
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        self.quick(py, |d| Ok(d.metrics_prometheus()?))
+    }
+
     /// Drift events, max/mean KL and the retrain verdict over the last `days` days.
     #[pyo3(signature = (days = 7.0))]
     fn summary<'py>(&self, py: Python<'py>, days: f64) -> PyResult<Bound<'py, PyAny>> {
@@ -411,6 +417,12 @@ macro_rules! stream_class {
             /// Changes detected since creation.
             fn n_detections(&self, py: Python<'_>) -> PyResult<u64> {
                 self.quick(py, |d| Ok(d.n_detections()))
+            }
+
+            /// `drift_detected()` and `n_detections()` in the Prometheus text exposition format
+            /// (the families of `faultlens.prometheus`, without its `name` label).
+            fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+                self.quick(py, |d| Ok(d.metrics_prometheus()))
             }
 
             /// Forgets the stream so far (the detection count is kept).

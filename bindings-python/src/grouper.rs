@@ -160,6 +160,12 @@ impl PyIncidentGrouper {
         attached(py, self.read().map(|g| g.len()))
     }
 
+    /// Incidents and groups held in the Prometheus text exposition format (the families of
+    /// `faultlens.prometheus`, without its `name` label).
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        run_unlocked(py, || Ok(self.read()?.metrics_prometheus()))
+    }
+
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
         self.len(py)
     }

@@ -364,6 +364,13 @@ impl PySimilarityIndex {
         to_py(py, &self.inner.metrics())
     }
 
+    /// Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+    /// Prometheus text exposition format (the families of `faultlens.prometheus`, without its
+    /// `name` label).
+    fn metrics_prometheus(&self) -> String {
+        self.inner.metrics_prometheus()
+    }
+
     /// Sets the counters back to zero.
     fn reset_metrics(&self) {
         self.inner.reset_metrics();
@@ -648,6 +655,13 @@ impl PyTextIndex {
     /// Counters as a dict: `searches` (query texts), `added`, `removed` (texts).
     fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.inner.metrics())
+    }
+
+    /// Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+    /// Prometheus text exposition format (the families of `faultlens.prometheus`, without its
+    /// `name` label).
+    fn metrics_prometheus(&self) -> String {
+        self.inner.metrics_prometheus()
     }
 
     /// Sets the counters back to zero.

@@ -24,6 +24,7 @@ mod error;
 mod grouper;
 mod index;
 mod lock;
+mod metrics;
 mod models;
 mod resolve;
 mod sklearn;
@@ -92,6 +93,7 @@ fn _faultlens(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift::ks_2samp, m)?)?;
     m.add_function(wrap_pyfunction!(drift::ks_columns, m)?)?;
     m.add_function(wrap_pyfunction!(window::group_incidents, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::merge_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(sklearn::_adopt_classifier, m)?)?;
     m.add_function(wrap_pyfunction!(sklearn::_adopt_vectorizer, m)?)?;
     m.add("__version__", faultlens::VERSION)?;

@@ -348,6 +348,12 @@ impl PyWindowAggregator {
         to_py(py, &s)
     }
 
+    /// `stats()` in the Prometheus text exposition format (the families of
+    /// `faultlens.prometheus`, without its `name` label).
+    fn metrics_prometheus(&self, py: Python<'_>) -> PyResult<String> {
+        attached(py, self.read().map(|w| w.metrics_prometheus()))
+    }
+
     /// The current watermark in ms (events older are late), or None before any event.
     fn watermark(&self, py: Python<'_>) -> PyResult<Option<i64>> {
         attached(py, self.read().map(|w| w.watermark()))

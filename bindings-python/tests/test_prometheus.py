@@ -147,3 +147,92 @@ def test_classifier_predictions_novelty_and_confidence():
     s = _scrape(registry)
     assert s[("faultlens_classifier_predictions_total", lab)] == 0
     assert s[("faultlens_classifier_confidence_count", lab)] == 0
+
+
+def _families(text: str) -> dict:
+    """Family name -> (type, help, {(sample, labels): value}), bucket bounds read as numbers
+    (prometheus_client writes `5e-06` where the core writes `5e-6`)."""
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        samples = {}
+        for s in fam.samples:
+            labels = tuple(sorted((k, repr(float(v)) if k == "le" else v) for k, v in s.labels.items()))
+            assert (s.name, labels) not in samples, s
+            samples[(s.name, labels)] = s.value
+        assert fam.name not in out, fam.name
+        out[fam.name] = (fam.type, fam.documentation, samples)
+    return out
+
+
+def _objects():
+    """One object of every kind the collector exports, each with some state."""
+    r = faultlens.Resolver()
+    r.set_rules([{"name": "oom", "pattern": "OutOfMemory", "solution": "raise the heap"}])
+    r.resolve("java.lang.OutOfMemoryError")
+    r.resolve("something else entirely")
+    r.record_outcome("java.lang.OutOfMemoryError", "raise the heap", True)
+    clf = faultlens.TextClassifier()
+    train = [(f"disk full on volume vol{i} no space left", "disk") for i in range(20)]
+    train += [(f"connection refused to host h{i} port 5432", "net") for i in range(20)]
+    clf.fit([t for t, _ in train], [l for _, l in train])
+    clf.predict_one("disk full on volume vol3 no space left")
+    clf.predict_one("kernel panic soft lockup cpu")
+    w = faultlens.WindowAggregator(threshold=1, allowed_lateness_ms=0, window_ms=1000)
+    w.push_batch([(0, "api", "/pay", "E1", "boom"), (10, "api", "/pay", "E1", "boom"), (5000, "api", "/pay", "E1", "x"), (1, "api", "/pay", "E1", "late")])
+    empty_window = faultlens.WindowAggregator(threshold=1, allowed_lateness_ms=0, window_ms=1000)
+    d = faultlens.KlDriftDetector(window=100)
+    d.set_baseline([i / 1000 for i in range(1000)])
+    d.add_many([0.9] * 150)
+    a = faultlens.Adwin()
+    a.update_many([0.0] * 1000 + [1.0] * 1000)
+    ph = faultlens.PageHinkley()
+    ph.update_many([0.0] * 500 + [5.0] * 500)
+    g = faultlens.IncidentGrouper()
+    g.add([{"id": "a", "text": "disk full"}, {"id": "b", "text": "disk full on /data"}, {"id": "c", "text": "timeout"}])
+    idx = faultlens.SimilarityIndex(dim=2)
+    idx.add(["inc-1", "inc-2"], [[1.0, 0.0], [0.0, 1.0]])
+    idx.search([[1.0, 0.1]], k=1)
+    texts = faultlens.TextIndex()
+    texts.add(["disk full", "connection refused", "timeout"])
+    texts.search("disk full on /var", k=2)
+    return [r, clf, w, empty_window, d, a, ph, g, idx, texts]
+
+
+@pytest.fixture(scope="module")
+def objects():
+    return _objects()
+
+
+@pytest.mark.parametrize("i", range(10))
+def test_metrics_prometheus_is_what_the_collector_exposes(objects, i):
+    """Each object's own text, given the label `name` by merge_prometheus, has exactly the
+    families, types, help texts and samples the collector exposes through prometheus_client."""
+    import faultlens.prometheus as fp
+
+    obj = objects[i]
+    registry = prometheus_client.CollectorRegistry()
+    fp.register(obj, name="x", registry=registry)
+    collected = _families(prometheus_client.generate_latest(registry).decode())
+    own = obj.metrics_prometheus()
+    assert 'name="' not in own
+    merged = _families(faultlens.merge_prometheus(["x"], [own]))
+    assert merged == collected, type(obj).__name__
+    assert len(collected) >= 2
+
+
+def test_merge_prometheus_serves_several_objects_like_one_collector(objects):
+    import faultlens.prometheus as fp
+
+    names = [f"obj{i}" for i in range(len(objects))]
+    registry = prometheus_client.CollectorRegistry()
+    for obj, name in zip(objects, names):
+        fp.register(obj, name=name, registry=registry)
+    collected = _families(prometheus_client.generate_latest(registry).decode())
+    merged = _families(faultlens.merge_prometheus(names, [o.metrics_prometheus() for o in objects]))
+    assert merged == collected
+    with pytest.raises(faultlens.InvalidInputError, match="given twice"):
+        faultlens.merge_prometheus(["a", "a"], [objects[1].metrics_prometheus()] * 2)
+    with pytest.raises(faultlens.InvalidInputError, match="2 entries but texts has 1"):
+        faultlens.merge_prometheus(["a", "b"], [""])
+    with pytest.raises(faultlens.NotFittedError):
+        faultlens.KlDriftDetector().metrics_prometheus()

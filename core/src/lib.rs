@@ -43,7 +43,7 @@ pub mod classify;
 pub mod drift;
 pub mod error;
 pub mod index;
-pub(crate) mod metrics;
+pub mod metrics;
 pub mod models;
 pub mod parallel;
 pub mod resolve;

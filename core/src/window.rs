@@ -50,6 +50,7 @@ use crate::models::Artifact;
 mod group;
 mod grouper;
 mod intern;
+mod metrics;
 mod rate;
 mod semantics;
 mod state;

@@ -113,8 +113,8 @@ class _Collector:
         for method, v in m["resolutions"].items():
             res.add_metric([name, method], v)
         for key, fam_name, doc in [
-            ("unreliable", "faultlens_unreliable_resolutions", "Abstentions: no stage answered reliably."),
-            ("novel", "faultlens_novel_inputs", "Inputs unlike the knowledge base and training data."),
+            ("unreliable", "faultlens_unreliable_resolutions", "Abstentions: resolutions no stage answered reliably."),
+            ("novel", "faultlens_novel_inputs", "Resolutions whose input was unlike the knowledge base and the training data."),
             ("errors", "faultlens_resolve_errors", "Resolve calls that failed with an error."),
         ]:
             family(CounterMetricFamily, fam_name, doc, ["name"]).add_metric([name], m[key])

@@ -1,12 +1,12 @@
 //! Prediction counters of a [`TextClassifier`](super::TextClassifier): lock-free, never saved,
-//! not part of equality.
+//! not part of equality; and their Prometheus text.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use super::classifier::Prediction;
-use crate::metrics::{CONFIDENCE_BUCKETS, Histogram, HistogramSnapshot};
+use crate::metrics::{CONFIDENCE_BUCKETS, Histogram, HistogramSnapshot, TextWriter};
 
 /// A classifier's counters at one moment, as [`TextClassifier::metrics`](super::TextClassifier::metrics)
 /// returns them.
@@ -111,6 +111,37 @@ impl Counters {
     }
 }
 
+impl super::TextClassifier {
+    /// [`metrics`](Self::metrics) in the Prometheus text exposition format (0.0.4), with the
+    /// families, help texts and values of the Python and Node collectors (`docs/metrics.md`).
+    /// Serve several objects at once with [`merge_prometheus`](crate::metrics::merge_prometheus).
+    pub fn metrics_prometheus(&self) -> String {
+        let m = self.metrics();
+        let mut w = TextWriter::new();
+        w.counter(
+            "faultlens_classifier_predictions_total",
+            "Rows predicted (every prediction method).",
+            m.predictions,
+        )
+        .counter(
+            "faultlens_classifier_novel_inputs_total",
+            "Predicted rows unlike the training data (novelty above novelty_threshold).",
+            m.novel,
+        )
+        .counter(
+            "faultlens_classifier_unreliable_predictions_total",
+            "Predicted rows with confidence below threshold.",
+            m.unreliable,
+        )
+        .histogram(
+            "faultlens_classifier_confidence",
+            "Confidence of the rows predict_one scored.",
+            &m.confidence,
+        );
+        w.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::classify::{ClassifierConfig, TextClassifier};
@@ -181,6 +212,44 @@ mod tests {
         assert_eq!((z.predictions, z.novel, z.unreliable), (0, 0, 0));
         assert_eq!(z.confidence.count, 0);
         assert!(z.confidence.buckets.iter().all(|b| b.1 == 0));
+    }
+
+    #[test]
+    fn prometheus_text_is_valid_and_counts_predictions() {
+        let c = fitted();
+        let empty = crate::metrics::check::parse(&c.metrics_prometheus());
+        assert_eq!(empty.len(), 4);
+        assert_eq!(
+            empty["faultlens_classifier_predictions_total"].value(&[]),
+            0.0
+        );
+        let p = c
+            .predict_one("disk full on volume vol3 no space left")
+            .unwrap();
+        c.predict(&["connection refused to host h1 port 5432"])
+            .unwrap();
+        let text = c.metrics_prometheus();
+        let fams = crate::metrics::check::parse(&text);
+        assert_eq!(
+            fams["faultlens_classifier_predictions_total"].value(&[]),
+            2.0
+        );
+        assert_eq!(
+            fams["faultlens_classifier_unreliable_predictions_total"].value(&[]),
+            f64::from(u8::from(!p.reliable))
+        );
+        let h = &fams["faultlens_classifier_confidence"];
+        assert_eq!(h.kind, "histogram");
+        assert_eq!(h.help, "Confidence of the rows predict_one scored.");
+        assert_eq!(h.value(&[("le", "+Inf")]), 1.0);
+        assert_eq!(
+            h.value(&[("le", "0.1")]),
+            f64::from(u8::from(p.confidence <= 0.1))
+        );
+        assert!(text.contains(&format!(
+            "faultlens_classifier_confidence_sum {:?}\n",
+            p.confidence
+        )));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod adwin;
 mod float;
 mod kl;
 mod ks;
+mod metrics;
 mod stream;
 
 pub use adwin::{Adwin, AdwinConfig};

@@ -1,9 +1,12 @@
 //! Usage counters of [`SimilarityIndex`](super::SimilarityIndex) and
-//! [`TextIndex`](super::TextIndex): lock-free (a search never waits on them), never saved.
+//! [`TextIndex`](super::TextIndex): lock-free (a search never waits on them), never saved; and
+//! their Prometheus text.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
+
+use crate::metrics::TextWriter;
 
 /// An index's counters at one moment, as `metrics()` returns them. The current size is `len()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +84,54 @@ impl super::TextIndex {
     }
 }
 
+/// The families both index kinds export: items held and the counters.
+fn write_common(w: &mut TextWriter, len: usize, m: IndexMetrics) {
+    w.gauge("faultlens_index_items", "Items held by the index.", len)
+        .counter(
+            "faultlens_index_searches_total",
+            "Queries answered (one per query row).",
+            m.searches,
+        )
+        .counter("faultlens_index_added_total", "Items added.", m.added)
+        .counter("faultlens_index_removed_total", "Items removed.", m.removed);
+}
+
+impl super::SimilarityIndex {
+    /// Items held, [`metrics`](Self::metrics), the estimated recall (when there is one) and
+    /// the search breadth in the Prometheus text exposition format (0.0.4), with the families,
+    /// help texts and values of the Python and Node collectors (`docs/metrics.md`). Serve
+    /// several objects at once with [`merge_prometheus`](crate::metrics::merge_prometheus).
+    pub fn metrics_prometheus(&self) -> String {
+        let mut w = TextWriter::new();
+        write_common(&mut w, self.len(), self.metrics());
+        if let Some(recall) = self.estimated_recall() {
+            w.gauge(
+                "faultlens_index_estimated_recall",
+                "Recall@10 the index estimated for its search breadth.",
+                f64::from(recall),
+            );
+        }
+        w.gauge(
+            "faultlens_index_ef",
+            "HNSW search breadth in use.",
+            self.effective_ef(),
+        );
+        w.finish()
+    }
+}
+
+impl super::TextIndex {
+    /// Items held and [`metrics`](Self::metrics) in the Prometheus text exposition format
+    /// (0.0.4), with the families, help texts and values of the Python and Node collectors
+    /// (`docs/metrics.md`). Serve several objects at once with
+    /// [`merge_prometheus`](crate::metrics::merge_prometheus).
+    pub fn metrics_prometheus(&self) -> String {
+        let mut w = TextWriter::new();
+        write_common(&mut w, self.len(), self.metrics());
+        w.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::IndexMetrics;
@@ -120,6 +171,41 @@ mod tests {
         assert_eq!(back.metrics(), counts(0, 0, 0), "loading adds nothing");
         idx.reset_metrics();
         assert_eq!(idx.metrics(), counts(0, 0, 0));
+    }
+
+    #[test]
+    fn prometheus_text_is_valid_with_the_counts() {
+        use crate::metrics::check::parse;
+        let idx = SimilarityIndex::new(IndexConfig::new(2)).unwrap();
+        idx.add(&[1, 2, 3], &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], None)
+            .unwrap();
+        idx.search(&[1.0, 0.0, 0.0, 1.0], 2, &SearchOptions::default())
+            .unwrap();
+        idx.remove(&[2]).unwrap();
+        let fams = parse(&idx.metrics_prometheus());
+        assert_eq!(fams.len(), 6, "{fams:?}");
+        assert_eq!(fams["faultlens_index_items"].value(&[]), 2.0);
+        assert_eq!(fams["faultlens_index_items"].kind, "gauge");
+        assert_eq!(fams["faultlens_index_searches_total"].value(&[]), 2.0);
+        assert_eq!(fams["faultlens_index_added_total"].value(&[]), 3.0);
+        assert_eq!(fams["faultlens_index_removed_total"].value(&[]), 1.0);
+        assert_eq!(
+            fams["faultlens_index_estimated_recall"].value(&[]),
+            f64::from(idx.estimated_recall().unwrap())
+        );
+        assert_eq!(
+            fams["faultlens_index_ef"].value(&[]),
+            idx.effective_ef() as f64
+        );
+
+        let t = TextIndex::new(TextIndexConfig::default()).unwrap();
+        t.add(&["disk full on /var", "oom killer"], None).unwrap();
+        t.search("disk full", 1, &SearchOptions::default()).unwrap();
+        let fams = parse(&t.metrics_prometheus());
+        assert_eq!(fams.len(), 4, "no recall or ef for a text index");
+        assert_eq!(fams["faultlens_index_items"].value(&[]), 2.0);
+        assert_eq!(fams["faultlens_index_searches_total"].value(&[]), 1.0);
+        assert_eq!(fams["faultlens_index_added_total"].value(&[]), 2.0);
     }
 
     #[test]

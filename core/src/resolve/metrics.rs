@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::answer::Method;
 pub use crate::metrics::{CONFIDENCE_BUCKETS, HistogramSnapshot};
-use crate::metrics::{Histogram, write_histogram};
+use crate::metrics::{Histogram, Kind, TextWriter};
 
 /// Latency buckets in seconds (Prometheus convention), from 5 µs to 1 s.
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -181,74 +181,54 @@ impl MetricsSnapshot {
     /// The metrics in the Prometheus text exposition format (version 0.0.4), every name prefixed
     /// `faultlens_`, ready to serve at `/metrics`.
     pub fn to_prometheus(&self) -> String {
-        use std::fmt::Write;
-        let mut out = String::with_capacity(4096);
-        let mut family = |name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP faultlens_{name} {help}");
-            let _ = writeln!(out, "# TYPE faultlens_{name} {kind}");
-        };
-        family(
-            "resolutions_total",
-            "counter",
+        let mut w = TextWriter::new();
+        w.family(
+            "faultlens_resolutions_total",
+            Kind::Counter,
             "Resolutions by the method that answered.",
         );
-        let mut body = String::new();
         for (m, v) in &self.resolutions {
-            let _ = writeln!(body, "faultlens_resolutions_total{{method=\"{m}\"}} {v}");
+            w.sample("faultlens_resolutions_total", &[("method", m)], *v);
         }
-        out.push_str(&body);
-        let mut simple = |name: &str, kind: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP faultlens_{name} {help}");
-            let _ = writeln!(out, "# TYPE faultlens_{name} {kind}");
-            let _ = writeln!(out, "faultlens_{name} {v}");
-        };
-        simple(
-            "unreliable_resolutions_total",
-            "counter",
+        w.counter(
+            "faultlens_unreliable_resolutions_total",
             "Abstentions: resolutions no stage answered reliably.",
             self.unreliable,
-        );
-        simple(
-            "novel_inputs_total",
-            "counter",
+        )
+        .counter(
+            "faultlens_novel_inputs_total",
             "Resolutions whose input was unlike the knowledge base and the training data.",
             self.novel,
-        );
-        simple(
-            "resolve_errors_total",
-            "counter",
+        )
+        .counter(
+            "faultlens_resolve_errors_total",
             "Resolve calls that failed with an error.",
             self.errors,
         );
-        let _ = writeln!(
-            out,
-            "# HELP faultlens_outcomes_total Feedback on answers, by method and result."
+        w.family(
+            "faultlens_outcomes_total",
+            Kind::Counter,
+            "Feedback on answers, by method and result.",
         );
-        let _ = writeln!(out, "# TYPE faultlens_outcomes_total counter");
         for (m, c) in &self.outcomes {
-            let _ = writeln!(
-                out,
-                "faultlens_outcomes_total{{method=\"{m}\",result=\"success\"}} {}",
-                c.success
-            );
-            let _ = writeln!(
-                out,
-                "faultlens_outcomes_total{{method=\"{m}\",result=\"failure\"}} {}",
-                c.failure
-            );
+            for (result, v) in [("success", c.success), ("failure", c.failure)] {
+                w.sample(
+                    "faultlens_outcomes_total",
+                    &[("method", m), ("result", result)],
+                    v,
+                );
+            }
         }
-        write_histogram(
-            &mut out,
-            "resolve_latency_seconds",
+        w.histogram(
+            "faultlens_resolve_latency_seconds",
             "Time per resolution.",
             &self.latency_seconds,
-        );
-        write_histogram(
-            &mut out,
-            "resolve_confidence",
+        )
+        .histogram(
+            "faultlens_resolve_confidence",
             "Confidence of answered resolutions.",
             &self.confidence,
         );
-        out
+        w.finish()
     }
 }

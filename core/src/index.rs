@@ -60,6 +60,7 @@ pub const DEFAULT_K: usize = 10;
 /// How two vectors are compared. Scores are reported so that the meaning of a threshold is the
 /// natural one for each metric (see [`SearchOptions::threshold`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Cosine similarity in `[-1, 1]`, higher is closer (default). Vectors are stored normalised.
@@ -91,6 +92,7 @@ pub const MAX_DIM: usize = 1 << 16;
 
 /// Settings of a [`SimilarityIndex`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
     /// Number of components of every vector (required, 1..=65536).
@@ -194,6 +196,7 @@ impl IndexConfig {
 
 /// Per-search options.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchOptions {
     /// Keep only results at least this close: `score >= threshold` for cosine and dot,

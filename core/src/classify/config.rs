@@ -11,6 +11,7 @@ use crate::vectorize::TfidfConfig;
 /// Which model a [`TextClassifier`](crate::TextClassifier) trains. In config files: `"logistic"`, `"naive_bayes"`,
 /// `"linear_svm"`, `"auto"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// Multinomial logistic regression (softmax, L2, `c`).
@@ -63,13 +64,14 @@ pub fn default_classifier_tfidf() -> TfidfConfig {
 /// `docs/classify.md`): scikit-learn's `C=1` under-fits classes with one or two examples, and
 /// `alpha=1` flattens naive Bayes when there are hundreds of classes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ClassifierConfig {
     /// The model (default `logistic`).
     pub model: ModelKind,
     /// TF-IDF options, including the preprocessor (default: 1- and 2-grams, sublinear tf).
     pub tfidf: TfidfConfig,
-    /// Inverse L2 strength for `logistic` and `linear_svm` (default 20).
+    /// Inverse L2 strength for `logistic` and `linear_svm` (default 50).
     pub c: f64,
     /// Additive smoothing for `naive_bayes` (default 0.01).
     pub alpha: f64,

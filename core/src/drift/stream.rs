@@ -36,6 +36,7 @@ pub(super) fn corrupt_unless(ok: bool, what: impl FnOnce() -> String) -> Result<
 
 /// Which changes of the mean [`PageHinkley`] reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PageHinkleyMode {
     /// Increases only.
@@ -49,6 +50,7 @@ pub enum PageHinkleyMode {
 
 /// Options of [`PageHinkley`], named and defaulted as river's `drift.PageHinkley`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PageHinkleyConfig {
     /// Values seen before any change can be reported (default 30).

@@ -36,6 +36,7 @@ impl Mode {
 
 /// Resolver settings (thresholds per stage, candidates kept, feedback, limits).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ResolverConfig {
     /// A rule answers when its confidence (always 1.0) reaches this. Default 1.0.
@@ -68,6 +69,7 @@ pub struct ResolverConfig {
 /// A threshold for one solution, overriding its stage's (see
 /// [`ResolverConfig::solution_thresholds`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SolutionThreshold {
     /// The solution text, exactly as the rule, knowledge base or classifier gives it.

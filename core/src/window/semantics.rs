@@ -6,6 +6,7 @@ use super::*;
 
 /// An event field that can be part of the grouping key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyField {
     /// `Event::service`.
@@ -29,6 +30,7 @@ impl KeyField {
 
 /// A grouping key: the fields named in `key_fields` are set, the others are `None`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowKey {
     /// The service, when it is a key field.
@@ -51,6 +53,7 @@ impl WindowKey {
 
 /// A threshold for one key, overriding [`WindowConfig::threshold`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyThreshold {
     /// The key; exactly the fields of `key_fields` must be set.
@@ -61,6 +64,7 @@ pub struct KeyThreshold {
 
 /// Options of a [`WindowAggregator`]. Every time rule is here, in milliseconds of event time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowConfig {
     /// Window length: an event at `t` counts the key's events in `(t - window_ms, t]`.

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 
 /// Options of [`Adwin`](super::Adwin), named and defaulted as river's `drift.ADWIN`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct AdwinConfig {
     /// Confidence of the cut test (default 0.002).

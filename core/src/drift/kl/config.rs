@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 /// How the drift thresholds are chosen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ThresholdMode {
     /// From the baseline: the distribution of KL between baseline-sized and window-sized resamples
@@ -20,6 +21,7 @@ pub enum ThresholdMode {
 /// KL levels: above `watch` is worth a look, above `drift` is drift, above `severe` asks for
 /// retraining at once.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Start of the watch zone.
@@ -58,6 +60,7 @@ impl Default for Thresholds {
 
 /// Options of [`KlDriftDetector`](super::KlDriftDetector).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct KlDriftConfig {
     /// Number of most recent scores compared with the baseline (default 1000).

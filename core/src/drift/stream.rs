@@ -55,11 +55,11 @@ pub enum PageHinkleyMode {
 pub struct PageHinkleyConfig {
     /// Values seen before any change can be reported (default 30).
     pub min_instances: u64,
-    /// Magnitude of change tolerated (default 0.005).
+    /// Magnitude of change tolerated (default 0.005, in [0, 1e100]).
     pub delta: f64,
-    /// Detection threshold, lambda (default 50).
+    /// Detection threshold, lambda (default 50, above 0).
     pub threshold: f64,
-    /// Forgetting factor of the cumulative sums (default 1 − 0.0001).
+    /// Forgetting factor of the cumulative sums (default 1 − 0.0001, in (0, 1]).
     pub alpha: f64,
     /// Which direction of change to report (default both).
     pub mode: PageHinkleyMode,

@@ -151,13 +151,14 @@ impl schemars::JsonSchema for Norm {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TfidfConfig {
-    /// Smallest and largest n of the word n-grams (default `(1, 1)`).
+    /// Smallest and largest n of the word n-grams (default `(1, 1)`; 1 <= min <= max <= 8).
     pub ngram_range: (usize, usize),
     /// Ignore n-grams in fewer documents than this (default count 1).
     pub min_df: DfBound,
     /// Ignore n-grams in more documents than this (default fraction 1.0).
     pub max_df: DfBound,
-    /// Keep only the most frequent n-grams across the corpus (ties: alphabetical order).
+    /// Keep only the most frequent n-grams across the corpus (ties: alphabetical order; at least
+    /// 1, `None` = no limit).
     pub max_features: Option<usize>,
     /// Replace tf with `1 + ln(tf)`.
     pub sublinear_tf: bool,
@@ -170,8 +171,8 @@ pub struct TfidfConfig {
     /// How raw texts become tokens; `None` splits on whitespace and nothing else.
     pub preprocessor: Option<PreprocessorConfig>,
     /// Most distinct n-grams `fit` may count before pruning (default 10,000,000, about 0.5 GB of
-    /// counts; `None` = no limit). A corpus with more fails with an error naming this field
-    /// instead of exhausting memory (typically ids or hashes the masks left in place).
+    /// counts; at least 1, `None` = no limit). A corpus with more fails with an error naming this
+    /// field instead of exhausting memory (typically ids or hashes the masks left in place).
     pub max_distinct_terms: Option<usize>,
 }
 

@@ -63,7 +63,20 @@ check:
 	@cargo machete --version 2>/dev/null | grep -qF "$(CARGO_MACHETE_VERSION)" || \
 	  cargo install --locked cargo-machete --version $(CARGO_MACHETE_VERSION)
 	cargo machete
+	@# The binding option types are generated from the core's config structs: their JSON Schemas
+	@# in docs/api.json "configs", then the .pyi TypedDicts and bindings-node/options-header.d.ts
+	@# (which napi build copies into index.d.ts). Stale ones fail here; `make options` rewrites them.
+	cargo clippy -p faultlens-suite --features schema --example gen_schema --locked -- -D warnings
+	cargo run -q -p faultlens-suite --features schema --example gen_schema --locked -- --check
+	python3 scripts/gen_option_types.py --check
 	@echo "make check: format, clippy, docs and dependencies are clean"
+
+# Regenerates the option types after a core config struct changed (see `check`); the Node
+# index.d.ts then comes from `npm run build` in bindings-node (make dist-node checks it).
+.PHONY: options
+options:
+	cargo run -q -p faultlens-suite --features schema --example gen_schema --locked
+	python3 scripts/gen_option_types.py
 
 test-rust:
 	cargo test -p faultlens -p faultlens-suite -p faultlens-c

@@ -35,47 +35,6 @@ fn read(shared: &Shared) -> Result<RwLockReadGuard<'_, Core>> {
     crate::lock::read(shared, WHAT)
 }
 
-/// Options of `new TextClassifier(options)`: the fields of the core `ClassifierConfig` in
-/// camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct ClassifierOptions {
-    /// `"logistic"` (default), `"naive_bayes"`, `"linear_svm"` or `"auto"` (cross-validated).
-    #[napi(ts_type = "'logistic' | 'naive_bayes' | 'linear_svm' | 'auto'")]
-    pub model: Option<String>,
-    /// TF-IDF options (default: 1- and 2-grams, sublinear tf, default preprocessor).
-    #[napi(ts_type = "TfidfOptions")]
-    pub tfidf: Option<Value>,
-    /// Inverse L2 strength of `logistic` and `linear_svm` (default 20).
-    pub c: Option<f64>,
-    /// Naive Bayes smoothing (default 0.01).
-    pub alpha: Option<f64>,
-    /// Solver iteration cap (default 300).
-    pub max_iter: Option<u32>,
-    /// Solver tolerance (default 1e-4).
-    pub tol: Option<f64>,
-    /// Folds of `auto` model selection (default 5).
-    pub cv_folds: Option<u32>,
-    /// Held-out folds of the SVM's Platt calibration (default 3).
-    pub calibration_folds: Option<u32>,
-    /// Share held out once to record the confidence baseline (default 0.2; 0 skips).
-    pub holdout: Option<f64>,
-    /// Seed of the folds and the SVM's sample order (default 0).
-    pub seed: Option<u32>,
-    /// `predictOne` calls a prediction reliable from this confidence on (default 0.7).
-    pub threshold: Option<f64>,
-    /// Alternatives returned by `predictOne` (default 3).
-    pub top_k: Option<u32>,
-    /// N-grams in `predictOne`'s explanation (default 5).
-    pub explain_top: Option<u32>,
-    /// Share of inputs assumed to come from templates the training data never showed, when
-    /// fitting the confidence model (default 0.2, in (0, 1)); higher is more cautious away from
-    /// the training data.
-    pub novelty_prior: Option<f64>,
-    /// `predictOne` calls an input novel when its novelty exceeds this (default 0.5).
-    pub novelty_threshold: Option<f64>,
-}
-
 /// What `predictOne` returns.
 #[napi(object, object_from_js = false)]
 pub struct Prediction {

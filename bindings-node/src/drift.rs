@@ -19,49 +19,6 @@ use crate::convert;
 use crate::error::{Result, binding, guard, reject, to_js};
 use crate::lock::lock;
 
-/// Options of `new KlDriftDetector(options)` / `KlDriftDetector.fromBaseline(scores, options)`:
-/// the fields of the core `KlDriftConfig` in camelCase; all optional, unknown keys throw.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct KlDriftOptions {
-    /// Scores in the sliding window (default 1000).
-    pub window: Option<u32>,
-    /// Equal-width histogram bins (default 10).
-    pub bins: Option<u32>,
-    /// Histogram range (default `[0, 1]`); scores outside count in the edge bins.
-    #[napi(ts_type = "[number, number]")]
-    pub range: Option<Vec<f64>>,
-    /// Smoothing added to every bin's probability (default 1e-4).
-    pub epsilon: Option<f64>,
-    /// `"calibrated"` (default: from the baseline) or `"fixed"` (`fixedThresholds`).
-    #[napi(ts_type = "'calibrated' | 'fixed'")]
-    pub threshold_mode: Option<String>,
-    /// Calibrated mode: chance that a drift-free full window is flagged (default 1e-4).
-    pub false_alarm_rate: Option<f64>,
-    /// Calibrated mode: chance that a drift-free window is above the watch level (default 0.01).
-    pub watch_rate: Option<f64>,
-    /// Calibrated mode: severe = drift threshold × this (default 2).
-    pub severe_factor: Option<f64>,
-    /// Calibrated mode: resamples (default 1000).
-    pub calibration_resamples: Option<u32>,
-    /// Calibrated mode: resampling seed (default 0).
-    pub seed: Option<f64>,
-    /// Fixed mode thresholds (default `{watch: 0.3, drift: 0.5, severe: 1.0}`).
-    pub fixed_thresholds: Option<Thresholds>,
-    /// Calibrated mode: a second, shorter window checked alongside (`null`/absent = window / 4
-    /// when that holds 5 scores per bin, 0 = off); each window gets half the false-alarm rate.
-    #[napi(ts_type = "number | null")]
-    pub short_window: Option<u32>,
-    /// Retrain after this many drift events within `retrainDays` (default 5).
-    pub retrain_drifts: Option<u32>,
-    /// The retrain policy's period in days (default 7).
-    pub retrain_days: Option<f64>,
-    /// Drift events kept (default 10000).
-    pub max_events: Option<u32>,
-    /// Days of hourly KL history kept for `summary` (default 90).
-    pub history_days: Option<f64>,
-}
-
 /// KL levels.
 #[napi(object, object_from_js = false, object_to_js = false)]
 #[allow(dead_code)] // declares the TypeScript interface only
@@ -518,41 +475,6 @@ impl KlDriftDetector {
         let path = args::string(&path, "path").map_err(|e| reject(&env, e))?;
         artifact::load(&env, &path)
     }
-}
-
-/// Options of `new Adwin(options)`: river's names and defaults in camelCase: `delta` (0.002),
-/// `clock` (32), `maxBuckets` (5), `minWindowLength` (5), `gracePeriod` (10).
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only
-pub struct AdwinOptions {
-    /// Confidence of the cut test.
-    pub delta: Option<f64>,
-    /// Check every `clock` values.
-    pub clock: Option<u32>,
-    /// Buckets of each size kept before merging.
-    pub max_buckets: Option<u32>,
-    /// Smallest sub-window at a cut.
-    pub min_window_length: Option<u32>,
-    /// No checks before the window holds more than this.
-    pub grace_period: Option<u32>,
-}
-
-/// Options of `new PageHinkley(options)`: river's names and defaults in camelCase:
-/// `minInstances` (30), `delta` (0.005), `threshold` (50), `alpha` (1 - 0.0001), `mode` ("both").
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only
-pub struct PageHinkleyOptions {
-    /// Values before any change can be reported.
-    pub min_instances: Option<u32>,
-    /// Magnitude of change tolerated.
-    pub delta: Option<f64>,
-    /// Detection threshold (lambda).
-    pub threshold: Option<f64>,
-    /// Forgetting factor.
-    pub alpha: Option<f64>,
-    /// Which direction of change to report.
-    #[napi(ts_type = "'up' | 'down' | 'both'")]
-    pub mode: Option<String>,
 }
 
 fn indices(hits: Vec<usize>) -> Uint32Array {

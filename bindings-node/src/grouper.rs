@@ -18,22 +18,6 @@ type Core = faultlens::window::IncidentGrouper;
 
 const WHAT: &str = "IncidentGrouper";
 
-/// Options of `new IncidentGrouper(options)`: `minSimilarity` (0.5), `textWeight` (0.5),
-/// `maxIncidents` (100000), `preprocessor` (Preprocessor options).
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct GrouperOptions {
-    /// Incidents at least this similar are linked (in (0, 1]).
-    pub min_similarity: Option<f64>,
-    /// Weight of the text similarity when both incidents have text and an embedding.
-    pub text_weight: Option<f64>,
-    /// Most incidents held.
-    pub max_incidents: Option<f64>,
-    /// How texts become tokens.
-    #[napi(ts_type = "PreprocessorOptions")]
-    pub preprocessor: Option<Value>,
-}
-
 /// One incident to group.
 #[napi(object, object_to_js = false)]
 pub struct GroupInput {

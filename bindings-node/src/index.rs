@@ -61,49 +61,6 @@ pub struct TextEntry {
     pub payload: Option<String>,
 }
 
-/// Options of `new SimilarityIndex(options)`: the core `IndexConfig` fields in camelCase.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct IndexOptions {
-    /// Number of components of every vector (required).
-    pub dim: u32,
-    /// `"cosine"` (default), `"dot"` or `"l2"`.
-    #[napi(ts_type = "'cosine' | 'dot' | 'l2'")]
-    pub metric: Option<String>,
-    /// HNSW links per node (default 16).
-    pub m: Option<u32>,
-    /// Build-time candidate list (default 200).
-    pub ef_construction: Option<u32>,
-    /// Search-time candidate list when `targetRecall` is `null` (default 64).
-    pub ef_search: Option<u32>,
-    /// Recall@10 the index tunes its own search breadth for (default 0.95; `null`: use
-    /// `efSearch`).
-    pub target_recall: Option<f64>,
-    /// Exact scans below this many distinct vectors (default 8192).
-    pub exact_below: Option<u32>,
-    /// Most ids the index may hold; an add past it throws (default: no cap).
-    pub max_items: Option<u32>,
-}
-
-/// Per-search options: the core `SearchOptions` fields in camelCase.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only
-pub struct IndexSearchOptions {
-    /// Minimum score (cosine, dot) or maximum distance (l2).
-    pub threshold: Option<f64>,
-    /// HNSW candidate list for this search.
-    pub ef: Option<u32>,
-    /// `{type: 'ids', ids}`, `{type: 'keys', keys}`, `{type: 'payload', field, value}`,
-    /// `{type: 'payloadIn', field, values}`, `{type: 'range', field, gte, gt, lte, lt}` or
-    /// `{type: 'and', filters: [...]}`.
-    #[napi(
-        ts_type = "{ type: 'ids', ids: number[] } | { type: 'keys', keys: string[] } | { type: 'payload', field: string, value: unknown } | { type: 'payloadIn', field: string, values: unknown[] } | { type: 'range', field: string, gte?: number, gt?: number, lte?: number, lt?: number } | { type: 'and', filters: Array<Record<string, unknown>> }"
-    )]
-    pub filter: Option<Value>,
-    /// Scan every vector (exact answers).
-    pub exact: Option<bool>,
-}
-
 fn search_options(options: Option<Unknown>) -> Result<SearchOptions> {
     let mut v = convert::options_json(options)?;
     // Filter type names are values, not keys: `payloadIn` is written as the key would be.
@@ -120,6 +77,11 @@ fn snake_filter_types(f: &mut Value) {
     if let Some(Value::Array(inner)) = f.get_mut("filters") {
         inner.iter_mut().for_each(snake_filter_types);
     }
+}
+
+/// The `k` of a search; absent or `null` is the core's default, as in Python.
+fn k_or_default(k: Option<u32>) -> usize {
+    k.map_or(faultlens::index::DEFAULT_K, |k| k as usize)
 }
 
 /// `{type: 'rrf', k}` (default `k` 60) or `{type: 'weighted', textWeight}`; none is RRF.
@@ -263,19 +225,20 @@ impl SimilarityIndex {
         .map_err(to_js)
     }
 
-    /// The `k` nearest ids of each query row (`vectors`: rows of `dim` values), best first.
+    /// The `k` (default 10) nearest ids of each query row (`vectors`: rows of `dim` values),
+    /// best first.
     #[napi(catch_unwind)]
     pub fn search(
         &self,
         #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<IndexHit>>> {
         let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         let opts = search_options(options)?;
         let found = self
             .inner
-            .search(&vectors, k as usize, &opts)
+            .search(&vectors, k_or_default(k), &opts)
             .map_err(to_js)?;
         Ok(found.into_iter().map(hits).collect())
     }
@@ -452,14 +415,14 @@ impl SimilarityIndex {
     pub fn search_async(
         &self,
         #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<AsyncTask<IndexSearchTask>> {
         let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         Ok(AsyncTask::new(IndexSearchTask {
             inner: self.inner.clone(),
             vectors: vectors.to_vec(),
-            k: k as usize,
+            k: k_or_default(k),
             opts: search_options(options)?,
         }))
     }
@@ -545,7 +508,7 @@ impl TextIndex {
     /// index: IndexOptions-without-dim}`.
     #[napi(constructor, catch_unwind)]
     pub fn new(
-        #[napi(ts_arg_type = "Record<string, unknown> | null")] options: Option<Unknown>,
+        #[napi(ts_arg_type = "TextIndexOptions | null")] options: Option<Unknown>,
     ) -> Result<Self> {
         let config: faultlens::TextIndexConfig =
             convert::from_snake(convert::options_json(options)?)?;
@@ -609,7 +572,7 @@ impl TextIndex {
         &self,
         #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
         #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
         #[napi(
             ts_arg_type = "{ type: 'rrf', k?: number } | { type: 'weighted', textWeight: number } | null"
@@ -622,23 +585,25 @@ impl TextIndex {
         let fusion = fusion_arg(fusion)?;
         let found = self
             .inner
-            .search_hybrid(&texts, &vectors, k as usize, &opts, &fusion)
+            .search_hybrid(&texts, &vectors, k_or_default(k), &opts, &fusion)
             .map_err(to_js)?;
         Ok(found.into_iter().map(text_hits).collect())
     }
 
-    /// The `k` most similar stored texts, best first.
+    /// The `k` (default 10) most similar stored texts, best first.
     #[napi(catch_unwind)]
     pub fn search(
         &self,
         #[napi(ts_arg_type = "string")] text: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<TextIndexHit>> {
         let text = args::string(&text, "text")?;
         let opts = search_options(options)?;
         Ok(text_hits(
-            self.inner.search(&text, k as usize, &opts).map_err(to_js)?,
+            self.inner
+                .search(&text, k_or_default(k), &opts)
+                .map_err(to_js)?,
         ))
     }
 
@@ -647,14 +612,14 @@ impl TextIndex {
     pub fn search_batch(
         &self,
         #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
         let texts = args::strings(&texts, "texts")?;
         let opts = search_options(options)?;
         let found = self
             .inner
-            .search_batch(&texts, k as usize, &opts)
+            .search_batch(&texts, k_or_default(k), &opts)
             .map_err(to_js)?;
         Ok(found.into_iter().map(text_hits).collect())
     }
@@ -664,14 +629,14 @@ impl TextIndex {
     pub fn search_embedded(
         &self,
         #[napi(ts_arg_type = "Float32Array")] vectors: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<Vec<Vec<TextIndexHit>>> {
         let vectors: Float32Array = args::value(&vectors, "vectors", "a Float32Array")?;
         let opts = search_options(options)?;
         let found = self
             .inner
-            .search_embedded(&vectors, k as usize, &opts)
+            .search_embedded(&vectors, k_or_default(k), &opts)
             .map_err(to_js)?;
         Ok(found.into_iter().map(text_hits).collect())
     }
@@ -797,14 +762,14 @@ impl TextIndex {
     pub fn search_batch_async(
         &self,
         #[napi(ts_arg_type = "Array<string>")] texts: Unknown,
-        k: u32,
+        k: Option<u32>,
         #[napi(ts_arg_type = "IndexSearchOptions | null")] options: Option<Unknown>,
     ) -> Result<AsyncTask<TextSearchTask>> {
         let texts = args::strings(&texts, "texts")?;
         Ok(AsyncTask::new(TextSearchTask {
             inner: self.inner.clone(),
             texts,
-            k: k as usize,
+            k: k_or_default(k),
             opts: search_options(options)?,
         }))
     }

@@ -40,37 +40,6 @@ fn mode(method: Option<String>) -> Result<Mode> {
     Mode::parse(method.as_deref().unwrap_or("auto")).map_err(to_js)
 }
 
-/// Options of `new Resolver(options)`: the fields of the core `ResolverConfig`, in camelCase.
-/// Every field is optional; an unknown key throws `InvalidConfig`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct ResolverOptions {
-    /// A rule answers when its confidence (1.0) reaches this. Default 1.0.
-    pub exact_threshold: Option<f64>,
-    /// A similar past error answers when the probability that its solution is right (calibrated
-    /// on the knowledge base) reaches this. Default 0.7.
-    pub similarity_threshold: Option<f64>,
-    /// The classifier answers when the probability that its label is right reaches this.
-    /// Default 0.8.
-    pub classifier_threshold: Option<f64>,
-    /// Candidates kept per stage. Default 3.
-    pub top_k: Option<u32>,
-    /// Successful outcomes join the knowledge base. Default true.
-    pub learn_from_feedback: Option<bool>,
-    /// Longest text accepted, in bytes. Default 1 MiB.
-    pub max_text_bytes: Option<u32>,
-    /// Outcomes kept for `outcomes()`. Default 10,000.
-    pub max_outcomes: Option<u32>,
-    /// How the knowledge base vectorises error texts.
-    #[napi(ts_type = "TfidfOptions")]
-    pub knowledge_vectorizer: Option<Value>,
-    /// An unanswered input is `novel` when its novelty exceeds this. Default 0.5.
-    pub novelty_threshold: Option<f64>,
-    /// Per-solution thresholds overriding the answering stage's: `[{solution, threshold}]`.
-    #[napi(ts_type = "Array<{ solution: string; threshold: number }>")]
-    pub solution_thresholds: Option<Vec<Value>>,
-}
-
 /// One rule: when `pattern` (a case-insensitive regex) matches, answer `solution`.
 #[napi(object)]
 pub struct ResolverRule {

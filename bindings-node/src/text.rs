@@ -14,43 +14,6 @@ use crate::artifact;
 use crate::convert;
 use crate::error::{Result, to_js};
 
-/// Options of `new Preprocessor(options)`: the fields of the core `PreprocessorConfig`, in
-/// camelCase. Every field is optional; an unknown key throws `InvalidConfig`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct PreprocessorOptions {
-    /// Lowercase the text first (default true).
-    pub lowercase: Option<bool>,
-    /// Replace variable parts (ids, numbers, paths, ...) with placeholder tokens (default true).
-    pub mask: Option<bool>,
-    /// Built-in masks to run: some of `url email uuid ts ip host path hex num` (default all).
-    pub masks: Option<Vec<String>>,
-    /// Extra masking rules, applied before the built-ins.
-    pub custom_masks: Option<Vec<MaskRule>>,
-    /// Also emit the parts of compound identifiers (`kube-proxy` → `kube-proxy kube proxy`).
-    pub split_identifiers: Option<bool>,
-    /// Built-in stopword list: `"english"` (default) or `"none"`.
-    pub stop_words: Option<String>,
-    /// Words added to the stopword list.
-    pub extra_stop_words: Option<Vec<String>>,
-    /// Snowball stemmer language (`"english"`, `"german"`, ...) or `"none"`.
-    pub stemmer: Option<String>,
-    /// Tokens shorter than this are dropped (placeholders are kept). Default 2.
-    pub min_token_length: Option<u32>,
-    /// Korean: `"rules"` (default) strips particles and endings from Hangul words, or `"none"`.
-    pub korean: Option<String>,
-}
-
-/// A user masking rule: every match of `pattern` (Rust `regex` syntax) becomes `placeholder`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only
-pub struct MaskRule {
-    /// A Rust `regex` pattern (linear time; `(?i)` for case-insensitive).
-    pub pattern: String,
-    /// `<` + ASCII letters, digits or `_` + `>`, e.g. `<order_id>`.
-    pub placeholder: String,
-}
-
 /// A masked line and its stable id (16 hex digits of FNV-1a 64 of `masked`).
 #[napi(object, object_from_js = false)]
 pub struct Template {

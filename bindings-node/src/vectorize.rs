@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use napi::Task;
 use napi::bindgen_prelude::{
-    AsyncTask, Buffer, Either, Either3, Env, Float64Array, Uint8Array, Uint32Array, Unknown,
+    AsyncTask, Buffer, Either, Env, Float64Array, Uint8Array, Uint32Array, Unknown,
 };
 use napi_derive::napi;
 use serde_json::Value;
@@ -62,66 +62,6 @@ fn fit_transform_docs(v: &mut Core, docs: &Docs) -> faultlens::Result<faultlens:
         Either::B(tokens) => v.fit_transform_tokens(tokens),
     }
 }
-
-/// Options of `new TfidfVectorizer(options)`: the fields of the core `TfidfConfig`, in camelCase.
-/// Every field is optional; an unknown key throws `InvalidConfig`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct TfidfOptions {
-    /// Smallest and largest n of the word n-grams (default `[1, 1]`, at most 8).
-    #[napi(ts_type = "[number, number]")]
-    pub ngram_range: Option<Vec<u32>>,
-    /// Ignore n-grams in fewer documents than this. An integer is a document count, any other
-    /// number a fraction of the corpus; `{count: n}` / `{fraction: x}` say it explicitly (in JS
-    /// `1.0 === 1`, so a fraction of one must be written `{fraction: 1}`). Default 1 (count).
-    #[napi(ts_type = "DfBound")]
-    pub min_df: Option<Value>,
-    /// Ignore n-grams in more documents than this (same forms as `minDf`). Default `{fraction: 1}`.
-    #[napi(ts_type = "DfBound")]
-    pub max_df: Option<Value>,
-    /// Keep only the most frequent n-grams (ties in alphabetical order); `null` = no limit.
-    #[napi(ts_type = "number | null")]
-    pub max_features: Option<u32>,
-    /// Replace tf with `1 + ln(tf)` (default false).
-    pub sublinear_tf: Option<bool>,
-    /// Row normalisation: `"l2"` (default), `"l1"` or `"none"` (`null` also means none).
-    #[napi(ts_type = "'l2' | 'l1' | 'none' | null")]
-    pub norm: Option<String>,
-    /// Weight by inverse document frequency (default true).
-    pub use_idf: Option<bool>,
-    /// Add one to document frequencies (default true).
-    pub smooth_idf: Option<bool>,
-    /// Most distinct n-grams `fit` may count before pruning (default 10,000,000); more throws
-    /// `InvalidInput` naming this field. `null` = no limit.
-    #[napi(ts_type = "number | null")]
-    pub max_distinct_terms: Option<u32>,
-    /// How raw texts become tokens: preprocessor options, a `Preprocessor` (its config is used),
-    /// or `null` to split on whitespace only. Omitted = the default preprocessor.
-    #[napi(ts_type = "PreprocessorOptions | Preprocessor | null")]
-    pub preprocessor: Option<Value>,
-}
-
-/// `{count: n}`: an absolute number of documents.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript type only
-pub struct DfCount {
-    /// An absolute number of documents.
-    pub count: u32,
-}
-
-/// `{fraction: x}`: a fraction of the documents, in `[0, 1]`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript type only
-pub struct DfFraction {
-    /// A fraction of the documents, in `[0, 1]`.
-    pub fraction: f64,
-}
-
-/// A document-frequency bound: a number (integer = count, otherwise fraction), `{count}` or
-/// `{fraction}`.
-#[napi]
-#[allow(dead_code)] // declares the TypeScript type only
-pub type DfBound = Either3<f64, DfCount, DfFraction>;
 
 /// A sparse matrix in compressed sparse row form (scipy's `csr_matrix` layout): row `i` holds
 /// the entries `indptr[i]..indptr[i + 1]` of `indices` (columns, ascending) and `data` (values).

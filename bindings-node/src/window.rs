@@ -18,60 +18,6 @@ type Core = faultlens::window::WindowAggregator;
 
 const WHAT: &str = "WindowAggregator";
 
-/// Options of `new WindowAggregator(options)`: the fields of the core `WindowConfig`, in camelCase.
-/// `allowedLatenessMs` is required; an unknown key throws `InvalidConfig`.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct WindowOptions {
-    /// Window length in ms: an event at `t` counts its key's events in `(t - windowMs, t]`
-    /// (default 300000).
-    pub window_ms: Option<f64>,
-    /// Key fields, a non-empty subset of `'service'`, `'route'`, `'errorCode'` (default all).
-    #[napi(ts_type = "Array<'service' | 'route' | 'errorCode' | 'error_code'>")]
-    pub key_fields: Option<Vec<String>>,
-    /// An incident fires when a count exceeds this (default 10, at least 1).
-    pub threshold: Option<f64>,
-    /// Per-key thresholds: `[{key: {service, route, errorCode}, threshold}]`.
-    #[napi(ts_type = "Array<{ key: WindowKey; threshold: number }>")]
-    pub key_thresholds: Option<Vec<Value>>,
-    /// How far behind the largest event time an event may be and still count (required).
-    pub allowed_lateness_ms: f64,
-    /// Minimum ms between two incidents of one key (default 0).
-    pub cooldown_ms: Option<f64>,
-    /// Most keys held; the least recently seen is evicted beyond it (default 100000).
-    pub max_keys: Option<f64>,
-    /// Most sample messages per incident (default 5).
-    pub max_samples: Option<f64>,
-    /// Most trace ids per incident (default 10).
-    pub max_trace_ids: Option<f64>,
-    /// Reject events more than this ahead of the largest event time (default null: no limit).
-    #[napi(ts_type = "number | null")]
-    pub max_future_ms: Option<f64>,
-    /// Also fire when a count rises over the key's own learned normal (default null: the
-    /// threshold alone); see docs/window.md.
-    #[napi(ts_type = "RateTrigger | null")]
-    pub rate: Option<Value>,
-}
-
-/// A rate trigger (see docs/window.md for the estimator): fires when a key's window count
-/// exceeds `factor` times its baseline and lies `z` Poisson deviations above it.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; options arrive as JSON
-pub struct RateTrigger {
-    /// Count must exceed `factor` x baseline (default 1.5; "15% above usual" is 1.15).
-    pub factor: Option<f64>,
-    /// ...and lie at least `z` Poisson standard deviations above it (default 3).
-    pub z: Option<f64>,
-    /// Weight of the newest complete period in the baseline, in (0, 1] (default 0.1).
-    pub alpha: Option<f64>,
-    /// Complete periods before a key's baseline is trusted (default 3).
-    pub min_history: Option<f64>,
-    /// A key idle for more than this many periods starts over (default 100).
-    pub forget_after: Option<f64>,
-    /// Counts below this never fire on rate (default 1).
-    pub min_count: Option<f64>,
-}
-
 /// A grouping key: the key fields are set, the others `null`.
 #[napi(object, object_from_js = false, object_to_js = false)]
 #[allow(dead_code)] // declares the TypeScript interface only

@@ -162,3 +162,23 @@ test('TextIndex: hybrid search', () => {
     { code: 'InvalidInput' })
   assert.throws(() => idx.add(['x'], null), { code: 'InvalidInput' })
 })
+
+test('k is optional: absent or null is the core default (10), as in Python', async () => {
+  const idx = new SimilarityIndex({ dim: 4 })
+  const n = 15
+  idx.add([...Array(n).keys()], unitRows(n, 4, 7))
+  const q = unitRows(1, 4, 99)
+  const [ten] = idx.search(q, 10)
+  assert.equal(ten.length, 10)
+  assert.deepEqual(idx.search(q), [ten])
+  assert.deepEqual(idx.search(q, null, { exact: false }), [ten])
+  assert.deepEqual(await idx.searchAsync(q), [ten])
+
+  const texts = new TextIndex()
+  texts.add([...Array(n).keys()].map((i) => `disk quota exceeded on volume ${i} of host${i}`))
+  const top = texts.search('disk quota exceeded', 10)
+  assert.equal(top.length, 10)
+  assert.deepEqual(texts.search('disk quota exceeded'), top)
+  assert.deepEqual(texts.searchBatch(['disk quota exceeded']), [top])
+  assert.deepEqual(await texts.searchBatchAsync(['disk quota exceeded']), [top])
+})

@@ -124,8 +124,10 @@ def test_stub_records_match_the_manifest():
         return [n.name for n in classes[cls].body if isinstance(n, ast.FunctionDef)
                 and any(isinstance(d, ast.Name) and d.id == "property" for d in n.decorator_list)]
 
-    assert kwonly("TextClassifier") == RECORDS["ClassifierConfig"] + ["verbose"]
-    assert kwonly("Resolver") == RECORDS["ResolverConfig"]
+    # Configs are `**config: Unpack[_<Name>Options]` (generated, see test_options.py).
+    assert kwonly("TextClassifier") == ["verbose"]
+    assert typed_dict("_ClassifierOptions") == RECORDS["ClassifierConfig"]
+    assert typed_dict("_ResolverOptions") == RECORDS["ResolverConfig"]
     assert typed_dict("_Prediction") == RECORDS["Prediction"]
     assert properties("Resolution") == RECORDS["Resolution"]
     assert typed_dict("_ResolverOutcome") == RECORDS["Outcome"]

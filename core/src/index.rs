@@ -60,6 +60,7 @@ pub const DEFAULT_K: usize = 10;
 /// How two vectors are compared. Scores are reported so that the meaning of a threshold is the
 /// natural one for each metric (see [`SearchOptions::threshold`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Cosine similarity in `[-1, 1]`, higher is closer (default). Vectors are stored normalised.
@@ -91,35 +92,36 @@ pub const MAX_DIM: usize = 1 << 16;
 
 /// Settings of a [`SimilarityIndex`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
     /// Number of components of every vector (required, 1..=65536).
     pub dim: usize,
     /// Similarity measure (default cosine).
     pub metric: Metric,
-    /// HNSW links per node and layer (layer 0 keeps twice as many); default 16.
+    /// HNSW links per node and layer (layer 0 keeps twice as many); default 16, 2..=128.
     pub m: usize,
-    /// Candidate list size while building the graph; default 200.
+    /// Candidate list size while building the graph; default 200, 1..=100000.
     pub ef_construction: usize,
     /// Candidate list size while searching when `target_recall` is `None` (and unless a search
-    /// passes its own `ef`); default 64.
+    /// passes its own `ef`); default 64, 1..=100000.
     pub ef_search: usize,
-    /// Recall@10 the index aims for when it picks its own search breadth (default 0.95). When
-    /// the graph is built (and again each time the index has doubled), the index searches a
-    /// fixed sample of its own vectors at growing `ef` against exact answers and keeps the
-    /// smallest `ef` whose measured recall reaches the target; when a search at that `ef` takes
-    /// longer than an exact scan (timed on a few sample queries), searches scan exactly
-    /// instead. The estimate is reported by
-    /// [`SimilarityIndex::estimated_recall`]. `None` searches with `ef_search` as given.
+    /// Recall@10 the index aims for when it picks its own search breadth (default 0.95, in (0, 1]).
+    /// When the graph is built (and again each time the index has doubled), the index searches a
+    /// fixed sample of its own vectors at growing `ef` against exact answers and keeps the smallest
+    /// `ef` whose measured recall reaches the target; when a search at that `ef` takes longer than
+    /// an exact scan (timed on a few sample queries), searches scan exactly instead. The estimate
+    /// is reported by [`SimilarityIndex::estimated_recall`]. `None` searches with `ef_search` as
+    /// given.
     pub target_recall: Option<f32>,
     /// Below this many distinct vectors no graph is built and every search is an exact scan
     /// (default 8192: on 384-dim vectors an exact scan of 8192 takes 2-8 ms by machine load, far
     /// under a 50 ms budget, where an ef=64 graph search is faster but misses up to half of the
     /// true top 10 on high-dimensional data; see `docs/index.md` and `docs/benchmarks.md`).
     pub exact_below: usize,
-    /// Most ids the index may hold; an `add` that would go past it fails with `InvalidInput`
-    /// naming `max_items` and adds nothing (default `None`: no cap beyond memory and the 2^32 - 1
-    /// distinct vectors a graph can address).
+    /// Most ids the index may hold (at least 1); an `add` that would go past it fails with
+    /// `InvalidInput` naming `max_items` and adds nothing (default `None`: no cap beyond memory and
+    /// the 2^32 - 1 distinct vectors a graph can address).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_items: Option<usize>,
 }
@@ -194,6 +196,7 @@ impl IndexConfig {
 
 /// Per-search options.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchOptions {
     /// Keep only results at least this close: `score >= threshold` for cosine and dot,

@@ -21,11 +21,16 @@ and C APIs, so a bad option fails where it is written.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _faultlens as _native
+
+if TYPE_CHECKING:  # the option types exist for type checkers only (the stub, generated)
+    from typing_extensions import Unpack
+
+    from ._faultlens import _TextClassifierParams, _TfidfOptions
 
 __all__ = ["TextClassifier", "TfidfVectorizer"]
 
@@ -173,10 +178,10 @@ class TfidfVectorizer(_Params, _native.TfidfVectorizer):
         return {k: v for k, v in params.items() if not (k in cls._DEFAULT_WORD and
                                                         isinstance(v, str) and v == cls._DEFAULT_WORD[k])}
 
-    def __new__(cls, **params: Any):
+    def __new__(cls, **params: Unpack[_TfidfOptions]):
         return super().__new__(cls, **cls._core_kwargs(params))
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, **params: Unpack[_TfidfOptions]) -> None:
         _check_names(type(self), params)
         self._store(params)
 
@@ -262,10 +267,10 @@ class TextClassifier(_Params, _native.TextClassifier):
     }
     _NONE_IS_DEFAULT = frozenset({"tfidf"})
 
-    def __new__(cls, **params: Any):
+    def __new__(cls, **params: Unpack[_TextClassifierParams]):
         return super().__new__(cls, **cls._core_kwargs(params))
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, **params: Unpack[_TextClassifierParams]) -> None:
         _check_names(type(self), params)
         self._store(params)
 

@@ -11,6 +11,7 @@ use crate::vectorize::TfidfConfig;
 /// Which model a [`TextClassifier`](crate::TextClassifier) trains. In config files: `"logistic"`, `"naive_bayes"`,
 /// `"linear_svm"`, `"auto"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// Multinomial logistic regression (softmax, L2, `c`).
@@ -63,42 +64,45 @@ pub fn default_classifier_tfidf() -> TfidfConfig {
 /// `docs/classify.md`): scikit-learn's `C=1` under-fits classes with one or two examples, and
 /// `alpha=1` flattens naive Bayes when there are hundreds of classes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ClassifierConfig {
     /// The model (default `logistic`).
     pub model: ModelKind,
     /// TF-IDF options, including the preprocessor (default: 1- and 2-grams, sublinear tf).
     pub tfidf: TfidfConfig,
-    /// Inverse L2 strength for `logistic` and `linear_svm` (default 20).
+    /// Inverse L2 strength for `logistic` and `linear_svm` (default 50; above 0, at most 1e9).
     pub c: f64,
-    /// Additive smoothing for `naive_bayes` (default 0.01).
+    /// Additive smoothing for `naive_bayes` (default 0.01; above 0, at most 1e9).
     pub alpha: f64,
-    /// Solver iteration cap (L-BFGS iterations; SVM passes over the data). Default 300.
+    /// Solver iteration cap (L-BFGS iterations; SVM passes over the data). Default 300, at least 1.
     pub max_iter: usize,
-    /// Solver tolerance (largest gradient entry for L-BFGS, projected-gradient gap for the SVM).
+    /// Solver tolerance (largest gradient entry for L-BFGS, projected-gradient gap for the SVM;
+    /// default 1e-4, above 0).
     pub tol: f64,
-    /// Folds for `auto` model selection (default 5).
+    /// Folds for `auto` model selection (default 5, at least 2).
     pub cv_folds: usize,
-    /// Held-out folds used to fit the SVM's Platt scaling (default 3).
+    /// Held-out folds used to fit the SVM's Platt scaling (default 3, at least 2).
     pub calibration_folds: usize,
     /// Share of the training data held out once to record the confidence distribution on unseen
-    /// data (the drift baseline) for `logistic` and `naive_bayes`; 0 skips it. Default 0.2.
-    /// (`auto` and `linear_svm` get that distribution from their folds at no extra cost.)
+    /// data (the drift baseline) for `logistic` and `naive_bayes`; 0 skips it. Default 0.2, in [0,
+    /// 0.5). (`auto` and `linear_svm` get that distribution from their folds at no extra cost.)
     pub holdout: f64,
     /// Seed for fold assignment and the SVM's sample order (default 0).
     pub seed: u64,
-    /// `predict_one` calls a prediction reliable when its confidence reaches this (default 0.7).
+    /// `predict_one` calls a prediction reliable when its confidence reaches this (default 0.7, in
+    /// [0, 1]).
     pub threshold: f64,
     /// Alternatives returned by `predict_one` (default 3).
     pub top_k: usize,
     /// N-grams returned in `predict_one`'s explanation (default 5).
     pub explain_top: usize,
     /// Share of inputs assumed to come from templates the training data never showed, when
-    /// fitting the confidence model (default 0.2; see `docs/classify.md`). Higher makes
+    /// fitting the confidence model (default 0.2, in (0, 1); see `docs/classify.md`). Higher makes
     /// confidence more cautious away from the training data.
     pub novelty_prior: f64,
     /// `predict_one` calls an input novel when its novelty (1 - cosine of the whole text to the
-    /// nearest training line) exceeds this (default 0.5).
+    /// nearest training line) exceeds this (default 0.5, in [0, 1]).
     pub novelty_threshold: f64,
 }
 

@@ -36,6 +36,7 @@ pub(super) fn corrupt_unless(ok: bool, what: impl FnOnce() -> String) -> Result<
 
 /// Which changes of the mean [`PageHinkley`] reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PageHinkleyMode {
     /// Increases only.
@@ -49,15 +50,16 @@ pub enum PageHinkleyMode {
 
 /// Options of [`PageHinkley`], named and defaulted as river's `drift.PageHinkley`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PageHinkleyConfig {
     /// Values seen before any change can be reported (default 30).
     pub min_instances: u64,
-    /// Magnitude of change tolerated (default 0.005).
+    /// Magnitude of change tolerated (default 0.005, in [0, 1e100]).
     pub delta: f64,
-    /// Detection threshold, lambda (default 50).
+    /// Detection threshold, lambda (default 50, above 0).
     pub threshold: f64,
-    /// Forgetting factor of the cumulative sums (default 1 − 0.0001).
+    /// Forgetting factor of the cumulative sums (default 1 − 0.0001, in (0, 1]).
     pub alpha: f64,
     /// Which direction of change to report (default both).
     pub mode: PageHinkleyMode,

@@ -9,6 +9,7 @@ use super::*;
 /// Payload conditions read the payload as a JSON object and look at one top-level field; an
 /// item without a payload, or whose payload is not a JSON object, passes none of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Filter {
     /// Only these ids (unknown ids are ignored).

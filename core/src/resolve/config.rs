@@ -36,28 +36,30 @@ impl Mode {
 
 /// Resolver settings (thresholds per stage, candidates kept, feedback, limits).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ResolverConfig {
-    /// A rule answers when its confidence (always 1.0) reaches this. Default 1.0.
+    /// A rule answers when its confidence (always 1.0) reaches this. Default 1.0, in [0, 1].
     pub exact_threshold: f64,
     /// A similar past error answers when the probability that its solution is right (calibrated
-    /// on the knowledge base, see `docs/resolve.md`) reaches this. Default 0.7.
+    /// on the knowledge base, see `docs/resolve.md`) reaches this. Default 0.7, in [0, 1].
     pub similarity_threshold: f64,
     /// The classifier answers when the probability that its label is right (novelty included)
-    /// reaches this. Default 0.8.
+    /// reaches this. Default 0.8, in [0, 1].
     pub classifier_threshold: f64,
-    /// Candidates kept per stage (similar errors, classifier labels). Default 3.
+    /// Candidates kept per stage (similar errors, classifier labels). Default 3, 1..=10000.
     pub top_k: usize,
     /// Successful outcomes join the knowledge base. Default true.
     pub learn_from_feedback: bool,
-    /// Longest text accepted, in bytes; longer input is an error rather than a slow call. Default 1 MiB.
+    /// Longest text accepted, in bytes; longer input is an error rather than a slow call. Default 1
+    /// MiB, at least 1.
     pub max_text_bytes: usize,
     /// Outcomes kept in memory for `outcomes()` (oldest dropped first). Default 10,000.
     pub max_outcomes: usize,
     /// How the knowledge base turns error texts into vectors.
     pub knowledge_vectorizer: TfidfConfig,
     /// An unanswered input is `novel` when its novelty (1 - its similarity to the nearest past
-    /// error or training line) exceeds this. Default 0.5.
+    /// error or training line) exceeds this. Default 0.5, in [0, 1].
     pub novelty_threshold: f64,
     /// Per-solution thresholds: an answer with one of these solutions is reliable only when its
     /// confidence reaches the solution's threshold, whatever stage gave it (a risky remedy can
@@ -68,6 +70,7 @@ pub struct ResolverConfig {
 /// A threshold for one solution, overriding its stage's (see
 /// [`ResolverConfig::solution_thresholds`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SolutionThreshold {
     /// The solution text, exactly as the rule, knowledge base or classifier gives it.

@@ -20,6 +20,7 @@ pub const BUILTIN_MASKS: [&str; 9] = [
 
 /// A user-supplied masking rule: every match of `pattern` becomes `placeholder`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MaskRule {
     /// A `regex` crate pattern (linear time; add `(?i)` for case-insensitive).
@@ -30,6 +31,7 @@ pub struct MaskRule {
 
 /// Preprocessing options. Every field has a default, so a config file may name only what it changes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PreprocessorConfig {
     /// Lowercase the text first (default on; some templates differ only in letter case).

@@ -82,6 +82,28 @@ impl<'de> Deserialize<'de> for DfBound {
     }
 }
 
+// The schemas say what the hand-written `Deserialize` impls accept.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for DfBound {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DfBound".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A document count (an integer, or {\"count\": n}) or a fraction of the documents in [0, 1] (a float, or {\"fraction\": x}).",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "object", "properties": {"count": {"type": "integer", "minimum": 0}},
+                 "required": ["count"], "additionalProperties": false},
+                {"type": "object", "properties": {"fraction": {"type": "number", "minimum": 0, "maximum": 1}},
+                 "required": ["fraction"], "additionalProperties": false}
+            ]
+        })
+    }
+}
+
 /// Row normalisation. In config files `"l2"`, `"l1"`, `"none"`; JSON `null` also means none
 /// (scikit-learn's `norm=None`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -110,17 +132,33 @@ impl<'de> Deserialize<'de> for Norm {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Norm {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Norm".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Row normalisation: \"l2\", \"l1\" or \"none\" (null also means none).",
+            "enum": ["l2", "l1", "none", null]
+        })
+    }
+}
+
 /// TF-IDF options, named as in scikit-learn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TfidfConfig {
-    /// Smallest and largest n of the word n-grams (default `(1, 1)`).
+    /// Smallest and largest n of the word n-grams (default `(1, 1)`; 1 <= min <= max <= 8).
     pub ngram_range: (usize, usize),
     /// Ignore n-grams in fewer documents than this (default count 1).
     pub min_df: DfBound,
     /// Ignore n-grams in more documents than this (default fraction 1.0).
     pub max_df: DfBound,
-    /// Keep only the most frequent n-grams across the corpus (ties: alphabetical order).
+    /// Keep only the most frequent n-grams across the corpus (ties: alphabetical order; at least
+    /// 1, `None` = no limit).
     pub max_features: Option<usize>,
     /// Replace tf with `1 + ln(tf)`.
     pub sublinear_tf: bool,
@@ -133,8 +171,8 @@ pub struct TfidfConfig {
     /// How raw texts become tokens; `None` splits on whitespace and nothing else.
     pub preprocessor: Option<PreprocessorConfig>,
     /// Most distinct n-grams `fit` may count before pruning (default 10,000,000, about 0.5 GB of
-    /// counts; `None` = no limit). A corpus with more fails with an error naming this field
-    /// instead of exhausting memory (typically ids or hashes the masks left in place).
+    /// counts; at least 1, `None` = no limit). A corpus with more fails with an error naming this
+    /// field instead of exhausting memory (typically ids or hashes the masks left in place).
     pub max_distinct_terms: Option<usize>,
 }
 

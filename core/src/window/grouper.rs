@@ -33,6 +33,7 @@ use crate::text::{Preprocessor, PreprocessorConfig};
 
 /// Options of an [`IncidentGrouper`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct GrouperConfig {
     /// Incidents at least this similar are linked (default 0.5, in (0, 1]).

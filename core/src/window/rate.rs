@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 /// Fires on a rise over a key's own normal rate (see the module docs of [`crate::window`] and
 /// `docs/window.md` for the estimator). Set as [`WindowConfig::rate`](super::WindowConfig::rate).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RateTrigger {
     /// The count must exceed `factor` times the key's baseline (default 1.5; at least 1).

@@ -6,6 +6,7 @@ use super::*;
 
 /// An event field that can be part of the grouping key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyField {
     /// `Event::service`.
@@ -29,6 +30,7 @@ impl KeyField {
 
 /// A grouping key: the fields named in `key_fields` are set, the others are `None`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowKey {
     /// The service, when it is a key field.
@@ -51,6 +53,7 @@ impl WindowKey {
 
 /// A threshold for one key, overriding [`WindowConfig::threshold`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyThreshold {
     /// The key; exactly the fields of `key_fields` must be set.
@@ -61,10 +64,11 @@ pub struct KeyThreshold {
 
 /// Options of a [`WindowAggregator`]. Every time rule is here, in milliseconds of event time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowConfig {
     /// Window length: an event at `t` counts the key's events in `(t - window_ms, t]`.
-    /// Default 300000 (5 minutes).
+    /// Default 300000 (5 minutes), 1..=366 days.
     pub window_ms: u64,
     /// The fields that make the key, a non-empty subset of `service`, `route`, `error_code`
     /// (default all three).
@@ -74,20 +78,21 @@ pub struct WindowConfig {
     /// Per-key thresholds overriding `threshold`.
     pub key_thresholds: Vec<KeyThreshold>,
     /// How far behind the largest event time an event may be and still count. Required: there is
-    /// no default (0 means events must arrive in time order).
+    /// no default (0 means events must arrive in time order; at most 366 days).
     pub allowed_lateness_ms: Option<u64>,
     /// After an incident of a key at `t`, no incident of that key fires before `t + cooldown_ms`,
-    /// even once re-armed (default 0: re-arming alone decides).
+    /// even once re-armed (default 0: re-arming alone decides; at most 366 days).
     pub cooldown_ms: u64,
-    /// Most keys held at once; beyond it the least recently seen key is evicted (default 100000).
+    /// Most keys held at once; beyond it the least recently seen key is evicted (default 100000,
+    /// at least 1).
     pub max_keys: usize,
-    /// Most sample messages per incident (default 5).
+    /// Most sample messages per incident (default 5, at most 1000).
     pub max_samples: usize,
-    /// Most trace ids per incident (default 10).
+    /// Most trace ids per incident (default 10, at most 1000).
     pub max_trace_ids: usize,
     /// When set, an event more than this ahead of the largest event time seen so far is rejected
     /// (reported in [`Outcome::rejected`], not counted), so one bad clock cannot make every later
-    /// event late. Default `None`: no limit.
+    /// event late. Default `None`: no limit (at most 366 days).
     pub max_future_ms: Option<u64>,
     /// When set, an incident also fires when a count rises over the key's own learned normal
     /// (see [`RateTrigger`]), alongside `threshold`. Default `None`: the threshold alone. For

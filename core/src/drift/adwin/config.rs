@@ -6,16 +6,17 @@ use crate::error::{Error, Result};
 
 /// Options of [`Adwin`](super::Adwin), named and defaulted as river's `drift.ADWIN`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct AdwinConfig {
-    /// Confidence of the cut test (default 0.002).
+    /// Confidence of the cut test (default 0.002, in (0, 1)).
     pub delta: f64,
-    /// Check for a change every `clock` values (default 32).
+    /// Check for a change every `clock` values (default 32, at least 1).
     pub clock: u32,
     /// Buckets of each size kept before two are merged (default 5; 2 to 4096: with 1 a merge
     /// empties its row, which river 0.26 does not handle, it panics).
     pub max_buckets: usize,
-    /// Smallest sub-window considered at a cut (default 5).
+    /// Smallest sub-window considered at a cut (default 5, at least 1).
     pub min_window_length: u32,
     /// No checks until the window holds more than this many values (default 10).
     pub grace_period: u32,

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 /// How the drift thresholds are chosen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ThresholdMode {
     /// From the baseline: the distribution of KL between baseline-sized and window-sized resamples
@@ -20,6 +21,7 @@ pub enum ThresholdMode {
 /// KL levels: above `watch` is worth a look, above `drift` is drift, above `severe` asks for
 /// retraining at once.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Start of the watch zone.
@@ -58,40 +60,45 @@ impl Default for Thresholds {
 
 /// Options of [`KlDriftDetector`](super::KlDriftDetector).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct KlDriftConfig {
-    /// Number of most recent scores compared with the baseline (default 1000).
+    /// Number of most recent scores compared with the baseline (default 1000, 1..=10^7).
     pub window: usize,
-    /// Number of equal-width histogram bins (default 10).
+    /// Number of equal-width histogram bins (default 10, 2..=10000).
     pub bins: usize,
-    /// Histogram range `(low, high)` (default `(0, 1)`); finite scores outside it count in the
-    /// first or last bin and are reported in `status().out_of_range`.
+    /// Histogram range `(low, high)` (default `(0, 1)`; finite, low < high); finite scores outside
+    /// it count in the first or last bin and are reported in `status().out_of_range`.
     pub range: (f64, f64),
     /// Smoothing: each bin's probability is `(count / n + epsilon) / (1 + bins * epsilon)`, so an
-    /// empty bin never gives an infinite divergence (default 1e-4).
+    /// empty bin never gives an infinite divergence (default 1e-4, in (0, 1)).
     pub epsilon: f64,
     /// Calibrated (default) or fixed thresholds.
     pub threshold_mode: ThresholdMode,
     /// Calibrated mode: the probability that a full drift-free window exceeds the drift threshold
-    /// (default 1e-4).
+    /// (default 1e-4, in (0, 0.5)).
     pub false_alarm_rate: f64,
-    /// Calibrated mode: the watch threshold's exceedance probability (default 0.01).
+    /// Calibrated mode: the watch threshold's exceedance probability (default 0.01; at least
+    /// `false_alarm_rate`, below 1).
     pub watch_rate: f64,
-    /// Calibrated mode: severe = drift threshold times this (default 2, the old 1.0 / 0.5 ratio).
+    /// Calibrated mode: severe = drift threshold times this (default 2, the old 1.0 / 0.5 ratio;
+    /// at least 1).
     pub severe_factor: f64,
-    /// Calibrated mode: number of resamples (default 1000).
+    /// Calibrated mode: number of resamples (default 1000, 100..=100000; resamples x bins at most
+    /// 10^7).
     pub calibration_resamples: usize,
     /// Calibrated mode: seed of the resampling, so calibration is reproducible (default 0).
     pub seed: u64,
     /// Fixed mode: the thresholds (default 0.3 / 0.5 / 1.0).
     pub fixed_thresholds: Thresholds,
-    /// Retrain when at least this many drift events fall within `retrain_days` (default 5).
+    /// Retrain when at least this many drift events fall within `retrain_days` (default 5,
+    /// 1..=`max_events`).
     pub retrain_drifts: usize,
-    /// Length of the retrain policy's period in days (default 7).
+    /// Length of the retrain policy's period in days (default 7, above 0).
     pub retrain_days: f64,
-    /// Drift events kept (oldest dropped first; default 10000).
+    /// Drift events kept (oldest dropped first; default 10000, 1..=10^7).
     pub max_events: usize,
-    /// Days of hourly KL history kept for `summary` (default 90).
+    /// Days of hourly KL history kept for `summary` (default 90, above 0).
     pub history_days: f64,
     /// Calibrated mode: a second, shorter window checked after every score alongside the main
     /// one, so an abrupt change is flagged before it fills most of the main window. `None`

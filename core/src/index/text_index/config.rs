@@ -9,6 +9,7 @@ use crate::vectorize::TfidfConfig;
 
 /// Where a [`TextIndex`](super::TextIndex)'s vectors come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[allow(clippy::large_enum_variant)] // a config value, built once per index
 pub enum Embedding {
@@ -46,6 +47,7 @@ pub enum Embedding {
 
 /// How [`TextIndex::search_hybrid`](super::TextIndex::search_hybrid) combines the text (TF-IDF cosine) and embedding rankings.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fusion {
     /// Reciprocal rank fusion (default, `k` = 60): an item's score is the sum over the two
@@ -124,6 +126,7 @@ impl Embedding {
 
 /// Settings of a [`TextIndex`](super::TextIndex).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TextIndexConfig {
     /// How texts become vectors.

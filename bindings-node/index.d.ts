@@ -485,6 +485,11 @@ export declare class Adwin {
   driftDetected(): boolean
   /** Changes detected since creation. */
   nDetections(): number
+  /**
+   * `driftDetected()` and `nDetections()` in the Prometheus text exposition format
+   * (the families of `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Forgets the stream so far (the detection count is kept). */
   reset(): void
   /** The full configuration (camelCase keys). */
@@ -521,6 +526,11 @@ export declare class IncidentGrouper {
   groups(): Array<{ id: string; members: Array<string> }>
   /** The similarity of two held incidents, or `null` when either id is unknown. */
   similarity(a: string, b: string): number | null
+  /**
+   * Incidents and groups held in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Number of incidents held. */
   len(): number
   /** The full configuration (camelCase keys). */
@@ -569,6 +579,11 @@ export declare class KlDriftDetector {
   calibration(): Calibration
   /** Drift flag, KL, PSI, JS, thresholds, window statistics and the retrain verdict. */
   status(): DriftStatus
+  /**
+   * `status()` in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label). `NotFitted` without a baseline.
+   */
+  metricsPrometheus(): string
   /** Drift events, max/mean KL and the retrain verdict over the last `days` days (default 7). */
   summary(days?: number | undefined | null): DriftSummary
   /** Empties the window and forgets events; keeps the baseline and thresholds. */
@@ -605,6 +620,11 @@ export declare class PageHinkley {
   driftDetected(): boolean
   /** Changes detected since creation. */
   nDetections(): number
+  /**
+   * `driftDetected()` and `nDetections()` in the Prometheus text exposition format
+   * (the families of `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Forgets the stream so far (the detection count is kept). */
   reset(): void
   /** The full configuration (camelCase keys). */
@@ -762,6 +782,12 @@ export declare class SimilarityIndex {
   len(): number
   /** Counters: `searches` (query rows), `added`, `removed` (ids). */
   metrics(): IndexMetrics
+  /**
+   * Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+   * Prometheus text exposition format (the families of `faultlens/prometheus`, without its
+   * `name` label).
+   */
+  metricsPrometheus(): string
   /** Zeroes the counters. */
   resetMetrics(): void
   /** Whether `id` (a number or a string key) is stored. */
@@ -833,6 +859,11 @@ export declare class TextClassifier {
    * `predictOne` scored so), `confidence` (histogram of those rows).
    */
   metrics(): ClassifierMetrics
+  /**
+   * The same counters in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** Zeroes the prediction counters. */
   resetMetrics(): void
   /** The full configuration (camelCase keys); `new TextClassifier(c.config())` rebuilds it. */
@@ -890,6 +921,12 @@ export declare class TextIndex {
   len(): number
   /** Counters: `searches` (query texts), `added`, `removed` (texts). */
   metrics(): IndexMetrics
+  /**
+   * Size, counters (and for a SimilarityIndex the estimated recall and search breadth) in the
+   * Prometheus text exposition format (the families of `faultlens/prometheus`, without its
+   * `name` label).
+   */
+  metricsPrometheus(): string
   /** Zeroes the counters. */
   resetMetrics(): void
   /** The configuration (camelCase keys). */
@@ -976,6 +1013,11 @@ export declare class WindowAggregator {
   merge(other: WindowAggregator): WindowOutcome
   /** Counters and sizes. */
   stats(): WindowStats
+  /**
+   * `stats()` in the Prometheus text exposition format (the families of
+   * `faultlens/prometheus`, without its `name` label).
+   */
+  metricsPrometheus(): string
   /** The watermark in ms (older events are late), or `null` before any event. */
   watermark(): number | null
   /** The full configuration (camelCase keys); `new WindowAggregator(w.config())` rebuilds it. */
@@ -1286,6 +1328,13 @@ export interface LabelScore {
   /** Its probability. */
   probability: number
 }
+
+/**
+ * Several objects' `metricsPrometheus()` texts as one scrape: each family once, its samples
+ * told apart by the label `name` (`names[i]` for `texts[i]`), as `faultlens/prometheus` reports
+ * objects registered under those names.
+ */
+export declare function mergePrometheus(names: Array<string>, texts: Array<string>): string
 
 /** A histogram: cumulative counts per upper bound, the count and the sum of the values. */
 export interface MetricsHistogram {

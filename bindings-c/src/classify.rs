@@ -8,9 +8,9 @@ use faultlens::{ClassifierConfig, TextClassifier};
 
 use crate::artifact::{self, artifact_handle, read, write};
 use crate::{
-    Fail, FlStatus, FlStrings, Res, give_slice, guard, out_arg, owned_c_string, owned_json,
-    str_arg, str_array_arg,
+    Fail, FlStatus, FlStrings, Res, give_slice, guard, out_arg, owned_json, str_arg, str_array_arg,
 };
+use crate::{give_json, give_text};
 
 /// A text classifier (TF-IDF, then logistic regression, naive Bayes, a calibrated linear SVM, or
 /// the best of them by cross-validation), fitted or not.
@@ -223,11 +223,8 @@ pub unsafe extern "C" fn fl_classifier_model(
     c: *const FlClassifier,
     out: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out, "out") }?;
-        *out = owned_c_string(unsafe { read(c) }?.model()?.name().to_owned())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(c) }?.model()?.name().to_owned());
+    unsafe { give_text(out, "out", value) }
 }
 
 /// Prediction counters as JSON: `predictions` (every predicted row), `novel` and `unreliable`
@@ -240,11 +237,8 @@ pub unsafe extern "C" fn fl_classifier_metrics(
     c: *const FlClassifier,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { read(c) }?.metrics())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(c) }?.metrics());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// The prediction counters in the Prometheus text exposition format (0.0.4): the families of the Python and
@@ -256,11 +250,8 @@ pub unsafe extern "C" fn fl_classifier_metrics_prometheus(
     c: *const FlClassifier,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { read(c) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(c) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Sets the prediction counters back to zero. Thread-safe.

@@ -9,7 +9,8 @@ use faultlens::drift::{
 };
 
 use crate::artifact::{self, artifact_handle, write};
-use crate::{Fail, FlStatus, config_arg, give_slice, guard, out_arg, owned_json, slice_arg};
+use crate::{Fail, FlStatus, config_arg, give_slice, guard, out_arg, slice_arg};
+use crate::{give_json, give_text};
 
 /// An optional timestamp (seconds since the Unix epoch): NULL means now.
 unsafe fn timestamp(t: *const f64) -> Option<f64> {
@@ -236,11 +237,8 @@ pub unsafe extern "C" fn fl_kl_drift_calibration(
     d: *const FlKlDrift,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { write(d) }?.calibration()?)?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { write(d) }?.calibration()?);
+    unsafe { give_json(json, "json", value) }
 }
 
 /// The status as JSON: `{"drift", "level", "kl", "psi", "js", "thresholds": {"watch", "drift",
@@ -254,11 +252,8 @@ pub unsafe extern "C" fn fl_kl_drift_status(
     d: *const FlKlDrift,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { write(d) }?.status()?)?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { write(d) }?.status()?);
+    unsafe { give_json(json, "json", value) }
 }
 
 /// `fl_kl_drift_status` in the Prometheus text exposition format (0.0.4): the families of the Python and
@@ -271,11 +266,8 @@ pub unsafe extern "C" fn fl_kl_drift_metrics_prometheus(
     d: *const FlKlDrift,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { write(d) }?.metrics_prometheus()?)?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { write(d) }?.metrics_prometheus()?);
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Drift events and KL statistics over the last `days` days as JSON: `{"days", "drift_count",
@@ -289,11 +281,8 @@ pub unsafe extern "C" fn fl_kl_drift_summary(
     days: f64,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { write(d) }?.summary(days)?)?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { write(d) }?.summary(days)?);
+    unsafe { give_json(json, "json", value) }
 }
 
 /// Empties the window and forgets events; keeps the baseline and thresholds.
@@ -503,11 +492,8 @@ pub unsafe extern "C" fn fl_adwin_metrics_prometheus(
     d: *const FlAdwin,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { write(d) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { write(d) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Forgets the stream so far (the detection count is kept).
@@ -668,11 +654,8 @@ pub unsafe extern "C" fn fl_page_hinkley_metrics_prometheus(
     d: *const FlPageHinkley,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { write(d) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { write(d) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Forgets the stream so far (the detection count is kept).

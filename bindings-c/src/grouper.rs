@@ -7,6 +7,7 @@ use faultlens::window::{GroupInput, GrouperConfig, IncidentGrouper};
 
 use crate::artifact::{self, artifact_handle, read, write};
 use crate::{FlStatus, guard, out_arg, owned_c_string, owned_json, slice_arg, str_arg};
+use crate::{give_json, give_text};
 
 /// Online incident groups: connected components of the similarity graph, named after their
 /// earliest member (see docs/window.md). Thread-safe: a read-write lock inside; `fl_grouper_add`
@@ -121,11 +122,8 @@ pub unsafe extern "C" fn fl_grouper_groups(
     g: *const FlGrouper,
     out_json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let out = unsafe { out_arg(out_json, "out_json") }?;
-        *out = owned_json(&unsafe { read(g) }?.groups())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(g) }?.groups());
+    unsafe { give_json(out_json, "out_json", value) }
 }
 
 /// The similarity of two held incidents into `*out`; NaN when either id is unknown. Read lock.
@@ -163,11 +161,8 @@ pub unsafe extern "C" fn fl_grouper_metrics_prometheus(
     g: *const FlGrouper,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { read(g) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(g) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// The config as JSON into `*json` (free with `fl_string_free`). Read lock.

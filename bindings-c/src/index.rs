@@ -14,8 +14,9 @@ use faultlens::{
 use crate::artifact::{self, ArtifactHandle, Unlocked, artifact_handle};
 use crate::{
     Fail, FlStatus, FlStrings, Res, c_string, give_slice, guard, guard_or, handle, out_arg,
-    owned_c_string, owned_json, slice_arg, str_arg, str_array_arg,
+    owned_c_string, slice_arg, str_arg, str_array_arg,
 };
+use crate::{give_json, give_text};
 
 /// A similarity index over float vectors (HNSW graph; exact scans below `exact_below` vectors).
 /// Create with `fl_index_new`, `fl_index_from_bytes` or `fl_index_load`; free with `fl_index_free`.
@@ -444,11 +445,8 @@ pub unsafe extern "C" fn fl_index_get(
 /// a new string: free it with `fl_string_free`. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_index_metrics(idx: *const FlIndex, json: *mut *mut c_char) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { index(idx) }?.metrics())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { index(idx) }?.metrics());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// Items held, the counters, the estimated recall (when there is one) and the search
@@ -461,11 +459,8 @@ pub unsafe extern "C" fn fl_index_metrics_prometheus(
     idx: *const FlIndex,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { index(idx) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { index(idx) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Sets the counters back to zero. Thread-safe.
@@ -832,11 +827,8 @@ pub unsafe extern "C" fn fl_text_index_metrics(
     idx: *const FlTextIndex,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { text_index(idx) }?.metrics())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { text_index(idx) }?.metrics());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// Items held and the counters in the Prometheus text exposition format (0.0.4): the families of the Python and
@@ -848,11 +840,8 @@ pub unsafe extern "C" fn fl_text_index_metrics_prometheus(
     idx: *const FlTextIndex,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { text_index(idx) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { text_index(idx) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Sets the counters back to zero. Thread-safe.

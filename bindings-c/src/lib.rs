@@ -315,6 +315,34 @@ pub(crate) fn owned_json<T: serde::Serialize + ?Sized>(v: &T) -> Res<*mut c_char
     owned_c_string(s)
 }
 
+/// The whole body of a function that hands out one JSON text: checks and clears the out-pointer
+/// `out` (named `what` in messages), then stores the JSON of what `value` returns. Caller frees
+/// the text with `fl_string_free`.
+pub(crate) unsafe fn give_json<T: serde::Serialize>(
+    out: *mut *mut c_char,
+    what: &str,
+    value: impl FnOnce() -> Res<T>,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, what) }?;
+        *out = owned_json(&value()?)?;
+        Ok(())
+    })
+}
+
+/// [`give_json`] for a text handed out as it is (e.g. Prometheus exposition text).
+pub(crate) unsafe fn give_text(
+    out: *mut *mut c_char,
+    what: &str,
+    value: impl FnOnce() -> Res<String>,
+) -> FlStatus {
+    guard(|| {
+        let out = unsafe { out_arg(out, what) }?;
+        *out = owned_c_string(value()?)?;
+        Ok(())
+    })
+}
+
 /// Parses a config from JSON (NULL means the defaults). Any parse problem is `InvalidConfig`.
 pub(crate) unsafe fn config_arg<T: serde::de::DeserializeOwned + Default>(
     p: *const c_char,

@@ -8,9 +8,10 @@ use faultlens::resolve::{Mode, Resolution, Resolver, ResolverConfig, Rule, Rules
 
 use crate::artifact::{self, artifact_handle, read, write};
 use crate::{
-    FlStatus, Res, c_string, guard, guard_or, handle, out_arg, owned_c_string, owned_json,
-    path_arg, slice_arg, str_arg, str_array_arg,
+    FlStatus, Res, c_string, guard, guard_or, handle, out_arg, owned_json, path_arg, slice_arg,
+    str_arg, str_array_arg,
 };
+use crate::{give_json, give_text};
 
 /// The rules → similar past errors → classifier cascade, with feedback and metrics.
 ///
@@ -400,11 +401,8 @@ pub unsafe extern "C" fn fl_resolver_outcomes(
     r: *const FlResolver,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { read(r) }?.outcomes())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(r) }?.outcomes());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// Counters and histograms as JSON (`total`, `resolutions`, `unreliable`, `novel`, `errors`,
@@ -416,11 +414,8 @@ pub unsafe extern "C" fn fl_resolver_metrics(
     r: *const FlResolver,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { read(r) }?.metrics())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(r) }?.metrics());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// The monitoring summary as JSON: `total`, `reliable`, `unreliable`, `novel`, `errors`,
@@ -433,11 +428,8 @@ pub unsafe extern "C" fn fl_resolver_summary(
     r: *const FlResolver,
     json: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { read(r) }?.summary())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(r) }?.summary());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// The metrics in the Prometheus text exposition format (serve it at `/metrics`).
@@ -448,11 +440,8 @@ pub unsafe extern "C" fn fl_resolver_metrics_prometheus(
     r: *const FlResolver,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = owned_c_string(unsafe { read(r) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(r) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// Sets every counter and histogram back to zero. Thread-safe.

@@ -11,6 +11,7 @@ use crate::{
     Fail, FlStatus, Res, c_string, config_arg, guard, guard_or, handle, out_arg, owned_json,
     slice_arg, str_arg,
 };
+use crate::{give_json, give_text};
 
 /// Keyed sliding-window counts over event time that raise incidents (see docs/window.md).
 ///
@@ -327,11 +328,8 @@ pub unsafe extern "C" fn fl_window_merge(
 /// `watermark_ms`, `max_event_time_ms`). `*json` is owned: free it with `fl_string_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fl_window_stats(w: *const FlWindow, json: *mut *mut c_char) -> FlStatus {
-    guard(|| {
-        let json = unsafe { out_arg(json, "json") }?;
-        *json = owned_json(&unsafe { read(w) }?.stats())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(w) }?.stats());
+    unsafe { give_json(json, "json", value) }
 }
 
 /// `fl_window_stats` in the Prometheus text exposition format (0.0.4): the families of the Python and
@@ -343,11 +341,8 @@ pub unsafe extern "C" fn fl_window_metrics_prometheus(
     w: *const FlWindow,
     text: *mut *mut c_char,
 ) -> FlStatus {
-    guard(|| {
-        let text = unsafe { out_arg(text, "text") }?;
-        *text = crate::owned_c_string(unsafe { read(w) }?.metrics_prometheus())?;
-        Ok(())
-    })
+    let value = || Ok(unsafe { read(w) }?.metrics_prometheus());
+    unsafe { give_text(text, "text", value) }
 }
 
 /// The current watermark: `*has` is false before any event or advance (then `*watermark_ms` is 0).

@@ -53,8 +53,9 @@ test-crate: dist-rust
 	RUSTDOCFLAGS="-D warnings" cargo doc -p faultlens --no-deps
 
 # Guardrails, first in `make test` (so in CI): formatting, clippy and rustdoc with warnings
-# denied on every workspace crate, and no unused dependency. They share the target dir with the
-# tests. cargo-machete is installed at a pinned version when absent (crates.io).
+# denied on every workspace crate, no unused dependency, and no modules importing each other in a
+# circle (scripts/check_module_cycles.py). They share the target dir with the tests.
+# cargo-machete is installed at a pinned version when absent (crates.io).
 CARGO_MACHETE_VERSION := 0.9.2
 check:
 	cargo fmt --all --check
@@ -63,6 +64,7 @@ check:
 	@cargo machete --version 2>/dev/null | grep -qF "$(CARGO_MACHETE_VERSION)" || \
 	  cargo install --locked cargo-machete --version $(CARGO_MACHETE_VERSION)
 	cargo machete
+	python3 scripts/check_module_cycles.py core/src bindings-python/src bindings-node/src bindings-c/src tests/support
 	@# The binding option types are generated from the core's config structs: their JSON Schemas
 	@# in docs/api.json "configs", then the .pyi TypedDicts and bindings-node/options-header.d.ts
 	@# (which napi build copies into index.d.ts). Stale ones fail here; `make options` rewrites them.

@@ -17,7 +17,7 @@ use crate::args;
 use crate::artifact;
 use crate::convert;
 use crate::error::{Result, guard, reject, to_js};
-use crate::resolve::MetricsHistogram;
+use crate::metrics::MetricsHistogram;
 
 type Core = faultlens::TextClassifier;
 type Shared = Arc<RwLock<Core>>;

@@ -1,7 +1,9 @@
-//! `mergePrometheus`: several objects' Prometheus texts served as one scrape. Conversions only.
+//! What the metrics calls share: `mergePrometheus` (several objects' Prometheus texts served as
+//! one scrape) and the histogram interface of `metrics()`. Conversions only.
 
 use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
+use serde_json::Value;
 
 use crate::args;
 use crate::error::{Result, to_js};
@@ -31,4 +33,17 @@ pub fn merge_prometheus(
         .zip(texts.iter().map(String::as_str))
         .collect();
     faultlens::metrics::merge_prometheus(&parts).map_err(to_js)
+}
+
+/// A histogram: cumulative counts per upper bound, the count and the sum of the values.
+#[napi(object, object_from_js = false, object_to_js = false)]
+#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
+pub struct MetricsHistogram {
+    /// `[upper bound, cumulative count]` pairs.
+    #[napi(ts_type = "Array<[number, number]>")]
+    pub buckets: Value,
+    /// Values observed.
+    pub count: f64,
+    /// Their sum.
+    pub sum: f64,
 }

@@ -265,19 +265,6 @@ pub struct OutcomeCounts {
     pub failure: f64,
 }
 
-/// A histogram: cumulative counts per upper bound, the count and the sum of the values.
-#[napi(object, object_from_js = false, object_to_js = false)]
-#[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
-pub struct MetricsHistogram {
-    /// `[upper bound, cumulative count]` pairs.
-    #[napi(ts_type = "Array<[number, number]>")]
-    pub buckets: Value,
-    /// Values observed.
-    pub count: f64,
-    /// Their sum.
-    pub sum: f64,
-}
-
 /// What `metrics()` returns.
 #[napi(object, object_from_js = false, object_to_js = false)]
 #[allow(dead_code)] // declares the TypeScript interface only; metrics arrive as JSON
@@ -297,9 +284,9 @@ pub struct MetricsSnapshot {
     #[napi(ts_type = "Record<string, OutcomeCounts>")]
     pub outcomes: Value,
     /// Time per resolution, in seconds.
-    pub latency_seconds: MetricsHistogram,
+    pub latency_seconds: crate::metrics::MetricsHistogram,
     /// Confidence of answered resolutions (`no_match` excluded).
-    pub confidence: MetricsHistogram,
+    pub confidence: crate::metrics::MetricsHistogram,
 }
 
 /// The rules → similar past errors → classifier cascade.

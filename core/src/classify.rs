@@ -41,15 +41,17 @@ mod metrics;
 pub(crate) mod novelty;
 mod persist;
 mod predict;
+mod prediction;
 mod progress;
 mod report;
 mod solvers;
 #[cfg(test)]
 mod tests;
 
-pub use classifier::{CandidateScore, Prediction, TextClassifier, TrainingInfo};
+pub use classifier::{CandidateScore, TextClassifier, TrainingInfo};
 pub use config::{ClassifierConfig, ModelKind, default_classifier_tfidf};
 pub use evaluate::{Comparison, compare, evaluate, mcnemar_p_value};
 pub use metrics::ClassifierMetrics;
+pub use prediction::Prediction;
 pub use progress::Progress;
 pub use report::{ClassMetrics, ClassificationReport};

@@ -15,6 +15,7 @@
 //! );
 //! ```
 
+mod compiled;
 mod config;
 mod korean;
 mod masks;

@@ -19,13 +19,14 @@ mod grouped;
 mod persist;
 #[cfg(test)]
 mod tests;
+mod tokenised;
 mod tokens;
 mod vectorizer;
 mod vocab;
 
 pub use config::{DEFAULT_MAX_DISTINCT_TERMS, DfBound, MAX_NGRAM, Norm, TfidfConfig};
 pub use csr::CsrMatrix;
-pub(crate) use tokens::LineTokens;
 #[cfg(test)]
-pub(crate) use tokens::tokenised;
+pub(crate) use tokenised::tokenised;
+pub(crate) use tokens::LineTokens;
 pub use vectorizer::TfidfVectorizer;

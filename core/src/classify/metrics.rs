@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::classifier::Prediction;
+use super::prediction::Prediction;
 use crate::metrics::{CONFIDENCE_BUCKETS, Histogram, HistogramSnapshot, TextWriter};
 
 /// A classifier's counters at one moment, as [`TextClassifier::metrics`](super::TextClassifier::metrics)

@@ -4,10 +4,11 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::classifier::{Fitted, Prediction, TextClassifier};
+use super::classifier::{Fitted, TextClassifier};
 use super::design::check_lengths;
 use super::linear::{Link, apply_link, argmax};
 use super::novelty::support_features;
+use super::prediction::Prediction;
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::vectorize::{CsrMatrix, LineTokens, TfidfVectorizer};

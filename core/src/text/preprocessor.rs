@@ -2,62 +2,17 @@
 
 use std::borrow::Cow;
 
-use rust_stemmers::Stemmer;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::parallel;
 
+use super::compiled::{Compiled, compiled_for, with_stem};
 use super::config::PreprocessorConfig;
 use super::fnv1a64;
 use super::korean;
-use super::masks::{IDENT_SEPARATORS, LineFlags, Mask, MaskKind, mask_numbers, replace_mask};
+use super::masks::{IDENT_SEPARATORS, LineFlags, MaskKind, mask_numbers, replace_mask};
 use super::segment::{Segment, segment, segment_ascii};
-
-pub(super) struct Compiled {
-    pub(super) masks: Vec<Mask>,
-    /// (language id, stemmer): the id keys the per-thread stem cache.
-    pub(super) stemmer: Option<(usize, Stemmer)>,
-    pub(super) stopwords: rustc_hash::FxHashSet<String>,
-    /// Whether Hangul words lose their particles and endings (`korean = "rules"`).
-    pub(super) korean: bool,
-}
-
-/// The compiled form of `config`, shared process-wide with every live preprocessor built from an
-/// equal config. Compiling the masks' regexes costs 10-20 ms, far more than fitting a small model,
-/// and hosts build many short-lived preprocessors with the same few configs (a classifier per
-/// fit, a vectoriser per model); compiled rules are immutable and `Sync`, so sharing changes no
-/// result. The cache holds weak references: a compiled form lives as long as some preprocessor
-/// uses it, so nothing is kept after the last one is dropped (leak checkers stay quiet).
-pub(super) fn compiled_for(config: &PreprocessorConfig) -> Result<std::sync::Arc<Compiled>> {
-    use std::sync::{Arc, Weak};
-    const KEEP: usize = 8;
-    static CACHE: crate::sync::Mutex<Vec<(PreprocessorConfig, Weak<Compiled>)>> =
-        crate::sync::Mutex::new(Vec::new(), "compiled-preprocessor cache");
-    let lock = || CACHE.lock();
-    let lookup = |cache: &mut Vec<(PreprocessorConfig, Weak<Compiled>)>| {
-        cache.retain(|(_, w)| w.strong_count() > 0);
-        cache
-            .iter()
-            .find(|(c, _)| c == config)
-            .and_then(|(_, w)| w.upgrade())
-    };
-    if let Some(hit) = lookup(&mut *lock()?) {
-        return Ok(hit);
-    }
-    // Compiled outside the lock, so one slow config never blocks others; if two threads compile
-    // the same config at once, the first to finish is cached and the other's copy is dropped.
-    let compiled = Arc::new(config.compile()?);
-    let mut cache = lock()?;
-    if let Some(hit) = lookup(&mut cache) {
-        return Ok(hit);
-    }
-    if cache.len() >= KEEP {
-        cache.remove(0);
-    }
-    cache.push((config.clone(), Arc::downgrade(&compiled)));
-    Ok(compiled)
-}
 
 /// A masked line and its stable id, usable as a grouping key (e.g. by the window module).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,46 +233,4 @@ impl Preprocessor {
     pub fn template_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Template> {
         parallel::map(texts, |t| self.template(t.as_ref()))
     }
-}
-
-/// Calls `f` with the stem of `word`. Only plain alphabetic words are stemmed: identifiers and
-/// alphanumerics keep their exact form. Stems are memoised per thread (Snowball costs ~100 ns a
-/// word and log vocabularies are small), bounded to `STEM_CACHE_MAX` entries.
-pub(super) fn with_stem<R>(
-    stemmer: Option<&(usize, Stemmer)>,
-    word: &str,
-    f: impl FnOnce(&str) -> R,
-) -> R {
-    let Some(st) = stemmer else { return f(word) };
-    if !word.chars().all(char::is_alphabetic) {
-        return f(word);
-    }
-    let (lang, st) = (st.0, &st.1);
-    STEM_CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != lang {
-            cache.0 = lang;
-            cache.1.clear();
-        }
-        if let Some(hit) = cache.1.get(word) {
-            return f(hit);
-        }
-        let stemmed = st.stem(word).into_owned();
-        if cache.1.len() >= STEM_CACHE_MAX {
-            cache.1.clear();
-        }
-        let r = f(&stemmed);
-        cache.1.insert(word.into(), stemmed.into_boxed_str());
-        r
-    })
-}
-
-const STEM_CACHE_MAX: usize = 1 << 16;
-
-/// (language id, word → stem) for the calling thread.
-type StemCache = (usize, rustc_hash::FxHashMap<Box<str>, Box<str>>);
-
-thread_local! {
-    static STEM_CACHE: std::cell::RefCell<StemCache> =
-        std::cell::RefCell::new((usize::MAX, rustc_hash::FxHashMap::default()));
 }

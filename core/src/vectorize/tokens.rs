@@ -1,6 +1,7 @@
 //! [`LineTokens`]: one line's tokens, produced once and weighted by every vectoriser that
 //! tokenises alike (the resolver's knowledge base and its classifier, see `tokenises_like`).
 
+use super::tokenised::count_tokenised;
 use super::vectorizer::TfidfVectorizer;
 use crate::error::Result;
 
@@ -27,26 +28,6 @@ impl LineTokens {
 
 /// One sparse row: column ids (ascending) and their values.
 pub(crate) type SparseRow = (Vec<u32>, Vec<f64>);
-
-#[cfg(test)]
-thread_local! {
-    /// Lines this thread tokenised (test builds only): how tests tell that a caller tokenised a
-    /// line once.
-    static TOKENISED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Counts one tokenised line (test builds only).
-#[inline]
-pub(super) fn count_tokenised(_lines: usize) {
-    #[cfg(test)]
-    TOKENISED.with(|c| c.set(c.get() + _lines));
-}
-
-/// Lines this thread has tokenised so far through any vectoriser.
-#[cfg(test)]
-pub(crate) fn tokenised() -> usize {
-    TOKENISED.with(std::cell::Cell::get)
-}
 
 impl TfidfVectorizer {
     /// The tokens of `text` as `transform` sees them (through the preprocessor, else split on

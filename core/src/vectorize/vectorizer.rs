@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use super::config::{Norm, TfidfConfig};
 use super::csr::CsrMatrix;
 use super::grouped::Grouped;
-use super::tokens::count_tokenised;
+use super::tokenised::count_tokenised;
 use super::vocab::{UNKNOWN, Vocab};
 use crate::error::{Error, Result};
 use crate::parallel;

@@ -8,8 +8,14 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Gamma};
 
 use super::config::{KlDriftConfig, Thresholds};
-use super::state::ShortScale;
 use crate::error::{Error, Result};
+
+/// The short window's size and thresholds, calibrated with the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct ShortScale {
+    pub window: usize,
+    pub thresholds: Thresholds,
+}
 
 /// The smoothed probabilities of a histogram.
 pub(super) fn smoothed(counts: &[u64], epsilon: f64) -> Vec<f64> {

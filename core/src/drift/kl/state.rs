@@ -5,18 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::KlDriftDetector;
-use super::calibrate::{Calibration, calibrate};
+use super::calibrate::{Calibration, ShortScale, calibrate};
 use super::config::{KlDriftConfig, MAX_BASELINE_SCORES, ThresholdMode, Thresholds};
 use super::report::{DriftEvent, Episodes, HourBucket};
 use crate::error::{Error, Result};
 use crate::models::Artifact;
-
-/// The short window's size and thresholds, calibrated with the baseline.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub(super) struct ShortScale {
-    pub window: usize,
-    pub thresholds: Thresholds,
-}
 
 /// The reference a detector compares its window with: the baseline histogram and the
 /// thresholds calibrated from it (or fixed).

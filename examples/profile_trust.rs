@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release --example profile_trust -- <loghub folder> [model] [temporal,cross,random]`
 //! (`FL_SPLIT=0.3` trains on the first 30% instead of half; `FL_PRIOR=0.3` sets `novelty_prior`; `FL_DUMP=1` prints the lines below the threshold,
-//! `FL_ONLY=OpenSSH,Linux` keeps those systems only,
+//! `FL_ONLY=OpenSSH,Linux` keeps those systems only, `FL_BINS=1` prints the reliability diagram,
 //! with `FL_DUMP_HIGH=1` those above it).
 
 use std::collections::HashMap;
@@ -69,6 +69,22 @@ impl Score {
             .sum()
     }
     fn row(&self) -> String {
+        let bins = if std::env::var("FL_BINS").is_ok() {
+            let b: Vec<String> = (self.bins.iter().enumerate())
+                .filter(|(_, b)| b.2 > 0)
+                .map(|(i, b)| {
+                    format!(
+                        "[{i}: n {} conf {:.2} acc {:.2}]",
+                        b.2,
+                        b.0 / b.2 as f64,
+                        b.1 / b.2 as f64
+                    )
+                })
+                .collect();
+            format!("\n           bins {}", b.join(" "))
+        } else {
+            String::new()
+        };
         format!(
             "acc {:.3} ece {:.3} cov {:.3} prec {:.4} ({}/{})",
             self.correct as f64 / self.n as f64,
@@ -81,7 +97,7 @@ impl Score {
             },
             self.reliable - self.reliable_ok,
             self.reliable
-        )
+        ) + &bins
     }
 }
 

@@ -512,7 +512,17 @@ impl<'a> StrCol<'a> {
             StrCol::Large(a) => a.nulls(),
             StrCol::View(a) => a.nulls(),
             StrCol::Bytes(v) => return v.iter().position(Option::is_none),
-            // Keys may point at null values or past the dictionary: read each row.
+            // Keys may point at null values or past the dictionary.
+            StrCol::Dict {
+                keys: DictKeys::I32(k),
+                nulls: None,
+                values,
+            } if values.iter().all(Option::is_some) => {
+                let n = values.len();
+                return k
+                    .iter()
+                    .position(|&k| usize::try_from(k).map_or(true, |k| k >= n));
+            }
             StrCol::Dict { .. } => return (0..len).find(|&i| self.get(i).is_none()),
         };
         match nulls {
@@ -588,7 +598,11 @@ fn rows<'a>(
 ) -> Result<Rows<'a>, Failure> {
     let schema = batch.schema();
     let ts_col = batch.column(layout.timestamp);
-    if let Some(i) = (0..ts_col.len()).find(|&i| ts_col.is_null(i)) {
+    if let Some(i) = ts_col
+        .logical_nulls()
+        .filter(|n| n.null_count() > 0)
+        .and_then(|n| n.iter().position(|valid| !valid))
+    {
         return Err(invalid(format!(
             "column `{}` has a null at row {}: every event needs a time",
             schema.field(layout.timestamp).name(),

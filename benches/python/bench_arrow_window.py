@@ -157,13 +157,38 @@ def prepare(n, path):
         json.dump(CONFIG, f)
 
 
+def phases(path, reps):
+    """CPU time of the Parquet read and of push_arrow + flush, apart, run after run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import faultlens
+
+    pa.set_cpu_count(1)
+    faultlens.set_parallelism(False)
+    for _ in range(reps):
+        c0 = time.process_time()
+        table = pq.read_table(path, use_threads=False, read_dictionary=KEYS)
+        c1 = time.process_time()
+        w = faultlens.WindowAggregator(**CONFIG)
+        w.push_arrow(table)
+        w.flush()
+        c2 = time.process_time()
+        print(f"read {c1 - c0:.3f} s, push_arrow + flush {c2 - c1:.3f} s "
+              f"({table.num_rows / (c2 - c1):,.0f} events/s), together {table.num_rows / (c2 - c0):,.0f} events/s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=3_000_000)
     ap.add_argument("--child")
     ap.add_argument("--path", default=os.path.join(ROOT, "build", "bench-arrow", "events.parquet"))
     ap.add_argument("--json")
+    ap.add_argument("--phases", type=int, help="only time the read and the push apart, this many runs "
+                    "(on the file of an earlier run)")
     a = ap.parse_args()
+    if a.phases:
+        return phases(a.path, a.phases)
     if a.child:
         return child(a.child, a.path)
     os.makedirs(os.path.dirname(a.path), exist_ok=True)

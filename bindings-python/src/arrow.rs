@@ -385,13 +385,32 @@ enum StrCol<'a> {
     Large(&'a arrow_array::LargeStringArray),
     View(&'a arrow_array::StringViewArray),
     Bytes(Vec<Option<&'a str>>),
-    /// Dictionary-encoded strings (Parquet key columns read with `read_dictionary`): each row
-    /// is its key into the values, nothing decoded.
+    /// Dictionary-encoded strings (Parquet key columns read with `read_dictionary`): each
+    /// distinct value is read once, each row through its key; nothing is decoded per row.
     Dict {
-        keys: Vec<usize>,
+        keys: DictKeys<'a>,
         nulls: Option<arrow_buffer::NullBuffer>,
-        values: Box<StrCol<'a>>,
+        values: Vec<Option<&'a str>>,
     },
+}
+
+/// A dictionary's keys: the usual 32-bit ones borrowed in place, others widened once.
+enum DictKeys<'a> {
+    I32(&'a [i32]),
+    U32(&'a [u32]),
+    Other(Vec<usize>),
+}
+
+impl DictKeys<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> usize {
+        match self {
+            // A negative key reads as out of range (absent), never as a wrapped index.
+            DictKeys::I32(k) => usize::try_from(k[i]).unwrap_or(usize::MAX),
+            DictKeys::U32(k) => k[i] as usize,
+            DictKeys::Other(k) => k[i],
+        }
+    }
 }
 
 impl<'a> StrCol<'a> {
@@ -406,10 +425,19 @@ impl<'a> StrCol<'a> {
             DataType::Null => StrCol::Absent,
             DataType::Dictionary(_, v) if is_text_type(v) => {
                 let d = a.as_any_dictionary();
+                let k = d.keys();
+                let keys = if let Some(k) = k.as_primitive_opt::<arrow_array::types::Int32Type>() {
+                    DictKeys::I32(k.values())
+                } else if let Some(k) = k.as_primitive_opt::<arrow_array::types::UInt32Type>() {
+                    DictKeys::U32(k.values())
+                } else {
+                    DictKeys::Other(d.normalized_keys())
+                };
+                let v = StrCol::new(name, 0, Some(d.values()))?;
                 StrCol::Dict {
-                    keys: d.normalized_keys(),
+                    keys,
                     nulls: a.logical_nulls(),
-                    values: Box::new(StrCol::new(name, 0, Some(d.values()))?),
+                    values: (0..d.values().len()).map(|i| v.get(i)).collect(),
                 }
             }
             _ => {
@@ -470,8 +498,68 @@ impl<'a> StrCol<'a> {
                 if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
                     return None;
                 }
-                values.get(keys[i])
+                values.get(keys.at(i)).copied().flatten()
             }
+        }
+    }
+
+    /// The first of `len` rows that reads as absent, if any (without a per-row read when the
+    /// column has no nulls).
+    fn first_absent(&self, len: usize) -> Option<usize> {
+        let nulls = match self {
+            StrCol::Absent => return (len > 0).then_some(0),
+            StrCol::Utf8(a) => a.nulls(),
+            StrCol::Large(a) => a.nulls(),
+            StrCol::View(a) => a.nulls(),
+            StrCol::Bytes(v) => return v.iter().position(Option::is_none),
+            // Keys may point at null values or past the dictionary.
+            StrCol::Dict {
+                keys: DictKeys::I32(k),
+                nulls: None,
+                values,
+            } if values.iter().all(Option::is_some) => {
+                let n = values.len();
+                return k
+                    .iter()
+                    .position(|&k| usize::try_from(k).map_or(true, |k| k >= n));
+            }
+            StrCol::Dict { .. } => return (0..len).find(|&i| self.get(i).is_none()),
+        };
+        match nulls {
+            Some(n) if n.null_count() > 0 => n.iter().position(|valid| !valid),
+            _ => None,
+        }
+    }
+
+    /// Sets one field of each event (one per row) from this column; absent rows keep "".
+    #[inline(always)]
+    fn fill(&self, events: &mut [Event<'a>], set: impl Fn(&mut Event<'a>, &'a str)) {
+        let each = |events: &mut [Event<'a>], get: &dyn Fn(usize) -> Option<&'a str>| {
+            for (i, e) in events.iter_mut().enumerate() {
+                if let Some(s) = get(i) {
+                    set(e, s);
+                }
+            }
+        };
+        match self {
+            StrCol::Absent => {}
+            StrCol::Utf8(a) if a.null_count() == 0 => {
+                for (i, e) in events.iter_mut().enumerate() {
+                    set(e, a.value(i));
+                }
+            }
+            StrCol::Dict {
+                keys: DictKeys::I32(k),
+                nulls: None,
+                values,
+            } => {
+                for (e, &k) in events.iter_mut().zip(*k) {
+                    if let Some(Some(s)) = usize::try_from(k).ok().and_then(|k| values.get(k)) {
+                        set(e, s);
+                    }
+                }
+            }
+            _ => each(events, &|i| self.get(i)),
         }
     }
 }
@@ -510,7 +598,11 @@ fn rows<'a>(
 ) -> Result<Rows<'a>, Failure> {
     let schema = batch.schema();
     let ts_col = batch.column(layout.timestamp);
-    if let Some(i) = (0..ts_col.len()).find(|&i| ts_col.is_null(i)) {
+    if let Some(i) = ts_col
+        .logical_nulls()
+        .filter(|n| n.null_count() > 0)
+        .and_then(|n| n.iter().position(|valid| !valid))
+    {
         return Err(invalid(format!(
             "column `{}` has a null at row {}: every event needs a time",
             schema.field(layout.timestamp).name(),
@@ -538,10 +630,17 @@ fn rows<'a>(
     })
 }
 
-impl Rows<'_> {
-    /// The core's key-field check for every row (a missing or null key field is an error).
+impl<'a> Rows<'a> {
+    /// The core's key-field check. Only the first absent row of each string column can be the
+    /// first failing row (a column absent there without an error is no key field), so the core
+    /// checks those few rows, in order.
     fn check(&self, w: &WindowAggregator, offset: usize) -> Result<(), Failure> {
-        for i in 0..self.len {
+        let mut firsts: Vec<usize> = self.cols[..3]
+            .iter()
+            .filter_map(|c| c.first_absent(self.len))
+            .collect();
+        firsts.sort_unstable();
+        for i in firsts {
             w.check_fields(
                 offset + i,
                 self.cols[0].get(i).is_some(),
@@ -552,17 +651,18 @@ impl Rows<'_> {
         Ok(())
     }
 
-    fn events(&self) -> Vec<Event<'_>> {
-        (0..self.len)
-            .map(|i| Event {
-                timestamp_ms: self.ts[i],
-                service: self.cols[0].get(i).unwrap_or(""),
-                route: self.cols[1].get(i).unwrap_or(""),
-                error_code: self.cols[2].get(i).unwrap_or(""),
-                message: self.cols[3].get(i).unwrap_or(""),
-                trace_id: self.cols[4].get(i).unwrap_or(""),
-            })
-            .collect()
+    /// The batch's events into `out` (cleared first), filled column by column.
+    fn events(&self, out: &mut Vec<Event<'a>>) {
+        out.clear();
+        out.extend(self.ts.iter().map(|&t| Event::new(t, "", "", "")));
+        let [s, r, c, m, t] = &self.cols[..] else {
+            return;
+        };
+        s.fill(out, |e, v| e.service = v);
+        r.fill(out, |e, v| e.route = v);
+        c.fill(out, |e, v| e.error_code = v);
+        m.fill(out, |e, v| e.message = v);
+        t.fill(out, |e, v| e.trace_id = v);
     }
 }
 
@@ -712,25 +812,29 @@ pub(crate) fn push_arrow<'py>(
             .iter()
             .map(|b| plain_columns(b, &layout))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut w = shared.write()?;
-        // Every row of every batch is checked before any is pushed, so an error leaves the
+        // Every batch is read and every row checked before any is pushed, so an error leaves the
         // aggregator as it was.
+        let mut all = Vec::with_capacity(batches.len());
         let mut offset = 0;
         for (b, p) in batches.iter().zip(&plain) {
-            rows(b, p, &layout, offset)?.check(&w, offset)?;
+            all.push((rows(b, p, &layout, offset)?, offset));
             offset += b.num_rows();
+        }
+        let mut w = shared.write()?;
+        for (r, offset) in &all {
+            r.check(&w, *offset)?;
         }
         // Then each batch is pushed in order: the state carries over exactly as between calls.
         let mut outcome = Outcome::default();
-        offset = 0;
-        for (b, p) in batches.iter().zip(&plain) {
-            let o = w.push_batch(&rows(b, p, &layout, offset)?.events());
+        let mut events = Vec::new();
+        for (r, offset) in &all {
+            r.events(&mut events);
+            let o = w.push_batch(&events);
             outcome.incidents.extend(o.incidents);
             outcome.late.extend(o.late.iter().map(|i| i + offset));
             outcome
                 .rejected
                 .extend(o.rejected.iter().map(|i| i + offset));
-            offset += b.num_rows();
         }
         drop(w);
         let incidents = incidents_batch(&outcome.incidents)?;

@@ -259,6 +259,28 @@ def test_push_arrow_message_and_trace_columns_are_optional_and_nulls_read_as_abs
     assert w.stats()["events"] == 2  # the refused batch left nothing behind
 
 
+def test_push_arrow_key_null_after_other_nulls_names_its_row():
+    # A non-key column's null comes first; the error is the key column's first null, in any
+    # chunk and through a dictionary, and nothing of the call is pushed.
+    w = faultlens.WindowAggregator(**CONFIG, key_fields=["service", "route"])
+    first = pa.table({"timestamp_ms": [1, 2, 3], "service": ["a", "a", "a"], "route": ["r", "r", "r"],
+                      "error_code": [None, "c", None]})
+    svc = pa.array(["a", "a", None, "a"]).dictionary_encode()
+    second = pa.table({"timestamp_ms": [4, 5, 6, 7], "service": svc, "route": ["r", None, "r", "r"],
+                       "error_code": ["c", "c", "c", "c"]})
+    both = pa.Table.from_batches(first.to_batches() + pa.table(
+        {k: second.column(k).cast(pa.string()) for k in second.column_names}
+        | {"timestamp_ms": second.column("timestamp_ms")}).select(first.column_names).to_batches())
+    with pytest.raises(InvalidInputError, match=r"event 4 has no `route`"):
+        w.push_arrow(both)
+    with pytest.raises(InvalidInputError, match=r"event 1 has no `route`"):
+        w.push_arrow(second)
+    assert w.stats()["events"] == 0
+    with pytest.raises(InvalidInputError, match=r"event 2 has no `service`"):
+        w.push_arrow(second.set_column(2, "route", pa.array(["r"] * 4)))
+    assert w.stats()["events"] == 0
+
+
 def test_push_arrow_errors_name_the_column():
     w = faultlens.WindowAggregator(**CONFIG)
     cases = [

@@ -236,3 +236,19 @@ def test_merge_prometheus_serves_several_objects_like_one_collector(objects):
         faultlens.merge_prometheus(["a", "b"], [""])
     with pytest.raises(faultlens.NotFittedError):
         faultlens.KlDriftDetector().metrics_prometheus()
+
+
+def test_a_new_registry_never_inherits_names_from_a_dropped_one():
+    """Names are per registry: a registry created after another was dropped (and that may reuse
+    its memory, so its id()) starts empty."""
+    import gc
+
+    import faultlens.prometheus as fp
+
+    d = faultlens.PageHinkley()
+    for _ in range(50):
+        registry = prometheus_client.CollectorRegistry()
+        fp.register(d, name="x", registry=registry)
+        assert "faultlens" in prometheus_client.generate_latest(registry).decode()
+        del registry
+        gc.collect()

@@ -19,6 +19,7 @@ by ``import faultlens``.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from prometheus_client.core import (
@@ -194,7 +195,9 @@ class _Collector:
         family(GaugeMetricFamily, "faultlens_incident_grouper_groups", "Groups of the incidents held.", ["name"]).add_metric([name], len(g.groups()))
 
 
-_collectors: dict[int, _Collector] = {}
+# Keyed by the registry object itself, weakly: an id() key would outlive a dropped registry and be
+# reused by the next one, which would then find the old registry's names already taken.
+_collectors: weakref.WeakKeyDictionary[Any, _Collector] = weakref.WeakKeyDictionary()
 _guard = threading.Lock()
 
 
@@ -207,9 +210,9 @@ def register(obj: Any, name: str, registry: Any = REGISTRY) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError("name must be a non-empty str")
     with _guard:
-        c = _collectors.get(id(registry))
+        c = _collectors.get(registry)
         if c is None:
-            c = _collectors[id(registry)] = _Collector()
+            c = _collectors[registry] = _Collector()
             registry.register(c)
         c.add(name, obj)
 
@@ -217,5 +220,5 @@ def register(obj: Any, name: str, registry: Any = REGISTRY) -> None:
 def unregister(name: str, registry: Any = REGISTRY) -> bool:
     """Stops reporting the object registered as ``name``; returns whether there was one."""
     with _guard:
-        c = _collectors.get(id(registry))
+        c = _collectors.get(registry)
         return c is not None and c.remove(name)

@@ -60,7 +60,9 @@ def test_error_class(code, tmp_path):
     assert cls.__module__ == "faultlens"
     trigger = _trigger(code, tmp_path)
     if trigger is None:
-        pytest.skip(f"no faultlens API returns {code} yet")
+        # Inherited needs a lock held by another thread at fork(): the real forks are in
+        # test_reliability.py::test_fork_while_*; only the class itself is checked here.
+        pytest.skip(f"{code} needs a fork during another thread's call (test_reliability.py)")
     with pytest.raises(cls) as info:
         trigger()
     err = info.value

@@ -787,3 +787,18 @@ fn regression_magnitudes_no_update_can_reach_are_refused_on_load() {
     });
     assert!(m.contains("stored twice"), "{m}");
 }
+
+#[test]
+fn regression_kl_counts_at_the_top_of_u64_saturate() {
+    // `n_seen = out_of_range = u64::MAX` loaded; the next batch wrapped `n_seen` to below the
+    // window's length, a state whose re-save did not load.
+    let mut env = sample(Kind::KlDrift).clone();
+    env["payload"]["n_seen"] = Value::from(u64::MAX);
+    env["payload"]["out_of_range"] = Value::from(u64::MAX);
+    let bytes = frame(&env);
+    let mut d = KlDriftDetector::from_bytes(&bytes).unwrap();
+    d.add_many(&[0.5; 50], Some(2.0)).unwrap();
+    let again = KlDriftDetector::from_bytes(&d.to_bytes().unwrap()).unwrap();
+    assert_eq!(again.status().unwrap().n_seen, u64::MAX);
+    assert_eq!(exercise(Kind::KlDrift, &bytes), Ok(true));
+}

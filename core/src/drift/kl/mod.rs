@@ -299,8 +299,10 @@ impl KlDriftDetector {
         }
         let now = self.last_ts.map_or(ts, |t| t.max(ts));
         self.last_ts = Some(now);
-        self.n_seen += scores.len() as u64;
-        self.out_of_range += outside;
+        // Saturating: no stream reaches 2^64 scores, but a loaded file can start near it, and a
+        // wrapped count would no longer cover the window (a state that does not save).
+        self.n_seen = self.n_seen.saturating_add(scores.len() as u64);
+        self.out_of_range = self.out_of_range.saturating_add(outside);
         // The hourly history bucket of `now`, accumulated score by score.
         let hour = (now / SECONDS_PER_HOUR).floor() as i64;
         let bucket = match self.history.back() {

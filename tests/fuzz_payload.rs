@@ -212,25 +212,9 @@ fn frame(envelope: &Value) -> Vec<u8> {
     let mut out = b"FAULTLNS".to_vec();
     out.extend_from_slice(&faultlens::models::FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast_hash(&payload).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     out.extend_from_slice(&payload);
     out
-}
-
-/// CRC-32 (IEEE), as the model file uses; bitwise, the test needs no speed.
-fn crc32fast_hash(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -301,26 +285,45 @@ fn odd_string(param: u16) -> Value {
     }
 }
 
-/// Paths (object keys / array positions) to every node, the root included.
-fn node_paths(v: &Value, here: &mut Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
-    out.push(here.clone());
+/// How many nodes `v` holds, itself included.
+fn count_nodes(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(count_nodes).sum(),
+        Value::Object(m) => m.values().map(count_nodes).sum(),
+        _ => 0,
+    }
+}
+
+/// The path (object keys / array positions) to the `n`-th node of `v` in document order (the
+/// root is 0), left in `here`; `n` counts down as nodes are passed. Walks to one node only: the
+/// samples hold thousands, and listing every path per edit cost more than loading the file.
+fn path_to_nth(v: &Value, n: &mut usize, here: &mut Vec<PathStep>) -> bool {
+    if *n == 0 {
+        return true;
+    }
+    *n -= 1;
     match v {
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
                 here.push(PathStep::Index(i));
-                node_paths(x, here, out);
+                if path_to_nth(x, n, here) {
+                    return true;
+                }
                 here.pop();
             }
         }
         Value::Object(m) => {
             for (k, x) in m {
                 here.push(PathStep::Key(k.clone()));
-                node_paths(x, here, out);
+                if path_to_nth(x, n, here) {
+                    return true;
+                }
                 here.pop();
             }
         }
         _ => {}
     }
+    false
 }
 
 #[derive(Clone, Debug)]
@@ -341,9 +344,8 @@ fn node_mut<'a>(mut v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value
 
 /// Applies `m` and says what it did (`path: before -> after`), for the failure message.
 fn apply(payload: &mut Value, m: &Mutation) -> String {
-    let mut paths = Vec::new();
-    node_paths(payload, &mut Vec::new(), &mut paths);
-    let path = m.node.get(&paths).clone();
+    let mut path = Vec::new();
+    path_to_nth(payload, &mut m.node.index(count_nodes(payload)), &mut path);
     let Some(node) = node_mut(payload, &path) else {
         return String::new();
     };

@@ -3,8 +3,11 @@
 //! most frequent ones.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
+
+use super::config::BUILTIN_MASKS;
 
 /// Last labels that make a dotted name a host name for the `host` mask. Country codes need three
 /// labels (`mail.example.de`), so `setup.py` or `jquery.min` stay words; codes that are common
@@ -250,10 +253,21 @@ pub(super) fn builtin_mask(name: &str) -> Mask {
         ),
         _ => (r"-?[0-9]+(?:[.,][0-9]+)*", MaskKind::Number), // "num" (see `mask_numbers`)
     };
-    let re = RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()
-        .unwrap_or_else(|e| unreachable!("built-in mask {name} must compile: {e}"));
+    // Compiled once per process: every config that differs elsewhere (stop words, stemmer, custom
+    // masks) and every model loaded would otherwise pay the same few ms again. A clone shares
+    // the compiled program and gets its own match cache, so results and speed are unchanged.
+    static COMPILED: [OnceLock<Regex>; BUILTIN_MASKS.len()] =
+        [const { OnceLock::new() }; BUILTIN_MASKS.len()];
+    let build = || {
+        RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .build()
+            .unwrap_or_else(|e| unreachable!("built-in mask {name} must compile: {e}"))
+    };
+    let re = match BUILTIN_MASKS.iter().position(|n| *n == name) {
+        Some(i) => COMPILED[i].get_or_init(build).clone(),
+        None => build(),
+    };
     let prefilter: fn(&LineFlags) -> bool = match name {
         "url" => |f| f.colon && f.slash,
         "email" => |f| f.at && f.dot,

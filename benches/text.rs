@@ -13,6 +13,11 @@ fn bench(c: &mut Criterion) {
         let line = "Failed password for invalid user admin from 187.141.143.180 port 46364 ssh2";
         b.iter(|| p.tokens(std::hint::black_box(line)))
     });
+    g.bench_function("tokens/hangul_line", |b| {
+        // Particles, light and other verbs, a past tense merged into the stem, mixed tokens.
+        let line = "결제 서비스가 node-3에서 타임아웃으로 실패했고 DB 커넥션이 끊겨서 재시도했지만 응답이 없습니다";
+        b.iter(|| p.tokens(std::hint::black_box(line)))
+    });
     g.throughput(Throughput::Elements(lines.len() as u64));
     g.sample_size(10);
     for parallel in [false, true] {

@@ -162,13 +162,17 @@ impl Preprocessor {
             match raw {
                 Segment::Placeholder(p) => f(p),
                 Segment::Word(w) => {
-                    let mut w = w.trim_matches(|c| c == '_' || c == '.' || c == '\'' || c == ':');
-                    if self.compiled.korean && !w.is_ascii() && korean::applies(w) {
-                        w = korean::strip(w);
-                        if korean::is_stopword(w) {
+                    let w = w.trim_matches(|c| c == '_' || c == '.' || c == '\'' || c == ':');
+                    let normalised;
+                    let w = if self.compiled.korean && !w.is_ascii() && korean::applies(w) {
+                        normalised = korean::normalise(w);
+                        if korean::is_stopword(&normalised) {
                             continue;
                         }
-                    }
+                        &*normalised
+                    } else {
+                        w
+                    };
                     if w.is_empty() {
                         continue;
                     }

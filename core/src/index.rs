@@ -36,6 +36,7 @@ mod huge;
 mod kernels;
 mod metrics;
 mod persist;
+mod quant;
 mod search;
 mod sparse;
 mod text_index;
@@ -43,7 +44,7 @@ mod tune;
 mod update;
 
 #[allow(clippy::wildcard_imports)]
-use self::{filter::*, search::*, tune::*};
+use self::{filter::*, quant::Codes, search::*, tune::*};
 pub use filter::Filter;
 use graph::Graph;
 pub use metrics::IndexMetrics;
@@ -261,6 +262,8 @@ struct Store {
     keys: FxHashMap<Box<str>, u64>,
     /// The next number to try for a new key.
     next_key_id: u64,
+    /// Int8 codes of every node, kept while the tuning chooses the quantised scan.
+    codes: Option<Codes>,
 }
 
 impl Store {

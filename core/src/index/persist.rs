@@ -138,10 +138,10 @@ impl SimilarityIndex {
                     t.ef, t.at_nodes
                 )));
             }
+            // The tuner picks the quantised scan's width from `TUNE_RERANKS`, never with exact
+            // scans.
             Some(t)
-                if t.rerank
-                    > t.at_nodes
-                        .max(super::tune::TUNE_RERANKS[super::tune::TUNE_RERANKS.len() - 1])
+                if t.rerank > super::tune::TUNE_RERANKS[super::tune::TUNE_RERANKS.len() - 1]
                     || (t.rerank > 0 && t.exact) =>
             {
                 return Err(Error::Corrupt(format!(

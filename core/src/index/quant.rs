@@ -188,6 +188,7 @@ impl SimilarityIndex {
         if r == 0 || n == 0 {
             return Vec::new();
         }
+        let r = r.min(n);
         let stride = c.stride;
         let mut qc = vec![0i8; stride];
         let q_step = quantize(q, &mut qc);

@@ -1012,3 +1012,38 @@ fn quantised_recall_estimate_holds_on_fresh_queries() {
         "estimated {est}, measured {measured}"
     );
 }
+
+#[test]
+fn a_saved_quantised_tuning_out_of_range_is_refused() {
+    let d = 8;
+    let idx = quantised(
+        IndexConfig {
+            exact_below: 0,
+            m: 4,
+            ef_construction: 16,
+            ..IndexConfig::new(d)
+        },
+        &rand_vecs(400, d, 95),
+    );
+    let saved = serde_json::to_value(&idx).unwrap();
+    assert!(
+        saved["tuning"]["rerank"].as_u64().unwrap() > 0,
+        "{}",
+        saved["tuning"]
+    );
+    let load = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = saved.clone();
+        edit(&mut v);
+        serde_json::from_value::<SimilarityIndex>(v).map(|_| ())
+    };
+    assert!(load(&|_| ()).is_ok());
+    for edit in [
+        &(|v: &mut serde_json::Value| v["tuning"]["rerank"] = u64::MAX.into())
+            as &dyn Fn(&mut serde_json::Value),
+        &|v| v["tuning"]["rerank"] = 513.into(),
+        &|v| v["tuning"]["exact"] = true.into(),
+    ] {
+        let e = load(edit).unwrap_err().to_string();
+        assert!(e.contains("reranks"), "{e}");
+    }
+}

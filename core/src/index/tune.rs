@@ -82,7 +82,7 @@ impl SimilarityIndex {
         if r == 0 {
             0
         } else {
-            r.max(r * k / TUNE_K).max(k)
+            r.max(r.saturating_mul(k) / TUNE_K).max(k)
         }
     }
 

@@ -203,9 +203,10 @@ export interface IndexOptions {
    * Recall@10 the index aims for when it picks its own search breadth (default 0.95, in (0, 1]).
    * When the graph is built (and again each time the index has doubled), the index searches a
    * fixed sample of its own vectors at growing `ef` against exact answers and keeps the smallest
-   * `ef` whose measured recall reaches the target; when a search at that `ef` takes longer than
-   * an exact scan (timed on a few sample queries), searches scan exactly instead. The estimate
-   * is reported by `SimilarityIndex::estimated_recall`. `None` searches with `ef_search` as
+   * `ef` whose measured recall reaches the target, and measures a scan of int8 codes with an
+   * exact rerank the same way; of the graph, that scan (when they reach the target) and an
+   * exact scan, searches use the fastest (timed on a few sample queries). The estimate is
+   * reported by `SimilarityIndex::estimated_recall`. `None` searches with `ef_search` as
    * given.
    */
   targetRecall?: number | null

@@ -36,6 +36,7 @@ mod huge;
 mod kernels;
 mod metrics;
 mod persist;
+mod quant;
 mod search;
 mod sparse;
 mod text_index;
@@ -43,7 +44,7 @@ mod tune;
 mod update;
 
 #[allow(clippy::wildcard_imports)]
-use self::{filter::*, search::*, tune::*};
+use self::{filter::*, quant::Codes, search::*, tune::*};
 pub use filter::Filter;
 use graph::Graph;
 pub use metrics::IndexMetrics;
@@ -109,9 +110,10 @@ pub struct IndexConfig {
     /// Recall@10 the index aims for when it picks its own search breadth (default 0.95, in (0, 1]).
     /// When the graph is built (and again each time the index has doubled), the index searches a
     /// fixed sample of its own vectors at growing `ef` against exact answers and keeps the smallest
-    /// `ef` whose measured recall reaches the target; when a search at that `ef` takes longer than
-    /// an exact scan (timed on a few sample queries), searches scan exactly instead. The estimate
-    /// is reported by [`SimilarityIndex::estimated_recall`]. `None` searches with `ef_search` as
+    /// `ef` whose measured recall reaches the target, and measures a scan of int8 codes with an
+    /// exact rerank the same way; of the graph, that scan (when they reach the target) and an
+    /// exact scan, searches use the fastest (timed on a few sample queries). The estimate is
+    /// reported by [`SimilarityIndex::estimated_recall`]. `None` searches with `ef_search` as
     /// given.
     pub target_recall: Option<f32>,
     /// Below this many distinct vectors no graph is built and every search is an exact scan
@@ -261,6 +263,8 @@ struct Store {
     keys: FxHashMap<Box<str>, u64>,
     /// The next number to try for a new key.
     next_key_id: u64,
+    /// Int8 codes of every node, kept while the tuning chooses the quantised scan.
+    codes: Option<Codes>,
 }
 
 impl Store {

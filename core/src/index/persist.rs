@@ -44,6 +44,7 @@ impl SimilarityIndex {
                     ef: t.ef,
                     recall: t.recall,
                     exact: t.exact,
+                    rerank: t.rerank,
                     at_nodes: t.at_nodes,
                 }
             }),
@@ -137,10 +138,28 @@ impl SimilarityIndex {
                     t.ef, t.at_nodes
                 )));
             }
+            // The tuner picks the quantised scan's width from `TUNE_RERANKS`, never with exact
+            // scans.
+            Some(t)
+                if t.rerank > super::tune::TUNE_RERANKS[super::tune::TUNE_RERANKS.len() - 1]
+                    || (t.rerank > 0 && t.exact) =>
+            {
+                return Err(Error::Corrupt(format!(
+                    "the saved search tuning reranks {} candidates at {} nodes{}",
+                    t.rerank,
+                    t.at_nodes,
+                    if t.exact {
+                        " while scanning exactly"
+                    } else {
+                        ""
+                    }
+                )));
+            }
             t => t.map(|t| Tuning {
                 ef: t.ef,
                 recall: t.recall,
                 exact: t.exact,
+                rerank: t.rerank,
                 at_nodes: t.at_nodes,
             }),
         };
@@ -179,7 +198,15 @@ pub(super) struct SavedTuning {
     ef: usize,
     recall: f32,
     exact: bool,
+    /// Candidates of the quantised scan (absent when not chosen, and in files written before
+    /// it existed). Its codes are not saved: a load rebuilds them in one pass over the vectors.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    rerank: usize,
     at_nodes: usize,
+}
+
+fn is_zero(x: &usize) -> bool {
+    *x == 0
 }
 
 impl Serialize for SimilarityIndex {

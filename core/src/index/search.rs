@@ -152,7 +152,7 @@ impl SimilarityIndex {
             (_, Some(a)) if a.nodes.is_empty() => Vec::new(),
             (Some(gs), Some(a))
                 if !opts.exact
-                    && (opts.ef.is_some() || !self.tuned().exact)
+                    && (opts.ef.is_some() || self.walks_by_default())
                     && !self.selective(a, s) =>
             {
                 // A looser filter: walk the graph with a wider beam, scaled by how few pass.
@@ -167,7 +167,15 @@ impl SimilarityIndex {
                 )
             }
             (_, Some(a)) => self.exact_nodes(s, q, k_nodes, Some(&a.nodes)),
-            (Some(gs), None) if !opts.exact && (opts.ef.is_some() || !self.tuned().exact) => {
+            (Some(_), None)
+                if !opts.exact && opts.ef.is_none() && self.default_rerank(k_nodes) > 0 =>
+            {
+                match &s.codes {
+                    Some(c) => self.quant_nodes(s, c, q, k_nodes, self.default_rerank(k_nodes)),
+                    None => self.exact_nodes(s, q, k_nodes, None),
+                }
+            }
+            (Some(gs), None) if !opts.exact && (opts.ef.is_some() || self.walks_by_default()) => {
                 self.graph_nodes(gs, s, q, k_nodes, ef, live)
             }
             (_, None) => self.exact_nodes(s, q, k_nodes, None),

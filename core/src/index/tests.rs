@@ -733,3 +733,317 @@ fn a_loaded_file_searches_the_same_every_time() {
         }
     }
 }
+
+/// An index whose tuner is made to choose the quantised scan (when some rung meets the target)
+/// whatever the timings say.
+fn quantised(config: IndexConfig, v: &[f32]) -> SimilarityIndex {
+    let idx = SimilarityIndex::new(config).unwrap();
+    let n = v.len() / idx.dim();
+    FORCE_MODE.with(|f| f.set(Some(1)));
+    let added = idx.add(&ids(n), v, None);
+    FORCE_MODE.with(|f| f.set(None));
+    added.unwrap();
+    idx
+}
+
+/// Every live node's exact key for `q`, by node (what the exact scan computes).
+fn exact_keys(idx: &SimilarityIndex, q: &[f32]) -> FxHashMap<u32, u32> {
+    let s = idx.read().unwrap();
+    let q = idx.prepare(q, String::new).unwrap();
+    idx.exact_nodes(&s, &q, s.n_nodes(), None)
+        .into_iter()
+        .map(|sc| (sc.node, sc.key.to_bits()))
+        .collect()
+}
+
+/// Default searches (the quantised scan) against exact ones: each returned score has the exact
+/// scan's bits for that vector, rank by rank the scores equal the exact top k's, and ids agree
+/// wherever scores do not tie. Returns how many queries found the exact top k.
+fn check_against_exact(idx: &SimilarityIndex, queries: &[f32], k: usize) -> usize {
+    let d = idx.dim();
+    let got = idx.search(queries, k, &SearchOptions::default()).unwrap();
+    let want = idx
+        .search(
+            queries,
+            k,
+            &SearchOptions {
+                exact: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut same = 0;
+    for ((q, g), w) in queries.chunks(d).zip(&got).zip(&want) {
+        let keys = exact_keys(idx, q);
+        let s = idx.read().unwrap();
+        for h in g {
+            let node = s.items[&h.id].node;
+            assert_eq!(
+                idx.score_of_key(f32::from_bits(keys[&node])).to_bits(),
+                h.score.to_bits(),
+                "score of id {} is not the exact one",
+                h.id
+            );
+        }
+        assert_eq!(g.len(), w.len());
+        let bits = |r: &[Hit]| r.iter().map(|h| h.score.to_bits()).collect::<Vec<_>>();
+        if bits(g) == bits(w) {
+            same += 1;
+            // The last rank may tie with a vector outside the list.
+            let last = w.last().map(|h| h.score);
+            for (i, (a, b)) in g.iter().zip(w).enumerate() {
+                let tied =
+                    w.iter().filter(|h| h.score == b.score).count() > 1 || Some(b.score) == last;
+                assert!(tied || a.id == b.id, "ids differ at rank {i} without a tie");
+            }
+        }
+    }
+    same
+}
+
+#[test]
+fn quantised_scan_returns_the_exact_top_k_with_exact_scores() {
+    for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+        // 40 dims: the codes are padded to 64 per row.
+        let (n, d) = (1500, 40);
+        let idx = quantised(
+            IndexConfig {
+                metric,
+                exact_below: 0,
+                m: 8,
+                ef_construction: 32,
+                ..IndexConfig::new(d)
+            },
+            &rand_vecs(n, d, 71),
+        );
+        let t = idx.tuned();
+        assert!(t.rerank > 0, "{metric:?}: no rung met the target: {t:?}");
+        assert_eq!(idx.effective_ef(), 0);
+        assert_eq!(idx.estimated_recall(), Some(t.recall));
+        assert!(t.recall >= 0.95, "{metric:?} {t:?}");
+        assert_eq!(
+            idx.code_bytes(),
+            n * 64 + n * 4 * (1 + usize::from(metric == Metric::L2))
+        );
+        let queries = rand_vecs(60, d, 72);
+        let same = check_against_exact(&idx, &queries, 10);
+        assert!(
+            same >= 57,
+            "{metric:?}: exact top 10 on {same} of 60 queries"
+        );
+        // Reranking every vector is the exact search, ids and all.
+        idx.set_tuning(Tuning { rerank: n, ..t }).unwrap();
+        assert_eq!(check_against_exact(&idx, &queries, 10), 60, "{metric:?}");
+        for k in [1, 3, 25] {
+            assert_eq!(
+                check_against_exact(&idx, &queries[..20 * d], k),
+                20,
+                "{metric:?} {k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn quantised_scan_handles_exact_ties() {
+    // Components in {-2, .., 2} and a query of ones: inner products are small integers, so
+    // hundreds of vectors tie exactly, while their codes (one scale per vector) differ.
+    let (n, d) = (2000, 24);
+    let mut x = 0x7135_u64;
+    let v: Vec<f32> = (0..n * d)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((x >> 33) % 5) as f32 - 2.0
+        })
+        .collect();
+    let idx = quantised(
+        IndexConfig {
+            metric: Metric::Dot,
+            exact_below: 0,
+            m: 8,
+            ef_construction: 32,
+            ..IndexConfig::new(d)
+        },
+        &v,
+    );
+    let t = idx.tuned();
+    assert!(t.rerank > 0, "{t:?}");
+    let queries: Vec<f32> = (0..4 * d).map(|i| [1.0, -1.0, 0.5, 2.0][i / d]).collect();
+    // Scores equal rank by rank (ties broken alike or not, the scores are the exact ones).
+    assert_eq!(check_against_exact(&idx, &queries, 10), 4);
+    // With every vector a candidate, ties break as in the exact scan: by stored order.
+    idx.set_tuning(Tuning { rerank: n, ..t }).unwrap();
+    let got = idx.search(&queries, 10, &SearchOptions::default()).unwrap();
+    let want = idx
+        .search(
+            &queries,
+            10,
+            &SearchOptions {
+                exact: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn quantised_scan_survives_save_load_add_remove_and_compact() {
+    let (n, d) = (1500, 64);
+    let v = rand_vecs(n, d, 81);
+    let idx = quantised(
+        IndexConfig {
+            exact_below: 0,
+            m: 8,
+            ef_construction: 32,
+            ..IndexConfig::new(d)
+        },
+        &v,
+    );
+    let t = idx.tuned();
+    assert!(t.rerank > 0, "{t:?}");
+    let queries = rand_vecs(30, d, 82);
+    let before = idx.search(&queries, 10, &SearchOptions::default()).unwrap();
+    // The tuning is saved, the codes rebuilt: the same answers.
+    let back = SimilarityIndex::from_bytes(&idx.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.tuned(), t);
+    assert_eq!(back.code_bytes(), idx.code_bytes());
+    assert_eq!(
+        back.search(&queries, 10, &SearchOptions::default())
+            .unwrap(),
+        before
+    );
+    // Added vectors get codes (fewer than double: no retuning), and are found.
+    let extra = rand_vecs(500, d, 83);
+    let new_ids: Vec<u64> = (10_000..10_500).collect();
+    back.add(&new_ids, &extra, None).unwrap();
+    assert_eq!(back.tuned(), t);
+    for (i, q) in extra.chunks(d).enumerate().step_by(50) {
+        let h = back.search_one(q, 1, &SearchOptions::default()).unwrap();
+        assert_eq!(h[0].id, new_ids[i]);
+    }
+    assert!(check_against_exact(&back, &queries, 10) >= 28);
+    // Removed ids never come back; the scan skips their nodes.
+    let gone: Vec<u64> = (0..1500).step_by(3).collect();
+    back.remove(&gone).unwrap();
+    let hits = back
+        .search(&queries, 10, &SearchOptions::default())
+        .unwrap();
+    assert!(
+        hits.iter()
+            .flatten()
+            .all(|h| h.id % 3 != 0 || h.id >= 10_000)
+    );
+    assert!(hits.iter().all(|r| r.len() == 10));
+    assert!(check_against_exact(&back, &queries, 10) >= 28);
+    // Filters scan exactly; a search that passes `ef` walks the graph; `exact` scans.
+    let f = SearchOptions {
+        filter: Some(Filter::Ids {
+            ids: (0..1500).filter(|i| i % 3 != 0).collect(),
+        }),
+        ..Default::default()
+    };
+    let exact_f = SearchOptions {
+        exact: true,
+        ..f.clone()
+    };
+    assert_eq!(
+        back.search(&queries, 10, &f).unwrap(),
+        back.search(&queries, 10, &exact_f).unwrap()
+    );
+    // Compact re-tunes (forced to the quantised scan again) and rebuilds the codes.
+    FORCE_MODE.with(|f| f.set(Some(1)));
+    let compacted = back.compact();
+    FORCE_MODE.with(|f| f.set(None));
+    compacted.unwrap();
+    assert!(back.tuned().rerank > 0);
+    assert_eq!(back.code_bytes(), (n - gone.len() + 500) * (64 + 4));
+    assert!(check_against_exact(&back, &queries, 10) >= 28);
+    // Not chosen: no codes kept.
+    FORCE_MODE.with(|f| f.set(Some(0)));
+    let compacted = back.compact();
+    FORCE_MODE.with(|f| f.set(None));
+    compacted.unwrap();
+    assert!(back.tuned().exact);
+    assert_eq!(back.code_bytes(), 0);
+}
+
+#[test]
+fn quantised_recall_estimate_holds_on_fresh_queries() {
+    // The recall the tuner reports for the quantised scan is measured as for the graph, and
+    // fresh queries (not in the sample) reach about as much.
+    let (n, d) = (3000, 64);
+    let idx = quantised(
+        IndexConfig {
+            exact_below: 0,
+            m: 8,
+            ef_construction: 32,
+            ..IndexConfig::new(d)
+        },
+        &rand_vecs(n, d, 91),
+    );
+    let t = idx.tuned();
+    assert!(t.rerank > 0, "{t:?}");
+    let est = idx.estimated_recall().unwrap();
+    let queries = rand_vecs(200, d, 92);
+    let exact = idx
+        .search(
+            &queries,
+            10,
+            &SearchOptions {
+                exact: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let got = idx.search(&queries, 10, &SearchOptions::default()).unwrap();
+    let mut found = 0;
+    for (g, e) in got.iter().zip(&exact) {
+        let kth = e[9].score;
+        found += g.iter().filter(|h| h.score >= kth - 1e-6).count();
+    }
+    let measured = found as f32 / 2000.0;
+    eprintln!(
+        "rerank {}: estimated {est:.3}, fresh queries {measured:.3}",
+        t.rerank
+    );
+    assert!(
+        est >= 0.95 && measured >= 0.93,
+        "estimated {est}, measured {measured}"
+    );
+}
+
+#[test]
+fn a_saved_quantised_tuning_out_of_range_is_refused() {
+    let d = 8;
+    let idx = quantised(
+        IndexConfig {
+            exact_below: 0,
+            m: 4,
+            ef_construction: 16,
+            ..IndexConfig::new(d)
+        },
+        &rand_vecs(400, d, 95),
+    );
+    let saved = serde_json::to_value(&idx).unwrap();
+    assert!(
+        saved["tuning"]["rerank"].as_u64().unwrap() > 0,
+        "{}",
+        saved["tuning"]
+    );
+    let load = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = saved.clone();
+        edit(&mut v);
+        serde_json::from_value::<SimilarityIndex>(v).map(|_| ())
+    };
+    assert!(load(&|_| ()).is_ok());
+    for edit in [
+        &(|v: &mut serde_json::Value| v["tuning"]["rerank"] = u64::MAX.into())
+            as &dyn Fn(&mut serde_json::Value),
+        &|v| v["tuning"]["rerank"] = 513.into(),
+        &|v| v["tuning"]["exact"] = true.into(),
+    ] {
+        let e = load(edit).unwrap_err().to_string();
+        assert!(e.contains("reranks"), "{e}");
+    }
+}

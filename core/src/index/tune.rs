@@ -12,6 +12,9 @@ pub(super) struct Tuning {
     pub(super) recall: f32,
     /// Searches scan exactly: the graph would need about as much work for the target.
     pub(super) exact: bool,
+    /// Searches scan int8 codes for this many candidates at k = 10 and rerank them exactly
+    /// (0: not chosen). `recall` is then the one measured for this scan.
+    pub(super) rerank: usize,
     /// Live vectors when tuned (tuned again once the index has doubled).
     pub(super) at_nodes: usize,
 }
@@ -25,25 +28,31 @@ pub(super) const TUNE_EFS: [usize; 22] = [
     10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512, 768, 1024, 1536,
     2048,
 ];
+/// Candidates reranked by the quantised scan, tried smallest first (clipped to a quarter of the
+/// index: past that the rerank costs about what the codes saved).
+pub(super) const TUNE_RERANKS: [usize; 16] = [
+    12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 384, 512,
+];
 
 impl SimilarityIndex {
     /// Recall@10 the default search is estimated to reach: 1.0 while searches scan exactly
     /// (no graph yet, or exact scans chosen for `target_recall`), else the recall measured on a
-    /// sample of the index's own vectors at [`effective_ef`](Self::effective_ef). `None` when
-    /// `target_recall` is `None` and a graph is searched (nothing was measured).
+    /// sample of the index's own vectors at [`effective_ef`](Self::effective_ef), or for the
+    /// quantised scan when that was chosen. `None` when `target_recall` is `None` and a graph is
+    /// searched (nothing was measured).
     pub fn estimated_recall(&self) -> Option<f32> {
         let t = self.tuned();
         if !self.has_graph() || t.exact {
             return Some(1.0);
         }
-        (t.ef > 0).then_some(t.recall)
+        (t.ef > 0 || t.rerank > 0).then_some(t.recall)
     }
 
     /// The `ef` a search with k = 10 uses when it passes none: the tuned value under
-    /// `target_recall`, else `ef_search`; 0 while searches scan exactly.
+    /// `target_recall`, else `ef_search`; 0 while searches scan (exactly, or the quantised scan).
     pub fn effective_ef(&self) -> usize {
         let t = self.tuned();
-        if !self.has_graph() || t.exact {
+        if !self.has_graph() || t.exact || t.rerank > 0 {
             0
         } else if t.ef > 0 {
             t.ef
@@ -57,6 +66,24 @@ impl SimilarityIndex {
             .read_or(poisoned)
             .map(|t| *t)
             .unwrap_or_default()
+    }
+
+    /// Whether a search that names no `ef` walks the graph (else it scans: exactly, or the
+    /// quantised scan when unfiltered).
+    pub(super) fn walks_by_default(&self) -> bool {
+        let t = self.tuned();
+        !t.exact && t.rerank == 0
+    }
+
+    /// Candidates the quantised scan reranks for a search of `k` (0: not chosen); like the
+    /// graph's breadth it scales with `k` past 10.
+    pub(super) fn default_rerank(&self, k: usize) -> usize {
+        let r = self.tuned().rerank;
+        if r == 0 {
+            0
+        } else {
+            r.max(r.saturating_mul(k) / TUNE_K).max(k)
+        }
     }
 
     /// The default `ef` for a search of `k`: the tuned breadth scales with `k` past 10.
@@ -161,6 +188,7 @@ impl SimilarityIndex {
                 ef,
                 recall: recall(stored).min(recall(between)),
                 exact: false,
+                rerank: 0,
                 at_nodes: n,
             }
         };
@@ -195,44 +223,132 @@ impl SimilarityIndex {
             }
         }
         chosen.at_nodes = n;
-        if chosen.ef > 0 && chosen.recall >= target {
-            // The beam meets the target, but on large or high-dimensional data a wide beam's
-            // random reads can cost more than one contiguous scan of every vector (measured:
-            // 100,000 x 128 at ef = 1536 ran at a third of an exact scan's speed, while 20,000
-            // x 128 at ef = 384 ran at twice its speed). No fixed ratio fits both, so time the
-            // two on this machine, one query at a time, best of two rounds each.
+        let graph_ok = chosen.ef > 0 && chosen.recall >= target;
+        let built;
+        let codes = match &s.codes {
+            Some(c) if c.len() == s.n_nodes() => c,
+            _ => {
+                built = Codes::build(&s.vectors, d, self.config.metric == Metric::L2);
+                &built
+            }
+        };
+        let quant = self.tune_rerank(s, codes, &queries, &kth, target);
+        if graph_ok || quant.is_some() {
+            // Each mode meets the target; which is fastest depends on the machine: on large or
+            // high-dimensional data a wide beam's random reads can cost more than one
+            // contiguous scan of every vector (measured: 100,000 x 128 at ef = 1536 ran at a
+            // third of an exact scan's speed, while 20,000 x 128 at ef = 384 ran at twice its
+            // speed). No fixed ratio fits, so time them on this machine, one query at a time,
+            // best of two rounds each, the rounds interleaved so that a change of load hits
+            // every mode alike.
             let probe: Vec<&[f32]> = queries.iter().take(32).map(|(q, _)| q.as_slice()).collect();
             let time = |f: &dyn Fn(&[f32])| {
-                (0..2)
-                    .map(|_| {
-                        let t = std::time::Instant::now();
-                        probe.iter().for_each(|q| f(q));
-                        t.elapsed()
-                    })
-                    .min()
-                    .unwrap_or_default()
+                let t = std::time::Instant::now();
+                probe.iter().for_each(|q| f(q));
+                t.elapsed()
             };
-            let graph = time(&|q| {
-                std::hint::black_box(self.graph_nodes(g, s, q, TUNE_K, chosen.ef, mask.as_deref()));
-            });
-            let scan = time(&|q| {
-                std::hint::black_box(self.exact_nodes(s, q, TUNE_K, None));
-            });
-            if scan <= graph {
-                chosen.exact = true;
+            let mut best = [std::time::Duration::MAX; 3];
+            for _ in 0..2 {
+                best[0] = best[0].min(time(&|q| {
+                    std::hint::black_box(self.exact_nodes(s, q, TUNE_K, None));
+                }));
+                if let Some((r, _)) = quant {
+                    best[1] = best[1].min(time(&|q| {
+                        std::hint::black_box(self.quant_nodes(s, codes, q, TUNE_K, r));
+                    }));
+                }
+                if graph_ok {
+                    best[2] = best[2].min(time(&|q| {
+                        std::hint::black_box(self.graph_nodes(
+                            g,
+                            s,
+                            q,
+                            TUNE_K,
+                            chosen.ef,
+                            mask.as_deref(),
+                        ));
+                    }));
+                }
+            }
+            // Ties go to the exact scan, then to the quantised one (exact scores either way).
+            let fastest = (0..3).fold(0, |b, i| if best[i] < best[b] { i } else { b });
+            #[cfg(test)]
+            let fastest = FORCE_MODE.with(|f| f.get()).unwrap_or(fastest);
+            match fastest {
+                1 => {
+                    if let Some((r, recall)) = quant {
+                        chosen.rerank = r;
+                        chosen.recall = recall;
+                    }
+                }
+                2 => {}
+                _ => chosen.exact = true,
             }
         }
-        if chosen.ef == 0 || chosen.recall < target || chosen.exact {
+        if chosen.rerank == 0 && (chosen.ef == 0 || chosen.recall < target || chosen.exact) {
             chosen.exact = true;
             chosen.recall = 1.0;
         }
         chosen
     }
 
+    /// The fewest candidates the quantised scan must rerank to meet `target` on the sample
+    /// queries, and the recall measured there (ties and the left-out node counted as for the
+    /// graph); `None` when no rung meets it. One scan of the codes per query finds the
+    /// candidates of the widest rung; a narrower rung's are a prefix of them.
+    fn tune_rerank(
+        &self,
+        s: &Store,
+        codes: &Codes,
+        queries: &[(Vec<f32>, Option<u32>)],
+        kth: &[f32],
+        target: f32,
+    ) -> Option<(usize, f32)> {
+        let rungs: Vec<usize> = TUNE_RERANKS
+            .iter()
+            .copied()
+            .filter(|&r| r <= s.live_nodes / 4)
+            .collect();
+        let widest = *rungs.last()?;
+        let idx: Vec<usize> = (0..queries.len()).collect();
+        let cands = parallel::map(&idx, |&i| {
+            self.quant_candidates(s, codes, &queries[i].0, widest)
+        });
+        let half = queries.len() / 2;
+        let per_set = (half * TUNE_K) as f32;
+        for r in rungs {
+            let hits = parallel::map(&idx, |&i| {
+                let (q, skip) = &queries[i];
+                let k = kth[i];
+                let c = &cands[i][..r.min(cands[i].len())];
+                self.rerank(s, q, c, TUNE_K + 1)
+                    .into_iter()
+                    .filter(|sc| Some(sc.node) != *skip)
+                    .take(TUNE_K)
+                    .filter(|sc| sc.key <= k + 1e-6 * k.abs().max(1.0))
+                    .count()
+            });
+            let (stored, between) = hits.split_at(half);
+            let recall = |h: &[usize]| h.iter().sum::<usize>() as f32 / per_set;
+            let recall = recall(stored).min(recall(between));
+            if recall >= target {
+                return Some((r, recall));
+            }
+        }
+        None
+    }
+
     pub(super) fn set_tuning(&self, t: Tuning) -> Result<()> {
         *self.tuning.write_or(poisoned)? = t;
         Ok(())
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests pin the timed choice (0 exact scan, 1 quantised scan, 2 graph) when that mode
+    /// meets the target, so that they do not depend on the machine's speed.
+    pub(super) static FORCE_MODE: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
 /// A standard normal draw (Box-Muller on a splitmix64 stream; deterministic for a seed).

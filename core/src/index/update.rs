@@ -188,6 +188,9 @@ impl SimilarityIndex {
                     None => {
                         let n = s.n_nodes() as u32;
                         s.vectors.extend_from_slice(row);
+                        if let Some(c) = s.codes.as_mut() {
+                            c.push(row);
+                        }
                         s.node_ids.push(Vec::new());
                         s.by_hash.entry(h).or_default().push(n);
                         s.live_nodes += 1;
@@ -225,19 +228,25 @@ impl SimilarityIndex {
                 g.reserve(s.n_nodes());
             }
             let g = self.graph.read_or(poisoned)?;
+            let mut retuned = None;
             if let Some(g) = g.as_ref() {
                 // Tombstones stay in the graph: an add of the same vector may revive them.
                 g.insert_range(&s.vectors, first_new..s.n_nodes(), parallel::parallelism());
                 if s.live_nodes >= self.tuned().at_nodes.saturating_mul(2) {
-                    self.set_tuning(self.tune(&s, g))?;
+                    retuned = Some(self.tune(&s, g));
                 }
+            }
+            drop(g);
+            drop(s);
+            if let Some(t) = retuned {
+                self.apply_tuning(t)?;
             }
         } else if s.live_nodes >= self.config.exact_below.max(1) {
             // Build off-lock: searches keep scanning exactly until the whole graph is ready.
             let g = self.build_graph(&s, parallel::parallelism());
             let t = self.tune(&s, &g);
             drop(s);
-            self.set_tuning(t)?;
+            self.apply_tuning(t)?;
             *self.graph.write_or(poisoned)? = Some(g);
         }
         Ok(())
@@ -264,7 +273,7 @@ impl SimilarityIndex {
         let g = self.build_graph(&s, false);
         let t = saved.unwrap_or_else(|| self.tune(&s, &g));
         drop(s);
-        self.set_tuning(t)?;
+        self.apply_tuning(t)?;
         *self.graph.write_or(poisoned)? = Some(g);
         Ok(())
     }
@@ -355,6 +364,16 @@ impl SimilarityIndex {
                 .map_or(Tuning::default(), |g| self.tune(&fresh, g));
             (fresh, graph, tuning)
         };
+        // Searches see the new tuning with the old store for a moment: codes, when chosen,
+        // come with the fresh store; until then a search that finds none scans exactly.
+        let mut fresh = fresh;
+        if tuning.rerank > 0 {
+            fresh.codes = Some(Codes::build(
+                &fresh.vectors,
+                self.config.dim,
+                self.config.metric == Metric::L2,
+            ));
+        }
         self.set_tuning(tuning)?;
         let mut s = self.write()?;
         *s = fresh;

@@ -13,7 +13,8 @@
              + flush (timed: read + push + flush); the 80% goal is judged on this row
   rust-memory   the core's push_batch alone on the same events, already in memory (from a TSV
              copy; the read is NOT timed)
-             (both: examples/arrow_baseline.rs, `cargo build --release --example arrow_baseline`)
+             (both: examples/arrow_baseline.rs; `cargo build --release -p faultlens-suite --features
+             parquet-bench --example arrow_baseline`)
 
 The events are bench_window.py's stream (Loghub keys, Zipf, out of order, 0.05% late, bursts),
 written once to Parquet (timestamp_ms int64 + service/route/error_code strings, snappy, row groups

@@ -70,6 +70,7 @@ check:
 	@# (which napi build copies into index.d.ts). Stale ones fail here; `make options` rewrites them.
 	cargo clippy -p faultlens-suite --features schema --example gen_schema --locked -- -D warnings
 	cargo run -q -p faultlens-suite --features schema --example gen_schema --locked -- --check
+	cargo clippy -p faultlens-suite --features parquet-bench --example arrow_baseline --locked -- -D warnings
 	python3 scripts/gen_option_types.py --check
 	@echo "make check: format, clippy, docs and dependencies are clean"
 

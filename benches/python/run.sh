@@ -21,7 +21,7 @@ fi
 if [ "${1:-}" = arrow ]; then
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q pyarrow polars ./bindings-python
-    cargo build --release --example arrow_baseline
+    cargo build --release -p faultlens-suite --features parquet-bench --example arrow_baseline
     "$VENV/bin/python" benches/python/bench_arrow_window.py --events "${EVENTS:-3000000}" --json build/bench-arrow-window.json
     exec "$VENV/bin/python" benches/python/bench_arrow_batch.py --lines "${LINES:-200000}" --json build/bench-arrow-batch.json
 fi

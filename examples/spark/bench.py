@@ -222,6 +222,8 @@ def bench(spark, table: pa.Table, clf, a, work: str) -> dict:
     print("bench accuracy on the untrained lines: " + ", ".join(f"{k} {v:.4f}" for k, v in acc.items()))
     for key, what in (("sklearn same", "same job"), ("sklearn bare", "without preprocessing (not the same job)")):
         if "faultlens" in results and key in results:
-            print(f"bench faultlens / scikit-learn {what} = {results['faultlens']['rate'] / results[key]['rate']:.1f}x")
+            cpu = {k: results[k]["jvm_cpu"] + results[k]["py_cpu"] for k in ("faultlens", key)}
+            print(f"bench faultlens / scikit-learn {what} = {results['faultlens']['rate'] / results[key]['rate']:.1f}x "
+                  f"(CPU per line: {cpu[key] / cpu['faultlens']:.1f}x)")
     faultlens.set_parallelism(True)
     return {"spark": results, "local": local, "accuracy": acc}

@@ -3,6 +3,7 @@
 
     python run_example.py [--lines 20000] [--parts 4] [--work DIR]
     python run_example.py --bench --lines 1000000   # + throughput vs scikit-learn in a pandas UDF
+                                                    # (bench.py; needs scikit-learn and nltk)
 
 Checks (each prints ok/FAIL; the last line is "N passed, N failed"):
   1. mapInArrow classify + resolve == single process, line for line (labels, solutions, methods,
@@ -68,7 +69,7 @@ def main() -> int:
     ap.add_argument("--bench", action="store_true", help="after the checks, the throughput comparison (bench.py)")
     ap.add_argument("--bench-only", action="store_true", help="the comparison without the checks")
     ap.add_argument("--jobs", default="identity,faultlens,sklearn same,sklearn bare", help="bench: Spark jobs to time")
-    ap.add_argument("--repeat", type=int, default=2, help="bench: runs per job (the best is kept)")
+    ap.add_argument("--repeat", type=int, default=3, help="bench: runs per job (the best is kept)")
     ap.add_argument("--local-lines", type=int, default=50_000, help="bench: lines timed outside Spark")
     ap.add_argument("--bench-parts", type=int, default=2, help="bench: partitions (one per core by default)")
     ap.add_argument("--bench-source", choices=("parquet", "cache"), default="cache",

@@ -157,7 +157,9 @@ def bench(spark, table: pa.Table, clf, a, work: str) -> dict:
         if not os.path.exists(path):
             _write_parts(table.select(["text"]), path, parts)
         frames[parts] = spark.read.parquet(path)
-        assert frames[parts].rdd.getNumPartitions() == parts
+        got = frames[parts].rdd.getNumPartitions()
+        if got != parts:
+            raise RuntimeError(f"{path}: Spark made {got} partitions of {parts} files")
     df = frames[a.bench_parts]
 
     jobs = {

@@ -1,14 +1,15 @@
 """Throughput of one classify job in Spark: faultlens in `mapInArrow` against scikit-learn in a
 pandas UDF, and where the time goes. Run through `run_example.py --bench` / `--bench-only`.
 
-Every Spark job reads the same lines from Parquet, one file per partition, one partition per
-core by default (`--bench-parts`): a PySpark worker runs `gc.collect()` after every task, 40-100 ms
-once scikit-learn or pandas is imported, so small partitions measure that rather than the model
-(large jobs' 128 MB splits amortise it the same way). Each job writes its label column to Spark's
-`noop` sink; best of `--repeat` runs. Per job,
-besides the wall time: the CPU seconds of the JVM (reading the lines, Arrow to and from the Python
-workers, the sink) and of the Python worker processes (read from /proc), and inside the workers
-the thread CPU of the model call and of building the output (Spark accumulators).
+Every Spark job reads the same lines (written as one Parquet file per partition, then cached
+unless `--bench-source parquet`), one partition per core by default (`--bench-parts`): a PySpark
+worker runs `gc.collect()` after every task, 80-95 ms once scikit-learn and pandas are imported,
+so small partitions measure that rather than the model (large jobs' 128 MB splits amortise it the
+same way). Arrow batches of `--bench-batch` lines; each job writes its label column to Spark's
+`noop` sink; best of `--repeat` runs. Per job, besides the wall time: the CPU seconds of the JVM
+(reading the lines, Arrow to and from the Python workers, the sink) and of the Python worker
+processes (read from /proc), and inside the workers the thread CPU of the model call and of
+building the output (Spark accumulators).
 
 Outside Spark, in this process on one core, the same calls on the same lines in batches of the
 same size: what Spark adds is the difference.

@@ -50,14 +50,15 @@ def _load(bc):
 def classify_batches(bc):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         clf, resolver = _load(bc)
+        # Labels are taken from an Arrow array of the classes by index: no Python str per line.
+        classes = pa.array(clf.classes_, pa.string())
         for b in batches:
             text = b.column("text")
             proba = clf.predict_proba(text)
             res = resolver.resolve_batch(text, output="record_batch")
-            classes = clf.classes_
             yield pa.record_batch({
                 "seq": b.column("seq"),
-                "label": pa.array(classes[proba.argmax(axis=1)] if len(proba) else [], pa.string()),
+                "label": classes.take(proba.argmax(axis=1)) if len(proba) else pa.array([], pa.string()),
                 "solution": res.column("solution"),
                 "method": res.column("method"),
                 "confidence": res.column("confidence"),

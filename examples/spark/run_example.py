@@ -3,6 +3,7 @@
 
     python run_example.py [--lines 20000] [--parts 4] [--work DIR]
     python run_example.py --bench --lines 1000000   # + throughput vs scikit-learn in a pandas UDF
+                                                    # (bench.py; needs scikit-learn and nltk)
 
 Checks (each prints ok/FAIL; the last line is "N passed, N failed"):
   1. mapInArrow classify + resolve == single process, line for line (labels, solutions, methods,
@@ -65,8 +66,17 @@ def main() -> int:
     ap.add_argument("--parts", type=int, default=4)
     ap.add_argument("--work", default=None)
     ap.add_argument("--loghub", default=None, help="Loghub samples folder (default: the test fixtures)")
-    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--bench", action="store_true", help="after the checks, the throughput comparison (bench.py)")
     ap.add_argument("--bench-only", action="store_true", help="the comparison without the checks")
+    ap.add_argument("--jobs", default="identity,faultlens,sklearn same,sklearn bare", help="bench: Spark jobs to time")
+    ap.add_argument("--repeat", type=int, default=3, help="bench: runs per job (the best is kept)")
+    ap.add_argument("--local-lines", type=int, default=50_000, help="bench: lines timed outside Spark")
+    ap.add_argument("--bench-parts", type=int, default=2, help="bench: partitions (one per core by default)")
+    ap.add_argument("--bench-source", choices=("parquet", "cache"), default="cache",
+                    help="bench: read the lines from Parquet each run, or from a cached DataFrame")
+    ap.add_argument("--bench-batch", type=int, default=10_000,
+                    help="bench: spark.sql.execution.arrow.maxRecordsPerBatch (Spark's default: 10000)")
+    ap.add_argument("--sweep", action="store_true", help="bench: also Parquet reads, count(), other batch sizes")
     a = ap.parse_args()
     work = a.work or tempfile.mkdtemp(prefix="faultlens-spark-")
     os.makedirs(work, exist_ok=True)
@@ -88,7 +98,7 @@ def main() -> int:
         print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
 
     if a.bench_only:
-        bench(spark, df, table, clf, a)
+        run_bench(spark, table, clf, a, work)
         spark.stop()
         return 0
 
@@ -127,65 +137,23 @@ def main() -> int:
           ", ".join(f"{r['service']}: KS p={r['ks_pvalue']:.3g}" for r in want_drift))
 
     if a.bench:
-        bench(spark, df, table, clf, a)
+        run_bench(spark, table, clf, a, work)
     spark.stop()
     failed = results.count(False)
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
-def bench(spark, df, table, clf, a):
-    """Throughput of the same classify job: faultlens in mapInArrow vs scikit-learn in a pandas UDF."""
-    import pickle
+def run_bench(spark, table, clf, a, work):
+    """scikit-learn and NLTK are needed only here: imported late, shipped to the workers."""
+    import bench
 
-    import numpy as np
-    import pandas as pd
-    from pyspark.sql.functions import pandas_udf
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    for f in ("sklearn_job.py", "bench.py"):
+        spark.sparkContext.addPyFile(os.path.join(HERE, f))
+    print(f"bench load average before: {os.getloadavg()[0]:.1f}", flush=True)
+    bench.bench(spark, table, clf, a, work)
+    print(f"bench load average after: {os.getloadavg()[0]:.1f}", flush=True)
 
-    head = table.slice(0, a.train)
-    sk = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))
-    sk.fit(head.column("text").to_pylist(), head.column("label").to_pylist())
-    sk_bc = spark.sparkContext.broadcast(pickle.dumps(sk))
-    fl_bc = spark.sparkContext.broadcast(clf.to_bytes())
-
-    @pandas_udf("string")
-    def sk_predict(text: pd.Series) -> pd.Series:
-        key = hash(sk_bc.value)
-        model = _sk_cache.get(key) or _sk_cache.setdefault(key, pickle.loads(sk_bc.value))
-        return pd.Series(model.predict(text))
-
-    def fl_predict(batches):
-        import faultlens
-
-        # Spark runs one task per core already: faultlens' own multi-core batches would compete.
-        faultlens.set_parallelism(False)
-
-        key = hash(fl_bc.value)
-        model = _fl_cache.get(key) or _fl_cache.setdefault(key, faultlens.TextClassifier.from_bytes(fl_bc.value))
-        for b in batches:
-            yield pa.record_batch({"label": pa.array(model.predict(b.column("text")), pa.string())})
-
-    df = df.select("text").cache()
-    df.count()
-    rates = {}
-    for name, job in [("faultlens mapInArrow", lambda: df.mapInArrow(fl_predict, "label string")),
-                      ("scikit-learn pandas UDF", lambda: df.select(sk_predict("text").alias("label")))]:
-        best = np.inf
-        for _ in range(2):
-            t = time.perf_counter()
-            job().write.format("noop").mode("overwrite").save()
-            best = min(best, time.perf_counter() - t)
-        rates[name] = a.lines / best
-        print(f"bench {name}: {a.lines:,} lines in {best:.1f} s = {rates[name]:,.0f} lines/s", flush=True)
-    r = rates["faultlens mapInArrow"] / rates["scikit-learn pandas UDF"]
-    print(f"bench faultlens / scikit-learn = {r:.1f}x (local[2], same lines)")
-
-
-_sk_cache: dict = {}
-_fl_cache: dict = {}
 
 if __name__ == "__main__":
     sys.exit(main())

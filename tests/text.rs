@@ -41,9 +41,12 @@ fn batch_equals_single_on_real_lines() {
     }
 }
 
-/// Mean TF-IDF cosine of each pair, the vectoriser (default settings) fitted on every text of
-/// the side measured.
-fn mean_pair_similarity(pairs: &[(String, String)], preprocessor: PreprocessorConfig) -> f64 {
+/// TF-IDF rows of every pair's two texts (rows 2i and 2i+1), the vectoriser (default settings)
+/// fitted on them.
+fn pair_vectors(
+    pairs: &[(String, String)],
+    preprocessor: PreprocessorConfig,
+) -> faultlens::CsrMatrix {
     use faultlens::{TfidfConfig, TfidfVectorizer};
     let texts: Vec<&str> = pairs
         .iter()
@@ -54,7 +57,13 @@ fn mean_pair_similarity(pairs: &[(String, String)], preprocessor: PreprocessorCo
         ..TfidfConfig::default()
     })
     .unwrap();
-    let x = v.fit_transform(&texts).unwrap();
+    v.fit_transform(&texts).unwrap()
+}
+
+/// Mean TF-IDF cosine of each pair, the vectoriser (default settings) fitted on every text of
+/// the side measured.
+fn mean_pair_similarity(pairs: &[(String, String)], preprocessor: PreprocessorConfig) -> f64 {
+    let x = pair_vectors(pairs, preprocessor);
     let total: f64 = (0..pairs.len())
         .map(|i| x.cosine(2 * i, &x, 2 * i + 1))
         .sum();
@@ -83,17 +92,7 @@ fn non_pair_similarity(
     pairs: &[(String, String)],
     preprocessor: PreprocessorConfig,
 ) -> (f64, usize) {
-    use faultlens::{TfidfConfig, TfidfVectorizer};
-    let texts: Vec<&str> = pairs
-        .iter()
-        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
-        .collect();
-    let mut v = TfidfVectorizer::new(TfidfConfig {
-        preprocessor: Some(preprocessor),
-        ..TfidfConfig::default()
-    })
-    .unwrap();
-    let x = v.fit_transform(&texts).unwrap();
+    let x = pair_vectors(pairs, preprocessor);
     let n = pairs.len();
     let (mut off, mut found) = (0.0, 0);
     for i in 0..n {

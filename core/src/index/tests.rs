@@ -13,6 +13,14 @@ fn rand_vecs(n: usize, d: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Options for an exact scan (the reference every approximate search is checked against).
+fn exact() -> SearchOptions {
+    SearchOptions {
+        exact: true,
+        ..Default::default()
+    }
+}
+
 fn ids(n: usize) -> Vec<u64> {
     (0..n as u64).collect()
 }
@@ -212,16 +220,7 @@ fn recall(idx: &SimilarityIndex, queries: &[f32], k: usize, ef: usize) -> f64 {
             },
         )
         .unwrap();
-    let exact = idx
-        .search(
-            queries,
-            k,
-            &SearchOptions {
-                exact: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let exact = idx.search(queries, k, &exact()).unwrap();
     let mut found = 0;
     for (a, e) in approx.iter().zip(&exact) {
         // ann-benchmarks rule: a result within 1e-3 of the true k-th score counts.
@@ -381,10 +380,7 @@ fn save_load_round_trip() {
     assert_eq!(back.config(), idx.config());
     assert_eq!(back.get(6), idx.get(6));
     assert!(back.get(3).is_none());
-    let opts = SearchOptions {
-        exact: true,
-        ..Default::default()
-    };
+    let opts = exact();
     assert_eq!(
         back.search(&v, 5, &opts).unwrap(),
         idx.search(&v, 5, &opts).unwrap()
@@ -650,10 +646,7 @@ fn payloads_come_back_through_every_store_change() {
     })
     .unwrap();
     let v = rand_vecs(40, d, 11);
-    let exact = SearchOptions {
-        exact: true,
-        ..Default::default()
-    };
+    let exact = exact();
     let graph = SearchOptions::default();
     let payload_of = |idx: &SimilarityIndex, i: usize, opts: &SearchOptions| {
         let h = idx.search_one(&v[i * d..(i + 1) * d], 1, opts).unwrap();
@@ -762,16 +755,7 @@ fn exact_keys(idx: &SimilarityIndex, q: &[f32]) -> FxHashMap<u32, u32> {
 fn check_against_exact(idx: &SimilarityIndex, queries: &[f32], k: usize) -> usize {
     let d = idx.dim();
     let got = idx.search(queries, k, &SearchOptions::default()).unwrap();
-    let want = idx
-        .search(
-            queries,
-            k,
-            &SearchOptions {
-                exact: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let want = idx.search(queries, k, &exact()).unwrap();
     let mut same = 0;
     for ((q, g), w) in queries.chunks(d).zip(&got).zip(&want) {
         let keys = exact_keys(idx, q);
@@ -874,16 +858,7 @@ fn quantised_scan_handles_exact_ties() {
     // With every vector a candidate, ties break as in the exact scan: by stored order.
     idx.set_tuning(Tuning { rerank: n, ..t }).unwrap();
     let got = idx.search(&queries, 10, &SearchOptions::default()).unwrap();
-    let want = idx
-        .search(
-            &queries,
-            10,
-            &SearchOptions {
-                exact: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let want = idx.search(&queries, 10, &exact()).unwrap();
     assert_eq!(got, want);
 }
 
@@ -986,16 +961,7 @@ fn quantised_recall_estimate_holds_on_fresh_queries() {
     assert!(t.rerank > 0, "{t:?}");
     let est = idx.estimated_recall().unwrap();
     let queries = rand_vecs(200, d, 92);
-    let exact = idx
-        .search(
-            &queries,
-            10,
-            &SearchOptions {
-                exact: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let exact = idx.search(&queries, 10, &exact()).unwrap();
     let got = idx.search(&queries, 10, &SearchOptions::default()).unwrap();
     let mut found = 0;
     for (g, e) in got.iter().zip(&exact) {
